@@ -1,0 +1,163 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every GridLoop target shares: Swift 6 language mode plus the upcoming features the
+/// model codebases (Hummingbird, postgres-nio) build with.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "gridloop",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gridloop-intake", targets: ["GridLoopIntake"]),
+        .executable(name: "gridloop-routing", targets: ["GridLoopRouting"]),
+        .executable(name: "gridloop-notification", targets: ["GridLoopNotification"]),
+        .executable(name: "gridloop-reporting", targets: ["GridLoopReporting"]),
+        .executable(name: "gridloop", targets: ["GridLoopCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+    ],
+    targets: [
+        // MARK: Shared
+
+        /// librabbitmq (Debian `librabbitmq-dev`), seen only by `GridLoopAMQP`.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Shared/CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        /// The pure domain: ids, tiers, units, states, the lifecycle, message contracts, validation.
+        .target(
+            name: "GridLoopDomain",
+            path: "Shared/Domain",
+            swiftSettings: swiftSettings
+        ),
+        /// The one Swift wrapper around librabbitmq.
+        .target(
+            name: "GridLoopAMQP",
+            dependencies: [
+                "CRabbitMQ",
+                "GridLoopDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/AMQP",
+            swiftSettings: swiftSettings
+        ),
+        /// PostgreSQL helpers: migrations, transactional outbox and its relay, consumer inbox.
+        .target(
+            name: "GridLoopPersistence",
+            dependencies: [
+                "GridLoopDomain",
+                "GridLoopAMQP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Persistence",
+            swiftSettings: swiftSettings
+        ),
+        /// Service support: configuration, logging, metrics, health, the consumer loop.
+        .target(
+            name: "GridLoopServiceSupport",
+            dependencies: [
+                "GridLoopDomain",
+                "GridLoopAMQP",
+                "GridLoopPersistence",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceSupport",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Services (a library with the build function, and a tiny @main)
+
+        .target(name: "IntakeService", dependencies: serviceDependencies, path: "Services/Intake/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "GridLoopIntake", dependencies: ["IntakeService"], path: "Services/Intake/Main", swiftSettings: swiftSettings),
+        .target(name: "RoutingService", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], path: "Services/Routing/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "GridLoopRouting", dependencies: ["RoutingService"], path: "Services/Routing/Main", swiftSettings: swiftSettings),
+        .target(
+            name: "NotificationService",
+            dependencies: serviceDependencies + [.product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Services/Notification/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "GridLoopNotification", dependencies: ["NotificationService"], path: "Services/Notification/Main", swiftSettings: swiftSettings),
+        .target(name: "ReportingService", dependencies: serviceDependencies, path: "Services/Reporting/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "GridLoopReporting", dependencies: ["ReportingService"], path: "Services/Reporting/Main", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "GridLoopCLI",
+            dependencies: serviceDependencies + [
+                "IntakeService", "RoutingService", "NotificationService", "ReportingService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+
+        /// Pure domain logic, no I/O.
+        .testTarget(
+            name: "DomainTests",
+            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService"],
+            path: "Tests/DomainTests",
+            swiftSettings: swiftSettings
+        ),
+        /// The AMQP wrapper and the persistence helpers against a real RabbitMQ and PostgreSQL.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: serviceDependencies,
+            path: "Tests/IntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+        /// Real processes of every service, driven over HTTP, AMQP and the CLI.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: serviceDependencies + [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/EndToEndTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
+
+/// What every service library builds on.
+var serviceDependencies: [Target.Dependency] {
+    [
+        "GridLoopDomain",
+        "GridLoopAMQP",
+        "GridLoopPersistence",
+        "GridLoopServiceSupport",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]
+}

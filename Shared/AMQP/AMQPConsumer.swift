@@ -1,0 +1,191 @@
+import Foundation
+import GridLoopDomain
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Consumes one queue with manual acks over its own connection and thread, and hands each
+/// delivery to an async handler; the handler's ``Disposition`` is sent back to the broker only
+/// after the handler returns (so an ack always follows the handler's commit).
+///
+/// At most `concurrency` handlers run at once and at most `prefetch` deliveries are unacked.
+/// After a broker restart it reconnects with backoff and redeclares the topology, qos and the
+/// consumer; settles of deliveries from the lost connection are dropped (the broker redelivers
+/// those messages, and idempotent handlers absorb the repeat). On graceful shutdown it stops
+/// taking new deliveries, lets running handlers finish and settles them before closing.
+package final class AMQPConsumer: Service, Sendable {
+    /// Handles one delivery and says how to settle it.
+    package typealias Handler = @Sendable (IncomingMessage) async -> Disposition
+
+    private struct Settle {
+        var tag: UInt64
+        var generation: Int
+        var disposition: Disposition
+    }
+
+    private struct State {
+        var settles: [Settle] = []
+        var stopping = false
+        var drained = false
+        var connected = false
+    }
+
+    private let state = Mutex(State())
+    private let wakeup = AMQPWakeup()
+    private let options: AMQPOptions
+    private let queue: String
+    private let topology: AMQPTopology
+    private let prefetch: Int
+    private let concurrency: Int
+    private let handler: Handler
+    private let logger: Logger
+    private let delivered: Counter
+
+    /// - Parameters:
+    ///   - queue: the queue to consume (declared through `topology`).
+    ///   - prefetch: most unacked deliveries (bounded).
+    ///   - concurrency: most handlers running at once.
+    package init(
+        options: AMQPOptions, queue: String, topology: AMQPTopology, prefetch: Int = 32, concurrency: Int = 4,
+        logger: Logger, handler: @escaping Handler
+    ) {
+        self.options = options
+        self.queue = queue
+        self.topology = topology
+        self.prefetch = max(prefetch, 1)
+        self.concurrency = max(min(concurrency, prefetch), 1)
+        self.handler = handler
+        var logger = logger
+        logger[metadataKey: "amqp.queue"] = "\(queue)"
+        self.logger = logger
+        self.delivered = Counter(label: "gridloop_amqp_delivered_total", dimensions: [("queue", queue)])
+    }
+
+    /// Whether the consuming connection is up (for health checks).
+    package var isConnected: Bool { state.withLock { $0.connected } }
+
+    package func run() async throws {
+        let (deliveries, sink) = AsyncStream.makeStream(of: IncomingMessage.self)
+        let threadDone = AsyncStream.makeStream(of: Void.self)
+        AMQPThread.start(name: "amqp-consume-\(queue)") { [self] in
+            loop(sink)
+            threadDone.continuation.finish()
+        }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await process(deliveries)
+            } onCancel: {
+                self.requestStop()
+            }
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+        state.withLock { $0.drained = true }
+        wakeup.signal()
+        for await _ in threadDone.stream {}
+    }
+
+    private func requestStop() {
+        state.withLock { $0.stopping = true }
+        wakeup.signal()
+    }
+
+    private func process(_ deliveries: AsyncStream<IncomingMessage>) async {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for await message in deliveries {
+                if running >= concurrency {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask { [self] in
+                    let disposition = await handler(message)
+                    state.withLock { $0.settles.append(Settle(tag: message.deliveryTag, generation: message.generation, disposition: disposition)) }
+                    wakeup.signal()
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    // MARK: The connection thread
+
+    private func loop(_ sink: AsyncStream<IncomingMessage>.Continuation) {
+        var connection: AMQPConnection?
+        var generation = 0
+        var attempt = 0
+        var finishedSink = false
+        while true {
+            let (stopping, drained) = state.withLock { ($0.stopping, $0.drained) }
+            if stopping, !finishedSink {
+                sink.finish()
+                finishedSink = true
+            }
+            if stopping, drained || connection == nil { break }
+            if connection == nil {
+                do {
+                    let fresh = try AMQPConnection(options: options)
+                    try fresh.declare(topology)
+                    try fresh.setPrefetch(prefetch)
+                    try fresh.consume(queue: queue)
+                    generation += 1
+                    connection = fresh
+                    if attempt > 0 { logger.info("consumer reconnected", metadata: ["amqp.attempts": "\(attempt)"]) }
+                    attempt = 0
+                    state.withLock {
+                        $0.connected = true
+                        $0.settles.removeAll()
+                    }
+                } catch {
+                    attempt += 1
+                    if attempt == 1 || attempt % 20 == 0 {
+                        logger.warning("consumer cannot connect", metadata: ["amqp.error": "\(error)", "amqp.attempt": "\(attempt)"])
+                    }
+                    wakeup.wait(socket: -1, timeout: options.reconnect.delay(afterAttempt: attempt) ?? .seconds(5))
+                    continue
+                }
+            }
+            guard let live = connection else { continue }
+            do {
+                try applySettles(on: live, generation: generation)
+                if !live.hasBufferedInput {
+                    wakeup.wait(socket: live.socketDescriptor, timeout: .milliseconds(options.heartbeat * 250))
+                    try applySettles(on: live, generation: generation)
+                }
+                switch try live.nextDelivery(timeout: .zero, generation: generation) {
+                case .delivery(var message):
+                    message.queue = queue
+                    // After stop, deliveries are left unacked: the broker requeues them on close.
+                    if !finishedSink {
+                        delivered.increment()
+                        sink.yield(message)
+                    }
+                case .frame(.blocked(let reason)):
+                    logger.warning("broker blocked the connection", metadata: ["amqp.reason": "\(reason)"])
+                case .frame, .idle:
+                    break
+                }
+            } catch {
+                live.abandon()
+                connection = nil
+                state.withLock { $0.connected = false }
+                logger.warning("consumer lost its connection", metadata: ["amqp.error": "\(error)"])
+            }
+        }
+        if !finishedSink { sink.finish() }
+        connection?.close()
+        state.withLock { $0.connected = false }
+    }
+
+    private func applySettles(on connection: AMQPConnection, generation: Int) throws(AMQPError) {
+        let settles = state.withLock { state in
+            defer { state.settles.removeAll() }
+            return state.settles
+        }
+        for settle in settles where settle.generation == generation {
+            try connection.settle(tag: settle.tag, settle.disposition)
+        }
+    }
+}

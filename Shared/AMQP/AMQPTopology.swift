@@ -1,0 +1,58 @@
+/// Exchanges, queues and bindings that a service declares (idempotently) on every connect.
+package struct AMQPTopology: Sendable, Equatable {
+    /// An exchange to declare.
+    package struct Exchange: Sendable, Equatable {
+        package var name: String
+        /// `topic`, `direct`, `fanout` or `headers`.
+        package var type: String
+        package init(name: String, type: String = "topic") {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    /// A durable queue to declare.
+    package struct Queue: Sendable, Equatable {
+        package var name: String
+        /// Quorum (replicated, with a delivery limit) or classic.
+        package var quorum: Bool
+        /// Where rejected or over-delivered messages go, with the queue name as routing key.
+        package var deadLetterExchange: String?
+        /// Quorum queues only: after this many deliveries a message is dead-lettered.
+        package var deliveryLimit: Int?
+
+        package init(name: String, quorum: Bool = true, deadLetterExchange: String? = nil, deliveryLimit: Int? = nil) {
+            self.name = name
+            self.quorum = quorum
+            self.deadLetterExchange = deadLetterExchange
+            self.deliveryLimit = deliveryLimit
+        }
+    }
+
+    /// A binding of a queue to an exchange.
+    package struct Binding: Sendable, Equatable {
+        package var queue: String
+        package var exchange: String
+        package var routingKey: String
+        package init(queue: String, exchange: String, routingKey: String) {
+            self.queue = queue
+            self.exchange = exchange
+            self.routingKey = routingKey
+        }
+    }
+
+    package var exchanges: [Exchange]
+    package var queues: [Queue]
+    package var bindings: [Binding]
+
+    package init(exchanges: [Exchange] = [], queues: [Queue] = [], bindings: [Binding] = []) {
+        self.exchanges = exchanges
+        self.queues = queues
+        self.bindings = bindings
+    }
+
+    /// Both topologies together (duplicates are harmless: declaring is idempotent).
+    package func merging(_ other: AMQPTopology) -> AMQPTopology {
+        AMQPTopology(exchanges: exchanges + other.exchanges, queues: queues + other.queues, bindings: bindings + other.bindings)
+    }
+}

@@ -1,0 +1,182 @@
+/// Where a request is: a grid id, a household id, or an address (at least one).
+public struct Location: Codable, Sendable, Equatable {
+    public var gridId: String?
+    public var householdId: String?
+    public var address: String?
+
+    public init(gridId: String? = nil, householdId: String? = nil, address: String? = nil) {
+        self.gridId = gridId
+        self.householdId = householdId
+        self.address = address
+    }
+}
+
+/// The resident who raised the request.
+public struct Reporter: Codable, Sendable, Equatable {
+    public var name: String
+    public var phone: String
+
+    public init(name: String, phone: String) {
+        self.name = name
+        self.phone = phone
+    }
+}
+
+/// How a request reached GridLoop.
+public enum Channel: String, Codable, Sendable, CaseIterable {
+    /// Collected by a grid worker on a household visit.
+    case gridWorker = "grid-worker"
+    /// Taken by a hotline operator.
+    case hotline
+    /// Submitted on the web.
+    case web
+    /// Published by the `gridloop` CLI or another system over AMQP.
+    case cli
+    /// Through the Open311 GeoReport v2 API.
+    case open311
+}
+
+/// A validated submission: what intake stores as a new request.
+public struct Submission: Codable, Sendable, Equatable {
+    public var category: String
+    public var description: String
+    public var location: Location
+    public var reporter: Reporter
+    public var channel: Channel
+    /// The staff member who collected it (e.g. the grid worker), if any.
+    public var submittedBy: String?
+
+    public init(category: String, description: String, location: Location, reporter: Reporter, channel: Channel, submittedBy: String? = nil) {
+        self.category = category
+        self.description = description
+        self.location = location
+        self.reporter = reporter
+        self.channel = channel
+        self.submittedBy = submittedBy
+    }
+}
+
+/// Payload of `submission.create`: a draft (validated by intake) and the client's idempotency key.
+public struct SubmissionPayload: Codable, Sendable {
+    /// Re-sending the same key returns the request already made, never a second one.
+    public var idempotencyKey: String?
+    public var submission: SubmissionDraft
+
+    public init(idempotencyKey: String?, submission: SubmissionDraft) {
+        self.idempotencyKey = idempotencyKey
+        self.submission = submission
+    }
+}
+
+/// Payload of `request.received`.
+public struct RequestReceived: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var submission: Submission
+
+    public init(requestId: String, submission: Submission) {
+        self.requestId = requestId
+        self.submission = submission
+    }
+}
+
+/// Payload of `request.assigned`, and of the assignment message a unit's staff consume.
+public struct RequestAssigned: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var assignmentId: String
+    public var unit: UnitRef
+    public var category: String
+    public var description: String
+    /// Why the request landed here (e.g. `grid of household guanghua-3-07`, `location unknown: triage`).
+    public var reason: String
+
+    public init(requestId: String, assignmentId: String, unit: UnitRef, category: String, description: String, reason: String) {
+        self.requestId = requestId
+        self.assignmentId = assignmentId
+        self.unit = unit
+        self.category = category
+        self.description = description
+        self.reason = reason
+    }
+}
+
+/// Payload of `request.claimed`.
+public struct RequestClaimed: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var assignmentId: String
+    public var unit: UnitRef
+    public var staff: String
+
+    public init(requestId: String, assignmentId: String, unit: UnitRef, staff: String) {
+        self.requestId = requestId
+        self.assignmentId = assignmentId
+        self.unit = unit
+        self.staff = staff
+    }
+}
+
+/// Payload of `request.resolved`.
+public struct RequestResolved: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var assignmentId: String
+    public var unit: UnitRef
+    public var staff: String
+    public var note: String
+
+    public init(requestId: String, assignmentId: String, unit: UnitRef, staff: String, note: String) {
+        self.requestId = requestId
+        self.assignmentId = assignmentId
+        self.unit = unit
+        self.staff = staff
+        self.note = note
+    }
+}
+
+/// Payload of `staff.command`: a staff member asks routing to change a request.
+public struct StaffCommand: Codable, Sendable, Equatable {
+    /// What to do.
+    public enum Action: String, Codable, Sendable {
+        case claim
+        case resolve
+    }
+
+    public var action: Action
+    public var requestId: String
+    /// The acting staff member's id.
+    public var staff: String
+    /// The unit the staff member acts for (claims must match the assigned unit).
+    public var unit: UnitRef?
+    /// Resolution note.
+    public var note: String?
+
+    public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil) {
+        self.action = action
+        self.requestId = requestId
+        self.staff = staff
+        self.unit = unit
+        self.note = note
+    }
+}
+
+/// Payload of `command.reply`: the outcome of a command or submission sent with reply-to.
+public struct CommandReply: Codable, Sendable, Equatable {
+    public var ok: Bool
+    /// The request concerned (the new request's id for a submission).
+    public var requestId: String?
+    /// The request's state after the command.
+    public var state: RequestState?
+    /// A stable error code when `ok` is false (e.g. `validation_failed`, `not_found`, `conflict`).
+    public var code: String?
+    /// A human-readable explanation.
+    public var message: String?
+    /// Field errors, for validation failures.
+    public var errors: [FieldError]?
+
+    public init(ok: Bool, requestId: String? = nil, state: RequestState? = nil, code: String? = nil, message: String? = nil, errors: [FieldError]? = nil) {
+        self.ok = ok
+        self.requestId = requestId
+        self.state = state
+        self.code = code
+        self.message = message
+        self.errors = errors
+    }
+}

@@ -1,0 +1,21 @@
+/// The message types GridLoop publishes, one constant each (the envelope's `type`).
+///
+/// Events are facts, named `request.<what happened>`, and travel on the events exchange with
+/// their type as routing key. Commands ask the owner of some state to change it.
+public enum MessageType {
+    /// Command to intake: a submission from the CLI or another system (``SubmissionPayload``).
+    public static let submissionCreate = "submission.create"
+    /// Intake stored a new request (``RequestReceived``).
+    public static let requestReceived = "request.received"
+    /// Routing gave the request to a unit (``RequestAssigned``); also the assignment message
+    /// on the assignments exchange.
+    public static let requestAssigned = "request.assigned"
+    /// A staff member took the request (``RequestClaimed``).
+    public static let requestClaimed = "request.claimed"
+    /// The unit reported the request done (``RequestResolved``).
+    public static let requestResolved = "request.resolved"
+    /// Command to routing from staff (``StaffCommand``).
+    public static let staffCommand = "staff.command"
+    /// The answer to a command that carried reply-to (``CommandReply``).
+    public static let commandReply = "command.reply"
+}

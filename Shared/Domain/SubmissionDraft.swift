@@ -1,0 +1,149 @@
+import Foundation
+
+/// One problem with one field of a submission.
+public struct FieldError: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// JSON path of the field, e.g. `reporter.phone`.
+    public var field: String
+    /// Stable machine code: `required`, `too_long`, `invalid`.
+    public var code: String
+    /// Human-readable explanation.
+    public var message: String
+
+    public init(field: String, code: String, message: String) {
+        self.field = field
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(field): \(message)" }
+}
+
+/// A submission as a client sent it: every field optional so that a missing one is reported
+/// by ``validate()`` with its name, not by a decoding error.
+public struct SubmissionDraft: Codable, Sendable, Equatable {
+    public struct DraftReporter: Codable, Sendable, Equatable {
+        public var name: String?
+        public var phone: String?
+
+        public init(name: String? = nil, phone: String? = nil) {
+            self.name = name
+            self.phone = phone
+        }
+    }
+
+    public var category: String?
+    public var description: String?
+    public var location: Location?
+    public var reporter: DraftReporter?
+    public var channel: String?
+    public var submittedBy: String?
+
+    public init(category: String? = nil, description: String? = nil, location: Location? = nil, reporter: DraftReporter? = nil, channel: String? = nil, submittedBy: String? = nil) {
+        self.category = category
+        self.description = description
+        self.location = location
+        self.reporter = reporter
+        self.channel = channel
+        self.submittedBy = submittedBy
+    }
+
+    /// Limits on field sizes.
+    public enum Limits {
+        public static let description = 4000
+        public static let name = 100
+        public static let address = 300
+        public static let id = 64
+    }
+
+    /// Checks every field and returns the submission, or every problem found.
+    public func validate() -> Result<Submission, SubmissionInvalid> {
+        var errors: [FieldError] = []
+        func text(_ value: String?, _ field: String, max: Int, required: Bool = true) -> String? {
+            let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if trimmed.isEmpty {
+                if required { errors.append(FieldError(field: field, code: "required", message: "is required")) }
+                return nil
+            }
+            if trimmed.count > max {
+                errors.append(FieldError(field: field, code: "too_long", message: "must be at most \(max) characters"))
+                return nil
+            }
+            return trimmed
+        }
+
+        let category = text(category, "category", max: 40)
+        if let category, !Self.isSlug(category) {
+            errors.append(FieldError(field: "category", code: "invalid", message: "must be lowercase letters, digits and '-', e.g. 'power-supply'"))
+        }
+        let description = text(description, "description", max: Limits.description)
+
+        var location: Location?
+        if let given = self.location {
+            let gridId = text(given.gridId, "location.gridId", max: Limits.id, required: false)
+            let householdId = text(given.householdId, "location.householdId", max: Limits.id, required: false)
+            let address = text(given.address, "location.address", max: Limits.address, required: false)
+            for (value, field) in [(gridId, "location.gridId"), (householdId, "location.householdId")] {
+                if let value, !UnitRef.isValidID(value) {
+                    errors.append(FieldError(field: field, code: "invalid", message: "must be lowercase letters, digits and '-'"))
+                }
+            }
+            if gridId == nil, householdId == nil, address == nil, !errors.contains(where: { $0.field.hasPrefix("location.") }) {
+                errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId or an address"))
+            }
+            location = Location(gridId: gridId, householdId: householdId, address: address)
+        } else {
+            errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId or an address"))
+        }
+
+        let name = text(reporter?.name, "reporter.name", max: Limits.name)
+        let phone = text(reporter?.phone, "reporter.phone", max: 20)
+        if let phone, !Self.isPhone(phone) {
+            errors.append(FieldError(field: "reporter.phone", code: "invalid", message: "must be 5–20 digits, optionally with a leading '+', spaces or '-'"))
+        }
+
+        var channel: Channel?
+        if let raw = text(self.channel, "channel", max: 20) {
+            channel = Channel(rawValue: raw)
+            if channel == nil {
+                let allowed = Channel.allCases.map(\.rawValue).joined(separator: ", ")
+                errors.append(FieldError(field: "channel", code: "invalid", message: "must be one of \(allowed)"))
+            }
+        }
+        let submittedBy = text(submittedBy, "submittedBy", max: Limits.id, required: false)
+
+        guard errors.isEmpty, let category, let description, let location, let name, let phone, let channel else {
+            return .failure(SubmissionInvalid(errors: errors))
+        }
+        return .success(Submission(
+            category: category, description: description, location: location,
+            reporter: Reporter(name: name, phone: phone), channel: channel, submittedBy: submittedBy
+        ))
+    }
+
+    static func isSlug(_ text: String) -> Bool {
+        guard let first = text.utf8.first, first >= 97, first <= 122 else { return false }
+        return UnitRef.isValidID(text)
+    }
+
+    static func isPhone(_ text: String) -> Bool {
+        var digits = 0
+        for (index, char) in text.enumerated() {
+            if char.isASCII, char.isNumber { digits += 1; continue }
+            if char == "+", index == 0 { continue }
+            if char == " " || char == "-" { continue }
+            return false
+        }
+        return (5...20).contains(digits)
+    }
+}
+
+/// A submission that failed validation, with every field problem.
+public struct SubmissionInvalid: Error, Sendable, Equatable, CustomStringConvertible {
+    public var errors: [FieldError]
+
+    public init(errors: [FieldError]) { self.errors = errors }
+
+    public var description: String {
+        "invalid submission: " + errors.map(\.description).joined(separator: "; ")
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import Logging
+import PostgresNIO
+
+/// A service's transactional outbox: messages are written in the same transaction as the state
+/// change they announce, and published later by ``OutboxRelay``.
+package struct Outbox: Sendable {
+    /// The owning service's schema (a constant).
+    package let schema: String
+
+    package init(schema: String) {
+        self.schema = schema
+    }
+
+    /// Adds `message` to the outbox inside the caller's transaction.
+    package func add(_ message: OutgoingMessage, on connection: PostgresConnection, logger: Logger) async throws {
+        let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
+        let body = String(decoding: message.body, as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers, body)
+            VALUES (\(message.messageId), \(message.exchange), \(message.routingKey), \(message.type ?? ""), \(message.correlationId), \(message.replyTo), \(headers)::jsonb, \(body))
+            ON CONFLICT (message_id) DO NOTHING
+            """,
+            logger: logger
+        )
+    }
+
+    /// Adds an event envelope for the events exchange (routing key = its type).
+    package func add<Payload>(event envelope: MessageEnvelope<Payload>, exchange: String, routingKey: String? = nil, on connection: PostgresConnection, logger: Logger) async throws {
+        try await add(OutgoingMessage(envelope: envelope, exchange: exchange, routingKey: routingKey ?? envelope.type), on: connection, logger: logger)
+    }
+}
+
+
+extension OutgoingMessage {
+    /// A message carrying `envelope` as its JSON body.
+    package init<Payload>(envelope: MessageEnvelope<Payload>, exchange: String, routingKey: String, replyTo: String? = nil) throws {
+        self.init(
+            exchange: exchange, routingKey: routingKey, body: try WireJSON.encode(envelope), messageId: envelope.messageId,
+            type: envelope.type, correlationId: envelope.correlationId, replyTo: replyTo
+        )
+    }
+}

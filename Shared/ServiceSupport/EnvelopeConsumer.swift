@@ -1,0 +1,145 @@
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import Logging
+import ServiceLifecycle
+
+/// A message that can never be handled (malformed, invalid, unknown type): it goes to the
+/// queue's dead-letter queue with this reason instead of being retried.
+package struct PoisonMessage: Error, CustomStringConvertible {
+    package var reason: String
+    /// Sent to the message's reply-to, if it has one (e.g. the CLI waiting for a submission).
+    package var reply: CommandReply?
+
+    package init(_ reason: String, reply: CommandReply? = nil) {
+        self.reason = reason
+        self.reply = reply
+    }
+
+    package var description: String { reason }
+}
+
+/// One delivery, as a handler sees it.
+package struct Delivery: Sendable {
+    package var message: IncomingMessage
+    package var header: EnvelopeHeader
+    /// Carries `amqp.message_id`, `message.type`, `request.id`, `correlation.id`.
+    package var logger: Logger
+
+    /// Decodes the whole envelope with the payload type the handler expects.
+    package func decode<Payload>(_ payload: Payload.Type) throws(PoisonMessage) -> MessageEnvelope<Payload> {
+        do {
+            return try WireJSON.decode(MessageEnvelope<Payload>.self, from: message.body)
+        } catch {
+            throw PoisonMessage("payload of \(header.type) does not match schema v\(header.schemaVersion): \(error)")
+        }
+    }
+}
+
+/// Consumes a queue of GridLoop envelopes: one handler call per message with its own logger;
+/// acks only after the handler returns (after its commit); retries failures with capped
+/// backoff; dead-letters ``PoisonMessage``s with their reason (published with a confirm to
+/// `gridloop.dead`, routing key = queue, header `x-gridloop-reason`), so that one bad message
+/// never stops the loop and is never lost.
+package final class EnvelopeConsumer: Service, Sendable {
+    package typealias Handler = @Sendable (Delivery) async throws -> Void
+
+    private let consumer: AMQPConsumer
+
+    /// - Parameters:
+    ///   - publisher: publishes dead letters and rejection replies.
+    ///   - retry: attempts for a handler failing with an ordinary error (database down …);
+    ///     after the last, the message is requeued (and dead-lettered by the queue's delivery limit).
+    package init(
+        configuration: ServiceConfiguration, queue: String, topology: AMQPTopology, publisher: AMQPPublisher,
+        retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(5), maxAttempts: 12),
+        logger: Logger, handler: @escaping Handler
+    ) {
+        let handling = EnvelopeHandling(publisher: publisher, queue: queue, retry: retry, logger: logger, handler: handler)
+        self.consumer = AMQPConsumer(
+            options: configuration.amqp, queue: queue, topology: topology, prefetch: configuration.prefetch,
+            concurrency: configuration.concurrency, logger: logger, handler: { await handling.handle($0) }
+        )
+    }
+
+    /// Whether the consuming connection is up.
+    package var isConnected: Bool { consumer.isConnected }
+
+    package func run() async throws {
+        try await consumer.run()
+    }
+}
+
+/// What an ``EnvelopeConsumer`` does with each delivery.
+private struct EnvelopeHandling: Sendable {
+    let publisher: AMQPPublisher
+    let queue: String
+    let retry: RetryPolicy
+    let logger: Logger
+    let handler: EnvelopeConsumer.Handler
+
+    func handle(_ message: IncomingMessage) async -> Disposition {
+        var logger = self.logger
+        logger[metadataKey: "amqp.message_id"] = "\(message.messageId ?? "-")"
+        let header: EnvelopeHeader
+        do {
+            header = try WireJSON.decode(EnvelopeHeader.self, from: message.body)
+        } catch {
+            return await deadLetter(message, reason: "not a GridLoop envelope: \(error)", reply: nil, logger: logger)
+        }
+        logger[metadataKey: "message.type"] = "\(header.type)"
+        logger[metadataKey: "correlation.id"] = "\(header.correlationId)"
+        if let requestId = header.requestId { logger[metadataKey: "request.id"] = "\(requestId)" }
+        let delivery = Delivery(message: message, header: header, logger: logger)
+        var attempt = 0
+        while true {
+            do {
+                try await handler(delivery)
+                return .ack
+            } catch let poison as PoisonMessage {
+                return await deadLetter(message, reason: poison.reason, reply: poison.reply, logger: logger)
+            } catch {
+                attempt += 1
+                guard !Task.isShuttingDownGracefully, let delay = retry.delay(afterAttempt: attempt) else {
+                    logger.error("handler failed; message requeued", metadata: ["error": "\(String(reflecting: error))", "attempts": "\(attempt)"])
+                    return .reject(requeue: true)
+                }
+                logger.warning("handler failed; retrying", metadata: ["error": "\(String(reflecting: error))", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private func deadLetter(_ message: IncomingMessage, reason: String, reply: CommandReply?, logger: Logger) async -> Disposition {
+        logger.error("message dead-lettered", metadata: ["dead.reason": "\(reason)"])
+        if let replyTo = message.replyTo, let reply {
+            let envelope = MessageEnvelope(
+                type: MessageType.commandReply, requestId: reply.requestId,
+                correlationId: message.correlationId ?? message.messageId ?? MessageID.make(), payload: reply
+            )
+            if var outgoing = try? OutgoingMessage(envelope: envelope, exchange: "", routingKey: replyTo) {
+                outgoing.correlationId = message.messageId
+                outgoing.mandatory = false
+                _ = await publisher.publish(outgoing)
+            }
+        }
+        var headers = message.headers
+        headers["x-gridloop-reason"] = String(reason.prefix(1000))
+        headers["x-gridloop-queue"] = queue
+        headers["x-gridloop-dead-at"] = Timestamp.format(Date())
+        let dead = OutgoingMessage(
+            exchange: GridLoopExchange.dead, routingKey: queue, body: message.body,
+            messageId: message.messageId ?? MessageID.make(), type: message.type, correlationId: message.correlationId,
+            replyTo: nil, headers: headers
+        )
+        switch await publisher.publish(dead) {
+        case .confirmed:
+            return .ack
+        case .failed(let why):
+            logger.warning("dead letter not confirmed; rejecting to the queue's DLX", metadata: ["amqp.error": "\(why)"])
+            return .reject(requeue: false)
+        }
+    }
+}
+

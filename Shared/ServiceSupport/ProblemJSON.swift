@@ -1,0 +1,76 @@
+import Foundation
+import GridLoopDomain
+import Hummingbird
+import Logging
+import NIOCore
+
+/// An RFC 9457 problem: the error body of every GridLoop HTTP API, `application/problem+json`.
+package struct Problem: Error, Codable, Sendable {
+    /// A URI naming the problem kind (stable).
+    package var type: String
+    package var title: String
+    /// The HTTP status code (`status` in JSON).
+    package var statusCode: Int
+    package var detail: String?
+    /// A stable machine code, e.g. `validation_failed`, `not_found`, `invalid_json`.
+    package var code: String
+    /// Field errors for validation failures.
+    package var errors: [FieldError]?
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, statusCode = "status", detail, code, errors
+    }
+
+    package init(status: HTTPResponse.Status, code: String, title: String, detail: String? = nil, errors: [FieldError]? = nil) {
+        self.type = "https://gridloop.dev/problems/\(code)"
+        self.title = title
+        self.statusCode = status.code
+        self.detail = detail
+        self.code = code
+        self.errors = errors
+    }
+}
+
+extension Problem: HTTPResponseError {
+    package var status: HTTPResponse.Status { .init(code: statusCode) }
+
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try WireJSON.encoder().encode(self)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/problem+json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}
+
+/// JSON responses in the wire format.
+package enum JSONResponse {
+    /// `value` encoded with ``WireJSON``.
+    package static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try WireJSON.encode(value))))
+    }
+}
+
+/// Turns every error a route throws into problem JSON: ``Problem`` as is, Hummingbird's
+/// `HTTPError` (404, 405, 413 …) with its status, anything else as a 500 whose details go to
+/// the log only.
+package struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    package init() {}
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            throw problem
+        } catch let error as HTTPError {
+            let code = error.status == .notFound ? "not_found" : (error.status == .contentTooLarge ? "too_large" : "http_\(error.status.code)")
+            throw Problem(status: error.status, code: code, title: error.status.reasonPhrase, detail: error.body)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw Problem(status: .internalServerError, code: "internal", title: "Internal Server Error", detail: "the error was logged")
+        }
+    }
+}

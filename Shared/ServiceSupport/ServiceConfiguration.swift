@@ -1,0 +1,51 @@
+import Configuration
+import GridLoopAMQP
+import GridLoopDomain
+import Logging
+
+/// Settings every GridLoop service reads from its environment (see README, "Configuration").
+///
+/// | key | environment | default |
+/// |---|---|---|
+/// | `amqp.url` (secret) | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` |
+/// | `amqp.heartbeat` | `AMQP_HEARTBEAT` | 10 (seconds, ≤ 30) |
+/// | `amqp.prefetch` | `AMQP_PREFETCH` | 32 |
+/// | `amqp.concurrency` | `AMQP_CONCURRENCY` | 4 |
+/// | `database.url` (secret) | `DATABASE_URL` | `postgres://gridloop:gridloop@127.0.0.1:5432/gridloop` |
+/// | `database.pool.size` | `DATABASE_POOL_SIZE` | 10 |
+/// | `<service>.http.port`, `http.port` | `INTAKE_HTTP_PORT`…, `HTTP_PORT` | per service |
+/// | `http.host` | `HTTP_HOST` | `127.0.0.1` |
+/// | `log.level` | `LOG_LEVEL` | `info` |
+/// | `log.format` | `LOG_FORMAT` | `json` (or `text`) |
+package struct ServiceConfiguration: Sendable {
+    package var service: String
+    package var amqp: AMQPOptions
+    package var prefetch: Int
+    package var concurrency: Int
+    package var database: DatabaseURL
+    package var databasePoolSize: Int
+    package var httpHost: String
+    package var httpPort: Int
+    package var logLevel: Logger.Level
+    package var logFormat: LogFormat
+
+    /// Reads the settings of `service` (e.g. `intake`), whose HTTP port defaults to `defaultPort`.
+    package init(reader: ConfigReader, service: String, defaultPort: Int) throws {
+        self.service = service
+        let url = try AMQPURL(string: reader.string(forKey: "amqp.url", isSecret: true, default: "amqp://guest:guest@127.0.0.1:5672/%2f"))
+        self.amqp = AMQPOptions(url: url, heartbeat: reader.int(forKey: "amqp.heartbeat", default: 10), connectionName: "gridloop-\(service)")
+        self.prefetch = reader.int(forKey: "amqp.prefetch", default: 32)
+        self.concurrency = reader.int(forKey: "amqp.concurrency", default: 4)
+        self.database = try DatabaseURL(string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop"))
+        self.databasePoolSize = reader.int(forKey: "database.pool.size", default: 10)
+        self.httpHost = reader.string(forKey: "http.host", default: "127.0.0.1")
+        self.httpPort = reader.int(forKey: ConfigKey("\(service).http.port"), default: reader.int(forKey: "http.port", default: defaultPort))
+        self.logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info")) ?? .info
+        self.logFormat = LogFormat(rawValue: reader.string(forKey: "log.format", default: "json")) ?? .json
+    }
+
+    /// Reads from the process environment.
+    package static func fromEnvironment(service: String, defaultPort: Int) throws -> ServiceConfiguration {
+        try ServiceConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider()), service: service, defaultPort: defaultPort)
+    }
+}

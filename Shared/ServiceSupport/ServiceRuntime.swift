@@ -1,0 +1,92 @@
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import Hummingbird
+import Logging
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+
+/// What every service is made of: configuration, logger, metrics, a PostgreSQL client, a
+/// confirming publisher, its outbox relay. Each service's `build…` function makes one, adds
+/// its consumers and routes, and turns it into an application with ``makeApplication(router:services:consumers:)``.
+package struct ServiceRuntime: Sendable {
+    package let configuration: ServiceConfiguration
+    package let logger: Logger
+    package let registry: PrometheusCollectorRegistry
+    package let postgres: PostgresClient
+    package let publisher: AMQPPublisher
+    package let outbox: Outbox
+    package let relay: OutboxRelay
+
+    /// Bootstraps logging and metrics (once per process), migrates `schema` (waiting for the
+    /// database if it is not up yet), and creates the long-lived parts.
+    package static func make(configuration: ServiceConfiguration, schema: String, migrations: [Migration], publishes: AMQPTopology) async throws -> ServiceRuntime {
+        let logger = GridLoopLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
+        let registry = GridLoopMetrics.bootstrap()
+        logger.info("starting", metadata: [
+            "amqp.url": "\(configuration.amqp.url)", "db.url": "\(configuration.database)",
+            "http.port": "\(configuration.httpPort)",
+        ])
+        try await DatabaseBootstrap.migrate(database: configuration.database, migrator: Migrator(schema: schema, migrations: migrations), logger: logger)
+        let postgres = configuration.database.makeClient(poolSize: configuration.databasePoolSize, logger: logger)
+        let publisher = AMQPPublisher(options: configuration.amqp, topology: publishes, logger: logger)
+        let relay = OutboxRelay(client: postgres, schema: schema, publisher: publisher, logger: logger)
+        return ServiceRuntime(
+            configuration: configuration, logger: logger, registry: registry, postgres: postgres,
+            publisher: publisher, outbox: Outbox(schema: schema), relay: relay
+        )
+    }
+
+    /// A consumer of `queue` whose failures and poison messages are handled as documented on ``EnvelopeConsumer``.
+    package func consumer(queue: String, topology: AMQPTopology, handler: @escaping EnvelopeConsumer.Handler) -> EnvelopeConsumer {
+        EnvelopeConsumer(configuration: configuration, queue: queue, topology: topology, publisher: publisher, logger: logger, handler: handler)
+    }
+
+    /// The application: `/health` and `/metrics` on `router`, problem JSON for errors, and the
+    /// services started in dependency order (database, publisher, relay, consumers, then HTTP)
+    /// and stopped in reverse on SIGTERM/SIGINT.
+    package func makeApplication(
+        router: Router<BasicRequestContext>, services: [any Service] = [], consumers: [EnvelopeConsumer]
+    ) -> some ApplicationProtocol {
+        let publisher = self.publisher
+        let brokerProbes: [@Sendable () -> Bool] = [{ publisher.isConnected }] + consumers.map { consumer in { @Sendable in consumer.isConnected } }
+        ObservabilityController(
+            service: "gridloop-\(configuration.service)",
+            checks: [.database(postgres), .broker(brokerProbes)],
+            registry: registry
+        ).addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridloop-\(configuration.service)"),
+            services: [postgres, publisher, relay] + services + consumers,
+            logger: logger
+        )
+    }
+}
+
+/// Schema migrations before a service starts.
+package enum DatabaseBootstrap {
+    /// Applies `migrator`'s migrations with a short-lived client, retrying with backoff while
+    /// the database cannot be reached.
+    package static func migrate(database: DatabaseURL, migrator: Migrator, logger: Logger) async throws {
+        let retry = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5), maxAttempts: 60)
+        var attempt = 0
+        while true {
+            let client = database.makeClient(poolSize: 2, logger: logger)
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await client.run() }
+                    defer { group.cancelAll() }
+                    try await migrator.migrate(client: client, logger: logger)
+                }
+                return
+            } catch {
+                attempt += 1
+                guard let delay = retry.delay(afterAttempt: attempt) else { throw error }
+                logger.warning("waiting for the database", metadata: ["db.url": "\(database)", "db.error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+}
