@@ -5,7 +5,6 @@ import PackageDescription
 /// model codebases (Hummingbird, postgres-nio) build with.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(

@@ -1,1 +1,3 @@
-print("hi")
+import IntakeService
+
+try await IntakeApp.main()

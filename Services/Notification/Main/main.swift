@@ -1,1 +1,3 @@
-print("hi")
+import NotificationService
+
+try await NotificationApp.main()

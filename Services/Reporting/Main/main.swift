@@ -1,1 +1,3 @@
-print("hi")
+import ReportingService
+
+try await ReportingApp.main()

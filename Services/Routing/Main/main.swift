@@ -1,1 +1,3 @@
-print("hi")
+import RoutingService
+
+try await RoutingApp.main()

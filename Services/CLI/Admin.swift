@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import IntakeService
+import Logging
+import NotificationService
+import PostgresNIO
+import ReportingService
+import RoutingService
+
+/// `gridloop migrate`: apply every service's schema migrations.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply every service's database migrations.")
+
+    func run() async throws {
+        let configuration = try CLIEnvironment.configuration()
+        let logger = Logger(label: "gridloop-cli")
+        for migrator in [IntakeApp.migrator, RoutingApp.migrator, NotificationApp.migrator, ReportingApp.migrator] {
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: migrator, logger: logger)
+            print("\(migrator.schema): up to date")
+        }
+    }
+}
+
+/// `gridloop org …`.
+struct Org: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The organisation structure.", subcommands: [Import.self])
+
+    /// `gridloop org import FILE`: validate, replace the org data, declare every unit's queue.
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Import streets, grids, households, departments and staff from YAML or JSON.")
+
+        @Argument(help: "The org file (YAML or JSON).") var file: String
+
+        func run() async throws {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch { throw CLIFailure("cannot read \(file): \(error.localizedDescription)") }
+            let org: OrgFile
+            do { org = try OrgFile.parse(text) } catch { throw CLIFailure("\(file): \(error)") }
+            let problems = org.validate()
+            guard problems.isEmpty else { throw CLIFailure("\(file): \(OrgFileInvalid(problems: problems))") }
+
+            let configuration = try CLIEnvironment.configuration()
+            let logger = Logger(label: "gridloop-cli")
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
+            let client = configuration.database.makeClient(poolSize: 2, logger: logger)
+            let version = try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask { await client.run(); return nil }
+                defer { group.cancelAll() }
+                return try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
+            }
+            let units = org.units
+            try await AMQPSession.run(options: configuration.amqp) { session in
+                for unit in units { try session.declare(GridLoopTopology.unit(unit)) }
+            }
+            print("org version \(version): \(org.streets.count) streets, \(org.grids.count) grids, \((org.households ?? []).count) households, \(org.departments.count) departments, \((org.staff ?? []).count) staff; \(units.count) unit queues")
+        }
+    }
+}

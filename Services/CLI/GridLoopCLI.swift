@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+
+/// `gridloop`: submit requests, work a unit's queue, import the org, migrate.
+@main
+struct GridLoopCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gridloop",
+        abstract: "GridLoop command line: residents' requests from submission to resolution.",
+        discussion: "Broker and database come from AMQP_URL and DATABASE_URL (see README).",
+        subcommands: [Submit.self, Staff.self, Org.self, Migrate.self]
+    )
+}
+
+/// Settings shared by the commands, from the environment.
+enum CLIEnvironment {
+    static func configuration() throws -> ServiceConfiguration {
+        var configuration = try ServiceConfiguration.fromEnvironment(service: "cli", defaultPort: 0)
+        configuration.amqp.connectTimeout = .seconds(5)
+        return configuration
+    }
+}
+
+/// A failure the CLI reports on standard error before exiting non-zero.
+struct CLIFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension CommandReply {
+    /// Throws with the reply's code and message when it says no.
+    func orFail() throws -> CommandReply {
+        guard ok else {
+            var text = "refused (\(code ?? "error")): \(message ?? "no reason given")"
+            for error in errors ?? [] { text += "\n  \(error.field): \(error.message)" }
+            throw CLIFailure(text)
+        }
+        return self
+    }
+}
+
+/// Sends `payload` as a `type` envelope to `exchange` and waits for the service's reply.
+func call<Payload: Codable & Sendable>(
+    _ payload: Payload, type: String, exchange: String, routingKey: String, requestId: String?, options: AMQPOptions, timeout: Duration
+) async throws -> CommandReply {
+    let envelope = MessageEnvelope(type: type, requestId: requestId, correlationId: MessageID.make(), payload: payload)
+    let message = try OutgoingMessage(envelope: envelope, exchange: exchange, routingKey: routingKey)
+    let reply = try await AMQPSession.run(options: options) { session in
+        try session.declare(GridLoopTopology.exchanges)
+        return try session.call(message, timeout: timeout)
+    }
+    do {
+        return try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: reply.body).payload
+    } catch {
+        throw CLIFailure("unreadable reply: \(error)")
+    }
+}

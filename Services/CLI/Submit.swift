@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+
+/// `gridloop submit`: publish a submission (with a confirm) and print the new request's id.
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Submit a resident's request.")
+
+    @Option(help: "Category, e.g. power, water, housing.") var category: String?
+    @Option(help: "What the resident reports.") var description: String?
+    @Option(help: "Grid id of the request's location.") var grid: String?
+    @Option(help: "Household id of the request's location.") var household: String?
+    @Option(help: "Address of the request's location.") var address: String?
+    @Option(help: "Reporter's name.") var name: String?
+    @Option(help: "Reporter's phone.") var phone: String?
+    @Option(help: "Channel: grid-worker, hotline, web, cli, open311.") var channel = "cli"
+    @Option(help: "Staff id of whoever collected it.") var by: String?
+    @Option(help: "Idempotency key: the same key never makes a second request (default: random).") var idempotencyKey: String?
+    @Flag(help: "Print the submission id after the broker's confirm instead of waiting for intake's reply.") var noWait = false
+    @Option(help: "Seconds to wait for intake's reply.") var timeout = 15
+
+    func run() async throws {
+        let configuration = try CLIEnvironment.configuration()
+        let location = (grid ?? household ?? address) == nil ? nil : Location(gridId: grid, householdId: household, address: address)
+        let draft = SubmissionDraft(
+            category: category, description: description, location: location,
+            reporter: .init(name: name, phone: phone), channel: channel, submittedBy: by
+        )
+        let key = idempotencyKey ?? MessageID.make()
+        let payload = SubmissionPayload(idempotencyKey: key, submission: draft)
+        do {
+            if noWait {
+                let envelope = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: key, payload: payload)
+                let message = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate)
+                let outcome = try await AMQPSession.run(options: configuration.amqp) { session in
+                    try session.declare(GridLoopTopology.intakeSubmissions)
+                    return try session.publish(message)
+                }
+                guard outcome.isConfirmed else { throw CLIFailure("the broker did not confirm the submission: \(outcome)") }
+                print("submitted \(key) (confirmed by the broker; intake assigns the request id)")
+                return
+            }
+            let reply = try await call(
+                payload, type: MessageType.submissionCreate, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate,
+                requestId: nil, options: configuration.amqp, timeout: .seconds(timeout)
+            ).orFail()
+            print(reply.requestId ?? "")
+        } catch let error as AMQPError {
+            throw CLIFailure("cannot submit: \(error)")
+        }
+    }
+}

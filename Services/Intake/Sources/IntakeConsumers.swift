@@ -1,0 +1,69 @@
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import PostgresNIO
+
+/// intake's message handlers: submissions from the CLI and other systems, and the workflow
+/// events that move a request's status and trail.
+struct IntakeConsumers: Sendable {
+    let store: IntakeStore
+    let outbox: Outbox
+    let relay: OutboxRelay
+
+    /// `submission.create`: validate (an invalid one is dead-lettered with its reason, and the
+    /// sender is told why), store once per message id and per idempotency key, reply with the id.
+    func submission(_ delivery: Delivery) async throws {
+        guard delivery.header.type == MessageType.submissionCreate else {
+            throw PoisonMessage("unexpected message type \(delivery.header.type) on the submissions queue")
+        }
+        let envelope = try delivery.decode(SubmissionPayload.self)
+        let submission: Submission
+        switch envelope.payload.submission.validate() {
+        case .success(let valid): submission = valid
+        case .failure(let invalid):
+            throw PoisonMessage(invalid.description, reply: CommandReply(ok: false, code: "validation_failed", message: invalid.description, errors: invalid.errors))
+        }
+        let key = envelope.payload.idempotencyKey ?? envelope.messageId
+        let replyTo = delivery.message.replyTo
+        let inbox = store.inbox
+        let outbox = self.outbox
+        let logger = delivery.logger
+        let header = delivery.header
+        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: envelope.correlationId, logger: logger) { connection, outcome in
+            _ = try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger)
+            guard let replyTo else { return }
+            var reply = MessageEnvelope(
+                type: MessageType.commandReply, requestId: outcome.requestId, correlationId: header.correlationId,
+                payload: CommandReply(ok: true, requestId: outcome.requestId, state: .received, message: outcome.created ? "received" : "already received")
+            )
+            reply.messageId = "\(header.messageId):reply"
+            var message = try OutgoingMessage(envelope: reply, exchange: "", routingKey: replyTo)
+            message.correlationId = header.messageId
+            try await outbox.add(message, on: connection, logger: logger)
+        }
+        relay.wake()
+        logger.info("submission stored", metadata: ["request.id": "\(outcome.requestId)", "request.created": "\(outcome.created)"])
+    }
+
+    /// `request.*` events from routing: status and trail.
+    func event(_ delivery: Delivery) async throws {
+        let header = delivery.header
+        let logger = delivery.logger
+        switch header.type {
+        case MessageType.requestReceived:
+            return  // written by intake itself with the request
+        case MessageType.requestAssigned:
+            let event = try delivery.decode(RequestAssigned.self)
+            try await store.follow(header, state: .assigned, unit: event.payload.unit, actor: "routing", detail: event.payload.reason, logger: logger)
+        case MessageType.requestClaimed:
+            let event = try delivery.decode(RequestClaimed.self)
+            try await store.follow(header, state: .claimed, unit: event.payload.unit, actor: event.payload.staff, detail: nil, logger: logger)
+        case MessageType.requestResolved:
+            let event = try delivery.decode(RequestResolved.self)
+            try await store.follow(header, state: .resolved, unit: event.payload.unit, actor: event.payload.staff, detail: event.payload.note, logger: logger)
+        default:
+            logger.debug("event not followed by intake")
+        }
+    }
+}

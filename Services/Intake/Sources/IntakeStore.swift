@@ -1,0 +1,147 @@
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import Logging
+import PostgresNIO
+
+/// The outcome of a submission.
+struct SubmissionOutcome: Sendable {
+    var requestId: String
+    /// `false` when the idempotency key named a request made before.
+    var created: Bool
+}
+
+/// intake's data: storing submissions (request, first trail event, outbox row in one
+/// transaction), reading a request's status and trail, and following the workflow's events.
+struct IntakeStore: Sendable {
+    let postgres: PostgresClient
+    let outbox: Outbox
+    let inbox = Inbox(schema: IntakeSchema.name)
+
+    /// Stores a validated submission. With an idempotency key already used, returns the
+    /// earlier request and writes nothing. `inTransaction` runs extra work in the same
+    /// transaction (the AMQP path records its inbox claim and its reply there).
+    func submit(
+        _ submission: Submission, idempotencyKey: String?, correlationId: String, logger: Logger,
+        inTransaction: @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
+    ) async throws -> SubmissionOutcome {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let id = UUID()
+            let rows = try await connection.query(
+                """
+                INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
+                    reporter_name, reporter_phone, channel, submitted_by, state, version)
+                VALUES (\(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
+                    \(submission.location.householdId), \(submission.location.address), \(submission.reporter.name),
+                    \(submission.reporter.phone), \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1)
+                ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
+                """,
+                logger: logger
+            ).collect()
+            guard !rows.isEmpty else {
+                let existing = try await connection.query(
+                    "SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger
+                ).collect()
+                guard let earlier = try existing.first?.decode(UUID.self) else { throw IntakeError.idempotencyRace }
+                let outcome = SubmissionOutcome(requestId: earlier.uuidString.lowercased(), created: false)
+                try await inTransaction(connection, outcome)
+                return outcome
+            }
+            let requestId = id.uuidString.lowercased()
+            let event = MessageEnvelope(
+                type: MessageType.requestReceived, requestId: requestId, correlationId: correlationId, requestVersion: 1,
+                payload: RequestReceived(requestId: requestId, submission: submission)
+            )
+            try await connection.query(
+                """
+                INSERT INTO intake.trail (event_id, request_id, version, event_type, state, actor, detail, occurred_at)
+                VALUES (\(event.messageId), \(id), 1, \(event.type), 'received', \(submission.submittedBy ?? submission.channel.rawValue),
+                    \("received via \(submission.channel.rawValue)"), \(event.occurredAt))
+                """,
+                logger: logger
+            )
+            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+            let outcome = SubmissionOutcome(requestId: requestId, created: true)
+            try await inTransaction(connection, outcome)
+            return outcome
+        }
+    }
+
+    /// A request's status and trail, or `nil` if there is none with that id.
+    func status(of requestId: UUID, logger: Logger) async throws -> RequestStatus? {
+        let rows = try await postgres.query(
+            """
+            SELECT id, state, unit, version, category, description, channel, reporter_name, reporter_phone, created_at, updated_at
+            FROM intake.requests WHERE id = \(requestId)
+            """,
+            logger: logger
+        )
+        var status: RequestStatus?
+        for try await (id, state, unit, version, category, description, channel, name, phone, created, updated)
+            in rows.decode((UUID, String, String?, Int, String, String, String, String, String, Date, Date).self) {
+            let unitRef = unit.flatMap { try? UnitRef(parsing: $0) }
+            status = RequestStatus(
+                id: id.uuidString.lowercased(), state: RequestState(rawValue: state) ?? .received, tier: unitRef?.tier,
+                unit: unit, version: version, category: category, description: description, channel: channel,
+                reporter: .init(name: name, phone: PhoneMask.mask(phone)), createdAt: created, updatedAt: updated, trail: []
+            )
+        }
+        guard var status else { return nil }
+        let trail = try await postgres.query(
+            """
+            SELECT event_type, version, state, unit, actor, detail, occurred_at FROM intake.trail
+            WHERE request_id = \(requestId) ORDER BY version, occurred_at
+            """,
+            logger: logger
+        )
+        for try await (type, version, state, unit, actor, detail, occurred) in trail.decode((String, Int, String, String?, String?, String?, Date).self) {
+            status.trail.append(.init(type: type, version: version, state: state, unit: unit, actor: actor, detail: detail, occurredAt: occurred))
+        }
+        return status
+    }
+
+    /// Records a workflow event on the request's trail and, if it is newer than what is
+    /// stored, as the request's current status. Idempotent on the event's message id.
+    func follow(_ header: EnvelopeHeader, state: RequestState, unit: UnitRef?, actor: String?, detail: String?, logger: Logger) async throws {
+        guard let requestId = header.requestId.flatMap(UUID.init(uuidString:)), let version = header.requestVersion else {
+            throw PoisonMessage("\(header.type) without a request id or version")
+        }
+        try await postgres.withTransaction(logger: logger) { connection in
+            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
+            let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId)", logger: logger).collect()
+            guard !known.isEmpty else { throw PoisonMessage("\(header.type) for unknown request \(requestId)") }
+            try await connection.query(
+                """
+                INSERT INTO intake.trail (event_id, request_id, version, event_type, state, unit, actor, detail, occurred_at)
+                VALUES (\(header.messageId), \(requestId), \(version), \(header.type), \(state.rawValue), \(unit?.description), \(actor), \(detail), \(header.occurredAt))
+                ON CONFLICT (event_id) DO NOTHING
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                UPDATE intake.requests SET state = \(state.rawValue), unit = \(unit?.description), version = \(version), updated_at = now()
+                WHERE id = \(requestId) AND version < \(version)
+                """,
+                logger: logger
+            )
+        }
+    }
+}
+
+/// intake's own failures.
+enum IntakeError: Error {
+    /// An idempotency key conflicted but its request could not be read back.
+    case idempotencyRace
+}
+
+/// Masks a phone number for display: the first three and last four digits stay.
+enum PhoneMask {
+    static func mask(_ phone: String) -> String {
+        let digits = phone.filter(\.isNumber)
+        guard digits.count > 7 else { return String(repeating: "*", count: digits.count) }
+        return String(digits.prefix(3)) + String(repeating: "*", count: digits.count - 7) + String(digits.suffix(4))
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import GridLoopDomain
+
+/// `GET /v1/requests/{id}`: where a request stands and how it got there.
+struct RequestStatus: Codable, Sendable {
+    struct MaskedReporter: Codable, Sendable {
+        var name: String
+        /// Masked (`138****5678`).
+        var phone: String
+    }
+
+    struct TrailEvent: Codable, Sendable {
+        var type: String
+        var version: Int
+        var state: String
+        var unit: String?
+        var actor: String?
+        var detail: String?
+        var occurredAt: Date
+    }
+
+    var id: String
+    var state: RequestState
+    var tier: Tier?
+    var unit: String?
+    var version: Int
+    var category: String
+    var description: String
+    var channel: String
+    var reporter: MaskedReporter
+    var createdAt: Date
+    var updatedAt: Date
+    var trail: [TrailEvent]
+}
+
+/// `201 Created` body of `POST /v1/requests`.
+struct SubmissionAccepted: Codable, Sendable {
+    var id: String
+    var state: RequestState
+    var statusUrl: String
+}

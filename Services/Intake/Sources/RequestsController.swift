@@ -1,0 +1,84 @@
+import Foundation
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `POST /v1/requests` and `GET /v1/requests/{id}`.
+struct RequestsController: Sendable {
+    let store: IntakeStore
+    let relay: OutboxRelay
+    /// Largest accepted body.
+    let maxBody = 64 * 1024
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("v1/requests") { request, context in try await submit(request, context: context) }
+        router.get("v1/requests/:id") { _, context in try await status(context: context) }
+    }
+
+    private func submit(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        if let key, key.isEmpty || key.count > 200 {
+            throw Problem(status: .badRequest, code: "invalid_idempotency_key", title: "Invalid Idempotency-Key", detail: "the Idempotency-Key header must be 1–200 characters")
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBody)
+        } catch {
+            throw Problem(status: .contentTooLarge, code: "too_large", title: "Body too large", detail: "request bodies are limited to \(maxBody) bytes")
+        }
+        let draft: SubmissionDraft
+        do {
+            draft = try WireJSON.decode(SubmissionDraft.self, from: body.readableBytesView)
+        } catch {
+            throw Problem(status: .badRequest, code: "invalid_json", title: "Malformed JSON", detail: Self.describe(error))
+        }
+        let submission: Submission
+        switch draft.validate() {
+        case .success(let valid): submission = valid
+        case .failure(let invalid):
+            throw Problem(status: .badRequest, code: "validation_failed", title: "The submission is not valid", detail: invalid.description, errors: invalid.errors)
+        }
+        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger)
+        if outcome.created { relay.wake() }
+        let location = "/v1/requests/\(outcome.requestId)"
+        var headers: HTTPFields = [.location: location]
+        if !outcome.created { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+        return try JSONResponse.make(
+            SubmissionAccepted(id: outcome.requestId, state: .received, statusUrl: location),
+            status: outcome.created ? .created : .ok, headers: headers
+        )
+    }
+
+    private func status(context: BasicRequestContext) async throws -> Response {
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: raw) else {
+            throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id")
+        }
+        guard let status = try await store.status(of: id, logger: context.logger) else {
+            throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "no request \(raw)")
+        }
+        return try JSONResponse.make(status)
+    }
+
+    /// Names the field a decoding error is about.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(type)"
+        case DecodingError.dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+        case DecodingError.keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): missing"
+        default:
+            return "the body is not valid JSON"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map(\.stringValue).joined(separator: ".")
+    }
+}

@@ -1,0 +1,185 @@
+import AsyncHTTPClient
+import Configuration
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// notification: consumes every event, logs it, and for each new assignment records a webhook
+/// delivery (in the same transaction as its inbox claim) that a sender posts with retries.
+public enum NotificationApp {
+    /// The default HTTP port (health and metrics).
+    public static let defaultPort = 8082
+
+    /// Builds the service from the environment and runs it until SIGTERM/SIGINT.
+    public static func main() async throws {
+        let configuration = try ServiceConfiguration.fromEnvironment(service: "notification", defaultPort: defaultPort)
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
+        let webhook = reader.string(forKey: "notification.webhook.url")
+        try await build(configuration: configuration, webhookURL: webhook).runService()
+    }
+
+    /// The composition root. `webhookURL` (`NOTIFICATION_WEBHOOK_URL`) receives a JSON POST per
+    /// new assignment; without it, events are only logged.
+    package static func build(configuration: ServiceConfiguration, webhookURL: String?) async throws -> some ApplicationProtocol {
+        let runtime = try await ServiceRuntime.make(
+            configuration: configuration, schema: NotificationSchema.name, migrations: NotificationSchema.migrations,
+            publishes: GridLoopTopology.exchanges
+        )
+        let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL)
+        let sender = WebhookSender(postgres: runtime.postgres, wakeup: deliveries.wakeup, logger: runtime.logger)
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        return runtime.makeApplication(
+            router: router,
+            services: [sender],
+            consumers: [runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)]
+        )
+    }
+
+    /// notification's schema migrations (for `gridloop migrate`).
+    package static let migrator = Migrator(schema: NotificationSchema.name, migrations: NotificationSchema.migrations)
+}
+
+enum NotificationSchema {
+    static let name = "notification"
+    static let migrations: [Migration] = [
+        .messaging(schema: name, version: 1),
+        Migration(version: 2, name: "deliveries", statements: [
+            """
+            CREATE TABLE notification.deliveries (
+                id text PRIMARY KEY,
+                event_id text NOT NULL,
+                request_id text,
+                channel text NOT NULL,
+                target text NOT NULL,
+                payload text NOT NULL,
+                status text NOT NULL DEFAULT 'pending',
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz NOT NULL DEFAULT now(),
+                last_error text,
+                delivered_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX deliveries_due ON notification.deliveries (next_attempt_at) WHERE status = 'pending'",
+        ]),
+    ]
+}
+
+/// Turns events into delivery records.
+struct Deliveries: Sendable {
+    let postgres: PostgresClient
+    let webhookURL: String?
+    let inbox = Inbox(schema: NotificationSchema.name)
+    let wakeup = AsyncWakeup()
+
+    func event(_ delivery: Delivery) async throws {
+        let header = delivery.header
+        delivery.logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
+        guard header.type == MessageType.requestAssigned, let webhookURL else { return }
+        let envelope = try delivery.decode(RequestAssigned.self)
+        let body = String(decoding: try WireJSON.encode(envelope), as: UTF8.self)
+        let recorded = try await postgres.withTransaction(logger: delivery.logger) { connection -> Bool in
+            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: delivery.logger) else { return false }
+            try await connection.query(
+                """
+                INSERT INTO notification.deliveries (id, event_id, request_id, channel, target, payload)
+                VALUES (\("\(header.messageId):webhook"), \(header.messageId), \(header.requestId), 'webhook', \(webhookURL), \(body))
+                ON CONFLICT (id) DO NOTHING
+                """,
+                logger: delivery.logger
+            )
+            return true
+        }
+        if recorded { wakeup.wake() }
+    }
+}
+
+/// Posts due webhook deliveries; each is sent until a 2xx, with capped backoff, up to
+/// `maxAttempts`, then marked `failed` with the last error. The `webhook-id` header carries the
+/// delivery id so receivers can drop repeats.
+struct WebhookSender: Service {
+    let postgres: PostgresClient
+    let wakeup: AsyncWakeup
+    let logger: Logger
+    var retry = RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(300), maxAttempts: 10)
+
+    func run() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(3), read: .seconds(10))))
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                do {
+                    let sent = try await sendDue(client)
+                    if sent > 0 { continue }
+                } catch {
+                    logger.warning("webhook sender failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                await wakeup.wait(upTo: .seconds(1))
+            }
+        } onGracefulShutdown: {
+            wakeup.wake()
+        }
+        try await client.shutdown()
+    }
+
+    private func sendDue(_ client: HTTPClient) async throws -> Int {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, target, payload, attempts FROM notification.deliveries
+                WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED
+                """,
+                logger: logger
+            ).collect()
+            for row in rows {
+                let (id, target, payload, attempts) = try row.decode((String, String, String, Int).self)
+                var request = HTTPClientRequest(url: target)
+                request.method = .POST
+                request.headers.add(name: "content-type", value: "application/json")
+                request.headers.add(name: "webhook-id", value: id)
+                request.headers.add(name: "webhook-timestamp", value: "\(Int(Date().timeIntervalSince1970))")
+                request.body = .bytes(ByteBuffer(string: payload))
+                var failure: String?
+                do {
+                    let response = try await client.execute(request, timeout: .seconds(10))
+                    if !(200..<300).contains(response.status.code) { failure = "HTTP \(response.status.code)" }
+                } catch {
+                    failure = "\(error)"
+                }
+                if let failure {
+                    let attempt = attempts + 1
+                    if let delay = retry.delay(afterAttempt: attempt) {
+                        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                        try await connection.query(
+                            """
+                            UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(failure),
+                                next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id)
+                            """,
+                            logger: logger
+                        )
+                    } else {
+                        try await connection.query(
+                            "UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(failure), status = 'failed' WHERE id = \(id)",
+                            logger: logger
+                        )
+                    }
+                    logger.warning("webhook delivery failed", metadata: ["delivery.id": "\(id)", "error": "\(failure)", "attempt": "\(attempt)"])
+                } else {
+                    try await connection.query(
+                        "UPDATE notification.deliveries SET attempts = attempts + 1, status = 'delivered', delivered_at = now() WHERE id = \(id)",
+                        logger: logger
+                    )
+                    logger.info("webhook delivered", metadata: ["delivery.id": "\(id)"])
+                }
+            }
+            return rows.count
+        }
+    }
+}

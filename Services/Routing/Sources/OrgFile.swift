@@ -1,0 +1,156 @@
+import Foundation
+import GridLoopDomain
+import Yams
+
+/// The organisation structure, as imported by `gridloop org import FILE` (YAML or JSON).
+/// See `deploy/demo-org.yaml` for the format.
+package struct OrgFile: Codable, Sendable, Equatable {
+    package struct District: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+    }
+
+    package struct Street: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+        /// `street` (街道) or `township` (乡/镇).
+        package var kind: String?
+    }
+
+    package struct Grid: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+        package var street: String
+        /// residents, compound, merchants, enterprises, institutions.
+        package var kind: String
+        package var households: Int
+        package var population: Int
+    }
+
+    package struct Household: Codable, Sendable, Equatable {
+        package var id: String
+        package var grid: String
+        package var address: String
+    }
+
+    package struct Department: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+        /// Request categories this department handles.
+        package var categories: [String]
+    }
+
+    package struct Staff: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+        /// grid-worker, grid-leader, street-officer, department-officer, supervisor.
+        package var role: String
+        /// `tier:id` of the unit they work for.
+        package var unit: String
+    }
+
+    package var district: District
+    package var streets: [Street]
+    package var grids: [Grid]
+    package var households: [Household]?
+    package var departments: [Department]
+    package var staff: [Staff]?
+
+    package static let gridKinds: Set<String> = ["residents", "compound", "merchants", "enterprises", "institutions"]
+    package static let streetKinds: Set<String> = ["street", "township"]
+    package static let roles: Set<String> = ["grid-worker", "grid-leader", "street-officer", "department-officer", "supervisor"]
+
+    /// Parses YAML (a superset of JSON); errors name the field.
+    package static func parse(_ text: String) throws -> OrgFile {
+        do {
+            return try YAMLDecoder().decode(OrgFile.self, from: text)
+        } catch let error as DecodingError {
+            throw OrgFileInvalid(problems: [Self.describe(error)])
+        }
+    }
+
+    /// Every problem: bad ids, unknown references, duplicates, unknown kinds and roles.
+    package func validate() -> [String] {
+        var problems: [String] = []
+        func checkIDs(_ ids: [String], _ what: String) -> Set<String> {
+            var seen = Set<String>()
+            for (index, id) in ids.enumerated() {
+                if !UnitRef.isValidID(id) { problems.append("\(what)[\(index)].id: '\(id)' must be lowercase letters, digits and '-'") }
+                if !seen.insert(id).inserted { problems.append("\(what)[\(index)].id: '\(id)' appears twice") }
+            }
+            return seen
+        }
+        if !UnitRef.isValidID(district.id) { problems.append("district.id: '\(district.id)' must be lowercase letters, digits and '-'") }
+        let streetIDs = checkIDs(streets.map(\.id), "streets")
+        let gridIDs = checkIDs(grids.map(\.id), "grids")
+        _ = checkIDs((households ?? []).map(\.id), "households")
+        let departmentIDs = checkIDs(departments.map(\.id), "departments")
+        _ = checkIDs((staff ?? []).map(\.id), "staff")
+        for (index, street) in streets.enumerated() where street.kind.map({ !Self.streetKinds.contains($0) }) ?? false {
+            problems.append("streets[\(index)].kind: '\(street.kind ?? "")' is not one of \(Self.streetKinds.sorted().joined(separator: ", "))")
+        }
+        for (index, grid) in grids.enumerated() {
+            if !streetIDs.contains(grid.street) { problems.append("grids[\(index)].street: unknown street '\(grid.street)'") }
+            if !Self.gridKinds.contains(grid.kind) { problems.append("grids[\(index)].kind: '\(grid.kind)' is not one of \(Self.gridKinds.sorted().joined(separator: ", "))") }
+            if grid.households < 0 { problems.append("grids[\(index)].households: must not be negative") }
+            if grid.population < 0 { problems.append("grids[\(index)].population: must not be negative") }
+        }
+        for (index, household) in (households ?? []).enumerated() {
+            if !gridIDs.contains(household.grid) { problems.append("households[\(index)].grid: unknown grid '\(household.grid)'") }
+            if household.address.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("households[\(index)].address: is required") }
+        }
+        var categoryOwner: [String: String] = [:]
+        for (index, department) in departments.enumerated() {
+            for category in department.categories {
+                if !UnitRef.isValidID(category) { problems.append("departments[\(index)].categories: '\(category)' must be lowercase letters, digits and '-'") }
+                if let owner = categoryOwner[category] { problems.append("departments[\(index)].categories: '\(category)' is already handled by '\(owner)'") }
+                categoryOwner[category] = department.id
+            }
+        }
+        for (index, member) in (staff ?? []).enumerated() {
+            if !Self.roles.contains(member.role) { problems.append("staff[\(index)].role: '\(member.role)' is not one of \(Self.roles.sorted().joined(separator: ", "))") }
+            guard let unit = try? UnitRef(parsing: member.unit) else {
+                problems.append("staff[\(index)].unit: '\(member.unit)' is not tier:id")
+                continue
+            }
+            let known: Bool =
+                switch unit.tier {
+                case .grid: gridIDs.contains(unit.id)
+                case .street: streetIDs.contains(unit.id) || unit.id == RoutingRules.triage.id
+                case .district: departmentIDs.contains(unit.id)
+                case .oversight: unit.id == district.id
+                }
+            if !known { problems.append("staff[\(index)].unit: unknown unit '\(member.unit)'") }
+        }
+        return problems
+    }
+
+    /// Every unit that gets a queue: grids, street centres, departments, the triage desk.
+    package var units: [UnitRef] {
+        var units: [UnitRef] = [RoutingRules.triage]
+        units += grids.compactMap { try? UnitRef(tier: .grid, id: $0.id) }
+        units += streets.compactMap { try? UnitRef(tier: .street, id: $0.id) }
+        units += departments.compactMap { try? UnitRef(tier: .district, id: $0.id) }
+        return units
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): is required"
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context.codingPath)): expected \(type)"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+/// An org file that cannot be imported, with every problem.
+package struct OrgFileInvalid: Error, CustomStringConvertible {
+    package var problems: [String]
+    package init(problems: [String]) { self.problems = problems }
+    package var description: String { "invalid org file:\n  " + problems.joined(separator: "\n  ") }
+}

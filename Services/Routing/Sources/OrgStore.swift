@@ -1,0 +1,86 @@
+import GridLoopDomain
+import GridLoopPersistence
+import Logging
+import PostgresNIO
+
+/// Reads and replaces the org structure in routing's schema.
+package struct OrgStore: Sendable {
+    package let postgres: PostgresClient
+
+    package init(postgres: PostgresClient) {
+        self.postgres = postgres
+    }
+
+    /// Replaces the whole org structure with `org` in one transaction; returns the new version.
+    /// Requests and assignments already made keep their unit names.
+    package func replace(with org: OrgFile, source: String, logger: Logger) async throws -> Int {
+        try await postgres.withTransaction(logger: logger) { connection in
+            try await connection.query("LOCK TABLE routing.org_versions IN EXCLUSIVE MODE", logger: logger)
+            for table in ["staff", "categories", "departments", "households", "grids", "streets"] {
+                try await connection.query("DELETE FROM routing.\(unescaped: table)", logger: logger)
+            }
+            for street in org.streets {
+                try await connection.query("INSERT INTO routing.streets (id, name, kind) VALUES (\(street.id), \(street.name), \(street.kind ?? "street"))", logger: logger)
+            }
+            for grid in org.grids {
+                try await connection.query(
+                    """
+                    INSERT INTO routing.grids (id, name, street_id, kind, households, population)
+                    VALUES (\(grid.id), \(grid.name), \(grid.street), \(grid.kind), \(grid.households), \(grid.population))
+                    """,
+                    logger: logger
+                )
+            }
+            for household in org.households ?? [] {
+                try await connection.query("INSERT INTO routing.households (id, grid_id, address) VALUES (\(household.id), \(household.grid), \(household.address))", logger: logger)
+            }
+            for department in org.departments {
+                try await connection.query("INSERT INTO routing.departments (id, name) VALUES (\(department.id), \(department.name))", logger: logger)
+                for category in department.categories {
+                    try await connection.query("INSERT INTO routing.categories (id, department_id) VALUES (\(category), \(department.id))", logger: logger)
+                }
+            }
+            for member in org.staff ?? [] {
+                try await connection.query("INSERT INTO routing.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))", logger: logger)
+            }
+            let rows = try await connection.query(
+                "INSERT INTO routing.org_versions (district, source) VALUES (\(org.district.id), \(source)) RETURNING version", logger: logger
+            )
+            for try await version in rows.decode(Int.self) { return version }
+            return 0
+        }
+    }
+
+    /// Every unit with a queue: grids, streets, departments and the triage desk.
+    package func units(logger: Logger) async throws -> [UnitRef] {
+        var units = [RoutingRules.triage]
+        let rows = try await postgres.query(
+            """
+            SELECT 'grid', id FROM routing.grids UNION ALL SELECT 'street', id FROM routing.streets
+            UNION ALL SELECT 'district', id FROM routing.departments
+            """,
+            logger: logger
+        )
+        for try await (tier, id) in rows.decode((String, String).self) {
+            if let tier = Tier(rawValue: tier), let unit = try? UnitRef(tier: tier, id: id) { units.append(unit) }
+        }
+        return units
+    }
+
+    /// What the org data says about a location.
+    func facts(for location: Location, on connection: PostgresConnection, logger: Logger) async throws -> PlacementFacts {
+        var facts = PlacementFacts()
+        if let grid = location.gridId {
+            facts.knownGrid = try await connection.query("SELECT id FROM routing.grids WHERE id = \(grid)", logger: logger).collect().first?.decode(String.self)
+        }
+        if let household = location.householdId {
+            facts.householdGrid = try await connection.query("SELECT grid_id FROM routing.households WHERE id = \(household)", logger: logger).collect().first?.decode(String.self)
+        }
+        if let address = location.address {
+            facts.addressGrid = try await connection.query(
+                "SELECT grid_id FROM routing.households WHERE address = \(address) ORDER BY id LIMIT 1", logger: logger
+            ).collect().first?.decode(String.self)
+        }
+        return facts
+    }
+}

@@ -1,0 +1,67 @@
+import GridLoopAMQP
+import GridLoopPersistence
+import GridLoopServiceSupport
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// routing: owns the workflow — places new requests, records assignments, publishes them to
+/// the units' queues, and applies staff commands.
+public enum RoutingApp {
+    /// The default HTTP port (health and metrics).
+    public static let defaultPort = 8083
+
+    /// Builds the service from the environment and runs it until SIGTERM/SIGINT.
+    public static func main() async throws {
+        let configuration = try ServiceConfiguration.fromEnvironment(service: "routing", defaultPort: defaultPort)
+        try await build(configuration: configuration).runService()
+    }
+
+    /// The composition root.
+    package static func build(configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+        let runtime = try await ServiceRuntime.make(
+            configuration: configuration, schema: RoutingSchema.name, migrations: RoutingSchema.migrations,
+            publishes: GridLoopTopology.exchanges
+        )
+        let org = OrgStore(postgres: runtime.postgres)
+        let workflow = Workflow(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org)
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        return runtime.makeApplication(
+            router: router,
+            services: [UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger)],
+            consumers: [
+                runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
+                runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),
+            ]
+        )
+    }
+
+    /// routing's schema migrations (for `gridloop migrate`).
+    package static let migrator = Migrator(schema: RoutingSchema.name, migrations: RoutingSchema.migrations)
+}
+
+/// Declares every unit's queue at start, so staff can consume before the first assignment and
+/// queues lost with a broker's data come back.
+struct UnitQueueDeclarer: Service {
+    let org: OrgStore
+    let workflow: Workflow
+    let logger: Logger
+
+    func run() async throws {
+        var attempt = 0
+        while !Task.isShuttingDownGracefully {
+            do {
+                let units = try await org.units(logger: logger)
+                for unit in units { try await workflow.ensureQueue(for: unit) }
+                logger.info("unit queues declared", metadata: ["units": "\(units.count)"])
+                break
+            } catch {
+                attempt += 1
+                logger.warning("cannot declare unit queues yet", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(min(attempt, 5)))
+            }
+        }
+        try? await gracefulShutdown()
+    }
+}

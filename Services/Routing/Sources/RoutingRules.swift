@@ -1,0 +1,38 @@
+import GridLoopDomain
+
+/// What routing knows about a request's location, looked up in the org data.
+package struct PlacementFacts: Sendable, Equatable {
+    /// The request's `gridId`, if that grid exists.
+    package var knownGrid: String?
+    /// The grid of the request's household, if that household exists.
+    package var householdGrid: String?
+    /// The grid of the household at the request's address, if one matches.
+    package var addressGrid: String?
+
+    package init(knownGrid: String? = nil, householdGrid: String? = nil, addressGrid: String? = nil) {
+        self.knownGrid = knownGrid
+        self.householdGrid = householdGrid
+        self.addressGrid = addressGrid
+    }
+}
+
+/// The first assignment of a new request: household or address → grid; a request that cannot
+/// be placed goes to the triage desk of the street tier, never dropped.
+package enum RoutingRules {
+    /// Where unplaceable requests go.
+    package static let triage = try! UnitRef(tier: .street, id: "triage")
+
+    /// The unit and the reason, for the trail.
+    package static func firstUnit(for location: Location, facts: PlacementFacts) -> (unit: UnitRef, reason: String) {
+        if let grid = facts.householdGrid, let unit = try? UnitRef(tier: .grid, id: grid) {
+            return (unit, "grid of household \(location.householdId ?? "?")")
+        }
+        if let grid = facts.knownGrid, let unit = try? UnitRef(tier: .grid, id: grid) {
+            return (unit, "grid named by the submission")
+        }
+        if let grid = facts.addressGrid, let unit = try? UnitRef(tier: .grid, id: grid) {
+            return (unit, "grid of the household at the address")
+        }
+        return (triage, "location could not be placed in a grid: triage")
+    }
+}

@@ -1,0 +1,54 @@
+import GridLoopPersistence
+import PostgresNIO
+
+/// routing's schema: the org structure, the workflow state of every request, assignments.
+enum RoutingSchema {
+    static let name = "routing"
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "org structure", statements: [
+            "CREATE TABLE routing.org_versions (version serial PRIMARY KEY, district text NOT NULL, source text NOT NULL, imported_at timestamptz NOT NULL DEFAULT now())",
+            "CREATE TABLE routing.streets (id text PRIMARY KEY, name text NOT NULL, kind text NOT NULL)",
+            """
+            CREATE TABLE routing.grids (id text PRIMARY KEY, name text NOT NULL, street_id text NOT NULL REFERENCES routing.streets (id),
+                kind text NOT NULL, households integer NOT NULL, population integer NOT NULL)
+            """,
+            "CREATE TABLE routing.households (id text PRIMARY KEY, grid_id text NOT NULL REFERENCES routing.grids (id), address text NOT NULL)",
+            "CREATE INDEX households_by_address ON routing.households (address)",
+            "CREATE TABLE routing.departments (id text PRIMARY KEY, name text NOT NULL)",
+            "CREATE TABLE routing.categories (id text PRIMARY KEY, department_id text NOT NULL REFERENCES routing.departments (id))",
+            "CREATE TABLE routing.staff (id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, unit text NOT NULL)",
+        ]),
+        Migration(version: 2, name: "workflow", statements: [
+            """
+            CREATE TABLE routing.requests (
+                id uuid PRIMARY KEY,
+                state text NOT NULL,
+                unit text,
+                claimed_by text,
+                version integer NOT NULL,
+                category text NOT NULL,
+                description text NOT NULL,
+                correlation_id text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE routing.assignments (
+                id uuid PRIMARY KEY,
+                request_id uuid NOT NULL REFERENCES routing.requests (id),
+                unit text NOT NULL,
+                reason text NOT NULL,
+                assigned_at timestamptz NOT NULL DEFAULT now(),
+                claimed_by text,
+                claimed_at timestamptz,
+                resolved_at timestamptz,
+                note text
+            )
+            """,
+            "CREATE INDEX assignments_by_request ON routing.assignments (request_id)",
+        ]),
+        .messaging(schema: name, version: 3),
+    ]
+}

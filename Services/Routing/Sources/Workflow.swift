@@ -1,0 +1,183 @@
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// routing's workflow: the first assignment of each new request, and staff commands.
+/// Every change is one transaction: inbox claim, state change (version-checked), assignment,
+/// events and the assignment message in the outbox, the reply to the command's sender.
+final class Workflow: Sendable {
+    let postgres: PostgresClient
+    let outbox: Outbox
+    let relay: OutboxRelay
+    let publisher: AMQPPublisher
+    let org: OrgStore
+    let inbox = Inbox(schema: RoutingSchema.name)
+    /// Units whose queue this process has declared.
+    let declaredUnits = Mutex<Set<UnitRef>>([])
+
+    init(postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore) {
+        self.postgres = postgres
+        self.outbox = outbox
+        self.relay = relay
+        self.publisher = publisher
+        self.org = org
+    }
+
+    /// Declares `unit`'s queue once per process (so the assignment is routable).
+    func ensureQueue(for unit: UnitRef) async throws {
+        guard !declaredUnits.withLock({ $0.contains(unit) }) else { return }
+        try await publisher.declare(GridLoopTopology.unit(unit))
+        declaredUnits.withLock { _ = $0.insert(unit) }
+    }
+
+    /// `request.received`: place the request in a unit and assign it there.
+    func received(_ delivery: Delivery) async throws {
+        let envelope = try delivery.decode(RequestReceived.self)
+        let logger = delivery.logger
+        guard let requestId = UUID(uuidString: envelope.payload.requestId) else { throw PoisonMessage("request id '\(envelope.payload.requestId)' is not a UUID") }
+        let submission = envelope.payload.submission
+        let assigned = try await postgres.withTransaction(logger: logger) { connection -> UnitRef? in
+            guard try await inbox.claim(envelope.messageId, type: envelope.type, on: connection, logger: logger) else { return nil }
+            let inserted = try await connection.query(
+                """
+                INSERT INTO routing.requests (id, state, version, category, description, correlation_id)
+                VALUES (\(requestId), 'received', 1, \(submission.category), \(submission.description), \(envelope.correlationId))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """,
+                logger: logger
+            ).collect()
+            guard !inserted.isEmpty else { return nil }
+            let facts = try await org.facts(for: submission.location, on: connection, logger: logger)
+            let (unit, reason) = RoutingRules.firstUnit(for: submission.location, facts: facts)
+            try await ensureQueue(for: unit)
+            var lifecycle = RequestLifecycle()
+            try lifecycle.apply(.assign(unit))
+            try await assign(requestId: requestId, lifecycle: lifecycle, reason: reason, submission: submission,
+                             correlationId: envelope.correlationId, on: connection, logger: logger)
+            return unit
+        }
+        if let assigned {
+            relay.wake()
+            logger.info("request assigned", metadata: ["unit": "\(assigned)"])
+        }
+    }
+
+    private func assign(
+        requestId: UUID, lifecycle: RequestLifecycle, reason: String, submission: Submission, correlationId: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let unit = lifecycle.unit else { return }
+        let assignmentId = UUID()
+        try await connection.query(
+            "INSERT INTO routing.assignments (id, request_id, unit, reason) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason))",
+            logger: logger
+        )
+        try await save(requestId, lifecycle, previousVersion: lifecycle.version - 1, on: connection, logger: logger)
+        let payload = RequestAssigned(
+            requestId: requestId.uuidString.lowercased(), assignmentId: assignmentId.uuidString.lowercased(), unit: unit,
+            category: submission.category, description: submission.description, reason: reason
+        )
+        let event = MessageEnvelope(type: MessageType.requestAssigned, requestId: payload.requestId, correlationId: correlationId, requestVersion: lifecycle.version, payload: payload)
+        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        var assignment = event
+        assignment.messageId = "\(event.messageId):assignment"
+        try await outbox.add(event: assignment, exchange: GridLoopExchange.assignments, routingKey: unit.routingKey, on: connection, logger: logger)
+    }
+
+    /// Writes the new lifecycle if nobody changed the request since `previousVersion`.
+    private func save(_ requestId: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int, on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query(
+            """
+            UPDATE routing.requests SET state = \(lifecycle.state.rawValue), unit = \(lifecycle.unit?.description),
+                claimed_by = \(lifecycle.claimedBy), version = \(lifecycle.version), updated_at = now()
+            WHERE id = \(requestId) AND version = \(previousVersion) RETURNING id
+            """,
+            logger: logger
+        ).collect()
+        guard !rows.isEmpty else { throw CommandRefused(code: "conflict", message: "the request changed meanwhile; try again") }
+    }
+
+    /// `staff.command`: claim or resolve. A refused command changes nothing and is answered
+    /// with a stable code (`not_found`, `conflict`, `forbidden`).
+    func command(_ delivery: Delivery) async throws {
+        let envelope = try delivery.decode(StaffCommand.self)
+        let command = envelope.payload
+        let logger = delivery.logger
+        let replyTo = delivery.message.replyTo
+        let reply = try await postgres.withTransaction(logger: logger) { connection -> CommandReply? in
+            guard try await inbox.claim(envelope.messageId, type: envelope.type, on: connection, logger: logger) else { return nil }
+            let outcome: CommandReply
+            do {
+                outcome = try await apply(command, correlationId: envelope.correlationId, on: connection, logger: logger)
+            } catch let refused as CommandRefused {
+                outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code, message: refused.message)
+            }
+            if let replyTo {
+                var message = MessageEnvelope(type: MessageType.commandReply, requestId: command.requestId, correlationId: envelope.correlationId, payload: outcome)
+                message.messageId = "\(envelope.messageId):reply"
+                var outgoing = try OutgoingMessage(envelope: message, exchange: "", routingKey: replyTo)
+                outgoing.correlationId = envelope.messageId
+                try await outbox.add(outgoing, on: connection, logger: logger)
+            }
+            return outcome
+        }
+        relay.wake()
+        if let reply {
+            logger.info("staff command handled", metadata: ["command": "\(command.action.rawValue)", "ok": "\(reply.ok)", "code": "\(reply.code ?? "-")"])
+        }
+    }
+
+    private func apply(_ command: StaffCommand, correlationId: String, on connection: PostgresConnection, logger: Logger) async throws -> CommandReply {
+        guard let requestId = UUID(uuidString: command.requestId) else {
+            throw CommandRefused(code: "not_found", message: "'\(command.requestId)' is not a request id")
+        }
+        let rows = try await connection.query(
+            "SELECT state, unit, claimed_by, version FROM routing.requests WHERE id = \(requestId) FOR UPDATE", logger: logger
+        ).collect()
+        guard let row = rows.first else { throw CommandRefused(code: "not_found", message: "no request \(command.requestId)") }
+        let (stateText, unitText, claimedBy, version) = try row.decode((String, String?, String?, Int).self)
+        guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(code: "conflict", message: "request is in unknown state \(stateText)") }
+        let unit = unitText.flatMap { try? UnitRef(parsing: $0) }
+        var lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
+        let assignment = try await connection.query(
+            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) ORDER BY assigned_at DESC LIMIT 1", logger: logger
+        ).collect().first?.decode(UUID.self)
+        guard let assignment, let unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
+        let ids = (request: requestId.uuidString.lowercased(), assignment: assignment.uuidString.lowercased())
+        switch command.action {
+        case .claim:
+            if let actingFor = command.unit, actingFor != unit {
+                throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
+            }
+            do { try lifecycle.apply(.claim(staff: command.staff)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+            try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
+            try await connection.query("UPDATE routing.assignments SET claimed_by = \(command.staff), claimed_at = now() WHERE id = \(assignment)", logger: logger)
+            let event = MessageEnvelope(type: MessageType.requestClaimed, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
+                                        payload: RequestClaimed(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff))
+            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        case .resolve:
+            if state == .claimed, claimedBy != command.staff {
+                throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can resolve it")
+            }
+            do { try lifecycle.apply(.resolve) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+            let note = command.note ?? ""
+            try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
+            try await connection.query("UPDATE routing.assignments SET resolved_at = now(), note = \(note) WHERE id = \(assignment)", logger: logger)
+            let event = MessageEnvelope(type: MessageType.requestResolved, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
+                                        payload: RequestResolved(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff, note: note))
+            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        }
+        return CommandReply(ok: true, requestId: ids.request, state: lifecycle.state, message: "\(command.action.rawValue)ed")
+    }
+}
+
+/// A staff command that is valid but not allowed now.
+struct CommandRefused: Error {
+    var code: String
+    var message: String
+}

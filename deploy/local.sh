@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# GridLoop on one machine, without systemd or docker.
+#
+#   deploy/local.sh up        install what is missing, start RabbitMQ + PostgreSQL, build,
+#                             migrate, import the demo org, start every service
+#   deploy/local.sh down      stop the services, RabbitMQ and PostgreSQL
+#   deploy/local.sh test      infrastructure + the whole test suite (unit, integration, end-to-end)
+#   deploy/local.sh status    what runs, and each service's /health
+#   deploy/local.sh env       print the environment the services get (secrets included)
+#   deploy/local.sh broker-stop | broker-start   (used by the broker-restart test)
+#
+# Everything lives under $GRIDLOOP_HOME (default: .run/ in the repository): data, logs,
+# pid files and the generated local secrets (.run/secrets.env, never committed).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HOME_DIR="${GRIDLOOP_HOME:-$ROOT/.run}"
+RABBITMQ_PORT="${RABBITMQ_PORT:-5672}"
+POSTGRES_PORT="${POSTGRES_PORT:-5432}"
+INTAKE_HTTP_PORT="${INTAKE_HTTP_PORT:-8080}"
+REPORTING_HTTP_PORT="${REPORTING_HTTP_PORT:-8081}"
+NOTIFICATION_HTTP_PORT="${NOTIFICATION_HTTP_PORT:-8082}"
+ROUTING_HTTP_PORT="${ROUTING_HTTP_PORT:-8083}"
+BUILD_CONFIGURATION="${GRIDLOOP_BUILD:-debug}"
+PG_BIN="/usr/lib/postgresql/15/bin"
+RMQ_BIN="/usr/lib/rabbitmq/bin"
+SERVICES=(intake routing notification reporting)
+
+log() { printf '\033[1m[gridloop]\033[0m %s\n' "$*" >&2; }
+die() { printf '[gridloop] error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- installation
+install_packages() {
+  local missing=()
+  [ -x "$RMQ_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
+  [ -f /usr/include/amqp.h ] || missing+=(librabbitmq-dev)
+  [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+  fi
+  command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+  command -v swift >/dev/null || die "swift not found (expected in /opt/swift/usr/bin)"
+}
+
+# ---------------------------------------------------------------- secrets
+secrets() {
+  mkdir -p "$HOME_DIR"
+  if [ ! -f "$HOME_DIR/secrets.env" ]; then
+    umask 077
+    cat >"$HOME_DIR/secrets.env" <<EOT
+GRIDLOOP_AMQP_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+GRIDLOOP_DB_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+EOT
+  fi
+  # shellcheck disable=SC1091
+  . "$HOME_DIR/secrets.env"
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+rmq_env() {
+  local dir="$HOME_DIR/rabbitmq"
+  export HOME="$dir" RABBITMQ_NODENAME="gridloop@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT="$RABBITMQ_PORT" RABBITMQ_DIST_PORT="$((RABBITMQ_PORT + 20000))"
+  export RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf"
+}
+
+rmqctl() { ( rmq_env; "$RMQ_BIN/rabbitmqctl" -q "$@" ); }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+broker_start() {
+  local dir="$HOME_DIR/rabbitmq"
+  mkdir -p "$dir/mnesia" "$dir/log"
+  [ -f "$dir/enabled_plugins" ] || echo '[rabbitmq_prometheus].' >"$dir/enabled_plugins"
+  cat >"$dir/rabbitmq.conf" <<EOT
+listeners.tcp.default = 127.0.0.1:$RABBITMQ_PORT
+prometheus.tcp.port = $((RABBITMQ_PORT + 10020))
+prometheus.tcp.ip = 127.0.0.1
+loopback_users = none
+EOT
+  if port_open "$RABBITMQ_PORT"; then log "RabbitMQ already listens on $RABBITMQ_PORT"; return; fi
+  log "starting RabbitMQ on 127.0.0.1:$RABBITMQ_PORT"
+  ( rmq_env; "$RMQ_BIN/rabbitmq-server" -detached >/dev/null 2>&1 )
+  local i
+  for i in $(seq 1 120); do port_open "$RABBITMQ_PORT" && break; sleep 0.5; done
+  port_open "$RABBITMQ_PORT" || die "RabbitMQ did not open port $RABBITMQ_PORT (logs: $dir/log)"
+  for i in $(seq 1 30); do rmqctl await_startup >/dev/null 2>&1 && return; sleep 1; done
+  die "RabbitMQ did not finish starting (logs: $dir/log)"
+}
+
+broker_stop() {
+  port_open "$RABBITMQ_PORT" || return 0
+  log "stopping RabbitMQ"
+  rmqctl shutdown >/dev/null 2>&1 || true
+  local i
+  for i in $(seq 1 40); do port_open "$RABBITMQ_PORT" || return 0; sleep 0.25; done
+}
+
+broker_user() { # vhost user password
+  rmqctl add_vhost "$1" >/dev/null 2>&1 || true
+  rmqctl add_user "$2" "$3" >/dev/null 2>&1 || rmqctl change_password "$2" "$3" >/dev/null
+  rmqctl set_permissions -p "$1" "$2" '.*' '.*' '.*' >/dev/null
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_dir() { echo "$HOME_DIR/postgres"; }
+
+postgres_start() {
+  local dir; dir="$(pg_dir)"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "initialising PostgreSQL in $dir"
+    mkdir -p "$dir"
+    chown -R postgres:postgres "$dir"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  chown -R postgres:postgres "$dir"
+  if runuser -u postgres -- "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT"; then log "PostgreSQL already accepts on $POSTGRES_PORT"; return; fi
+  log "starting PostgreSQL on 127.0.0.1:$POSTGRES_PORT"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -k $dir -c max_connections=200" start >/dev/null
+}
+
+postgres_stop() {
+  local dir; dir="$(pg_dir)"
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  log "stopping PostgreSQL"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+}
+
+psql_admin() { runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$(pg_dir)" -p "$POSTGRES_PORT" -U postgres "$@"; }
+
+database_user() { # database user password [recreate]
+  psql_admin -d postgres -tc "SELECT 1 FROM pg_roles WHERE rolname = '$2'" | grep -q 1 \
+    || psql_admin -d postgres -c "CREATE ROLE \"$2\" LOGIN PASSWORD '$3'"
+  psql_admin -d postgres -c "ALTER ROLE \"$2\" PASSWORD '$3'" >/dev/null
+  if [ "${4:-}" = recreate ]; then psql_admin -d postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)"; fi
+  psql_admin -d postgres -tc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 \
+    || psql_admin -d postgres -c "CREATE DATABASE \"$1\" OWNER \"$2\""
+}
+
+# ---------------------------------------------------------------- services
+bin_dir() { swift build -c "$BUILD_CONFIGURATION" --show-bin-path 2>/dev/null; }
+
+build() {
+  log "building ($BUILD_CONFIGURATION); the first build takes several minutes"
+  ( cd "$ROOT" && swift build -c "$BUILD_CONFIGURATION" 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -20 ) || true
+  ( cd "$ROOT" && swift build -c "$BUILD_CONFIGURATION" >/dev/null ) || die "build failed: run 'swift build' to see why"
+}
+
+service_env() {
+  cat <<EOT
+AMQP_URL=amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop
+DATABASE_URL=postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop
+INTAKE_HTTP_PORT=$INTAKE_HTTP_PORT
+REPORTING_HTTP_PORT=$REPORTING_HTTP_PORT
+NOTIFICATION_HTTP_PORT=$NOTIFICATION_HTTP_PORT
+ROUTING_HTTP_PORT=$ROUTING_HTTP_PORT
+NOTIFICATION_WEBHOOK_URL=${NOTIFICATION_WEBHOOK_URL:-}
+LOG_LEVEL=${LOG_LEVEL:-info}
+LOG_FORMAT=${LOG_FORMAT:-json}
+EOT
+}
+
+services_start() {
+  local bin; bin="$(cd "$ROOT" && bin_dir)"
+  mkdir -p "$HOME_DIR/logs" "$HOME_DIR/pids"
+  set -a; eval "$(service_env)"; set +a
+  "$bin/gridloop" migrate >/dev/null
+  local service
+  for service in "${SERVICES[@]}"; do
+    local pidfile="$HOME_DIR/pids/$service.pid"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then log "$service already runs"; continue; fi
+    nohup "$bin/gridloop-$service" >>"$HOME_DIR/logs/$service.log" 2>&1 &
+    echo $! >"$pidfile"
+  done
+  local port name
+  for pair in "intake:$INTAKE_HTTP_PORT" "routing:$ROUTING_HTTP_PORT" "notification:$NOTIFICATION_HTTP_PORT" "reporting:$REPORTING_HTTP_PORT"; do
+    name="${pair%%:*}"; port="${pair##*:}"
+    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "$name is not healthy (log: $HOME_DIR/logs/$name.log)"
+  done
+}
+
+services_stop() {
+  local service
+  for service in "${SERVICES[@]}"; do
+    local pidfile="$HOME_DIR/pids/$service.pid"
+    [ -f "$pidfile" ] || continue
+    local pid; pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+infrastructure() {
+  install_packages
+  secrets
+  broker_start
+  postgres_start
+  broker_user gridloop gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop gridloop "$GRIDLOOP_DB_PASSWORD"
+}
+
+# ---------------------------------------------------------------- commands
+cmd_up() {
+  infrastructure
+  build
+  services_start
+  local bin; bin="$(cd "$ROOT" && bin_dir)"
+  set -a; eval "$(service_env)"; set +a
+  "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml"
+  cat <<EOT
+
+GridLoop is running.
+  intake        http://127.0.0.1:$INTAKE_HTTP_PORT   (POST /v1/requests, GET /v1/requests/{id})
+  reporting     http://127.0.0.1:$REPORTING_HTTP_PORT   (GET /v1/reports/summary)
+  notification  http://127.0.0.1:$NOTIFICATION_HTTP_PORT/health
+  routing       http://127.0.0.1:$ROUTING_HTTP_PORT/health
+  every service /health and /metrics; RabbitMQ amqp://127.0.0.1:$RABBITMQ_PORT/gridloop; PostgreSQL 127.0.0.1:$POSTGRES_PORT/gridloop
+  logs          $HOME_DIR/logs/
+  CLI           eval "\$(deploy/local.sh env)"; $bin/gridloop --help
+EOT
+}
+
+cmd_down() {
+  secrets
+  services_stop
+  broker_stop
+  postgres_stop
+}
+
+cmd_test() {
+  infrastructure
+  # The tests get their own vhost and database, fresh for every run.
+  broker_user gridloop_test gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  rmqctl delete_vhost gridloop_test >/dev/null 2>&1 || true
+  broker_user gridloop_test gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop_test gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  cd "$ROOT"
+  log "building services and tests"
+  swift build --build-tests >/dev/null 2>&1 || swift build --build-tests
+  export GRIDLOOP_TEST_AMQP_URL="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_test"
+  export GRIDLOOP_TEST_DATABASE_URL="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_test"
+  export GRIDLOOP_BIN_DIR; GRIDLOOP_BIN_DIR="$(swift build --show-bin-path)"
+  export GRIDLOOP_BROKER_CONTROL="$ROOT/deploy/local.sh"
+  export GRIDLOOP_TEST_LOGS="$HOME_DIR/test-logs"
+  mkdir -p "$GRIDLOOP_TEST_LOGS"
+  log "running the test suite"
+  swift test --skip-build "$@"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  test) shift; cmd_test "$@" ;;
+  status)
+    secrets
+    for pair in "intake:$INTAKE_HTTP_PORT" "routing:$ROUTING_HTTP_PORT" "notification:$NOTIFICATION_HTTP_PORT" "reporting:$REPORTING_HTTP_PORT"; do
+      printf '%-13s ' "${pair%%:*}"; curl -s "http://127.0.0.1:${pair##*:}/health" || printf 'not running'; echo
+    done ;;
+  env) secrets; service_env | sed 's/^/export /' ;;
+  broker-stop) secrets; broker_stop ;;
+  broker-start) secrets; broker_start ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
