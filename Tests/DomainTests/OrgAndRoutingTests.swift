@@ -1,0 +1,72 @@
+import Foundation
+import GridLoopDomain
+import RoutingService
+import Testing
+
+@Suite("Org file and first assignment")
+struct OrgAndRoutingTests {
+    static let demoPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml").standardized.path
+
+    @Test func theDemoOrgIsValidAndDrawnFromTheSeed() throws {
+        let org = try OrgFile.parse(String(contentsOfFile: Self.demoPath, encoding: .utf8))
+        #expect(org.validate() == [])
+        #expect(org.district.name == "沾益区")
+        #expect(Set(org.streets.map(\.name)) == ["西平街道", "龙华街道", "菱角乡", "德泽乡"])
+        let guanghua = try #require(org.grids.first { $0.id == "guanghua-3" })
+        #expect(guanghua.households == 20)
+        #expect(org.households?.filter { $0.grid == "guanghua-3" }.count == 20)
+        #expect(org.departments.first { $0.id == "power-supply" }?.categories.contains("power") == true)
+        #expect(org.units.contains(try UnitRef(parsing: "district:power-supply")))
+        #expect(org.units.contains(RoutingRules.triage))
+    }
+
+    @Test func validationNamesEachProblem() throws {
+        let yaml = """
+        district: { id: zhanyi, name: 沾益区 }
+        streets: [ { id: xiping, name: 西平街道, kind: city } ]
+        grids:
+          - { id: g1, name: a, street: nowhere, kind: palace, households: 20, population: 50 }
+          - { id: g1, name: b, street: xiping, kind: residents, households: 20, population: 50 }
+        households: [ { id: h1, grid: g9, address: "1号" } ]
+        departments:
+          - { id: power-supply, name: 供电, categories: [power] }
+          - { id: water, name: 水务, categories: [power] }
+        staff: [ { id: s1, name: x, role: mayor, unit: "grid:g7" } ]
+        """
+        let problems = try OrgFile.parse(yaml).validate()
+        let expected = [
+            "grids[1].id: 'g1' appears twice",
+            "streets[0].kind: 'city' is not one of street, township",
+            "grids[0].street: unknown street 'nowhere'",
+            "grids[0].kind: 'palace' is not one of compound, enterprises, institutions, merchants, residents",
+            "households[0].grid: unknown grid 'g9'",
+            "departments[1].categories: 'power' is already handled by 'power-supply'",
+            "staff[0].role: 'mayor' is not one of department-officer, grid-leader, grid-worker, street-officer, supervisor",
+            "staff[0].unit: unknown unit 'grid:g7'",
+        ]
+        #expect(problems == expected)
+    }
+
+    @Test func aMissingFieldIsNamed() {
+        let yaml = "district: { id: zhanyi, name: 沾益区 }\nstreets: []\ngrids: [ { id: g1, name: a, street: s, households: 1, population: 1 } ]\ndepartments: []\n"
+        #expect {
+            try OrgFile.parse(yaml)
+        } throws: { error in
+            "\(error)".contains("grids[0].kind: is required")
+        }
+    }
+
+    @Test func householdBeatsGridBeatsAddressAndTheRestGoesToTriage() {
+        let location = Location(gridId: "hongxing-3", householdId: "guanghua-3-01", address: "西平街道光华社区三组1号")
+        var facts = PlacementFacts(knownGrid: "hongxing-3", householdGrid: "guanghua-3", addressGrid: "guanghua-3")
+        #expect(RoutingRules.firstUnit(for: location, facts: facts).unit.description == "grid:guanghua-3")
+        facts.householdGrid = nil
+        #expect(RoutingRules.firstUnit(for: location, facts: facts).unit.description == "grid:hongxing-3")
+        facts.knownGrid = nil
+        #expect(RoutingRules.firstUnit(for: location, facts: facts).reason == "grid of the household at the address")
+        facts.addressGrid = nil
+        let triage = RoutingRules.firstUnit(for: location, facts: facts)
+        #expect(triage.unit == RoutingRules.triage)
+        #expect(triage.unit.tier == .street)
+    }
+}
