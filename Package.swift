@@ -127,10 +127,17 @@ let package = Package(
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),
+        /// Where the test broker and database are, and real processes of the services.
+        .target(
+            name: "GridLoopTestSupport",
+            dependencies: serviceDependencies + [.product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         /// The AMQP wrapper and the persistence helpers against a real RabbitMQ and PostgreSQL.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: serviceDependencies,
+            dependencies: serviceDependencies + ["GridLoopTestSupport"],
             path: "Tests/IntegrationTests",
             swiftSettings: swiftSettings
         ),
@@ -138,6 +145,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: serviceDependencies + [
+                "GridLoopTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/EndToEndTests",

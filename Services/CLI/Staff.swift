@@ -26,22 +26,30 @@ struct Staff: AsyncParsableCommand {
             let wait = self.wait
             let result: (RequestAssigned, CommandReply)? = try await AMQPSession.run(options: configuration.amqp) { session in
                 try session.declare(GridLoopTopology.unit(unitRef))
-                guard let message = try session.take(queue: unitRef.queueName, wait: .seconds(wait)) else { return nil }
-                let assignment: MessageEnvelope<RequestAssigned>
-                do {
-                    assignment = try WireJSON.decode(MessageEnvelope<RequestAssigned>.self, from: message.body)
-                } catch {
-                    try session.settle(message, .reject(requeue: false))
-                    throw CLIFailure("an unreadable assignment was dead-lettered: \(error)")
+                let deadline = ContinuousClock.now + .seconds(wait)
+                while true {
+                    let remaining = deadline - ContinuousClock.now
+                    guard let message = try session.take(queue: unitRef.queueName, wait: max(remaining, .zero)) else { return nil }
+                    let assignment: MessageEnvelope<RequestAssigned>
+                    do {
+                        assignment = try WireJSON.decode(MessageEnvelope<RequestAssigned>.self, from: message.body)
+                    } catch {
+                        try session.settle(message, .reject(requeue: false))
+                        FileHandle.standardError.write(Data("an unreadable assignment was dead-lettered: \(error)\n".utf8))
+                        continue
+                    }
+                    let command = StaffCommand(action: .claim, requestId: assignment.payload.requestId, staff: staff, unit: unitRef)
+                    let envelope = MessageEnvelope(type: MessageType.staffCommand, requestId: command.requestId, correlationId: assignment.correlationId, payload: command)
+                    let reply = try session.call(try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.commands, routingKey: "staff.claim"))
+                    let answer = try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: reply.body).payload
+                    // The queue delivers, PostgreSQL keeps the state: once routing has answered,
+                    // this copy has done its job, whether claimed now or already moved on.
+                    try session.settle(message, .ack)
+                    if answer.ok || !["conflict", "forbidden", "not_found"].contains(answer.code ?? "") {
+                        return (assignment.payload, answer)
+                    }
+                    FileHandle.standardError.write(Data("skipped a stale assignment of \(assignment.payload.requestId): \(answer.message ?? "")\n".utf8))
                 }
-                let command = StaffCommand(action: .claim, requestId: assignment.payload.requestId, staff: staff, unit: unitRef)
-                let envelope = MessageEnvelope(type: MessageType.staffCommand, requestId: command.requestId, correlationId: assignment.correlationId, payload: command)
-                let reply = try session.call(try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.commands, routingKey: "staff.claim"))
-                let answer = try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: reply.body).payload
-                // Claimed, or refused because it moved on (claimed elsewhere, resolved): either way
-                // the queue's copy has done its job. PostgreSQL keeps the state.
-                try session.settle(message, .ack)
-                return (assignment.payload, answer)
             }
             guard let (assignment, reply) = result else {
                 throw CLIFailure("no assignment in \(unitRef) within \(wait) s")

@@ -288,14 +288,16 @@ final class AMQPConnection {
             return .unblocked
         case GL_CHANNEL_CLOSE:
             let close = decoded.load(as: amqp_channel_close_t.self)
+            let text = close.reply_text.string  // read before the reply reuses the frame's memory
             _ = gridloop_amqp_send_channel_close_ok(state, frame.channel)
             abandon()
-            throw AMQPError(.connectionClosed, code: Int32(close.reply_code), reason: "server closed the channel: \(close.reply_text.string)")
+            throw AMQPError(.connectionClosed, code: Int32(close.reply_code), reason: "server closed the channel: \(text)")
         case GL_CONNECTION_CLOSE:
             let close = decoded.load(as: amqp_connection_close_t.self)
+            let text = close.reply_text.string  // read before the reply reuses the frame's memory
             _ = gridloop_amqp_send_connection_close_ok(state)
             abandon()
-            throw AMQPError(.connectionClosed, code: Int32(close.reply_code), reason: "server closed the connection: \(close.reply_text.string)")
+            throw AMQPError(.connectionClosed, code: Int32(close.reply_code), reason: "server closed the connection: \(text)")
         case GL_BASIC_CANCEL:
             abandon()
             throw AMQPError(.consumerCancelled, reason: "the server cancelled the consumer of '\(consumerQueue)'")

@@ -1,0 +1,212 @@
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopServiceSupport
+import GridLoopTestSupport
+import PostgresNIO
+import Testing
+
+/// Real processes of every service, a real RabbitMQ and PostgreSQL (started by
+/// `deploy/local.sh test`), driven over HTTP, AMQP and the `gridloop` CLI.
+/// Serialized: one test restarts the broker, and all share the services' ports.
+@Suite("End to end", .serialized)
+struct EndToEndTests {
+    @Test("HTTP and CLI submissions reach the right grid's queue; take, resolve, report, webhook")
+    func submitTakeResolveReport() async throws {
+        try await GridLoopSystem.with { system, receiver in
+            let resolvedBefore = try await resolvedCount(system)
+
+            // HTTP submission, located by household → 光华三组.
+            let id = try await submit(system, location: #""householdId":"guanghua-3-05""#)
+            let take = try await system.cli("staff", "take", "--unit", "grid:guanghua-3", "--staff", "cui-chunhua", "--json", "--wait", "30")
+            #expect(take.status == 0, "take failed: \(take.stderr)")
+            let assignment = try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
+            #expect(assignment.requestId == id)
+            #expect(assignment.unit.description == "grid:guanghua-3")
+            #expect(assignment.reason == "grid of household guanghua-3-05")
+
+            let resolve = try await system.cli("staff", "resolve", id, "--staff", "cui-chunhua", "--note", "供电部门已确定新建变压器施工方案")
+            #expect(resolve.status == 0, "resolve failed: \(resolve.stderr)")
+            #expect(resolve.stdout.contains("resolved"))
+
+            let trail = await eventually {
+                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+                let types = (status?.json["trail"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
+                return status?.json["state"] as? String == "resolved"
+                    && types == ["request.received", "request.assigned", "request.claimed", "request.resolved"]
+            }
+            #expect(trail, "the status shows resolved with the whole trail")
+            let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+            #expect((status.json["reporter"] as? [String: Any])?["phone"] as? String == "138****1234", "the phone is masked")
+
+            #expect(await eventually { (try? await resolvedCount(system)) == resolvedBefore + 1 }, "the report counts it as resolved")
+            #expect(await eventually { receiver.all.contains { $0.body.contains(id) && $0.webhookId != nil } }, "the webhook receiver got the assignment")
+
+            // CLI submission, located by address → 红星三组.
+            let cliSubmit = try await system.cli(
+                "submit", "--category", "water", "--description", "停水三天", "--address", "西平街道红星社区三组2号",
+                "--name", "李四", "--phone", "13900002222", "--channel", "hotline"
+            )
+            #expect(cliSubmit.status == 0, "CLI submit failed: \(cliSubmit.stderr)")
+            let cliId = cliSubmit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(UUID(uuidString: cliId) != nil, "the CLI prints the request id, got '\(cliSubmit.stdout)'")
+            let second = try await system.cli("staff", "take", "--unit", "grid:hongxing-3", "--staff", "hongxing-worker", "--json", "--wait", "30")
+            #expect(second.status == 0, "take failed: \(second.stderr)")
+            #expect(try WireJSON.decode(RequestAssigned.self, from: Array(second.stdout.utf8)).requestId == cliId)
+        }
+    }
+
+    @Test("SIGKILL of routing while requests flow: every request assigned exactly once")
+    func routingKilledMidFlow() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let routing = try #require(system.process("routing"))
+            let unit = try UnitRef(parsing: "grid:hanjiaxu-1")
+            var ids: [String] = []
+            for index in 0..<30 {
+                ids.append(try await submit(system, location: #""gridId":"hanjiaxu-1""#))
+                if index == 8 { await routing.kill() }  // mid-stream: some routed, some not yet
+            }
+            // One submitted while routing is certainly down sits in its queue.
+            ids.append(try await submit(system, location: #""gridId":"hanjiaxu-1""#))
+            try system.launch("routing")
+            try await system.waitUntilHealthy("routing")
+
+            let expected = Set(ids)
+            let routed = await eventually(timeout: .seconds(30)) {
+                (try? await assignmentCounts(for: ids))?.count == ids.count
+            }
+            #expect(routed, "every request was assigned after the restart")
+            let counts = try await assignmentCounts(for: ids)
+            #expect(counts.values.allSatisfy { $0 == 1 }, "no request has two assignments: \(counts.filter { $0.value != 1 })")
+
+            // The queue holds them all; a republished copy may repeat an assignment's message,
+            // never a second assignment of the same request.
+            var seen: [String: Set<String>] = [:]
+            let deadline = ContinuousClock.now + .seconds(20)
+            while Set(seen.keys) != expected, ContinuousClock.now < deadline {
+                for assignment in try await drainAssignments(unit.queueName) {
+                    seen[assignment.requestId, default: []].insert(assignment.assignmentId)
+                }
+            }
+            #expect(Set(seen.keys) == expected)
+            #expect(seen.values.allSatisfy { $0.count == 1 })
+        }
+    }
+
+    @Test("RabbitMQ stopped and started while services run: they reconnect and requests flow")
+    func brokerRestart() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let control = try TestEnvironment.brokerControl()
+            let stop = try await runCommand(["broker-stop"], executable: control, environment: [:], timeout: .seconds(60))
+            #expect(stop.status == 0, "broker-stop: \(stop.stderr)")
+            #expect(await eventually { !(await isHealthy(system.url("routing", "/health"))) }, "health says not ready while the broker is down")
+
+            // Intake keeps taking requests: they wait in its outbox.
+            let duringOutage = try await submit(system, location: #""gridId":"hanjiaxu-2""#)
+
+            let start = try await runCommand(["broker-start"], executable: control, environment: [:], timeout: .seconds(120))
+            #expect(start.status == 0, "broker-start: \(start.stderr)")
+            for service in GridLoopSystem.ports.keys.sorted() { try await system.waitUntilHealthy(service) }
+
+            let afterRestart = try await submit(system, location: #""gridId":"hanjiaxu-2""#)
+            var found: Set<String> = []
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !found.isSuperset(of: [duringOutage, afterRestart]), ContinuousClock.now < deadline {
+                let take = try await system.cli("staff", "take", "--unit", "grid:hanjiaxu-2", "--staff", "wu-xiaoli", "--json", "--wait", "10")
+                if take.status == 0 { found.insert(try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8)).requestId) }
+            }
+            #expect(found.contains(duringOutage), "the request accepted during the outage was assigned")
+            #expect(found.contains(afterRestart), "a request after the restart was assigned")
+        }
+    }
+
+    @Test("missing fields: problem+json over HTTP, a dead letter with its reason over AMQP, nothing else affected")
+    func invalidSubmissions() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let missing = try await http(.POST, system.url("intake", "/v1/requests"), body: #"{"category":"power","location":{"gridId":"damaidi"}}"#)
+            #expect(missing.status == 400)
+            #expect(missing.contentType == "application/problem+json")
+            #expect(missing.json["code"] as? String == "validation_failed")
+            let fields = Set((missing.json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
+            #expect(fields == ["description", "reporter.name", "reporter.phone", "channel"])
+
+            let malformed = try await http(.POST, system.url("intake", "/v1/requests"), body: "{\"category\": ")
+            #expect(malformed.status == 400)
+            #expect(malformed.json["code"] as? String == "invalid_json")
+            let unknown = try await http(.GET, system.url("intake", "/v1/requests/00000000-0000-0000-0000-000000000000"))
+            #expect(unknown.status == 404)
+            #expect(unknown.contentType == "application/problem+json")
+
+            // Over the CLI: a clear message and a non-zero exit.
+            let cli = try await system.cli("submit", "--category", "power", "--grid", "damaidi")
+            #expect(cli.status != 0)
+            #expect(cli.stderr.contains("validation_failed") && cli.stderr.contains("description: is required"), "stderr: \(cli.stderr)")
+
+            // Over AMQP directly: the message ends in intake.submissions.dead with its reason.
+            let messageId = MessageID.make()
+            let envelope = MessageEnvelope(
+                messageId: messageId, type: MessageType.submissionCreate, requestId: nil, correlationId: messageId,
+                payload: SubmissionPayload(idempotencyKey: messageId, submission: SubmissionDraft(category: "power"))
+            )
+            let message = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate)
+            let outcome = try await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { try $0.publish(message) }
+            #expect(outcome == .confirmed)
+            let deadQueue = GridLoopQueue.dead(GridLoopQueue.intakeSubmissions)
+            var reason: String?
+            _ = await eventually {
+                reason = try? await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { session -> String? in
+                    var found: String?
+                    var others: [IncomingMessage] = []
+                    while found == nil, let dead = try session.take(queue: deadQueue, wait: .milliseconds(300)) {
+                        if dead.messageId == messageId { found = dead.headers["x-gridloop-reason"]; try session.settle(dead, .ack) } else { others.append(dead) }
+                    }
+                    for other in others { try session.settle(other, .reject(requeue: true)) }
+                    return found
+                }
+                return reason != nil
+            }
+            #expect(reason?.contains("description: is required") == true, "dead letter reason: \(reason ?? "none")")
+
+            // Nothing else is affected: a valid request flows right after.
+            let id = try await submit(system, location: #""gridId":"damaidi""#)
+            let take = try await system.cli("staff", "take", "--unit", "grid:damaidi", "--staff", "zhu-guangping", "--json", "--wait", "30")
+            #expect(take.status == 0, "take failed: \(take.stderr)")
+            #expect(try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8)).requestId == id)
+        }
+    }
+
+    @Test("the same Idempotency-Key twice makes one request")
+    func idempotentSubmission() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let key = "hotline-\(TestEnvironment.unique())"
+            let body = submissionJSON(location: #""gridId":"zuoshuichong""#, category: "housing", description: "院墙开裂")
+            let first = try await http(.POST, system.url("intake", "/v1/requests"), body: body, headers: ["Idempotency-Key": key])
+            let second = try await http(.POST, system.url("intake", "/v1/requests"), body: body, headers: ["Idempotency-Key": key])
+            #expect(first.status == 201)
+            #expect(second.status == 200)
+            #expect(first.json["id"] as? String == second.json["id"] as? String)
+            let id = try #require(first.json["id"] as? String)
+            #expect(await eventually { (try? await assignmentCounts(for: [id]))?[id] == 1 })
+            try await Task.sleep(for: .seconds(1))
+            let assignments = try await drainAssignments(try UnitRef(parsing: "grid:zuoshuichong").queueName)
+            #expect(assignments.map(\.requestId) == [id])
+        }
+    }
+}
+
+/// `byState.resolved` of the summary report.
+func resolvedCount(_ system: GridLoopSystem) async throws -> Int {
+    let summary = try await http(.GET, system.url("reporting", "/v1/reports/summary"))
+    return (summary.json["byState"] as? [String: Any])?["resolved"] as? Int ?? -1
+}
+
+/// Assignments per request, as routing recorded them.
+func assignmentCounts(for ids: [String]) async throws -> [String: Int] {
+    let uuids = ids.compactMap(UUID.init(uuidString:))
+    return try await withDatabase { client in
+        var counts: [String: Int] = [:]
+        let rows = try await client.query("SELECT request_id, count(*)::bigint FROM routing.assignments WHERE request_id = ANY(\(uuids)) GROUP BY 1")
+        for try await (id, count) in rows.decode((UUID, Int64).self) { counts[id.uuidString.lowercased()] = Int(count) }
+        return counts
+    }
+}

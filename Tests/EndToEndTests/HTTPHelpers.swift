@@ -1,0 +1,72 @@
+import AsyncHTTPClient
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopServiceSupport
+import GridLoopTestSupport
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+
+/// An HTTP answer, read whole.
+struct HTTPAnswer {
+    var status: Int
+    var contentType: String?
+    var body: String
+
+    /// The body as a JSON object.
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+}
+
+func http(_ method: NIOHTTP1.HTTPMethod, _ url: String, body: String? = nil, headers: [String: String] = [:]) async throws -> HTTPAnswer {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    request.headers.add(name: "content-type", value: "application/json")
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    if let body { request.body = .bytes(ByteBuffer(string: body)) }
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    let bytes = try await response.body.collect(upTo: 1 << 22)
+    return HTTPAnswer(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: String(buffer: bytes))
+}
+
+/// A valid submission body for `location` (a JSON object literal's inside).
+func submissionJSON(location: String, category: String = "power", description: String = "电磁炉炒不了菜，电饭煲煮不了饭") -> String {
+    """
+    {"category":"\(category)","description":"\(description)","location":{\(location)},
+     "reporter":{"name":"崔春花","phone":"13800001234"},"channel":"grid-worker","submittedBy":"cui-chunhua"}
+    """
+}
+
+/// Submits over HTTP and returns the new request id.
+func submit(_ system: GridLoopSystem, location: String) async throws -> String {
+    let answer = try await http(.POST, system.url("intake", "/v1/requests"), body: submissionJSON(location: location))
+    guard answer.status == 201, let id = answer.json["id"] as? String else {
+        throw SystemError("submission refused: \(answer.status) \(answer.body)")
+    }
+    return id
+}
+
+/// Takes every message now in `queue` (acking it) and returns the assignments.
+func drainAssignments(_ queue: String) async throws -> [RequestAssigned] {
+    let options = try TestEnvironment.amqpOptions(name: "gridloop-test-drain")
+    return try await AMQPSession.run(options: options) { session in
+        var assignments: [RequestAssigned] = []
+        while let message = try session.take(queue: queue, wait: .milliseconds(500)) {
+            assignments.append(try WireJSON.decode(MessageEnvelope<RequestAssigned>.self, from: message.body).payload)
+            try session.settle(message, .ack)
+        }
+        return assignments
+    }
+}
+
+/// Runs `body` with a client of the test database.
+func withDatabase<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    let client = try TestEnvironment.database().makeClient(poolSize: 2, logger: TestEnvironment.logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { await client.run(); return nil }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}

@@ -1,0 +1,158 @@
+import AsyncHTTPClient
+import Foundation
+import GridLoopDomain
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// Every GridLoop service as a real process against the test broker and database, on test
+/// ports, with notification's webhook pointed at an in-test ``WebhookReceiver``.
+package final class GridLoopSystem: Sendable {
+    /// Service name → HTTP port.
+    package static let ports = ["intake": 18080, "reporting": 18081, "notification": 18082, "routing": 18083]
+    package static let webhookPort = 18090
+
+    package let environment: [String: String]
+    private let processes = Mutex<[String: ServiceProcess]>([:])
+    private let generation = Mutex(0)
+
+    private init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// Starts every service (migrations run as they start), imports the demo org, and waits
+    /// until each is healthy.
+    package static func start() async throws -> GridLoopSystem {
+        var environment = [
+            "AMQP_URL": try TestEnvironment.amqpURL(),
+            "DATABASE_URL": try TestEnvironment.databaseURL(),
+            "NOTIFICATION_WEBHOOK_URL": "http://127.0.0.1:\(webhookPort)/hook",
+            "LOG_LEVEL": "info",
+            "AMQP_HEARTBEAT": "5",
+        ]
+        for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
+        let system = GridLoopSystem(environment: environment)
+        let org = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml").standardized.path
+        let imported = try await runCommand(["org", "import", org], environment: environment)
+        guard imported.status == 0 else { throw SystemError("org import failed: \(imported.stderr)") }
+        for service in ports.keys.sorted() { try system.launch(service) }
+        for service in ports.keys.sorted() { try await system.waitUntilHealthy(service) }
+        return system
+    }
+
+    /// Starts (or restarts) one service.
+    package func launch(_ service: String) throws {
+        let run = generation.withLock { value in
+            value += 1
+            return value
+        }
+        let process = try ServiceProcess("gridloop-\(service)", name: "\(service)-\(run)", environment: environment)
+        processes.withLock { $0[service] = process }
+    }
+
+    /// The running process of `service`.
+    package func process(_ service: String) -> ServiceProcess? {
+        processes.withLock { $0[service] }
+    }
+
+    /// Waits for `/health` to answer 200.
+    package func waitUntilHealthy(_ service: String, timeout: Duration = .seconds(60)) async throws {
+        let url = "http://127.0.0.1:\(Self.ports[service]!)/health"
+        guard await eventually(timeout: timeout, every: .milliseconds(200), { await isHealthy(url) }) else {
+            throw SystemError("\(service) did not become healthy within \(timeout) (log: \(process(service)?.logFile.path ?? "-"))")
+        }
+    }
+
+    /// Stops every service gracefully (SIGTERM).
+    package func stop() async {
+        let all = processes.withLock { $0 }
+        for process in all.values { await process.stop() }
+    }
+
+    /// `http://127.0.0.1:<port of service><path>`.
+    package func url(_ service: String, _ path: String) -> String {
+        "http://127.0.0.1:\(Self.ports[service]!)\(path)"
+    }
+
+    /// Runs the `gridloop` CLI against this system.
+    package func cli(_ arguments: String..., timeout: Duration = .seconds(60)) async throws -> CommandResult {
+        try await runCommand(arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Runs `body` with a started system and a webhook receiver, and stops both afterwards.
+    package static func with<T>(_ body: (GridLoopSystem, WebhookReceiver) async throws -> T) async throws -> T {
+        let receiver = try await WebhookReceiver.start(port: webhookPort)
+        let system: GridLoopSystem
+        do { system = try await start() } catch {
+            await receiver.stop()
+            throw error
+        }
+        do {
+            let result = try await body(system, receiver)
+            await system.stop()
+            await receiver.stop()
+            return result
+        } catch {
+            await system.stop()
+            await receiver.stop()
+            throw error
+        }
+    }
+}
+
+/// A harness failure, with what to look at.
+package struct SystemError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
+/// A real HTTP server that records every webhook POST.
+package final class WebhookReceiver: Sendable {
+    /// One received POST.
+    package struct Received: Sendable {
+        package var webhookId: String?
+        package var body: String
+    }
+
+    private let received = Mutex<[Received]>([])
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    /// Starts listening on 127.0.0.1:`port`, path `/hook`.
+    package static func start(port: Int) async throws -> WebhookReceiver {
+        let receiver = WebhookReceiver()
+        let router = Router()
+        router.post("hook") { request, _ -> HTTPResponse.Status in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            receiver.received.withLock {
+                $0.append(Received(webhookId: request.headers[HTTPField.Name("webhook-id")!], body: String(buffer: body)))
+            }
+            return .noContent
+        }
+        var logger = Logger(label: "webhook-receiver")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        receiver.task.withLock { $0 = Task { try await app.run() } }
+        guard await eventually(timeout: .seconds(10), { await isReachable(port: port) }) else {
+            throw SystemError("the webhook receiver did not start on port \(port)")
+        }
+        return receiver
+    }
+
+    /// Everything received so far.
+    package var all: [Received] { received.withLock { $0 } }
+
+    package func stop() async {
+        let running = task.withLock { $0 }
+        running?.cancel()
+        _ = try? await running?.value
+    }
+
+    private static func isReachable(port: Int) async -> Bool {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
+        request.method = .GET
+        return (try? await HTTPClient.shared.execute(request, timeout: .seconds(1))) != nil
+    }
+}
