@@ -254,6 +254,10 @@ cmd_test() {
   export GRIDLOOP_BROKER_CONTROL="$ROOT/deploy/local.sh"
   export GRIDLOOP_TEST_LOGS="$HOME_DIR/test-logs"
   mkdir -p "$GRIDLOOP_TEST_LOGS"
+  log "checking deploy/docker-compose.yml"
+  command -v docker-compose >/dev/null || apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker-compose >/dev/null; }
+  docker-compose -f "$ROOT/deploy/docker-compose.yml" config -q || die "deploy/docker-compose.yml is not valid"
   log "running the test suite"
   swift test --skip-build "$@"
 }
