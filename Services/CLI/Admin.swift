@@ -46,7 +46,9 @@ struct Org: AsyncParsableCommand {
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
-            let client = configuration.database.makeClient(poolSize: 2, logger: logger)
+            var quiet = logger
+            quiet.logLevel = .error
+            let client = configuration.database.makeClient(poolSize: 2, logger: quiet)
             let version = try await withThrowingTaskGroup(of: Int?.self) { group in
                 group.addTask { await client.run(); return nil }
                 defer { group.cancelAll() }

@@ -72,8 +72,10 @@ package enum DatabaseBootstrap {
     package static func migrate(database: DatabaseURL, migrator: Migrator, logger: Logger) async throws {
         let retry = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5), maxAttempts: 60)
         var attempt = 0
+        var quiet = logger
+        quiet.logLevel = .error  // the pool's own warnings while it starts are noise here
         while true {
-            let client = database.makeClient(poolSize: 2, logger: logger)
+            let client = database.makeClient(poolSize: 2, logger: quiet)
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await client.run() }

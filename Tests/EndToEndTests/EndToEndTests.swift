@@ -53,6 +53,9 @@ struct EndToEndTests {
             let second = try await system.cli("staff", "take", "--unit", "grid:hongxing-3", "--staff", "hongxing-worker", "--json", "--wait", "30")
             #expect(second.status == 0, "take failed: \(second.stderr)")
             #expect(try WireJSON.decode(RequestAssigned.self, from: Array(second.stdout.utf8)).requestId == cliId)
+
+            let statuses = await system.stop()
+            #expect(statuses.count == 4 && statuses.values.allSatisfy { $0 == 0 }, "every service exits 0 on SIGTERM: \(statuses)")
         }
     }
 

@@ -65,10 +65,13 @@ package final class GridLoopSystem: Sendable {
         }
     }
 
-    /// Stops every service gracefully (SIGTERM).
-    package func stop() async {
+    /// Stops every service gracefully (SIGTERM) and returns each one's exit status.
+    @discardableResult
+    package func stop() async -> [String: Int32] {
         let all = processes.withLock { $0 }
-        for process in all.values { await process.stop() }
+        var statuses: [String: Int32] = [:]
+        for (service, process) in all { statuses[service] = await process.stop() }
+        return statuses
     }
 
     /// `http://127.0.0.1:<port of service><path>`.

@@ -1,21 +1,16 @@
+import Configuration
 import GridLoopAMQP
 import GridLoopServiceSupport
 import GridLoopPersistence
 import Hummingbird
 
 /// intake: HTTP submissions and status, the submissions queue, and the request trail.
-public enum IntakeApp {
-    /// The default HTTP port.
-    public static let defaultPort = 8080
-
-    /// Builds the service from the environment and runs it until SIGTERM/SIGINT.
-    public static func main() async throws {
-        let configuration = try ServiceConfiguration.fromEnvironment(service: "intake", defaultPort: defaultPort)
-        try await build(configuration: configuration).runService()
-    }
+package enum IntakeApp: GridLoopServiceApp {
+    package static let name = "intake"
+    package static let defaultPort = 8080
 
     /// The composition root: every concrete part of intake meets here.
-    package static func build(configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.make(
             configuration: configuration, schema: IntakeSchema.name, migrations: IntakeSchema.migrations,
             publishes: GridLoopTopology.exchanges

@@ -13,21 +13,15 @@ import ServiceLifecycle
 
 /// notification: consumes every event, logs it, and for each new assignment records a webhook
 /// delivery (in the same transaction as its inbox claim) that a sender posts with retries.
-public enum NotificationApp {
-    /// The default HTTP port (health and metrics).
-    public static let defaultPort = 8082
+package enum NotificationApp: GridLoopServiceApp {
+    package static let name = "notification"
+    /// Health and metrics only.
+    package static let defaultPort = 8082
 
-    /// Builds the service from the environment and runs it until SIGTERM/SIGINT.
-    public static func main() async throws {
-        let configuration = try ServiceConfiguration.fromEnvironment(service: "notification", defaultPort: defaultPort)
-        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
-        let webhook = reader.string(forKey: "notification.webhook.url")
-        try await build(configuration: configuration, webhookURL: webhook).runService()
-    }
-
-    /// The composition root. `webhookURL` (`NOTIFICATION_WEBHOOK_URL`) receives a JSON POST per
-    /// new assignment; without it, events are only logged.
-    package static func build(configuration: ServiceConfiguration, webhookURL: String?) async throws -> some ApplicationProtocol {
+    /// The composition root. `notification.webhook.url` (`NOTIFICATION_WEBHOOK_URL`) receives
+    /// a JSON POST per new assignment; without it, events are only logged.
+    package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
+        let webhookURL = reader.string(forKey: "notification.webhook.url")
         let runtime = try await ServiceRuntime.make(
             configuration: configuration, schema: NotificationSchema.name, migrations: NotificationSchema.migrations,
             publishes: GridLoopTopology.exchanges

@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import GridLoopAMQP
 import GridLoopDomain
@@ -8,18 +9,12 @@ import Logging
 import PostgresNIO
 
 /// reporting: consumes every event into its own read model and serves reports.
-public enum ReportingApp {
-    /// The default HTTP port.
-    public static let defaultPort = 8081
-
-    /// Builds the service from the environment and runs it until SIGTERM/SIGINT.
-    public static func main() async throws {
-        let configuration = try ServiceConfiguration.fromEnvironment(service: "reporting", defaultPort: defaultPort)
-        try await build(configuration: configuration).runService()
-    }
+package enum ReportingApp: GridLoopServiceApp {
+    package static let name = "reporting"
+    package static let defaultPort = 8081
 
     /// The composition root.
-    package static func build(configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.make(
             configuration: configuration, schema: ReportingSchema.name, migrations: ReportingSchema.migrations,
             publishes: GridLoopTopology.exchanges

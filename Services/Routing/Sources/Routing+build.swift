@@ -1,3 +1,4 @@
+import Configuration
 import GridLoopAMQP
 import GridLoopPersistence
 import GridLoopServiceSupport
@@ -7,18 +8,13 @@ import ServiceLifecycle
 
 /// routing: owns the workflow — places new requests, records assignments, publishes them to
 /// the units' queues, and applies staff commands.
-public enum RoutingApp {
-    /// The default HTTP port (health and metrics).
-    public static let defaultPort = 8083
-
-    /// Builds the service from the environment and runs it until SIGTERM/SIGINT.
-    public static func main() async throws {
-        let configuration = try ServiceConfiguration.fromEnvironment(service: "routing", defaultPort: defaultPort)
-        try await build(configuration: configuration).runService()
-    }
+package enum RoutingApp: GridLoopServiceApp {
+    package static let name = "routing"
+    /// Health and metrics only.
+    package static let defaultPort = 8083
 
     /// The composition root.
-    package static func build(configuration: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.make(
             configuration: configuration, schema: RoutingSchema.name, migrations: RoutingSchema.migrations,
             publishes: GridLoopTopology.exchanges
