@@ -21,14 +21,15 @@ package struct ServiceRuntime: Sendable {
 
     /// Bootstraps logging and metrics (once per process), migrates `schema` (waiting for the
     /// database if it is not up yet), and creates the long-lived parts.
-    package static func make(configuration: ServiceConfiguration, schema: String, migrations: [Migration], publishes: AMQPTopology) async throws -> ServiceRuntime {
+    package static func make(configuration: ServiceConfiguration, migrator: Migrator, publishes: AMQPTopology = GridLoopTopology.exchanges) async throws -> ServiceRuntime {
+        let schema = migrator.schema
         let logger = GridLoopLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
         let registry = GridLoopMetrics.bootstrap()
         logger.info("starting", metadata: [
             "amqp.url": "\(configuration.amqp.url)", "db.url": "\(configuration.database)",
             "http.port": "\(configuration.httpPort)",
         ])
-        try await DatabaseBootstrap.migrate(database: configuration.database, migrator: Migrator(schema: schema, migrations: migrations), logger: logger)
+        try await DatabaseBootstrap.migrate(database: configuration.database, migrator: migrator, logger: logger)
         let postgres = configuration.database.makeClient(poolSize: configuration.databasePoolSize, logger: logger)
         let publisher = AMQPPublisher(options: configuration.amqp, topology: publishes, logger: logger)
         let relay = OutboxRelay(client: postgres, schema: schema, publisher: publisher, logger: logger)
@@ -43,12 +44,15 @@ package struct ServiceRuntime: Sendable {
         EnvelopeConsumer(configuration: configuration, queue: queue, topology: topology, publisher: publisher, logger: logger, handler: handler)
     }
 
-    /// The application: `/health` and `/metrics` on `router`, problem JSON for errors, and the
-    /// services started in dependency order (database, publisher, relay, consumers, then HTTP)
-    /// and stopped in reverse on SIGTERM/SIGINT.
+    /// The application: the service's `routes`, `/health` and `/metrics`, problem JSON for
+    /// errors, and the services started in dependency order (database, publisher, relay,
+    /// `services`, consumers, then HTTP) and stopped in reverse on SIGTERM/SIGINT.
     package func makeApplication(
-        router: Router<BasicRequestContext>, services: [any Service] = [], consumers: [EnvelopeConsumer]
+        services: [any Service] = [], consumers: [EnvelopeConsumer], routes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        routes(router)
         let publisher = self.publisher
         let brokerProbes: [@Sendable () -> Bool] = [{ publisher.isConnected }] + consumers.map { consumer in { @Sendable in consumer.isConnected } }
         ObservabilityController(

@@ -11,19 +11,16 @@ package enum IntakeApp: GridLoopServiceApp {
 
     /// The composition root: every concrete part of intake meets here.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
-        let runtime = try await ServiceRuntime.make(
-            configuration: configuration, schema: IntakeSchema.name, migrations: IntakeSchema.migrations,
-            publishes: GridLoopTopology.exchanges
-        )
+        let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let store = IntakeStore(postgres: runtime.postgres, outbox: runtime.outbox)
         let handlers = IntakeConsumers(store: store, outbox: runtime.outbox, relay: runtime.relay)
-        let router = Router()
-        router.add(middleware: ProblemMiddleware())
-        RequestsController(store: store, relay: runtime.relay).addRoutes(to: router)
-        return runtime.makeApplication(router: router, consumers: [
-            runtime.consumer(queue: GridLoopQueue.intakeSubmissions, topology: GridLoopTopology.intakeSubmissions, handler: handlers.submission),
-            runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
-        ])
+        return runtime.makeApplication(
+            consumers: [
+                runtime.consumer(queue: GridLoopQueue.intakeSubmissions, topology: GridLoopTopology.intakeSubmissions, handler: handlers.submission),
+                runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
+            ],
+            routes: RequestsController(store: store, relay: runtime.relay).addRoutes
+        )
     }
 
     /// intake's schema migrations (for `gridloop migrate`).

@@ -22,16 +22,10 @@ package enum NotificationApp: GridLoopServiceApp {
     /// a JSON POST per new assignment; without it, events are only logged.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let webhookURL = reader.string(forKey: "notification.webhook.url")
-        let runtime = try await ServiceRuntime.make(
-            configuration: configuration, schema: NotificationSchema.name, migrations: NotificationSchema.migrations,
-            publishes: GridLoopTopology.exchanges
-        )
+        let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL)
         let sender = WebhookSender(postgres: runtime.postgres, wakeup: deliveries.wakeup, logger: runtime.logger)
-        let router = Router()
-        router.add(middleware: ProblemMiddleware())
         return runtime.makeApplication(
-            router: router,
             services: [sender],
             consumers: [runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)]
         )

@@ -15,18 +15,13 @@ package enum ReportingApp: GridLoopServiceApp {
 
     /// The composition root.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
-        let runtime = try await ServiceRuntime.make(
-            configuration: configuration, schema: ReportingSchema.name, migrations: ReportingSchema.migrations,
-            publishes: GridLoopTopology.exchanges
-        )
+        let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let model = ReadModel(postgres: runtime.postgres)
-        let router = Router()
-        router.add(middleware: ProblemMiddleware())
-        router.get("v1/reports/summary") { _, context in try JSONResponse.make(try await model.summary(logger: context.logger)) }
         return runtime.makeApplication(
-            router: router,
             consumers: [runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, handler: model.event)]
-        )
+        ) { router in
+            router.get("v1/reports/summary") { _, context in try JSONResponse.make(try await model.summary(logger: context.logger)) }
+        }
     }
 
     /// reporting's schema migrations (for `gridloop migrate`).

@@ -15,16 +15,10 @@ package enum RoutingApp: GridLoopServiceApp {
 
     /// The composition root.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
-        let runtime = try await ServiceRuntime.make(
-            configuration: configuration, schema: RoutingSchema.name, migrations: RoutingSchema.migrations,
-            publishes: GridLoopTopology.exchanges
-        )
+        let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let org = OrgStore(postgres: runtime.postgres)
         let workflow = Workflow(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org)
-        let router = Router()
-        router.add(middleware: ProblemMiddleware())
         return runtime.makeApplication(
-            router: router,
             services: [UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger)],
             consumers: [
                 runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
