@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -43,6 +44,7 @@ let package = Package(
         /// The pure domain: ids, tiers, units, states, the lifecycle, message contracts, validation.
         .target(
             name: "GridLoopDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Domain",
             swiftSettings: swiftSettings
         ),

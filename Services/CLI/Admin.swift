@@ -62,3 +62,40 @@ struct Org: AsyncParsableCommand {
         }
     }
 }
+
+/// `gridloop audit …`.
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the trail (全程留痕).", subcommands: [Verify.self])
+
+    /// `gridloop audit verify [--request ID]`: recompute the hash chains; name the first broken link.
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recompute every request's trail hash chain (or one request's).")
+
+        @Option(help: "Only this request.") var request: String?
+
+        func run() async throws {
+            let requestId: UUID?
+            if let request {
+                guard let id = UUID(uuidString: request) else { throw CLIFailure("'\(request)' is not a request id") }
+                requestId = id
+            } else {
+                requestId = nil
+            }
+            let configuration = try CLIEnvironment.configuration()
+            var logger = Logger(label: "gridloop-cli")
+            logger.logLevel = .error
+            let client = configuration.database.makeClient(poolSize: 2, logger: logger)
+            let report = try await withThrowingTaskGroup(of: TrailAudit.Report?.self) { group in
+                group.addTask { await client.run(); return nil }
+                defer { group.cancelAll() }
+                return try await TrailAudit.verify(requestId: requestId, on: client, logger: logger)
+            }
+            if let request, report.requests == 0 { throw CLIFailure("no trail for request \(request)") }
+            guard report.breaks.isEmpty else {
+                let lines = report.breaks.map { "  \($0)" }.joined(separator: "\n")
+                throw CLIFailure("trail verification FAILED for \(report.breaks.count) of \(report.requests) requests:\n\(lines)")
+            }
+            print("trail verified: \(report.requests) requests, \(report.events) events, every chain intact")
+        }
+    }
+}

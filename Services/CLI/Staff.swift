@@ -7,7 +7,36 @@ import GridLoopServiceSupport
 
 /// `gridloop staff …`: work a unit's queue.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, resolve.", subcommands: [Take.self, Resolve.self])
+    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Resolve.self])
+
+    /// `gridloop staff escalate REQUEST --staff ID --reason …`: up to the next tier.
+    struct Escalate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a request up one tier: grid → street centre → district department.",
+            discussion: "The district tier escalates no further: its items stay open until solved."
+        )
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id.") var staff: String
+        @Option(help: "Why this tier cannot settle it (required; it goes on the trail).") var reason: String
+        @Option(help: "The unit you act for, e.g. grid:guanghua-3 (checked against the assignment).") var unit: String?
+
+        func run() async throws {
+            let configuration = try CLIEnvironment.configuration()
+            let actingFor: UnitRef?
+            do { actingFor = try unit.map { try UnitRef(parsing: $0) } } catch { throw CLIFailure("\(error)") }
+            let command = StaffCommand(action: .escalate, requestId: request, staff: staff, unit: actingFor, note: reason)
+            do {
+                let reply = try await call(
+                    command, type: MessageType.staffCommand, exchange: GridLoopExchange.commands, routingKey: "staff.escalate",
+                    requestId: request, options: configuration.amqp, timeout: .seconds(15)
+                ).orFail()
+                print("\(reply.requestId ?? request) \(reply.message ?? "escalated")")
+            } catch let error as AMQPError {
+                throw CLIFailure("cannot escalate: \(error)")
+            }
+        }
+    }
 
     /// `gridloop staff take --unit grid:ID --staff ID`: take the next assignment and claim it.
     struct Take: AsyncParsableCommand {

@@ -114,6 +114,27 @@ public struct RequestClaimed: Codable, Sendable, Equatable {
     }
 }
 
+/// Payload of `request.escalated`: the request now waits at `to`, under a new assignment.
+public struct RequestEscalated: Codable, Sendable, Equatable {
+    public var requestId: String
+    /// The new assignment at `to`.
+    public var assignmentId: String
+    public var from: UnitRef
+    public var to: UnitRef
+    /// Who escalated (a staff id, or `sla` for the deadline sweeper).
+    public var staff: String
+    public var reason: String
+
+    public init(requestId: String, assignmentId: String, from: UnitRef, to: UnitRef, staff: String, reason: String) {
+        self.requestId = requestId
+        self.assignmentId = assignmentId
+        self.from = from
+        self.to = to
+        self.staff = staff
+        self.reason = reason
+    }
+}
+
 /// Payload of `request.resolved`.
 public struct RequestResolved: Codable, Sendable, Equatable {
     public var requestId: String
@@ -137,6 +158,8 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public enum Action: String, Codable, Sendable {
         case claim
         case resolve
+        /// Up to the next tier; `note` is the reason (required).
+        case escalate
     }
 
     public var action: Action
@@ -145,7 +168,7 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var staff: String
     /// The unit the staff member acts for (claims must match the assigned unit).
     public var unit: UnitRef?
-    /// Resolution note.
+    /// Resolution note, or the reason of an escalation.
     public var note: String?
 
     public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil) {

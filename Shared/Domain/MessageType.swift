@@ -12,6 +12,9 @@ public enum MessageType {
     public static let requestAssigned = "request.assigned"
     /// A staff member took the request (``RequestClaimed``).
     public static let requestClaimed = "request.claimed"
+    /// Staff sent the request up to the next tier (``RequestEscalated``); an assignment
+    /// message for the new unit goes out with it.
+    public static let requestEscalated = "request.escalated"
     /// The unit reported the request done (``RequestResolved``).
     public static let requestResolved = "request.resolved"
     /// Command to routing from staff (``StaffCommand``).

@@ -70,3 +70,29 @@ struct OrgAndRoutingTests {
         #expect(triage.unit.tier == .street)
     }
 }
+
+@Suite("Escalation rules")
+struct EscalationRulesTests {
+    @Test func gridGoesToItsStreetAndStreetToTheCategorysDepartment() throws {
+        let grid = try UnitRef(parsing: "grid:guanghua-3")
+        #expect(try EscalationRules.nextUnit(from: grid, category: "power", streetOfGrid: "xiping", departmentOfCategory: nil).get().description == "street:xiping")
+        let street = try UnitRef(parsing: "street:xiping")
+        #expect(try EscalationRules.nextUnit(from: street, category: "power", streetOfGrid: nil, departmentOfCategory: "power-supply").get().description == "district:power-supply")
+        #expect(try EscalationRules.nextUnit(from: RoutingRules.triage, category: "water", streetOfGrid: nil, departmentOfCategory: "water").get().description == "district:water")
+    }
+
+    @Test func aGridNobodyKnowsGoesToTriage() throws {
+        let grid = try UnitRef(parsing: "grid:gone")
+        #expect(try EscalationRules.nextUnit(from: grid, category: "power", streetOfGrid: nil, departmentOfCategory: nil).get() == RoutingRules.triage)
+    }
+
+    @Test func theDistrictAndUnhandledCategoriesAreRefusedWithACode() throws {
+        let department = try UnitRef(parsing: "district:power-supply")
+        #expect(throws: EscalationRefused.self) { try EscalationRules.nextUnit(from: department, category: "power", streetOfGrid: nil, departmentOfCategory: "power-supply").get() }
+        let street = try UnitRef(parsing: "street:xiping")
+        switch EscalationRules.nextUnit(from: street, category: "noise", streetOfGrid: nil, departmentOfCategory: nil) {
+        case .success(let unit): Issue.record("expected a refusal, got \(unit)")
+        case .failure(let refused): #expect(refused.code == "no_route")
+        }
+    }
+}

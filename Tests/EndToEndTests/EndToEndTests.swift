@@ -178,6 +178,73 @@ struct EndToEndTests {
         }
     }
 
+    @Test("escalation grid → street → district reaches each unit's queue; the trail verifies and an edit is caught")
+    func escalationAndAudit() async throws {
+        try await GridLoopSystem.with { system, receiver in
+            let id = try await submit(system, location: #""householdId":"guanghua-3-07""#)
+            func take(_ unit: String, _ staff: String) async throws -> RequestAssigned {
+                let take = try await system.cli("staff", "take", "--unit", unit, "--staff", staff, "--json", "--wait", "30")
+                guard take.status == 0 else { throw SystemError("take \(unit) failed: \(take.stderr)") }
+                return try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
+            }
+            #expect(try await take("grid:guanghua-3", "cui-chunhua").requestId == id)
+
+            let noReason = try await system.cli("staff", "escalate", id, "--staff", "cui-chunhua", "--reason", " ")
+            #expect(noReason.status != 0 && noReason.stderr.contains("validation_failed"), "stderr: \(noReason.stderr)")
+            let notMine = try await system.cli("staff", "escalate", id, "--staff", "wu-xiaoli", "--reason", "x")
+            #expect(notMine.status != 0 && notMine.stderr.contains("forbidden"), "stderr: \(notMine.stderr)")
+
+            let toStreet = try await system.cli("staff", "escalate", id, "--staff", "cui-chunhua", "--unit", "grid:guanghua-3", "--reason", "变压器负载不过来，网格解决不了")
+            #expect(toStreet.status == 0 && toStreet.stdout.contains("street:xiping"), "\(toStreet.stdout) \(toStreet.stderr)")
+            let atStreet = try await take("street:xiping", "xu-chunfeng")
+            #expect(atStreet.requestId == id)
+            #expect(atStreet.reason.hasPrefix("escalated from grid:guanghua-3 by cui-chunhua"))
+
+            let toDistrict = try await system.cli("staff", "escalate", id, "--staff", "xu-chunfeng", "--reason", "需供电部门新建变压器")
+            #expect(toDistrict.status == 0 && toDistrict.stdout.contains("district:power-supply"), "\(toDistrict.stdout) \(toDistrict.stderr)")
+            #expect(try await take("district:power-supply", "power-officer-1").requestId == id)
+
+            let beyond = try await system.cli("staff", "escalate", id, "--staff", "power-officer-1", "--reason", "too hard")
+            #expect(beyond.status != 0 && beyond.stderr.contains("cannot be escalated further"), "stderr: \(beyond.stderr)")
+            let resolve = try await system.cli("staff", "resolve", id, "--staff", "power-officer-1", "--note", "新变压器施工方案已敲定")
+            #expect(resolve.status == 0, "resolve: \(resolve.stderr)")
+
+            let expected = ["request.received", "request.assigned", "request.claimed", "request.escalated", "request.claimed",
+                            "request.escalated", "request.claimed", "request.resolved"]
+            let settled = await eventually {
+                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+                let types = (status?.json["trail"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
+                return types == expected && status?.json["trailVerified"] as? Bool == true && status?.json["unit"] as? String == "district:power-supply"
+            }
+            #expect(settled, "the status shows the whole escalation on a verified trail")
+            #expect(await eventually { receiver.all.filter { $0.body.contains(id) }.count == 3 }, "a webhook for the first assignment and each escalation")
+
+            let audit = try await system.cli("audit", "verify", "--request", id)
+            #expect(audit.status == 0 && audit.stdout.contains("trail verified: 1 requests, 8 events"), "\(audit.stdout) \(audit.stderr)")
+
+            // The trail is append-only; and an edit made by switching that off is caught.
+            let uuid = try #require(UUID(uuidString: id))
+            await #expect(throws: (any Error).self) {
+                try await withDatabase { client in
+                    try await client.query("UPDATE intake.trail SET detail = 'nothing happened' WHERE request_id = \(uuid) AND seq = 4")
+                }
+            }
+            try await withDatabase { client in
+                try await client.withTransaction(logger: TestEnvironment.logger) { connection in
+                    let logger = TestEnvironment.logger
+                    try await connection.query("ALTER TABLE intake.trail DISABLE TRIGGER trail_append_only", logger: logger)
+                    try await connection.query("UPDATE intake.trail SET detail = 'nothing happened' WHERE request_id = \(uuid) AND seq = 4", logger: logger)
+                    try await connection.query("ALTER TABLE intake.trail ENABLE TRIGGER trail_append_only", logger: logger)
+                }
+            }
+            let tampered = try await system.cli("audit", "verify", "--request", id)
+            #expect(tampered.status != 0)
+            #expect(tampered.stderr.contains("link 4") && tampered.stderr.contains("altered"), "stderr: \(tampered.stderr)")
+            let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+            #expect(status.json["trailVerified"] as? Bool == false)
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

@@ -59,6 +59,9 @@ struct IntakeConsumers: Sendable {
         case MessageType.requestClaimed:
             let event = try delivery.decode(RequestClaimed.self)
             try await store.follow(header, state: .claimed, unit: event.payload.unit, actor: event.payload.staff, detail: nil, logger: logger)
+        case MessageType.requestEscalated:
+            let event = try delivery.decode(RequestEscalated.self).payload
+            try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "escalated from \(event.from): \(event.reason)", logger: logger)
         case MessageType.requestResolved:
             let event = try delivery.decode(RequestResolved.self)
             try await store.follow(header, state: .resolved, unit: event.payload.unit, actor: event.payload.staff, detail: event.payload.note, logger: logger)

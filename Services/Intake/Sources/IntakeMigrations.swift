@@ -30,6 +30,7 @@ enum IntakeSchema {
             CREATE TABLE intake.trail (
                 event_id text PRIMARY KEY,
                 request_id uuid NOT NULL REFERENCES intake.requests (id),
+                seq integer NOT NULL,
                 version integer NOT NULL,
                 event_type text NOT NULL,
                 state text NOT NULL,
@@ -37,10 +38,19 @@ enum IntakeSchema {
                 actor text,
                 detail text,
                 occurred_at timestamptz NOT NULL,
-                recorded_at timestamptz NOT NULL DEFAULT now()
+                recorded_at timestamptz NOT NULL DEFAULT now(),
+                prev_hash text NOT NULL,
+                hash text NOT NULL,
+                UNIQUE (request_id, seq)
             )
             """,
-            "CREATE INDEX trail_by_request ON intake.trail (request_id, version)",
+            // 全程留痕: the trail is append-only for everyone but its owner disabling this on purpose.
+            """
+            CREATE FUNCTION intake.trail_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the trail is append-only: % refused', TG_OP; END $$
+            """,
+            "CREATE TRIGGER trail_append_only BEFORE UPDATE OR DELETE ON intake.trail FOR EACH ROW EXECUTE FUNCTION intake.trail_is_append_only()",
+            "CREATE TRIGGER trail_no_truncate BEFORE TRUNCATE ON intake.trail FOR EACH STATEMENT EXECUTE FUNCTION intake.trail_is_append_only()",
         ]),
         .messaging(schema: name, version: 2),
     ]

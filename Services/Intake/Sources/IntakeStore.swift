@@ -54,13 +54,10 @@ struct IntakeStore: Sendable {
                 type: MessageType.requestReceived, requestId: requestId, correlationId: correlationId, requestVersion: 1,
                 payload: RequestReceived(requestId: requestId, submission: submission)
             )
-            try await connection.query(
-                """
-                INSERT INTO intake.trail (event_id, request_id, version, event_type, state, actor, detail, occurred_at)
-                VALUES (\(event.messageId), \(id), 1, \(event.type), 'received', \(submission.submittedBy ?? submission.channel.rawValue),
-                    \("received via \(submission.channel.rawValue)"), \(event.occurredAt))
-                """,
-                logger: logger
+            try await appendTrail(
+                requestId: id, eventId: event.messageId, type: event.type, version: 1, state: .received, unit: nil,
+                actor: submission.submittedBy ?? submission.channel.rawValue, detail: "received via \(submission.channel.rawValue)",
+                occurredAt: event.occurredAt, on: connection, logger: logger
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
             let outcome = SubmissionOutcome(requestId: requestId, created: true)
@@ -89,16 +86,14 @@ struct IntakeStore: Sendable {
             )
         }
         guard var status else { return nil }
-        let trail = try await postgres.query(
-            """
-            SELECT event_type, version, state, unit, actor, detail, occurred_at FROM intake.trail
-            WHERE request_id = \(requestId) ORDER BY version, occurred_at
-            """,
-            logger: logger
-        )
-        for try await (type, version, state, unit, actor, detail, occurred) in trail.decode((String, Int, String, String?, String?, String?, Date).self) {
-            status.trail.append(.init(type: type, version: version, state: state, unit: unit, actor: actor, detail: detail, occurredAt: occurred))
+        let links = try await TrailAudit.links(of: requestId, on: postgres, logger: logger)
+        // Shown in workflow order; the chain itself is in recording order (seq).
+        status.trail = links.sorted { ($0.entry.version, $0.entry.seq) < ($1.entry.version, $1.entry.seq) }.map { link in
+            let entry = link.entry
+            return .init(type: entry.eventType, version: entry.version, state: entry.state, unit: entry.unit, actor: entry.actor,
+                         detail: entry.detail, occurredAt: entry.occurredAt, hash: link.hash)
         }
+        status.trailVerified = TrailChain.verify(links) == nil
         return status
     }
 
@@ -110,15 +105,12 @@ struct IntakeStore: Sendable {
         }
         try await postgres.withTransaction(logger: logger) { connection in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
-            let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId)", logger: logger).collect()
+            // The row lock orders this request's trail appends, so its chain has one next link.
+            let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId) FOR UPDATE", logger: logger).collect()
             guard !known.isEmpty else { throw PoisonMessage("\(header.type) for unknown request \(requestId)") }
-            try await connection.query(
-                """
-                INSERT INTO intake.trail (event_id, request_id, version, event_type, state, unit, actor, detail, occurred_at)
-                VALUES (\(header.messageId), \(requestId), \(version), \(header.type), \(state.rawValue), \(unit?.description), \(actor), \(detail), \(header.occurredAt))
-                ON CONFLICT (event_id) DO NOTHING
-                """,
-                logger: logger
+            try await appendTrail(
+                requestId: requestId, eventId: header.messageId, type: header.type, version: version, state: state, unit: unit,
+                actor: actor, detail: detail, occurredAt: header.occurredAt, on: connection, logger: logger
             )
             try await connection.query(
                 """
@@ -128,6 +120,34 @@ struct IntakeStore: Sendable {
                 logger: logger
             )
         }
+    }
+}
+
+extension IntakeStore {
+    /// Appends an event to the request's trail, chained to the last link by its hash.
+    /// The caller holds the request's row lock (or has just inserted the row).
+    func appendTrail(
+        requestId: UUID, eventId: String, type: String, version: Int, state: RequestState, unit: UnitRef?, actor: String?, detail: String?,
+        occurredAt: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let duplicate = try await connection.query("SELECT 1 FROM intake.trail WHERE event_id = \(eventId)", logger: logger).collect()
+        guard duplicate.isEmpty else { return }
+        let last = try await connection.query(
+            "SELECT seq, hash FROM intake.trail WHERE request_id = \(requestId) ORDER BY seq DESC LIMIT 1", logger: logger
+        ).collect().first?.decode((Int, String).self)
+        let entry = TrailEntry(
+            requestId: requestId.uuidString.lowercased(), seq: (last?.0 ?? 0) + 1, eventId: eventId, eventType: type, version: version,
+            state: state.rawValue, unit: unit?.description, actor: actor, detail: detail, occurredAt: occurredAt
+        )
+        let previous = last?.1 ?? TrailChain.genesis
+        try await connection.query(
+            """
+            INSERT INTO intake.trail (event_id, request_id, seq, version, event_type, state, unit, actor, detail, occurred_at, prev_hash, hash)
+            VALUES (\(eventId), \(requestId), \(entry.seq), \(version), \(type), \(entry.state), \(entry.unit), \(actor), \(detail),
+                \(occurredAt), \(previous), \(TrailChain.hash(entry, previous: previous)))
+            """,
+            logger: logger
+        )
     }
 }
 

@@ -17,6 +17,8 @@ struct RequestStatus: Codable, Sendable {
         var actor: String?
         var detail: String?
         var occurredAt: Date
+        /// This link's hash in the request's chain.
+        var hash: String
     }
 
     var id: String
@@ -31,6 +33,8 @@ struct RequestStatus: Codable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var trail: [TrailEvent]
+    /// Whether the trail's hash chain verifies.
+    var trailVerified: Bool = false
 }
 
 /// `201 Created` body of `POST /v1/requests`.

@@ -11,7 +11,8 @@ import NIOCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// notification: consumes every event, logs it, and for each new assignment records a webhook
+/// notification: consumes every event, logs it, and for each new assignment (first or after an
+/// escalation) records a webhook
 /// delivery (in the same transaction as its inbox claim) that a sender posts with retries.
 package enum NotificationApp: GridLoopServiceApp {
     package static let name = "notification"
@@ -71,9 +72,8 @@ struct Deliveries: Sendable {
     func event(_ delivery: Delivery) async throws {
         let header = delivery.header
         delivery.logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
-        guard header.type == MessageType.requestAssigned, let webhookURL else { return }
-        let envelope = try delivery.decode(RequestAssigned.self)
-        let body = String(decoding: try WireJSON.encode(envelope), as: UTF8.self)
+        guard [MessageType.requestAssigned, MessageType.requestEscalated].contains(header.type), let webhookURL else { return }
+        let body = String(decoding: delivery.message.body, as: UTF8.self)
         let recorded = try await postgres.withTransaction(logger: delivery.logger) { connection -> Bool in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: delivery.logger) else { return false }
             try await connection.query(

@@ -81,6 +81,9 @@ struct ReadModel: Sendable {
         case MessageType.requestClaimed:
             state = .claimed
             unit = try delivery.decode(RequestClaimed.self).payload.unit
+        case MessageType.requestEscalated:
+            state = .assigned
+            unit = try delivery.decode(RequestEscalated.self).payload.to
         case MessageType.requestResolved:
             state = .resolved
             unit = try delivery.decode(RequestResolved.self).payload.unit

@@ -16,6 +16,36 @@ package struct PlacementFacts: Sendable, Equatable {
     }
 }
 
+/// Why an escalation cannot go anywhere.
+package struct EscalationRefused: Error, Equatable, CustomStringConvertible {
+    /// `conflict` (nowhere further) or `no_route` (the org data names no unit).
+    package var code: String
+    package var description: String
+}
+
+/// Escalation: a grid goes to its street (or township) centre; a street centre (or the triage
+/// desk) goes to the district department that handles the request's category; the district
+/// tier escalates no further (overdue items there go to the supervisors and stay open).
+package enum EscalationRules {
+    /// The unit one tier up from `current`.
+    package static func nextUnit(from current: UnitRef, category: String, streetOfGrid: String?, departmentOfCategory: String?) -> Result<UnitRef, EscalationRefused> {
+        switch current.tier {
+        case .grid:
+            guard let street = streetOfGrid, let unit = try? UnitRef(tier: .street, id: street) else {
+                return .success(RoutingRules.triage)
+            }
+            return .success(unit)
+        case .street:
+            guard let department = departmentOfCategory, let unit = try? UnitRef(tier: .district, id: department) else {
+                return .failure(EscalationRefused(code: "no_route", description: "no district department handles category '\(category)'; add it to the org file"))
+            }
+            return .success(unit)
+        case .district, .oversight:
+            return .failure(EscalationRefused(code: "conflict", description: "a \(current.tier.rawValue) assignment cannot be escalated further; it stays open until solved"))
+        }
+    }
+}
+
 /// The first assignment of a new request: household or address → grid; a request that cannot
 /// be placed goes to the triage desk of the street tier, never dropped.
 package enum RoutingRules {

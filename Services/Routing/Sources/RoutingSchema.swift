@@ -44,6 +44,7 @@ enum RoutingSchema {
                 claimed_by text,
                 claimed_at timestamptz,
                 resolved_at timestamptz,
+                escalated_at timestamptz,
                 note text
             )
             """,

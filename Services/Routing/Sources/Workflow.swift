@@ -72,21 +72,35 @@ final class Workflow: Sendable {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         guard let unit = lifecycle.unit else { return }
+        try await save(requestId, lifecycle, previousVersion: lifecycle.version - 1, on: connection, logger: logger)
+        let assignment = try await recordAssignment(
+            requestId: requestId, unit: unit, reason: reason, category: submission.category, description: submission.description, on: connection, logger: logger
+        )
+        let event = MessageEnvelope(type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: lifecycle.version, payload: assignment)
+        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        try await sendAssignment(assignment, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version, on: connection, logger: logger)
+    }
+
+    /// Inserts an assignment row and returns the message that tells its unit.
+    private func recordAssignment(
+        requestId: UUID, unit: UnitRef, reason: String, category: String, description: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> RequestAssigned {
         let assignmentId = UUID()
         try await connection.query(
             "INSERT INTO routing.assignments (id, request_id, unit, reason) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason))",
             logger: logger
         )
-        try await save(requestId, lifecycle, previousVersion: lifecycle.version - 1, on: connection, logger: logger)
-        let payload = RequestAssigned(
+        return RequestAssigned(
             requestId: requestId.uuidString.lowercased(), assignmentId: assignmentId.uuidString.lowercased(), unit: unit,
-            category: submission.category, description: submission.description, reason: reason
+            category: category, description: description, reason: reason
         )
-        let event = MessageEnvelope(type: MessageType.requestAssigned, requestId: payload.requestId, correlationId: correlationId, requestVersion: lifecycle.version, payload: payload)
-        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
-        var assignment = event
-        assignment.messageId = "\(event.messageId):assignment"
-        try await outbox.add(event: assignment, exchange: GridLoopExchange.assignments, routingKey: unit.routingKey, on: connection, logger: logger)
+    }
+
+    /// Puts the assignment message for the unit's queue in the outbox.
+    private func sendAssignment(_ assignment: RequestAssigned, causedBy eventId: String, correlationId: String, version: Int, on connection: PostgresConnection, logger: Logger) async throws {
+        var message = MessageEnvelope(type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: version, payload: assignment)
+        message.messageId = "\(eventId):assignment"
+        try await outbox.add(event: message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey, on: connection, logger: logger)
     }
 
     /// Writes the new lifecycle if nobody changed the request since `previousVersion`.
@@ -137,10 +151,10 @@ final class Workflow: Sendable {
             throw CommandRefused(code: "not_found", message: "'\(command.requestId)' is not a request id")
         }
         let rows = try await connection.query(
-            "SELECT state, unit, claimed_by, version FROM routing.requests WHERE id = \(requestId) FOR UPDATE", logger: logger
+            "SELECT state, unit, claimed_by, version, category, description FROM routing.requests WHERE id = \(requestId) FOR UPDATE", logger: logger
         ).collect()
         guard let row = rows.first else { throw CommandRefused(code: "not_found", message: "no request \(command.requestId)") }
-        let (stateText, unitText, claimedBy, version) = try row.decode((String, String?, String?, Int).self)
+        let (stateText, unitText, claimedBy, version, category, description) = try row.decode((String, String?, String?, Int, String, String).self)
         guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(code: "conflict", message: "request is in unknown state \(stateText)") }
         let unit = unitText.flatMap { try? UnitRef(parsing: $0) }
         var lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
@@ -171,8 +185,46 @@ final class Workflow: Sendable {
             let event = MessageEnvelope(type: MessageType.requestResolved, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
                                         payload: RequestResolved(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff, note: note))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        case .escalate:
+            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: "an escalation needs a reason (--reason)") }
+            if let actingFor = command.unit, actingFor != unit {
+                throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
+            }
+            if state == .claimed, claimedBy != command.staff {
+                throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can escalate it")
+            }
+            let streetOfGrid = unit.tier == .grid
+                ? try await connection.query("SELECT street_id FROM routing.grids WHERE id = \(unit.id)", logger: logger).collect().first?.decode(String.self)
+                : nil
+            let department = try await connection.query("SELECT department_id FROM routing.categories WHERE id = \(category)", logger: logger).collect().first?.decode(String.self)
+            let target: UnitRef
+            switch EscalationRules.nextUnit(from: unit, category: category, streetOfGrid: streetOfGrid, departmentOfCategory: department) {
+            case .success(let next): target = next
+            case .failure(let refused): throw CommandRefused(code: refused.code, message: refused.description)
+            }
+            do { try lifecycle.apply(.escalate(to: target)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+            try await ensureQueue(for: target)
+            try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
+            try await connection.query("UPDATE routing.assignments SET escalated_at = now(), note = \(reason) WHERE id = \(assignment)", logger: logger)
+            let next = try await recordAssignment(
+                requestId: requestId, unit: target, reason: "escalated from \(unit) by \(command.staff): \(reason)",
+                category: category, description: description, on: connection, logger: logger
+            )
+            let event = MessageEnvelope(
+                type: MessageType.requestEscalated, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
+                payload: RequestEscalated(requestId: ids.request, assignmentId: next.assignmentId, from: unit, to: target, staff: command.staff, reason: reason)
+            )
+            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+            try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version, on: connection, logger: logger)
         }
-        return CommandReply(ok: true, requestId: ids.request, state: lifecycle.state, message: "\(command.action.rawValue)ed")
+        let done: String =
+            switch command.action {
+            case .claim: "claimed by \(command.staff)"
+            case .resolve: "resolved"
+            case .escalate: "escalated to \(lifecycle.unit?.description ?? "?")"
+            }
+        return CommandReply(ok: true, requestId: ids.request, state: lifecycle.state, message: done)
     }
 }
 
