@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a request is: a grid id, a household id, or an address (at least one).
 public struct Location: Codable, Sendable, Equatable {
     public var gridId: String?
@@ -132,6 +134,27 @@ public struct RequestEscalated: Codable, Sendable, Equatable {
         self.to = to
         self.staff = staff
         self.reason = reason
+    }
+}
+
+/// Payload of `request.overdue`.
+public struct RequestOverdue: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var assignmentId: String
+    public var unit: UnitRef
+    /// `claim` or `resolve`: which deadline passed.
+    public var deadline: String
+    public var dueAt: Date
+    /// The request's state, unchanged by the alert.
+    public var state: RequestState
+
+    public init(requestId: String, assignmentId: String, unit: UnitRef, deadline: String, dueAt: Date, state: RequestState) {
+        self.requestId = requestId
+        self.assignmentId = assignmentId
+        self.unit = unit
+        self.deadline = deadline
+        self.dueAt = dueAt
+        self.state = state
     }
 }
 

@@ -15,6 +15,9 @@ public enum MessageType {
     /// Staff sent the request up to the next tier (``RequestEscalated``); an assignment
     /// message for the new unit goes out with it.
     public static let requestEscalated = "request.escalated"
+    /// A district assignment missed its deadline: supervisors are alerted (督办); the request
+    /// stays open until solved (``RequestOverdue``).
+    public static let requestOverdue = "request.overdue"
     /// The unit reported the request done (``RequestResolved``).
     public static let requestResolved = "request.resolved"
     /// Command to routing from staff (``StaffCommand``).

@@ -96,3 +96,44 @@ struct EscalationRulesTests {
         }
     }
 }
+
+@Suite("SLA policy")
+struct SLAPolicyTests {
+    @Test func parsesDurations() {
+        #expect(SLAPolicy.parseDuration("90s") == .seconds(90))
+        #expect(SLAPolicy.parseDuration("30m") == .seconds(1800))
+        #expect(SLAPolicy.parseDuration("24h") == .seconds(86400))
+        #expect(SLAPolicy.parseDuration("7d") == .seconds(604_800))
+        for bad in ["", "h", "0s", "-3m", "5w", "1.5h", "soon"] { #expect(SLAPolicy.parseDuration(bad) == nil, "\(bad)") }
+    }
+
+    @Test func practiceDefaultsAndOverrides() throws {
+        let policy = SLAPolicy()
+        #expect(policy.durations(for: "emergency").resolve == .seconds(2 * 3600))
+        #expect(policy.durations(for: "power").resolve == .seconds(24 * 3600))
+        #expect(policy.durations(for: "housing").resolve == .seconds(7 * 86400))
+        #expect(policy.durations(for: "complex").resolve == .seconds(15 * 86400))
+
+        let yaml = """
+        district: { id: zhanyi, name: 沾益区 }
+        streets: [ { id: xiping, name: 西平街道 } ]
+        grids: [ { id: g1, name: a, street: xiping, kind: residents, households: 20, population: 50 } ]
+        departments: [ { id: market-regulation, name: 市场监管, categories: [market] } ]
+        sla:
+          default: { claim: 4h, resolve: 3d }
+          market: { claim: 2s, resolve: 3s }
+          noise: { claim: 1h, resolve: 2h }
+          water: { claim: 2d, resolve: 1d }
+          power: { claim: soon, resolve: 1d }
+        """
+        let org = try OrgFile.parse(yaml)
+        #expect(org.validate() == [
+            "sla.noise: no department handles category 'noise'",
+            "sla.power.claim: 'soon' is not a duration like 90s, 30m, 24h or 7d",
+            "sla.water: claim (2d) is longer than resolve (1d)",
+        ])
+        let imported = org.slaPolicy
+        #expect(imported.durations(for: "market") == SLADurations(claim: .seconds(2), resolve: .seconds(3)))
+        #expect(imported.durations(for: "housing") == SLADurations(claim: .seconds(4 * 3600), resolve: .seconds(3 * 86400)))
+    }
+}

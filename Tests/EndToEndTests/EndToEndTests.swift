@@ -245,6 +245,72 @@ struct EndToEndTests {
         }
     }
 
+    @Test("SLA with short timers and two routing replicas: unclaimed work climbs tier by tier once, the district alerts and stays open, a request resolved in time is left alone")
+    func slaTimers() async throws {
+        try await GridLoopSystem.with { system, _ in
+            try await system.importOrg(try GridLoopSystem.demoOrg + """
+
+            sla:
+              market: { claim: 2s, resolve: 3s }
+              food-safety: { claim: 4s, resolve: 4s }
+            """)
+            do {
+                try await system.launchReplica("routing", port: 18084)
+
+                // Never claimed: grid → street → district by the sweeper, then the supervisors are alerted.
+                let ignored = try await submit(system, json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "market", description: "菜市场缺斤短两"))
+                // Claimed and resolved before its deadline: nothing fires.
+                let handled = try await submit(system, json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "food-safety", description: "过期食品"))
+                var taken: Set<String> = []
+                while !taken.contains(handled) {
+                    let take = try await system.cli("staff", "take", "--unit", "grid:xiping-merchants-1", "--staff", "merchant-worker", "--json", "--wait", "5")
+                    guard take.status == 0 else { break }
+                    taken.insert(try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8)).requestId)
+                }
+                #expect(taken.contains(handled), "the grid worker took the food-safety request")
+                let resolve = try await system.cli("staff", "resolve", handled, "--staff", "merchant-worker", "--note", "已下架")
+                #expect(resolve.status == 0, "resolve: \(resolve.stderr)")
+
+                let climbed = await eventually(timeout: .seconds(30)) {
+                    let types = try? await trailTypes(system, ignored)
+                    return types?.last == "request.overdue"
+                }
+                #expect(climbed, "the ignored request climbed to the district and raised an overdue alert")
+                let status = try await http(.GET, system.url("intake", "/v1/requests/\(ignored)"))
+                #expect(status.json["state"] as? String == "assigned" && status.json["unit"] as? String == "district:market-regulation", "it stays open at the district")
+                let ignoredTrail = try await trailTypes(system, ignored)
+                #expect(ignoredTrail.filter { $0 == "request.escalated" }.count == 2, "\(ignoredTrail)")
+                #expect(ignoredTrail.filter { $0 == "request.overdue" }.count == 1, "\(ignoredTrail)")
+
+                try await Task.sleep(for: .seconds(5))  // past the handled request's deadlines
+                #expect(try await trailTypes(system, handled) == ["request.received", "request.assigned", "request.claimed", "request.resolved"])
+                let afterwards = try await trailTypes(system, ignored)
+                #expect(afterwards == ignoredTrail, "nothing fires twice: \(afterwards)")
+
+                // With two sweepers, each timer fired exactly once.
+                let counts = try await withDatabase { client -> (Int64, Int64, Int64) in
+                    let ids = [try #require(UUID(uuidString: ignored)), try #require(UUID(uuidString: handled))]
+                    let row = try await client.query(
+                        """
+                        SELECT count(*) FILTER (WHERE fired_at IS NOT NULL AND request_id = \(ids[0])),
+                               count(*) FILTER (WHERE fired_at IS NOT NULL AND request_id = \(ids[1])),
+                               (SELECT count(*) FROM routing.assignments WHERE request_id = \(ids[0]))
+                        FROM routing.timers
+                        """
+                    ).collect()
+                    return try row[0].decode((Int64, Int64, Int64).self)
+                }
+                #expect(counts.0 == 3, "three claim timers fired for the ignored request (grid, street, district)")
+                #expect(counts.1 == 0, "no timer fired for the request resolved in time")
+                #expect(counts.2 == 3, "one assignment per tier")
+            } catch {
+                try await system.importOrg(try GridLoopSystem.demoOrg)
+                throw error
+            }
+            try await system.importOrg(try GridLoopSystem.demoOrg)
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

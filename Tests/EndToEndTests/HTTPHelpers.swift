@@ -41,7 +41,12 @@ func submissionJSON(location: String, category: String = "power", description: S
 
 /// Submits over HTTP and returns the new request id.
 func submit(_ system: GridLoopSystem, location: String) async throws -> String {
-    let answer = try await http(.POST, system.url("intake", "/v1/requests"), body: submissionJSON(location: location))
+    try await submit(system, json: submissionJSON(location: location))
+}
+
+/// Submits `json` over HTTP and returns the new request id.
+func submit(_ system: GridLoopSystem, json: String) async throws -> String {
+    let answer = try await http(.POST, system.url("intake", "/v1/requests"), body: json)
     guard answer.status == 201, let id = answer.json["id"] as? String else {
         throw SystemError("submission refused: \(answer.status) \(answer.body)")
     }
@@ -69,4 +74,10 @@ func withDatabase<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) asyn
         defer { group.cancelAll() }
         return try await body(client)
     }
+}
+
+/// The event types on a request's trail, in workflow order.
+func trailTypes(_ system: GridLoopSystem, _ id: String) async throws -> [String] {
+    let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+    return (status.json["trail"] as? [[String: Any]])?.compactMap { $0["type"] as? String } ?? []
 }

@@ -31,11 +31,11 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_WEBHOOK_URL": "http://127.0.0.1:\(webhookPort)/hook",
             "LOG_LEVEL": "info",
             "AMQP_HEARTBEAT": "5",
+            "ROUTING_SLA_SWEEP_INTERVAL_MS": "200",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         let system = GridLoopSystem(environment: environment)
-        let org = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml").standardized.path
-        let imported = try await runCommand(["org", "import", org], environment: environment)
+        let imported = try await runCommand(["org", "import", demoOrgPath], environment: environment)
         guard imported.status == 0 else { throw SystemError("org import failed: \(imported.stderr)") }
         for service in ports.keys.sorted() { try system.launch(service) }
         for service in ports.keys.sorted() { try await system.waitUntilHealthy(service) }
@@ -50,6 +50,39 @@ package final class GridLoopSystem: Sendable {
         }
         let process = try ServiceProcess("gridloop-\(service)", name: "\(service)-\(run)", environment: environment)
         processes.withLock { $0[service] = process }
+    }
+
+    /// Starts one more replica of `service` listening on `port`; returns its process.
+    @discardableResult
+    package func launchReplica(_ service: String, port: Int) async throws -> ServiceProcess {
+        let key = "\(service)@\(port)"
+        var environment = self.environment
+        environment["\(service.uppercased())_HTTP_PORT"] = "\(port)"
+        let process = try ServiceProcess("gridloop-\(service)", name: "\(service)-replica-\(port)", environment: environment)
+        processes.withLock { $0[key] = process }
+        let url = "http://127.0.0.1:\(port)/health"
+        guard await eventually(timeout: .seconds(60), every: .milliseconds(200), { await isHealthy(url) }) else {
+            throw SystemError("\(key) did not become healthy (log: \(process.logFile.path))")
+        }
+        return process
+    }
+
+    /// Imports an org file (YAML text) with `gridloop org import`.
+    package func importOrg(_ yaml: String) async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("org-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try await cli("org", "import", file.path)
+        guard result.status == 0 else { throw SystemError("org import failed: \(result.stderr)") }
+    }
+
+    /// The demo org file's text.
+    package static var demoOrg: String {
+        get throws { try String(contentsOfFile: demoOrgPath, encoding: .utf8) }
+    }
+
+    static var demoOrgPath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml").standardized.path
     }
 
     /// The running process of `service`.

@@ -62,6 +62,9 @@ struct IntakeConsumers: Sendable {
         case MessageType.requestEscalated:
             let event = try delivery.decode(RequestEscalated.self).payload
             try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "escalated from \(event.from): \(event.reason)", logger: logger)
+        case MessageType.requestOverdue:
+            let event = try delivery.decode(RequestOverdue.self).payload
+            try await store.follow(header, state: event.state, unit: event.unit, actor: "sla", detail: "\(event.deadline) deadline passed at \(event.unit): supervisors alerted", logger: logger)
         case MessageType.requestResolved:
             let event = try delivery.decode(RequestResolved.self)
             try await store.follow(header, state: .resolved, unit: event.payload.unit, actor: event.payload.staff, detail: event.payload.note, logger: logger)

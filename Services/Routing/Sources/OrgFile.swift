@@ -49,12 +49,20 @@ package struct OrgFile: Codable, Sendable, Equatable {
         package var unit: String
     }
 
+    /// Deadlines: `default` and per category, e.g. `{ claim: 2h, resolve: 24h }`.
+    package struct SLA: Codable, Sendable, Equatable {
+        package var claim: String
+        package var resolve: String
+    }
+
     package var district: District
     package var streets: [Street]
     package var grids: [Grid]
     package var households: [Household]?
     package var departments: [Department]
     package var staff: [Staff]?
+    /// `default` and category ids → deadlines; practice defaults apply to what is not given.
+    package var sla: [String: SLA]?
 
     package static let gridKinds: Set<String> = ["residents", "compound", "merchants", "enterprises", "institutions"]
     package static let streetKinds: Set<String> = ["street", "township"]
@@ -107,6 +115,17 @@ package struct OrgFile: Codable, Sendable, Equatable {
                 categoryOwner[category] = department.id
             }
         }
+        for (key, sla) in (sla ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if key != "default", categoryOwner[key] == nil, SLAPolicy.practice[key] == nil {
+                problems.append("sla.\(key): no department handles category '\(key)'")
+            }
+            for (field, text) in [("claim", sla.claim), ("resolve", sla.resolve)] where SLAPolicy.parseDuration(text) == nil {
+                problems.append("sla.\(key).\(field): '\(text)' is not a duration like 90s, 30m, 24h or 7d")
+            }
+            if let claim = SLAPolicy.parseDuration(sla.claim), let resolve = SLAPolicy.parseDuration(sla.resolve), claim > resolve {
+                problems.append("sla.\(key): claim (\(sla.claim)) is longer than resolve (\(sla.resolve))")
+            }
+        }
         for (index, member) in (staff ?? []).enumerated() {
             if !Self.roles.contains(member.role) { problems.append("staff[\(index)].role: '\(member.role)' is not one of \(Self.roles.sorted().joined(separator: ", "))") }
             guard let unit = try? UnitRef(parsing: member.unit) else {
@@ -123,6 +142,17 @@ package struct OrgFile: Codable, Sendable, Equatable {
             if !known { problems.append("staff[\(index)].unit: unknown unit '\(member.unit)'") }
         }
         return problems
+    }
+
+    /// The SLA policy: practice defaults, overridden by the file's `sla` section.
+    package var slaPolicy: SLAPolicy {
+        var policy = SLAPolicy()
+        for (key, sla) in sla ?? [:] {
+            guard let claim = SLAPolicy.parseDuration(sla.claim), let resolve = SLAPolicy.parseDuration(sla.resolve) else { continue }
+            let durations = SLADurations(claim: claim, resolve: resolve)
+            if key == "default" { policy.standard = durations } else { policy.byCategory[key] = durations }
+        }
+        return policy
     }
 
     /// Every unit that gets a queue: grids, street centres, departments, the triage desk.

@@ -16,7 +16,7 @@ package struct OrgStore: Sendable {
     package func replace(with org: OrgFile, source: String, logger: Logger) async throws -> Int {
         try await postgres.withTransaction(logger: logger) { connection in
             try await connection.query("LOCK TABLE routing.org_versions IN EXCLUSIVE MODE", logger: logger)
-            for table in ["staff", "categories", "departments", "households", "grids", "streets"] {
+            for table in ["sla_policies", "staff", "categories", "departments", "households", "grids", "streets"] {
                 try await connection.query("DELETE FROM routing.\(unescaped: table)", logger: logger)
             }
             for street in org.streets {
@@ -42,6 +42,17 @@ package struct OrgStore: Sendable {
             }
             for member in org.staff ?? [] {
                 try await connection.query("INSERT INTO routing.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))", logger: logger)
+            }
+            let policy = org.slaPolicy
+            let policies = [("*", policy.standard)] + policy.byCategory.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            for (category, durations) in policies {
+                try await connection.query(
+                    """
+                    INSERT INTO routing.sla_policies (category, claim_seconds, resolve_seconds)
+                    VALUES (\(category), \(durations.claim.wholeSeconds), \(durations.resolve.wholeSeconds))
+                    """,
+                    logger: logger
+                )
             }
             let rows = try await connection.query(
                 "INSERT INTO routing.org_versions (district, source) VALUES (\(org.district.id), \(source)) RETURNING version", logger: logger

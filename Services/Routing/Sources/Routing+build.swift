@@ -19,7 +19,10 @@ package enum RoutingApp: GridLoopServiceApp {
         let org = OrgStore(postgres: runtime.postgres)
         let workflow = Workflow(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org)
         return runtime.makeApplication(
-            services: [UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger)],
+            services: [
+                UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger),
+                SLASweeper(workflow: workflow, interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)), logger: runtime.logger),
+            ],
             consumers: [
                 runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
                 runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),

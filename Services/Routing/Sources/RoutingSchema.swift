@@ -51,5 +51,21 @@ enum RoutingSchema {
             "CREATE INDEX assignments_by_request ON routing.assignments (request_id)",
         ]),
         .messaging(schema: name, version: 3),
+        Migration(version: 4, name: "SLA policies and timers", statements: [
+            "CREATE TABLE routing.sla_policies (category text PRIMARY KEY, claim_seconds bigint NOT NULL, resolve_seconds bigint NOT NULL)",
+            """
+            CREATE TABLE routing.timers (
+                id uuid PRIMARY KEY,
+                request_id uuid NOT NULL REFERENCES routing.requests (id),
+                assignment_id uuid NOT NULL REFERENCES routing.assignments (id),
+                kind text NOT NULL CHECK (kind IN ('claim', 'resolve')),
+                due_at timestamptz NOT NULL,
+                fired_at timestamptz,
+                cancelled_at timestamptz
+            )
+            """,
+            "CREATE INDEX timers_due ON routing.timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL",
+            "CREATE INDEX timers_by_assignment ON routing.timers (assignment_id)",
+        ]),
     ]
 }

@@ -17,6 +17,7 @@ final class Workflow: Sendable {
     let publisher: AMQPPublisher
     let org: OrgStore
     let inbox = Inbox(schema: RoutingSchema.name)
+    let timers = SLATimers()
     /// Units whose queue this process has declared.
     let declaredUnits = Mutex<Set<UnitRef>>([])
 
@@ -90,6 +91,7 @@ final class Workflow: Sendable {
             "INSERT INTO routing.assignments (id, request_id, unit, reason) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason))",
             logger: logger
         )
+        try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: category, on: connection, logger: logger)
         return RequestAssigned(
             requestId: requestId.uuidString.lowercased(), assignmentId: assignmentId.uuidString.lowercased(), unit: unit,
             category: category, description: description, reason: reason
@@ -101,6 +103,42 @@ final class Workflow: Sendable {
         var message = MessageEnvelope(type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: version, payload: assignment)
         message.messageId = "\(eventId):assignment"
         try await outbox.add(event: message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey, on: connection, logger: logger)
+    }
+
+    /// Sends the request one tier up under a new assignment (staff command or SLA sweeper):
+    /// state, timers, trail event, the new unit's assignment message. Returns the new lifecycle.
+    func escalate(
+        requestId: UUID, lifecycle current: RequestLifecycle, assignment: UUID, category: String, description: String,
+        staff: String, reason: String, correlationId: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> RequestLifecycle {
+        guard let unit = current.unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
+        var lifecycle = current
+        let streetOfGrid = unit.tier == .grid
+            ? try await connection.query("SELECT street_id FROM routing.grids WHERE id = \(unit.id)", logger: logger).collect().first?.decode(String.self)
+            : nil
+        let department = try await connection.query("SELECT department_id FROM routing.categories WHERE id = \(category)", logger: logger).collect().first?.decode(String.self)
+        let target: UnitRef
+        switch EscalationRules.nextUnit(from: unit, category: category, streetOfGrid: streetOfGrid, departmentOfCategory: department) {
+        case .success(let next): target = next
+        case .failure(let refused): throw CommandRefused(code: refused.code, message: refused.description)
+        }
+        do { try lifecycle.apply(.escalate(to: target)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+        try await ensureQueue(for: target)
+        try await save(requestId, lifecycle, previousVersion: current.version, on: connection, logger: logger)
+        try await connection.query("UPDATE routing.assignments SET escalated_at = now(), note = \(reason) WHERE id = \(assignment)", logger: logger)
+        try await timers.cancel(assignment: assignment, on: connection, logger: logger)
+        let next = try await recordAssignment(
+            requestId: requestId, unit: target, reason: "escalated from \(unit) by \(staff): \(reason)",
+            category: category, description: description, on: connection, logger: logger
+        )
+        let ids = (request: requestId.uuidString.lowercased(), assignment: next.assignmentId)
+        let event = MessageEnvelope(
+            type: MessageType.requestEscalated, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
+            payload: RequestEscalated(requestId: ids.request, assignmentId: ids.assignment, from: unit, to: target, staff: staff, reason: reason)
+        )
+        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version, on: connection, logger: logger)
+        return lifecycle
     }
 
     /// Writes the new lifecycle if nobody changed the request since `previousVersion`.
@@ -171,6 +209,8 @@ final class Workflow: Sendable {
             do { try lifecycle.apply(.claim(staff: command.staff)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
             try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
             try await connection.query("UPDATE routing.assignments SET claimed_by = \(command.staff), claimed_at = now() WHERE id = \(assignment)", logger: logger)
+            try await timers.cancel(assignment: assignment, on: connection, logger: logger)
+            try await timers.start(.resolve, requestId: requestId, assignment: assignment, category: category, on: connection, logger: logger)
             let event = MessageEnvelope(type: MessageType.requestClaimed, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
                                         payload: RequestClaimed(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
@@ -182,6 +222,7 @@ final class Workflow: Sendable {
             let note = command.note ?? ""
             try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
             try await connection.query("UPDATE routing.assignments SET resolved_at = now(), note = \(note) WHERE id = \(assignment)", logger: logger)
+            try await timers.cancel(assignment: assignment, on: connection, logger: logger)
             let event = MessageEnvelope(type: MessageType.requestResolved, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
                                         payload: RequestResolved(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff, note: note))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
@@ -194,29 +235,10 @@ final class Workflow: Sendable {
             if state == .claimed, claimedBy != command.staff {
                 throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can escalate it")
             }
-            let streetOfGrid = unit.tier == .grid
-                ? try await connection.query("SELECT street_id FROM routing.grids WHERE id = \(unit.id)", logger: logger).collect().first?.decode(String.self)
-                : nil
-            let department = try await connection.query("SELECT department_id FROM routing.categories WHERE id = \(category)", logger: logger).collect().first?.decode(String.self)
-            let target: UnitRef
-            switch EscalationRules.nextUnit(from: unit, category: category, streetOfGrid: streetOfGrid, departmentOfCategory: department) {
-            case .success(let next): target = next
-            case .failure(let refused): throw CommandRefused(code: refused.code, message: refused.description)
-            }
-            do { try lifecycle.apply(.escalate(to: target)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
-            try await ensureQueue(for: target)
-            try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
-            try await connection.query("UPDATE routing.assignments SET escalated_at = now(), note = \(reason) WHERE id = \(assignment)", logger: logger)
-            let next = try await recordAssignment(
-                requestId: requestId, unit: target, reason: "escalated from \(unit) by \(command.staff): \(reason)",
-                category: category, description: description, on: connection, logger: logger
+            lifecycle = try await escalate(
+                requestId: requestId, lifecycle: lifecycle, assignment: assignment, category: category, description: description,
+                staff: command.staff, reason: reason, correlationId: correlationId, on: connection, logger: logger
             )
-            let event = MessageEnvelope(
-                type: MessageType.requestEscalated, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
-                payload: RequestEscalated(requestId: ids.request, assignmentId: next.assignmentId, from: unit, to: target, staff: command.staff, reason: reason)
-            )
-            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
-            try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version, on: connection, logger: logger)
         }
         let done: String =
             switch command.action {

@@ -1,0 +1,109 @@
+import Foundation
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// Fires due SLA timers. Each firing is one transaction that locks the timer with
+/// `FOR UPDATE SKIP LOCKED` (so several routing replicas share the work and each timer fires
+/// once) and the request row (so a staff command racing it either wins before, and the timer
+/// is found moot, or waits and finds the request moved on). An unclaimed or unresolved grid or
+/// street assignment is escalated one tier by `sla`; a district one raises `request.overdue`
+/// for the supervisors and stays open until solved.
+struct SLASweeper: Service {
+    let workflow: Workflow
+    let interval: Duration
+    let logger: Logger
+    private let fired = Counter(label: "gridloop_sla_timers_fired_total")
+
+    init(workflow: Workflow, interval: Duration, logger: Logger) {
+        self.workflow = workflow
+        self.interval = interval
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                while try await workflow.fireNextDueTimer(logger: logger) {
+                    fired.increment()
+                    if Task.isShuttingDownGracefully { break }
+                }
+            } catch {
+                logger.warning("SLA sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
+
+extension Workflow {
+    /// Fires one due timer; `false` when none is due.
+    func fireNextDueTimer(logger: Logger) async throws -> Bool {
+        let firedOne = try await postgres.withTransaction(logger: logger) { connection -> Bool in
+            let due = try await connection.query(
+                """
+                SELECT id, request_id, assignment_id, kind, due_at FROM routing.timers
+                WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()
+                ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED
+                """,
+                logger: logger
+            ).collect()
+            guard let row = due.first else { return false }
+            let (timer, requestId, assignment, kind, dueAt) = try row.decode((UUID, UUID, UUID, String, Date).self)
+            try await fire(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, on: connection, logger: logger)
+            return true
+        }
+        if firedOne { relay.wake() }
+        return firedOne
+    }
+
+    private func fire(timer: UUID, requestId: UUID, assignment: UUID, kind: String, dueAt: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        var logger = logger
+        logger[metadataKey: "request.id"] = "\(requestId)"
+        logger[metadataKey: "sla.timer"] = "\(kind)"
+        let rows = try await connection.query(
+            "SELECT state, unit, claimed_by, version, category, description, correlation_id FROM routing.requests WHERE id = \(requestId) FOR UPDATE",
+            logger: logger
+        ).collect()
+        let current = try await connection.query(
+            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) ORDER BY assigned_at DESC LIMIT 1", logger: logger
+        ).collect().first?.decode(UUID.self)
+        guard let row = rows.first, current == assignment else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
+        let (stateText, unitText, claimedBy, version, category, description, correlationId) = try row.decode((String, String?, String?, Int, String, String, String).self)
+        guard let state = RequestState(rawValue: stateText), let unit = unitText.flatMap({ try? UnitRef(parsing: $0) }),
+              (kind == "claim" && state == .assigned) || (kind == "resolve" && state == .claimed)
+        else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
+
+        try await settle(timer, "fired_at", on: connection, logger: logger)
+        let lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
+        let reason = kind == "claim" ? "not claimed by \(unit) in time" : "not resolved by \(unit) in time"
+        if unit.tier < .district {
+            do {
+                _ = try await escalate(
+                    requestId: requestId, lifecycle: lifecycle, assignment: assignment, category: category, description: description,
+                    staff: "sla", reason: reason, correlationId: correlationId, on: connection, logger: logger
+                )
+                logger.info("SLA escalation", metadata: ["from": "\(unit)"])
+                return
+            } catch let refused as CommandRefused {
+                logger.warning("SLA escalation impossible; alerting supervisors", metadata: ["reason": "\(refused.message)"])
+            }
+        }
+        let overdue = RequestOverdue(
+            requestId: requestId.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
+            deadline: kind, dueAt: dueAt, state: state
+        )
+        let event = MessageEnvelope(type: MessageType.requestOverdue, requestId: overdue.requestId, correlationId: correlationId, requestVersion: version, payload: overdue)
+        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        logger.warning("overdue at the district: supervisors alerted", metadata: ["unit": "\(unit)"])
+    }
+
+    private func settle(_ timer: UUID, _ column: String, on connection: PostgresConnection, logger: Logger) async throws {
+        precondition(column == "fired_at" || column == "cancelled_at")
+        try await connection.query("UPDATE routing.timers SET \(unescaped: column) = now() WHERE id = \(timer)", logger: logger)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import GridLoopDomain
+import Logging
+import PostgresNIO
+
+/// SLA timers in PostgreSQL (not broker TTLs: those cannot be cancelled or queried). A timer is
+/// written in the same transaction as the assignment or claim it guards, and cancelled in the
+/// same transaction as the change that makes it moot.
+struct SLATimers: Sendable {
+    enum Kind: String {
+        /// The unit must claim (respond) before this.
+        case claim
+        /// The claimer must resolve before this.
+        case resolve
+    }
+
+    /// Starts a `kind` timer for `assignment`, due after the category's deadline.
+    func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, on connection: PostgresConnection, logger: Logger) async throws {
+        let durations = try await durations(for: category, on: connection, logger: logger)
+        let seconds = (kind == .claim ? durations.claim : durations.resolve).wholeSeconds
+        try await connection.query(
+            """
+            INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
+            VALUES (\(UUID()), \(requestId), \(assignment), \(kind.rawValue), now() + make_interval(secs => \(Double(seconds))))
+            """,
+            logger: logger
+        )
+    }
+
+    /// Cancels the live timers of `assignment`.
+    func cancel(assignment: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE routing.timers SET cancelled_at = now() WHERE assignment_id = \(assignment) AND fired_at IS NULL AND cancelled_at IS NULL",
+            logger: logger
+        )
+    }
+
+    /// The imported policy for `category` (or its default), else practice defaults.
+    func durations(for category: String, on connection: PostgresConnection, logger: Logger) async throws -> SLADurations {
+        let rows = try await connection.query(
+            """
+            SELECT claim_seconds, resolve_seconds FROM routing.sla_policies
+            WHERE category = \(category) OR category = '*' ORDER BY (category = '*') LIMIT 1
+            """,
+            logger: logger
+        ).collect()
+        if let (claim, resolve) = try rows.first?.decode((Int64, Int64).self) {
+            return SLADurations(claim: .seconds(claim), resolve: .seconds(resolve))
+        }
+        return SLAPolicy().durations(for: category)
+    }
+}
