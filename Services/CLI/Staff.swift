@@ -7,7 +7,46 @@ import GridLoopServiceSupport
 
 /// `gridloop staff …`: work a unit's queue.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Resolve.self])
+    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Return.self, Resolve.self, Feedback.self])
+
+    /// `gridloop staff return REQUEST --staff ID --reason …`: "not ours", to the street centre.
+    struct Return: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Return a request that is not your unit's to the street centre for arbitration.",
+            discussion: "It is never closed this way: the street centre decides who handles it."
+        )
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id.") var staff: String
+        @Option(help: "Why it is not yours (required; it goes on the trail).") var reason: String
+        @Option(help: "The unit you act for (checked against the assignment).") var unit: String?
+
+        func run() async throws {
+            let actingFor: UnitRef?
+            do { actingFor = try unit.map { try UnitRef(parsing: $0) } } catch { throw CLIFailure("\(error)") }
+            try await sendStaffCommand(StaffCommand(action: .return, requestId: request, staff: staff, unit: actingFor, note: reason))
+        }
+    }
+
+    /// `gridloop staff feedback REQUEST --staff ID --satisfaction …`: close the loop or reopen.
+    struct Feedback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the resident's feedback on a resolved request (反馈核查).",
+            discussion: "satisfied or basically-satisfied closes it; unsatisfied reopens it at the unit that resolved it, one tier up the second time."
+        )
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id (usually the grid worker).") var staff: String
+        @Option(help: "satisfied, basically-satisfied or unsatisfied.") var satisfaction: String
+        @Option(help: "What the on-site check found, what the resident said.") var note: String?
+
+        func run() async throws {
+            guard let verdict = Satisfaction(rawValue: satisfaction) else {
+                throw CLIFailure("--satisfaction must be one of \(Satisfaction.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            try await sendStaffCommand(StaffCommand(action: .feedback, requestId: request, staff: staff, note: note, satisfaction: verdict))
+        }
+    }
 
     /// `gridloop staff escalate REQUEST --staff ID --reason …`: up to the next tier.
     struct Escalate: AsyncParsableCommand {
@@ -22,19 +61,9 @@ struct Staff: AsyncParsableCommand {
         @Option(help: "The unit you act for, e.g. grid:guanghua-3 (checked against the assignment).") var unit: String?
 
         func run() async throws {
-            let configuration = try CLIEnvironment.configuration()
             let actingFor: UnitRef?
             do { actingFor = try unit.map { try UnitRef(parsing: $0) } } catch { throw CLIFailure("\(error)") }
-            let command = StaffCommand(action: .escalate, requestId: request, staff: staff, unit: actingFor, note: reason)
-            do {
-                let reply = try await call(
-                    command, type: MessageType.staffCommand, exchange: GridLoopExchange.commands, routingKey: "staff.escalate",
-                    requestId: request, options: configuration.amqp, timeout: .seconds(15)
-                ).orFail()
-                print("\(reply.requestId ?? request) \(reply.message ?? "escalated")")
-            } catch let error as AMQPError {
-                throw CLIFailure("cannot escalate: \(error)")
-            }
+            try await sendStaffCommand(StaffCommand(action: .escalate, requestId: request, staff: staff, unit: actingFor, note: reason))
         }
     }
 
@@ -108,17 +137,21 @@ struct Staff: AsyncParsableCommand {
         @Option(help: "What was done.") var note: String
 
         func run() async throws {
-            let configuration = try CLIEnvironment.configuration()
-            let command = StaffCommand(action: .resolve, requestId: request, staff: staff, note: note)
-            do {
-                let reply = try await call(
-                    command, type: MessageType.staffCommand, exchange: GridLoopExchange.commands, routingKey: "staff.resolve",
-                    requestId: request, options: configuration.amqp, timeout: .seconds(15)
-                ).orFail()
-                print("\(reply.requestId ?? request) \(reply.state?.rawValue ?? "resolved")")
-            } catch let error as AMQPError {
-                throw CLIFailure("cannot resolve: \(error)")
-            }
+            try await sendStaffCommand(StaffCommand(action: .resolve, requestId: request, staff: staff, note: note))
         }
+    }
+}
+
+/// Sends a staff command to routing, waits for its answer, prints it (or fails with it).
+func sendStaffCommand(_ command: StaffCommand) async throws {
+    let configuration = try CLIEnvironment.configuration()
+    do {
+        let reply = try await call(
+            command, type: MessageType.staffCommand, exchange: GridLoopExchange.commands, routingKey: "staff.\(command.action.rawValue)",
+            requestId: command.requestId, options: configuration.amqp, timeout: .seconds(15)
+        ).orFail()
+        print("\(reply.requestId ?? command.requestId) \(reply.message ?? reply.state?.rawValue ?? "done")")
+    } catch let error as AMQPError {
+        throw CLIFailure("cannot \(command.action.rawValue): \(error)")
     }
 }

@@ -116,14 +116,15 @@ public struct RequestClaimed: Codable, Sendable, Equatable {
     }
 }
 
-/// Payload of `request.escalated`: the request now waits at `to`, under a new assignment.
-public struct RequestEscalated: Codable, Sendable, Equatable {
+/// Payload of `request.escalated`, `request.returned` and `request.reopened`: the request now
+/// waits at `to`, under a new assignment.
+public struct RequestMoved: Codable, Sendable, Equatable {
     public var requestId: String
     /// The new assignment at `to`.
     public var assignmentId: String
     public var from: UnitRef
     public var to: UnitRef
-    /// Who escalated (a staff id, or `sla` for the deadline sweeper).
+    /// Who moved it (a staff id, or `sla` for the deadline sweeper).
     public var staff: String
     public var reason: String
 
@@ -158,6 +159,32 @@ public struct RequestOverdue: Codable, Sendable, Equatable {
     }
 }
 
+/// The resident's verdict on a resolution (反馈核查).
+public enum Satisfaction: String, Codable, Sendable, CaseIterable {
+    case satisfied
+    case basicallySatisfied = "basically-satisfied"
+    case unsatisfied
+
+    /// Whether the loop closes (satisfied or basically satisfied).
+    public var closesTheLoop: Bool { self != .unsatisfied }
+}
+
+/// Payload of `request.closed`.
+public struct RequestClosed: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var satisfaction: Satisfaction
+    /// Who recorded the feedback (usually the grid worker, after an on-site check).
+    public var staff: String
+    public var note: String
+
+    public init(requestId: String, satisfaction: Satisfaction, staff: String, note: String) {
+        self.requestId = requestId
+        self.satisfaction = satisfaction
+        self.staff = staff
+        self.note = note
+    }
+}
+
 /// Payload of `request.resolved`.
 public struct RequestResolved: Codable, Sendable, Equatable {
     public var requestId: String
@@ -183,6 +210,10 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         case resolve
         /// Up to the next tier; `note` is the reason (required).
         case escalate
+        /// "Not ours": to the street centre for arbitration; `note` is the reason (required).
+        case `return`
+        /// The resident's verdict on a resolved request (with the grid worker's on-site check in `note`).
+        case feedback
     }
 
     public var action: Action
@@ -191,15 +222,18 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var staff: String
     /// The unit the staff member acts for (claims must match the assigned unit).
     public var unit: UnitRef?
-    /// Resolution note, or the reason of an escalation.
+    /// Resolution note, the reason of an escalation or return, the on-site check of feedback.
     public var note: String?
+    /// For `feedback`.
+    public var satisfaction: Satisfaction?
 
-    public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil) {
+    public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil) {
         self.action = action
         self.requestId = requestId
         self.staff = staff
         self.unit = unit
         self.note = note
+        self.satisfaction = satisfaction
     }
 }
 

@@ -12,12 +12,19 @@ public enum MessageType {
     public static let requestAssigned = "request.assigned"
     /// A staff member took the request (``RequestClaimed``).
     public static let requestClaimed = "request.claimed"
-    /// Staff sent the request up to the next tier (``RequestEscalated``); an assignment
+    /// Staff sent the request up to the next tier (``RequestMoved``); an assignment
     /// message for the new unit goes out with it.
     public static let requestEscalated = "request.escalated"
     /// A district assignment missed its deadline: supervisors are alerted (督办); the request
     /// stays open until solved (``RequestOverdue``).
     public static let requestOverdue = "request.overdue"
+    /// "Not ours": sent to the street centre for arbitration (``RequestMoved``).
+    public static let requestReturned = "request.returned"
+    /// Negative feedback: back to the unit that resolved it, or one tier up on the second
+    /// failure (``RequestMoved``).
+    public static let requestReopened = "request.reopened"
+    /// Positive feedback: the loop is closed (``RequestClosed``).
+    public static let requestClosed = "request.closed"
     /// The unit reported the request done (``RequestResolved``).
     public static let requestResolved = "request.resolved"
     /// Command to routing from staff (``StaffCommand``).

@@ -12,6 +12,8 @@ public enum RequestTransition: Sendable, Equatable {
     case close
     /// Negative feedback: back to a unit.
     case reopen(UnitRef)
+    /// "Not ours": to a street centre for arbitration.
+    case returnForArbitration(UnitRef)
     /// Invalid request.
     case reject
     /// Duplicate of another request.
@@ -26,6 +28,7 @@ public enum RequestTransition: Sendable, Equatable {
         case .escalate: "escalate"
         case .close: "close"
         case .reopen: "reopen"
+        case .returnForArbitration: "return"
         case .reject: "reject"
         case .merge: "merge"
         }
@@ -75,6 +78,11 @@ public struct RequestLifecycle: Sendable, Equatable {
             guard let next = current.tier.next else { throw .cannotEscalateBeyond(current.tier) }
             guard target.tier == next else { throw refused }
             self.unit = target
+            self.claimedBy = nil
+            self.state = .assigned
+        case (.assigned, .returnForArbitration(let street)), (.claimed, .returnForArbitration(let street)):
+            guard street.tier == .street, unit?.tier != .street else { throw refused }
+            self.unit = street
             self.claimedBy = nil
             self.state = .assigned
         case (.resolved, .close):

@@ -24,14 +24,14 @@ struct RequestLifecycleTests {
     }
 
     var transitions: [RequestTransition] {
-        [.assign(grid), .claim(staff: "cui-chunhua"), .resolve, .escalate(to: street), .close, .reopen(grid), .reject, .merge]
+        [.assign(grid), .claim(staff: "cui-chunhua"), .resolve, .escalate(to: street), .close, .reopen(grid), .returnForArbitration(street), .reject, .merge]
     }
 
     /// The whole table: which transition is legal from which state, and where it leads.
     static let expected: [RequestState: [String: RequestState]] = [
         .received: ["assign": .assigned, "reject": .rejected, "merge": .merged],
-        .assigned: ["assign": .assigned, "claim": .claimed, "escalate": .assigned, "reject": .rejected, "merge": .merged],
-        .claimed: ["resolve": .resolved, "escalate": .assigned, "merge": .merged],
+        .assigned: ["assign": .assigned, "claim": .claimed, "escalate": .assigned, "return": .assigned, "reject": .rejected, "merge": .merged],
+        .claimed: ["resolve": .resolved, "escalate": .assigned, "return": .assigned, "merge": .merged],
         .resolved: ["close": .closed, "reopen": .assigned],
         .closed: [:],
         .rejected: [:],
@@ -82,6 +82,15 @@ struct RequestLifecycleTests {
         let oversight = try UnitRef(parsing: "oversight:zhanyi")
         #expect(throws: DomainError.cannotEscalateBeyond(.district)) { try lifecycle.apply(.escalate(to: oversight)) }
         #expect(lifecycle.state == .assigned)
+    }
+
+    @Test func onlyGridsAndDepartmentsReturnAndOnlyToAStreet() throws {
+        var atStreet = try lifecycle(in: .assigned, at: street)
+        #expect(throws: DomainError.self) { try atStreet.apply(.returnForArbitration(street)) }
+        var atDepartment = try lifecycle(in: .claimed, at: department)
+        #expect(throws: DomainError.self) { try atDepartment.apply(.returnForArbitration(grid)) }
+        try atDepartment.apply(.returnForArbitration(street))
+        #expect(atDepartment.unit == street && atDepartment.claimedBy == nil)
     }
 
     @Test func tiersOrderAndNext() {

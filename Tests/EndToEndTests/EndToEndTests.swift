@@ -311,6 +311,56 @@ struct EndToEndTests {
         }
     }
 
+    @Test("not ours goes to arbitration; unsatisfied feedback reopens at the resolving tier, then one up; satisfied closes; stale and forbidden commands change nothing")
+    func arbitrationAndFeedback() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let id = try await submit(system, location: #""householdId":"hongxing-3-03""#)
+            func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
+            _ = try await takeUntil(system, unit: "grid:hongxing-3", staff: "hx-worker", requestId: id)
+
+            let returned = try await command("staff", "return", id, "--staff", "hx-worker", "--reason", "该户用电归光华三组变压器，不归本网格")
+            #expect(returned.status == 0 && returned.stdout.contains("returned to street:xiping"), "\(returned.stdout) \(returned.stderr)")
+            let atStreet = try await takeUntil(system, unit: "street:xiping", staff: "xu-chunfeng", requestId: id)
+            #expect(atStreet.reason.hasPrefix("returned by grid:hongxing-3"))
+            let streetReturn = try await command("staff", "return", id, "--staff", "xu-chunfeng", "--reason", "x")
+            #expect(streetReturn.status != 0 && streetReturn.stderr.contains("arbitrated"), "\(streetReturn.stderr)")
+            #expect(try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "已协调").status == 0)
+
+            let first = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "unsatisfied", "--note", "入户核查：仍然停电")
+            #expect(first.status == 0 && first.stdout.contains("reopened at street:xiping"), "\(first.stdout) \(first.stderr)")
+            _ = try await takeUntil(system, unit: "street:xiping", staff: "xu-chunfeng", requestId: id)
+            #expect(try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "再次协调").status == 0)
+            let second = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "unsatisfied")
+            #expect(second.status == 0 && second.stdout.contains("reopened at district:power-supply"), "\(second.stdout) \(second.stderr)")
+
+            _ = try await takeUntil(system, unit: "district:power-supply", staff: "power-officer-1", requestId: id)
+            let notTheClaimer = try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "x")
+            #expect(notTheClaimer.status != 0 && notTheClaimer.stderr.contains("forbidden"), "\(notTheClaimer.stderr)")
+            // Two racing resolves: exactly one wins.
+            async let racerA = system.cli("staff", "resolve", id, "--staff", "power-officer-1", "--note", "新建变压器已投运")
+            async let racerB = system.cli("staff", "resolve", id, "--staff", "power-officer-1", "--note", "新建变压器已投运")
+            let racers = try await [racerA, racerB]
+            #expect(racers.filter { $0.status == 0 }.count == 1, "\(racers.map(\.stderr))")
+            #expect(racers.contains { $0.stderr.contains("conflict") })
+
+            let closed = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "satisfied", "--note", "入户核查：用电正常")
+            #expect(closed.status == 0 && closed.stdout.contains("closed"), "\(closed.stdout) \(closed.stderr)")
+            let again = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "unsatisfied")
+            #expect(again.status != 0 && again.stderr.contains("conflict"), "\(again.stderr)")
+
+            let expected = [
+                "request.received", "request.assigned", "request.claimed", "request.returned", "request.claimed", "request.resolved",
+                "request.reopened", "request.claimed", "request.resolved", "request.reopened", "request.claimed", "request.resolved", "request.closed",
+            ]
+            let settled = await eventually { (try? await trailTypes(system, id)) == expected }
+            let trail = try await trailTypes(system, id)
+            #expect(settled, "\(trail)")
+            let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+            #expect(status.json["state"] as? String == "closed" && status.json["trailVerified"] as? Bool == true)
+            #expect(try await command("audit", "verify", "--request", id).status == 0)
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

@@ -81,3 +81,15 @@ func trailTypes(_ system: GridLoopSystem, _ id: String) async throws -> [String]
     let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
     return (status.json["trail"] as? [[String: Any]])?.compactMap { $0["type"] as? String } ?? []
 }
+
+/// Takes assignments of `unit` (claiming them as `staff`) until the one for `requestId` comes.
+func takeUntil(_ system: GridLoopSystem, unit: String, staff: String, requestId: String) async throws -> RequestAssigned {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
+        let take = try await system.cli("staff", "take", "--unit", unit, "--staff", staff, "--json", "--wait", "20")
+        guard take.status == 0 else { throw SystemError("take \(unit) failed: \(take.stderr)") }
+        let assignment = try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
+        if assignment.requestId == requestId { return assignment }
+    }
+    throw SystemError("no assignment of \(requestId) reached \(unit)")
+}

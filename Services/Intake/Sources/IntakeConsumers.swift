@@ -59,9 +59,14 @@ struct IntakeConsumers: Sendable {
         case MessageType.requestClaimed:
             let event = try delivery.decode(RequestClaimed.self)
             try await store.follow(header, state: .claimed, unit: event.payload.unit, actor: event.payload.staff, detail: nil, logger: logger)
-        case MessageType.requestEscalated:
-            let event = try delivery.decode(RequestEscalated.self).payload
-            try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "escalated from \(event.from): \(event.reason)", logger: logger)
+        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened:
+            let event = try delivery.decode(RequestMoved.self).payload
+            let verb = header.type == MessageType.requestEscalated ? "escalated" : (header.type == MessageType.requestReturned ? "returned for arbitration" : "reopened")
+            try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "\(verb) from \(event.from): \(event.reason)", logger: logger)
+        case MessageType.requestClosed:
+            let event = try delivery.decode(RequestClosed.self).payload
+            let detail = event.note.isEmpty ? "feedback: \(event.satisfaction.rawValue)" : "feedback: \(event.satisfaction.rawValue); \(event.note)"
+            try await store.follow(header, state: .closed, unit: nil, actor: event.staff, detail: detail, logger: logger)
         case MessageType.requestOverdue:
             let event = try delivery.decode(RequestOverdue.self).payload
             try await store.follow(header, state: event.state, unit: event.unit, actor: "sla", detail: "\(event.deadline) deadline passed at \(event.unit): supervisors alerted", logger: logger)

@@ -114,7 +114,7 @@ struct IntakeStore: Sendable {
             )
             try await connection.query(
                 """
-                UPDATE intake.requests SET state = \(state.rawValue), unit = \(unit?.description), version = \(version), updated_at = now()
+                UPDATE intake.requests SET state = \(state.rawValue), unit = COALESCE(\(unit?.description), unit), version = \(version), updated_at = now()
                 WHERE id = \(requestId) AND version < \(version)
                 """,
                 logger: logger

@@ -81,9 +81,11 @@ struct ReadModel: Sendable {
         case MessageType.requestClaimed:
             state = .claimed
             unit = try delivery.decode(RequestClaimed.self).payload.unit
-        case MessageType.requestEscalated:
+        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened:
             state = .assigned
-            unit = try delivery.decode(RequestEscalated.self).payload.to
+            unit = try delivery.decode(RequestMoved.self).payload.to
+        case MessageType.requestClosed:
+            state = .closed
         case MessageType.requestResolved:
             state = .resolved
             unit = try delivery.decode(RequestResolved.self).payload.unit

@@ -67,5 +67,8 @@ enum RoutingSchema {
             "CREATE INDEX timers_due ON routing.timers (due_at) WHERE fired_at IS NULL AND cancelled_at IS NULL",
             "CREATE INDEX timers_by_assignment ON routing.timers (assignment_id)",
         ]),
+        Migration(version: 5, name: "arbitration and feedback", statements: [
+            "ALTER TABLE routing.requests ADD COLUMN street_id text, ADD COLUMN reopen_count integer NOT NULL DEFAULT 0, ADD COLUMN satisfaction text",
+        ]),
     ]
 }

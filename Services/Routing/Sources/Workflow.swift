@@ -56,6 +56,12 @@ final class Workflow: Sendable {
             let facts = try await org.facts(for: submission.location, on: connection, logger: logger)
             let (unit, reason) = RoutingRules.firstUnit(for: submission.location, facts: facts)
             try await ensureQueue(for: unit)
+            if unit.tier == .grid {
+                try await connection.query(
+                    "UPDATE routing.requests SET street_id = (SELECT street_id FROM routing.grids WHERE id = \(unit.id)) WHERE id = \(requestId)",
+                    logger: logger
+                )
+            }
             var lifecycle = RequestLifecycle()
             try lifecycle.apply(.assign(unit))
             try await assign(requestId: requestId, lifecycle: lifecycle, reason: reason, submission: submission,
@@ -112,7 +118,6 @@ final class Workflow: Sendable {
         staff: String, reason: String, correlationId: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> RequestLifecycle {
         guard let unit = current.unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
-        var lifecycle = current
         let streetOfGrid = unit.tier == .grid
             ? try await connection.query("SELECT street_id FROM routing.grids WHERE id = \(unit.id)", logger: logger).collect().first?.decode(String.self)
             : nil
@@ -122,19 +127,35 @@ final class Workflow: Sendable {
         case .success(let next): target = next
         case .failure(let refused): throw CommandRefused(code: refused.code, message: refused.description)
         }
-        do { try lifecycle.apply(.escalate(to: target)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+        try await connection.query("UPDATE routing.assignments SET escalated_at = now(), note = \(reason) WHERE id = \(assignment)", logger: logger)
+        return try await move(
+            requestId: requestId, lifecycle: current, transition: .escalate(to: target), type: MessageType.requestEscalated,
+            assignment: assignment, category: category, description: description, staff: staff, reason: reason,
+            assignmentReason: "escalated from \(unit) by \(staff): \(reason)", correlationId: correlationId, on: connection, logger: logger
+        )
+    }
+
+    /// Moves the request to another unit under a new assignment (escalate, return, reopen): state,
+    /// timers, the `type` event and the new unit's assignment message.
+    func move(
+        requestId: UUID, lifecycle current: RequestLifecycle, transition: RequestTransition, type: String, assignment: UUID,
+        category: String, description: String, staff: String, reason: String, assignmentReason: String, correlationId: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> RequestLifecycle {
+        guard let from = current.unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
+        var lifecycle = current
+        do { try lifecycle.apply(transition) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+        guard let target = lifecycle.unit else { throw CommandRefused(code: "conflict", message: "no unit to move to") }
         try await ensureQueue(for: target)
         try await save(requestId, lifecycle, previousVersion: current.version, on: connection, logger: logger)
-        try await connection.query("UPDATE routing.assignments SET escalated_at = now(), note = \(reason) WHERE id = \(assignment)", logger: logger)
         try await timers.cancel(assignment: assignment, on: connection, logger: logger)
         let next = try await recordAssignment(
-            requestId: requestId, unit: target, reason: "escalated from \(unit) by \(staff): \(reason)",
-            category: category, description: description, on: connection, logger: logger
+            requestId: requestId, unit: target, reason: assignmentReason, category: category, description: description, on: connection, logger: logger
         )
-        let ids = (request: requestId.uuidString.lowercased(), assignment: next.assignmentId)
+        let requestText = requestId.uuidString.lowercased()
         let event = MessageEnvelope(
-            type: MessageType.requestEscalated, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
-            payload: RequestEscalated(requestId: ids.request, assignmentId: ids.assignment, from: unit, to: target, staff: staff, reason: reason)
+            type: type, requestId: requestText, correlationId: correlationId, requestVersion: lifecycle.version,
+            payload: RequestMoved(requestId: requestText, assignmentId: next.assignmentId, from: from, to: target, staff: staff, reason: reason)
         )
         try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version, on: connection, logger: logger)
@@ -189,10 +210,15 @@ final class Workflow: Sendable {
             throw CommandRefused(code: "not_found", message: "'\(command.requestId)' is not a request id")
         }
         let rows = try await connection.query(
-            "SELECT state, unit, claimed_by, version, category, description FROM routing.requests WHERE id = \(requestId) FOR UPDATE", logger: logger
+            """
+            SELECT state, unit, claimed_by, version, category, description, street_id, reopen_count
+            FROM routing.requests WHERE id = \(requestId) FOR UPDATE
+            """,
+            logger: logger
         ).collect()
         guard let row = rows.first else { throw CommandRefused(code: "not_found", message: "no request \(command.requestId)") }
-        let (stateText, unitText, claimedBy, version, category, description) = try row.decode((String, String?, String?, Int, String, String).self)
+        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount)
+            = try row.decode((String, String?, String?, Int, String, String, String?, Int).self)
         guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(code: "conflict", message: "request is in unknown state \(stateText)") }
         let unit = unitText.flatMap { try? UnitRef(parsing: $0) }
         var lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
@@ -239,12 +265,68 @@ final class Workflow: Sendable {
                 requestId: requestId, lifecycle: lifecycle, assignment: assignment, category: category, description: description,
                 staff: command.staff, reason: reason, correlationId: correlationId, on: connection, logger: logger
             )
+        case .return:
+            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: "a return needs a reason (--reason): why is it not yours?") }
+            if let actingFor = command.unit, actingFor != unit {
+                throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
+            }
+            if state == .claimed, claimedBy != command.staff {
+                throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can return it")
+            }
+            guard unit.tier != .street else {
+                throw CommandRefused(code: "conflict", message: "the street centre is where returned requests are arbitrated: escalate, reassign or resolve it")
+            }
+            let street = streetId.flatMap { try? UnitRef(tier: .street, id: $0) } ?? RoutingRules.triage
+            lifecycle = try await move(
+                requestId: requestId, lifecycle: lifecycle, transition: .returnForArbitration(street), type: MessageType.requestReturned,
+                assignment: assignment, category: category, description: description, staff: command.staff,
+                reason: reason, assignmentReason: "returned by \(unit) (\(command.staff)) for arbitration: \(reason)",
+                correlationId: correlationId, on: connection, logger: logger
+            )
+        case .feedback:
+            guard let satisfaction = command.satisfaction else {
+                throw CommandRefused(code: "validation_failed", message: "feedback needs --satisfaction: satisfied, basically-satisfied or unsatisfied")
+            }
+            guard state == .resolved else { throw CommandRefused(code: "conflict", message: "feedback is for resolved requests; this one is \(state.rawValue)") }
+            let note = command.note ?? ""
+            try await connection.query("UPDATE routing.requests SET satisfaction = \(satisfaction.rawValue) WHERE id = \(requestId)", logger: logger)
+            if satisfaction.closesTheLoop {
+                do { try lifecycle.apply(.close) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+                try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
+                let event = MessageEnvelope(
+                    type: MessageType.requestClosed, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
+                    payload: RequestClosed(requestId: ids.request, satisfaction: satisfaction, staff: command.staff, note: note)
+                )
+                try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+            } else {
+                // First failure: back to whoever resolved it. Second and later: one tier up.
+                let failures = reopenCount + 1
+                var target = unit
+                if failures > 1 {
+                    let streetOfGrid = unit.tier == .grid ? streetId : nil
+                    let department = try await connection.query("SELECT department_id FROM routing.categories WHERE id = \(category)", logger: logger).collect().first?.decode(String.self)
+                    if case .success(let next) = EscalationRules.nextUnit(from: unit, category: category, streetOfGrid: streetOfGrid, departmentOfCategory: department) {
+                        target = next
+                    }
+                }
+                try await connection.query("UPDATE routing.requests SET reopen_count = \(failures) WHERE id = \(requestId)", logger: logger)
+                lifecycle = try await move(
+                    requestId: requestId, lifecycle: lifecycle, transition: .reopen(target), type: MessageType.requestReopened,
+                    assignment: assignment, category: category, description: description, staff: command.staff,
+                    reason: note.isEmpty ? "resident unsatisfied" : "resident unsatisfied: \(note)",
+                    assignmentReason: "reopened (\(failures == 1 ? "first" : "repeated") unsatisfied feedback, recorded by \(command.staff)): \(note)",
+                    correlationId: correlationId, on: connection, logger: logger
+                )
+            }
         }
         let done: String =
             switch command.action {
             case .claim: "claimed by \(command.staff)"
             case .resolve: "resolved"
             case .escalate: "escalated to \(lifecycle.unit?.description ?? "?")"
+            case .return: "returned to \(lifecycle.unit?.description ?? "?") for arbitration"
+            case .feedback: lifecycle.state == .closed ? "closed" : "reopened at \(lifecycle.unit?.description ?? "?")"
             }
         return CommandReply(ok: true, requestId: ids.request, state: lifecycle.state, message: done)
     }
