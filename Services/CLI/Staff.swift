@@ -7,7 +7,24 @@ import GridLoopServiceSupport
 
 /// `gridloop staff …`: work a unit's queue.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Return.self, Resolve.self, Feedback.self])
+    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Return.self, Summon.self, Resolve.self, Feedback.self])
+
+    /// `gridloop staff summon REQUEST --staff ID --department power-supply [--department …]`: 吹哨报到.
+    struct Summon: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Summon one or more district departments to a request the street centre holds (吹哨报到).",
+            discussion: "Each department gets its own assignment and must acknowledge in time; the request resolves when every one has reported done."
+        )
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id (the street officer who claimed it).") var staff: String
+        @Option(name: .customLong("department"), help: "A department id; repeat for several.") var departments: [String]
+        @Option(help: "What they are summoned for.") var note: String?
+
+        func run() async throws {
+            try await sendStaffCommand(StaffCommand(action: .summon, requestId: request, staff: staff, note: note, departments: departments))
+        }
+    }
 
     /// `gridloop staff return REQUEST --staff ID --reason …`: "not ours", to the street centre.
     struct Return: AsyncParsableCommand {

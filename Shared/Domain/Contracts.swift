@@ -159,6 +159,45 @@ public struct RequestOverdue: Codable, Sendable, Equatable {
     }
 }
 
+/// Payload of `request.summoned`.
+public struct RequestSummoned: Codable, Sendable, Equatable {
+    public var requestId: String
+    /// The street centre that blew the whistle.
+    public var by: UnitRef
+    public var staff: String
+    /// Department → its assignment id.
+    public var summoned: [String: String]
+    public var note: String
+
+    public init(requestId: String, by: UnitRef, staff: String, summoned: [String: String], note: String) {
+        self.requestId = requestId
+        self.by = by
+        self.staff = staff
+        self.summoned = summoned
+        self.note = note
+    }
+}
+
+/// Payload of `request.summons.acknowledged` and `request.summons.done`.
+public struct SummonsProgress: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var assignmentId: String
+    public var unit: UnitRef
+    public var staff: String
+    public var note: String?
+    /// Summoned departments that have not reported done yet.
+    public var outstanding: [String]
+
+    public init(requestId: String, assignmentId: String, unit: UnitRef, staff: String, note: String?, outstanding: [String]) {
+        self.requestId = requestId
+        self.assignmentId = assignmentId
+        self.unit = unit
+        self.staff = staff
+        self.note = note
+        self.outstanding = outstanding
+    }
+}
+
 /// The resident's verdict on a resolution (反馈核查).
 public enum Satisfaction: String, Codable, Sendable, CaseIterable {
     case satisfied
@@ -214,6 +253,8 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         case `return`
         /// The resident's verdict on a resolved request (with the grid worker's on-site check in `note`).
         case feedback
+        /// 吹哨报到: a street officer summons `departments` at once.
+        case summon
     }
 
     public var action: Action
@@ -226,14 +267,17 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var note: String?
     /// For `feedback`.
     public var satisfaction: Satisfaction?
+    /// For `summon`: department ids.
+    public var departments: [String]?
 
-    public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil) {
+    public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil, departments: [String]? = nil) {
         self.action = action
         self.requestId = requestId
         self.staff = staff
         self.unit = unit
         self.note = note
         self.satisfaction = satisfaction
+        self.departments = departments
     }
 }
 

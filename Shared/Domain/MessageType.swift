@@ -18,6 +18,13 @@ public enum MessageType {
     /// A district assignment missed its deadline: supervisors are alerted (督办); the request
     /// stays open until solved (``RequestOverdue``).
     public static let requestOverdue = "request.overdue"
+    /// A street officer summoned departments (吹哨报到), each with its own assignment (``RequestSummoned``).
+    public static let requestSummoned = "request.summoned"
+    /// A summoned department acknowledged (``SummonsProgress``).
+    public static let summonsAcknowledged = "request.summons.acknowledged"
+    /// A summoned department reported its part done (``SummonsProgress``); when the last one
+    /// does, `request.resolved` follows instead.
+    public static let summonsDone = "request.summons.done"
     /// "Not ours": sent to the street centre for arbitration (``RequestMoved``).
     public static let requestReturned = "request.returned"
     /// Negative feedback: back to the unit that resolved it, or one tier up on the second

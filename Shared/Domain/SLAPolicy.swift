@@ -33,6 +33,8 @@ public struct SLAPolicy: Sendable, Equatable {
             "emergency": SLADurations(claim: .seconds(15 * 60), resolve: .seconds(2 * 3600)),
             "water": utility, "power": utility, "gas": utility, "heating": utility,
             "complex": SLADurations(claim: .seconds(24 * 3600), resolve: .seconds(15 * 24 * 3600)),
+            // 吹哨报到: a summoned department acknowledges within 30 minutes.
+            "summons": SLADurations(claim: .seconds(30 * 60), resolve: .seconds(24 * 3600)),
         ]
     }()
 

@@ -113,6 +113,7 @@ struct SLAPolicyTests {
         #expect(policy.durations(for: "power").resolve == .seconds(24 * 3600))
         #expect(policy.durations(for: "housing").resolve == .seconds(7 * 86400))
         #expect(policy.durations(for: "complex").resolve == .seconds(15 * 86400))
+        #expect(policy.durations(for: "summons").claim == .seconds(30 * 60), "a summoned department acknowledges within 30 minutes")
 
         let yaml = """
         district: { id: zhanyi, name: 沾益区 }

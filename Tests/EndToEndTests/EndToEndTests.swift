@@ -361,6 +361,64 @@ struct EndToEndTests {
         }
     }
 
+    @Test("the seed's transformer story: 20 households of 光华三组, escalated, the street summons power supply, done, checked on site, closed, every trail verified")
+    func transformerStory() async throws {
+        try await GridLoopSystem.with { system, receiver in
+            func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
+            // 崔春花 visits all 20 households: electric cookers cannot cook; others pay 0.48 a kWh, this group 1.10.
+            var ids: [String] = []
+            for household in 1...20 {
+                let complaint = household.isMultiple(of: 2) ? "别的居民小组四毛八一度电，我们组一块一" : "电磁炉炒不了菜，电饭煲煮不了饭"
+                ids.append(try await submit(system, json: submissionJSON(location: "\"householdId\":\"guanghua-3-\(String(format: "%02d", household))\"", description: complaint)))
+            }
+            // Each unit takes the work in the order its queue gives it.
+            func work(_ unit: String, _ staff: String, _ body: (RequestAssigned) async throws -> Void) async throws {
+                var pending = Set(ids)
+                while !pending.isEmpty {
+                    let take = try await command("staff", "take", "--unit", unit, "--staff", staff, "--json", "--wait", "20")
+                    guard take.status == 0 else { throw SystemError("take \(unit): \(take.stderr); still waiting for \(pending.count)") }
+                    let assignment = try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
+                    guard pending.remove(assignment.requestId) != nil else { continue }
+                    try await body(assignment)
+                }
+            }
+            try await work("grid:guanghua-3", "cui-chunhua") { assignment in
+                let up = try await command("staff", "escalate", assignment.requestId, "--staff", "cui-chunhua", "--reason", "与红星三组共用原水泥厂变压器，负载不过来，网格解决不了")
+                #expect(up.status == 0, "escalate: \(up.stderr)")
+            }
+            try await work("street:xiping", "xu-chunfeng") { assignment in
+                let whistle = try await command("staff", "summon", assignment.requestId, "--staff", "xu-chunfeng", "--department", "power-supply", "--note", "商量重新建个变压器")
+                #expect(whistle.status == 0 && whistle.stdout.contains("district:power-supply"), "summon: \(whistle.stdout) \(whistle.stderr)")
+            }
+            try await work("district:power-supply", "power-officer-1") { summons in
+                let id = summons.requestId
+                #expect(summons.reason.hasPrefix("summoned by street:xiping"))
+                let streetTooSoon = try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "x")
+                #expect(streetTooSoon.status != 0 && streetTooSoon.stderr.contains("summoned departments have not reported done"), "\(streetTooSoon.stderr)")
+                let done = try await command("staff", "resolve", id, "--staff", "power-officer-1", "--note", "施工方案已敲定，新变压器投运")
+                #expect(done.status == 0 && done.stdout.contains("every summoned department is done"), "resolve: \(done.stdout) \(done.stderr)")
+                let check = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "satisfied", "--note", "入户核查：用电正常")
+                #expect(check.status == 0 && check.stdout.contains("closed"), "feedback: \(check.stdout) \(check.stderr)")
+            }
+            let expected = [
+                "request.received", "request.assigned", "request.claimed", "request.escalated", "request.claimed", "request.summoned",
+                "request.summons.acknowledged", "request.resolved", "request.closed",
+            ]
+            for id in ids {
+                let settled = await eventually {
+                    let status = try? await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+                    let types = try? await trailTypes(system, id)
+                    return status?.json["state"] as? String == "closed" && status?.json["trailVerified"] as? Bool == true && types == expected
+                }
+                let trail = try await trailTypes(system, id)
+                #expect(settled, "\(id): \(trail)")
+            }
+            #expect(try await command("audit", "verify", "--request", ids[0]).status == 0)
+            // Residents' grid worker and the units were told at each step: first assignment, escalation, summons.
+            #expect(await eventually { receiver.all.filter { $0.body.contains(ids[19]) }.count == 3 })
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

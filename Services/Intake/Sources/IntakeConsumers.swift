@@ -63,6 +63,15 @@ struct IntakeConsumers: Sendable {
             let event = try delivery.decode(RequestMoved.self).payload
             let verb = header.type == MessageType.requestEscalated ? "escalated" : (header.type == MessageType.requestReturned ? "returned for arbitration" : "reopened")
             try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "\(verb) from \(event.from): \(event.reason)", logger: logger)
+        case MessageType.requestSummoned:
+            let event = try delivery.decode(RequestSummoned.self).payload
+            let detail = "summoned \(event.summoned.keys.sorted().joined(separator: ", "))" + (event.note.isEmpty ? "" : ": \(event.note)")
+            try await store.follow(header, state: .claimed, unit: event.by, actor: event.staff, detail: detail, logger: logger)
+        case MessageType.summonsAcknowledged, MessageType.summonsDone:
+            let event = try delivery.decode(SummonsProgress.self).payload
+            let what = header.type == MessageType.summonsDone ? "done at \(event.unit)" : "\(event.unit) acknowledged the summons"
+            let waiting = event.outstanding.isEmpty ? "" : "; waiting for \(event.outstanding.joined(separator: ", "))"
+            try await store.follow(header, state: .claimed, unit: nil, actor: event.staff, detail: what + (event.note.map { ": \($0)" } ?? "") + waiting, logger: logger)
         case MessageType.requestClosed:
             let event = try delivery.decode(RequestClosed.self).payload
             let detail = event.note.isEmpty ? "feedback: \(event.satisfaction.rawValue)" : "feedback: \(event.satisfaction.rawValue); \(event.note)"

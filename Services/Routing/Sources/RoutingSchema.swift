@@ -70,5 +70,22 @@ enum RoutingSchema {
         Migration(version: 5, name: "arbitration and feedback", statements: [
             "ALTER TABLE routing.requests ADD COLUMN street_id text, ADD COLUMN reopen_count integer NOT NULL DEFAULT 0, ADD COLUMN satisfaction text",
         ]),
+        Migration(version: 6, name: "summons", statements: [
+            // owner: the unit that has the request; summons: a department summoned alongside it.
+            "ALTER TABLE routing.assignments ADD COLUMN kind text NOT NULL DEFAULT 'owner'",
+            """
+            CREATE TABLE routing.summons (
+                assignment_id uuid PRIMARY KEY REFERENCES routing.assignments (id),
+                request_id uuid NOT NULL REFERENCES routing.requests (id),
+                unit text NOT NULL,
+                summoned_by text NOT NULL,
+                acknowledged_by text,
+                acknowledged_at timestamptz,
+                done_at timestamptz,
+                note text
+            )
+            """,
+            "CREATE INDEX summons_by_request ON routing.summons (request_id)",
+        ]),
     ]
 }

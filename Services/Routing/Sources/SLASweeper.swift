@@ -70,10 +70,14 @@ extension Workflow {
             logger: logger
         ).collect()
         let current = try await connection.query(
-            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) ORDER BY assigned_at DESC LIMIT 1", logger: logger
+            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) AND kind = 'owner' ORDER BY assigned_at DESC LIMIT 1", logger: logger
         ).collect().first?.decode(UUID.self)
-        guard let row = rows.first, current == assignment else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
+        guard let row = rows.first else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
         let (stateText, unitText, claimedBy, version, category, description, correlationId) = try row.decode((String, String?, String?, Int, String, String, String).self)
+        if current != assignment {
+            return try await fireSummons(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, version: version,
+                                         state: RequestState(rawValue: stateText) ?? .claimed, correlationId: correlationId, on: connection, logger: logger)
+        }
         guard let state = RequestState(rawValue: stateText), let unit = unitText.flatMap({ try? UnitRef(parsing: $0) }),
               (kind == "claim" && state == .assigned) || (kind == "resolve" && state == .claimed)
         else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
@@ -100,6 +104,29 @@ extension Workflow {
         let event = MessageEnvelope(type: MessageType.requestOverdue, requestId: overdue.requestId, correlationId: correlationId, requestVersion: version, payload: overdue)
         try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         logger.warning("overdue at the district: supervisors alerted", metadata: ["unit": "\(unit)"])
+    }
+
+    /// A summoned department late to acknowledge (or to finish): the alert is charged to it.
+    private func fireSummons(
+        timer: UUID, requestId: UUID, assignment: UUID, kind: String, dueAt: Date, version: Int, state: RequestState, correlationId: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let late = try await connection.query(
+            """
+            SELECT unit FROM routing.summons WHERE assignment_id = \(assignment) AND done_at IS NULL
+                AND (\(kind) = 'resolve' OR acknowledged_at IS NULL)
+            """,
+            logger: logger
+        ).collect().first?.decode(String.self)
+        guard let late, let unit = try? UnitRef(parsing: late) else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
+        try await settle(timer, "fired_at", on: connection, logger: logger)
+        let overdue = RequestOverdue(
+            requestId: requestId.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
+            deadline: kind == "claim" ? "summons acknowledgement" : "summons completion", dueAt: dueAt, state: state
+        )
+        let event = MessageEnvelope(type: MessageType.requestOverdue, requestId: overdue.requestId, correlationId: correlationId, requestVersion: version, payload: overdue)
+        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        logger.warning("summoned department late: supervisors alerted", metadata: ["unit": "\(unit)"])
     }
 
     private func settle(_ timer: UUID, _ column: String, on connection: PostgresConnection, logger: Logger) async throws {

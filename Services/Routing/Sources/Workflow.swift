@@ -89,15 +89,16 @@ final class Workflow: Sendable {
     }
 
     /// Inserts an assignment row and returns the message that tells its unit.
-    private func recordAssignment(
-        requestId: UUID, unit: UnitRef, reason: String, category: String, description: String, on connection: PostgresConnection, logger: Logger
+    func recordAssignment(
+        requestId: UUID, unit: UnitRef, reason: String, category: String, description: String, kind: String = "owner",
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> RequestAssigned {
         let assignmentId = UUID()
         try await connection.query(
-            "INSERT INTO routing.assignments (id, request_id, unit, reason) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason))",
+            "INSERT INTO routing.assignments (id, request_id, unit, reason, kind) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason), \(kind))",
             logger: logger
         )
-        try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: category, on: connection, logger: logger)
+        try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: kind == "summons" ? "summons" : category, on: connection, logger: logger)
         return RequestAssigned(
             requestId: requestId.uuidString.lowercased(), assignmentId: assignmentId.uuidString.lowercased(), unit: unit,
             category: category, description: description, reason: reason
@@ -105,7 +106,7 @@ final class Workflow: Sendable {
     }
 
     /// Puts the assignment message for the unit's queue in the outbox.
-    private func sendAssignment(_ assignment: RequestAssigned, causedBy eventId: String, correlationId: String, version: Int, on connection: PostgresConnection, logger: Logger) async throws {
+    func sendAssignment(_ assignment: RequestAssigned, causedBy eventId: String, correlationId: String, version: Int, on connection: PostgresConnection, logger: Logger) async throws {
         var message = MessageEnvelope(type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: version, payload: assignment)
         message.messageId = "\(eventId):assignment"
         try await outbox.add(event: message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey, on: connection, logger: logger)
@@ -163,7 +164,7 @@ final class Workflow: Sendable {
     }
 
     /// Writes the new lifecycle if nobody changed the request since `previousVersion`.
-    private func save(_ requestId: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int, on connection: PostgresConnection, logger: Logger) async throws {
+    func save(_ requestId: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int, on connection: PostgresConnection, logger: Logger) async throws {
         let rows = try await connection.query(
             """
             UPDATE routing.requests SET state = \(lifecycle.state.rawValue), unit = \(lifecycle.unit?.description),
@@ -223,11 +224,18 @@ final class Workflow: Sendable {
         let unit = unitText.flatMap { try? UnitRef(parsing: $0) }
         var lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
         let assignment = try await connection.query(
-            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) ORDER BY assigned_at DESC LIMIT 1", logger: logger
+            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) AND kind = 'owner' ORDER BY assigned_at DESC LIMIT 1", logger: logger
         ).collect().first?.decode(UUID.self)
         guard let assignment, let unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
         let ids = (request: requestId.uuidString.lowercased(), assignment: assignment.uuidString.lowercased())
+        if let summons = try await summonsStep(
+            command, requestId: requestId, lifecycle: lifecycle, owner: assignment, correlationId: correlationId, on: connection, logger: logger
+        ) {
+            return summons
+        }
         switch command.action {
+        case .summon:
+            throw CommandRefused(code: "conflict", message: "summons not handled")  // summonsStep answers every summon
         case .claim:
             if let actingFor = command.unit, actingFor != unit {
                 throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
@@ -243,6 +251,10 @@ final class Workflow: Sendable {
         case .resolve:
             if state == .claimed, claimedBy != command.staff {
                 throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can resolve it")
+            }
+            let waiting = try await outstandingSummons(requestId, on: connection, logger: logger)
+            guard waiting.isEmpty else {
+                throw CommandRefused(code: "conflict", message: "summoned departments have not reported done: \(waiting.joined(separator: ", "))")
             }
             do { try lifecycle.apply(.resolve) } catch { throw CommandRefused(code: "conflict", message: error.description) }
             let note = command.note ?? ""
@@ -327,6 +339,7 @@ final class Workflow: Sendable {
             case .escalate: "escalated to \(lifecycle.unit?.description ?? "?")"
             case .return: "returned to \(lifecycle.unit?.description ?? "?") for arbitration"
             case .feedback: lifecycle.state == .closed ? "closed" : "reopened at \(lifecycle.unit?.description ?? "?")"
+            case .summon: "summoned"
             }
         return CommandReply(ok: true, requestId: ids.request, state: lifecycle.state, message: done)
     }
