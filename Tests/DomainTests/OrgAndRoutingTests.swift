@@ -138,3 +138,45 @@ struct SLAPolicyTests {
         #expect(imported.durations(for: "housing") == SLADurations(claim: .seconds(4 * 3600), resolve: .seconds(3 * 86400)))
     }
 }
+
+@Suite("Who may do what")
+struct AuthorizationTests {
+    let grid = try! UnitRef(parsing: "grid:guanghua-3")
+    let street = try! UnitRef(parsing: "street:xiping")
+    let power = try! UnitRef(parsing: "district:power-supply")
+    var cui: Actor { Actor(id: "cui-chunhua", role: "grid-worker", unit: grid) }
+    var xu: Actor { Actor(id: "xu-chunfeng", role: "street-officer", unit: street) }
+    var officer: Actor { Actor(id: "power-officer-1", role: "department-officer", unit: power) }
+    var supervisor: Actor { Actor(id: "wang-xu", role: "supervisor", unit: try! UnitRef(parsing: "oversight:zhanyi")) }
+
+    func allowed(_ action: StaffCommand.Action, _ actor: Actor?, at unit: UnitRef, actingFor: UnitRef? = nil, summoned: Set<UnitRef> = []) -> Bool {
+        Authorization.refusal(action, actor: actor, staffId: actor?.id ?? "nobody", actingFor: actingFor, requestUnit: unit, homeGrid: "guanghua-3", summoned: summoned) == nil
+    }
+
+    @Test func staffActOnlyForTheirOwnUnit() {
+        for action in [StaffCommand.Action.claim, .resolve, .escalate, .return] {
+            #expect(allowed(action, cui, at: grid))
+            #expect(!allowed(action, cui, at: street))
+            #expect(!allowed(action, xu, at: grid))
+        }
+        #expect(!allowed(.claim, cui, at: grid, actingFor: street), "a message naming another unit is refused")
+        #expect(!allowed(.claim, nil, at: grid), "unknown staff are refused")
+    }
+
+    @Test func summonedDepartmentsClaimAndResolveButDoNotEscalate() {
+        #expect(allowed(.claim, officer, at: street, summoned: [power]))
+        #expect(allowed(.resolve, officer, at: street, summoned: [power]))
+        #expect(!allowed(.escalate, officer, at: street, summoned: [power]))
+        #expect(!allowed(.claim, officer, at: street))
+    }
+
+    @Test func onlyStreetOfficersSummonAndOnlyHomeGridOrSupervisorsGiveFeedback() {
+        #expect(allowed(.summon, xu, at: street))
+        #expect(!allowed(.summon, Actor(id: "leader", role: "grid-leader", unit: street), at: street))
+        #expect(allowed(.feedback, cui, at: power))
+        #expect(allowed(.feedback, supervisor, at: power))
+        #expect(!allowed(.feedback, xu, at: power))
+        #expect(!allowed(.feedback, Actor(id: "zhao-hongmei", role: "grid-worker", unit: try! UnitRef(parsing: "grid:hongxing-3")), at: power))
+        #expect(!allowed(.claim, supervisor, at: power), "supervisors do not work queues")
+    }
+}

@@ -50,7 +50,7 @@ struct EndToEndTests {
             #expect(cliSubmit.status == 0, "CLI submit failed: \(cliSubmit.stderr)")
             let cliId = cliSubmit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(UUID(uuidString: cliId) != nil, "the CLI prints the request id, got '\(cliSubmit.stdout)'")
-            let second = try await system.cli("staff", "take", "--unit", "grid:hongxing-3", "--staff", "hongxing-worker", "--json", "--wait", "30")
+            let second = try await system.cli("staff", "take", "--unit", "grid:hongxing-3", "--staff", "zhao-hongmei", "--json", "--wait", "30")
             #expect(second.status == 0, "take failed: \(second.stderr)")
             #expect(try WireJSON.decode(RequestAssigned.self, from: Array(second.stdout.utf8)).requestId == cliId)
 
@@ -115,7 +115,7 @@ struct EndToEndTests {
             var found: Set<String> = []
             let deadline = ContinuousClock.now + .seconds(30)
             while !found.isSuperset(of: [duringOutage, afterRestart]), ContinuousClock.now < deadline {
-                let take = try await system.cli("staff", "take", "--unit", "grid:hanjiaxu-2", "--staff", "wu-xiaoli", "--json", "--wait", "10")
+                let take = try await system.cli("staff", "take", "--unit", "grid:hanjiaxu-2", "--staff", "han-jiayi", "--json", "--wait", "10")
                 if take.status == 0 { found.insert(try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8)).requestId) }
             }
             #expect(found.contains(duringOutage), "the request accepted during the outage was assigned")
@@ -263,12 +263,12 @@ struct EndToEndTests {
                 let handled = try await submit(system, json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "food-safety", description: "过期食品"))
                 var taken: Set<String> = []
                 while !taken.contains(handled) {
-                    let take = try await system.cli("staff", "take", "--unit", "grid:xiping-merchants-1", "--staff", "merchant-worker", "--json", "--wait", "5")
+                    let take = try await system.cli("staff", "take", "--unit", "grid:xiping-merchants-1", "--staff", "li-shangxin", "--json", "--wait", "5")
                     guard take.status == 0 else { break }
                     taken.insert(try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8)).requestId)
                 }
                 #expect(taken.contains(handled), "the grid worker took the food-safety request")
-                let resolve = try await system.cli("staff", "resolve", handled, "--staff", "merchant-worker", "--note", "已下架")
+                let resolve = try await system.cli("staff", "resolve", handled, "--staff", "li-shangxin", "--note", "已下架")
                 #expect(resolve.status == 0, "resolve: \(resolve.stderr)")
 
                 let climbed = await eventually(timeout: .seconds(30)) {
@@ -316,9 +316,9 @@ struct EndToEndTests {
         try await GridLoopSystem.with { system, _ in
             let id = try await submit(system, location: #""householdId":"hongxing-3-03""#)
             func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
-            _ = try await takeUntil(system, unit: "grid:hongxing-3", staff: "hx-worker", requestId: id)
+            _ = try await takeUntil(system, unit: "grid:hongxing-3", staff: "zhao-hongmei", requestId: id)
 
-            let returned = try await command("staff", "return", id, "--staff", "hx-worker", "--reason", "该户用电归光华三组变压器，不归本网格")
+            let returned = try await command("staff", "return", id, "--staff", "zhao-hongmei", "--reason", "该户用电归光华三组变压器，不归本网格")
             #expect(returned.status == 0 && returned.stdout.contains("returned to street:xiping"), "\(returned.stdout) \(returned.stderr)")
             let atStreet = try await takeUntil(system, unit: "street:xiping", staff: "xu-chunfeng", requestId: id)
             #expect(atStreet.reason.hasPrefix("returned by grid:hongxing-3"))
@@ -326,11 +326,11 @@ struct EndToEndTests {
             #expect(streetReturn.status != 0 && streetReturn.stderr.contains("arbitrated"), "\(streetReturn.stderr)")
             #expect(try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "已协调").status == 0)
 
-            let first = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "unsatisfied", "--note", "入户核查：仍然停电")
+            let first = try await command("staff", "feedback", id, "--staff", "zhao-hongmei", "--satisfaction", "unsatisfied", "--note", "入户核查：仍然停电")
             #expect(first.status == 0 && first.stdout.contains("reopened at street:xiping"), "\(first.stdout) \(first.stderr)")
             _ = try await takeUntil(system, unit: "street:xiping", staff: "xu-chunfeng", requestId: id)
             #expect(try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "再次协调").status == 0)
-            let second = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "unsatisfied")
+            let second = try await command("staff", "feedback", id, "--staff", "zhao-hongmei", "--satisfaction", "unsatisfied")
             #expect(second.status == 0 && second.stdout.contains("reopened at district:power-supply"), "\(second.stdout) \(second.stderr)")
 
             _ = try await takeUntil(system, unit: "district:power-supply", staff: "power-officer-1", requestId: id)
@@ -343,9 +343,11 @@ struct EndToEndTests {
             #expect(racers.filter { $0.status == 0 }.count == 1, "\(racers.map(\.stderr))")
             #expect(racers.contains { $0.stderr.contains("conflict") })
 
-            let closed = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "satisfied", "--note", "入户核查：用电正常")
+            let closed = try await command("staff", "feedback", id, "--staff", "zhao-hongmei", "--satisfaction", "satisfied", "--note", "入户核查：用电正常")
             #expect(closed.status == 0 && closed.stdout.contains("closed"), "\(closed.stdout) \(closed.stderr)")
-            let again = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "unsatisfied")
+            let stranger = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "satisfied")
+            #expect(stranger.status != 0 && stranger.stderr.contains("forbidden"), "another grid's worker records no feedback: \(stranger.stderr)")
+            let again = try await command("staff", "feedback", id, "--staff", "zhao-hongmei", "--satisfaction", "unsatisfied")
             #expect(again.status != 0 && again.stderr.contains("conflict"), "\(again.stderr)")
 
             let expected = [

@@ -66,3 +66,53 @@ package enum RoutingRules {
         return (triage, "location could not be placed in a grid: triage")
     }
 }
+
+/// A member of staff as the org file names them.
+package struct Actor: Sendable, Equatable {
+    package var id: String
+    /// grid-worker, grid-leader, street-officer, department-officer, supervisor.
+    package var role: String
+    package var unit: UnitRef
+
+    package init(id: String, role: String, unit: UnitRef) {
+        self.id = id
+        self.role = role
+        self.unit = unit
+    }
+}
+
+/// Who may do what to a request: role × action × scope, decided by routing, which owns the
+/// state. Staff act only for their own unit; a summoned department acts on its summons;
+/// feedback comes from the staff of the request's home grid (the grid worker who checks on
+/// site) or a supervisor; only street officers summon; supervisors oversee and do not work
+/// queues.
+package enum Authorization {
+    /// Why `actor` may not do `action`, or `nil` when they may.
+    package static func refusal(
+        _ action: StaffCommand.Action, actor: Actor?, staffId: String, actingFor: UnitRef?, requestUnit: UnitRef, homeGrid: String?, summoned: Set<UnitRef>
+    ) -> (code: String, message: String)? {
+        guard let actor else { return ("forbidden", "unknown staff '\(staffId)': not in the org file") }
+        if let actingFor, actingFor != actor.unit {
+            return ("forbidden", "\(actor.id) works for \(actor.unit), not \(actingFor)")
+        }
+        let isSupervisor = actor.role == "supervisor"
+        let ownsIt = actor.unit == requestUnit
+        let summonedHere = summoned.contains(actor.unit)
+        switch action {
+        case .feedback:
+            let homeStaff = ["grid-worker", "grid-leader"].contains(actor.role) && actor.unit.tier == .grid && actor.unit.id == homeGrid
+            let streetWithoutGrid = homeGrid == nil && actor.role == "street-officer"
+            return homeStaff || isSupervisor || streetWithoutGrid
+                ? nil : ("forbidden", "feedback is recorded by the staff of the request's grid (\(homeGrid.map { "grid:\($0)" } ?? "none")) or a supervisor")
+        case _ where isSupervisor:
+            return ("forbidden", "supervisors oversee and record feedback; they do not work queues")
+        case .claim, .resolve:
+            return ownsIt || summonedHere ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
+        case .escalate, .return:
+            return ownsIt ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
+        case .summon:
+            guard actor.role == "street-officer" else { return ("forbidden", "only street officers summon departments (吹哨报到)") }
+            return ownsIt ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
+        }
+    }
+}

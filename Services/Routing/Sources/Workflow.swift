@@ -136,6 +136,24 @@ final class Workflow: Sendable {
         )
     }
 
+    /// Checks the actor's role and unit against the command (see ``Authorization``).
+    private func authorize(_ command: StaffCommand, requestId: UUID, unit: UnitRef, on connection: PostgresConnection, logger: Logger) async throws {
+        let member = try await connection.query("SELECT role, unit FROM routing.staff WHERE id = \(command.staff)", logger: logger)
+            .collect().first?.decode((String, String).self)
+        let actor = member.flatMap { role, unit in (try? UnitRef(parsing: unit)).map { Actor(id: command.staff, role: role, unit: $0) } }
+        let homeText = try await connection.query(
+            "SELECT unit FROM routing.assignments WHERE request_id = \(requestId) AND kind = 'owner' ORDER BY assigned_at LIMIT 1", logger: logger
+        ).collect().first?.decode(String.self)
+        let home = homeText.flatMap { try? UnitRef(parsing: $0) }
+        let summoned = try await outstandingSummons(requestId, on: connection, logger: logger).compactMap { try? UnitRef(parsing: $0) }
+        if let refusal = Authorization.refusal(
+            command.action, actor: actor, staffId: command.staff, actingFor: command.unit, requestUnit: unit,
+            homeGrid: home?.tier == .grid ? home?.id : nil, summoned: Set(summoned)
+        ) {
+            throw CommandRefused(code: refusal.code, message: refusal.message)
+        }
+    }
+
     /// Moves the request to another unit under a new assignment (escalate, return, reopen): state,
     /// timers, the `type` event and the new unit's assignment message.
     func move(
@@ -228,6 +246,7 @@ final class Workflow: Sendable {
         ).collect().first?.decode(UUID.self)
         guard let assignment, let unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
         let ids = (request: requestId.uuidString.lowercased(), assignment: assignment.uuidString.lowercased())
+        try await authorize(command, requestId: requestId, unit: unit, on: connection, logger: logger)
         if let summons = try await summonsStep(
             command, requestId: requestId, lifecycle: lifecycle, owner: assignment, correlationId: correlationId, on: connection, logger: logger
         ) {
