@@ -7,7 +7,50 @@ import GridLoopServiceSupport
 
 /// `gridloop staff …`: work a unit's queue.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Return.self, Summon.self, Resolve.self, Feedback.self])
+    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self])
+
+    /// `gridloop staff reassign REQUEST --staff ID --to tier:id`: within a tier, by a leader.
+    struct Reassign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move a request to another unit of the same tier (grid leaders, street and department officers, supervisors).")
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id.") var staff: String
+        @Option(help: "The unit to move it to, e.g. grid:hongxing-3.") var to: String
+        @Option(help: "Why.") var reason: String?
+
+        func run() async throws {
+            let target: UnitRef
+            do { target = try UnitRef(parsing: to) } catch { throw CLIFailure("\(error)") }
+            try await sendStaffCommand(StaffCommand(action: .reassign, requestId: request, staff: staff, note: reason, target: target))
+        }
+    }
+
+    /// `gridloop staff reject REQUEST --staff ID --reason …`.
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close an invalid request, with the reason.")
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id.") var staff: String
+        @Option(help: "Why it is invalid (required).") var reason: String
+
+        func run() async throws {
+            try await sendStaffCommand(StaffCommand(action: .reject, requestId: request, staff: staff, note: reason))
+        }
+    }
+
+    /// `gridloop staff merge REQUEST --into OTHER --staff ID --reason …`.
+    struct Merge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close a duplicate into the open request it repeats.")
+
+        @Argument(help: "The duplicate request's id.") var request: String
+        @Option(help: "The request it duplicates.") var into: String
+        @Option(help: "Your staff id.") var staff: String
+        @Option(help: "Why (required).") var reason: String
+
+        func run() async throws {
+            try await sendStaffCommand(StaffCommand(action: .merge, requestId: request, staff: staff, note: reason, into: into))
+        }
+    }
 
     /// `gridloop staff summon REQUEST --staff ID --department power-supply [--department …]`: 吹哨报到.
     struct Summon: AsyncParsableCommand {

@@ -198,6 +198,22 @@ public struct SummonsProgress: Codable, Sendable, Equatable {
     }
 }
 
+/// Payload of `request.rejected` and `request.merged`: the request is closed without work.
+public struct RequestEnded: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var staff: String
+    public var reason: String
+    /// For a merge: the request it duplicates.
+    public var into: String?
+
+    public init(requestId: String, staff: String, reason: String, into: String? = nil) {
+        self.requestId = requestId
+        self.staff = staff
+        self.reason = reason
+        self.into = into
+    }
+}
+
 /// The resident's verdict on a resolution (反馈核查).
 public enum Satisfaction: String, Codable, Sendable, CaseIterable {
     case satisfied
@@ -255,6 +271,12 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         case feedback
         /// 吹哨报到: a street officer summons `departments` at once.
         case summon
+        /// A leader moves the request to `target`, another unit of the same tier.
+        case reassign
+        /// Invalid (not a resident's request, abusive, impossible): closed with `note` as reason.
+        case reject
+        /// A duplicate of request `into`: closed into it with `note` as reason.
+        case merge
     }
 
     public var action: Action
@@ -269,8 +291,17 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var satisfaction: Satisfaction?
     /// For `summon`: department ids.
     public var departments: [String]?
+    /// For `reassign`: the unit to move it to.
+    public var target: UnitRef?
+    /// For `merge`: the request it duplicates.
+    public var into: String?
 
-    public init(action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil, departments: [String]? = nil) {
+    public init(
+        action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil,
+        departments: [String]? = nil, target: UnitRef? = nil, into: String? = nil
+    ) {
+        self.target = target
+        self.into = into
         self.action = action
         self.requestId = requestId
         self.staff = staff

@@ -25,6 +25,12 @@ public enum MessageType {
     /// A summoned department reported its part done (``SummonsProgress``); when the last one
     /// does, `request.resolved` follows instead.
     public static let summonsDone = "request.summons.done"
+    /// A leader moved the request to another unit of the same tier (``RequestMoved``).
+    public static let requestReassigned = "request.reassigned"
+    /// Invalid: closed with a reason (``RequestEnded``).
+    public static let requestRejected = "request.rejected"
+    /// A duplicate: closed into another request (``RequestEnded``).
+    public static let requestMerged = "request.merged"
     /// "Not ours": sent to the street centre for arbitration (``RequestMoved``).
     public static let requestReturned = "request.returned"
     /// Negative feedback: back to the unit that resolved it, or one tier up on the second

@@ -1,6 +1,6 @@
 /// One step of a request's lifecycle.
 public enum RequestTransition: Sendable, Equatable {
-    /// Routed to a unit (first assignment, or reassignment within a tier).
+    /// Routed to a unit (first assignment, or reassignment within a tier by a leader).
     case assign(UnitRef)
     /// Taken by a staff member of the assigned unit.
     case claim(staff: String)
@@ -64,7 +64,7 @@ public struct RequestLifecycle: Sendable, Equatable {
     public mutating func apply(_ transition: RequestTransition) throws(DomainError) {
         let refused = DomainError.invalidTransition(from: state, transition: transition.verb)
         switch (state, transition) {
-        case (.received, .assign(let unit)), (.assigned, .assign(let unit)):
+        case (.received, .assign(let unit)), (.assigned, .assign(let unit)), (.claimed, .assign(let unit)):
             self.unit = unit
             self.claimedBy = nil
             self.state = .assigned

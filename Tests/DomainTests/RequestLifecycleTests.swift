@@ -31,7 +31,7 @@ struct RequestLifecycleTests {
     static let expected: [RequestState: [String: RequestState]] = [
         .received: ["assign": .assigned, "reject": .rejected, "merge": .merged],
         .assigned: ["assign": .assigned, "claim": .claimed, "escalate": .assigned, "return": .assigned, "reject": .rejected, "merge": .merged],
-        .claimed: ["resolve": .resolved, "escalate": .assigned, "return": .assigned, "merge": .merged],
+        .claimed: ["assign": .assigned, "resolve": .resolved, "escalate": .assigned, "return": .assigned, "merge": .merged],
         .resolved: ["close": .closed, "reopen": .assigned],
         .closed: [:],
         .rejected: [:],

@@ -421,6 +421,62 @@ struct EndToEndTests {
         }
     }
 
+    @Test("staff commands over HTTP: reassign by a leader, reject and merge with reasons, an idempotent retry, refusals as problem JSON that change nothing")
+    func httpCommands() async throws {
+        try await GridLoopSystem.with { system, _ in
+            func post(_ id: String, _ body: String, key: String? = nil) async throws -> HTTPAnswer {
+                try await http(.POST, system.url("routing", "/v1/requests/\(id)/commands"), body: body, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+            }
+            func state(_ id: String) async -> (String?, String?) {
+                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+                return (status?.json["state"] as? String, status?.json["unit"] as? String)
+            }
+            let a = try await submit(system, location: #""householdId":"guanghua-3-11""#)
+            #expect(await eventually { await state(a).0 == "assigned" })
+
+            let notALeader = try await post(a, #"{"action":"reassign","staff":"cui-chunhua","target":"grid:hongxing-3"}"#)
+            #expect(notALeader.status == 403 && notALeader.contentType == "application/problem+json" && notALeader.json["code"] as? String == "forbidden")
+            let key = "reassign-\(TestEnvironment.unique())"
+            let moved = try await post(a, #"{"action":"reassign","staff":"leng-yulong","target":"grid:hongxing-3","note":"该户实属红星三组"}"#, key: key)
+            #expect(moved.status == 200 && (moved.json["message"] as? String)?.contains("grid:hongxing-3") == true, "\(moved.body)")
+            let retried = try await post(a, #"{"action":"reassign","staff":"leng-yulong","target":"grid:hongxing-3","note":"该户实属红星三组"}"#, key: key)
+            #expect(retried.status == 200 && (retried.json["message"] as? String)?.contains("already applied") == true, "\(retried.body)")
+            #expect(await eventually { await state(a).1 == "grid:hongxing-3" })
+
+            let claim = #"{"action":"claim","staff":"zhao-hongmei","unit":"grid:hongxing-3"}"#
+            #expect(try await post(a, claim).status == 200)
+            let twice = try await post(a, claim)
+            #expect(twice.status == 409 && twice.json["code"] as? String == "conflict")
+            let wrongUnit = try await post(a, #"{"action":"escalate","staff":"cui-chunhua","note":"x"}"#)
+            #expect(wrongUnit.status == 403)
+
+            let b = try await submit(system, location: #""gridId":"hongxing-3""#)
+            let c = try await submit(system, location: #""gridId":"hongxing-3""#)
+            #expect(await eventually {
+                let (stateB, stateC) = (await state(b).0, await state(c).0)
+                return stateB == "assigned" && stateC == "assigned"
+            })
+            let noReason = try await post(b, #"{"action":"reject","staff":"zhao-hongmei"}"#)
+            #expect(noReason.status == 400 && noReason.json["code"] as? String == "validation_failed")
+            let merged = try await post(b, #"{"action":"merge","staff":"zhao-hongmei","into":"\#(a)","note":"同一户重复反映"}"#)
+            #expect(merged.status == 200, "\(merged.body)")
+            let rejected = try await post(c, #"{"action":"reject","staff":"zhao-hongmei","note":"测试数据，非居民诉求"}"#)
+            #expect(rejected.status == 200, "\(rejected.body)")
+            let malformed = try await post(c, #"{"action":"fly"}"#)
+            #expect(malformed.status == 400 && malformed.json["code"] as? String == "invalid_json")
+
+            #expect(await eventually {
+                let (stateB, stateC) = (await state(b).0, await state(c).0)
+                return stateB == "merged" && stateC == "rejected"
+            })
+            let trailA = try await trailTypes(system, a)
+            #expect(trailA.filter { $0 == "request.reassigned" }.count == 1, "\(trailA)")
+            for id in [a, b, c] {
+                #expect(try await runCommand(["audit", "verify", "--request", id], environment: system.environment).status == 0)
+            }
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

@@ -59,9 +59,18 @@ struct IntakeConsumers: Sendable {
         case MessageType.requestClaimed:
             let event = try delivery.decode(RequestClaimed.self)
             try await store.follow(header, state: .claimed, unit: event.payload.unit, actor: event.payload.staff, detail: nil, logger: logger)
-        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened:
+        case MessageType.requestRejected, MessageType.requestMerged:
+            let event = try delivery.decode(RequestEnded.self).payload
+            let merged = header.type == MessageType.requestMerged
+            let detail = merged ? "duplicate of \(event.into ?? "?"): \(event.reason)" : "rejected: \(event.reason)"
+            try await store.follow(header, state: merged ? .merged : .rejected, unit: nil, actor: event.staff, detail: detail, logger: logger)
+        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestReassigned:
             let event = try delivery.decode(RequestMoved.self).payload
-            let verb = header.type == MessageType.requestEscalated ? "escalated" : (header.type == MessageType.requestReturned ? "returned for arbitration" : "reopened")
+            let verbs = [
+                MessageType.requestEscalated: "escalated", MessageType.requestReturned: "returned for arbitration",
+                MessageType.requestReopened: "reopened", MessageType.requestReassigned: "reassigned",
+            ]
+            let verb = verbs[header.type] ?? "moved"
             try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "\(verb) from \(event.from): \(event.reason)", logger: logger)
         case MessageType.requestSummoned:
             let event = try delivery.decode(RequestSummoned.self).payload

@@ -72,7 +72,7 @@ struct Deliveries: Sendable {
     func event(_ delivery: Delivery) async throws {
         let header = delivery.header
         delivery.logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
-        let assignments = [MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestSummoned]
+        let assignments = [MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestSummoned, MessageType.requestReassigned]
         guard (assignments + [MessageType.requestOverdue]).contains(header.type), let webhookURL else { return }
         let body = String(decoding: delivery.message.body, as: UTF8.self)
         let recorded = try await postgres.withTransaction(logger: delivery.logger) { connection -> Bool in

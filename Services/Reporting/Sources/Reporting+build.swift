@@ -81,7 +81,11 @@ struct ReadModel: Sendable {
         case MessageType.requestClaimed:
             state = .claimed
             unit = try delivery.decode(RequestClaimed.self).payload.unit
-        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened:
+        case MessageType.requestRejected:
+            state = .rejected
+        case MessageType.requestMerged:
+            state = .merged
+        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestReassigned:
             state = .assigned
             unit = try delivery.decode(RequestMoved.self).payload.to
         case MessageType.requestClosed:

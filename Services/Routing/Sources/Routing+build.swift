@@ -26,7 +26,8 @@ package enum RoutingApp: GridLoopServiceApp {
             consumers: [
                 runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
                 runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),
-            ]
+            ],
+            routes: CommandsController(workflow: workflow).addRoutes
         )
     }
 

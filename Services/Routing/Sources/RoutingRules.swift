@@ -104,14 +104,23 @@ package enum Authorization {
             let streetWithoutGrid = homeGrid == nil && actor.role == "street-officer"
             return homeStaff || isSupervisor || streetWithoutGrid
                 ? nil : ("forbidden", "feedback is recorded by the staff of the request's grid (\(homeGrid.map { "grid:\($0)" } ?? "none")) or a supervisor")
+        case .reassign where isSupervisor:
+            return nil
         case _ where isSupervisor:
-            return ("forbidden", "supervisors oversee and record feedback; they do not work queues")
+            return ("forbidden", "supervisors oversee, reassign and record feedback; they do not work queues")
         case .claim, .resolve:
             return ownsIt || summonedHere ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
         case .escalate, .return:
             return ownsIt ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
         case .summon:
             guard actor.role == "street-officer" else { return ("forbidden", "only street officers summon departments (吹哨报到)") }
+            return ownsIt ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
+        case .reject, .merge:
+            return ownsIt ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
+        case .reassign:
+            guard ["grid-leader", "street-officer", "department-officer"].contains(actor.role) else {
+                return ("forbidden", "only a leader reassigns: grid leaders, street officers, department officers, supervisors")
+            }
             return ownsIt ? nil : ("forbidden", "\(actor.id) works for \(actor.unit); the request is at \(requestUnit)")
         }
     }

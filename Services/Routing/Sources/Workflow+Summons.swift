@@ -70,7 +70,7 @@ extension Workflow {
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
             return CommandReply(ok: true, requestId: request, state: resolved.state, message: "resolved: every summoned department is done")
-        case .escalate, .return, .feedback:
+        case .escalate, .return, .feedback, .reassign, .reject, .merge:
             return nil
         }
     }

@@ -198,22 +198,30 @@ final class Workflow: Sendable {
     /// with a stable code (`not_found`, `conflict`, `forbidden`).
     func command(_ delivery: Delivery) async throws {
         let envelope = try delivery.decode(StaffCommand.self)
-        let command = envelope.payload
-        let logger = delivery.logger
-        let replyTo = delivery.message.replyTo
+        _ = try await execute(
+            envelope.payload, messageId: envelope.messageId, correlationId: envelope.correlationId, replyTo: delivery.message.replyTo, logger: delivery.logger
+        )
+    }
+
+    /// Applies a staff command once per `messageId` (AMQP message id or HTTP Idempotency-Key),
+    /// in one transaction with its events and its reply; `nil` if that id was applied before.
+    /// A refused command is rolled back to a savepoint: it changes nothing but the reply.
+    func execute(_ command: StaffCommand, messageId: String, correlationId: String, replyTo: String?, logger: Logger) async throws -> CommandReply? {
         let reply = try await postgres.withTransaction(logger: logger) { connection -> CommandReply? in
-            guard try await inbox.claim(envelope.messageId, type: envelope.type, on: connection, logger: logger) else { return nil }
+            guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
             let outcome: CommandReply
+            try await connection.query("SAVEPOINT command", logger: logger)
             do {
-                outcome = try await apply(command, correlationId: envelope.correlationId, on: connection, logger: logger)
+                outcome = try await apply(command, correlationId: correlationId, on: connection, logger: logger)
             } catch let refused as CommandRefused {
+                try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
                 outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code, message: refused.message)
             }
             if let replyTo {
-                var message = MessageEnvelope(type: MessageType.commandReply, requestId: command.requestId, correlationId: envelope.correlationId, payload: outcome)
-                message.messageId = "\(envelope.messageId):reply"
+                var message = MessageEnvelope(type: MessageType.commandReply, requestId: command.requestId, correlationId: correlationId, payload: outcome)
+                message.messageId = "\(messageId):reply"
                 var outgoing = try OutgoingMessage(envelope: message, exchange: "", routingKey: replyTo)
-                outgoing.correlationId = envelope.messageId
+                outgoing.correlationId = messageId
                 try await outbox.add(outgoing, on: connection, logger: logger)
             }
             return outcome
@@ -222,6 +230,7 @@ final class Workflow: Sendable {
         if let reply {
             logger.info("staff command handled", metadata: ["command": "\(command.action.rawValue)", "ok": "\(reply.ok)", "code": "\(reply.code ?? "-")"])
         }
+        return reply
     }
 
     private func apply(_ command: StaffCommand, correlationId: String, on connection: PostgresConnection, logger: Logger) async throws -> CommandReply {
@@ -255,6 +264,43 @@ final class Workflow: Sendable {
         switch command.action {
         case .summon:
             throw CommandRefused(code: "conflict", message: "summons not handled")  // summonsStep answers every summon
+        case .reassign:
+            guard let target = command.target else { throw CommandRefused(code: "validation_failed", message: "name the unit to reassign to (--to tier:id)") }
+            guard target.tier == unit.tier, target != unit else {
+                throw CommandRefused(code: "validation_failed", message: "reassignment stays within the \(unit.tier.rawValue) tier and moves the request: \(target) is not another \(unit.tier.rawValue) unit")
+            }
+            let table = target.tier == .grid ? "grids" : (target.tier == .street ? "streets" : "departments")
+            let exists = try await connection.query("SELECT 1 FROM routing.\(unescaped: table) WHERE id = \(target.id)", logger: logger).collect()
+            guard !exists.isEmpty || target == RoutingRules.triage else { throw CommandRefused(code: "validation_failed", message: "no unit \(target) in the org") }
+            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            lifecycle = try await move(
+                requestId: requestId, lifecycle: lifecycle, transition: .assign(target), type: MessageType.requestReassigned,
+                assignment: assignment, category: category, description: description, staff: command.staff,
+                reason: reason.isEmpty ? "reassigned" : reason, assignmentReason: "reassigned from \(unit) by \(command.staff)" + (reason.isEmpty ? "" : ": \(reason)"),
+                correlationId: correlationId, on: connection, logger: logger
+            )
+        case .reject, .merge:
+            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: "say why (--reason): it goes on the trail and to the resident") }
+            var into: String?
+            if command.action == .merge {
+                guard let other = command.into.flatMap(UUID.init(uuidString:)), other != requestId else {
+                    throw CommandRefused(code: "validation_failed", message: "name the request this one duplicates (--into REQUEST)")
+                }
+                let target = try await connection.query("SELECT state FROM routing.requests WHERE id = \(other)", logger: logger).collect().first?.decode(String.self)
+                guard let target, let targetState = RequestState(rawValue: target), !targetState.isTerminal else {
+                    throw CommandRefused(code: "validation_failed", message: "\(command.into ?? "") is not an open request")
+                }
+                into = other.uuidString.lowercased()
+            }
+            do { try lifecycle.apply(command.action == .reject ? .reject : .merge) } catch { throw CommandRefused(code: "conflict", message: error.description) }
+            try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
+            try await timers.cancel(assignment: assignment, on: connection, logger: logger)
+            let event = MessageEnvelope(
+                type: command.action == .reject ? MessageType.requestRejected : MessageType.requestMerged, requestId: ids.request, correlationId: correlationId,
+                requestVersion: lifecycle.version, payload: RequestEnded(requestId: ids.request, staff: command.staff, reason: reason, into: into)
+            )
+            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         case .claim:
             if let actingFor = command.unit, actingFor != unit {
                 throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
@@ -359,6 +405,9 @@ final class Workflow: Sendable {
             case .return: "returned to \(lifecycle.unit?.description ?? "?") for arbitration"
             case .feedback: lifecycle.state == .closed ? "closed" : "reopened at \(lifecycle.unit?.description ?? "?")"
             case .summon: "summoned"
+            case .reassign: "reassigned to \(lifecycle.unit?.description ?? "?")"
+            case .reject: "rejected"
+            case .merge: "merged into \(command.into ?? "?")"
             }
         return CommandReply(ok: true, requestId: ids.request, state: lifecycle.state, message: done)
     }

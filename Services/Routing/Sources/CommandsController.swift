@@ -1,0 +1,60 @@
+import Foundation
+import GridLoopDomain
+import GridLoopServiceSupport
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `POST /v1/requests/{id}/commands`: the staff commands of the CLI, over HTTP (for the web
+/// inbox). Same checks, same transaction, same events; an `Idempotency-Key` header makes a
+/// retried command apply once.
+struct CommandsController: Sendable {
+    let workflow: Workflow
+
+    /// The JSON body: a ``StaffCommand`` without the request id (it is in the path).
+    struct Body: Codable {
+        var action: StaffCommand.Action
+        var staff: String
+        var unit: UnitRef?
+        var note: String?
+        var satisfaction: Satisfaction?
+        var departments: [String]?
+        var target: UnitRef?
+        var into: String?
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("v1/requests/:id/commands") { request, context in try await handle(request, context: context) }
+    }
+
+    private func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 * 1024)
+        let body: Body
+        do {
+            body = try WireJSON.decode(Body.self, from: buffer.readableBytesView)
+        } catch {
+            throw Problem(status: .badRequest, code: "invalid_json", title: "Malformed command", detail: "\(error)")
+        }
+        let command = StaffCommand(
+            action: body.action, requestId: id, staff: body.staff, unit: body.unit, note: body.note, satisfaction: body.satisfaction,
+            departments: body.departments, target: body.target, into: body.into
+        )
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "http:\($0)" } ?? MessageID.make()
+        guard let reply = try await workflow.execute(command, messageId: key, correlationId: MessageID.make(), replyTo: nil, logger: context.logger) else {
+            return try JSONResponse.make(CommandReply(ok: true, requestId: id, message: "already applied (same Idempotency-Key)"))
+        }
+        guard reply.ok else {
+            let status: HTTPResponse.Status =
+                switch reply.code {
+                case "not_found": .notFound
+                case "forbidden": .forbidden
+                case "validation_failed": .badRequest
+                default: .conflict
+                }
+            throw Problem(status: status, code: reply.code ?? "refused", title: "Command refused", detail: reply.message)
+        }
+        return try JSONResponse.make(reply)
+    }
+}
