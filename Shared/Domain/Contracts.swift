@@ -214,6 +214,21 @@ public struct RequestEnded: Codable, Sendable, Equatable {
     }
 }
 
+/// Payload of `request.street.informed`.
+public struct StreetInformed: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var street: UnitRef
+    public var department: UnitRef
+    public var category: String
+
+    public init(requestId: String, street: UnitRef, department: UnitRef, category: String) {
+        self.requestId = requestId
+        self.street = street
+        self.department = department
+        self.category = category
+    }
+}
+
 /// The resident's verdict on a resolution (反馈核查).
 public enum Satisfaction: String, Codable, Sendable, CaseIterable {
     case satisfied

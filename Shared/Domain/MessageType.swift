@@ -38,6 +38,11 @@ public enum MessageType {
     public static let requestReopened = "request.reopened"
     /// Positive feedback: the loop is closed (``RequestClosed``).
     public static let requestClosed = "request.closed"
+    /// 80% of a deadline has passed: the unit is warned before the breach (``RequestOverdue``,
+    /// `dueAt` = the warning time).
+    public static let deadlineWarning = "request.deadline.warning"
+    /// A `direct` category went straight to its department: its street centre is told (``StreetInformed``).
+    public static let streetInformed = "request.street.informed"
     /// The unit reported the request done (``RequestResolved``).
     public static let requestResolved = "request.resolved"
     /// Command to routing from staff (``StaffCommand``).

@@ -64,6 +64,9 @@ struct OrgAndRoutingTests {
         #expect(RoutingRules.firstUnit(for: location, facts: facts).unit.description == "grid:hongxing-3")
         facts.knownGrid = nil
         #expect(RoutingRules.firstUnit(for: location, facts: facts).reason == "grid of the household at the address")
+        facts.directDepartment = "power-supply"
+        #expect(RoutingRules.firstUnit(for: location, facts: facts).unit.description == "district:power-supply", "a direct category skips grid and street")
+        facts.directDepartment = nil
         facts.addressGrid = nil
         let triage = RoutingRules.firstUnit(for: location, facts: facts)
         #expect(triage.unit == RoutingRules.triage)

@@ -248,17 +248,13 @@ struct EndToEndTests {
     @Test("SLA with short timers and two routing replicas: unclaimed work climbs tier by tier once, the district alerts and stays open, a request resolved in time is left alone")
     func slaTimers() async throws {
         try await GridLoopSystem.with { system, _ in
-            try await system.importOrg(try GridLoopSystem.demoOrg + """
-
-            sla:
-              market: { claim: 2s, resolve: 3s }
-              food-safety: { claim: 4s, resolve: 4s }
-            """)
+            // Short deadlines, on the wall clock (so the test runs at night too).
+            try await system.importOrg(try GridLoopSystem.demoOrg
+                .replacingOccurrences(of: "urgent: [", with: "urgent: [market, food-safety, ")
+                .replacingOccurrences(of: "sla:\n", with: "sla:\n  market: { claim: 2s, resolve: 3s }\n  food-safety: { claim: 6s, resolve: 6s }\n"))
             do {
                 try await system.launchReplica("routing", port: 18084)
 
-                // Never claimed: grid → street → district by the sweeper, then the supervisors are alerted.
-                let ignored = try await submit(system, json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "market", description: "菜市场缺斤短两"))
                 // Claimed and resolved before its deadline: nothing fires.
                 let handled = try await submit(system, json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "food-safety", description: "过期食品"))
                 var taken: Set<String> = []
@@ -268,6 +264,8 @@ struct EndToEndTests {
                     taken.insert(try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8)).requestId)
                 }
                 #expect(taken.contains(handled), "the grid worker took the food-safety request")
+                // Never claimed: grid → street → district by the sweeper, then the supervisors are alerted.
+                let ignored = try await submit(system, json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "market", description: "菜市场缺斤短两"))
                 let resolve = try await system.cli("staff", "resolve", handled, "--staff", "li-shangxin", "--note", "已下架")
                 #expect(resolve.status == 0, "resolve: \(resolve.stderr)")
 
@@ -281,6 +279,7 @@ struct EndToEndTests {
                 let ignoredTrail = try await trailTypes(system, ignored)
                 #expect(ignoredTrail.filter { $0 == "request.escalated" }.count == 2, "\(ignoredTrail)")
                 #expect(ignoredTrail.filter { $0 == "request.overdue" }.count == 1, "\(ignoredTrail)")
+                #expect(ignoredTrail.filter { $0 == "request.deadline.warning" }.count == 3, "a warning at 80% before each breach: \(ignoredTrail)")
 
                 try await Task.sleep(for: .seconds(5))  // past the handled request's deadlines
                 #expect(try await trailTypes(system, handled) == ["request.received", "request.assigned", "request.claimed", "request.resolved"])
@@ -292,7 +291,7 @@ struct EndToEndTests {
                     let ids = [try #require(UUID(uuidString: ignored)), try #require(UUID(uuidString: handled))]
                     let row = try await client.query(
                         """
-                        SELECT count(*) FILTER (WHERE fired_at IS NOT NULL AND request_id = \(ids[0])),
+                        SELECT count(*) FILTER (WHERE fired_at IS NOT NULL AND request_id = \(ids[0]) AND kind = 'claim'),
                                count(*) FILTER (WHERE fired_at IS NOT NULL AND request_id = \(ids[1])),
                                (SELECT count(*) FROM routing.assignments WHERE request_id = \(ids[0]))
                         FROM routing.timers
@@ -474,6 +473,19 @@ struct EndToEndTests {
             for id in [a, b, c] {
                 #expect(try await runCommand(["audit", "verify", "--request", id], environment: system.environment).status == 0)
             }
+        }
+    }
+
+    @Test("an emergency skips grid and street: straight to its department, the street informed")
+    func directCategory() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let id = try await submit(system, json: submissionJSON(location: #""householdId":"guanghua-3-12""#, category: "emergency", description: "电线起火"))
+            let taken = try await takeUntil(system, unit: "district:emergency-management", staff: "emergency-officer-1", requestId: id)
+            #expect(taken.reason.contains("straight to its department"))
+            #expect(await eventually { (try? await trailTypes(system, id))?.contains("request.street.informed") == true })
+            let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
+            let informed = (status.json["trail"] as? [[String: Any]])?.first { $0["type"] as? String == "request.street.informed" }
+            #expect((informed?["detail"] as? String)?.hasPrefix("street:xiping informed") == true)
         }
     }
 

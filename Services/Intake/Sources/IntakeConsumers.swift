@@ -81,13 +81,19 @@ struct IntakeConsumers: Sendable {
             let what = header.type == MessageType.summonsDone ? "done at \(event.unit)" : "\(event.unit) acknowledged the summons"
             let waiting = event.outstanding.isEmpty ? "" : "; waiting for \(event.outstanding.joined(separator: ", "))"
             try await store.follow(header, state: .claimed, unit: nil, actor: event.staff, detail: what + (event.note.map { ": \($0)" } ?? "") + waiting, logger: logger)
+        case MessageType.streetInformed:
+            let event = try delivery.decode(StreetInformed.self).payload
+            try await store.follow(header, state: .assigned, unit: nil, actor: "routing", detail: "\(event.street) informed: \(event.category) went straight to \(event.department)", logger: logger)
         case MessageType.requestClosed:
             let event = try delivery.decode(RequestClosed.self).payload
             let detail = event.note.isEmpty ? "feedback: \(event.satisfaction.rawValue)" : "feedback: \(event.satisfaction.rawValue); \(event.note)"
             try await store.follow(header, state: .closed, unit: nil, actor: event.staff, detail: detail, logger: logger)
-        case MessageType.requestOverdue:
+        case MessageType.requestOverdue, MessageType.deadlineWarning:
             let event = try delivery.decode(RequestOverdue.self).payload
-            try await store.follow(header, state: event.state, unit: event.unit, actor: "sla", detail: "\(event.deadline) deadline passed at \(event.unit): supervisors alerted", logger: logger)
+            let detail = header.type == MessageType.requestOverdue
+                ? "\(event.deadline) deadline passed at \(event.unit): supervisors alerted"
+                : "\(event.deadline) deadline near at \(event.unit): warned"
+            try await store.follow(header, state: event.state, unit: nil, actor: "sla", detail: detail, logger: logger)
         case MessageType.requestResolved:
             let event = try delivery.decode(RequestResolved.self)
             try await store.follow(header, state: .resolved, unit: event.payload.unit, actor: event.payload.staff, detail: event.payload.note, logger: logger)

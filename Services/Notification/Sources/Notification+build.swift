@@ -72,8 +72,8 @@ struct Deliveries: Sendable {
     func event(_ delivery: Delivery) async throws {
         let header = delivery.header
         delivery.logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
-        let assignments = [MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestSummoned, MessageType.requestReassigned]
-        guard (assignments + [MessageType.requestOverdue]).contains(header.type), let webhookURL else { return }
+        let assignments = [MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed]
+        guard (assignments + [MessageType.requestOverdue, MessageType.deadlineWarning]).contains(header.type), let webhookURL else { return }
         let body = String(decoding: delivery.message.body, as: UTF8.self)
         let recorded = try await postgres.withTransaction(logger: delivery.logger) { connection -> Bool in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: delivery.logger) else { return false }

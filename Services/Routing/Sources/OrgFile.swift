@@ -55,6 +55,18 @@ package struct OrgFile: Codable, Sendable, Equatable {
         package var resolve: String
     }
 
+    /// Working time for SLA deadlines (absent: wall-clock time for everything).
+    package struct Calendar: Codable, Sendable, Equatable {
+        /// `08:30-17:30`.
+        package var hours: String
+        /// ISO weekdays, 1 = Monday.
+        package var weekdays: [Int]?
+        /// `yyyy-MM-dd`.
+        package var holidays: [String]?
+        /// Hours east of UTC (China: 8).
+        package var utcOffsetHours: Int?
+    }
+
     package var district: District
     package var streets: [Street]
     package var grids: [Grid]
@@ -63,6 +75,12 @@ package struct OrgFile: Codable, Sendable, Equatable {
     package var staff: [Staff]?
     /// `default` and category ids → deadlines; practice defaults apply to what is not given.
     package var sla: [String: SLA]?
+    /// Working calendar for non-urgent deadlines.
+    package var calendar: Calendar?
+    /// Categories whose deadlines run on wall-clock time (emergencies, utility outages).
+    package var urgent: [String]?
+    /// Categories that skip the grid and street: straight to their department, the street informed.
+    package var direct: [String]?
 
     package static let gridKinds: Set<String> = ["residents", "compound", "merchants", "enterprises", "institutions"]
     package static let streetKinds: Set<String> = ["street", "township"]
@@ -126,6 +144,15 @@ package struct OrgFile: Codable, Sendable, Equatable {
                 problems.append("sla.\(key): claim (\(sla.claim)) is longer than resolve (\(sla.resolve))")
             }
         }
+        if let calendar {
+            if WorkingCalendar.parseHours(calendar.hours) == nil { problems.append("calendar.hours: '\(calendar.hours)' is not like 08:30-17:30") }
+            for day in calendar.weekdays ?? [] where !(1...7).contains(day) { problems.append("calendar.weekdays: \(day) is not 1 (Monday) … 7 (Sunday)") }
+            for holiday in calendar.holidays ?? [] where Timestamp.parse(holiday + "T00:00:00Z") == nil { problems.append("calendar.holidays: '\(holiday)' is not yyyy-MM-dd") }
+            if let offset = calendar.utcOffsetHours, !(-12...14).contains(offset) { problems.append("calendar.utcOffsetHours: \(offset) is out of range") }
+        }
+        for (index, category) in (direct ?? []).enumerated() where categoryOwner[category] == nil {
+            problems.append("direct[\(index)]: no department handles category '\(category)'")
+        }
         for (index, member) in (staff ?? []).enumerated() {
             if !Self.roles.contains(member.role) { problems.append("staff[\(index)].role: '\(member.role)' is not one of \(Self.roles.sorted().joined(separator: ", "))") }
             guard let unit = try? UnitRef(parsing: member.unit) else {
@@ -153,6 +180,15 @@ package struct OrgFile: Codable, Sendable, Equatable {
             if key == "default" { policy.standard = durations } else { policy.byCategory[key] = durations }
         }
         return policy
+    }
+
+    /// The working calendar, if the file has one.
+    package var workingCalendar: WorkingCalendar? {
+        guard let calendar, let (opens, closes) = WorkingCalendar.parseHours(calendar.hours) else { return nil }
+        return WorkingCalendar(
+            opens: opens, closes: closes, weekdays: Set(calendar.weekdays ?? [1, 2, 3, 4, 5]), holidays: Set(calendar.holidays ?? []),
+            utcOffset: (calendar.utcOffsetHours ?? 8) * 3600
+        )
     }
 
     /// Every unit that gets a queue: grids, street centres, departments, the triage desk.

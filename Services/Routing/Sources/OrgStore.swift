@@ -16,7 +16,7 @@ package struct OrgStore: Sendable {
     package func replace(with org: OrgFile, source: String, logger: Logger) async throws -> Int {
         try await postgres.withTransaction(logger: logger) { connection in
             try await connection.query("LOCK TABLE routing.org_versions IN EXCLUSIVE MODE", logger: logger)
-            for table in ["sla_policies", "staff", "categories", "departments", "households", "grids", "streets"] {
+            for table in ["settings", "sla_policies", "staff", "categories", "departments", "households", "grids", "streets"] {
                 try await connection.query("DELETE FROM routing.\(unescaped: table)", logger: logger)
             }
             for street in org.streets {
@@ -37,12 +37,17 @@ package struct OrgStore: Sendable {
             for department in org.departments {
                 try await connection.query("INSERT INTO routing.departments (id, name) VALUES (\(department.id), \(department.name))", logger: logger)
                 for category in department.categories {
-                    try await connection.query("INSERT INTO routing.categories (id, department_id) VALUES (\(category), \(department.id))", logger: logger)
+                    let direct = (org.direct ?? []).contains(category)
+                    try await connection.query(
+                        "INSERT INTO routing.categories (id, department_id, direct) VALUES (\(category), \(department.id), \(direct))", logger: logger
+                    )
                 }
             }
             for member in org.staff ?? [] {
                 try await connection.query("INSERT INTO routing.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))", logger: logger)
             }
+            let settings = SLASettings(calendar: org.workingCalendar, urgent: Set(org.urgent ?? SLASettings.defaultUrgent))
+            try await connection.query("INSERT INTO routing.settings (key, value) VALUES ('sla', \(try settings.encoded()))", logger: logger)
             let policy = org.slaPolicy
             let policies = [("*", policy.standard)] + policy.byCategory.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             for (category, durations) in policies {
@@ -79,7 +84,7 @@ package struct OrgStore: Sendable {
     }
 
     /// What the org data says about a location.
-    func facts(for location: Location, on connection: PostgresConnection, logger: Logger) async throws -> PlacementFacts {
+    func facts(for location: Location, category: String, on connection: PostgresConnection, logger: Logger) async throws -> PlacementFacts {
         var facts = PlacementFacts()
         if let grid = location.gridId {
             facts.knownGrid = try await connection.query("SELECT id FROM routing.grids WHERE id = \(grid)", logger: logger).collect().first?.decode(String.self)
@@ -87,6 +92,9 @@ package struct OrgStore: Sendable {
         if let household = location.householdId {
             facts.householdGrid = try await connection.query("SELECT grid_id FROM routing.households WHERE id = \(household)", logger: logger).collect().first?.decode(String.self)
         }
+        facts.directDepartment = try await connection.query(
+            "SELECT department_id FROM routing.categories WHERE id = \(category) AND direct", logger: logger
+        ).collect().first?.decode(String.self)
         if let address = location.address {
             facts.addressGrid = try await connection.query(
                 "SELECT grid_id FROM routing.households WHERE address = \(address) ORDER BY id LIMIT 1", logger: logger

@@ -8,11 +8,14 @@ package struct PlacementFacts: Sendable, Equatable {
     package var householdGrid: String?
     /// The grid of the household at the request's address, if one matches.
     package var addressGrid: String?
+    /// The department of a category that skips the grid and street (`direct` in the org file).
+    package var directDepartment: String?
 
-    package init(knownGrid: String? = nil, householdGrid: String? = nil, addressGrid: String? = nil) {
+    package init(knownGrid: String? = nil, householdGrid: String? = nil, addressGrid: String? = nil, directDepartment: String? = nil) {
         self.knownGrid = knownGrid
         self.householdGrid = householdGrid
         self.addressGrid = addressGrid
+        self.directDepartment = directDepartment
     }
 }
 
@@ -46,14 +49,18 @@ package enum EscalationRules {
     }
 }
 
-/// The first assignment of a new request: household or address → grid; a request that cannot
-/// be placed goes to the triage desk of the street tier, never dropped.
+/// The first assignment of a new request: a `direct` category (an emergency, a utility outage)
+/// goes straight to its department; otherwise household or address → grid; a request that
+/// cannot be placed goes to the triage desk of the street tier, never dropped.
 package enum RoutingRules {
     /// Where unplaceable requests go.
     package static let triage = try! UnitRef(tier: .street, id: "triage")
 
     /// The unit and the reason, for the trail.
     package static func firstUnit(for location: Location, facts: PlacementFacts) -> (unit: UnitRef, reason: String) {
+        if let department = facts.directDepartment, let unit = try? UnitRef(tier: .district, id: department) {
+            return (unit, "category goes straight to its department; the street is informed")
+        }
         if let grid = facts.householdGrid, let unit = try? UnitRef(tier: .grid, id: grid) {
             return (unit, "grid of household \(location.householdId ?? "?")")
         }

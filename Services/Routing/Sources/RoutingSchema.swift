@@ -87,5 +87,11 @@ enum RoutingSchema {
             """,
             "CREATE INDEX summons_by_request ON routing.summons (request_id)",
         ]),
+        Migration(version: 7, name: "calendar, urgent and direct categories, deadline warnings", statements: [
+            "CREATE TABLE routing.settings (key text PRIMARY KEY, value text NOT NULL)",
+            "ALTER TABLE routing.categories ADD COLUMN direct boolean NOT NULL DEFAULT false",
+            "ALTER TABLE routing.timers DROP CONSTRAINT timers_kind_check",
+            "ALTER TABLE routing.timers ADD CONSTRAINT timers_kind_check CHECK (kind IN ('claim', 'resolve', 'claim-warning', 'resolve-warning'))",
+        ]),
     ]
 }

@@ -74,15 +74,21 @@ extension Workflow {
         ).collect().first?.decode(UUID.self)
         guard let row = rows.first else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
         let (stateText, unitText, claimedBy, version, category, description, correlationId) = try row.decode((String, String?, String?, Int, String, String, String).self)
+        let base = kind.replacingOccurrences(of: "-warning", with: "")
         if current != assignment {
             return try await fireSummons(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, version: version,
                                          state: RequestState(rawValue: stateText) ?? .claimed, correlationId: correlationId, on: connection, logger: logger)
         }
         guard let state = RequestState(rawValue: stateText), let unit = unitText.flatMap({ try? UnitRef(parsing: $0) }),
-              (kind == "claim" && state == .assigned) || (kind == "resolve" && state == .claimed)
+              (base == "claim" && state == .assigned) || (base == "resolve" && state == .claimed)
         else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
 
         try await settle(timer, "fired_at", on: connection, logger: logger)
+        if base != kind {
+            try await alert(MessageType.deadlineWarning, requestId: requestId, assignment: assignment, unit: unit, deadline: base, dueAt: dueAt,
+                            state: state, version: version, correlationId: correlationId, on: connection, logger: logger)
+            return
+        }
         let lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
         let reason = kind == "claim" ? "not claimed by \(unit) in time" : "not resolved by \(unit) in time"
         if unit.tier < .district {
@@ -97,13 +103,22 @@ extension Workflow {
                 logger.warning("SLA escalation impossible; alerting supervisors", metadata: ["reason": "\(refused.message)"])
             }
         }
-        let overdue = RequestOverdue(
-            requestId: requestId.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
-            deadline: kind, dueAt: dueAt, state: state
-        )
-        let event = MessageEnvelope(type: MessageType.requestOverdue, requestId: overdue.requestId, correlationId: correlationId, requestVersion: version, payload: overdue)
-        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+        try await alert(MessageType.requestOverdue, requestId: requestId, assignment: assignment, unit: unit, deadline: kind, dueAt: dueAt,
+                        state: state, version: version, correlationId: correlationId, on: connection, logger: logger)
         logger.warning("overdue at the district: supervisors alerted", metadata: ["unit": "\(unit)"])
+    }
+
+    /// An overdue alert or a deadline warning: an event, no state change.
+    private func alert(
+        _ type: String, requestId: UUID, assignment: UUID, unit: UnitRef, deadline: String, dueAt: Date, state: RequestState, version: Int,
+        correlationId: String, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let payload = RequestOverdue(
+            requestId: requestId.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
+            deadline: deadline, dueAt: dueAt, state: state
+        )
+        let event = MessageEnvelope(type: type, requestId: payload.requestId, correlationId: correlationId, requestVersion: version, payload: payload)
+        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
     }
 
     /// A summoned department late to acknowledge (or to finish): the alert is charged to it.
@@ -111,22 +126,20 @@ extension Workflow {
         timer: UUID, requestId: UUID, assignment: UUID, kind: String, dueAt: Date, version: Int, state: RequestState, correlationId: String,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
+        let base = kind.replacingOccurrences(of: "-warning", with: "")
         let late = try await connection.query(
             """
             SELECT unit FROM routing.summons WHERE assignment_id = \(assignment) AND done_at IS NULL
-                AND (\(kind) = 'resolve' OR acknowledged_at IS NULL)
+                AND (\(base) = 'resolve' OR acknowledged_at IS NULL)
             """,
             logger: logger
         ).collect().first?.decode(String.self)
         guard let late, let unit = try? UnitRef(parsing: late) else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
         try await settle(timer, "fired_at", on: connection, logger: logger)
-        let overdue = RequestOverdue(
-            requestId: requestId.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
-            deadline: kind == "claim" ? "summons acknowledgement" : "summons completion", dueAt: dueAt, state: state
-        )
-        let event = MessageEnvelope(type: MessageType.requestOverdue, requestId: overdue.requestId, correlationId: correlationId, requestVersion: version, payload: overdue)
-        try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
-        logger.warning("summoned department late: supervisors alerted", metadata: ["unit": "\(unit)"])
+        let deadline = base == "claim" ? "summons acknowledgement" : "summons completion"
+        try await alert(base == kind ? MessageType.requestOverdue : MessageType.deadlineWarning, requestId: requestId, assignment: assignment,
+                        unit: unit, deadline: deadline, dueAt: dueAt, state: state, version: version, correlationId: correlationId, on: connection, logger: logger)
+        if base == kind { logger.warning("summoned department late: supervisors alerted", metadata: ["unit": "\(unit)"]) }
     }
 
     private func settle(_ timer: UUID, _ column: String, on connection: PostgresConnection, logger: Logger) async throws {

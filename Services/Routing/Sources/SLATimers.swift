@@ -5,26 +5,34 @@ import PostgresNIO
 
 /// SLA timers in PostgreSQL (not broker TTLs: those cannot be cancelled or queried). A timer is
 /// written in the same transaction as the assignment or claim it guards, and cancelled in the
-/// same transaction as the change that makes it moot.
+/// same transaction as the change that makes it moot. Each deadline comes with a warning timer
+/// at 80% of it. Ordinary categories count working time (the org's calendar), urgent ones
+/// wall-clock time.
 struct SLATimers: Sendable {
     enum Kind: String {
         /// The unit must claim (respond) before this.
         case claim
         /// The claimer must resolve before this.
         case resolve
+
+        var warning: String { "\(rawValue)-warning" }
     }
 
-    /// Starts a `kind` timer for `assignment`, due after the category's deadline.
+    /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's deadline.
     func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, on connection: PostgresConnection, logger: Logger) async throws {
         let durations = try await durations(for: category, on: connection, logger: logger)
-        let seconds = (kind == .claim ? durations.claim : durations.resolve).wholeSeconds
-        try await connection.query(
-            """
-            INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
-            VALUES (\(UUID()), \(requestId), \(assignment), \(kind.rawValue), now() + make_interval(secs => \(Double(seconds))))
-            """,
-            logger: logger
-        )
+        let duration = kind == .claim ? durations.claim : durations.resolve
+        let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(String.self)
+        let settings = settingsText.flatMap(SLASettings.decoded) ?? SLASettings(calendar: nil, urgent: Set(SLASettings.defaultUrgent))
+        let now = Date()
+        let due = settings.deadline(after: now, duration, category: category)
+        let warn = settings.deadline(after: now, duration * 0.8, category: category)
+        for (timerKind, at) in [(kind.rawValue, due), (kind.warning, warn)] {
+            try await connection.query(
+                "INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at) VALUES (\(UUID()), \(requestId), \(assignment), \(timerKind), \(at))",
+                logger: logger
+            )
+        }
     }
 
     /// Cancels the live timers of `assignment`.

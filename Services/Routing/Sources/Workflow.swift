@@ -53,12 +53,13 @@ final class Workflow: Sendable {
                 logger: logger
             ).collect()
             guard !inserted.isEmpty else { return nil }
-            let facts = try await org.facts(for: submission.location, on: connection, logger: logger)
+            let facts = try await org.facts(for: submission.location, category: submission.category, on: connection, logger: logger)
             let (unit, reason) = RoutingRules.firstUnit(for: submission.location, facts: facts)
             try await ensureQueue(for: unit)
-            if unit.tier == .grid {
+            let grid = facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid
+            if let grid {
                 try await connection.query(
-                    "UPDATE routing.requests SET street_id = (SELECT street_id FROM routing.grids WHERE id = \(unit.id)) WHERE id = \(requestId)",
+                    "UPDATE routing.requests SET street_id = (SELECT street_id FROM routing.grids WHERE id = \(grid)) WHERE id = \(requestId)",
                     logger: logger
                 )
             }
@@ -66,6 +67,17 @@ final class Workflow: Sendable {
             try lifecycle.apply(.assign(unit))
             try await assign(requestId: requestId, lifecycle: lifecycle, reason: reason, submission: submission,
                              correlationId: envelope.correlationId, on: connection, logger: logger)
+            if unit.tier == .district {
+                // Skipped the street: tell its centre (the grid's street, else the triage desk).
+                let street = try await connection.query("SELECT street_id FROM routing.requests WHERE id = \(requestId)", logger: logger)
+                    .collect().first?.decode(String?.self).flatMap { try? UnitRef(tier: .street, id: $0) } ?? RoutingRules.triage
+                let informed = MessageEnvelope(
+                    type: MessageType.streetInformed, requestId: envelope.payload.requestId, correlationId: envelope.correlationId,
+                    requestVersion: lifecycle.version,
+                    payload: StreetInformed(requestId: envelope.payload.requestId, street: street, department: unit, category: submission.category)
+                )
+                try await outbox.add(event: informed, exchange: GridLoopExchange.events, on: connection, logger: logger)
+            }
             return unit
         }
         if let assigned {
