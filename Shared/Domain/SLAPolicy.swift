@@ -43,6 +43,21 @@ public struct SLAPolicy: Sendable, Equatable {
         byCategory[category] ?? standard
     }
 
+    /// The deadlines for `category` at `tier`: `tier/category`, then `category`, then
+    /// `tier/default`, then the default.
+    public func durations(for category: String, at tier: Tier) -> SLADurations {
+        for key in Self.lookupKeys(category: category, tier: tier) {
+            if key == "*" { return standard }
+            if let durations = byCategory[key] { return durations }
+        }
+        return standard
+    }
+
+    /// The keys tried, most specific first (`*` is the default).
+    public static func lookupKeys(category: String, tier: Tier) -> [String] {
+        ["\(tier.rawValue)/\(category)", category, "\(tier.rawValue)/default", "*"]
+    }
+
     /// Parses `90s`, `30m`, `24h`, `7d` (a positive whole number and a unit).
     public static func parseDuration(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

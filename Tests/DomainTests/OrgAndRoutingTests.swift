@@ -136,6 +136,13 @@ struct SLAPolicyTests {
             "sla.power.claim: 'soon' is not a duration like 90s, 30m, 24h or 7d",
             "sla.water: claim (2d) is longer than resolve (1d)",
         ])
+        let tiered = try OrgFile.parse(yaml.replacingOccurrences(of: "  noise: { claim: 1h, resolve: 2h }\n", with: "  district/market: { claim: 1h, resolve: 2h }\n  street/default: { claim: 8h, resolve: 2d }\n  city/market: { claim: 1h, resolve: 2h }\n"))
+        #expect(tiered.validate().contains("sla.city/market: 'city' is not a tier (grid, street, district)"))
+        let byTier = tiered.slaPolicy
+        #expect(byTier.durations(for: "market", at: .district) == SLADurations(claim: .seconds(3600), resolve: .seconds(7200)))
+        #expect(byTier.durations(for: "market", at: .grid) == SLADurations(claim: .seconds(2), resolve: .seconds(3)))
+        #expect(byTier.durations(for: "housing", at: .street) == SLADurations(claim: .seconds(8 * 3600), resolve: .seconds(2 * 86400)))
+        #expect(byTier.durations(for: "housing", at: .grid) == SLADurations(claim: .seconds(4 * 3600), resolve: .seconds(3 * 86400)))
         let imported = org.slaPolicy
         #expect(imported.durations(for: "market") == SLADurations(claim: .seconds(2), resolve: .seconds(3)))
         #expect(imported.durations(for: "housing") == SLADurations(claim: .seconds(4 * 3600), resolve: .seconds(3 * 86400)))

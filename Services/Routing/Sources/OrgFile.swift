@@ -134,8 +134,12 @@ package struct OrgFile: Codable, Sendable, Equatable {
             }
         }
         for (key, sla) in (sla ?? [:]).sorted(by: { $0.key < $1.key }) {
-            if key != "default", categoryOwner[key] == nil, SLAPolicy.practice[key] == nil {
-                problems.append("sla.\(key): no department handles category '\(key)'")
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            let category = parts.count == 2 ? parts[1] : key
+            if parts.count == 2, Tier(rawValue: parts[0]) == nil || parts[0] == "oversight" {
+                problems.append("sla.\(key): '\(parts[0])' is not a tier (grid, street, district)")
+            } else if category != "default", categoryOwner[category] == nil, SLAPolicy.practice[category] == nil {
+                problems.append("sla.\(key): no department handles category '\(category)'")
             }
             for (field, text) in [("claim", sla.claim), ("resolve", sla.resolve)] where SLAPolicy.parseDuration(text) == nil {
                 problems.append("sla.\(key).\(field): '\(text)' is not a duration like 90s, 30m, 24h or 7d")

@@ -19,8 +19,8 @@ struct SLATimers: Sendable {
     }
 
     /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's deadline.
-    func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, on connection: PostgresConnection, logger: Logger) async throws {
-        let durations = try await durations(for: category, on: connection, logger: logger)
+    func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, tier: Tier, on connection: PostgresConnection, logger: Logger) async throws {
+        let durations = try await durations(for: category, at: tier, on: connection, logger: logger)
         let duration = kind == .claim ? durations.claim : durations.resolve
         let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(String.self)
         let settings = settingsText.flatMap(SLASettings.decoded) ?? SLASettings(calendar: nil, urgent: Set(SLASettings.defaultUrgent))
@@ -43,18 +43,20 @@ struct SLATimers: Sendable {
         )
     }
 
-    /// The imported policy for `category` (or its default), else practice defaults.
-    func durations(for category: String, on connection: PostgresConnection, logger: Logger) async throws -> SLADurations {
+    /// The imported policy for `category` at `tier` (most specific key first, see
+    /// ``SLAPolicy/lookupKeys(category:tier:)``), else practice defaults.
+    func durations(for category: String, at tier: Tier, on connection: PostgresConnection, logger: Logger) async throws -> SLADurations {
+        let keys = SLAPolicy.lookupKeys(category: category, tier: tier)
         let rows = try await connection.query(
             """
             SELECT claim_seconds, resolve_seconds FROM routing.sla_policies
-            WHERE category = \(category) OR category = '*' ORDER BY (category = '*') LIMIT 1
+            WHERE category = ANY(\(keys)) ORDER BY array_position(\(keys), category) LIMIT 1
             """,
             logger: logger
         ).collect()
         if let (claim, resolve) = try rows.first?.decode((Int64, Int64).self) {
             return SLADurations(claim: .seconds(claim), resolve: .seconds(resolve))
         }
-        return SLAPolicy().durations(for: category)
+        return SLAPolicy().durations(for: category, at: tier)
     }
 }

@@ -35,7 +35,7 @@ extension Workflow {
             )
             try await connection.query("UPDATE routing.assignments SET claimed_by = \(command.staff), claimed_at = now() WHERE id = \(pending)", logger: logger)
             try await timers.cancel(assignment: pending, on: connection, logger: logger)
-            try await timers.start(.resolve, requestId: requestId, assignment: pending, category: "summons", on: connection, logger: logger)
+            try await timers.start(.resolve, requestId: requestId, assignment: pending, category: "summons", tier: .district, on: connection, logger: logger)
             try await progress(MessageType.summonsAcknowledged, requestId: requestId, assignment: pending, unit: unit, staff: command.staff, note: nil,
                                version: lifecycle.version, correlationId: correlationId, on: connection, logger: logger)
             return CommandReply(ok: true, requestId: request, state: lifecycle.state, message: "summons acknowledged by \(unit) (\(command.staff))")

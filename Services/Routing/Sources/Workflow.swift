@@ -110,7 +110,7 @@ final class Workflow: Sendable {
             "INSERT INTO routing.assignments (id, request_id, unit, reason, kind) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason), \(kind))",
             logger: logger
         )
-        try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: kind == "summons" ? "summons" : category, on: connection, logger: logger)
+        try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: kind == "summons" ? "summons" : category, tier: unit.tier, on: connection, logger: logger)
         return RequestAssigned(
             requestId: requestId.uuidString.lowercased(), assignmentId: assignmentId.uuidString.lowercased(), unit: unit,
             category: category, description: description, reason: reason
@@ -321,7 +321,7 @@ final class Workflow: Sendable {
             try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
             try await connection.query("UPDATE routing.assignments SET claimed_by = \(command.staff), claimed_at = now() WHERE id = \(assignment)", logger: logger)
             try await timers.cancel(assignment: assignment, on: connection, logger: logger)
-            try await timers.start(.resolve, requestId: requestId, assignment: assignment, category: category, on: connection, logger: logger)
+            try await timers.start(.resolve, requestId: requestId, assignment: assignment, category: category, tier: unit.tier, on: connection, logger: logger)
             let event = MessageEnvelope(type: MessageType.requestClaimed, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
                                         payload: RequestClaimed(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
