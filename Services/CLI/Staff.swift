@@ -76,15 +76,11 @@ struct Staff: AsyncParsableCommand {
             discussion: "It is never closed this way: the street centre decides who handles it."
         )
 
-        @Argument(help: "The request id.") var request: String
-        @Option(help: "Your staff id.") var staff: String
+        @OptionGroup var actor: ActingStaff
         @Option(help: "Why it is not yours (required; it goes on the trail).") var reason: String
-        @Option(help: "The unit you act for (checked against the assignment).") var unit: String?
 
         func run() async throws {
-            let actingFor: UnitRef?
-            do { actingFor = try unit.map { try UnitRef(parsing: $0) } } catch { throw CLIFailure("\(error)") }
-            try await sendStaffCommand(StaffCommand(action: .return, requestId: request, staff: staff, unit: actingFor, note: reason))
+            try await sendStaffCommand(StaffCommand(action: .return, requestId: actor.request, staff: actor.staff, unit: try actor.actingFor(), note: reason))
         }
     }
 
@@ -115,15 +111,11 @@ struct Staff: AsyncParsableCommand {
             discussion: "The district tier escalates no further: its items stay open until solved."
         )
 
-        @Argument(help: "The request id.") var request: String
-        @Option(help: "Your staff id.") var staff: String
+        @OptionGroup var actor: ActingStaff
         @Option(help: "Why this tier cannot settle it (required; it goes on the trail).") var reason: String
-        @Option(help: "The unit you act for, e.g. grid:guanghua-3 (checked against the assignment).") var unit: String?
 
         func run() async throws {
-            let actingFor: UnitRef?
-            do { actingFor = try unit.map { try UnitRef(parsing: $0) } } catch { throw CLIFailure("\(error)") }
-            try await sendStaffCommand(StaffCommand(action: .escalate, requestId: request, staff: staff, unit: actingFor, note: reason))
+            try await sendStaffCommand(StaffCommand(action: .escalate, requestId: actor.request, staff: actor.staff, unit: try actor.actingFor(), note: reason))
         }
     }
 
@@ -213,5 +205,16 @@ func sendStaffCommand(_ command: StaffCommand) async throws {
         print("\(reply.requestId ?? command.requestId) \(reply.message ?? reply.state?.rawValue ?? "done")")
     } catch let error as AMQPError {
         throw CLIFailure("cannot \(command.action.rawValue): \(error)")
+    }
+}
+
+/// The request and the staff member acting on it, with the unit they act for.
+struct ActingStaff: ParsableArguments {
+    @Argument(help: "The request id.") var request: String
+    @Option(help: "Your staff id.") var staff: String
+    @Option(help: "The unit you act for, e.g. grid:guanghua-3 (checked against your unit and the assignment).") var unit: String?
+
+    func actingFor() throws -> UnitRef? {
+        do { return try unit.map { try UnitRef(parsing: $0) } } catch { throw CLIFailure("\(error)") }
     }
 }

@@ -148,6 +148,20 @@ final class Workflow: Sendable {
         )
     }
 
+    /// The command's non-blank reason, or a `validation_failed` refusal saying `missing`.
+    private static func reason(of command: StaffCommand, _ missing: String) throws -> String {
+        let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: missing) }
+        return reason
+    }
+
+    /// Once claimed, only the claimer acts on the request.
+    private static func requireClaimer(_ command: StaffCommand, state: RequestState, claimedBy: String?) throws {
+        if state == .claimed, claimedBy != command.staff {
+            throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can \(command.action.rawValue) it")
+        }
+    }
+
     /// Checks the actor's role and unit against the command (see ``Authorization``).
     private func authorize(_ command: StaffCommand, requestId: UUID, unit: UnitRef, on connection: PostgresConnection, logger: Logger) async throws {
         let member = try await connection.query("SELECT role, unit FROM routing.staff WHERE id = \(command.staff)", logger: logger)
@@ -292,8 +306,7 @@ final class Workflow: Sendable {
                 correlationId: correlationId, on: connection, logger: logger
             )
         case .reject, .merge:
-            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: "say why (--reason): it goes on the trail and to the resident") }
+            let reason = try Self.reason(of: command, "say why (--reason): it goes on the trail and to the resident")
             var into: String?
             if command.action == .merge {
                 guard let other = command.into.flatMap(UUID.init(uuidString:)), other != requestId else {
@@ -314,9 +327,6 @@ final class Workflow: Sendable {
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         case .claim:
-            if let actingFor = command.unit, actingFor != unit {
-                throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
-            }
             do { try lifecycle.apply(.claim(staff: command.staff)) } catch { throw CommandRefused(code: "conflict", message: error.description) }
             try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
             try await connection.query("UPDATE routing.assignments SET claimed_by = \(command.staff), claimed_at = now() WHERE id = \(assignment)", logger: logger)
@@ -326,9 +336,7 @@ final class Workflow: Sendable {
                                         payload: RequestClaimed(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         case .resolve:
-            if state == .claimed, claimedBy != command.staff {
-                throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can resolve it")
-            }
+            try Self.requireClaimer(command, state: state, claimedBy: claimedBy)
             let waiting = try await outstandingSummons(requestId, on: connection, logger: logger)
             guard waiting.isEmpty else {
                 throw CommandRefused(code: "conflict", message: "summoned departments have not reported done: \(waiting.joined(separator: ", "))")
@@ -342,27 +350,15 @@ final class Workflow: Sendable {
                                         payload: RequestResolved(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff, note: note))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         case .escalate:
-            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: "an escalation needs a reason (--reason)") }
-            if let actingFor = command.unit, actingFor != unit {
-                throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
-            }
-            if state == .claimed, claimedBy != command.staff {
-                throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can escalate it")
-            }
+            let reason = try Self.reason(of: command, "an escalation needs a reason (--reason)")
+            try Self.requireClaimer(command, state: state, claimedBy: claimedBy)
             lifecycle = try await escalate(
                 requestId: requestId, lifecycle: lifecycle, assignment: assignment, category: category, description: description,
                 staff: command.staff, reason: reason, correlationId: correlationId, on: connection, logger: logger
             )
         case .return:
-            let reason = (command.note ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !reason.isEmpty else { throw CommandRefused(code: "validation_failed", message: "a return needs a reason (--reason): why is it not yours?") }
-            if let actingFor = command.unit, actingFor != unit {
-                throw CommandRefused(code: "forbidden", message: "the request is assigned to \(unit), not \(actingFor)")
-            }
-            if state == .claimed, claimedBy != command.staff {
-                throw CommandRefused(code: "forbidden", message: "the request was claimed by \(claimedBy ?? "someone else"); only they can return it")
-            }
+            let reason = try Self.reason(of: command, "a return needs a reason (--reason): why is it not yours?")
+            try Self.requireClaimer(command, state: state, claimedBy: claimedBy)
             guard unit.tier != .street else {
                 throw CommandRefused(code: "conflict", message: "the street centre is where returned requests are arbitrated: escalate, reassign or resolve it")
             }
