@@ -41,6 +41,8 @@ struct EndToEndTests {
 
             #expect(await eventually { (try? await resolvedCount(system)) == resolvedBefore + 1 }, "the report counts it as resolved")
             #expect(await eventually { receiver.all.contains { $0.body.contains(id) && $0.webhookId != nil } }, "the webhook receiver got the assignment")
+            let signed = receiver.all.filter { $0.body.contains(id) }.allSatisfy { $0.signatureValid }
+            #expect(signed, "signed with the configured secret (Standard Webhooks)")
 
             // CLI submission, located by address → 红星三组.
             let cliSubmit = try await system.cli(

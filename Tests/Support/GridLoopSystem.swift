@@ -32,6 +32,7 @@ package final class GridLoopSystem: Sendable {
             "LOG_LEVEL": "info",
             "AMQP_HEARTBEAT": "5",
             "ROUTING_SLA_SWEEP_INTERVAL_MS": "200",
+            "NOTIFICATION_WEBHOOK_SECRET": WebhookReceiver.secret,
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         let system = GridLoopSystem(environment: environment)
@@ -150,7 +151,12 @@ package final class WebhookReceiver: Sendable {
     package struct Received: Sendable {
         package var webhookId: String?
         package var body: String
+        /// Whether `webhook-signature` verified with ``WebhookReceiver/secret``.
+        package var signatureValid: Bool
     }
+
+    /// The signing secret the services under test are given (a test value, not a real one).
+    package static let secret = "whsec_" + Data("gridloop-test-webhook-signing-key".utf8).base64EncodedString()
 
     private let received = Mutex<[Received]>([])
     private let task = Mutex<Task<Void, any Error>?>(nil)
@@ -162,8 +168,12 @@ package final class WebhookReceiver: Sendable {
         router.post("hook") { request, _ -> HTTPResponse.Status in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
+            let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
+            let timestamp = request.headers[HTTPField.Name("webhook-timestamp")!].flatMap { Int($0) } ?? 0
+            let signature = request.headers[HTTPField.Name("webhook-signature")!] ?? ""
+            let valid = WebhookSignature.verify(header: signature, id: id, timestamp: timestamp, body: Array(body.readableBytesView), secret: WebhookReceiver.secret)
             receiver.received.withLock {
-                $0.append(Received(webhookId: request.headers[HTTPField.Name("webhook-id")!], body: String(buffer: body)))
+                $0.append(Received(webhookId: id, body: String(buffer: body), signatureValid: valid))
             }
             return .noContent
         }

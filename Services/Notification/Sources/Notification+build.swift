@@ -23,9 +23,13 @@ package enum NotificationApp: GridLoopServiceApp {
     /// a JSON POST per new assignment; without it, events are only logged.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let webhookURL = reader.string(forKey: "notification.webhook.url")
+        let secrets = [
+            reader.string(forKey: "notification.webhook.secret", isSecret: true),
+            reader.string(forKey: "notification.webhook.previous.secret", isSecret: true),
+        ].compactMap { $0 }.filter { !$0.isEmpty }
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL)
-        let sender = WebhookSender(postgres: runtime.postgres, wakeup: deliveries.wakeup, logger: runtime.logger)
+        let sender = WebhookSender(postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, logger: runtime.logger)
         return runtime.makeApplication(
             services: [sender],
             consumers: [runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)]
@@ -92,11 +96,14 @@ struct Deliveries: Sendable {
 }
 
 /// Posts due webhook deliveries; each is sent until a 2xx, with capped backoff, up to
-/// `maxAttempts`, then marked `failed` with the last error. The `webhook-id` header carries the
-/// delivery id so receivers can drop repeats.
+/// `maxAttempts`, then marked `failed` with the last error. Standard Webhooks headers: the
+/// `webhook-id` is the delivery id (receivers drop repeats), `webhook-timestamp`, and
+/// `webhook-signature` signed with every configured secret (current first; during a rotation
+/// the previous one too).
 struct WebhookSender: Service {
     let postgres: PostgresClient
     let wakeup: AsyncWakeup
+    let secrets: [String]
     let logger: Logger
     var retry = RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(300), maxAttempts: 10)
 
@@ -132,8 +139,12 @@ struct WebhookSender: Service {
                 var request = HTTPClientRequest(url: target)
                 request.method = .POST
                 request.headers.add(name: "content-type", value: "application/json")
+                let timestamp = Int(Date().timeIntervalSince1970)
                 request.headers.add(name: "webhook-id", value: id)
-                request.headers.add(name: "webhook-timestamp", value: "\(Int(Date().timeIntervalSince1970))")
+                request.headers.add(name: "webhook-timestamp", value: "\(timestamp)")
+                if !secrets.isEmpty {
+                    request.headers.add(name: "webhook-signature", value: WebhookSignature.header(id: id, timestamp: timestamp, body: Array(payload.utf8), secrets: secrets))
+                }
                 request.body = .bytes(ByteBuffer(string: payload))
                 var failure: String?
                 do {
