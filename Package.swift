@@ -125,7 +125,7 @@ let package = Package(
         /// Pure domain logic, no I/O.
         .testTarget(
             name: "DomainTests",
-            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService"],
+            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService"],
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),

@@ -46,13 +46,9 @@ struct Org: AsyncParsableCommand {
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
-            var quiet = logger
-            quiet.logLevel = .error
-            let client = configuration.database.makeClient(poolSize: 2, logger: quiet)
-            let version = try await withThrowingTaskGroup(of: Int?.self) { group in
-                group.addTask { await client.run(); return nil }
-                defer { group.cancelAll() }
-                return try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
+            let file = self.file
+            let version = try await withAdminDatabase { client in
+                try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
             }
             let units = org.units
             try await AMQPSession.run(options: configuration.amqp) { session in
@@ -81,14 +77,8 @@ struct Audit: AsyncParsableCommand {
             } else {
                 requestId = nil
             }
-            let configuration = try CLIEnvironment.configuration()
-            var logger = Logger(label: "gridloop-cli")
-            logger.logLevel = .error
-            let client = configuration.database.makeClient(poolSize: 2, logger: logger)
-            let report = try await withThrowingTaskGroup(of: TrailAudit.Report?.self) { group in
-                group.addTask { await client.run(); return nil }
-                defer { group.cancelAll() }
-                return try await TrailAudit.verify(requestId: requestId, on: client, logger: logger)
+            let report = try await withAdminDatabase { client in
+                try await TrailAudit.verify(requestId: requestId, on: client, logger: Logger(label: "gridloop-cli"))
             }
             if let request, report.requests == 0 { throw CLIFailure("no trail for request \(request)") }
             guard report.breaks.isEmpty else {

@@ -491,6 +491,34 @@ struct EndToEndTests {
         }
     }
 
+    @Test("a webhook endpoint down for good: the delivery fails with its reason, is listed, and is re-sent once the endpoint is back")
+    func failedWebhookAndRetry() async throws {
+        try await GridLoopSystem.with { system, receiver in
+            func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
+            receiver.failing = true
+            let id = try await submit(system, location: #""gridId":"damaidi""#)
+            var failedLine: String?
+            _ = await eventually(timeout: .seconds(30)) {
+                let failed = try? await command("notifications", "failed")
+                failedLine = failed?.stdout.split(separator: "\n").map(String.init).first { $0.contains(id) }
+                return failedLine != nil
+            }
+            let line = try #require(failedLine, "the delivery is listed as failed")
+            #expect(line.contains("3 attempts") && line.contains("HTTP 503"), "\(line)")
+            let deliveryId = String(try #require(line.split(separator: "\t").first))
+            let log = try await command("notifications", "for", id)
+            #expect(log.status == 0 && log.stdout.split(separator: "\n").filter { $0.contains("HTTP 503") }.count == 3, "three attempts logged: \(log.stdout)")
+            #expect(!receiver.all.contains { $0.body.contains(id) })
+
+            receiver.failing = false
+            let retry = try await command("notifications", "retry", deliveryId)
+            #expect(retry.status == 0, "\(retry.stderr)")
+            #expect(await eventually { receiver.all.contains { $0.webhookId == deliveryId && $0.signatureValid } }, "re-sent with the same webhook-id")
+            let again = try await command("notifications", "retry", deliveryId)
+            #expect(again.status != 0 && again.stderr.contains("no failed delivery"), "a delivered one is not re-sent")
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

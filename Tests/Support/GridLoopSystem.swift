@@ -33,6 +33,11 @@ package final class GridLoopSystem: Sendable {
             "AMQP_HEARTBEAT": "5",
             "ROUTING_SLA_SWEEP_INTERVAL_MS": "200",
             "NOTIFICATION_WEBHOOK_SECRET": WebhookReceiver.secret,
+            // The receiver is on loopback; short retries so that a dead endpoint fails fast.
+            "NOTIFICATION_ALLOW_PRIVATE_TARGETS": "true",
+            "NOTIFICATION_RETRY_ATTEMPTS": "3",
+            "NOTIFICATION_RETRY_INITIAL_MS": "100",
+            "NOTIFICATION_RETRY_MAXIMUM_MS": "400",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         let system = GridLoopSystem(environment: environment)
@@ -159,6 +164,13 @@ package final class WebhookReceiver: Sendable {
     package static let secret = "whsec_" + Data("gridloop-test-webhook-signing-key".utf8).base64EncodedString()
 
     private let received = Mutex<[Received]>([])
+    private let down = Mutex(false)
+
+    /// While `true`, every POST is answered 503 and not recorded (an endpoint that is down).
+    package var failing: Bool {
+        get { down.withLock { $0 } }
+        set { down.withLock { $0 = newValue } }
+    }
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
     /// Starts listening on 127.0.0.1:`port`, path `/hook`.
@@ -166,6 +178,7 @@ package final class WebhookReceiver: Sendable {
         let receiver = WebhookReceiver()
         let router = Router()
         router.post("hook") { request, _ -> HTTPResponse.Status in
+            if receiver.failing { return .serviceUnavailable }
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""

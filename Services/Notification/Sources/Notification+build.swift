@@ -28,8 +28,17 @@ package enum NotificationApp: GridLoopServiceApp {
             reader.string(forKey: "notification.webhook.previous.secret", isSecret: true),
         ].compactMap { $0 }.filter { !$0.isEmpty }
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
-        let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL)
-        let sender = WebhookSender(postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, logger: runtime.logger)
+        let allowPrivate = reader.bool(forKey: "notification.allow.private.targets", default: false)
+        let retry = RetryPolicy(
+            initialDelay: .milliseconds(reader.int(forKey: "notification.retry.initial.ms", default: 1000)),
+            maximumDelay: .milliseconds(reader.int(forKey: "notification.retry.maximum.ms", default: 300_000)),
+            maxAttempts: reader.int(forKey: "notification.retry.attempts", default: 10)
+        )
+        let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate)
+        let sender = WebhookSender(
+            postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, retry: retry,
+            concurrency: reader.int(forKey: "notification.concurrency", default: 8), logger: runtime.logger
+        )
         return runtime.makeApplication(
             services: [sender],
             consumers: [runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)]
@@ -44,6 +53,19 @@ enum NotificationSchema {
     static let name = "notification"
     static let migrations: [Migration] = [
         .messaging(schema: name, version: 1),
+        Migration(version: 3, name: "delivery attempts", statements: [
+            """
+            CREATE TABLE notification.attempts (
+                id bigserial PRIMARY KEY,
+                delivery_id text NOT NULL REFERENCES notification.deliveries (id),
+                attempted_at timestamptz NOT NULL DEFAULT now(),
+                status_code integer,
+                latency_ms integer NOT NULL,
+                error text
+            )
+            """,
+            "CREATE INDEX attempts_by_delivery ON notification.attempts (delivery_id)",
+        ]),
         Migration(version: 2, name: "deliveries", statements: [
             """
             CREATE TABLE notification.deliveries (
@@ -70,6 +92,7 @@ enum NotificationSchema {
 struct Deliveries: Sendable {
     let postgres: PostgresClient
     let webhookURL: String?
+    let allowPrivateTargets: Bool
     let inbox = Inbox(schema: NotificationSchema.name)
     let wakeup = AsyncWakeup()
 
@@ -79,12 +102,16 @@ struct Deliveries: Sendable {
         let assignments = [MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed]
         guard (assignments + [MessageType.requestOverdue, MessageType.deadlineWarning]).contains(header.type), let webhookURL else { return }
         let body = String(decoding: delivery.message.body, as: UTF8.self)
+        // A target on loopback, private or link-local addresses is refused unless allowed:
+        // the delivery is recorded as failed with the reason, visible and retryable.
+        let refusal = allowPrivateTargets ? nil : WebhookTarget.refusal(webhookURL)
         let recorded = try await postgres.withTransaction(logger: delivery.logger) { connection -> Bool in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: delivery.logger) else { return false }
             try await connection.query(
                 """
-                INSERT INTO notification.deliveries (id, event_id, request_id, channel, target, payload)
-                VALUES (\("\(header.messageId):webhook"), \(header.messageId), \(header.requestId), 'webhook', \(webhookURL), \(body))
+                INSERT INTO notification.deliveries (id, event_id, request_id, channel, target, payload, status, last_error)
+                VALUES (\("\(header.messageId):webhook"), \(header.messageId), \(header.requestId), 'webhook', \(webhookURL), \(body),
+                    \(refusal == nil ? "pending" : "failed"), \(refusal))
                 ON CONFLICT (id) DO NOTHING
                 """,
                 logger: delivery.logger
@@ -95,91 +122,3 @@ struct Deliveries: Sendable {
     }
 }
 
-/// Posts due webhook deliveries; each is sent until a 2xx, with capped backoff, up to
-/// `maxAttempts`, then marked `failed` with the last error. Standard Webhooks headers: the
-/// `webhook-id` is the delivery id (receivers drop repeats), `webhook-timestamp`, and
-/// `webhook-signature` signed with every configured secret (current first; during a rotation
-/// the previous one too).
-struct WebhookSender: Service {
-    let postgres: PostgresClient
-    let wakeup: AsyncWakeup
-    let secrets: [String]
-    let logger: Logger
-    var retry = RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(300), maxAttempts: 10)
-
-    func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(3), read: .seconds(10))))
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                do {
-                    let sent = try await sendDue(client)
-                    if sent > 0 { continue }
-                } catch {
-                    logger.warning("webhook sender failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                await wakeup.wait(upTo: .seconds(1))
-            }
-        } onGracefulShutdown: {
-            wakeup.wake()
-        }
-        try await client.shutdown()
-    }
-
-    private func sendDue(_ client: HTTPClient) async throws -> Int {
-        try await postgres.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                SELECT id, target, payload, attempts FROM notification.deliveries
-                WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED
-                """,
-                logger: logger
-            ).collect()
-            for row in rows {
-                let (id, target, payload, attempts) = try row.decode((String, String, String, Int).self)
-                var request = HTTPClientRequest(url: target)
-                request.method = .POST
-                request.headers.add(name: "content-type", value: "application/json")
-                let timestamp = Int(Date().timeIntervalSince1970)
-                request.headers.add(name: "webhook-id", value: id)
-                request.headers.add(name: "webhook-timestamp", value: "\(timestamp)")
-                if !secrets.isEmpty {
-                    request.headers.add(name: "webhook-signature", value: WebhookSignature.header(id: id, timestamp: timestamp, body: Array(payload.utf8), secrets: secrets))
-                }
-                request.body = .bytes(ByteBuffer(string: payload))
-                var failure: String?
-                do {
-                    let response = try await client.execute(request, timeout: .seconds(10))
-                    if !(200..<300).contains(response.status.code) { failure = "HTTP \(response.status.code)" }
-                } catch {
-                    failure = "\(error)"
-                }
-                if let failure {
-                    let attempt = attempts + 1
-                    if let delay = retry.delay(afterAttempt: attempt) {
-                        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-                        try await connection.query(
-                            """
-                            UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(failure),
-                                next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(id)
-                            """,
-                            logger: logger
-                        )
-                    } else {
-                        try await connection.query(
-                            "UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(failure), status = 'failed' WHERE id = \(id)",
-                            logger: logger
-                        )
-                    }
-                    logger.warning("webhook delivery failed", metadata: ["delivery.id": "\(id)", "error": "\(failure)", "attempt": "\(attempt)"])
-                } else {
-                    try await connection.query(
-                        "UPDATE notification.deliveries SET attempts = attempts + 1, status = 'delivered', delivered_at = now() WHERE id = \(id)",
-                        logger: logger
-                    )
-                    logger.info("webhook delivered", metadata: ["delivery.id": "\(id)"])
-                }
-            }
-            return rows.count
-        }
-    }
-}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import GridLoopDomain
+import GridLoopServiceSupport
+import Logging
+import PostgresNIO
+
+/// `gridloop notifications …`: the delivery log, failed deliveries and their re-sending.
+struct Notifications: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Notification deliveries: failed ones, re-sending, the log of a request.", subcommands: [Failed.self, Retry.self, For.self])
+
+    /// `gridloop notifications failed`: deliveries that used up their attempts, with the reason.
+    struct Failed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deliveries that failed for good (or were refused), with the last error.")
+
+        func run() async throws {
+            let rows = try await withAdminDatabase { client in
+                try await client.query(
+                    "SELECT id, request_id, target, attempts, last_error FROM notification.deliveries WHERE status = 'failed' ORDER BY created_at"
+                ).collect().map { try $0.decode((String, String?, String, Int, String?).self) }
+            }
+            for (id, request, target, attempts, error) in rows {
+                print("\(id)\trequest \(request ?? "-")\t\(target)\t\(attempts) attempts\t\(error ?? "")")
+            }
+            if rows.isEmpty { print("no failed deliveries") }
+        }
+    }
+
+    /// `gridloop notifications retry ID`: send a failed delivery again (same `webhook-id`).
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a failed delivery again, with a fresh set of attempts.")
+
+        @Argument(help: "The delivery id (from 'failed').") var id: String
+
+        func run() async throws {
+            let id = self.id
+            let updated = try await withAdminDatabase { client in
+                try await client.query(
+                    """
+                    UPDATE notification.deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
+                    WHERE id = \(id) AND status = 'failed' RETURNING id
+                    """
+                ).collect().count
+            }
+            guard updated == 1 else { throw CLIFailure("no failed delivery \(id)") }
+            print("\(id) queued for sending")
+        }
+    }
+
+    /// `gridloop notifications for REQUEST`: every delivery of a request and each attempt.
+    struct For: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the deliveries of a request and every attempt (status, latency, error).")
+
+        @Argument(help: "The request id.") var request: String
+
+        func run() async throws {
+            let request = self.request
+            let rows = try await withAdminDatabase { client in
+                try await client.query(
+                    """
+                    SELECT d.id, d.status, d.target, a.attempted_at, a.status_code, a.latency_ms, a.error
+                    FROM notification.deliveries d LEFT JOIN notification.attempts a ON a.delivery_id = d.id
+                    WHERE d.request_id = \(request) ORDER BY d.created_at, a.attempted_at
+                    """
+                ).collect().map { try $0.decode((String, String, String, Date?, Int?, Int?, String?).self) }
+            }
+            guard !rows.isEmpty else { throw CLIFailure("no deliveries for request \(request)") }
+            for (id, status, target, at, code, latency, error) in rows {
+                let attempt = at.map { "\(Timestamp.format($0)) \(code.map(String.init) ?? "-") \(latency ?? 0) ms \(error ?? "")" } ?? "no attempt yet"
+                print("\(id)\t\(status)\t\(target)\t\(attempt)")
+            }
+        }
+    }
+}
+
+/// Runs `body` with a client of the database from `DATABASE_URL` (admin commands).
+func withAdminDatabase<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    let configuration = try CLIEnvironment.configuration()
+    var logger = Logger(label: "gridloop-cli")
+    logger.logLevel = .error
+    let client = configuration.database.makeClient(poolSize: 2, logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { await client.run(); return nil }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}

@@ -1,0 +1,153 @@
+import AsyncHTTPClient
+import Foundation
+import GridLoopDomain
+import GridLoopPersistence
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// Posts due webhook deliveries. Due rows are leased (their next attempt pushed a minute out)
+/// in a short transaction with `FOR UPDATE SKIP LOCKED`, sent outside any transaction at most
+/// `concurrency` at a time with a timeout, and each outcome is written in its own transaction
+/// (an attempt row, then delivered or rescheduled with capped backoff, or `failed` with the last
+/// error after the last attempt) — so a slow or dead endpoint never holds the others, and a
+/// crash mid-send only means the lease runs out and the same `webhook-id` is sent again.
+/// Standard Webhooks headers: `webhook-id` (the delivery id), `webhook-timestamp`,
+/// `webhook-signature` with every configured secret (current first; the previous one while rotating).
+struct WebhookSender: Service {
+    let postgres: PostgresClient
+    let wakeup: AsyncWakeup
+    let secrets: [String]
+    let retry: RetryPolicy
+    let concurrency: Int
+    let logger: Logger
+
+    private struct Due: Sendable {
+        var id: String
+        var target: String
+        var payload: String
+        var attempts: Int
+    }
+
+    func run() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(3), read: .seconds(10))))
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                do {
+                    let due = try await lease()
+                    if !due.isEmpty {
+                        await send(due, with: client)
+                        continue
+                    }
+                } catch {
+                    logger.warning("webhook sender failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                await wakeup.wait(upTo: .seconds(1))
+            }
+        } onGracefulShutdown: {
+            wakeup.wake()
+        }
+        try await client.shutdown()
+    }
+
+    private func lease() async throws -> [Due] {
+        let rows = try await postgres.query(
+            """
+            UPDATE notification.deliveries SET next_attempt_at = now() + interval '60 seconds'
+            WHERE id IN (
+                SELECT id FROM notification.deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+                ORDER BY next_attempt_at LIMIT \(concurrency * 4) FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, target, payload, attempts
+            """,
+            logger: logger
+        )
+        var due: [Due] = []
+        for try await (id, target, payload, attempts) in rows.decode((String, String, String, Int).self) {
+            due.append(Due(id: id, target: target, payload: payload, attempts: attempts))
+        }
+        return due
+    }
+
+    private func send(_ due: [Due], with client: HTTPClient) async {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for delivery in due {
+                if running >= concurrency {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask { await attempt(delivery, with: client) }
+            }
+        }
+    }
+
+    private func attempt(_ delivery: Due, with client: HTTPClient) async {
+        let timestamp = Int(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: delivery.target)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "webhook-id", value: delivery.id)
+        request.headers.add(name: "webhook-timestamp", value: "\(timestamp)")
+        if !secrets.isEmpty {
+            request.headers.add(name: "webhook-signature", value: WebhookSignature.header(id: delivery.id, timestamp: timestamp, body: Array(delivery.payload.utf8), secrets: secrets))
+        }
+        request.body = .bytes(ByteBuffer(string: delivery.payload))
+        let started = ContinuousClock.now
+        var statusCode: Int?
+        var failure: String?
+        do {
+            let response = try await client.execute(request, timeout: .seconds(10))
+            statusCode = Int(response.status.code)
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            if !(200..<300).contains(response.status.code) { failure = "HTTP \(response.status.code)" }
+        } catch {
+            failure = "\(error)"
+        }
+        let latency = Int((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
+        do {
+            try await record(delivery, statusCode: statusCode, latencyMs: latency, failure: failure)
+        } catch {
+            logger.error("cannot record a webhook attempt; it will be retried after its lease", metadata: ["delivery.id": "\(delivery.id)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func record(_ delivery: Due, statusCode: Int?, latencyMs: Int, failure: String?) async throws {
+        let attempt = delivery.attempts + 1
+        try await postgres.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "INSERT INTO notification.attempts (delivery_id, status_code, latency_ms, error) VALUES (\(delivery.id), \(statusCode), \(latencyMs), \(failure))",
+                logger: logger
+            )
+            if let failure {
+                if let delay = retry.delay(afterAttempt: attempt) {
+                    let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                    try await connection.query(
+                        """
+                        UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(failure),
+                            next_attempt_at = now() + make_interval(secs => \(seconds)) WHERE id = \(delivery.id)
+                        """,
+                        logger: logger
+                    )
+                } else {
+                    try await connection.query(
+                        "UPDATE notification.deliveries SET attempts = \(attempt), last_error = \(failure), status = 'failed' WHERE id = \(delivery.id)",
+                        logger: logger
+                    )
+                }
+            } else {
+                try await connection.query(
+                    "UPDATE notification.deliveries SET attempts = \(attempt), status = 'delivered', delivered_at = now() WHERE id = \(delivery.id)",
+                    logger: logger
+                )
+            }
+        }
+        if let failure {
+            logger.warning("webhook delivery failed", metadata: ["delivery.id": "\(delivery.id)", "error": "\(failure)", "attempt": "\(attempt)"])
+        } else {
+            logger.info("webhook delivered", metadata: ["delivery.id": "\(delivery.id)", "latency.ms": "\(latencyMs)"])
+        }
+    }
+}
