@@ -519,6 +519,29 @@ struct EndToEndTests {
         }
     }
 
+    @Test("SIGKILL of notification while events flow: every assignment webhook still arrives")
+    func notificationKilledMidFlow() async throws {
+        try await GridLoopSystem.with { system, receiver in
+            let notification = try #require(system.process("notification"))
+            var ids: [String] = []
+            for index in 0..<20 {
+                ids.append(try await submit(system, location: #""gridId":"hanjiaxu-2""#))
+                if index == 6 { await notification.kill() }
+            }
+            try system.launch("notification")
+            try await system.waitUntilHealthy("notification")
+            let delivered = await eventually(timeout: .seconds(45)) {
+                let bodies = receiver.all.map(\.body)
+                return ids.allSatisfy { id in bodies.contains { $0.contains(id) && $0.contains("request.assigned") } }
+            }
+            let missing = ids.filter { id in !receiver.all.contains { $0.body.contains(id) } }
+            #expect(delivered, "webhooks missing for \(missing)")
+            let ours = receiver.all.filter { received in ids.contains { received.body.contains($0) } }
+            let allSigned = ours.allSatisfy { $0.signatureValid }
+            #expect(allSigned)
+        }
+    }
+
     @Test("the same Idempotency-Key twice makes one request")
     func idempotentSubmission() async throws {
         try await GridLoopSystem.with { system, _ in

@@ -38,6 +38,7 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_RETRY_ATTEMPTS": "3",
             "NOTIFICATION_RETRY_INITIAL_MS": "100",
             "NOTIFICATION_RETRY_MAXIMUM_MS": "400",
+            "NOTIFICATION_LEASE_SECONDS": "3",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         let system = GridLoopSystem(environment: environment)

@@ -37,7 +37,8 @@ package enum NotificationApp: GridLoopServiceApp {
         let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate)
         let sender = WebhookSender(
             postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, retry: retry,
-            concurrency: reader.int(forKey: "notification.concurrency", default: 8), logger: runtime.logger
+            concurrency: reader.int(forKey: "notification.concurrency", default: 8),
+            lease: .seconds(reader.int(forKey: "notification.lease.seconds", default: 60)), logger: runtime.logger
         )
         return runtime.makeApplication(
             services: [sender],

@@ -7,7 +7,7 @@ import NIOCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// Posts due webhook deliveries. Due rows are leased (their next attempt pushed a minute out)
+/// Posts due webhook deliveries. Due rows are leased (their next attempt pushed `lease` out)
 /// in a short transaction with `FOR UPDATE SKIP LOCKED`, sent outside any transaction at most
 /// `concurrency` at a time with a timeout, and each outcome is written in its own transaction
 /// (an attempt row, then delivered or rescheduled with capped backoff, or `failed` with the last
@@ -21,6 +21,9 @@ struct WebhookSender: Service {
     let secrets: [String]
     let retry: RetryPolicy
     let concurrency: Int
+    /// How long a leased delivery waits before another sender may take it (a crashed sender's
+    /// deliveries go out again after this).
+    let lease: Duration
     let logger: Logger
 
     private struct Due: Sendable {
@@ -35,7 +38,7 @@ struct WebhookSender: Service {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {
-                    let due = try await lease()
+                    let due = try await takeDue()
                     if !due.isEmpty {
                         await send(due, with: client)
                         continue
@@ -51,10 +54,10 @@ struct WebhookSender: Service {
         try await client.shutdown()
     }
 
-    private func lease() async throws -> [Due] {
+    private func takeDue() async throws -> [Due] {
         let rows = try await postgres.query(
             """
-            UPDATE notification.deliveries SET next_attempt_at = now() + interval '60 seconds'
+            UPDATE notification.deliveries SET next_attempt_at = now() + make_interval(secs => \(Double(lease.components.seconds)))
             WHERE id IN (
                 SELECT id FROM notification.deliveries WHERE status = 'pending' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at LIMIT \(concurrency * 4) FOR UPDATE SKIP LOCKED
