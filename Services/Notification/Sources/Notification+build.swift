@@ -54,19 +54,6 @@ enum NotificationSchema {
     static let name = "notification"
     static let migrations: [Migration] = [
         .messaging(schema: name, version: 1),
-        Migration(version: 3, name: "delivery attempts", statements: [
-            """
-            CREATE TABLE notification.attempts (
-                id bigserial PRIMARY KEY,
-                delivery_id text NOT NULL REFERENCES notification.deliveries (id),
-                attempted_at timestamptz NOT NULL DEFAULT now(),
-                status_code integer,
-                latency_ms integer NOT NULL,
-                error text
-            )
-            """,
-            "CREATE INDEX attempts_by_delivery ON notification.attempts (delivery_id)",
-        ]),
         Migration(version: 2, name: "deliveries", statements: [
             """
             CREATE TABLE notification.deliveries (
@@ -85,6 +72,19 @@ enum NotificationSchema {
             )
             """,
             "CREATE INDEX deliveries_due ON notification.deliveries (next_attempt_at) WHERE status = 'pending'",
+        ]),
+        Migration(version: 3, name: "delivery attempts", statements: [
+            """
+            CREATE TABLE notification.attempts (
+                id bigserial PRIMARY KEY,
+                delivery_id text NOT NULL REFERENCES notification.deliveries (id),
+                attempted_at timestamptz NOT NULL DEFAULT now(),
+                status_code integer,
+                latency_ms integer NOT NULL,
+                error text
+            )
+            """,
+            "CREATE INDEX attempts_by_delivery ON notification.attempts (delivery_id)",
         ]),
     ]
 }
