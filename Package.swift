@@ -24,7 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -103,8 +105,15 @@ let package = Package(
         .executableTarget(name: "GridLoopRouting", dependencies: ["RoutingService"], path: "Services/Routing/Main", swiftSettings: swiftSettings),
         .target(
             name: "NotificationService",
-            dependencies: serviceDependencies + [.product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: serviceDependencies + [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Services/Notification/Sources",
+            resources: [.copy("Templates")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "GridLoopNotification", dependencies: ["NotificationService"], path: "Services/Notification/Main", swiftSettings: swiftSettings),

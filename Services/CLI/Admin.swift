@@ -46,9 +46,13 @@ struct Org: AsyncParsableCommand {
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: NotificationApp.migrator, logger: logger)
             let file = self.file
+            let directory = org.notificationDirectory
             let version = try await withAdminDatabase { client in
-                try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
+                let version = try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
+                try await Directory().replace(with: directory, on: client, logger: logger)
+                return version
             }
             let units = org.units
             try await AMQPSession.run(options: configuration.amqp) { session in
@@ -87,5 +91,29 @@ struct Audit: AsyncParsableCommand {
             }
             print("trail verified: \(report.requests) requests, \(report.events) events, every chain intact")
         }
+    }
+}
+
+extension OrgFile {
+    /// What notification needs of the org: staff and how to reach them, unit names, which grid
+    /// each household is in, urgent categories, the district's time zone.
+    var notificationDirectory: DirectorySnapshot {
+        var names: [String: String] = ["\(RoutingRules.triage)": "街道分拨中心", "oversight:\(district.id)": district.name]
+        for street in streets { names["street:\(street.id)"] = street.name }
+        for grid in grids { names["grid:\(grid.id)"] = grid.name }
+        for department in departments { names["district:\(department.id)"] = department.name }
+        var households: [String: String] = [:]
+        for household in self.households ?? [] { households[household.id] = household.grid }
+        let staff = (self.staff ?? []).map { member in
+            DirectorySnapshot.Staff(
+                id: member.id, name: member.name, role: member.role, unit: member.unit, language: member.language, email: member.email,
+                phone: member.phone, webhook: member.webhook, quietHours: member.quietHours,
+                digestSeconds: member.digest.flatMap(SLAPolicy.parseDuration).map { Int($0.wholeSeconds) }
+            )
+        }
+        return DirectorySnapshot(
+            staff: staff, unitNames: names, households: households, urgentCategories: urgent ?? SLASettings.defaultUrgent,
+            utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
+        )
     }
 }

@@ -16,6 +16,8 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Address of the request's location.") var address: String?
     @Option(help: "Reporter's name.") var name: String?
     @Option(help: "Reporter's phone.") var phone: String?
+    @Option(help: "Reporter's email, for updates by email (optional).") var email: String?
+    @Option(help: "Language of the reporter's notifications: zh (default) or en.") var language: String?
     @Option(help: "Channel: grid-worker, hotline, web, cli, open311.") var channel = "cli"
     @Option(help: "Staff id of whoever collected it.") var by: String?
     @Option(help: "Idempotency key: the same key never makes a second request (default: random).") var idempotencyKey: String?
@@ -27,7 +29,7 @@ struct Submit: AsyncParsableCommand {
         let location = (grid ?? household ?? address) == nil ? nil : Location(gridId: grid, householdId: household, address: address)
         let draft = SubmissionDraft(
             category: category, description: description, location: location,
-            reporter: .init(name: name, phone: phone), channel: channel, submittedBy: by
+            reporter: .init(name: name, phone: phone, email: email, language: language), channel: channel, submittedBy: by
         )
         let key = idempotencyKey ?? MessageID.make()
         let payload = SubmissionPayload(idempotencyKey: key, submission: draft)

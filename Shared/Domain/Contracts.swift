@@ -17,10 +17,19 @@ public struct Location: Codable, Sendable, Equatable {
 public struct Reporter: Codable, Sendable, Equatable {
     public var name: String
     public var phone: String
+    /// Where to email updates, if the resident gave an address.
+    public var email: String?
+    /// `zh` or `en`: the language of the resident's notifications (default `zh`).
+    public var language: String?
 
-    public init(name: String, phone: String) {
+    /// The notification languages GridLoop has templates for.
+    public static let languages = ["zh", "en"]
+
+    public init(name: String, phone: String, email: String? = nil, language: String? = nil) {
         self.name = name
         self.phone = phone
+        self.email = email
+        self.language = language
     }
 }
 
@@ -90,14 +99,17 @@ public struct RequestAssigned: Codable, Sendable, Equatable {
     public var description: String
     /// Why the request landed here (e.g. `grid of household guanghua-3-07`, `location unknown: triage`).
     public var reason: String
+    /// When the unit must have claimed it (from the SLA; absent in messages from before v1.1).
+    public var claimDueAt: Date?
 
-    public init(requestId: String, assignmentId: String, unit: UnitRef, category: String, description: String, reason: String) {
+    public init(requestId: String, assignmentId: String, unit: UnitRef, category: String, description: String, reason: String, claimDueAt: Date? = nil) {
         self.requestId = requestId
         self.assignmentId = assignmentId
         self.unit = unit
         self.category = category
         self.description = description
         self.reason = reason
+        self.claimDueAt = claimDueAt
     }
 }
 

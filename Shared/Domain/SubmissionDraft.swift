@@ -24,10 +24,14 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
     public struct DraftReporter: Codable, Sendable, Equatable {
         public var name: String?
         public var phone: String?
+        public var email: String?
+        public var language: String?
 
-        public init(name: String? = nil, phone: String? = nil) {
+        public init(name: String? = nil, phone: String? = nil, email: String? = nil, language: String? = nil) {
             self.name = name
             self.phone = phone
+            self.email = email
+            self.language = language
         }
     }
 
@@ -101,6 +105,15 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
             errors.append(FieldError(field: "reporter.phone", code: "invalid", message: "must be 5–20 digits, optionally with a leading '+', spaces or '-'"))
         }
 
+        let email = text(reporter?.email, "reporter.email", max: 254, required: false)
+        if let email, !Self.isEmail(email) {
+            errors.append(FieldError(field: "reporter.email", code: "invalid", message: "is not an email address"))
+        }
+        let language = text(reporter?.language, "reporter.language", max: 5, required: false)
+        if let language, !Reporter.languages.contains(language) {
+            errors.append(FieldError(field: "reporter.language", code: "invalid", message: "must be one of \(Reporter.languages.joined(separator: ", "))"))
+        }
+
         var channel: Channel?
         if let raw = text(self.channel, "channel", max: 20) {
             channel = Channel(rawValue: raw)
@@ -116,7 +129,7 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
         }
         return .success(Submission(
             category: category, description: description, location: location,
-            reporter: Reporter(name: name, phone: phone), channel: channel, submittedBy: submittedBy
+            reporter: Reporter(name: name, phone: phone, email: email, language: language), channel: channel, submittedBy: submittedBy
         ))
     }
 
@@ -125,7 +138,15 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
         return UnitRef.isValidID(text)
     }
 
-    static func isPhone(_ text: String) -> Bool {
+    /// `local@domain.tld`, no spaces, no control characters (a sanity check, not RFC 5321).
+    public static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), text.count <= 254 else { return false }
+        return text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value != 127 && !"<>()[]\\,;:\"".unicodeScalars.contains($0) }
+    }
+
+    /// 5–20 digits, optionally a leading `+`, spaces or `-`.
+    public static func isPhone(_ text: String) -> Bool {
         var digits = 0
         for (index, char) in text.enumerated() {
             if char.isASCII, char.isNumber { digits += 1; continue }

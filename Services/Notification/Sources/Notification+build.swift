@@ -11,33 +11,59 @@ import NIOCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// notification: consumes every event, logs it, and for each new assignment (first or after an
-/// escalation) records a webhook
-/// delivery (in the same transaction as its inbox claim) that a sender posts with retries.
+/// notification: consumes every event, and for each one records, in the same transaction as
+/// its inbox claim, the deliveries its rules call for (people over email, SMS and their own
+/// webhooks; the integration webhook); a sender sends them with retries.
 package enum NotificationApp: GridLoopServiceApp {
     package static let name = "notification"
     /// Health and metrics only.
     package static let defaultPort = 8082
 
-    /// The composition root. `notification.webhook.url` (`NOTIFICATION_WEBHOOK_URL`) receives
-    /// a JSON POST per new assignment; without it, events are only logged.
+    /// The composition root. Channels are enabled by configuration: `NOTIFICATION_SMTP_URL` +
+    /// `NOTIFICATION_SMTP_FROM` (email), `NOTIFICATION_SMS_URL` (SMS gateway), staff webhooks
+    /// always; `NOTIFICATION_WEBHOOK_URL` receives every assignment-like event and alert as JSON.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let webhookURL = reader.string(forKey: "notification.webhook.url")
         let secrets = [
             reader.string(forKey: "notification.webhook.secret", isSecret: true),
             reader.string(forKey: "notification.webhook.previous.secret", isSecret: true),
         ].compactMap { $0 }.filter { !$0.isEmpty }
+        let rules = try NotificationRules.parse(
+            try reader.string(forKey: "notification.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) } ?? NotificationTemplates.builtInRules()
+        )
+        let templates = try NotificationTemplates.load(overrideDirectory: reader.string(forKey: "notification.templates.dir"))
+        try templates.check(rules)
+        let timeout = Duration.milliseconds(reader.int(forKey: "notification.timeout.ms", default: 10_000))
+        let smtp = try reader.string(forKey: "notification.smtp.url").map { url in
+            try SMTPConfiguration(
+                url: url, from: reader.string(forKey: "notification.smtp.from", default: "gridloop@localhost"),
+                heloName: reader.string(forKey: "notification.smtp.helo", default: "gridloop.local"),
+                caFile: reader.string(forKey: "notification.smtp.ca.file"),
+                timeout: .milliseconds(Int64(reader.int(forKey: "notification.timeout.ms", default: 10_000)))
+            )
+        }
+        let smsGatewayURL = reader.string(forKey: "notification.sms.url")
+        var channels: Set<DeliveryChannel> = [.webhook]
+        if smtp != nil { channels.insert(.email) }
+        if smsGatewayURL != nil { channels.insert(.sms) }
+
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
+        runtime.logger.info("notification channels", metadata: ["channels": "\(channels.map(\.rawValue).sorted())", "rules": "\(rules.byEvent.count) event types"])
         let allowPrivate = reader.bool(forKey: "notification.allow.private.targets", default: false)
         let retry = RetryPolicy(
             initialDelay: .milliseconds(reader.int(forKey: "notification.retry.initial.ms", default: 1000)),
             maximumDelay: .milliseconds(reader.int(forKey: "notification.retry.maximum.ms", default: 300_000)),
             maxAttempts: reader.int(forKey: "notification.retry.attempts", default: 10)
         )
-        let deliveries = Deliveries(postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate)
-        let sender = WebhookSender(
+        let deliveries = Deliveries(
+            postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate,
+            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels)
+        )
+        let sender = DeliverySender(
             postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, retry: retry,
-            concurrency: reader.int(forKey: "notification.concurrency", default: 8),
+            concurrency: reader.int(forKey: "notification.concurrency", default: 8), timeout: timeout,
+            smsGatewayURL: smsGatewayURL, smtp: smtp,
+            digests: DigestBuilder(postgres: runtime.postgres, templates: templates, logger: runtime.logger),
             lease: .seconds(reader.int(forKey: "notification.lease.seconds", default: 60)), logger: runtime.logger
         )
         return runtime.makeApplication(
@@ -49,77 +75,3 @@ package enum NotificationApp: GridLoopServiceApp {
     /// notification's schema migrations (for `gridloop migrate`).
     package static let migrator = Migrator(schema: NotificationSchema.name, migrations: NotificationSchema.migrations)
 }
-
-enum NotificationSchema {
-    static let name = "notification"
-    static let migrations: [Migration] = [
-        .messaging(schema: name, version: 1),
-        Migration(version: 2, name: "deliveries", statements: [
-            """
-            CREATE TABLE notification.deliveries (
-                id text PRIMARY KEY,
-                event_id text NOT NULL,
-                request_id text,
-                channel text NOT NULL,
-                target text NOT NULL,
-                payload text NOT NULL,
-                status text NOT NULL DEFAULT 'pending',
-                attempts integer NOT NULL DEFAULT 0,
-                next_attempt_at timestamptz NOT NULL DEFAULT now(),
-                last_error text,
-                delivered_at timestamptz,
-                created_at timestamptz NOT NULL DEFAULT now()
-            )
-            """,
-            "CREATE INDEX deliveries_due ON notification.deliveries (next_attempt_at) WHERE status = 'pending'",
-        ]),
-        Migration(version: 3, name: "delivery attempts", statements: [
-            """
-            CREATE TABLE notification.attempts (
-                id bigserial PRIMARY KEY,
-                delivery_id text NOT NULL REFERENCES notification.deliveries (id),
-                attempted_at timestamptz NOT NULL DEFAULT now(),
-                status_code integer,
-                latency_ms integer NOT NULL,
-                error text
-            )
-            """,
-            "CREATE INDEX attempts_by_delivery ON notification.attempts (delivery_id)",
-        ]),
-    ]
-}
-
-/// Turns events into delivery records.
-struct Deliveries: Sendable {
-    let postgres: PostgresClient
-    let webhookURL: String?
-    let allowPrivateTargets: Bool
-    let inbox = Inbox(schema: NotificationSchema.name)
-    let wakeup = AsyncWakeup()
-
-    func event(_ delivery: Delivery) async throws {
-        let header = delivery.header
-        delivery.logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
-        let assignments = [MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed]
-        guard (assignments + [MessageType.requestOverdue, MessageType.deadlineWarning]).contains(header.type), let webhookURL else { return }
-        let body = String(decoding: delivery.message.body, as: UTF8.self)
-        // A target on loopback, private or link-local addresses is refused unless allowed:
-        // the delivery is recorded as failed with the reason, visible and retryable.
-        let refusal = allowPrivateTargets ? nil : WebhookTarget.refusal(webhookURL)
-        let recorded = try await postgres.withTransaction(logger: delivery.logger) { connection -> Bool in
-            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: delivery.logger) else { return false }
-            try await connection.query(
-                """
-                INSERT INTO notification.deliveries (id, event_id, request_id, channel, target, payload, status, last_error)
-                VALUES (\("\(header.messageId):webhook"), \(header.messageId), \(header.requestId), 'webhook', \(webhookURL), \(body),
-                    \(refusal == nil ? "pending" : "failed"), \(refusal))
-                ON CONFLICT (id) DO NOTHING
-                """,
-                logger: delivery.logger
-            )
-            return true
-        }
-        if recorded { wakeup.wake() }
-    }
-}
-

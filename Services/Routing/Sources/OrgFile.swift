@@ -47,6 +47,17 @@ package struct OrgFile: Codable, Sendable, Equatable {
         package var role: String
         /// `tier:id` of the unit they work for.
         package var unit: String
+        /// Where notification reaches them (each optional): an email address (SMTP), a mobile
+        /// number (SMS through the gateway), a webhook of their own (e.g. a work-chat bot).
+        package var email: String?
+        package var phone: String?
+        package var webhook: String?
+        /// `zh` (default) or `en`: the language of their notifications.
+        package var language: String?
+        /// `22:00-07:00`: non-urgent notifications wait until the quiet ends.
+        package var quietHours: String?
+        /// `30m`, `2h`: non-urgent notifications are gathered into one digest per period.
+        package var digest: String?
     }
 
     /// Deadlines: `default` and per category, e.g. `{ claim: 2h, resolve: 24h }`.
@@ -84,6 +95,10 @@ package struct OrgFile: Codable, Sendable, Equatable {
 
     package static let gridKinds: Set<String> = ["residents", "compound", "merchants", "enterprises", "institutions"]
     package static let streetKinds: Set<String> = ["street", "township"]
+    package static let languages = Reporter.languages
+
+    static func looksLikeEmail(_ text: String) -> Bool { SubmissionDraft.isEmail(text) }
+
     package static let roles: Set<String> = ["grid-worker", "grid-leader", "street-officer", "department-officer", "supervisor"]
 
     /// Parses YAML (a superset of JSON); errors name the field.
@@ -158,6 +173,16 @@ package struct OrgFile: Codable, Sendable, Equatable {
             problems.append("direct[\(index)]: no department handles category '\(category)'")
         }
         for (index, member) in (staff ?? []).enumerated() {
+            if let language = member.language, !Self.languages.contains(language) {
+                problems.append("staff[\(index)].language: '\(language)' is not one of \(Self.languages.joined(separator: ", "))")
+            }
+            if let email = member.email, !Self.looksLikeEmail(email) { problems.append("staff[\(index)].email: '\(email)' is not an email address") }
+            if let phone = member.phone, !SubmissionDraft.isPhone(phone) { problems.append("staff[\(index)].phone: '\(phone)' is not a phone number") }
+            if let webhook = member.webhook, !(webhook.hasPrefix("https://") || webhook.hasPrefix("http://")) || URL(string: webhook)?.host == nil {
+                problems.append("staff[\(index)].webhook: '\(webhook)' is not an http(s) URL")
+            }
+            if let quiet = member.quietHours, QuietHours(parsing: quiet) == nil { problems.append("staff[\(index)].quietHours: '\(quiet)' is not like 22:00-07:00") }
+            if let digest = member.digest, SLAPolicy.parseDuration(digest) == nil { problems.append("staff[\(index)].digest: '\(digest)' is not a duration like 30m or 2h") }
             if !Self.roles.contains(member.role) { problems.append("staff[\(index)].role: '\(member.role)' is not one of \(Self.roles.sorted().joined(separator: ", "))") }
             guard let unit = try? UnitRef(parsing: member.unit) else {
                 problems.append("staff[\(index)].unit: '\(member.unit)' is not tier:id")

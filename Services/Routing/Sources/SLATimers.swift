@@ -19,7 +19,9 @@ struct SLATimers: Sendable {
     }
 
     /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's deadline.
-    func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, tier: Tier, on connection: PostgresConnection, logger: Logger) async throws {
+    /// Returns the deadline.
+    @discardableResult
+    func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, tier: Tier, on connection: PostgresConnection, logger: Logger) async throws -> Date {
         let durations = try await durations(for: category, at: tier, on: connection, logger: logger)
         let duration = kind == .claim ? durations.claim : durations.resolve
         let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(String.self)
@@ -33,6 +35,7 @@ struct SLATimers: Sendable {
                 logger: logger
             )
         }
+        return due
     }
 
     /// Cancels the live timers of `assignment`.

@@ -110,10 +110,10 @@ final class Workflow: Sendable {
             "INSERT INTO routing.assignments (id, request_id, unit, reason, kind) VALUES (\(assignmentId), \(requestId), \(unit.description), \(reason), \(kind))",
             logger: logger
         )
-        try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: kind == "summons" ? "summons" : category, tier: unit.tier, on: connection, logger: logger)
+        let claimDue = try await timers.start(.claim, requestId: requestId, assignment: assignmentId, category: kind == "summons" ? "summons" : category, tier: unit.tier, on: connection, logger: logger)
         return RequestAssigned(
             requestId: requestId.uuidString.lowercased(), assignmentId: assignmentId.uuidString.lowercased(), unit: unit,
-            category: category, description: description, reason: reason
+            category: category, description: description, reason: reason, claimDueAt: claimDue
         )
     }
 

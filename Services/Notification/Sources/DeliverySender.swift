@@ -7,7 +7,8 @@ import NIOCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// Posts due webhook deliveries. Due rows are leased (their next attempt pushed `lease` out)
+/// Sends due deliveries over their channel: signed webhook POSTs (the integration webhook and
+/// staff endpoints), the SMS gateway (a signed POST), email over SMTP. Due rows are leased (their next attempt pushed `lease` out)
 /// in a short transaction with `FOR UPDATE SKIP LOCKED`, sent outside any transaction at most
 /// `concurrency` at a time with a timeout, and each outcome is written in its own transaction
 /// (an attempt row, then delivered or rescheduled with capped backoff, or `failed` with the last
@@ -15,12 +16,18 @@ import ServiceLifecycle
 /// crash mid-send only means the lease runs out and the same `webhook-id` is sent again.
 /// Standard Webhooks headers: `webhook-id` (the delivery id), `webhook-timestamp`,
 /// `webhook-signature` with every configured secret (current first; the previous one while rotating).
-struct WebhookSender: Service {
+/// A permanent refusal (an SMTP 5xx) fails at once instead of retrying.
+struct DeliverySender: Service {
     let postgres: PostgresClient
     let wakeup: AsyncWakeup
     let secrets: [String]
     let retry: RetryPolicy
     let concurrency: Int
+    /// Per attempt.
+    let timeout: Duration
+    let smsGatewayURL: String?
+    let smtp: SMTPConfiguration?
+    let digests: DigestBuilder
     /// How long a leased delivery waits before another sender may take it (a crashed sender's
     /// deliveries go out again after this).
     let lease: Duration
@@ -28,16 +35,18 @@ struct WebhookSender: Service {
 
     private struct Due: Sendable {
         var id: String
+        var channel: String
         var target: String
         var payload: String
         var attempts: Int
     }
 
     func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(3), read: .seconds(10))))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(3), read: .init(timeout))))
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {
+                    try await digests.buildDue()
                     let due = try await takeDue()
                     if !due.isEmpty {
                         await send(due, with: client)
@@ -62,13 +71,13 @@ struct WebhookSender: Service {
                 SELECT id FROM notification.deliveries WHERE status = 'pending' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at LIMIT \(concurrency * 4) FOR UPDATE SKIP LOCKED
             )
-            RETURNING id, target, payload, attempts
+            RETURNING id, channel, target, payload, attempts
             """,
             logger: logger
         )
         var due: [Due] = []
-        for try await (id, target, payload, attempts) in rows.decode((String, String, String, Int).self) {
-            due.append(Due(id: id, target: target, payload: payload, attempts: attempts))
+        for try await (id, channel, target, payload, attempts) in rows.decode((String, String, String, String, Int).self) {
+            due.append(Due(id: id, channel: channel, target: target, payload: payload, attempts: attempts))
         }
         return due
     }
@@ -88,8 +97,41 @@ struct WebhookSender: Service {
     }
 
     private func attempt(_ delivery: Due, with client: HTTPClient) async {
+        let started = ContinuousClock.now
+        var outcome: Outcome
+        switch delivery.channel {
+        case DeliveryChannel.email.rawValue:
+            outcome = await sendEmail(delivery)
+        case DeliveryChannel.sms.rawValue:
+            if let smsGatewayURL {
+                outcome = await post(delivery, to: smsGatewayURL, with: client)
+            } else {
+                outcome = Outcome(failure: "no SMS gateway configured (NOTIFICATION_SMS_URL)", permanent: true)
+            }
+        default:
+            outcome = await post(delivery, to: delivery.target, with: client)
+        }
+        let elapsed = ContinuousClock.now - started
+        let latency = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        do {
+            try await record(delivery, outcome: outcome, latencyMs: latency)
+        } catch {
+            logger.error("cannot record a delivery attempt; it will be retried after its lease", metadata: ["delivery.id": "\(delivery.id)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// What one attempt gave.
+    private struct Outcome: Sendable {
+        var statusCode: Int?
+        var failure: String?
+        /// Retrying cannot help (fail now).
+        var permanent = false
+    }
+
+    /// A Standard Webhooks POST: `webhook-id` is the delivery id.
+    private func post(_ delivery: Due, to url: String, with client: HTTPClient) async -> Outcome {
         let timestamp = Int(Date().timeIntervalSince1970)
-        var request = HTTPClientRequest(url: delivery.target)
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "webhook-id", value: delivery.id)
@@ -98,34 +140,45 @@ struct WebhookSender: Service {
             request.headers.add(name: "webhook-signature", value: WebhookSignature.header(id: delivery.id, timestamp: timestamp, body: Array(delivery.payload.utf8), secrets: secrets))
         }
         request.body = .bytes(ByteBuffer(string: delivery.payload))
-        let started = ContinuousClock.now
-        var statusCode: Int?
-        var failure: String?
         do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            statusCode = Int(response.status.code)
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
             _ = try? await response.body.collect(upTo: 1 << 16)
-            if !(200..<300).contains(response.status.code) { failure = "HTTP \(response.status.code)" }
+            let code = Int(response.status.code)
+            return Outcome(statusCode: code, failure: (200..<300).contains(code) ? nil : "HTTP \(code)")
         } catch {
-            failure = "\(error)"
-        }
-        let latency = Int((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
-        do {
-            try await record(delivery, statusCode: statusCode, latencyMs: latency, failure: failure)
-        } catch {
-            logger.error("cannot record a webhook attempt; it will be retried after its lease", metadata: ["delivery.id": "\(delivery.id)", "error": "\(String(reflecting: error))"])
+            return Outcome(failure: "\(error)")
         }
     }
 
-    private func record(_ delivery: Due, statusCode: Int?, latencyMs: Int, failure: String?) async throws {
+    private func sendEmail(_ delivery: Due) async -> Outcome {
+        guard let smtp else { return Outcome(failure: "no SMTP server configured (NOTIFICATION_SMTP_URL)", permanent: true) }
+        do {
+            let payload = try DeliveryPayload.decode(delivery.payload)
+            let message = MailMessage(
+                from: smtp.from, to: delivery.target, subject: payload.subject ?? "GridLoop", body: payload.body ?? "",
+                messageId: "\(delivery.id)@gridloop", date: Date(),
+                headers: [("X-GridLoop-Delivery", delivery.id), ("X-GridLoop-Request", payload.requestId), ("Content-Language", payload.language)]
+            )
+            try await SMTPClient.send(message, to: delivery.target, configuration: smtp)
+            return Outcome(statusCode: 250)
+        } catch let failure as SMTPFailure {
+            return Outcome(failure: failure.reason, permanent: failure.permanent)
+        } catch {
+            return Outcome(failure: "\(error)")
+        }
+    }
+
+    private func record(_ delivery: Due, outcome: Outcome, latencyMs: Int) async throws {
         let attempt = delivery.attempts + 1
+        let statusCode = outcome.statusCode
+        let failure = outcome.failure
         try await postgres.withTransaction(logger: logger) { connection in
             try await connection.query(
                 "INSERT INTO notification.attempts (delivery_id, status_code, latency_ms, error) VALUES (\(delivery.id), \(statusCode), \(latencyMs), \(failure))",
                 logger: logger
             )
             if let failure {
-                if let delay = retry.delay(afterAttempt: attempt) {
+                if !outcome.permanent, let delay = retry.delay(afterAttempt: attempt) {
                     let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
                     try await connection.query(
                         """
@@ -148,9 +201,9 @@ struct WebhookSender: Service {
             }
         }
         if let failure {
-            logger.warning("webhook delivery failed", metadata: ["delivery.id": "\(delivery.id)", "error": "\(failure)", "attempt": "\(attempt)"])
+            logger.warning("delivery failed", metadata: ["delivery.id": "\(delivery.id)", "error": "\(failure)", "attempt": "\(attempt)"])
         } else {
-            logger.info("webhook delivered", metadata: ["delivery.id": "\(delivery.id)", "latency.ms": "\(latencyMs)"])
+            logger.info("delivered", metadata: ["delivery.id": "\(delivery.id)", "latency.ms": "\(latencyMs)"])
         }
     }
 }

@@ -1,0 +1,163 @@
+import Foundation
+import GridLoopDomain
+import GridLoopPersistence
+import GridLoopServiceSupport
+import Logging
+import PostgresNIO
+
+/// Turns events into delivery records, in the same transaction as the event's inbox claim (a
+/// redelivered event never records, and so never sends, twice): the integration webhook gets
+/// the event itself; people get the messages the ``NotificationPlanner`` plans for them.
+struct Deliveries: Sendable {
+    let postgres: PostgresClient
+    /// The integration webhook (`NOTIFICATION_WEBHOOK_URL`): every assignment-like event and alert, as JSON.
+    let webhookURL: String?
+    let allowPrivateTargets: Bool
+    let planner: NotificationPlanner
+    let inbox = Inbox(schema: NotificationSchema.name)
+    let directory = Directory()
+    let wakeup = AsyncWakeup()
+
+    /// The event types the integration webhook receives.
+    static let integrationEvents: Set<String> = [
+        MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened,
+        MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed, MessageType.requestOverdue, MessageType.deadlineWarning,
+    ]
+
+    func event(_ delivery: Delivery) async throws {
+        let header = delivery.header
+        let logger = delivery.logger
+        logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
+        let facts = try EventFacts.decode(type: header.type, body: delivery.message.body)
+        let recorded = try await postgres.withTransaction(logger: logger) { connection -> Int in
+            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
+            var recorded = 0
+            if Self.integrationEvents.contains(header.type), let webhookURL {
+                try await recordIntegrationWebhook(header, body: String(decoding: delivery.message.body, as: UTF8.self), url: webhookURL, on: connection, logger: logger)
+                recorded += 1
+            }
+            if let facts {
+                recorded += try await recordMessages(for: facts, redelivered: delivery.message.redelivered, on: connection, logger: logger)
+            }
+            return recorded
+        }
+        if recorded > 0 { wakeup.wake() }
+    }
+
+    private func recordIntegrationWebhook(_ header: EnvelopeHeader, body: String, url: String, on connection: PostgresConnection, logger: Logger) async throws {
+        // A target on loopback, private or link-local addresses is refused unless allowed:
+        // the delivery is recorded as failed with the reason, visible and retryable.
+        let refusal = allowPrivateTargets ? nil : WebhookTarget.refusal(url)
+        try await connection.query(
+            """
+            INSERT INTO notification.deliveries (id, event_id, request_id, channel, target, payload, status, last_error, recipient, template)
+            VALUES (\("\(header.messageId):webhook"), \(header.messageId), \(header.requestId), 'webhook', \(url), \(body),
+                \(refusal == nil ? "pending" : "failed"), \(refusal), 'integration', \(header.type))
+            ON CONFLICT (id) DO NOTHING
+            """,
+            logger: logger
+        )
+    }
+
+    private func recordMessages(for facts: EventFacts, redelivered: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        if let submission = facts.submission {
+            try await remember(submission, requestId: facts.requestId, on: connection, logger: logger)
+        } else if facts.type == MessageType.requestAssigned, let unit = facts.units.first, unit.tier == .grid {
+            // The first grid assignment names the reporter's grid (for requests given by address).
+            try await connection.query(
+                """
+                INSERT INTO notification.requests (request_id, grid, category, description) VALUES (\(facts.requestId), \(unit.id), \(facts.category), \(facts.description))
+                ON CONFLICT (request_id) DO UPDATE SET grid = coalesce(notification.requests.grid, excluded.grid)
+                """,
+                logger: logger
+            )
+        }
+        guard !planner.rules.rules(for: facts.type).isEmpty else { return 0 }
+        let request = try await contact(of: facts.requestId, on: connection, logger: logger)
+        if request == nil, planner.needsRequestContact(facts.type), !redelivered {
+            // request.received (from intake) and this event (from routing) can be handled
+            // concurrently; retry until the reporter is known. A redelivered event goes on
+            // without them (a request from before notification knew it).
+            throw RequestNotYetKnown(requestId: facts.requestId)
+        }
+        var directory = try await directory.view(
+            units: facts.units, extraUnits: [facts.by, facts.department].compactMap { $0 }, grid: request?.grid, on: connection, logger: logger
+        )
+        if let staff = facts.staff, directory.staffNames[staff] == nil {
+            directory.staffNames[staff] = try await self.directory.staffName(staff, on: connection, logger: logger)
+        }
+        let planned = planner.plan(facts, request: request, directory: directory, now: Date())
+        for message in planned {
+            try await record(message, facts: facts, on: connection, logger: logger)
+        }
+        return planned.count
+    }
+
+    /// Stores the reporter's contact and the request's grid from `request.received`.
+    private func remember(_ submission: Submission, requestId: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var grid = submission.location.gridId
+        if grid == nil, let household = submission.location.householdId {
+            grid = try await directory.grid(ofHousehold: household, on: connection, logger: logger)
+        }
+        let reporter = submission.reporter
+        try await connection.query(
+            """
+            INSERT INTO notification.requests (request_id, reporter_name, reporter_phone, reporter_email, language, grid, category, description)
+            VALUES (\(requestId), \(reporter.name), \(reporter.phone), \(reporter.email), \(reporter.language ?? NotificationTemplates.defaultLanguage), \(grid),
+                \(submission.category), \(submission.description))
+            ON CONFLICT (request_id) DO UPDATE SET reporter_name = excluded.reporter_name, reporter_phone = excluded.reporter_phone,
+                reporter_email = excluded.reporter_email, language = excluded.language, grid = coalesce(excluded.grid, notification.requests.grid),
+                category = excluded.category, description = excluded.description
+            """,
+            logger: logger
+        )
+    }
+
+    private func contact(of requestId: String, on connection: PostgresConnection, logger: Logger) async throws -> RequestContact? {
+        let rows = try await connection.query(
+            "SELECT reporter_name, reporter_phone, reporter_email, language, grid, category, description FROM notification.requests WHERE request_id = \(requestId)",
+            logger: logger
+        )
+        for try await (name, phone, email, language, grid, category, description) in rows.decode((String?, String?, String?, String?, String?, String?, String?).self) {
+            let reporter = name.map {
+                Recipient(key: "reporter", name: $0, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: phone)
+            }
+            return RequestContact(reporter: reporter, grid: grid, category: category, description: description)
+        }
+        return nil
+    }
+
+    private func record(_ message: PlannedMessage, facts: EventFacts, on connection: PostgresConnection, logger: Logger) async throws {
+        switch message.dispatch {
+        case .digest:
+            try await connection.query(
+                """
+                INSERT INTO notification.digest_items (item_id, recipient, recipient_name, channel, target, language, request_id, line)
+                VALUES (\(message.id), \(message.recipient.key), \(message.recipient.name), \(message.channel.rawValue), \(message.target),
+                    \(message.language), \(facts.requestId), \(message.message.subject))
+                ON CONFLICT (item_id) DO NOTHING
+                """,
+                logger: logger
+            )
+        case .at(let when):
+            let payload = try DeliveryPayload.encode(message, requestId: facts.requestId, event: facts.type)
+            let refusal = message.channel == .webhook && !allowPrivateTargets ? WebhookTarget.refusal(message.target) : nil
+            try await connection.query(
+                """
+                INSERT INTO notification.deliveries
+                    (id, event_id, request_id, channel, target, payload, status, last_error, next_attempt_at, recipient, template, language, subject)
+                VALUES (\(message.id), \(facts.eventId), \(facts.requestId), \(message.channel.rawValue), \(message.target), \(payload),
+                    \(refusal == nil ? "pending" : "failed"), \(refusal), \(when), \(message.recipient.key), \(message.template), \(message.language), \(message.message.subject))
+                ON CONFLICT (id) DO NOTHING
+                """,
+                logger: logger
+            )
+        }
+    }
+}
+
+/// An event about a request whose `request.received` has not been handled yet (retried).
+struct RequestNotYetKnown: Error, CustomStringConvertible {
+    var requestId: String
+    var description: String { "request \(requestId) not known yet (its request.received is still on the way)" }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import GridLoopDomain
+
+/// The stored body of a person's delivery.
+///
+/// - `sms`: exactly what the SMS gateway receives (`POST NOTIFICATION_SMS_URL`, JSON, signed
+///   like every webhook): `{"id", "to", "text", "language", "requestId", "template"}`; `id`
+///   is also the `webhook-id` header, so the gateway can drop a repeated send.
+/// - `webhook` (a staff member's own endpoint): `{"id", "recipient", "name", "requestId",
+///   "event", "template", "language", "subject", "body"}`.
+/// - `email`: `{"to", "subject", "body", "language", "requestId"}`, turned into a MIME message
+///   (`Message-ID: <id@gridloop>`) when sent.
+package struct DeliveryPayload: Codable, Sendable, Equatable {
+    package var id: String?
+    package var to: String?
+    package var text: String?
+    package var recipient: String?
+    package var name: String?
+    package var requestId: String
+    package var event: String?
+    package var template: String?
+    package var language: String
+    package var subject: String?
+    package var body: String?
+
+    static func encode(_ message: PlannedMessage, requestId: String, event: String) throws -> String {
+        let payload: DeliveryPayload
+        switch message.channel {
+        case .sms:
+            payload = DeliveryPayload(id: message.id, to: message.target, text: message.message.subject, requestId: requestId, template: message.template, language: message.language)
+        case .webhook:
+            payload = DeliveryPayload(
+                id: message.id, recipient: message.recipient.key, name: message.recipient.name, requestId: requestId, event: event,
+                template: message.template, language: message.language, subject: message.message.subject, body: message.message.body
+            )
+        case .email:
+            payload = DeliveryPayload(to: message.target, requestId: requestId, language: message.language, subject: message.message.subject, body: message.message.body)
+        }
+        return String(decoding: try WireJSON.encode(payload), as: UTF8.self)
+    }
+
+    package static func decode(_ text: String) throws -> DeliveryPayload {
+        try WireJSON.decode(DeliveryPayload.self, from: Array(text.utf8))
+    }
+}
