@@ -20,6 +20,7 @@ POSTGRES_PORT="${POSTGRES_PORT:-5432}"
 INTAKE_HTTP_PORT="${INTAKE_HTTP_PORT:-8080}"
 REPORTING_HTTP_PORT="${REPORTING_HTTP_PORT:-8081}"
 NOTIFICATION_HTTP_PORT="${NOTIFICATION_HTTP_PORT:-8082}"
+MAIL_PORT="${MAIL_PORT:-2525}"
 ROUTING_HTTP_PORT="${ROUTING_HTTP_PORT:-8083}"
 BUILD_CONFIGURATION="${GRIDLOOP_BUILD:-debug}"
 PG_BIN="/usr/lib/postgresql/15/bin"
@@ -37,6 +38,7 @@ install_packages() {
   [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   command -v curl >/dev/null || missing+=(curl)
+  /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -163,14 +165,26 @@ NOTIFICATION_HTTP_PORT=$NOTIFICATION_HTTP_PORT
 ROUTING_HTTP_PORT=$ROUTING_HTTP_PORT
 NOTIFICATION_WEBHOOK_URL=${NOTIFICATION_WEBHOOK_URL:-}
 NOTIFICATION_WEBHOOK_SECRET=${NOTIFICATION_WEBHOOK_SECRET:-}
+NOTIFICATION_SMTP_URL=${NOTIFICATION_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}
+NOTIFICATION_SMTP_FROM=${NOTIFICATION_SMTP_FROM:-gridloop@zhanyi.example}
+NOTIFICATION_SMS_URL=${NOTIFICATION_SMS_URL:-}
 LOG_LEVEL=${LOG_LEVEL:-info}
 LOG_FORMAT=${LOG_FORMAT:-json}
 EOT
 }
 
+# The demo's mail catcher: every email notification lands in $HOME_DIR/mail.jsonl.
+mail_start() {
+  local pidfile="$HOME_DIR/pids/smtp-sink.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return; fi
+  nohup "$ROOT/deploy/tools/smtp-sink.py" --port "$MAIL_PORT" --out "$HOME_DIR/mail.jsonl" >>"$HOME_DIR/logs/smtp-sink.log" 2>&1 &
+  echo $! >"$pidfile"
+}
+
 services_start() {
   local bin; bin="$(cd "$ROOT" && bin_dir)"
   mkdir -p "$HOME_DIR/logs" "$HOME_DIR/pids"
+  mail_start
   set -a; eval "$(service_env)"; set +a
   "$bin/gridloop" migrate >/dev/null
   local service
@@ -190,7 +204,7 @@ services_start() {
 
 services_stop() {
   local service
-  for service in "${SERVICES[@]}"; do
+  for service in "${SERVICES[@]}" smtp-sink; do
     local pidfile="$HOME_DIR/pids/$service.pid"
     [ -f "$pidfile" ] || continue
     local pid; pid="$(cat "$pidfile")"
@@ -229,6 +243,7 @@ GridLoop is running.
   routing       http://127.0.0.1:$ROUTING_HTTP_PORT/health
   every service /health and /metrics; RabbitMQ amqp://127.0.0.1:$RABBITMQ_PORT/gridloop; PostgreSQL 127.0.0.1:$POSTGRES_PORT/gridloop
   logs          $HOME_DIR/logs/
+  mail          $HOME_DIR/mail.jsonl (email notifications, caught by a local SMTP sink on port $MAIL_PORT)
   CLI           eval "\$(deploy/local.sh env)"; $bin/gridloop --help
 EOT
 }

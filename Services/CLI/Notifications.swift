@@ -55,19 +55,33 @@ struct Notifications: AsyncParsableCommand {
 
         func run() async throws {
             let request = self.request
-            let rows = try await withAdminDatabase { client in
-                try await client.query(
+            let (rows, held) = try await withAdminDatabase { client in
+                let rows = try await client.query(
                     """
-                    SELECT d.id, d.status, d.target, a.attempted_at, a.status_code, a.latency_ms, a.error
+                    SELECT d.id, d.status, d.channel, d.target, d.next_attempt_at, a.attempted_at, a.status_code, a.latency_ms, a.error
                     FROM notification.deliveries d LEFT JOIN notification.attempts a ON a.delivery_id = d.id
-                    WHERE d.request_id = \(request) ORDER BY d.created_at, a.attempted_at
+                    WHERE d.request_id = \(request) ORDER BY d.created_at, d.id, a.attempted_at
                     """
-                ).collect().map { try $0.decode((String, String, String, Date?, Int?, Int?, String?).self) }
+                ).collect().map { try $0.decode((String, String, String, String, Date, Date?, Int?, Int?, String?).self) }
+                let held = try await client.query(
+                    "SELECT item_id, channel, target, digest_id FROM notification.digest_items WHERE request_id = \(request) ORDER BY id"
+                ).collect().map { try $0.decode((String, String, String, String?).self) }
+                return (rows, held)
             }
-            guard !rows.isEmpty else { throw CLIFailure("no deliveries for request \(request)") }
-            for (id, status, target, at, code, latency, error) in rows {
-                let attempt = at.map { "\(Timestamp.format($0)) \(code.map(String.init) ?? "-") \(latency ?? 0) ms \(error ?? "")" } ?? "no attempt yet"
-                print("\(id)\t\(status)\t\(target)\t\(attempt)")
+            guard !rows.isEmpty || !held.isEmpty else { throw CLIFailure("no deliveries for request \(request)") }
+            for (id, status, channel, target, next, at, code, latency, error) in rows {
+                let attempt: String
+                if let at {
+                    attempt = "\(Timestamp.format(at)) \(code.map(String.init) ?? "-") \(latency ?? 0) ms \(error ?? "")"
+                } else if status == "pending", next > Date() {
+                    attempt = "waiting until \(Timestamp.format(next)) (quiet hours or retry backoff)"
+                } else {
+                    attempt = "no attempt yet"
+                }
+                print("\(id)\t\(status)\t\(channel)\t\(target)\t\(attempt)")
+            }
+            for (id, channel, target, digest) in held {
+                print("\(id)\t\(digest == nil ? "in the next digest" : "in \(digest!)")\t\(channel)\t\(target)")
             }
         }
     }

@@ -177,7 +177,7 @@ public struct RequestSummoned: Codable, Sendable, Equatable {
     /// The street centre that blew the whistle.
     public var by: UnitRef
     public var staff: String
-    /// Department → its assignment id.
+    /// Summoned unit (`district:<department>`) → its assignment id.
     public var summoned: [String: String]
     public var note: String
 

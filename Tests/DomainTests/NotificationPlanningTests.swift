@@ -171,6 +171,8 @@ struct MailMessageTests {
         let body = text.components(separatedBy: "\r\n\r\n")[1].replacingOccurrences(of: "\r\n", with: "")
         #expect(String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self) == mail.body)
         #expect(MailMessage.encodedWord("plain ascii") == "plain ascii")
+        #expect(MailMessage.messageId(for: "9f2c-41:staff:cui-chunhua:email") == "9f2c-41.staff.cui-chunhua.email@gridloop")
+        #expect(MailMessage.messageId(for: "digest:staff:zhu::email:17") == "digest.staff.zhu.email.17@gridloop")
         #expect(MailMessage.encodedWord("two\r\nlines") == "two  lines", "no header injection")
     }
 

@@ -372,7 +372,10 @@ struct EndToEndTests {
             var ids: [String] = []
             for household in 1...20 {
                 let complaint = household.isMultiple(of: 2) ? "别的居民小组四毛八一度电，我们组一块一" : "电磁炉炒不了菜，电饭煲煮不了饭"
-                ids.append(try await submit(system, json: submissionJSON(location: "\"householdId\":\"guanghua-3-\(String(format: "%02d", household))\"", description: complaint)))
+                var json = submissionJSON(location: "\"householdId\":\"guanghua-3-\(String(format: "%02d", household))\"", description: complaint)
+                // The first resident reads English and gave an email address as well.
+                if household == 1 { json = json.replacingOccurrences(of: #""phone":"13800001234"}"#, with: #""phone":"13800001234","email":"resident-01@example.org","language":"en"}"#) }
+                ids.append(try await submit(system, json: json))
             }
             // Each unit takes the work in the order its queue gives it.
             func work(_ unit: String, _ staff: String, _ body: (RequestAssigned) async throws -> Void) async throws {
@@ -417,8 +420,10 @@ struct EndToEndTests {
                 #expect(settled, "\(id): \(trail)")
             }
             #expect(try await command("audit", "verify", "--request", ids[0]).status == 0)
-            // Residents' grid worker and the units were told at each step: first assignment, escalation, summons.
+            // The integration webhook saw each step: first assignment, escalation, summons.
             #expect(await eventually { receiver.all.filter { $0.body.contains(ids[19]) }.count == 3 })
+            // Residents, the grid worker, the street and the department were told, each in their language, once per id.
+            try await expectTransformerStoryNotifications(system, receiver, ids: ids)
         }
     }
 
@@ -500,14 +505,14 @@ struct EndToEndTests {
             var failedLine: String?
             _ = await eventually(timeout: .seconds(30)) {
                 let failed = try? await command("notifications", "failed")
-                failedLine = failed?.stdout.split(separator: "\n").map(String.init).first { $0.contains(id) }
+                failedLine = failed?.stdout.split(separator: "\n").map(String.init).first { $0.contains(id) && $0.contains("/hook") }
                 return failedLine != nil
             }
             let line = try #require(failedLine, "the delivery is listed as failed")
             #expect(line.contains("3 attempts") && line.contains("HTTP 503"), "\(line)")
             let deliveryId = String(try #require(line.split(separator: "\t").first))
             let log = try await command("notifications", "for", id)
-            #expect(log.status == 0 && log.stdout.split(separator: "\n").filter { $0.contains("HTTP 503") }.count == 3, "three attempts logged: \(log.stdout)")
+            #expect(log.status == 0 && log.stdout.split(separator: "\n").filter { $0.contains("/hook") && $0.contains("HTTP 503") }.count == 3, "three attempts logged: \(log.stdout)")
             #expect(!receiver.all.contains { $0.body.contains(id) })
 
             receiver.failing = false

@@ -24,7 +24,7 @@ package final class GridLoopSystem: Sendable {
 
     /// Starts every service (migrations run as they start), imports the demo org, and waits
     /// until each is healthy.
-    package static func start() async throws -> GridLoopSystem {
+    package static func start(environment overrides: [String: String] = [:]) async throws -> GridLoopSystem {
         var environment = [
             "AMQP_URL": try TestEnvironment.amqpURL(),
             "DATABASE_URL": try TestEnvironment.databaseURL(),
@@ -39,8 +39,14 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_RETRY_INITIAL_MS": "100",
             "NOTIFICATION_RETRY_MAXIMUM_MS": "400",
             "NOTIFICATION_LEASE_SECONDS": "3",
+            "NOTIFICATION_TIMEOUT_MS": "2000",
+            // Email to the in-test SMTP sink, SMS to the receiver's gateway path.
+            "NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:\(MailSink.port)",
+            "NOTIFICATION_SMTP_FROM": "gridloop@zhanyi.example",
+            "NOTIFICATION_SMS_URL": "http://127.0.0.1:\(webhookPort)/sms",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
+        environment.merge(overrides) { _, new in new }
         let system = GridLoopSystem(environment: environment)
         let imported = try await runCommand(["org", "import", demoOrgPath], environment: environment)
         guard imported.status == 0 else { throw SystemError("org import failed: \(imported.stderr)") }
@@ -88,8 +94,11 @@ package final class GridLoopSystem: Sendable {
         get throws { try String(contentsOfFile: demoOrgPath, encoding: .utf8) }
     }
 
-    static var demoOrgPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml").standardized.path
+    static var demoOrgPath: String { repositoryPath("deploy/demo-org.yaml") }
+
+    /// A path inside the repository.
+    static func repositoryPath(_ relative: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../\(relative)").standardized.path
     }
 
     /// The running process of `service`.
@@ -124,22 +133,36 @@ package final class GridLoopSystem: Sendable {
         try await runCommand(arguments, environment: environment, timeout: timeout)
     }
 
-    /// Runs `body` with a started system and a webhook receiver, and stops both afterwards.
-    package static func with<T>(_ body: (GridLoopSystem, WebhookReceiver) async throws -> T) async throws -> T {
+    /// The SMTP sink of this run (started by ``with(environment:_:)``).
+    package var mail: MailSink { mailSink.withLock { $0! } }
+    private let mailSink = Mutex<MailSink?>(nil)
+
+    /// Runs `body` with a started system, a webhook receiver and an SMTP sink, and stops them
+    /// afterwards. `environment` overrides the services' test settings.
+    package static func with<T>(environment: [String: String] = [:], _ body: (GridLoopSystem, WebhookReceiver) async throws -> T) async throws -> T {
         let receiver = try await WebhookReceiver.start(port: webhookPort)
-        let system: GridLoopSystem
-        do { system = try await start() } catch {
+        let sink: MailSink
+        do { sink = try await MailSink.start() } catch {
             await receiver.stop()
             throw error
         }
+        let system: GridLoopSystem
+        do { system = try await start(environment: environment) } catch {
+            await receiver.stop()
+            await sink.stop()
+            throw error
+        }
+        system.mailSink.withLock { $0 = sink }
         do {
             let result = try await body(system, receiver)
             await system.stop()
             await receiver.stop()
+            await sink.stop()
             return result
         } catch {
             await system.stop()
             await receiver.stop()
+            await sink.stop()
             throw error
         }
     }
@@ -159,6 +182,18 @@ package final class WebhookReceiver: Sendable {
         package var body: String
         /// Whether `webhook-signature` verified with ``WebhookReceiver/secret``.
         package var signatureValid: Bool
+        /// `hook` (the integration webhook) or `sms` (the SMS gateway).
+        package var path: String = "hook"
+        /// What the sender was told.
+        package var answer: Answer = .ok
+    }
+
+    /// How the receiver answered a POST it processed.
+    package enum Answer: Sendable {
+        /// 204 at once.
+        case ok
+        /// Processed, then answered only after the sender's timeout.
+        case late
     }
 
     /// The signing secret the services under test are given (a test value, not a real one).
@@ -166,6 +201,18 @@ package final class WebhookReceiver: Sendable {
 
     private let received = Mutex<[Received]>([])
     private let down = Mutex(false)
+    private let unreliable = Mutex(false)
+    private let refusedCount = Mutex(0)
+
+    /// While `true`, half the POSTs are refused with 500 (not processed), and about one in six
+    /// is processed but answered only after ``lateDelay`` (past the sender's timeout).
+    package var flaky: Bool {
+        get { unreliable.withLock { $0 } }
+        set { unreliable.withLock { $0 = newValue } }
+    }
+    package static let lateDelay = Duration.milliseconds(2600)
+    /// POSTs refused while ``flaky``.
+    package var refused: Int { refusedCount.withLock { $0 } }
 
     /// While `true`, every POST is answered 503 and not recorded (an endpoint that is down).
     package var failing: Bool {
@@ -178,8 +225,15 @@ package final class WebhookReceiver: Sendable {
     package static func start(port: Int) async throws -> WebhookReceiver {
         let receiver = WebhookReceiver()
         let router = Router()
-        router.post("hook") { request, _ -> HTTPResponse.Status in
+        @Sendable func handle(_ request: Request, path: String) async throws -> HTTPResponse.Status {
             if receiver.failing { return .serviceUnavailable }
+            let roll = Double.random(in: 0..<1)
+            let flaky = receiver.flaky
+            if flaky, roll < 0.5 {
+                receiver.refusedCount.withLock { $0 += 1 }
+                return .internalServerError
+            }
+            let late = flaky && roll > 5.0 / 6.0
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
@@ -187,10 +241,13 @@ package final class WebhookReceiver: Sendable {
             let signature = request.headers[HTTPField.Name("webhook-signature")!] ?? ""
             let valid = WebhookSignature.verify(header: signature, id: id, timestamp: timestamp, body: Array(body.readableBytesView), secret: WebhookReceiver.secret)
             receiver.received.withLock {
-                $0.append(Received(webhookId: id, body: String(buffer: body), signatureValid: valid))
+                $0.append(Received(webhookId: id, body: String(buffer: body), signatureValid: valid, path: path, answer: late ? .late : .ok))
             }
+            if late { try await Task.sleep(for: WebhookReceiver.lateDelay) }
             return .noContent
         }
+        router.post("hook") { request, _ in try await handle(request, path: "hook") }
+        router.post("sms") { request, _ in try await handle(request, path: "sms") }
         var logger = Logger(label: "webhook-receiver")
         logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
@@ -201,8 +258,12 @@ package final class WebhookReceiver: Sendable {
         return receiver
     }
 
-    /// Everything received so far.
-    package var all: [Received] { received.withLock { $0 } }
+    /// Everything the integration webhook received so far.
+    package var all: [Received] { received.withLock { $0.filter { $0.path == "hook" } } }
+    /// Every SMS the gateway received so far.
+    package var sms: [Received] { received.withLock { $0.filter { $0.path == "sms" } } }
+    /// Every POST processed, in arrival order.
+    package var log: [Received] { received.withLock { $0 } }
 
     package func stop() async {
         let running = task.withLock { $0 }

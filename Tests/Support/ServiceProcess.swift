@@ -9,10 +9,15 @@ package final class ServiceProcess: Sendable {
     package let logFile: URL
 
     /// Starts `executable` from the build directory with `environment` added to this process's.
-    package init(_ executable: String, name: String? = nil, environment: [String: String], arguments: [String] = []) throws {
-        self.name = name ?? executable
+    package convenience init(_ executable: String, name: String? = nil, environment: [String: String], arguments: [String] = []) throws {
+        try self.init(path: try TestEnvironment.binDir().appendingPathComponent(executable), name: name ?? executable, environment: environment, arguments: arguments)
+    }
+
+    /// Starts the program at `path` (a helper such as the SMTP sink).
+    package init(path: URL, name: String, environment: [String: String], arguments: [String] = []) throws {
+        self.name = name
         let process = Process()
-        process.executableURL = try TestEnvironment.binDir().appendingPathComponent(executable)
+        process.executableURL = path
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let logFile = TestEnvironment.logDir.appendingPathComponent("\(self.name).log")

@@ -156,7 +156,7 @@ struct DeliverySender: Service {
             let payload = try DeliveryPayload.decode(delivery.payload)
             let message = MailMessage(
                 from: smtp.from, to: delivery.target, subject: payload.subject ?? "GridLoop", body: payload.body ?? "",
-                messageId: "\(delivery.id)@gridloop", date: Date(),
+                messageId: MailMessage.messageId(for: delivery.id), date: Date(),
                 headers: [("X-GridLoop-Delivery", delivery.id), ("X-GridLoop-Request", payload.requestId), ("Content-Language", payload.language)]
             )
             try await SMTPClient.send(message, to: delivery.target, configuration: smtp)

@@ -73,7 +73,7 @@ package struct EventFacts: Sendable, Equatable {
         case MessageType.requestSummoned:
             let event = try envelope(RequestSummoned.self)
             var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = event.payload.summoned.keys.sorted().compactMap { try? UnitRef(tier: .district, id: $0) }
+            facts.units = event.payload.summoned.keys.sorted().compactMap { try? UnitRef(parsing: $0) }
             facts.by = event.payload.by
             facts.staff = event.payload.staff
             facts.note = event.payload.note

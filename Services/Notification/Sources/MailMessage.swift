@@ -51,6 +51,15 @@ package struct MailMessage: Sendable, Equatable {
         return lines.map { $0.hasPrefix(".") ? "." + $0 : $0 }.joined(separator: "\r\n") + "\r\n"
     }
 
+    /// A valid RFC 5322 `Message-ID` (dot-atom `@` domain) for a delivery id: the same id
+    /// always gives the same Message-ID, so a mail system can drop a repeated send.
+    package static func messageId(for deliveryId: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+=")
+        let atom = String(deliveryId.map { allowed.contains($0) ? $0 : "." })
+        let collapsed = atom.split(separator: ".", omittingEmptySubsequences: true).joined(separator: ".")
+        return "\(collapsed.isEmpty ? "delivery" : collapsed)@gridloop"
+    }
+
     /// `=?UTF-8?B?…?=` for text outside printable ASCII (and any CR/LF removed).
     package static func encodedWord(_ text: String) -> String {
         let single = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")

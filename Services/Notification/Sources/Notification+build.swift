@@ -23,26 +23,26 @@ package enum NotificationApp: GridLoopServiceApp {
     /// `NOTIFICATION_SMTP_FROM` (email), `NOTIFICATION_SMS_URL` (SMS gateway), staff webhooks
     /// always; `NOTIFICATION_WEBHOOK_URL` receives every assignment-like event and alert as JSON.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
-        let webhookURL = reader.string(forKey: "notification.webhook.url")
+        let webhookURL = reader.nonEmptyString(forKey: "notification.webhook.url")
         let secrets = [
             reader.string(forKey: "notification.webhook.secret", isSecret: true),
             reader.string(forKey: "notification.webhook.previous.secret", isSecret: true),
         ].compactMap { $0 }.filter { !$0.isEmpty }
         let rules = try NotificationRules.parse(
-            try reader.string(forKey: "notification.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) } ?? NotificationTemplates.builtInRules()
+            try reader.nonEmptyString(forKey: "notification.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) } ?? NotificationTemplates.builtInRules()
         )
-        let templates = try NotificationTemplates.load(overrideDirectory: reader.string(forKey: "notification.templates.dir"))
+        let templates = try NotificationTemplates.load(overrideDirectory: reader.nonEmptyString(forKey: "notification.templates.dir"))
         try templates.check(rules)
         let timeout = Duration.milliseconds(reader.int(forKey: "notification.timeout.ms", default: 10_000))
-        let smtp = try reader.string(forKey: "notification.smtp.url").map { url in
+        let smtp = try reader.nonEmptyString(forKey: "notification.smtp.url", isSecret: true).map { url in
             try SMTPConfiguration(
                 url: url, from: reader.string(forKey: "notification.smtp.from", default: "gridloop@localhost"),
                 heloName: reader.string(forKey: "notification.smtp.helo", default: "gridloop.local"),
-                caFile: reader.string(forKey: "notification.smtp.ca.file"),
+                caFile: reader.nonEmptyString(forKey: "notification.smtp.ca.file"),
                 timeout: .milliseconds(Int64(reader.int(forKey: "notification.timeout.ms", default: 10_000)))
             )
         }
-        let smsGatewayURL = reader.string(forKey: "notification.sms.url")
+        let smsGatewayURL = reader.nonEmptyString(forKey: "notification.sms.url")
         var channels: Set<DeliveryChannel> = [.webhook]
         if smtp != nil { channels.insert(.email) }
         if smsGatewayURL != nil { channels.insert(.sms) }
@@ -74,4 +74,11 @@ package enum NotificationApp: GridLoopServiceApp {
 
     /// notification's schema migrations (for `gridloop migrate`).
     package static let migrator = Migrator(schema: NotificationSchema.name, migrations: NotificationSchema.migrations)
+}
+
+extension ConfigReader {
+    /// A string setting, with an empty value (`VAR=` in a compose or env file) meaning unset.
+    func nonEmptyString(forKey key: ConfigKey, isSecret: Bool = false) -> String? {
+        string(forKey: key, isSecret: isSecret).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+    }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import GridLoopDomain
+import GridLoopTestSupport
+import PostgresNIO
+import Testing
+
+/// What the transformer story must tell whom: per request, the grid worker 崔春花 (zh email)
+/// three times (assigned, escalated, solved: check on site), the street's 徐春凤 (en email)
+/// once (assigned after the escalation), the power-supply duty officer (zh email and SMS) once
+/// (summoned), and the resident six times by SMS (received, claimed, escalated, claimed,
+/// solved, closed); the first resident in English, by email too.
+func expectTransformerStoryNotifications(_ system: GridLoopSystem, _ receiver: WebhookReceiver, ids: [String]) async throws {
+    let perRequestEmails = ["cui-chunhua@zhanyi.example": 3, "xu-chunfeng@zhanyi.example": 1, "power-duty@zhanyi.example": 1]
+    let expectedEmails = ids.count * perRequestEmails.values.reduce(0, +) + 6
+    let expectedSMS = ids.count * 7
+    func ours(_ mail: MailSink.Mail) -> Bool { ids.contains(mail.request) }
+    let arrived = await eventually(timeout: .seconds(60)) {
+        system.mail.messages.filter(ours).count >= expectedEmails && receiver.sms.filter { sms in ids.contains { sms.body.contains($0) } }.count >= expectedSMS
+    }
+    let mails = system.mail.messages.filter(ours)
+    let texts = receiver.sms.filter { sms in ids.contains { sms.body.contains($0) } }
+    #expect(arrived, "emails \(mails.count)/\(expectedEmails), SMS \(texts.count)/\(expectedSMS)")
+    try await Task.sleep(for: .seconds(1))  // nothing more may come
+
+    // Exactly once per id, and exactly the messages due.
+    let mailIds = system.mail.messages.filter(ours).map(\.messageId)
+    #expect(mailIds.count == expectedEmails && Set(mailIds).count == mailIds.count, "\(mailIds.count) emails, \(Set(mailIds).count) distinct")
+    let smsIds = receiver.sms.filter { sms in ids.contains { sms.body.contains($0) } }.compactMap(\.webhookId)
+    #expect(smsIds.count == expectedSMS && Set(smsIds).count == smsIds.count, "\(smsIds.count) SMS, \(Set(smsIds).count) distinct")
+    #expect(texts.allSatisfy { $0.signatureValid }, "every SMS gateway call is signed")
+
+    for id in ids {
+        let short = String(id.prefix(8))
+        let forRequest = mails.filter { $0.request == id }
+        for (address, count) in perRequestEmails {
+            let received = forRequest.filter { $0.to == [address] }
+            #expect(received.count == count, "\(address) got \(received.count) emails about \(short), expected \(count)")
+            #expect(received.allSatisfy { $0.subject.contains(short) })
+        }
+        // Languages: the street officer reads English, the others Chinese.
+        #expect(forRequest.filter { $0.to == ["xu-chunfeng@zhanyi.example"] }.allSatisfy { $0.subject.hasPrefix("[GridLoop] New request") && $0.language == "en" })
+        let cui = forRequest.filter { $0.to == ["cui-chunhua@zhanyi.example"] }.map(\.subject)
+        #expect(cui.contains { $0.contains("已派至光华社区第三居民小组") } && cui.contains { $0.contains("已上报至西平街道") } && cui.contains { $0.contains("请入户核查") }, "\(cui)")
+        #expect(forRequest.first { $0.to == ["power-duty@zhanyi.example"] }.map { $0.subject.contains("吹哨报到：西平街道召集区供电部门") } == true)
+        let residentTexts = texts.filter { $0.body.contains(id) && $0.body.contains("13800001234") }
+        #expect(residentTexts.count == 6, "resident SMS about \(short): \(residentTexts.count)")
+        let english = id == ids[0]
+        #expect(residentTexts.allSatisfy { $0.body.contains(english ? "[GridLoop]" : "【GridLoop】") }, "resident SMS language")
+        #expect(texts.filter { $0.body.contains(id) && $0.body.contains("13900000061") }.count == 1, "the duty officer's SMS")
+    }
+    let resident = mails.filter { $0.to == ["resident-01@example.org"] }
+    #expect(resident.count == 6 && resident.allSatisfy { $0.language == "en" && $0.subject.hasPrefix("[GridLoop]") }, "\(resident.map(\.subject))")
+    #expect(resident.contains { $0.subject.contains("has been solved: 施工方案已敲定，新变压器投运") })
+}
+
+extension EndToEndTests {
+    @Test("a receiver that fails half the time and answers some calls only after the timeout: every message arrives, nothing is sent again after a success")
+    func flakyReceiver() async throws {
+        try await GridLoopSystem.with(environment: [
+            "NOTIFICATION_RETRY_ATTEMPTS": "60", "NOTIFICATION_RETRY_INITIAL_MS": "50", "NOTIFICATION_RETRY_MAXIMUM_MS": "300",
+        ]) { system, receiver in
+            receiver.flaky = true
+            var ids: [String] = []
+            for _ in 0..<16 { ids.append(try await submit(system, location: #""gridId":"hanjiaxu-1""#)) }
+            // Due: per request, the assignment on the integration webhook and the resident's "received" SMS.
+            var due: [String] = []
+            let settled = await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
+                guard let rows = try? await deliveries(of: ids), rows.count == ids.count * 2 else { return false }
+                due = rows.map(\.id)
+                return rows.allSatisfy { $0.status == "delivered" }
+            }
+            let statuses = try await deliveries(of: ids).map(\.status)
+            #expect(settled, "deliveries: \(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+            receiver.flaky = false
+
+            let log = receiver.log.filter { due.contains($0.webhookId ?? "") }
+            #expect(Set(log.compactMap(\.webhookId)) == Set(due), "unique ids received = messages due")
+            #expect(log.allSatisfy { $0.signatureValid })
+            var answered = Set<String>()
+            var sentAfterSuccess: [String] = []
+            for received in log {
+                let id = received.webhookId ?? ""
+                if answered.contains(id) { sentAfterSuccess.append(id) }
+                if received.answer == .ok { answered.insert(id) }
+            }
+            #expect(sentAfterSuccess.isEmpty, "sent again after a success: \(sentAfterSuccess)")
+            #expect(receiver.refused > 0 && log.contains { $0.answer == .late }, "the faults happened: \(receiver.refused) refused, \(log.filter { $0.answer == .late }.count) late")
+        }
+    }
+
+    @Test("digests gather a staff member's non-urgent messages into one; quiet hours hold them; urgent ones go at once; a permanent SMTP refusal fails without retries")
+    func digestsAndQuietHours() async throws {
+        try await GridLoopSystem.with { system, _ in
+            // Beijing's hour now: quiet from it for two hours.
+            let hour = (Int(Date().timeIntervalSince1970) / 3600 + 8) % 24
+            let quiet = String(format: "%02d:00-%02d:00", hour, (hour + 2) % 24)
+            var org = try GridLoopSystem.demoOrg
+            org = org.replacingOccurrences(
+                of: #"{ id: zhu-guangping, name: 朱广平, role: grid-worker, unit: "grid:damaidi" }"#,
+                with: #"{ id: zhu-guangping, name: 朱广平, role: grid-worker, unit: "grid:damaidi", email: zhu@zhanyi.example, digest: 5s }"#
+            )
+            org = org.replacingOccurrences(
+                of: #"{ id: han-jiayi, name: 韩佳怡, role: grid-worker, unit: "grid:hanjiaxu-2" }"#,
+                with: #"{ id: han-jiayi, name: 韩佳怡, role: grid-worker, unit: "grid:hanjiaxu-2", email: han@zhanyi.example, quietHours: "\#(quiet)" }"#
+            )
+            org = org.replacingOccurrences(
+                of: #"{ id: wu-xiaoli, name: 吴小莉, role: grid-worker, unit: "grid:hanjiaxu-1" }"#,
+                with: #"{ id: wu-xiaoli, name: 吴小莉, role: grid-worker, unit: "grid:hanjiaxu-1", email: wu@bounce.invalid }"#
+            )
+            try await system.importOrg(org)
+
+            var digested: [String] = []
+            for _ in 0..<3 {
+                digested.append(try await submit(system, json: submissionJSON(location: #""gridId":"damaidi""#, category: "housing", description: "院墙开裂")))
+            }
+            let urgent = try await submit(system, json: submissionJSON(location: #""gridId":"damaidi""#, category: "water", description: "停水两天"))
+            let held = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-2""#, category: "housing", description: "楼道灯坏了"))
+            let urgentInQuiet = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-2""#, category: "water", description: "水管爆裂"))
+            let bounced = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-1""#, category: "housing", description: "x"))
+
+            func to(_ address: String) -> [MailSink.Mail] { system.mail.messages.filter { $0.to == [address] } }
+            #expect(await eventually(timeout: .seconds(30)) { to("zhu@zhanyi.example").count == 2 }, "one urgent email and one digest: \(to("zhu@zhanyi.example").map(\.subject))")
+            try await Task.sleep(for: .seconds(1))
+            let zhu = to("zhu@zhanyi.example")
+            #expect(zhu.count == 2)
+            let single = zhu.filter { $0.request == urgent }
+            #expect(single.count == 1 && single.first?.subject.contains("供水") == true, "the urgent one went on its own")
+            let digest = try #require(zhu.first { $0.delivery.hasPrefix("digest:") })
+            #expect(digest.subject.contains("3 条新通知"), "\(digest.subject)")
+            #expect(digested.allSatisfy { digest.body.contains(String($0.prefix(8))) }, "\(digest.body)")
+
+            // Quiet hours: the urgent one arrives, the ordinary one waits (status pending, due when the quiet ends).
+            #expect(await eventually { to("han@zhanyi.example").contains { $0.request == urgentInQuiet } })
+            #expect(!to("han@zhanyi.example").contains { $0.request == held })
+            let waiting = try await runCommand(["notifications", "for", held], environment: system.environment)
+            #expect(waiting.status == 0 && waiting.stdout.contains("han@zhanyi.example") && waiting.stdout.contains("waiting until"), "\(waiting.stdout)")
+
+            // A 550 from the mail server is permanent: failed after one attempt, with the reason.
+            #expect(await eventually {
+                let failed = try? await runCommand(["notifications", "failed"], environment: system.environment)
+                return failed?.stdout.split(separator: "\n").contains { $0.contains(bounced) && $0.contains("1 attempts") && $0.contains("SMTP 550") } ?? false
+            })
+        }
+    }
+}
+
+/// Deliveries (id, status) recorded for `requests` on the webhook and SMS channels.
+func deliveries(of requests: [String]) async throws -> [(id: String, status: String)] {
+    try await withDatabase { client in
+        try await client.query(
+            "SELECT id, status FROM notification.deliveries WHERE request_id = ANY(\(requests)) AND channel IN ('webhook', 'sms') ORDER BY id"
+        ).collect().map { try $0.decode((String, String).self) }.map { (id: $0.0, status: $0.1) }
+    }
+}
