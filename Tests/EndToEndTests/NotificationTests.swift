@@ -152,3 +152,47 @@ func deliveries(of requests: [String]) async throws -> [(id: String, status: Str
         ).collect().map { try $0.decode((String, String).self) }.map { (id: $0.0, status: $0.1) }
     }
 }
+
+extension EndToEndTests {
+    @Test("email over STARTTLS to a server that requires it, its certificate trusted from a CA file; notification SIGKILLed mid-run loses no email")
+    func startTLSEmailSurvivesAKill() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gridloop-tls-\(TestEnvironment.unique())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = try await runCommand([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+        ], executable: "/usr/bin/openssl", environment: [:])
+        try #require(openssl.status == 0, "openssl: \(openssl.stderr)")
+        let tlsSink = try await MailSink.start(port: 18026, starttls: (certificate, key))
+        do {
+            try await GridLoopSystem.with(environment: [
+                "NOTIFICATION_SMTP_URL": "smtp+starttls://localhost:18026", "NOTIFICATION_SMTP_CA_FILE": certificate,
+            ]) { system, _ in
+                let notification = try #require(system.process("notification"))
+                var ids: [String] = []
+                for index in 0..<12 {
+                    let json = submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "market", description: "商户占道经营")
+                        .replacingOccurrences(of: #""phone":"13800001234"}"#, with: #""phone":"13800001234","email":"merchant-\#(index)@example.org"}"#)
+                    ids.append(try await submit(system, json: json))
+                    if index == 4 { await notification.kill() }
+                }
+                try system.launch("notification")
+                try await system.waitUntilHealthy("notification")
+                let arrived = await eventually(timeout: .seconds(45)) { Set(tlsSink.messages.map(\.request)).isSuperset(of: ids) }
+                let mails = tlsSink.messages.filter { ids.contains($0.request) }
+                #expect(arrived, "emails for \(Set(mails.map(\.request)).count) of \(ids.count) requests")
+                #expect(mails.allSatisfy { $0.tls }, "every email went over STARTTLS")
+                #expect(Set(mails.map(\.messageId)).count == ids.count, "one message id per resident")
+                #expect(mails.allSatisfy { $0.subject.hasPrefix("【GridLoop】") && $0.to.count == 1 && $0.to[0].hasPrefix("merchant-") })
+                #expect(system.mail.messages.filter { ids.contains($0.request) }.isEmpty, "nothing went to the plain sink")
+            }
+        } catch {
+            await tlsSink.stop()
+            throw error
+        }
+        await tlsSink.stop()
+    }
+}

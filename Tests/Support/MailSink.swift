@@ -16,6 +16,8 @@ package final class MailSink: Sendable {
         package var language: String
         package var delivery: String
         package var request: String
+        /// Whether the message came over a STARTTLS-protected session.
+        package var tls: Bool
     }
 
     private let process: ServiceProcess
@@ -26,11 +28,14 @@ package final class MailSink: Sendable {
         self.file = file
     }
 
-    package static func start() async throws -> MailSink {
+    /// Starts a sink on `port`; with `starttls` (certificate and key PEM files) it requires STARTTLS.
+    package static func start(port: Int = MailSink.port, starttls: (certificate: String, key: String)? = nil) async throws -> MailSink {
         let file = TestEnvironment.logDir.appendingPathComponent("mail-\(TestEnvironment.unique()).jsonl")
+        var arguments = ["--port", "\(port)", "--out", file.path]
+        if let starttls { arguments += ["--starttls-cert", starttls.certificate, "--starttls-key", starttls.key] }
         let process = try ServiceProcess(
-            path: URL(fileURLWithPath: GridLoopSystem.repositoryPath("deploy/tools/smtp-sink.py")), name: "smtp-sink", environment: [:],
-            arguments: ["--port", "\(port)", "--out", file.path]
+            path: URL(fileURLWithPath: GridLoopSystem.repositoryPath("deploy/tools/smtp-sink.py")), name: "smtp-sink-\(port)", environment: [:],
+            arguments: arguments
         )
         let sink = MailSink(process: process, file: file)
         let started = await eventually(timeout: .seconds(15)) {
