@@ -47,11 +47,14 @@ struct Org: AsyncParsableCommand {
             let logger = Logger(label: "gridloop-cli")
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: NotificationApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: ReportingApp.migrator, logger: logger)
             let file = self.file
             let directory = org.notificationDirectory
+            let reportingDirectory = org.reportingDirectory
             let version = try await withAdminDatabase { client in
                 let version = try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
                 try await Directory().replace(with: directory, on: client, logger: logger)
+                try await reportingDirectory.replace(on: client, logger: logger)
                 return version
             }
             let units = org.units
@@ -114,6 +117,26 @@ extension OrgFile {
         return DirectorySnapshot(
             staff: staff, unitNames: names, households: households, urgentCategories: urgent ?? SLASettings.defaultUrgent,
             utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
+        )
+    }
+}
+
+extension OrgFile {
+    /// What reporting needs of the org: unit names, each grid's street, households and
+    /// population (duties and subsidies), staff roles and units, the district's time zone.
+    var reportingDirectory: ReportingDirectory {
+        var units = [
+            ReportingDirectory.Unit(ref: "\(RoutingRules.triage)", name: "街道分拨中心", street: nil, households: 0, population: 0),
+            ReportingDirectory.Unit(ref: "oversight:\(district.id)", name: district.name, street: nil, households: 0, population: 0),
+        ]
+        units += streets.map { ReportingDirectory.Unit(ref: "street:\($0.id)", name: $0.name, street: $0.id, households: 0, population: 0) }
+        units += grids.map { ReportingDirectory.Unit(ref: "grid:\($0.id)", name: $0.name, street: $0.street, households: $0.households, population: $0.population) }
+        units += departments.map { ReportingDirectory.Unit(ref: "district:\($0.id)", name: $0.name, street: nil, households: 0, population: 0) }
+        var households: [String: String] = [:]
+        for household in self.households ?? [] { households[household.id] = household.grid }
+        return ReportingDirectory(
+            units: units, staff: (staff ?? []).map { ReportingDirectory.Staff(id: $0.id, name: $0.name, role: $0.role, unit: $0.unit) },
+            households: households, utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
         )
     }
 }

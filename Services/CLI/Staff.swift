@@ -95,12 +95,20 @@ struct Staff: AsyncParsableCommand {
         @Option(help: "Your staff id (usually the grid worker).") var staff: String
         @Option(help: "satisfied, basically-satisfied or unsatisfied.") var satisfaction: String
         @Option(help: "What the on-site check found, what the resident said.") var note: String?
+        @Option(help: "Does the resident say the problem is solved: yes or no (default: yes unless unsatisfied).") var solved: String?
 
         func run() async throws {
+            let solvedFlag: Bool?
+            switch solved {
+            case nil: solvedFlag = nil
+            case "yes": solvedFlag = true
+            case "no": solvedFlag = false
+            default: throw CLIFailure("--solved must be yes or no")
+            }
             guard let verdict = Satisfaction(rawValue: satisfaction) else {
                 throw CLIFailure("--satisfaction must be one of \(Satisfaction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            try await sendStaffCommand(StaffCommand(action: .feedback, requestId: request, staff: staff, note: note, satisfaction: verdict))
+            try await sendStaffCommand(StaffCommand(action: .feedback, requestId: request, staff: staff, note: note, satisfaction: verdict, solved: solvedFlag))
         }
     }
 

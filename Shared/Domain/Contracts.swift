@@ -119,12 +119,15 @@ public struct RequestClaimed: Codable, Sendable, Equatable {
     public var assignmentId: String
     public var unit: UnitRef
     public var staff: String
+    /// When it must be resolved (from the SLA; absent in messages from before v1.1).
+    public var resolveDueAt: Date?
 
-    public init(requestId: String, assignmentId: String, unit: UnitRef, staff: String) {
+    public init(requestId: String, assignmentId: String, unit: UnitRef, staff: String, resolveDueAt: Date? = nil) {
         self.requestId = requestId
         self.assignmentId = assignmentId
         self.unit = unit
         self.staff = staff
+        self.resolveDueAt = resolveDueAt
     }
 }
 
@@ -258,12 +261,15 @@ public struct RequestClosed: Codable, Sendable, Equatable {
     /// Who recorded the feedback (usually the grid worker, after an on-site check).
     public var staff: String
     public var note: String
+    /// Whether the resident says the problem is solved (解决率); absent = solved.
+    public var solved: Bool?
 
-    public init(requestId: String, satisfaction: Satisfaction, staff: String, note: String) {
+    public init(requestId: String, satisfaction: Satisfaction, staff: String, note: String, solved: Bool? = nil) {
         self.requestId = requestId
         self.satisfaction = satisfaction
         self.staff = staff
         self.note = note
+        self.solved = solved
     }
 }
 
@@ -322,11 +328,14 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var target: UnitRef?
     /// For `merge`: the request it duplicates.
     public var into: String?
+    /// For `feedback`: whether the resident says the problem is solved (default: solved unless unsatisfied).
+    public var solved: Bool?
 
     public init(
         action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil,
-        departments: [String]? = nil, target: UnitRef? = nil, into: String? = nil
+        departments: [String]? = nil, target: UnitRef? = nil, into: String? = nil, solved: Bool? = nil
     ) {
+        self.solved = solved
         self.target = target
         self.into = into
         self.action = action
@@ -360,5 +369,22 @@ public struct CommandReply: Codable, Sendable, Equatable {
         self.code = code
         self.message = message
         self.errors = errors
+    }
+}
+
+/// Payload of `visit.logged`: a grid worker's household visit (入户走访), the basis of the visit duty.
+public struct VisitLogged: Codable, Sendable, Equatable {
+    public var visitId: String
+    public var staff: String
+    public var householdId: String
+    public var visitedAt: Date
+    public var note: String?
+
+    public init(visitId: String, staff: String, householdId: String, visitedAt: Date, note: String? = nil) {
+        self.visitId = visitId
+        self.staff = staff
+        self.householdId = householdId
+        self.visitedAt = visitedAt
+        self.note = note
     }
 }

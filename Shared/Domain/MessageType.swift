@@ -45,6 +45,8 @@ public enum MessageType {
     public static let streetInformed = "request.street.informed"
     /// The unit reported the request done (``RequestResolved``).
     public static let requestResolved = "request.resolved"
+    /// A grid worker logged a household visit (``VisitLogged``), published by `gridloop visit log`.
+    public static let visitLogged = "visit.logged"
     /// Command to routing from staff (``StaffCommand``).
     public static let staffCommand = "staff.command"
     /// The answer to a command that carried reply-to (``CommandReply``).

@@ -21,6 +21,7 @@ struct CommandsController: Sendable {
         var departments: [String]?
         var target: UnitRef?
         var into: String?
+        var solved: Bool?
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -39,7 +40,7 @@ struct CommandsController: Sendable {
         }
         let command = StaffCommand(
             action: body.action, requestId: id, staff: body.staff, unit: body.unit, note: body.note, satisfaction: body.satisfaction,
-            departments: body.departments, target: body.target, into: body.into
+            departments: body.departments, target: body.target, into: body.into, solved: body.solved
         )
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "http:\($0)" } ?? MessageID.make()
         guard let reply = try await workflow.execute(command, messageId: key, correlationId: MessageID.make(), replyTo: nil, logger: context.logger) else {

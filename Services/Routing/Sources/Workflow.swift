@@ -331,9 +331,9 @@ final class Workflow: Sendable {
             try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
             try await connection.query("UPDATE routing.assignments SET claimed_by = \(command.staff), claimed_at = now() WHERE id = \(assignment)", logger: logger)
             try await timers.cancel(assignment: assignment, on: connection, logger: logger)
-            try await timers.start(.resolve, requestId: requestId, assignment: assignment, category: category, tier: unit.tier, on: connection, logger: logger)
+            let resolveDue = try await timers.start(.resolve, requestId: requestId, assignment: assignment, category: category, tier: unit.tier, on: connection, logger: logger)
             let event = MessageEnvelope(type: MessageType.requestClaimed, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
-                                        payload: RequestClaimed(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff))
+                                        payload: RequestClaimed(requestId: ids.request, assignmentId: ids.assignment, unit: unit, staff: command.staff, resolveDueAt: resolveDue))
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         case .resolve:
             try Self.requireClaimer(command, state: state, claimedBy: claimedBy)
@@ -381,7 +381,7 @@ final class Workflow: Sendable {
                 try await save(requestId, lifecycle, previousVersion: version, on: connection, logger: logger)
                 let event = MessageEnvelope(
                     type: MessageType.requestClosed, requestId: ids.request, correlationId: correlationId, requestVersion: lifecycle.version,
-                    payload: RequestClosed(requestId: ids.request, satisfaction: satisfaction, staff: command.staff, note: note)
+                    payload: RequestClosed(requestId: ids.request, satisfaction: satisfaction, staff: command.staff, note: note, solved: command.solved ?? true)
                 )
                 try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
             } else {

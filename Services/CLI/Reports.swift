@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import GridLoopServiceSupport
+import Logging
+import ReportingService
+
+/// `gridloop reports …`.
+struct Reports: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reporting's read models.", subcommands: [Rebuild.self])
+
+    /// `gridloop reports rebuild`: project every stored event again.
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Throw reporting's read models away and rebuild them from its stored events (same figures).",
+            discussion: "Runs in one transaction; reporting's consumer waits for it and then goes on."
+        )
+
+        func run() async throws {
+            let configuration = try CLIEnvironment.configuration()
+            let logger = Logger(label: "gridloop-cli")
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: ReportingApp.migrator, logger: logger)
+            let started = ContinuousClock.now
+            let replayed = try await withAdminDatabase { client in try await ReportingApp.rebuild(on: client, logger: logger) }
+            print("rebuilt reporting from \(replayed) events in \(ContinuousClock.now - started)")
+        }
+    }
+}

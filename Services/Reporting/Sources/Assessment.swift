@@ -1,0 +1,121 @@
+import Foundation
+
+/// How grid workers are scored (configurable: `REPORTING_WEIGHT_VOLUME`, `…_QUALITY`,
+/// `…_TIMELINESS`, `REPORTING_VISITS_PER_HOUSEHOLD_MONTH`, `REPORTING_COLLECT_PER_HOUSEHOLD_MONTH`,
+/// `REPORTING_AWARDS_GOLD`, `REPORTING_AWARDS_EXCELLENT`, `REPORTING_SUBSIDY_YUAN`).
+package struct AssessmentRules: Sendable, Codable, Equatable {
+    package var volumeWeight = 0.3
+    package var qualityWeight = 0.4
+    package var timelinessWeight = 0.3
+    /// The visit duty: visits per household per month (the seed: at least two).
+    package var visitsPerHouseholdMonth = 2.0
+    /// Requests collected per household per month that earn the full collection part.
+    package var collectPerHouseholdMonth = 0.2
+    package var goldAwards = 1
+    package var excellentAwards = 100
+    /// Yuan per served resident per year, paid quarterly (the seed: 15).
+    package var subsidyYuanPerResidentYear = 15.0
+
+    package init() {}
+}
+
+/// One part of a score, with what it was computed from.
+package struct ScorePart: Sendable, Codable, Equatable {
+    package var score: Double
+    package var weight: Double
+    package var explanation: String
+}
+
+/// A grid worker's assessment over a period.
+package struct WorkerAssessment: Sendable, Codable, Equatable {
+    package var staff: String
+    package var name: String
+    package var grid: String
+    package var gridName: String
+    package var households: Int
+    package var population: Int
+    package var collected: Int64
+    package var visits: Int64
+    package var visitDuty: Int
+    package var belowVisitDuty: Bool
+    /// Figures of the worker's own residents' requests (feedback by origin grid; work at the grid unit).
+    package var figures: Figures
+    package var volume: ScorePart
+    package var quality: ScorePart
+    package var timeliness: ScorePart
+    package var score: Double
+    package var rank: Int?
+    /// `gold`, `excellent` or nil.
+    package var award: String?
+
+    package init(
+        staff: String, name: String, grid: String, gridName: String, households: Int, population: Int, months: Int,
+        gridMetrics: [String: Int64], staffMetrics: [String: Int64], rules: AssessmentRules
+    ) {
+        self.staff = staff
+        self.name = name
+        self.grid = grid
+        self.gridName = gridName
+        self.households = households
+        self.population = population
+        collected = staffMetrics["collected"] ?? 0
+        visits = staffMetrics["visits"] ?? 0
+        visitDuty = Int((rules.visitsPerHouseholdMonth * Double(households * months)).rounded(.up))
+        belowVisitDuty = visits < Int64(visitDuty)
+        figures = Figures(key: "staff:\(staff)", name: name, metrics: gridMetrics, origin: true)
+        let collectTarget = max(1, rules.collectPerHouseholdMonth * Double(households * months))
+        let visitShare = visitDuty == 0 ? 1 : min(1, Double(visits) / Double(visitDuty))
+        let collectShare = min(1, Double(collected) / collectTarget)
+        volume = ScorePart(
+            score: Self.round(100 * (visitShare + collectShare) / 2), weight: rules.volumeWeight,
+            explanation: "visits \(visits)/\(visitDuty) duty (\(Self.percent(visitShare))), requests collected \(collected)/\(Self.round(collectTarget)) (\(Self.percent(collectShare))), averaged"
+        )
+        let rates = [figures.resolutionRate, figures.satisfactionRate].compactMap { $0 }
+        if rates.isEmpty {
+            quality = ScorePart(score: 0, weight: rules.qualityWeight, explanation: "no feedback from residents in the period")
+        } else {
+            let mean = rates.reduce(0, +) / Double(rates.count)
+            let penalty = (figures.reopenRate ?? 0) * 0.5
+            quality = ScorePart(
+                score: Self.round(max(0, 100 * (mean - penalty))), weight: rules.qualityWeight,
+                explanation: "resolution \(Self.percent(figures.resolutionRate)), satisfaction \(Self.percent(figures.satisfactionRate)) averaged, minus half the reopen rate \(Self.percent(figures.reopenRate))"
+            )
+        }
+        timeliness = ScorePart(
+            score: Self.round(100 * (figures.responseRate ?? 0)), weight: rules.timelinessWeight,
+            explanation: figures.assigned == 0 ? "nothing assigned to the grid in the period" : "claimed on time \(figures.claimedOnTime) of \(figures.assigned) assigned to the grid"
+        )
+        score = Self.round(volume.score * volume.weight + quality.score * quality.weight + timeliness.score * timeliness.weight)
+    }
+
+    /// Ranks by score (then requests collected, then id) and gives the awards.
+    package static func rank(_ assessments: [WorkerAssessment], rules: AssessmentRules) -> [WorkerAssessment] {
+        var sorted = assessments.sorted { ($0.score, $0.collected, $1.staff) > ($1.score, $1.collected, $0.staff) }
+        for index in sorted.indices {
+            sorted[index].rank = index + 1
+            sorted[index].award = index < rules.goldAwards ? "gold" : index < rules.goldAwards + rules.excellentAwards ? "excellent" : nil
+        }
+        return sorted
+    }
+
+    static func round(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+    static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a" }
+}
+
+/// Quarterly subsidy (补贴) for grid workers: residents served × the yearly rate ÷ 4, a grid's
+/// amount shared equally by its grid workers; totals per street or township.
+package struct SubsidyLine: Sendable, Codable, Equatable {
+    package var staff: String
+    package var name: String
+    package var grid: String
+    package var street: String
+    package var population: Int
+    package var yuan: Double
+
+    package static func quarter(workers: [(staff: String, name: String, grid: String, street: String, population: Int, sharedBy: Int)], rules: AssessmentRules) -> [SubsidyLine] {
+        workers.map { worker in
+            let yuan = Double(worker.population) * rules.subsidyYuanPerResidentYear / 4 / Double(max(1, worker.sharedBy))
+            return SubsidyLine(staff: worker.staff, name: worker.name, grid: worker.grid, street: worker.street, population: worker.population, yuan: (yuan * 100).rounded() / 100)
+        }
+    }
+}

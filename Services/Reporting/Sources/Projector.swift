@@ -1,0 +1,275 @@
+import Foundation
+import GridLoopDomain
+import GridLoopServiceSupport
+import Logging
+import PostgresNIO
+
+/// Applies one event to reporting's read models: the request row, the assignment rows and
+/// the daily and monthly rollups (metric counters per unit and local day). The same code
+/// runs for live events and for `gridloop reports rebuild`, so a rebuild gives the same figures.
+///
+/// Where each counter is kept: work at a unit (`assigned`, `claimed`, `claimed_on_time`,
+/// `resolved`, `resolved_on_time`, `claim_h<k>`/`resolve_h<k>` duration histograms) on the day
+/// the assignment was made; feedback (`feedback`, `solved`, `satisfied`, `basically`,
+/// `reopened`) at the unit that resolved the request, and again (`origin_*`) at the request's
+/// grid, for its grid worker; `escalated_from`, `returned_from`, `overdue`, `rejected`,
+/// `merged` at the unit concerned; `received` at the request's grid; `collected` and `visits`
+/// at `staff:<id>`.
+struct Projector: Sendable {
+    /// Applies `body` (an envelope of type `type`); returns `false` for types reporting ignores.
+    @discardableResult
+    func apply(type: String, body: [UInt8], on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let offset = try await utcOffset(on: connection, logger: logger)
+        var rollups = Rollups(utcOffset: offset)
+        func decode<P>(_ payload: P.Type) throws(PoisonMessage) -> MessageEnvelope<P> {
+            do { return try WireJSON.decode(MessageEnvelope<P>.self, from: body) } catch {
+                throw PoisonMessage("payload of \(type) does not match its schema: \(error)")
+            }
+        }
+        switch type {
+        case MessageType.requestReceived:
+            let event = try decode(RequestReceived.self)
+            let submission = event.payload.submission
+            var grid = submission.location.gridId
+            if grid == nil, let household = submission.location.householdId {
+                grid = try await connection.query("SELECT grid FROM reporting.households WHERE id = \(household)", logger: logger)
+                    .collect().first?.decode(String.self)
+            }
+            try await upsertRequest(event, state: .received, on: connection, logger: logger)
+            try await connection.query(
+                """
+                UPDATE reporting.requests SET grid = coalesce(grid, \(grid)), household = \(submission.location.householdId), submitted_by = \(submission.submittedBy),
+                    channel = \(submission.channel.rawValue), reporter_name = \(submission.reporter.name), reporter_phone = \(submission.reporter.phone),
+                    description = \(submission.description), received_at = \(event.occurredAt)
+                WHERE id = \(event.payload.requestId)
+                """,
+                logger: logger
+            )
+            rollups.bump("received", unit: grid.map { "grid:\($0)" } ?? "street:triage", at: event.occurredAt)
+            if let by = submission.submittedBy { rollups.bump("collected", unit: "staff:\(by)", at: event.occurredAt) }
+        case MessageType.requestAssigned:
+            let event = try decode(RequestAssigned.self)
+            try await upsertRequest(event, state: .assigned, unit: event.payload.unit, category: event.payload.category, on: connection, logger: logger)
+            if event.payload.unit.tier == .grid {
+                try await connection.query("UPDATE reporting.requests SET grid = coalesce(grid, \(event.payload.unit.id)) WHERE id = \(event.payload.requestId)", logger: logger)
+            }
+            try await assign(event.payload.assignmentId, request: event.payload.requestId, unit: event.payload.unit, at: event.occurredAt, claimDue: event.payload.claimDueAt, rollups: &rollups, on: connection, logger: logger)
+        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReassigned, MessageType.requestReopened:
+            let event = try decode(RequestMoved.self)
+            let moved = event.payload
+            try await upsertRequest(event, state: .assigned, unit: moved.to, on: connection, logger: logger)
+            try await assign(moved.assignmentId, request: moved.requestId, unit: moved.to, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
+            switch type {
+            case MessageType.requestEscalated: rollups.bump("escalated_from", unit: moved.from.description, at: event.occurredAt)
+            case MessageType.requestReturned: rollups.bump("returned_from", unit: moved.from.description, at: event.occurredAt)
+            case MessageType.requestReopened:
+                let (resolvedUnit, grid) = try await resolvedUnitAndGrid(moved.requestId, on: connection, logger: logger)
+                let unit = resolvedUnit ?? moved.from.description
+                for metric in ["feedback", "reopened"] { rollups.bump(metric, unit: unit, at: event.occurredAt) }
+                if let grid { for metric in ["origin_feedback", "origin_reopened"] { rollups.bump(metric, unit: "grid:\(grid)", at: event.occurredAt) } }
+                try await connection.query("UPDATE reporting.requests SET reopens = reopens + 1, satisfaction = 'unsatisfied' WHERE id = \(moved.requestId)", logger: logger)
+            default: break
+            }
+        case MessageType.requestSummoned:
+            let event = try decode(RequestSummoned.self)
+            for (unitText, assignment) in event.payload.summoned.sorted(by: { $0.key < $1.key }) {
+                guard let unit = try? UnitRef(parsing: unitText) else { continue }
+                try await assign(assignment, request: event.payload.requestId, unit: unit, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
+            }
+            try await touch(event, on: connection, logger: logger)
+        case MessageType.requestClaimed:
+            let event = try decode(RequestClaimed.self)
+            try await upsertRequest(event, state: .claimed, unit: event.payload.unit, on: connection, logger: logger)
+            try await connection.query("UPDATE reporting.requests SET resolve_due_at = \(event.payload.resolveDueAt) WHERE id = \(event.payload.requestId)", logger: logger)
+            try await claim(event.payload.assignmentId, at: event.occurredAt, resolveDue: event.payload.resolveDueAt, rollups: &rollups, on: connection, logger: logger)
+        case MessageType.summonsAcknowledged:
+            let event = try decode(SummonsProgress.self)
+            try await claim(event.payload.assignmentId, at: event.occurredAt, resolveDue: nil, rollups: &rollups, on: connection, logger: logger)
+            try await touch(event, on: connection, logger: logger)
+        case MessageType.summonsDone:
+            let event = try decode(SummonsProgress.self)
+            try await resolve(event.payload.assignmentId, at: event.occurredAt, rollups: &rollups, on: connection, logger: logger)
+            try await touch(event, on: connection, logger: logger)
+        case MessageType.requestResolved:
+            let event = try decode(RequestResolved.self)
+            try await upsertRequest(event, state: .resolved, unit: event.payload.unit, on: connection, logger: logger)
+            try await connection.query(
+                "UPDATE reporting.requests SET resolved_unit = \(event.payload.unit.description), resolved_at = \(event.occurredAt) WHERE id = \(event.payload.requestId)",
+                logger: logger
+            )
+            try await resolve(event.payload.assignmentId, at: event.occurredAt, rollups: &rollups, on: connection, logger: logger)
+        case MessageType.requestClosed:
+            let event = try decode(RequestClosed.self)
+            try await upsertRequest(event, state: .closed, on: connection, logger: logger)
+            let (resolvedUnit, grid) = try await resolvedUnitAndGrid(event.payload.requestId, on: connection, logger: logger)
+            try await connection.query(
+                "UPDATE reporting.requests SET closed_at = \(event.occurredAt), satisfaction = \(event.payload.satisfaction.rawValue) WHERE id = \(event.payload.requestId)",
+                logger: logger
+            )
+            var metrics = ["feedback"]
+            if event.payload.solved ?? true { metrics.append("solved") }
+            if event.payload.satisfaction.closesTheLoop { metrics.append("satisfied") }
+            if event.payload.satisfaction == .basicallySatisfied { metrics.append("basically") }
+            if let resolvedUnit { for metric in metrics { rollups.bump(metric, unit: resolvedUnit, at: event.occurredAt) } }
+            if let grid { for metric in metrics { rollups.bump("origin_\(metric)", unit: "grid:\(grid)", at: event.occurredAt) } }
+        case MessageType.requestOverdue:
+            let event = try decode(RequestOverdue.self)
+            try await connection.query("UPDATE reporting.requests SET overdue_at = coalesce(overdue_at, \(event.occurredAt)) WHERE id = \(event.payload.requestId)", logger: logger)
+            rollups.bump("overdue", unit: event.payload.unit.description, at: event.occurredAt)
+        case MessageType.requestRejected, MessageType.requestMerged:
+            let event = try decode(RequestEnded.self)
+            let unit = try await connection.query("SELECT unit FROM reporting.requests WHERE id = \(event.payload.requestId)", logger: logger).collect().first?.decode(String?.self)
+            try await upsertRequest(event, state: type == MessageType.requestRejected ? .rejected : .merged, on: connection, logger: logger)
+            rollups.bump(type == MessageType.requestRejected ? "rejected" : "merged", unit: unit ?? "street:triage", at: event.occurredAt)
+        case MessageType.visitLogged:
+            let event = try decode(VisitLogged.self)
+            let visit = event.payload
+            let inserted = try await connection.query(
+                """
+                INSERT INTO reporting.visits (id, staff, household, visited_at) VALUES (\(visit.visitId), \(visit.staff), \(visit.householdId), \(visit.visitedAt))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """,
+                logger: logger
+            ).collect().count
+            if inserted == 1 { rollups.bump("visits", unit: "staff:\(visit.staff)", at: visit.visitedAt) }
+        default:
+            return false
+        }
+        try await rollups.write(on: connection, logger: logger)
+        return true
+    }
+
+    private func utcOffset(on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("SELECT utc_offset FROM reporting.settings WHERE id = 1", logger: logger).collect().first?.decode(Int.self) ?? 8 * 3600
+    }
+
+    /// The request row moves forward only by version (an older event never overwrites a newer state).
+    private func upsertRequest<P>(_ event: MessageEnvelope<P>, state: RequestState, unit: UnitRef? = nil, category: String? = nil, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let requestId = event.requestId else { return }
+        let version = event.requestVersion ?? 0
+        var category = category
+        if category == nil, let received = event.payload as? RequestReceived { category = received.submission.category }
+        try await connection.query(
+            """
+            INSERT INTO reporting.requests (id, state, tier, unit, category, version, received_at, updated_at)
+            VALUES (\(requestId), \(state.rawValue), \(unit?.tier.rawValue), \(unit?.description), \(category), \(version), \(state == .received ? event.occurredAt : nil), \(event.occurredAt))
+            ON CONFLICT (id) DO UPDATE SET
+                state = CASE WHEN EXCLUDED.version > reporting.requests.version THEN EXCLUDED.state ELSE reporting.requests.state END,
+                tier = CASE WHEN EXCLUDED.version > reporting.requests.version THEN COALESCE(EXCLUDED.tier, reporting.requests.tier) ELSE reporting.requests.tier END,
+                unit = CASE WHEN EXCLUDED.version > reporting.requests.version THEN COALESCE(EXCLUDED.unit, reporting.requests.unit) ELSE reporting.requests.unit END,
+                category = COALESCE(reporting.requests.category, EXCLUDED.category),
+                received_at = COALESCE(reporting.requests.received_at, EXCLUDED.received_at),
+                updated_at = GREATEST(reporting.requests.updated_at, EXCLUDED.updated_at),
+                version = GREATEST(reporting.requests.version, EXCLUDED.version)
+            """,
+            logger: logger
+        )
+    }
+
+    private func touch<P>(_ event: MessageEnvelope<P>, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let requestId = event.requestId else { return }
+        try await connection.query(
+            "UPDATE reporting.requests SET version = GREATEST(version, \(event.requestVersion ?? 0)), updated_at = GREATEST(updated_at, \(event.occurredAt)) WHERE id = \(requestId)",
+            logger: logger
+        )
+    }
+
+    private func assign(_ assignment: String, request: String, unit: UnitRef, at: Date, claimDue: Date?, rollups: inout Rollups, on connection: PostgresConnection, logger: Logger) async throws {
+        let inserted = try await connection.query(
+            """
+            INSERT INTO reporting.assignments (id, request_id, unit, assigned_at, claim_due_at) VALUES (\(assignment), \(request), \(unit.description), \(at), \(claimDue))
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """,
+            logger: logger
+        ).collect().count
+        if claimDue != nil { try await connection.query("UPDATE reporting.requests SET claim_due_at = \(claimDue) WHERE id = \(request)", logger: logger) }
+        if inserted == 1 { rollups.bump("assigned", unit: unit.description, at: at) }
+    }
+
+    private func claim(_ assignment: String, at: Date, resolveDue: Date?, rollups: inout Rollups, on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query(
+            """
+            UPDATE reporting.assignments SET claimed_at = \(at), resolve_due_at = \(resolveDue) WHERE id = \(assignment) AND claimed_at IS NULL
+            RETURNING unit, assigned_at, claim_due_at
+            """,
+            logger: logger
+        ).collect()
+        guard let row = rows.first else {
+            try await requireAssignment(assignment, on: connection, logger: logger)
+            return
+        }
+        let (unit, assignedAt, due) = try row.decode((String, Date, Date?).self)
+        rollups.bump("claimed", unit: unit, at: assignedAt)
+        if due.map({ at <= $0 }) ?? true { rollups.bump("claimed_on_time", unit: unit, at: assignedAt) }
+        rollups.bump(DurationHistogram.metric("claim", seconds: at.timeIntervalSince(assignedAt)), unit: unit, at: assignedAt)
+    }
+
+    private func resolve(_ assignment: String, at: Date, rollups: inout Rollups, on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query(
+            "UPDATE reporting.assignments SET resolved_at = \(at) WHERE id = \(assignment) AND resolved_at IS NULL RETURNING unit, assigned_at, resolve_due_at",
+            logger: logger
+        ).collect()
+        guard let row = rows.first else {
+            try await requireAssignment(assignment, on: connection, logger: logger)
+            return
+        }
+        let (unit, assignedAt, due) = try row.decode((String, Date, Date?).self)
+        rollups.bump("resolved", unit: unit, at: assignedAt)
+        if due.map({ at <= $0 }) ?? true { rollups.bump("resolved_on_time", unit: unit, at: assignedAt) }
+        rollups.bump(DurationHistogram.metric("resolve", seconds: at.timeIntervalSince(assignedAt)), unit: unit, at: assignedAt)
+    }
+
+    /// The unit that resolved the request and its grid; the resolution must have been applied
+    /// (feedback follows it, but events are handled concurrently: retried until it has).
+    private func resolvedUnitAndGrid(_ request: String, on connection: PostgresConnection, logger: Logger) async throws -> (String?, String?) {
+        let row = try await connection.query("SELECT resolved_unit, grid FROM reporting.requests WHERE id = \(request)", logger: logger).collect().first
+        let (unit, grid) = try row?.decode((String?, String?).self) ?? (nil, nil)
+        guard unit != nil else { throw ProjectionNotReady(reason: "feedback on request \(request) before its resolution was projected") }
+        return (unit, grid)
+    }
+
+    /// A claim or resolution of an assignment not yet projected waits for it (retried).
+    private func requireAssignment(_ assignment: String, on connection: PostgresConnection, logger: Logger) async throws {
+        let known = try await connection.query("SELECT 1 FROM reporting.assignments WHERE id = \(assignment)", logger: logger).collect().count
+        guard known == 1 else { throw ProjectionNotReady(reason: "assignment \(assignment) not projected yet") }
+    }
+}
+
+/// An event that depends on one not applied yet (handled concurrently): the transaction rolls
+/// back and the consumer retries it, so the stored order is always an order that applies.
+struct ProjectionNotReady: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
+
+/// Counter increments of one event, written to the daily and monthly rollups together.
+struct Rollups {
+    let utcOffset: Int
+    private(set) var increments: [(day: String, month: String, unit: String, metric: String)] = []
+
+    init(utcOffset: Int) { self.utcOffset = utcOffset }
+
+    mutating func bump(_ metric: String, unit: String, at date: Date) {
+        let day = LocalDay.string(date, utcOffset: utcOffset)
+        increments.append((day, String(day.prefix(7)) + "-01", unit, metric))
+    }
+
+    func write(on connection: PostgresConnection, logger: Logger) async throws {
+        for increment in increments {
+            try await connection.query(
+                """
+                INSERT INTO reporting.daily (day, unit, metric, value) VALUES (\(increment.day)::date, \(increment.unit), \(increment.metric), 1)
+                ON CONFLICT (day, unit, metric) DO UPDATE SET value = reporting.daily.value + 1
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                INSERT INTO reporting.monthly (month, unit, metric, value) VALUES (\(increment.month)::date, \(increment.unit), \(increment.metric), 1)
+                ON CONFLICT (month, unit, metric) DO UPDATE SET value = reporting.monthly.value + 1
+                """,
+                logger: logger
+            )
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GridLoopDomain
+import Logging
+import PostgresNIO
+
+/// The rows of a figures table.
+package enum Dimension: String, Sendable, CaseIterable, Codable {
+    case district, tier, street, grid, department
+
+    /// The row a unit's counters add to (`nil`: not part of this dimension).
+    func key(of unit: String, directory: ReportingDirectory) -> String? {
+        guard !unit.hasPrefix("staff:"), !unit.hasPrefix("oversight:") else { return nil }
+        switch self {
+        case .district: return "district"
+        case .tier: return unit.split(separator: ":").first.map(String.init)
+        case .grid: return unit.hasPrefix("grid:") ? unit : nil
+        case .department: return unit.hasPrefix("district:") ? unit : nil
+        case .street:
+            if unit.hasPrefix("street:") { return unit }
+            if unit.hasPrefix("grid:"), let street = directory.units[unit]?.street { return "street:\(street)" }
+            return nil
+        }
+    }
+}
+
+/// Figures, assessments and subsidies from the rollups and the directory.
+struct Reports: Sendable {
+    let store: ReportStore
+    let rules: AssessmentRules
+
+    func directory(logger: Logger) async throws -> ReportingDirectory {
+        try await ReportingDirectory.load(from: store.postgres, logger: logger)
+    }
+
+    /// One row per key of `dimension`, sorted by key.
+    func figures(_ dimension: Dimension, period: Period, logger: Logger) async throws -> [Figures] {
+        let directory = try await directory(logger: logger)
+        let metrics = try await store.metrics(period, logger: logger)
+        return Self.group(metrics, by: dimension, directory: directory)
+    }
+
+    static func group(_ metrics: [String: [String: Int64]], by dimension: Dimension, directory: ReportingDirectory) -> [Figures] {
+        var sums: [String: [String: Int64]] = [:]
+        for (unit, values) in metrics {
+            guard let key = dimension.key(of: unit, directory: directory) else { continue }
+            sums[key, default: [:]].merge(values, uniquingKeysWith: +)
+        }
+        if dimension == .district, sums.isEmpty { sums["district"] = [:] }
+        return sums.keys.sorted().map { key in
+            let name = dimension == .district ? (directory.units.values.first { $0.ref.hasPrefix("oversight:") }?.name ?? "district") : directory.name(key)
+            return Figures(key: key, name: name, metrics: sums[key]!)
+        }
+    }
+
+    /// Every grid worker's assessment over `period`, ranked.
+    func assessments(period: Period, logger: Logger) async throws -> [WorkerAssessment] {
+        let directory = try await directory(logger: logger)
+        let metrics = try await store.metrics(period, logger: logger)
+        let workers = directory.staff.filter { $0.role == "grid-worker" && $0.unit.hasPrefix("grid:") }
+        let assessed = workers.map { worker in
+            let grid = directory.units[worker.unit]
+            return WorkerAssessment(
+                staff: worker.id, name: worker.name, grid: worker.unit, gridName: grid?.name ?? worker.unit, households: grid?.households ?? 0,
+                population: grid?.population ?? 0, months: period.months, gridMetrics: metrics[worker.unit] ?? [:],
+                staffMetrics: metrics["staff:\(worker.id)"] ?? [:], rules: rules
+            )
+        }
+        return WorkerAssessment.rank(assessed, rules: rules)
+    }
+
+    /// The quarter's subsidy per grid worker (a grid's amount shared by its grid workers).
+    func subsidy(logger: Logger) async throws -> [SubsidyLine] {
+        let directory = try await directory(logger: logger)
+        let workers = directory.staff.filter { $0.role == "grid-worker" && $0.unit.hasPrefix("grid:") }
+        let perGrid = Dictionary(grouping: workers, by: \.unit).mapValues(\.count)
+        return SubsidyLine.quarter(
+            workers: workers.map { worker in
+                let grid = directory.units[worker.unit]
+                return (worker.id, worker.name, worker.unit, grid?.street ?? "", grid?.population ?? 0, perGrid[worker.unit] ?? 1)
+            },
+            rules: rules
+        )
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import GridLoopDomain
+import GridLoopServiceSupport
+import Hummingbird
+import NIOCore
+
+/// The JSON and CSV API (`/v1/reports/...`). A table's CSV is the same route with `.csv`
+/// (UTF-8 with a byte-order mark, so spreadsheets show Chinese correctly).
+struct ReportsController: Sendable {
+    let reports: Reports
+    let model: ReadModel
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("v1/reports/summary") { _, context in try JSONResponse.make(try await model.summary(logger: context.logger)) }
+        for format in ["", ".csv"] {
+            router.get("v1/reports/figures\(format)") { request, context in try await figures(request, context: context, csv: !format.isEmpty) }
+            router.get("v1/reports/workers\(format)") { request, context in try await workers(request, context: context, csv: !format.isEmpty) }
+            router.get("v1/reports/subsidy\(format)") { request, context in try await subsidy(request, context: context, csv: !format.isEmpty) }
+            router.get("v1/reports/backlog\(format)") { _, context in try await backlog(context: context, csv: !format.isEmpty) }
+            router.get("v1/reports/overdue\(format)") { request, context in try await overdue(request, context: context, csv: !format.isEmpty) }
+            router.get("v1/reports/trend\(format)") { request, context in try await trend(request, context: context, csv: !format.isEmpty) }
+        }
+        router.get("v1/reports/workers/:staff") { request, context in
+            let period = try await Self.period(request, reports: reports, context: context)
+            let staff = context.parameters.get("staff") ?? ""
+            guard let assessment = try await reports.assessments(period: period, logger: context.logger).first(where: { $0.staff == staff }) else {
+                throw Problem(status: .notFound, code: "not_found", title: "No such grid worker", detail: "no grid worker '\(staff)' in the org")
+            }
+            return try JSONResponse.make(assessment)
+        }
+        router.get("v1/reports/requests/:id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let page = try await reports.store.request(id, logger: context.logger) else {
+                throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "reporting has no request \(id)")
+            }
+            return try JSONResponse.make(page)
+        }
+    }
+
+    /// `period=2026-11|2026-Q4|2026` or `from=YYYY-MM-DD&to=YYYY-MM-DD`; default: this month.
+    static func period(_ request: Request, reports: Reports, context: BasicRequestContext) async throws -> Period {
+        let query = request.uri.queryParameters
+        if let from = query["from"].map(String.init), let to = query["to"].map(String.init) {
+            guard let period = Period.custom(from: from, to: to) else {
+                throw Problem(status: .badRequest, code: "invalid_period", title: "Invalid period", detail: "from and to must be days (YYYY-MM-DD), from ≤ to")
+            }
+            return period
+        }
+        if let text = query["period"].map(String.init) {
+            guard let period = Period(parsing: text) else {
+                throw Problem(status: .badRequest, code: "invalid_period", title: "Invalid period", detail: "period must look like 2026-11, 2026-Q4 or 2026")
+            }
+            return period
+        }
+        let directory = try await reports.directory(logger: context.logger)
+        return Period.month(of: Date(), utcOffset: directory.utcOffset)
+    }
+
+    static func csv(_ text: String, name: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv; charset=utf-8"
+        headers[.contentDisposition] = "attachment; filename=\"\(name).csv\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func figures(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+        let by = request.uri.queryParameters["by"].map(String.init) ?? "district"
+        guard let dimension = Dimension(rawValue: by) else {
+            throw Problem(status: .badRequest, code: "invalid_dimension", title: "Invalid dimension", detail: "by must be one of \(Dimension.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let period = try await Self.period(request, reports: reports, context: context)
+        let rows = try await reports.figures(dimension, period: period, logger: context.logger)
+        if csv { return Self.csv(CSV.render(header: Figures.columns, rows: rows.map(\.csvValues)), name: "figures-\(by)-\(period.label)") }
+        return try JSONResponse.make(FiguresReport(period: period, by: dimension, rows: rows))
+    }
+
+    private func workers(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+        let period = try await Self.period(request, reports: reports, context: context)
+        let rows = try await reports.assessments(period: period, logger: context.logger)
+        if csv {
+            let header = ["rank", "award", "staff", "name", "grid", "score", "volume", "quality", "timeliness", "collected", "visits", "visit_duty", "below_visit_duty",
+                          "response_rate", "resolution_rate", "satisfaction_rate", "reopen_rate"]
+            let values = rows.map { row -> [String] in
+                func rate(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
+                return ["\(row.rank ?? 0)", row.award ?? "", row.staff, row.name, row.gridName, "\(row.score)", "\(row.volume.score)", "\(row.quality.score)",
+                        "\(row.timeliness.score)", "\(row.collected)", "\(row.visits)", "\(row.visitDuty)", row.belowVisitDuty ? "yes" : "no",
+                        rate(row.figures.responseRate), rate(row.figures.resolutionRate), rate(row.figures.satisfactionRate), rate(row.figures.reopenRate)]
+            }
+            return Self.csv(CSV.render(header: header, rows: values), name: "workers-\(period.label)")
+        }
+        return try JSONResponse.make(WorkersReport(period: period, rules: reports.rules, workers: rows))
+    }
+
+    private func subsidy(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+        let lines = try await reports.subsidy(logger: context.logger)
+        let directory = try await reports.directory(logger: context.logger)
+        let byStreet = Dictionary(grouping: lines, by: \.street).map { street, lines in
+            SubsidyReport.StreetTotal(street: street, name: directory.name("street:\(street)"), yuan: (lines.reduce(0) { $0 + $1.yuan } * 100).rounded() / 100)
+        }.sorted { $0.street < $1.street }
+        if csv {
+            let rows = lines.map { [$0.staff, $0.name, directory.name($0.grid), directory.name("street:\($0.street)"), "\($0.population)", String(format: "%.2f", $0.yuan)] }
+            return Self.csv(CSV.render(header: ["staff", "name", "grid", "street", "population", "yuan_per_quarter"], rows: rows), name: "subsidy")
+        }
+        return try JSONResponse.make(SubsidyReport(yuanPerResidentYear: reports.rules.subsidyYuanPerResidentYear, workers: lines, streets: byStreet))
+    }
+
+    private func backlog(context: BasicRequestContext, csv: Bool) async throws -> Response {
+        let rows = try await reports.store.backlog(logger: context.logger)
+        if csv { return Self.csv(CSV.render(header: ["tier"] + BacklogRow.labels, rows: rows.map { [$0.tier] + $0.buckets.map(String.init) }), name: "backlog") }
+        return try JSONResponse.make(BacklogReport(ages: BacklogRow.labels, rows: rows))
+    }
+
+    private func overdue(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+        let limit = try Self.limit(request)
+        let rows = try await reports.store.overdue(limit: limit, logger: context.logger)
+        if csv {
+            return Self.csv(CSV.render(header: ["request", "unit", "category", "state", "overdue_at"], rows: rows.map { [$0.requestId, $0.unit, $0.category, $0.state, Timestamp.format($0.overdueAt)] }), name: "overdue")
+        }
+        return try JSONResponse.make(rows)
+    }
+
+    private func trend(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+        let months = try Self.limit(request, name: "months", default: 12, maximum: 60)
+        let directory = try await reports.directory(logger: context.logger)
+        let end = String(LocalDay.string(Date(), utcOffset: directory.utcOffset).prefix(7)) + "-01"
+        let rows = try await reports.store.monthlyTrend(endingAt: end, months: months, logger: context.logger).map { Figures(key: $0.month, name: $0.month, metrics: $0.metrics) }
+        if csv { return Self.csv(CSV.render(header: Figures.columns, rows: rows.map(\.csvValues)), name: "trend") }
+        return try JSONResponse.make(rows)
+    }
+
+    /// `limit` (or `name`): 1…`maximum`, else 400.
+    static func limit(_ request: Request, name: String = "limit", default value: Int = 100, maximum: Int = 100) throws -> Int {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return value }
+        guard let number = Int(text), (1...maximum).contains(number) else {
+            throw Problem(status: .badRequest, code: "invalid_\(name)", title: "Invalid \(name)", detail: "\(name) must be 1…\(maximum)")
+        }
+        return number
+    }
+}
+
+struct FiguresReport: Codable, Sendable {
+    var period: Period
+    var by: Dimension
+    var rows: [Figures]
+}
+
+struct WorkersReport: Codable, Sendable {
+    var period: Period
+    var rules: AssessmentRules
+    var workers: [WorkerAssessment]
+}
+
+struct SubsidyReport: Codable, Sendable {
+    struct StreetTotal: Codable, Sendable {
+        var street: String
+        var name: String
+        var yuan: Double
+    }
+
+    var yuanPerResidentYear: Double
+    var workers: [SubsidyLine]
+    var streets: [StreetTotal]
+}
+
+struct BacklogReport: Codable, Sendable {
+    /// The age buckets, in the order of each row's counts.
+    var ages: [String]
+    var rows: [BacklogRow]
+}
