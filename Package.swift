@@ -134,7 +134,7 @@ let package = Package(
         /// Pure domain logic, no I/O.
         .testTarget(
             name: "DomainTests",
-            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService"],
+            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService"],
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),

@@ -39,6 +39,8 @@ install_packages() {
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   command -v curl >/dev/null || missing+=(curl)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v chromium >/dev/null || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
   /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"

@@ -114,7 +114,7 @@ struct ReportStore: Sendable {
         let rows = try await postgres.query(
             """
             SELECT to_char(month, 'YYYY-MM'), metric, sum(value)::bigint FROM reporting.monthly
-            WHERE month > (\(month)::date - make_interval(months => \(months))) AND month <= \(month)::date AND unit NOT LIKE 'staff:%'
+            WHERE month > (\(month)::date - make_interval(months => \(months)::int)) AND month <= \(month)::date AND unit NOT LIKE 'staff:%'
             GROUP BY 1, 2 ORDER BY 1
             """,
             logger: logger

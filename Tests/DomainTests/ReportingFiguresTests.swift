@@ -1,0 +1,97 @@
+import Foundation
+import ReportingService
+import Testing
+
+@Suite("Reporting figures")
+struct ReportingFiguresTests {
+    @Test func periods() throws {
+        let month = try #require(Period(parsing: "2026-02"))
+        #expect(month.from == "2026-02-01" && month.to == "2026-02-28" && month.isWholeMonths && month.months == 1)
+        #expect(Period(parsing: "2028-02")?.to == "2028-02-29")
+        let quarter = try #require(Period(parsing: "2026-Q4"))
+        #expect(quarter.from == "2026-10-01" && quarter.to == "2026-12-31" && quarter.months == 3)
+        #expect(Period(parsing: "2026")?.months == 12)
+        let custom = try #require(Period.custom(from: "2026-11-03", to: "2026-11-20"))
+        #expect(!custom.isWholeMonths && custom.months == 1)
+        for bad in ["2026-13", "2026-Q5", "26", "x"] { #expect(Period(parsing: bad) == nil, "\(bad)") }
+        #expect(Period.custom(from: "2026-11-20", to: "2026-11-03") == nil)
+        #expect(Period.custom(from: "2026-02-30", to: "2026-03-01") == nil)
+        // 2026-11-30 17:00 UTC is already December 1st in Beijing.
+        #expect(Period.month(of: Date(timeIntervalSince1970: 1_796_058_000), utcOffset: 8 * 3600).label == "2026-12")
+    }
+
+    @Test func ratesFromCounters() {
+        let figures = Figures(key: "grid:a", name: "A", metrics: [
+            "assigned": 75, "claimed": 65, "claimed_on_time": 65, "feedback": 65, "solved": 55, "satisfied": 60, "reopened": 5,
+            "escalated_from": 10, "resolved": 65, "resolved_on_time": 60, "origin_feedback": 75,
+        ])
+        #expect(figures.responseRate == 65.0 / 75)
+        #expect(figures.resolutionRate == 55.0 / 65)
+        #expect(figures.satisfactionRate == 60.0 / 65)
+        #expect(figures.reopenRate == 5.0 / 65)
+        #expect(figures.escalationRate == 10.0 / 75)
+        #expect(figures.onTimeResolutionRate == 60.0 / 65)
+        #expect(figures.returnRate == 0)
+        let origin = Figures(key: "staff:x", name: "x", metrics: ["origin_feedback": 4, "origin_solved": 3, "feedback": 100], origin: true)
+        #expect(origin.feedback == 4 && origin.resolutionRate == 0.75)
+        let empty = Figures(key: "k", name: "k", metrics: [:])
+        #expect(empty.responseRate == nil && empty.satisfactionRate == nil && empty.medianClaimSeconds == nil)
+        #expect(Figures.columns.count == empty.csvValues.count)
+    }
+
+    @Test func percentilesFromTheHistogram() throws {
+        var metrics: [String: Int64] = [:]
+        for seconds in [30.0, 60, 60, 120, 600, 3600, 3600, 7200, 7200, 86400] {
+            metrics[DurationHistogram.metric("claim", seconds: seconds), default: 0] += 1
+        }
+        let median = try #require(DurationHistogram.percentile(0.5, kind: "claim", in: metrics))
+        #expect(median > 600 * 0.9 && median < 600 * 1.1, "\(median)")
+        let p90 = try #require(DurationHistogram.percentile(0.9, kind: "claim", in: metrics))
+        #expect(p90 > 7200 * 0.9 && p90 < 7200 * 1.1, "\(p90)")
+        #expect(DurationHistogram.bucket(seconds: 0.2) == 0 && DurationHistogram.bucket(seconds: 2) == 4)
+    }
+
+    @Test func assessmentBreakdownAndRanking() throws {
+        let rules = AssessmentRules()
+        let zhao = WorkerAssessment(
+            staff: "zhao-hongmei", name: "赵红梅", grid: "grid:hongxing-3", gridName: "红星三组", households: 18, population: 52, months: 1,
+            gridMetrics: ["assigned": 75, "claimed_on_time": 65, "origin_feedback": 75, "origin_solved": 65, "origin_satisfied": 70, "origin_reopened": 5],
+            staffMetrics: ["visits": 40, "collected": 70], rules: rules
+        )
+        #expect(zhao.visitDuty == 36 && !zhao.belowVisitDuty)
+        #expect(zhao.volume.score == 100 && zhao.quality.score == 86.7 && zhao.timeliness.score == 86.7)
+        #expect(zhao.score == 90.7)
+        #expect(zhao.quality.explanation.contains("86.7%") && zhao.quality.explanation.contains("93.3%"))
+        let wu = WorkerAssessment(
+            staff: "wu-xiaoli", name: "吴小莉", grid: "grid:hanjiaxu-1", gridName: "韩家圩一", households: 24, population: 80, months: 1,
+            gridMetrics: ["assigned": 40, "claimed_on_time": 40, "origin_feedback": 40, "origin_solved": 40, "origin_satisfied": 40],
+            staffMetrics: ["visits": 10, "collected": 40], rules: rules
+        )
+        #expect(wu.belowVisitDuty && wu.volume.score == 60.4 && wu.score == 88.1)
+        let idle = WorkerAssessment(staff: "idle", name: "idle", grid: "grid:x", gridName: "x", households: 10, population: 30, months: 1, gridMetrics: [:], staffMetrics: [:], rules: rules)
+        #expect(idle.score == 0 && idle.quality.explanation.contains("no feedback"))
+        var fewAwards = rules
+        fewAwards.excellentAwards = 1
+        let ranked = WorkerAssessment.rank([idle, wu, zhao], rules: fewAwards)
+        #expect(ranked.map(\.staff) == ["zhao-hongmei", "wu-xiaoli", "idle"])
+        #expect(ranked.map(\.award) == ["gold", "excellent", nil])
+        #expect(ranked.map(\.rank) == [1, 2, 3])
+    }
+
+    @Test func quarterlySubsidy() {
+        let lines = SubsidyLine.quarter(workers: [("a", "A", "grid:a", "east", 52, 1), ("b", "B", "grid:b", "east", 80, 2)], rules: AssessmentRules())
+        #expect(lines.map(\.yuan) == [195, 150])
+    }
+
+    @Test func csvHasABOMAndQuotes() {
+        let text = CSV.render(header: ["name", "note"], rows: [["光华三组", "a,b \"c\""]])
+        #expect(text.hasPrefix("\u{FEFF}name,note\r\n"))
+        #expect(text.hasSuffix("光华三组,\"a,b \"\"c\"\"\"\r\n"))
+    }
+
+    @Test func masking() {
+        #expect(Masking.phone("13800001234") == "138****1234")
+        #expect(Masking.phone("12345") == "*****")
+        #expect(Masking.name("崔春花") == "崔**")
+    }
+}
