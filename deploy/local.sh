@@ -7,6 +7,8 @@
 #   deploy/local.sh test      infrastructure + the whole test suite (unit, integration, end-to-end)
 #   deploy/local.sh status    what runs, and each service's /health
 #   deploy/local.sh env       print the environment the services get (secrets included)
+#   deploy/local.sh bench-reporting   1,000,000 requests of synthetic history, dashboard and CSV
+#                             timings (BENCH_REQUESTS, BENCH_RUNS; release build) → docs/benchmarks/
 #   deploy/local.sh broker-stop | broker-start   (used by the broker-restart test)
 #
 # Everything lives under $GRIDLOOP_HOME (default: .run/ in the repository): data, logs,
@@ -282,8 +284,72 @@ cmd_test() {
   swift test --skip-build "$@"
 }
 
+# The reporting benchmark: BENCH_REQUESTS (1,000,000) requests of synthetic history in an org
+# of 10 streets × 20 grids, then dashboard and CSV timings against a reporting process.
+cmd_bench_reporting() {
+  local requests="${BENCH_REQUESTS:-1000000}" port="${BENCH_REPORTING_PORT:-18181}" runs="${BENCH_RUNS:-5}"
+  BUILD_CONFIGURATION="${GRIDLOOP_BUILD:-release}"
+  infrastructure
+  build
+  broker_user gridloop_bench gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop_bench gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  local bin; bin="$(cd "$ROOT" && bin_dir)"
+  export AMQP_URL="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_bench"
+  export DATABASE_URL="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_bench"
+  "$bin/gridloop" migrate >/dev/null
+  local org="$HOME_DIR/bench-org.yaml"
+  {
+    echo "district: { id: bench, name: 基准区 }"
+    echo "streets:"; for s in $(seq 1 10); do echo "  - { id: s$s, name: 街道$s, kind: street }"; done
+    echo "grids:"; for s in $(seq 1 10); do for g in $(seq 1 20); do echo "  - { id: s$s-g$g, name: 街道$s网格$g, street: s$s, kind: residents, households: 20, population: 60 }"; done; done
+    echo "departments:"
+    echo "  - { id: housing, name: 住建局, categories: [housing, property] }"
+    echo "  - { id: utilities, name: 公用事业局, categories: [water, power] }"
+    echo "  - { id: civil, name: 民政局, categories: [elderly-care, market] }"
+    echo "staff:"; for s in $(seq 1 10); do for g in $(seq 1 20); do echo "  - { id: w$s-$g, name: 网格员$s-$g, role: grid-worker, unit: \"grid:s$s-g$g\" }"; done; done
+  } >"$org"
+  "$bin/gridloop" org import "$org" >/dev/null
+  log "loading $requests requests of synthetic history"
+  local started; started=$(date +%s.%N)
+  PGPASSWORD="$GRIDLOOP_DB_PASSWORD" psql -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -d gridloop_bench -v requests="$requests" \
+    -f "$ROOT/deploy/bench/reporting-history.sql" >"$HOME_DIR/bench-load.txt"
+  local load; load=$(echo "$(date +%s.%N) - $started" | bc)
+  local sizes; sizes=$(tail -3 "$HOME_DIR/bench-load.txt" | head -1 | tr -s ' ')
+  REPORTING_HTTP_PORT=$port LOG_LEVEL=warning nohup "$bin/gridloop-reporting" >"$HOME_DIR/logs/bench-reporting.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+  local year; year=$(TZ=Asia/Shanghai date +%Y); local month; month=$(TZ=Asia/Shanghai date +%Y-%m)
+  local out="$ROOT/docs/benchmarks/reporting.md"
+  {
+    echo "# Reporting benchmark"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), build $BUILD_CONFIGURATION;"
+    echo "$requests requests of synthetic history over 365 days in 200 grids (10 streets); rows (requests | daily | monthly):$sizes; loaded in ${load%.*} s."
+    echo "Each request: $runs runs after one warm-up, seconds (min / median / max), response size."
+    echo
+    echo "| request | min | median | max | bytes |"
+    echo "|---|---|---|---|---|"
+    local path
+    for path in "/dashboard?period=$month" "/dashboard?period=$year" "/dashboard/workers/w1-1?period=$year" \
+      "/v1/reports/figures?by=grid&period=$month" "/v1/reports/figures?by=grid&period=$year" "/v1/reports/figures?by=street&from=$year-01-01&to=$year-12-31" \
+      "/v1/reports/figures.csv?by=grid&period=$year" "/v1/reports/workers.csv?period=$year" "/v1/reports/subsidy.csv" "/v1/reports/backlog.csv" "/v1/reports/overdue.csv" "/v1/reports/trend.csv"; do
+      curl -fsS -o /dev/null "http://127.0.0.1:$port$path" || die "GET $path failed"
+      local times=() bytes=0 i
+      for i in $(seq 1 "$runs"); do
+        local result; result=$(curl -fsS -o /dev/null -w '%{time_total} %{size_download}' "http://127.0.0.1:$port$path")
+        times+=("${result% *}"); bytes="${result#* }"
+      done
+      local sorted; sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+      echo "| \`$path\` | $(echo "$sorted" | head -1) | $(echo "$sorted" | sed -n "$(( (runs + 1) / 2 ))p") | $(echo "$sorted" | tail -1) | $bytes |"
+    done
+  } | tee "$out"
+  kill -TERM "$pid" 2>/dev/null || true
+  log "written to $out"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  bench-reporting) cmd_bench_reporting ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;
   status)

@@ -6,13 +6,17 @@ import Testing
 struct ReportingFiguresTests {
     @Test func periods() throws {
         let month = try #require(Period(parsing: "2026-02"))
-        #expect(month.from == "2026-02-01" && month.to == "2026-02-28" && month.isWholeMonths && month.months == 1)
+        #expect(month.from == "2026-02-01" && month.to == "2026-02-28" && month.months == 1)
+        #expect(month.monthSplit == ("2026-02-01", "2026-02-01", "2026-02-28"))
         #expect(Period(parsing: "2028-02")?.to == "2028-02-29")
         let quarter = try #require(Period(parsing: "2026-Q4"))
         #expect(quarter.from == "2026-10-01" && quarter.to == "2026-12-31" && quarter.months == 3)
         #expect(Period(parsing: "2026")?.months == 12)
         let custom = try #require(Period.custom(from: "2026-11-03", to: "2026-11-20"))
-        #expect(!custom.isWholeMonths && custom.months == 1)
+        #expect(custom.months == 1 && custom.monthSplit.lastMonth < custom.monthSplit.firstMonth, "no whole month: days only")
+        let straddle = try #require(Period.custom(from: "2026-01-15", to: "2026-04-10"))
+        #expect(straddle.monthSplit == ("2026-02-01", "2026-03-01", "2026-03-31"))
+        #expect(try #require(Period.custom(from: "2025-12-01", to: "2026-01-31")).monthSplit == ("2025-12-01", "2026-01-01", "2026-01-31"))
         for bad in ["2026-13", "2026-Q5", "26", "x"] { #expect(Period(parsing: bad) == nil, "\(bad)") }
         #expect(Period.custom(from: "2026-11-20", to: "2026-11-03") == nil)
         #expect(Period.custom(from: "2026-02-30", to: "2026-03-01") == nil)

@@ -20,15 +20,16 @@ struct Dashboard: Sendable {
     private func overview(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let text = Texts(request)
         let period = try await ReportsController.period(request, reports: reports, context: context)
-        let district = try await reports.figures(.district, period: period, logger: context.logger).first ?? Figures(key: "district", name: "", metrics: [:])
-        let streets = try await reports.figures(.street, period: period, logger: context.logger)
-        let departments = try await reports.figures(.department, period: period, logger: context.logger)
+        let data = try await reports.data(period, logger: context.logger)
+        let directory = data.directory
+        let district = data.figures(.district).first ?? Figures(key: "district", name: "", metrics: [:])
+        let streets = data.figures(.street)
+        let departments = data.figures(.department)
         let backlog = try await reports.store.backlog(logger: context.logger)
         let overdue = try await reports.store.overdue(limit: 20, logger: context.logger)
-        let directory = try await reports.directory(logger: context.logger)
         let end = String(LocalDay.string(Date(), utcOffset: directory.utcOffset).prefix(7)) + "-01"
         let trend = try await reports.store.monthlyTrend(endingAt: end, months: 12, logger: context.logger).map { Figures(key: $0.month, name: $0.month, metrics: $0.metrics) }
-        let workers = try await reports.assessments(period: period, logger: context.logger)
+        let workers = data.assessments(rules: reports.rules)
 
         var body = "<h1>\(text["title"]) <small>\(html(period.label))</small></h1>"
         body += "<nav><a href=\"?lang=\(text.language)&period=\(html(period.label))\">\(text["overview"])</a> · <a href=\"/v1/reports/figures.csv?by=street&period=\(html(period.label))\">CSV</a> · <a href=\"?lang=\(text.other)&period=\(html(period.label))\">\(text["switch"])</a></nav>"

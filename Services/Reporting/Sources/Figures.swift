@@ -82,9 +82,18 @@ package struct Period: Sendable, Equatable, Codable {
         Period(parsing: String(LocalDay.string(date, utcOffset: utcOffset).prefix(7)))!
     }
 
-    /// Whether the period is whole months (so the monthly rollup answers it).
-    package var isWholeMonths: Bool {
-        from.hasSuffix("-01") && to == Self.lastDay(year: Int(to.prefix(4))!, month: Int(to.dropFirst(5).prefix(2))!)
+    /// The whole months inside the period (`firstMonth`…`lastMonth`, first days; the last whole
+    /// month ends on `wholeMonthsEnd`); an empty range (`lastMonth` < `firstMonth`) when none.
+    package var monthSplit: (firstMonth: String, lastMonth: String, wholeMonthsEnd: String) {
+        let fromYear = Int(from.prefix(4))!, fromMonth = Int(from.dropFirst(5).prefix(2))!
+        let toYear = Int(to.prefix(4))!, toMonth = Int(to.dropFirst(5).prefix(2))!
+        var first = fromYear * 12 + fromMonth - 1
+        if !from.hasSuffix("-01") { first += 1 }
+        var last = toYear * 12 + toMonth - 1
+        if to != Self.lastDay(year: toYear, month: toMonth) { last -= 1 }
+        func start(_ index: Int) -> String { String(format: "%04d-%02d-01", index / 12, index % 12 + 1) }
+        guard first <= last else { return ("9999-12-01", "0001-01-01", "0001-01-01") }
+        return (start(first), start(last), Self.lastDay(year: last / 12, month: last % 12 + 1))
     }
 
     /// Number of months the period spans (at least 1), for duties and subsidies.

@@ -90,20 +90,21 @@ package struct ReportingDirectory: Sendable {
 struct ReportStore: Sendable {
     let postgres: PostgresClient
 
-    /// Unit → metric → sum over `period` (from the monthly rollup when the period is whole months).
+    /// Unit → metric → sum over `period`: whole months from the monthly rollup, the days
+    /// before the first and after the last whole month from the daily one.
     func metrics(_ period: Period, logger: Logger) async throws -> [String: [String: Int64]] {
-        let rows: PostgresRowSequence
-        if period.isWholeMonths {
-            rows = try await postgres.query(
-                "SELECT unit, metric, sum(value)::bigint FROM reporting.monthly WHERE month BETWEEN \(period.from)::date AND \(period.to)::date GROUP BY 1, 2",
-                logger: logger
-            )
-        } else {
-            rows = try await postgres.query(
-                "SELECT unit, metric, sum(value)::bigint FROM reporting.daily WHERE day BETWEEN \(period.from)::date AND \(period.to)::date GROUP BY 1, 2",
-                logger: logger
-            )
-        }
+        let split = period.monthSplit
+        let rows = try await postgres.query(
+            """
+            SELECT unit, metric, sum(value)::bigint FROM (
+                SELECT unit, metric, value FROM reporting.monthly WHERE month BETWEEN \(split.firstMonth)::date AND \(split.lastMonth)::date
+                UNION ALL
+                SELECT unit, metric, value FROM reporting.daily
+                WHERE (day BETWEEN \(period.from)::date AND \(period.to)::date) AND NOT (day BETWEEN \(split.firstMonth)::date AND \(split.wholeMonthsEnd)::date)
+            ) parts GROUP BY 1, 2
+            """,
+            logger: logger
+        )
         var result: [String: [String: Int64]] = [:]
         for try await (unit, metric, value) in rows.decode((String, String, Int64).self) { result[unit, default: [:]][metric] = value }
         return result

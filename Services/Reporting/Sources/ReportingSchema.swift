@@ -84,6 +84,9 @@ enum ReportingSchema {
             "CREATE TABLE reporting.households (id text PRIMARY KEY, grid text NOT NULL)",
             "CREATE TABLE reporting.settings (id integer PRIMARY KEY CHECK (id = 1), utc_offset integer NOT NULL DEFAULT 28800)",
         ]),
+        Migration(version: 4, name: "overdue list index", statements: [
+            "CREATE INDEX requests_overdue ON reporting.requests (overdue_at) WHERE overdue_at IS NOT NULL AND state NOT IN ('closed', 'rejected', 'merged', 'resolved')",
+        ]),
     ]
 }
 

@@ -32,40 +32,19 @@ struct Reports: Sendable {
         try await ReportingDirectory.load(from: store.postgres, logger: logger)
     }
 
-    /// One row per key of `dimension`, sorted by key.
-    func figures(_ dimension: Dimension, period: Period, logger: Logger) async throws -> [Figures] {
-        let directory = try await directory(logger: logger)
-        let metrics = try await store.metrics(period, logger: logger)
-        return Self.group(metrics, by: dimension, directory: directory)
+    /// The directory and the summed counters of `period`: one read serves every table of a page.
+    func data(_ period: Period, logger: Logger) async throws -> ReportData {
+        ReportData(period: period, directory: try await directory(logger: logger), metrics: try await store.metrics(period, logger: logger))
     }
 
-    static func group(_ metrics: [String: [String: Int64]], by dimension: Dimension, directory: ReportingDirectory) -> [Figures] {
-        var sums: [String: [String: Int64]] = [:]
-        for (unit, values) in metrics {
-            guard let key = dimension.key(of: unit, directory: directory) else { continue }
-            sums[key, default: [:]].merge(values, uniquingKeysWith: +)
-        }
-        if dimension == .district, sums.isEmpty { sums["district"] = [:] }
-        return sums.keys.sorted().map { key in
-            let name = dimension == .district ? (directory.units.values.first { $0.ref.hasPrefix("oversight:") }?.name ?? "district") : directory.name(key)
-            return Figures(key: key, name: name, metrics: sums[key]!)
-        }
+    /// One row per key of `dimension`, sorted by key.
+    func figures(_ dimension: Dimension, period: Period, logger: Logger) async throws -> [Figures] {
+        try await data(period, logger: logger).figures(dimension)
     }
 
     /// Every grid worker's assessment over `period`, ranked.
     func assessments(period: Period, logger: Logger) async throws -> [WorkerAssessment] {
-        let directory = try await directory(logger: logger)
-        let metrics = try await store.metrics(period, logger: logger)
-        let workers = directory.staff.filter { $0.role == "grid-worker" && $0.unit.hasPrefix("grid:") }
-        let assessed = workers.map { worker in
-            let grid = directory.units[worker.unit]
-            return WorkerAssessment(
-                staff: worker.id, name: worker.name, grid: worker.unit, gridName: grid?.name ?? worker.unit, households: grid?.households ?? 0,
-                population: grid?.population ?? 0, months: period.months, gridMetrics: metrics[worker.unit] ?? [:],
-                staffMetrics: metrics["staff:\(worker.id)"] ?? [:], rules: rules
-            )
-        }
-        return WorkerAssessment.rank(assessed, rules: rules)
+        try await data(period, logger: logger).assessments(rules: rules)
     }
 
     /// The quarter's subsidy per grid worker (a grid's amount shared by its grid workers).
@@ -80,5 +59,39 @@ struct Reports: Sendable {
             },
             rules: rules
         )
+    }
+}
+
+/// What one report page reads: the period, the directory and the counters summed per unit.
+struct ReportData: Sendable {
+    var period: Period
+    var directory: ReportingDirectory
+    var metrics: [String: [String: Int64]]
+
+    /// One row per key of `dimension` (units' counters added up), sorted by key.
+    func figures(_ dimension: Dimension) -> [Figures] {
+        var sums: [String: [String: Int64]] = [:]
+        for (unit, values) in metrics {
+            guard let key = dimension.key(of: unit, directory: directory) else { continue }
+            sums[key, default: [:]].merge(values, uniquingKeysWith: +)
+        }
+        if dimension == .district, sums.isEmpty { sums["district"] = [:] }
+        return sums.keys.sorted().map { key in
+            let name = dimension == .district ? (directory.units.values.first { $0.ref.hasPrefix("oversight:") }?.name ?? "district") : directory.name(key)
+            return Figures(key: key, name: name, metrics: sums[key]!)
+        }
+    }
+
+    func assessments(rules: AssessmentRules) -> [WorkerAssessment] {
+        let workers = directory.staff.filter { $0.role == "grid-worker" && $0.unit.hasPrefix("grid:") }
+        let assessed = workers.map { worker in
+            let grid = directory.units[worker.unit]
+            return WorkerAssessment(
+                staff: worker.id, name: worker.name, grid: worker.unit, gridName: grid?.name ?? worker.unit, households: grid?.households ?? 0,
+                population: grid?.population ?? 0, months: period.months, gridMetrics: metrics[worker.unit] ?? [:],
+                staffMetrics: metrics["staff:\(worker.id)"] ?? [:], rules: rules
+            )
+        }
+        return WorkerAssessment.rank(assessed, rules: rules)
     }
 }
