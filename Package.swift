@@ -117,7 +117,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "GridLoopNotification", dependencies: ["NotificationService"], path: "Services/Notification/Main", swiftSettings: swiftSettings),
-        .target(name: "ReportingService", dependencies: serviceDependencies, path: "Services/Reporting/Sources", swiftSettings: swiftSettings),
+        .target(
+            name: "ReportingService",
+            dependencies: serviceDependencies + [.product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Services/Reporting/Sources",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "GridLoopReporting", dependencies: ["ReportingService"], path: "Services/Reporting/Main", swiftSettings: swiftSettings),
         .executableTarget(
             name: "GridLoopCLI",

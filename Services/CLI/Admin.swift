@@ -122,8 +122,8 @@ extension OrgFile {
 }
 
 extension OrgFile {
-    /// What reporting needs of the org: unit names, each grid's street, households and
-    /// population (duties and subsidies), staff roles and units, the district's time zone.
+    /// What reporting needs of the org to present figures: unit names, each grid's street,
+    /// households and population (duties and subsidies), staff roles and units, the time zone.
     var reportingDirectory: ReportingDirectory {
         var units = [
             ReportingDirectory.Unit(ref: "\(RoutingRules.triage)", name: "街道分拨中心", street: nil, households: 0, population: 0),
@@ -132,11 +132,9 @@ extension OrgFile {
         units += streets.map { ReportingDirectory.Unit(ref: "street:\($0.id)", name: $0.name, street: $0.id, households: 0, population: 0) }
         units += grids.map { ReportingDirectory.Unit(ref: "grid:\($0.id)", name: $0.name, street: $0.street, households: $0.households, population: $0.population) }
         units += departments.map { ReportingDirectory.Unit(ref: "district:\($0.id)", name: $0.name, street: nil, households: 0, population: 0) }
-        var households: [String: String] = [:]
-        for household in self.households ?? [] { households[household.id] = household.grid }
         return ReportingDirectory(
             units: units, staff: (staff ?? []).map { ReportingDirectory.Staff(id: $0.id, name: $0.name, role: $0.role, unit: $0.unit) },
-            households: households, utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
+            utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
         )
     }
 }

@@ -164,7 +164,7 @@ extension EndToEndTests {
             try await expectDashboardRenders(system, streetName: "东街道", workerName: "赵红梅")
             let requestPage = try await http(.GET, system.url("reporting", "/dashboard/requests/\(housingA[55])?lang=en"))
             #expect(requestPage.status == 200 && requestPage.body.contains("138****1234") && !requestPage.body.contains("13800001234"), "contact masked")
-            #expect(requestPage.body.contains("request.reopened"))
+            #expect(requestPage.body.contains("request.reopened") && requestPage.body.contains("✓ trail verified"), "the trail, verified by intake")
             let bad = try await http(.GET, system.url("reporting", "/v1/reports/figures?by=planet"))
             #expect(bad.status == 400 && bad.body.contains("invalid_dimension"))
         }

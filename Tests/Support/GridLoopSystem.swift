@@ -44,6 +44,7 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:\(MailSink.port)",
             "NOTIFICATION_SMTP_FROM": "gridloop@zhanyi.example",
             "NOTIFICATION_SMS_URL": "http://127.0.0.1:\(webhookPort)/sms",
+            "REPORTING_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }

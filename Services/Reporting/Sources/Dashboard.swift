@@ -10,6 +10,7 @@ import NIOCore
 /// readable on a phone; `?lang=en` for English (Chinese by default).
 struct Dashboard: Sendable {
     let reports: Reports
+    let trail: IntakeTrail
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("dashboard") { request, context in try await overview(request, context: context) }
@@ -98,7 +99,17 @@ struct Dashboard: Sendable {
             [text["claimDue"], item.claimDueAt.map { html(Timestamp.format($0)) } ?? "-"], [text["resolveDue"], item.resolveDueAt.map { html(Timestamp.format($0)) } ?? "-"],
             [text["overdue"], item.overdueAt.map { html(Timestamp.format($0)) } ?? "-"],
         ], empty: "")
-        body += "<section><h2>\(text["trail"])</h2>" + table([text["since"], text["event"], ""], item.events.map { [html(Timestamp.format($0.at)), html($0.type), html($0.summary)] }, empty: text["none"]) + "</section>"
+        if let verified = await trail.fetch(item.id, logger: context.logger) {
+            let status = verified.trailVerified
+                ? "<p class=\"ok\">✓ \(text["verified"]) (\(verified.trail.count), \(html(String(verified.trail.last?.hash.prefix(12) ?? "")))…)</p>"
+                : "<p class=\"flag\">✗ \(text["broken"])</p>"
+            body += "<section><h2>\(text["trail"])</h2>\(status)" + table([text["since"], text["event"], text["unit"], text["actor"], ""], verified.trail.map {
+                [html(Timestamp.format($0.occurredAt)), html($0.type), html(directory.name($0.unit ?? "")), html($0.actor ?? ""), html($0.detail ?? "")]
+            }, empty: text["none"]) + "</section>"
+        } else {
+            body += "<section><h2>\(text["trail"])</h2><p class=\"flag\">\(text["unverified"])</p>"
+                + table([text["since"], text["event"], ""], item.events.map { [html(Timestamp.format($0.at)), html($0.type), html($0.summary)] }, empty: text["none"]) + "</section>"
+        }
         return page(title: text["request"], language: text.language, body: body)
     }
 
@@ -126,7 +137,7 @@ struct Dashboard: Sendable {
             .rates{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:10px;background:none;box-shadow:none;padding:0}
             .rate{background:#fff;border-radius:8px;padding:10px;box-shadow:0 1px 2px #0001}.rate .value{font-size:2em;font-weight:600}
             .rate .label,.rate .detail{color:#556}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9em}
-            th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap}.flag{color:#b3261e}.empty{color:#889}
+            th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap}.flag{color:#b3261e}.ok{color:#2e7d32}.empty{color:#889}
             svg{max-width:100%;height:auto}
             </style></head><body>\(body)<footer><small>GridLoop · \(Timestamp.format(Date()))</small></footer></body></html>
             """
@@ -183,7 +194,8 @@ struct Texts {
         "visits": "走访/应走访", "gold": "金牌网格员", "excellent": "优秀网格员", "belowDuty": "走访未达标", "breakdown": "得分构成", "part": "项目", "weight": "权重",
         "why": "依据", "volume": "工作量", "quality": "质量", "timeliness": "时效", "figures": "辖区诉求指标", "name": "名称", "assigned": "派单",
         "onTime": "按时办结率", "reopen": "重办率", "escalation": "上报率", "medianClaim": "认领用时中位数", "field": "项目", "description": "内容", "reporter": "反映人",
-        "claimDue": "认领时限", "resolveDue": "办结时限", "trail": "全程留痕", "event": "事件",
+        "claimDue": "认领时限", "resolveDue": "办结时限", "trail": "全程留痕", "event": "事件", "actor": "经办人",
+        "verified": "留痕链校验通过", "broken": "留痕链校验失败：记录可能被改动", "unverified": "无法向受理服务核验留痕，以下为报表服务收到的事件",
     ]
     static let english = [
         "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate", "satisfaction": "Satisfaction rate",
@@ -193,5 +205,7 @@ struct Texts {
         "weight": "Weight", "why": "From", "volume": "Volume", "quality": "Quality", "timeliness": "Timeliness", "figures": "Figures of the grid's requests", "name": "Name",
         "assigned": "Assigned", "onTime": "On-time resolution", "reopen": "Reopen rate", "escalation": "Escalation rate", "medianClaim": "Median time to claim",
         "field": "Field", "description": "Description", "reporter": "Reporter", "claimDue": "Claim by", "resolveDue": "Resolve by", "trail": "Trail", "event": "Event",
+        "actor": "By", "verified": "trail verified", "broken": "trail verification FAILED: a record may have been altered",
+        "unverified": "intake cannot be asked to verify the trail; the events reporting received follow",
     ]
 }

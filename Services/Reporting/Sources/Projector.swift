@@ -13,8 +13,9 @@ import PostgresNIO
 /// the assignment was made; feedback (`feedback`, `solved`, `satisfied`, `basically`,
 /// `reopened`) at the unit that resolved the request, and again (`origin_*`) at the request's
 /// grid, for its grid worker; `escalated_from`, `returned_from`, `overdue`, `rejected`,
-/// `merged` at the unit concerned; `received` at the request's grid; `collected` and `visits`
-/// at `staff:<id>`.
+/// `merged` at the unit concerned; `received` at the unit of the first placement; `collected`
+/// and `visits` at `staff:<id>`. Only the events decide (never the current org), so a rebuild
+/// after an org change gives the same figures.
 struct Projector: Sendable {
     /// Applies `body` (an envelope of type `type`); returns `false` for types reporting ignores.
     @discardableResult
@@ -30,22 +31,17 @@ struct Projector: Sendable {
         case MessageType.requestReceived:
             let event = try decode(RequestReceived.self)
             let submission = event.payload.submission
-            var grid = submission.location.gridId
-            if grid == nil, let household = submission.location.householdId {
-                grid = try await connection.query("SELECT grid FROM reporting.households WHERE id = \(household)", logger: logger)
-                    .collect().first?.decode(String.self)
-            }
+            // Only what the events say: the grid, when given; otherwise the first grid assignment.
             try await upsertRequest(event, state: .received, on: connection, logger: logger)
             try await connection.query(
                 """
-                UPDATE reporting.requests SET grid = coalesce(grid, \(grid)), household = \(submission.location.householdId), submitted_by = \(submission.submittedBy),
+                UPDATE reporting.requests SET grid = coalesce(grid, \(submission.location.gridId)), household = \(submission.location.householdId), submitted_by = \(submission.submittedBy),
                     channel = \(submission.channel.rawValue), reporter_name = \(submission.reporter.name), reporter_phone = \(submission.reporter.phone),
                     description = \(submission.description), received_at = \(event.occurredAt)
                 WHERE id = \(event.payload.requestId)
                 """,
                 logger: logger
             )
-            rollups.bump("received", unit: grid.map { "grid:\($0)" } ?? "street:triage", at: event.occurredAt)
             if let by = submission.submittedBy { rollups.bump("collected", unit: "staff:\(by)", at: event.occurredAt) }
         case MessageType.requestAssigned:
             let event = try decode(RequestAssigned.self)
@@ -54,6 +50,8 @@ struct Projector: Sendable {
                 try await connection.query("UPDATE reporting.requests SET grid = coalesce(grid, \(event.payload.unit.id)) WHERE id = \(event.payload.requestId)", logger: logger)
             }
             try await assign(event.payload.assignmentId, request: event.payload.requestId, unit: event.payload.unit, at: event.occurredAt, claimDue: event.payload.claimDueAt, rollups: &rollups, on: connection, logger: logger)
+            // A request's first placement (routing resolved its household or address): counted as received there.
+            rollups.bump("received", unit: event.payload.unit.description, at: event.occurredAt)
         case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReassigned, MessageType.requestReopened:
             let event = try decode(RequestMoved.self)
             let moved = event.payload

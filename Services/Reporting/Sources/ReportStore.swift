@@ -40,13 +40,11 @@ package struct ReportingDirectory: Sendable {
 
     package var units: [String: Unit]
     package var staff: [Staff]
-    package var households: [String: String]
     package var utcOffset: Int
 
-    package init(units: [Unit], staff: [Staff], households: [String: String], utcOffset: Int) {
+    package init(units: [Unit], staff: [Staff], utcOffset: Int) {
         self.units = Dictionary(units.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
         self.staff = staff
-        self.households = households
         self.utcOffset = utcOffset
     }
 
@@ -57,7 +55,6 @@ package struct ReportingDirectory: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("DELETE FROM reporting.units", logger: logger)
             try await connection.query("DELETE FROM reporting.staff", logger: logger)
-            try await connection.query("DELETE FROM reporting.households", logger: logger)
             try await connection.query("DELETE FROM reporting.settings", logger: logger)
             for unit in units.values {
                 try await connection.query(
@@ -68,9 +65,6 @@ package struct ReportingDirectory: Sendable {
             for member in staff {
                 try await connection.query("INSERT INTO reporting.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))", logger: logger)
             }
-            let ids = Array(households.keys)
-            let grids = ids.map { households[$0]! }
-            try await connection.query("INSERT INTO reporting.households (id, grid) SELECT * FROM unnest(\(ids)::text[], \(grids)::text[])", logger: logger)
             try await connection.query("INSERT INTO reporting.settings (id, utc_offset) VALUES (1, \(utcOffset))", logger: logger)
         }
     }
@@ -82,7 +76,7 @@ package struct ReportingDirectory: Sendable {
         let staff = try await postgres.query("SELECT id, name, role, unit FROM reporting.staff ORDER BY id", logger: logger).collect()
             .map { try $0.decode((String, String, String, String).self) }.map { Staff(id: $0.0, name: $0.1, role: $0.2, unit: $0.3) }
         let offset = try await postgres.query("SELECT utc_offset FROM reporting.settings WHERE id = 1", logger: logger).collect().first?.decode(Int.self) ?? 8 * 3600
-        return ReportingDirectory(units: units, staff: staff, households: [:], utcOffset: offset)
+        return ReportingDirectory(units: units, staff: staff, utcOffset: offset)
     }
 }
 

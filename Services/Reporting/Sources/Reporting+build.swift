@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Configuration
 import Foundation
 import GridLoopAMQP
@@ -23,7 +24,7 @@ package enum ReportingApp: GridLoopServiceApp {
             consumers: [runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, handler: model.event)]
         ) { router in
             ReportsController(reports: reports, model: model).addRoutes(to: router)
-            Dashboard(reports: reports).addRoutes(to: router)
+            Dashboard(reports: reports, trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080"))).addRoutes(to: router)
         }
     }
 

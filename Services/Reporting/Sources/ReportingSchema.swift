@@ -81,7 +81,6 @@ enum ReportingSchema {
             )
             """,
             "CREATE TABLE reporting.staff (id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, unit text NOT NULL)",
-            "CREATE TABLE reporting.households (id text PRIMARY KEY, grid text NOT NULL)",
             "CREATE TABLE reporting.settings (id integer PRIMARY KEY CHECK (id = 1), utc_offset integer NOT NULL DEFAULT 28800)",
         ]),
         Migration(version: 4, name: "overdue list index", statements: [
