@@ -44,6 +44,7 @@ install_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
   /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
+  /usr/bin/python3 -c "import requests, xmltodict" 2>/dev/null || missing+=(python3-requests python3-xmltodict)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -261,8 +262,21 @@ cmd_down() {
   postgres_stop
 }
 
+# The PyPI Open311 client the tests drive intake with (georeport; its dependencies from Debian).
+georeport_client() {
+  local dir="$HOME_DIR/python"
+  export GRIDLOOP_TEST_PYTHONPATH="$dir"
+  [ -f "$dir/georeport/__init__.py" ] && return
+  mkdir -p "$dir" "$HOME_DIR/wheels"
+  local pip=(python3 -m pip)
+  "${pip[@]}" --version >/dev/null 2>&1 || { apt-get install -y -q python3-pip >/dev/null 2>&1; pip=(/usr/bin/python3 -m pip); }
+  "${pip[@]}" download --no-deps --quiet georeport==0.3.1 -d "$HOME_DIR/wheels" || die "cannot download the georeport client from PyPI"
+  /usr/bin/python3 -m zipfile -e "$(ls "$HOME_DIR"/wheels/georeport-0.3.1-*.whl | head -1)" "$dir"
+}
+
 cmd_test() {
   infrastructure
+  georeport_client
   # The tests get their own vhost and database, fresh for every run.
   broker_user gridloop_test gridloop "$GRIDLOOP_AMQP_PASSWORD"
   rmqctl delete_vhost gridloop_test >/dev/null 2>&1 || true

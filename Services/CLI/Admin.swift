@@ -48,13 +48,16 @@ struct Org: AsyncParsableCommand {
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: NotificationApp.migrator, logger: logger)
             try await DatabaseBootstrap.migrate(database: configuration.database, migrator: ReportingApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: IntakeApp.migrator, logger: logger)
             let file = self.file
+            let intakeDirectory = org.intakeDirectory
             let directory = org.notificationDirectory
             let reportingDirectory = org.reportingDirectory
             let version = try await withAdminDatabase { client in
                 let version = try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
                 try await Directory().replace(with: directory, on: client, logger: logger)
                 try await reportingDirectory.replace(on: client, logger: logger)
+                try await intakeDirectory.replace(on: client, logger: logger)
                 return version
             }
             let units = org.units
@@ -136,5 +139,66 @@ extension OrgFile {
             units: units, staff: (staff ?? []).map { ReportingDirectory.Staff(id: $0.id, name: $0.name, role: $0.role, unit: $0.unit) },
             utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
         )
+    }
+}
+
+extension OrgFile {
+    /// What intake's Open311 API needs: one service per category (grouped by department),
+    /// unit names for `agency_responsible`, the district id as jurisdiction.
+    var intakeDirectory: IntakeDirectory {
+        let services = departments.flatMap { department in
+            department.categories.map { category in
+                IntakeDirectory.Service(
+                    code: category, name: "\(CategoryNames.label(category, language: "zh")) \(CategoryNames.label(category, language: "en"))",
+                    description: "\(CategoryNames.label(category, language: "zh"))（\(department.name)）",
+                    group: department.name, keywords: [category, department.id].joined(separator: ",")
+                )
+            }
+        }.sorted { $0.code < $1.code }
+        var names = notificationDirectory.unitNames
+        names["\(RoutingRules.triage)"] = "街道分拨中心"
+        return IntakeDirectory(jurisdiction: district.id, services: services, unitNames: names)
+    }
+}
+
+/// `gridloop apikey …`: keys for intake clients (Open311, hotline systems).
+struct APIKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "apikey", abstract: "API keys for intake clients (Open311 POST requests).", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a key for a client; prints it once (only its hash is stored).")
+        @Argument(help: "Who the key is for, e.g. 'hotline-12345'.") var name: String
+
+        func run() async throws {
+            let configuration = try CLIEnvironment.configuration()
+            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: IntakeApp.migrator, logger: Logger(label: "gridloop-cli"))
+            let name = self.name
+            let (id, key) = try await withAdminDatabase { client in try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli")) }
+            print("\(id)\t\(key)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (id, name, created, revoked).")
+
+        func run() async throws {
+            let keys = try await withAdminDatabase { client in try await APIKeys(postgres: client).list(logger: Logger(label: "gridloop-cli")) }
+            for (id, name, created, revoked) in keys {
+                print("\(id)\t\(name)\t\(Timestamp.format(created))\t\(revoked.map { "revoked \(Timestamp.format($0))" } ?? "live")")
+            }
+            if keys.isEmpty { print("no API keys") }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key: it stops working at once.")
+        @Argument(help: "The key id (from 'list').") var id: String
+
+        func run() async throws {
+            let id = self.id
+            let revoked = try await withAdminDatabase { client in try await APIKeys(postgres: client).revoke(id: id, logger: Logger(label: "gridloop-cli")) }
+            guard revoked else { throw CLIFailure("no live API key \(id)") }
+            print("\(id) revoked")
+        }
     }
 }

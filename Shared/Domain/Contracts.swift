@@ -1,15 +1,20 @@
 import Foundation
 
-/// Where a request is: a grid id, a household id, or an address (at least one).
+/// Where a request is: a grid id, a household id, an address or coordinates (at least one).
 public struct Location: Codable, Sendable, Equatable {
     public var gridId: String?
     public var householdId: String?
     public var address: String?
+    /// WGS 84 degrees (e.g. from an Open311 client's `lat`/`long`).
+    public var latitude: Double?
+    public var longitude: Double?
 
-    public init(gridId: String? = nil, householdId: String? = nil, address: String? = nil) {
+    public init(gridId: String? = nil, householdId: String? = nil, address: String? = nil, latitude: Double? = nil, longitude: Double? = nil) {
         self.gridId = gridId
         self.householdId = householdId
         self.address = address
+        self.latitude = latitude
+        self.longitude = longitude
     }
 }
 

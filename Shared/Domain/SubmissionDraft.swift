@@ -91,12 +91,22 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
                     errors.append(FieldError(field: field, code: "invalid", message: "must be lowercase letters, digits and '-'"))
                 }
             }
-            if gridId == nil, householdId == nil, address == nil, !errors.contains(where: { $0.field.hasPrefix("location.") }) {
-                errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId or an address"))
+            if let latitude = given.latitude, !(-90...90).contains(latitude) || !latitude.isFinite {
+                errors.append(FieldError(field: "location.latitude", code: "invalid", message: "must be between -90 and 90"))
             }
-            location = Location(gridId: gridId, householdId: householdId, address: address)
+            if let longitude = given.longitude, !(-180...180).contains(longitude) || !longitude.isFinite {
+                errors.append(FieldError(field: "location.longitude", code: "invalid", message: "must be between -180 and 180"))
+            }
+            if (given.latitude == nil) != (given.longitude == nil) {
+                errors.append(FieldError(field: given.latitude == nil ? "location.latitude" : "location.longitude", code: "required", message: "latitude and longitude go together"))
+            }
+            let coordinates = given.latitude != nil && given.longitude != nil
+            if gridId == nil, householdId == nil, address == nil, !coordinates, !errors.contains(where: { $0.field.hasPrefix("location.") }) {
+                errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId, an address or latitude and longitude"))
+            }
+            location = Location(gridId: gridId, householdId: householdId, address: address, latitude: given.latitude, longitude: given.longitude)
         } else {
-            errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId or an address"))
+            errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId, an address or latitude and longitude"))
         }
 
         let name = text(reporter?.name, "reporter.name", max: Limits.name)

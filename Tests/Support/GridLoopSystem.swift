@@ -98,7 +98,7 @@ package final class GridLoopSystem: Sendable {
     static var demoOrgPath: String { repositoryPath("deploy/demo-org.yaml") }
 
     /// A path inside the repository.
-    static func repositoryPath(_ relative: String) -> String {
+    package static func repositoryPath(_ relative: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../\(relative)").standardized.path
     }
 

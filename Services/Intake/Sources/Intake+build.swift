@@ -19,7 +19,13 @@ package enum IntakeApp: GridLoopServiceApp {
                 runtime.consumer(queue: GridLoopQueue.intakeSubmissions, topology: GridLoopTopology.intakeSubmissions, handler: handlers.submission),
                 runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
             ],
-            routes: RequestsController(store: store, relay: runtime.relay).addRoutes
+            routes: { router in
+                RequestsController(store: store, relay: runtime.relay).addRoutes(to: router)
+                Open311Controller(
+                    store: store, relay: runtime.relay, keys: APIKeys(postgres: runtime.postgres),
+                    publicURL: reader.string(forKey: "intake.public.url", default: "http://127.0.0.1:\(configuration.httpPort)")
+                ).addRoutes(to: router)
+            }
         )
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GridLoopAMQP
 import GridLoopDomain
 import GridLoopPersistence
@@ -59,6 +60,9 @@ struct IntakeConsumers: Sendable {
         case MessageType.requestClaimed:
             let event = try delivery.decode(RequestClaimed.self)
             try await store.follow(header, state: .claimed, unit: event.payload.unit, actor: event.payload.staff, detail: nil, logger: logger)
+            if let due = event.payload.resolveDueAt, let id = UUID(uuidString: event.payload.requestId) {
+                try await store.expect(id, resolvedBy: due, logger: logger)  // Open311's expected_datetime
+            }
         case MessageType.requestRejected, MessageType.requestMerged:
             let event = try delivery.decode(RequestEnded.self).payload
             let merged = header.type == MessageType.requestMerged

@@ -53,5 +53,31 @@ enum IntakeSchema {
             "CREATE TRIGGER trail_no_truncate BEFORE TRUNCATE ON intake.trail FOR EACH STATEMENT EXECUTE FUNCTION intake.trail_is_append_only()",
         ]),
         .messaging(schema: name, version: 2),
+        Migration(version: 3, name: "Open311: services, units, API keys, request extras", statements: [
+            "CREATE TABLE intake.services (code text PRIMARY KEY, name text NOT NULL, description text NOT NULL, grp text NOT NULL, keywords text NOT NULL)",
+            "CREATE TABLE intake.units (ref text PRIMARY KEY, name text NOT NULL)",
+            "CREATE TABLE intake.settings (id integer PRIMARY KEY CHECK (id = 1), jurisdiction text NOT NULL)",
+            """
+            CREATE TABLE intake.api_keys (
+                id text PRIMARY KEY,
+                name text NOT NULL,
+                key_hash text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                revoked_at timestamptz
+            )
+            """,
+            """
+            CREATE TABLE intake.open311 (
+                request_id uuid PRIMARY KEY REFERENCES intake.requests (id),
+                api_key_id text,
+                email text,
+                device_id text,
+                account_id text,
+                media_url text
+            )
+            """,
+            "ALTER TABLE intake.requests ADD COLUMN latitude double precision, ADD COLUMN longitude double precision, ADD COLUMN expected_at timestamptz",
+            "CREATE INDEX requests_by_creation ON intake.requests (created_at)",
+        ]),
     ]
 }

@@ -32,10 +32,11 @@ struct IntakeStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
-                    reporter_name, reporter_phone, channel, submitted_by, state, version)
+                    reporter_name, reporter_phone, channel, submitted_by, state, version, latitude, longitude)
                 VALUES (\(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
                     \(submission.location.householdId), \(submission.location.address), \(submission.reporter.name),
-                    \(submission.reporter.phone), \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1)
+                    \(submission.reporter.phone), \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
+                    \(submission.location.latitude), \(submission.location.longitude))
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
                 """,
                 logger: logger
@@ -64,6 +65,11 @@ struct IntakeStore: Sendable {
             try await inTransaction(connection, outcome)
             return outcome
         }
+    }
+
+    /// Records when the request is expected to be resolved (the resolve deadline of its claim).
+    func expect(_ requestId: UUID, resolvedBy due: Date, logger: Logger) async throws {
+        try await postgres.query("UPDATE intake.requests SET expected_at = \(due) WHERE id = \(requestId)", logger: logger)
     }
 
     /// A request's status and trail, or `nil` if there is none with that id.

@@ -25,6 +25,8 @@ package struct OrgFile: Codable, Sendable, Equatable {
         package var kind: String
         package var households: Int
         package var population: Int
+        /// Optional polygon of `[longitude, latitude]` points: requests with coordinates inside it belong here.
+        package var area: [[Double]]?
     }
 
     package struct Household: Codable, Sendable, Equatable {
@@ -135,6 +137,7 @@ package struct OrgFile: Codable, Sendable, Equatable {
             if !Self.gridKinds.contains(grid.kind) { problems.append("grids[\(index)].kind: '\(grid.kind)' is not one of \(Self.gridKinds.sorted().joined(separator: ", "))") }
             if grid.households < 0 { problems.append("grids[\(index)].households: must not be negative") }
             if grid.population < 0 { problems.append("grids[\(index)].population: must not be negative") }
+            if let area = grid.area, let problem = GeoArea(points: area).problem { problems.append("grids[\(index)].area: \(problem)") }
         }
         for (index, household) in (households ?? []).enumerated() {
             if !gridIDs.contains(household.grid) { problems.append("households[\(index)].grid: unknown grid '\(household.grid)'") }

@@ -1,3 +1,4 @@
+import Foundation
 import GridLoopDomain
 import GridLoopPersistence
 import Logging
@@ -25,8 +26,9 @@ package struct OrgStore: Sendable {
             for grid in org.grids {
                 try await connection.query(
                     """
-                    INSERT INTO routing.grids (id, name, street_id, kind, households, population)
-                    VALUES (\(grid.id), \(grid.name), \(grid.street), \(grid.kind), \(grid.households), \(grid.population))
+                    INSERT INTO routing.grids (id, name, street_id, kind, households, population, area)
+                    VALUES (\(grid.id), \(grid.name), \(grid.street), \(grid.kind), \(grid.households), \(grid.population),
+                        \(try grid.area.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }))
                     """,
                     logger: logger
                 )
@@ -97,8 +99,15 @@ package struct OrgStore: Sendable {
         ).collect().first?.decode(String.self)
         if let address = location.address {
             facts.addressGrid = try await connection.query(
-                "SELECT grid_id FROM routing.households WHERE address = \(address) ORDER BY id LIMIT 1", logger: logger
+                "SELECT grid_id FROM routing.households WHERE replace(address, ' ', '') = replace(\(address), ' ', '') ORDER BY id LIMIT 1", logger: logger
             ).collect().first?.decode(String.self)
+        }
+        if let latitude = location.latitude, let longitude = location.longitude {
+            let rows = try await connection.query("SELECT id, area FROM routing.grids WHERE area IS NOT NULL ORDER BY id", logger: logger)
+            for try await (id, area) in rows.decode((String, String).self) {
+                guard let points = try? JSONDecoder().decode([[Double]].self, from: Data(area.utf8)) else { continue }
+                if facts.coordinateGrid == nil, GeoArea(points: points).contains(latitude: latitude, longitude: longitude) { facts.coordinateGrid = id }
+            }
         }
         return facts
     }

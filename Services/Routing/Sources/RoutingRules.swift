@@ -10,8 +10,11 @@ package struct PlacementFacts: Sendable, Equatable {
     package var addressGrid: String?
     /// The department of a category that skips the grid and street (`direct` in the org file).
     package var directDepartment: String?
+    /// The grid whose area contains the request's coordinates.
+    package var coordinateGrid: String?
 
-    package init(knownGrid: String? = nil, householdGrid: String? = nil, addressGrid: String? = nil, directDepartment: String? = nil) {
+    package init(knownGrid: String? = nil, householdGrid: String? = nil, addressGrid: String? = nil, directDepartment: String? = nil, coordinateGrid: String? = nil) {
+        self.coordinateGrid = coordinateGrid
         self.knownGrid = knownGrid
         self.householdGrid = householdGrid
         self.addressGrid = addressGrid
@@ -50,7 +53,7 @@ package enum EscalationRules {
 }
 
 /// The first assignment of a new request: a `direct` category (an emergency, a utility outage)
-/// goes straight to its department; otherwise household or address → grid; a request that
+/// goes straight to its department; otherwise household, grid, address or coordinates → grid; a request that
 /// cannot be placed goes to the triage desk of the street tier, never dropped.
 package enum RoutingRules {
     /// Where unplaceable requests go.
@@ -69,6 +72,9 @@ package enum RoutingRules {
         }
         if let grid = facts.addressGrid, let unit = try? UnitRef(tier: .grid, id: grid) {
             return (unit, "grid of the household at the address")
+        }
+        if let grid = facts.coordinateGrid, let unit = try? UnitRef(tier: .grid, id: grid) {
+            return (unit, "grid whose area contains the coordinates")
         }
         return (triage, "location could not be placed in a grid: triage")
     }

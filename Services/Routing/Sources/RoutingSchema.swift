@@ -93,5 +93,8 @@ enum RoutingSchema {
             "ALTER TABLE routing.timers DROP CONSTRAINT timers_kind_check",
             "ALTER TABLE routing.timers ADD CONSTRAINT timers_kind_check CHECK (kind IN ('claim', 'resolve', 'claim-warning', 'resolve-warning'))",
         ]),
+        Migration(version: 8, name: "grid areas", statements: [
+            "ALTER TABLE routing.grids ADD COLUMN area text",
+]),
     ]
 }

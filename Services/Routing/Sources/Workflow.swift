@@ -56,7 +56,7 @@ final class Workflow: Sendable {
             let facts = try await org.facts(for: submission.location, category: submission.category, on: connection, logger: logger)
             let (unit, reason) = RoutingRules.firstUnit(for: submission.location, facts: facts)
             try await ensureQueue(for: unit)
-            let grid = facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid
+            let grid = facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid ?? facts.coordinateGrid
             if let grid {
                 try await connection.query(
                     "UPDATE routing.requests SET street_id = (SELECT street_id FROM routing.grids WHERE id = \(grid)) WHERE id = \(requestId)",
