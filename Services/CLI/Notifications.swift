@@ -88,11 +88,11 @@ struct Notifications: AsyncParsableCommand {
 }
 
 /// Runs `body` with a client of the database from `DATABASE_URL` (admin commands).
-func withAdminDatabase<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+func withAdminDatabase<T: Sendable>(poolSize: Int = 2, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
     let configuration = try CLIEnvironment.configuration()
     var logger = Logger(label: "gridloop-cli")
     logger.logLevel = .error
-    let client = configuration.database.makeClient(poolSize: 2, logger: logger)
+    let client = configuration.database.makeClient(poolSize: poolSize, logger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await client.run(); return nil }
         defer { group.cancelAll() }

@@ -23,6 +23,7 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Idempotency key: the same key never makes a second request (default: random).") var idempotencyKey: String?
     @Flag(help: "Print the submission id after the broker's confirm instead of waiting for intake's reply.") var noWait = false
     @Option(help: "Seconds to wait for intake's reply.") var timeout = 15
+    @Flag(help: "Fail instead of keeping the submission in the offline spool when the broker cannot be reached.") var noSpool = false
 
     func run() async throws {
         let configuration = try CLIEnvironment.configuration()
@@ -35,13 +36,7 @@ struct Submit: AsyncParsableCommand {
         let payload = SubmissionPayload(idempotencyKey: key, submission: draft)
         do {
             if noWait {
-                let envelope = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: key, payload: payload)
-                let message = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate)
-                let outcome = try await AMQPSession.run(options: configuration.amqp) { session in
-                    try session.declare(GridLoopTopology.intakeSubmissions)
-                    return try session.publish(message)
-                }
-                guard outcome.isConfirmed else { throw CLIFailure("the broker did not confirm the submission: \(outcome)") }
+                try await Spool.send(payload, reportedAt: nil, options: configuration.amqp)
                 print("submitted \(key) (confirmed by the broker; intake assigns the request id)")
                 return
             }
@@ -50,6 +45,14 @@ struct Submit: AsyncParsableCommand {
                 requestId: nil, options: configuration.amqp, timeout: .seconds(timeout)
             ).orFail()
             print(reply.requestId ?? "")
+        } catch let error as AMQPError where error.kind == .connectionFailed && !noSpool {
+            // Offline (a household visit without signal): keep it, with its time and key, for
+            // `gridloop spool flush` — if intake would take it (what it would refuse, refuse now).
+            if case .failure(let invalid) = draft.validate() {
+                throw CLIFailure("the broker cannot be reached, and the submission is not valid anyway:\n" + invalid.errors.map { "  \($0)" }.joined(separator: "\n"))
+            }
+            let file = try Spool.directory().keep(payload, reportedAt: Date())
+            print("spooled \(key): the broker cannot be reached (\(error.reason)); `gridloop spool flush` sends it (\(file))")
         } catch let error as AMQPError {
             throw CLIFailure("cannot submit: \(error)")
         }

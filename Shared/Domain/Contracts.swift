@@ -77,10 +77,13 @@ public struct SubmissionPayload: Codable, Sendable {
     /// Re-sending the same key returns the request already made, never a second one.
     public var idempotencyKey: String?
     public var submission: SubmissionDraft
+    /// When the grid worker took it down, if earlier than its sending (an offline spool).
+    public var reportedAt: Date?
 
-    public init(idempotencyKey: String?, submission: SubmissionDraft) {
+    public init(idempotencyKey: String?, submission: SubmissionDraft, reportedAt: Date? = nil) {
         self.idempotencyKey = idempotencyKey
         self.submission = submission
+        self.reportedAt = reportedAt
     }
 }
 

@@ -31,7 +31,7 @@ struct IntakeConsumers: Sendable {
         let outbox = self.outbox
         let logger = delivery.logger
         let header = delivery.header
-        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: envelope.correlationId, logger: logger) { connection, outcome in
+        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: envelope.correlationId, reportedAt: envelope.payload.reportedAt, logger: logger) { connection, outcome in
             _ = try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger)
             guard let replyTo else { return }
             var reply = MessageEnvelope(

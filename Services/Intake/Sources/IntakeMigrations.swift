@@ -76,7 +76,7 @@ enum IntakeSchema {
                 media_url text
             )
             """,
-            "ALTER TABLE intake.requests ADD COLUMN latitude double precision, ADD COLUMN longitude double precision, ADD COLUMN expected_at timestamptz",
+            "ALTER TABLE intake.requests ADD COLUMN latitude double precision, ADD COLUMN longitude double precision, ADD COLUMN expected_at timestamptz, ADD COLUMN reported_at timestamptz",
             "CREATE INDEX requests_by_creation ON intake.requests (created_at)",
         ]),
     ]

@@ -24,7 +24,7 @@ struct IntakeStore: Sendable {
     /// earlier request and writes nothing. `inTransaction` runs extra work in the same
     /// transaction (the AMQP path records its inbox claim and its reply there).
     func submit(
-        _ submission: Submission, idempotencyKey: String?, correlationId: String, logger: Logger,
+        _ submission: Submission, idempotencyKey: String?, correlationId: String, reportedAt: Date? = nil, logger: Logger,
         inTransaction: @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
     ) async throws -> SubmissionOutcome {
         try await postgres.withTransaction(logger: logger) { connection in
@@ -32,11 +32,11 @@ struct IntakeStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
-                    reporter_name, reporter_phone, channel, submitted_by, state, version, latitude, longitude)
+                    reporter_name, reporter_phone, channel, submitted_by, state, version, latitude, longitude, reported_at)
                 VALUES (\(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
                     \(submission.location.householdId), \(submission.location.address), \(submission.reporter.name),
                     \(submission.reporter.phone), \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
-                    \(submission.location.latitude), \(submission.location.longitude))
+                    \(submission.location.latitude), \(submission.location.longitude), \(reportedAt))
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
                 """,
                 logger: logger
@@ -57,7 +57,8 @@ struct IntakeStore: Sendable {
             )
             try await appendTrail(
                 requestId: id, eventId: event.messageId, type: event.type, version: 1, state: .received, unit: nil,
-                actor: submission.submittedBy ?? submission.channel.rawValue, detail: "received via \(submission.channel.rawValue)",
+                actor: submission.submittedBy ?? submission.channel.rawValue,
+                detail: "received via \(submission.channel.rawValue)" + (reportedAt.map { "; taken down \(Timestamp.format($0)), sent later from an offline spool" } ?? ""),
                 occurredAt: event.occurredAt, on: connection, logger: logger
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
