@@ -139,7 +139,7 @@ let package = Package(
         /// Pure domain logic, no I/O.
         .testTarget(
             name: "DomainTests",
-            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService"],
+            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService", "IntakeService"],
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),
