@@ -184,6 +184,12 @@ struct Staff: AsyncParsableCommand {
                 description \(assignment.description)
                 claimed by  \(staff)
                 """)
+                if let other = assignment.possibleDuplicateOf {
+                    print("""
+                    duplicate?  an open \(assignment.category) request from the same household or address: \(other)
+                                if it is the same problem: gridloop staff merge \(assignment.requestId) --into \(other) --staff \(staff) --reason "…"
+                    """)
+                }
             }
         }
     }

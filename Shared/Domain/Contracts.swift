@@ -109,6 +109,9 @@ public struct RequestAssigned: Codable, Sendable, Equatable {
     public var reason: String
     /// When the unit must have claimed it (from the SLA; absent in messages from before v1.1).
     public var claimDueAt: Date?
+    /// An open request of the same category at the same household or address, recently made:
+    /// the staff decide (`merge` into it, or handle both).
+    public var possibleDuplicateOf: String?
 
     public init(requestId: String, assignmentId: String, unit: UnitRef, category: String, description: String, reason: String, claimDueAt: Date? = nil) {
         self.requestId = requestId

@@ -134,3 +134,33 @@ func writeCSV(_ text: String) throws -> String {
     try text.write(to: file, atomically: true, encoding: .utf8)
     return file.path
 }
+
+extension EndToEndTests {
+    @Test("a second open request of the same category from the same household is offered as a possible duplicate; the grid worker merges it on confirmation")
+    func duplicateOffered() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let first = try await submit(system, json: submissionJSON(location: #""householdId":"hongxing-3-02""#, category: "property", description: "楼顶漏水"))
+            let second = try await submit(system, json: submissionJSON(location: #""householdId":"hongxing-3-02""#, category: "property", description: "屋顶又漏了"))
+            let other = try await submit(system, json: submissionJSON(location: #""householdId":"hongxing-3-03""#, category: "property", description: "楼顶漏水"))
+            // Both reports placed at once (concurrent handlers): the second still sees the first.
+            var seen: [String: RequestAssigned] = [:]
+            while seen[second] == nil || seen[other] == nil || seen[first] == nil {
+                let take = try await system.cli("staff", "take", "--unit", "grid:hongxing-3", "--staff", "zhao-hongmei", "--json", "--wait", "20")
+                try #require(take.status == 0, "take: \(take.stderr)")
+                let assignment = try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
+                seen[assignment.requestId] = assignment
+            }
+            // Whichever routing placed second is offered as the duplicate of the other (they were made milliseconds apart).
+            let flagged = [seen[first]?.possibleDuplicateOf, seen[second]?.possibleDuplicateOf]
+            #expect(flagged == [nil, first] || flagged == [second, nil], "exactly one offered as a duplicate of the other: \(flagged)")
+            #expect(seen[other]?.possibleDuplicateOf == nil, "another household is not a duplicate")
+            let (duplicate, original) = seen[second]?.possibleDuplicateOf == first ? (second, first) : (first, second)
+            let merged = try await system.cli("staff", "merge", duplicate, "--into", original, "--staff", "zhao-hongmei", "--reason", "同一处漏水")
+            #expect(merged.status == 0, "\(merged.stderr)")
+            #expect(await eventually {
+                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(duplicate)"))
+                return status?.json["state"] as? String == "merged"
+            })
+        }
+    }
+}

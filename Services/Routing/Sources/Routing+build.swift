@@ -17,7 +17,10 @@ package enum RoutingApp: GridLoopServiceApp {
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let org = OrgStore(postgres: runtime.postgres)
-        let workflow = Workflow(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org)
+        let workflow = Workflow(
+            postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org,
+            duplicateWindow: .seconds(Int64(reader.int(forKey: "routing.duplicate.window.hours", default: 72)) * 3600)
+        )
         return runtime.makeApplication(
             services: [
                 UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger),

@@ -96,5 +96,9 @@ enum RoutingSchema {
         Migration(version: 8, name: "grid areas", statements: [
             "ALTER TABLE routing.grids ADD COLUMN area text",
 ]),
+        Migration(version: 9, name: "request locations for duplicate detection", statements: [
+            "ALTER TABLE routing.requests ADD COLUMN household_id text, ADD COLUMN address text",
+            "CREATE INDEX requests_open_by_category ON routing.requests (category, created_at) WHERE state NOT IN ('closed', 'rejected', 'merged')",
+]),
     ]
 }

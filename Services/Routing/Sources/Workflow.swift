@@ -20,8 +20,11 @@ final class Workflow: Sendable {
     let timers = SLATimers()
     /// Units whose queue this process has declared.
     let declaredUnits = Mutex<Set<UnitRef>>([])
+    /// How far back a request counts as a possible duplicate (`ROUTING_DUPLICATE_WINDOW_HOURS`).
+    let duplicateWindow: Duration
 
-    init(postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore) {
+    init(postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore, duplicateWindow: Duration = .seconds(72 * 3600)) {
+        self.duplicateWindow = duplicateWindow
         self.postgres = postgres
         self.outbox = outbox
         self.relay = relay
@@ -63,10 +66,11 @@ final class Workflow: Sendable {
                     logger: logger
                 )
             }
+            let duplicate = try await possibleDuplicate(of: requestId, submission: submission, on: connection, logger: logger)
             var lifecycle = RequestLifecycle()
             try lifecycle.apply(.assign(unit))
-            try await assign(requestId: requestId, lifecycle: lifecycle, reason: reason, submission: submission,
-                             correlationId: envelope.correlationId, on: connection, logger: logger)
+            try await assign(requestId: requestId, lifecycle: lifecycle, reason: reason + (duplicate.map { "; possible duplicate of \($0)" } ?? ""), submission: submission,
+                             correlationId: envelope.correlationId, duplicateOf: duplicate, on: connection, logger: logger)
             if unit.tier == .district {
                 // Skipped the street: tell its centre (the grid's street, else the triage desk).
                 let street = try await connection.query("SELECT street_id FROM routing.requests WHERE id = \(requestId)", logger: logger)
@@ -87,17 +91,43 @@ final class Workflow: Sendable {
     }
 
     private func assign(
-        requestId: UUID, lifecycle: RequestLifecycle, reason: String, submission: Submission, correlationId: String,
+        requestId: UUID, lifecycle: RequestLifecycle, reason: String, submission: Submission, correlationId: String, duplicateOf: String? = nil,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         guard let unit = lifecycle.unit else { return }
         try await save(requestId, lifecycle, previousVersion: lifecycle.version - 1, on: connection, logger: logger)
-        let assignment = try await recordAssignment(
+        var assignment = try await recordAssignment(
             requestId: requestId, unit: unit, reason: reason, category: submission.category, description: submission.description, on: connection, logger: logger
         )
+        assignment.possibleDuplicateOf = duplicateOf
         let event = MessageEnvelope(type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: lifecycle.version, payload: assignment)
         try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
         try await sendAssignment(assignment, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version, on: connection, logger: logger)
+    }
+
+    /// An open request of the same category at the same household or address, made within
+    /// `duplicateWindow`: offered to the staff as a possible duplicate (they confirm with `merge`).
+    func possibleDuplicate(of requestId: UUID, submission: Submission, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+        let location = submission.location
+        try await connection.query(
+            "UPDATE routing.requests SET household_id = \(location.householdId), address = \(location.address) WHERE id = \(requestId)", logger: logger
+        )
+        guard location.householdId != nil || location.address != nil else { return nil }
+        // Two reports of one problem placed at the same moment: the second waits for the first's commit and sees it.
+        let place = location.householdId ?? (location.address ?? "").replacingOccurrences(of: " ", with: "")
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("duplicate:\(submission.category):\(place)")))", logger: logger)
+        let seconds = Double(duplicateWindow.components.seconds)
+        return try await connection.query(
+            """
+            SELECT id FROM routing.requests
+            WHERE id <> \(requestId) AND category = \(submission.category) AND state NOT IN ('closed', 'rejected', 'merged')
+              AND created_at > now() - make_interval(secs => \(seconds))
+              AND ((household_id IS NOT NULL AND household_id = \(location.householdId))
+                   OR (address IS NOT NULL AND replace(address, ' ', '') = replace(\(location.address ?? ""), ' ', '')))
+            ORDER BY created_at LIMIT 1
+            """,
+            logger: logger
+        ).collect().first.map { try $0.decode(UUID.self).uuidString.lowercased() }
     }
 
     /// Inserts an assignment row and returns the message that tells its unit.
