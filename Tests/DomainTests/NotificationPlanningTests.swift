@@ -138,6 +138,20 @@ struct NotificationPlanningTests {
         #expect(restricted.plan(facts, request: RequestContact(reporter: reporter), directory: directory, now: now).map(\.channel) == [.sms])
     }
 
+    @Test func linkedReportersHearOfTheLeadsSolutionAboutTheirOwnReport() throws {
+        var facts = EventFacts(type: MessageType.requestResolved, eventId: "e9", requestId: "1eadbeef-0000-0000-0000-000000000000")
+        facts.units = [try UnitRef(parsing: "district:power-supply")]
+        facts.note = "新变压器投运"
+        var contact = request()
+        var other = Recipient(key: "reporter:0badcafe-1111", name: "王五", language: "zh", phone: "13800002222")
+        other.ownRequestId = "0badcafe-1111"
+        contact.linked = [other]
+        let planned = planner.plan(facts, request: contact, directory: directory, now: now)
+        #expect(planned.map(\.id) == ["e9:reporter:sms", "e9:reporter:0badcafe-1111:sms", "e9:staff:cui-chunhua:email"])
+        #expect(planned[1].template == "resolved-linked")
+        #expect(planned[1].message.subject == "【GridLoop】您反映的问题（编号 0badcafe）已随同类诉求 1eadbeef 一并办结：新变压器投运。网格员将上门核实。")
+    }
+
     @Test func rulesFileErrorsNameTheField() {
         #expect(throws: RulesInvalid.self) { try NotificationRules.parse("request.received:\n  - { to: neighbours, template: x }") }
         #expect(throws: RulesInvalid.self) { try NotificationRules.parse("request.received:\n  - { template: x }") }

@@ -364,9 +364,9 @@ struct EndToEndTests {
         }
     }
 
-    @Test("the seed's transformer story: 20 households of 光华三组, escalated, the street summons power supply, done, checked on site, closed, every trail verified")
+    @Test("the seed's transformer story: all 20 households of 光华三组 report one power problem — one incident, escalated once, the street summons power supply, done, checked on site, closed; 20 resolution notices; every trail verified")
     func transformerStory() async throws {
-        try await GridLoopSystem.with { system, receiver in
+        try await GridLoopSystem.with(environment: ["ROUTING_INCIDENT_THRESHOLD": "5"]) { system, receiver in
             func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
             // 崔春花 visits all 20 households: electric cookers cannot cook; others pay 0.48 a kWh, this group 1.10.
             var ids: [String] = []
@@ -377,53 +377,72 @@ struct EndToEndTests {
                 if household == 1 { json = json.replacingOccurrences(of: #""phone":"13800001234"}"#, with: #""phone":"13800001234","email":"resident-01@example.org","language":"en"}"#) }
                 ids.append(try await submit(system, json: json))
             }
-            // Each unit takes the work in the order its queue gives it.
-            func work(_ unit: String, _ staff: String, _ body: (RequestAssigned) async throws -> Void) async throws {
-                var pending = Set(ids)
-                while !pending.isEmpty {
+            // Five reports of one category in one grid within two hours: one incident, led by the oldest.
+            let all = ids
+            let states = try await eventuallyValue(timeout: .seconds(30)) { () -> [String: (String, UUID?)]? in
+                let rows = try await withDatabase { client in
+                    try await client.query("SELECT id, state, incident_id FROM routing.requests WHERE id = ANY(\(all.compactMap(UUID.init(uuidString:))))")
+                        .collect().map { try $0.decode((UUID, String, UUID?).self) }
+                }
+                guard rows.count == 20, rows.allSatisfy({ $0.2 != nil }), rows.filter({ $0.1 != "merged" }).count == 1 else { return nil }
+                return Dictionary(uniqueKeysWithValues: rows.map { ($0.0.uuidString.lowercased(), ($0.1, $0.2)) })
+            }
+            let incident = try #require(states, "one incident links the 20 requests")
+            #expect(Set(incident.values.compactMap(\.1)).count == 1, "one incident")
+            let lead = try #require(incident.first { $0.value.0 != "merged" }?.key)
+            let linked = ids.filter { $0 != lead }
+
+            func takeLead(_ unit: String, _ staff: String) async throws -> RequestAssigned {
+                while true {  // copies of reports linked after they were assigned are skipped
                     let take = try await command("staff", "take", "--unit", unit, "--staff", staff, "--json", "--wait", "20")
-                    guard take.status == 0 else { throw SystemError("take \(unit): \(take.stderr); still waiting for \(pending.count)") }
+                    guard take.status == 0 else { throw SystemError("take \(unit): \(take.stderr)") }
                     let assignment = try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
-                    guard pending.remove(assignment.requestId) != nil else { continue }
-                    try await body(assignment)
+                    if assignment.requestId == lead { return assignment }
                 }
             }
-            try await work("grid:guanghua-3", "cui-chunhua") { assignment in
-                let up = try await command("staff", "escalate", assignment.requestId, "--staff", "cui-chunhua", "--reason", "与红星三组共用原水泥厂变压器，负载不过来，网格解决不了")
-                #expect(up.status == 0, "escalate: \(up.stderr)")
-            }
-            try await work("street:xiping", "xu-chunfeng") { assignment in
-                let whistle = try await command("staff", "summon", assignment.requestId, "--staff", "xu-chunfeng", "--department", "power-supply", "--note", "商量重新建个变压器")
-                #expect(whistle.status == 0 && whistle.stdout.contains("district:power-supply"), "summon: \(whistle.stdout) \(whistle.stderr)")
-            }
-            try await work("district:power-supply", "power-officer-1") { summons in
-                let id = summons.requestId
-                #expect(summons.reason.hasPrefix("summoned by street:xiping"))
-                let streetTooSoon = try await command("staff", "resolve", id, "--staff", "xu-chunfeng", "--note", "x")
-                #expect(streetTooSoon.status != 0 && streetTooSoon.stderr.contains("summoned departments have not reported done"), "\(streetTooSoon.stderr)")
-                let done = try await command("staff", "resolve", id, "--staff", "power-officer-1", "--note", "施工方案已敲定，新变压器投运")
-                #expect(done.status == 0 && done.stdout.contains("every summoned department is done"), "resolve: \(done.stdout) \(done.stderr)")
-                let check = try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "satisfied", "--note", "入户核查：用电正常")
-                #expect(check.status == 0 && check.stdout.contains("closed"), "feedback: \(check.stdout) \(check.stderr)")
-            }
+            _ = try await takeLead("grid:guanghua-3", "cui-chunhua")
+            let up = try await command("staff", "escalate", lead, "--staff", "cui-chunhua", "--reason", "与红星三组共用原水泥厂变压器，负载不过来，网格解决不了")
+            #expect(up.status == 0, "escalate: \(up.stderr)")
+            _ = try await takeLead("street:xiping", "xu-chunfeng")
+            let whistle = try await command("staff", "summon", lead, "--staff", "xu-chunfeng", "--department", "power-supply", "--note", "商量重新建个变压器")
+            #expect(whistle.status == 0 && whistle.stdout.contains("district:power-supply"), "summon: \(whistle.stdout) \(whistle.stderr)")
+            let summons = try await takeLead("district:power-supply", "power-officer-1")
+            #expect(summons.reason.hasPrefix("summoned by street:xiping"))
+            let streetTooSoon = try await command("staff", "resolve", lead, "--staff", "xu-chunfeng", "--note", "x")
+            #expect(streetTooSoon.status != 0 && streetTooSoon.stderr.contains("summoned departments have not reported done"), "\(streetTooSoon.stderr)")
+            let done = try await command("staff", "resolve", lead, "--staff", "power-officer-1", "--note", "施工方案已敲定，新变压器投运")
+            #expect(done.status == 0 && done.stdout.contains("every summoned department is done"), "resolve: \(done.stdout) \(done.stderr)")
+            let check = try await command("staff", "feedback", lead, "--staff", "cui-chunhua", "--satisfaction", "satisfied", "--note", "入户核查：用电正常")
+            #expect(check.status == 0 && check.stdout.contains("closed"), "feedback: \(check.stdout) \(check.stderr)")
+
             let expected = [
                 "request.received", "request.assigned", "request.claimed", "request.escalated", "request.claimed", "request.summoned",
                 "request.summons.acknowledged", "request.resolved", "request.closed",
             ]
-            for id in ids {
-                let settled = await eventually {
-                    let status = try? await http(.GET, system.url("intake", "/v1/requests/\(id)"))
-                    let types = try? await trailTypes(system, id)
-                    return status?.json["state"] as? String == "closed" && status?.json["trailVerified"] as? Bool == true && types == expected
-                }
-                let trail = try await trailTypes(system, id)
-                #expect(settled, "\(id): \(trail)")
+            let settled = await eventually {
+                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(lead)"))
+                let types = try? await trailTypes(system, lead)
+                return status?.json["state"] as? String == "closed" && status?.json["trailVerified"] as? Bool == true && types == expected
             }
-            #expect(try await command("audit", "verify", "--request", ids[0]).status == 0)
-            // The integration webhook saw each step: first assignment, escalation, summons.
-            #expect(await eventually { receiver.all.filter { $0.body.contains(ids[19]) }.count == 3 })
+            let leadTrail = try await trailTypes(system, lead)
+            #expect(settled, "the lead: \(leadTrail)")
+            var escalations = 0
+            for id in linked {
+                var types: [String] = []
+                let merged = await eventually {
+                    types = (try? await trailTypes(system, id)) ?? []
+                    return types.last == "request.merged"
+                }
+                #expect(merged && (types == ["request.received", "request.merged"] || types == ["request.received", "request.assigned", "request.merged"]), "\(id): \(types)")
+                escalations += types.filter { $0 == "request.escalated" }.count
+            }
+            #expect(escalations == 0, "escalated once, as the incident")
+            #expect(try await command("audit", "verify", "--request", lead).status == 0)
+            #expect(try await command("audit", "verify", "--request", linked[0]).status == 0)
+            // The integration webhook saw the lead's steps: first assignment, escalation, summons.
+            #expect(await eventually { receiver.all.filter { $0.body.contains(lead) }.count == 3 }, "assigned, escalated, summoned")
             // Residents, the grid worker, the street and the department were told, each in their language, once per id.
-            try await expectTransformerStoryNotifications(system, receiver, ids: ids)
+            try await expectTransformerStoryNotifications(system, receiver, ids: ids, lead: lead)
         }
     }
 

@@ -4,53 +4,59 @@ import GridLoopTestSupport
 import PostgresNIO
 import Testing
 
-/// What the transformer story must tell whom: per request, the grid worker 崔春花 (zh email)
-/// three times (assigned, escalated, solved: check on site), the street's 徐春凤 (en email)
-/// once (assigned after the escalation), the power-supply duty officer (zh email and SMS) once
-/// (summoned), and the resident six times by SMS (received, claimed, escalated, claimed,
-/// solved, closed); the first resident in English, by email too.
-func expectTransformerStoryNotifications(_ system: GridLoopSystem, _ receiver: WebhookReceiver, ids: [String]) async throws {
-    let perRequestEmails = ["cui-chunhua@zhanyi.example": 3, "xu-chunfeng@zhanyi.example": 1, "power-duty@zhanyi.example": 1]
-    let expectedEmails = ids.count * perRequestEmails.values.reduce(0, +) + 6
-    let expectedSMS = ids.count * 7
+/// What the transformer story must tell whom, as one incident: the grid worker 崔春花 (zh email)
+/// of each of the four requests assigned before the incident formed, then of its escalation and
+/// of its solution (check on site); the street's 徐春凤 (en email) and the power-supply duty
+/// officer (zh email and SMS) once each; every resident that the report was received, the 19
+/// linked residents that theirs is handled with the lead and, at the end, that it is solved —
+/// 20 resolution notices; the lead's resident also of each step. The first resident in English,
+/// by email too.
+func expectTransformerStoryNotifications(_ system: GridLoopSystem, _ receiver: WebhookReceiver, ids: [String], lead: String) async throws {
+    let linked = ids.filter { $0 != lead }
+    let staffEmails = ["cui-chunhua@zhanyi.example": 6, "xu-chunfeng@zhanyi.example": 1, "power-duty@zhanyi.example": 1]
+    let englishResident = ids[0] == lead ? 6 : 3
+    let expectedEmails = staffEmails.values.reduce(0, +) + englishResident
+    let expectedSMS = 20 + 19 + 5 + 19 + 1
     func ours(_ mail: MailSink.Mail) -> Bool { ids.contains(mail.request) }
+    func oursSMS(_ sms: WebhookReceiver.Received) -> Bool { ids.contains { sms.body.contains($0) } }
     let arrived = await eventually(timeout: .seconds(60)) {
-        system.mail.messages.filter(ours).count >= expectedEmails && receiver.sms.filter { sms in ids.contains { sms.body.contains($0) } }.count >= expectedSMS
+        system.mail.messages.filter(ours).count >= expectedEmails && receiver.sms.filter(oursSMS).count >= expectedSMS
     }
-    let mails = system.mail.messages.filter(ours)
-    let texts = receiver.sms.filter { sms in ids.contains { sms.body.contains($0) } }
-    #expect(arrived, "emails \(mails.count)/\(expectedEmails), SMS \(texts.count)/\(expectedSMS)")
     try await Task.sleep(for: .seconds(1))  // nothing more may come
+    let mails = system.mail.messages.filter(ours)
+    let texts = receiver.sms.filter(oursSMS)
+    #expect(arrived, "emails \(mails.count)/\(expectedEmails), SMS \(texts.count)/\(expectedSMS)")
 
     // Exactly once per id, and exactly the messages due.
-    let mailIds = system.mail.messages.filter(ours).map(\.messageId)
-    #expect(mailIds.count == expectedEmails && Set(mailIds).count == mailIds.count, "\(mailIds.count) emails, \(Set(mailIds).count) distinct")
-    let smsIds = receiver.sms.filter { sms in ids.contains { sms.body.contains($0) } }.compactMap(\.webhookId)
+    #expect(mails.count == expectedEmails && Set(mails.map(\.messageId)).count == mails.count, "\(mails.count) emails: \(mails.map(\.subject))")
+    let smsIds = texts.compactMap(\.webhookId)
     #expect(smsIds.count == expectedSMS && Set(smsIds).count == smsIds.count, "\(smsIds.count) SMS, \(Set(smsIds).count) distinct")
     #expect(texts.allSatisfy { $0.signatureValid }, "every SMS gateway call is signed")
 
-    for id in ids {
-        let short = String(id.prefix(8))
-        let forRequest = mails.filter { $0.request == id }
-        for (address, count) in perRequestEmails {
-            let received = forRequest.filter { $0.to == [address] }
-            #expect(received.count == count, "\(address) got \(received.count) emails about \(short), expected \(count)")
-            #expect(received.allSatisfy { $0.subject.contains(short) })
-        }
-        // Languages: the street officer reads English, the others Chinese.
-        #expect(forRequest.filter { $0.to == ["xu-chunfeng@zhanyi.example"] }.allSatisfy { $0.subject.hasPrefix("[GridLoop] New request") && $0.language == "en" })
-        let cui = forRequest.filter { $0.to == ["cui-chunhua@zhanyi.example"] }.map(\.subject)
-        #expect(cui.contains { $0.contains("已派至光华社区第三居民小组") } && cui.contains { $0.contains("已上报至西平街道") } && cui.contains { $0.contains("请入户核查") }, "\(cui)")
-        #expect(forRequest.first { $0.to == ["power-duty@zhanyi.example"] }.map { $0.subject.contains("吹哨报到：西平街道召集区供电部门") } == true)
-        let residentTexts = texts.filter { $0.body.contains(id) && $0.body.contains("13800001234") }
-        #expect(residentTexts.count == 6, "resident SMS about \(short): \(residentTexts.count)")
-        let english = id == ids[0]
-        #expect(residentTexts.allSatisfy { $0.body.contains(english ? "[GridLoop]" : "【GridLoop】") }, "resident SMS language")
-        #expect(texts.filter { $0.body.contains(id) && $0.body.contains("13900000061") }.count == 1, "the duty officer's SMS")
+    // 20 resolution notices: the lead's resident, and each linked resident about their own report.
+    let resolved = texts.filter { $0.body.contains("\"template\":\"resolved\"") }
+    let resolvedLinked = texts.filter { $0.body.contains("\"template\":\"resolved-linked\"") }
+    #expect(resolved.count == 1 && resolvedLinked.count == 19, "resolution notices: \(resolved.count) + \(resolvedLinked.count)")
+    #expect(Set(linked).allSatisfy { id in resolvedLinked.contains { $0.webhookId?.contains(":reporter:\(id):") == true } }, "one per linked report")
+    let linkedText = try #require(resolvedLinked.first { !$0.body.contains("resident-01") })
+    #expect(linkedText.body.contains("已随同类诉求 \(lead.prefix(8)) 一并办结") || linkedText.body.contains("solved together with request \(lead.prefix(8))"), "\(linkedText.body)")
+    #expect(texts.filter { $0.body.contains("\"template\":\"merged\"") }.count == 19, "19 residents told their report is handled with the lead")
+    #expect(texts.filter { $0.body.contains("\"template\":\"received\"") }.count == 20)
+    #expect(texts.filter { $0.body.contains("13900000061") }.count == 1, "the duty officer's SMS")
+
+    // Staff emails, in their language.
+    for (address, count) in staffEmails {
+        #expect(mails.filter { $0.to == [address] }.count == count, "\(address): \(mails.filter { $0.to == [address] }.map(\.subject))")
     }
+    #expect(mails.filter { $0.to == ["xu-chunfeng@zhanyi.example"] }.allSatisfy { $0.subject.hasPrefix("[GridLoop] New request \(lead.prefix(8))") && $0.language == "en" })
+    let cui = mails.filter { $0.to == ["cui-chunhua@zhanyi.example"] }.map(\.subject)
+    #expect(cui.filter { $0.contains("已派至光华社区第三居民小组") }.count == 4 && cui.contains { $0.contains("\(lead.prefix(8))") && $0.contains("已上报至西平街道") }
+            && cui.contains { $0.contains("\(lead.prefix(8))") && $0.contains("请入户核查") }, "\(cui)")
+    #expect(mails.first { $0.to == ["power-duty@zhanyi.example"] }.map { $0.subject.contains("吹哨报到：西平街道召集区供电部门") } == true)
     let resident = mails.filter { $0.to == ["resident-01@example.org"] }
-    #expect(resident.count == 6 && resident.allSatisfy { $0.language == "en" && $0.subject.hasPrefix("[GridLoop]") }, "\(resident.map(\.subject))")
-    #expect(resident.contains { $0.subject.contains("has been solved: 施工方案已敲定，新变压器投运") })
+    #expect(resident.count == englishResident && resident.allSatisfy { $0.language == "en" && $0.subject.hasPrefix("[GridLoop]") }, "\(resident.map(\.subject))")
+    #expect(resident.contains { $0.subject.contains("施工方案已敲定，新变压器投运") }, "the English resident hears of the solution")
+    #expect(texts.filter { $0.body.contains("\"language\":\"en\"") }.count == englishResident, "the English resident's SMS are in English")
 }
 
 extension EndToEndTests {

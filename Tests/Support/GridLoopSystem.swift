@@ -45,6 +45,8 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_SMTP_FROM": "gridloop@zhanyi.example",
             "NOTIFICATION_SMS_URL": "http://127.0.0.1:\(webhookPort)/sms",
             "REPORTING_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
+            // Incidents (many reports of one problem made one) only where a test asks for them.
+            "ROUTING_INCIDENT_THRESHOLD": "0",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }

@@ -62,6 +62,11 @@ struct Deliveries: Sendable {
     private func recordMessages(for facts: EventFacts, redelivered: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         if let submission = facts.submission {
             try await remember(submission, requestId: facts.requestId, on: connection, logger: logger)
+        } else if facts.type == MessageType.requestMerged, let into = facts.into {
+            try await connection.query(
+                "INSERT INTO notification.links (request_id, into_request_id) VALUES (\(facts.requestId), \(into)) ON CONFLICT (request_id) DO NOTHING",
+                logger: logger
+            )
         } else if facts.type == MessageType.requestAssigned, let unit = facts.units.first, unit.tier == .grid {
             // The first grid assignment names the reporter's grid (for requests given by address).
             try await connection.query(
@@ -122,7 +127,21 @@ struct Deliveries: Sendable {
             let reporter = name.map {
                 Recipient(key: "reporter", name: $0, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: phone)
             }
-            return RequestContact(reporter: reporter, grid: grid, category: category, description: description)
+            var contact = RequestContact(reporter: reporter, grid: grid, category: category, description: description)
+            let linked = try await connection.query(
+                """
+                SELECT r.request_id, r.reporter_name, r.reporter_phone, r.reporter_email, r.language FROM notification.links l
+                JOIN notification.requests r ON r.request_id = l.request_id WHERE l.into_request_id = \(requestId) ORDER BY r.request_id
+                """,
+                logger: logger
+            )
+            for try await (id, name, phone, email, language) in linked.decode((String, String?, String?, String?, String?).self) {
+                guard let name else { continue }
+                var recipient = Recipient(key: "reporter:\(id)", name: name, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: phone)
+                recipient.ownRequestId = id
+                contact.linked.append(recipient)
+            }
+            return contact
         }
         return nil
     }

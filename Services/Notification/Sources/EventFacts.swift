@@ -24,6 +24,8 @@ package struct EventFacts: Sendable, Equatable {
     package var dueAt: Date?
     package var claimDueAt: Date?
     package var satisfaction: Satisfaction?
+    /// For a merge: the request it went into.
+    package var into: String?
     /// The whole submission, on `request.received`.
     package var submission: Submission?
 
@@ -111,6 +113,7 @@ package struct EventFacts: Sendable, Equatable {
             var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
             facts.staff = event.payload.staff
             facts.reason = event.payload.reason
+            facts.into = event.payload.into
             return facts
         default:
             return nil

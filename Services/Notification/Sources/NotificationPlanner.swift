@@ -14,6 +14,8 @@ package struct Recipient: Sendable, Equatable {
     package var quietHours: QuietHours?
     /// Staff only: non-urgent messages are gathered into one digest per this many seconds.
     package var digestSeconds: Int?
+    /// For the reporter of a linked request: that request's id.
+    package var ownRequestId: String?
 
     package init(key: String, name: String, language: String, email: String? = nil, phone: String? = nil, webhook: String? = nil, quietHours: QuietHours? = nil, digestSeconds: Int? = nil) {
         self.key = key
@@ -42,6 +44,8 @@ package struct RequestContact: Sendable, Equatable {
     package var grid: String?
     package var category: String?
     package var description: String?
+    /// Reporters of the requests merged into this one (each with `ownRequestId`).
+    package var linked: [Recipient] = []
 
     package init(reporter: Recipient? = nil, grid: String? = nil, category: String? = nil, description: String? = nil) {
         self.reporter = reporter
@@ -127,6 +131,8 @@ package struct NotificationPlanner: Sendable {
                 audience = request?.grid.map { grid in (directory.gridWorkers[grid] ?? []).map { ($0, facts.units.first) } } ?? []
             case .supervisors:
                 audience = directory.supervisors.map { ($0, facts.units.first) }
+            case .linked:
+                audience = (request?.linked ?? []).map { ($0, facts.units.first) }
             }
             let urgent = rule.urgent == true || urgentCategory
             for (recipient, unit) in audience where told.insert(recipient.key).inserted {
@@ -163,6 +169,7 @@ package struct NotificationPlanner: Sendable {
             "requestId": facts.requestId,
             "shortId": String(facts.requestId.prefix(8)),
             "recipientName": recipient.name,
+            "ownShortId": String((recipient.ownRequestId ?? facts.requestId).prefix(8)),
             "time": Self.localTime(now, utcOffset: directory.utcOffset),
             "urgent": urgent,
         ]

@@ -12,6 +12,8 @@ package enum Audience: String, Codable, Sendable, CaseIterable {
     case gridWorker = "grid-worker"
     /// Staff with the supervisor role.
     case supervisors
+    /// The reporters of requests merged into this one (duplicates, an incident's other reports).
+    case linked
 }
 
 /// The ways notification reaches a person.

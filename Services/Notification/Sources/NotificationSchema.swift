@@ -93,5 +93,9 @@ enum NotificationSchema {
             "CREATE INDEX digest_items_open ON notification.digest_items (recipient, channel) WHERE digest_id IS NULL",
             "ALTER TABLE notification.deliveries ADD COLUMN recipient text, ADD COLUMN template text, ADD COLUMN language text, ADD COLUMN subject text",
         ]),
+        Migration(version: 5, name: "merged requests", statements: [
+            "CREATE TABLE notification.links (request_id text PRIMARY KEY, into_request_id text NOT NULL)",
+            "CREATE INDEX links_by_target ON notification.links (into_request_id)",
+]),
     ]
 }

@@ -19,7 +19,11 @@ package enum RoutingApp: GridLoopServiceApp {
         let org = OrgStore(postgres: runtime.postgres)
         let workflow = Workflow(
             postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org,
-            duplicateWindow: .seconds(Int64(reader.int(forKey: "routing.duplicate.window.hours", default: 72)) * 3600)
+            duplicateWindow: .seconds(Int64(reader.int(forKey: "routing.duplicate.window.hours", default: 72)) * 3600),
+            incidents: IncidentRules(
+                threshold: reader.int(forKey: "routing.incident.threshold", default: 5),
+                window: .seconds(Int64(reader.int(forKey: "routing.incident.window.minutes", default: 120)) * 60)
+            )
         )
         return runtime.makeApplication(
             services: [

@@ -100,5 +100,19 @@ enum RoutingSchema {
             "ALTER TABLE routing.requests ADD COLUMN household_id text, ADD COLUMN address text",
             "CREATE INDEX requests_open_by_category ON routing.requests (category, created_at) WHERE state NOT IN ('closed', 'rejected', 'merged')",
 ]),
+        Migration(version: 10, name: "incidents", statements: [
+            """
+            CREATE TABLE routing.incidents (
+                id uuid PRIMARY KEY,
+                grid_id text NOT NULL,
+                category text NOT NULL,
+                lead_request_id uuid NOT NULL REFERENCES routing.requests (id),
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX incidents_by_place ON routing.incidents (grid_id, category, created_at)",
+            "ALTER TABLE routing.requests ADD COLUMN incident_id uuid",
+            "CREATE INDEX requests_by_unit_category ON routing.requests (unit, category, created_at) WHERE state = 'assigned'",
+]),
     ]
 }

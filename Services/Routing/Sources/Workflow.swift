@@ -22,9 +22,15 @@ final class Workflow: Sendable {
     let declaredUnits = Mutex<Set<UnitRef>>([])
     /// How far back a request counts as a possible duplicate (`ROUTING_DUPLICATE_WINDOW_HOURS`).
     let duplicateWindow: Duration
+    /// When many reports become one incident.
+    let incidents: IncidentRules
 
-    init(postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore, duplicateWindow: Duration = .seconds(72 * 3600)) {
+    init(
+        postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore,
+        duplicateWindow: Duration = .seconds(72 * 3600), incidents: IncidentRules = IncidentRules()
+    ) {
         self.duplicateWindow = duplicateWindow
+        self.incidents = incidents
         self.postgres = postgres
         self.outbox = outbox
         self.relay = relay
@@ -67,6 +73,9 @@ final class Workflow: Sendable {
                 )
             }
             let duplicate = try await possibleDuplicate(of: requestId, submission: submission, on: connection, logger: logger)
+            if unit.tier == .grid, try await linkToIncident(requestId, grid: unit.id, category: submission.category, correlationId: envelope.correlationId, on: connection, logger: logger) {
+                return nil  // one of many reports of one problem: handled with the incident's lead
+            }
             var lifecycle = RequestLifecycle()
             try lifecycle.apply(.assign(unit))
             try await assign(requestId: requestId, lifecycle: lifecycle, reason: reason + (duplicate.map { "; possible duplicate of \($0)" } ?? ""), submission: submission,
@@ -84,10 +93,8 @@ final class Workflow: Sendable {
             }
             return unit
         }
-        if let assigned {
-            relay.wake()
-            logger.info("request assigned", metadata: ["unit": "\(assigned)"])
-        }
+        relay.wake()  // the assignment, or the merge into an incident's lead
+        if let assigned { logger.info("request assigned", metadata: ["unit": "\(assigned)"]) }
     }
 
     private func assign(
