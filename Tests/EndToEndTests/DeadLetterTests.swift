@@ -1,0 +1,66 @@
+import Foundation
+import GridLoopAMQP
+import GridLoopDomain
+import GridLoopServiceSupport
+import GridLoopTestSupport
+import PostgresNIO
+import Testing
+
+extension EndToEndTests {
+    @Test("a malformed message on every service queue is dead-lettered with its reason, listed by gridloop dead-letters, and work goes on; a dead letter replayed after its cause is gone is handled once")
+    func deadLettersListedAndReplayed() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let tag = TestEnvironment.unique()
+            let options = try TestEnvironment.amqpOptions(name: "gridloop-test-poison")
+            let queues = [
+                GridLoopQueue.intakeSubmissions, GridLoopQueue.intakeEvents, GridLoopQueue.routingRequests, GridLoopQueue.routingCommands,
+                GridLoopQueue.notificationEvents, GridLoopQueue.reportingEvents,
+            ]
+            try await AMQPSession.run(options: options) { session in
+                for queue in queues {
+                    let poison = OutgoingMessage(exchange: "", routingKey: queue, body: Array("{ not json".utf8), messageId: "poison-\(tag)-\(queue)", type: "request.assigned")
+                    guard case .confirmed = try session.publish(poison) else { throw SystemError("poison for \(queue) not confirmed") }
+                }
+            }
+            var listing = ""
+            let listed = await eventually(timeout: .seconds(30)) {
+                listing = (try? await system.cli("dead-letters", "list"))?.stdout ?? ""
+                return queues.allSatisfy { queue in listing.split(separator: "\n").contains { $0.hasPrefix("\(queue)\tpoison-\(tag)-\(queue)\t") && $0.contains("not a GridLoop envelope") } }
+            }
+            #expect(listed, "every queue's poison listed with its reason:\n\(listing)")
+            let again = try await system.cli("dead-letters", "list")
+            #expect(again.stdout.split(separator: "\n").filter { $0.contains("poison-\(tag)") }.count == queues.count, "listing removes nothing")
+            for service in GridLoopSystem.ports.keys { try await system.waitUntilHealthy(service) }
+            let after = try await submit(system, location: #""gridId":"zuoshuichong""#)
+            #expect(await eventually { (try? await assignmentCounts(for: [after]))?[after] == 1 }, "work goes on")
+
+            // A submission that died while its cause was elsewhere: replayed, it makes its request once.
+            let key = "replay-\(tag)"
+            let payload = SubmissionPayload(idempotencyKey: key, submission: SubmissionDraft(
+                category: "housing", description: "院墙开裂", location: Location(gridId: "zuoshuichong"),
+                reporter: .init(name: "张三", phone: "13800001234"), channel: "hotline"
+            ))
+            let envelope = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: key, payload: payload)
+            var dead = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.dead, routingKey: GridLoopQueue.intakeSubmissions)
+            dead.headers["x-gridloop-reason"] = "database unavailable (test)"
+            let letter = dead
+            try await AMQPSession.run(options: options) { session in
+                guard case .confirmed = try session.publish(letter) else { throw SystemError("dead letter not confirmed") }
+            }
+            let one = try await system.cli("dead-letters", "list", "--queue", "intake.submissions")
+            #expect(one.stdout.contains("\(envelope.messageId)\tsubmission.create") && one.stdout.contains("database unavailable (test)"), "\(one.stdout)")
+            let replay = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", envelope.messageId)
+            #expect(replay.status == 0 && replay.stdout.contains("replayed 1 dead letters to intake.submissions"), "\(replay.stdout) \(replay.stderr)")
+            #expect(await eventually {
+                let rows = try? await withDatabase { client in
+                    try await client.query("SELECT count(*)::bigint FROM intake.requests WHERE idempotency_key = \(key)").collect().first?.decode(Int64.self)
+                }
+                return rows == 1
+            }, "the replayed submission made its request")
+            let twice = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", envelope.messageId)
+            #expect(twice.status != 0 && twice.stderr.contains("no dead letter"), "a replayed dead letter is gone: \(twice.stderr)")
+            let stillThere = try await system.cli("dead-letters", "list", "--queue", "intake.submissions")
+            #expect(stillThere.stdout.contains("poison-\(tag)-intake.submissions"), "replaying one leaves the others")
+        }
+    }
+}
