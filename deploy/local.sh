@@ -9,7 +9,7 @@
 #   deploy/local.sh env       print the environment the services get (secrets included)
 #   deploy/local.sh bench-reporting   1,000,000 requests of synthetic history, dashboard and CSV
 #                             timings (BENCH_REQUESTS, BENCH_RUNS; release build) → docs/benchmarks/
-#   deploy/local.sh broker-stop | broker-start   (used by the broker-restart test)
+#   deploy/local.sh broker-stop | broker-start | broker-alarm on|off   (used by the fault tests)
 #
 # Everything lives under $GRIDLOOP_HOME (default: .run/ in the repository): data, logs,
 # pid files and the generated local secrets (.run/secrets.env, never committed).
@@ -276,6 +276,7 @@ georeport_client() {
 
 cmd_test() {
   infrastructure
+  rmqctl set_vm_memory_high_watermark 0.4 >/dev/null  # in case an interrupted run left the alarm test's setting
   georeport_client
   # The tests get their own vhost and database, fresh for every run.
   broker_user gridloop_test gridloop "$GRIDLOOP_AMQP_PASSWORD"
@@ -374,6 +375,13 @@ case "${1:-}" in
     done ;;
   env) secrets; service_env | sed 's/^/export /' ;;
   broker-stop) secrets; broker_stop ;;
+  broker-alarm)  # on: a memory alarm blocks every publisher (as when RabbitMQ runs out of memory); off: back to normal
+    secrets
+    case "${2:-}" in
+      on) rmqctl set_vm_memory_high_watermark 0.000001 >/dev/null ;;
+      off) rmqctl set_vm_memory_high_watermark 0.4 >/dev/null ;;
+      *) die "broker-alarm on|off" ;;
+    esac ;;
   broker-start) secrets; broker_start ;;
   *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

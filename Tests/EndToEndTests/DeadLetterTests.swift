@@ -64,3 +64,36 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    @Test("a broker memory alarm blocks publishers: intake still answers at once (requests wait in its outbox), and they flow once the alarm clears")
+    func brokerMemoryAlarm() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let control = try TestEnvironment.brokerControl()
+            let on = try await runCommand(["broker-alarm", "on"], executable: control, environment: [:], timeout: .seconds(60))
+            try #require(on.status == 0, "broker-alarm on: \(on.stderr)")
+            var ids: [String] = []
+            var slowest = Duration.zero
+            do {
+                for _ in 0..<10 {
+                    let started = ContinuousClock.now
+                    ids.append(try await submit(system, location: #""gridId":"zuoshuichong""#))
+                    slowest = max(slowest, ContinuousClock.now - started)
+                }
+            } catch {
+                _ = try? await runCommand(["broker-alarm", "off"], executable: control, environment: [:], timeout: .seconds(60))
+                throw error
+            }
+            #expect(slowest < .seconds(3), "HTTP intake never waits on the blocked broker (slowest \(slowest))")
+            let waiting = try await withDatabase { client in
+                try await client.query("SELECT count(*)::bigint FROM intake.outbox WHERE published_at IS NULL").collect().first?.decode(Int64.self) ?? 0
+            }
+            #expect(waiting >= 1, "requests wait in the outbox while the broker is blocked")
+            let off = try await runCommand(["broker-alarm", "off"], executable: control, environment: [:], timeout: .seconds(60))
+            try #require(off.status == 0, "broker-alarm off: \(off.stderr)")
+            let all = ids
+            #expect(await eventually(timeout: .seconds(60)) { (try? await assignmentCounts(for: all)) == Dictionary(uniqueKeysWithValues: all.map { ($0, 1) }) },
+                    "every request assigned once after the alarm")
+        }
+    }
+}
