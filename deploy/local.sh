@@ -233,6 +233,20 @@ infrastructure() {
   database_user gridloop gridloop "$GRIDLOOP_DB_PASSWORD"
 }
 
+# Demo requests (idempotent: fixed keys): the seed's transformer story — the 20 households of
+# 光华三组 report one power problem, which becomes one incident — and a few others.
+demo_requests() {
+  local url="http://127.0.0.1:$INTAKE_HTTP_PORT/v1/requests" i
+  post() { curl -fsS -o /dev/null -XPOST "$url" -H 'content-type: application/json' -H "Idempotency-Key: $1" -d "$2" || log "demo request $1 not accepted"; }
+  for i in $(seq -w 1 20); do
+    post "demo-transformer-$i" "{\"category\":\"power\",\"description\":\"电磁炉炒不了菜，电饭煲煮不了饭\",\"location\":{\"householdId\":\"guanghua-3-$i\"},
+      \"reporter\":{\"name\":\"光华三组居民$i\",\"phone\":\"1380000$((1000 + 10#$i))\"},\"channel\":\"grid-worker\",\"submittedBy\":\"cui-chunhua\"}"
+  done
+  post demo-water "{\"category\":\"water\",\"description\":\"停水三天\",\"location\":{\"address\":\"西平街道红星社区三组2号\"},\"reporter\":{\"name\":\"李四\",\"phone\":\"13900002222\"},\"channel\":\"hotline\"}"
+  post demo-housing "{\"category\":\"housing\",\"description\":\"院墙开裂\",\"location\":{\"latitude\":25.605,\"longitude\":103.805},\"reporter\":{\"name\":\"王五\",\"phone\":\"13900003333\",\"language\":\"en\"},\"channel\":\"web\"}"
+  post demo-emergency "{\"category\":\"emergency\",\"description\":\"化粪池冒气，有人头晕\",\"location\":{\"gridId\":\"hanjiaxu-1\"},\"reporter\":{\"name\":\"赵六\",\"phone\":\"13900004444\"},\"channel\":\"hotline\"}"
+}
+
 # ---------------------------------------------------------------- commands
 cmd_up() {
   infrastructure
@@ -241,6 +255,7 @@ cmd_up() {
   local bin; bin="$(cd "$ROOT" && bin_dir)"
   set -a; eval "$(service_env)"; set +a
   "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml"
+  demo_requests
   cat <<EOT
 
 GridLoop is running.
