@@ -196,10 +196,7 @@ struct Projector: Sendable {
             try await requireAssignment(assignment, on: connection, logger: logger)
             return
         }
-        let (unit, assignedAt, due) = try row.decode((String, Date, Date?).self)
-        rollups.bump("claimed", unit: unit, at: assignedAt)
-        if due.map({ at <= $0 }) ?? true { rollups.bump("claimed_on_time", unit: unit, at: assignedAt) }
-        rollups.bump(DurationHistogram.metric("claim", seconds: at.timeIntervalSince(assignedAt)), unit: unit, at: assignedAt)
+        try count(row, done: "claimed", onTime: "claimed_on_time", histogram: "claim", at: at, rollups: &rollups)
     }
 
     private func resolve(_ assignment: String, at: Date, rollups: inout Rollups, on connection: PostgresConnection, logger: Logger) async throws {
@@ -211,10 +208,15 @@ struct Projector: Sendable {
             try await requireAssignment(assignment, on: connection, logger: logger)
             return
         }
+        try count(row, done: "resolved", onTime: "resolved_on_time", histogram: "resolve", at: at, rollups: &rollups)
+    }
+
+    /// Counts a claim or resolution (`row`: unit, assigned at, deadline) on the day its assignment was made.
+    private func count(_ row: PostgresRow, done: String, onTime: String, histogram: String, at: Date, rollups: inout Rollups) throws {
         let (unit, assignedAt, due) = try row.decode((String, Date, Date?).self)
-        rollups.bump("resolved", unit: unit, at: assignedAt)
-        if due.map({ at <= $0 }) ?? true { rollups.bump("resolved_on_time", unit: unit, at: assignedAt) }
-        rollups.bump(DurationHistogram.metric("resolve", seconds: at.timeIntervalSince(assignedAt)), unit: unit, at: assignedAt)
+        rollups.bump(done, unit: unit, at: assignedAt)
+        if due.map({ at <= $0 }) ?? true { rollups.bump(onTime, unit: unit, at: assignedAt) }
+        rollups.bump(DurationHistogram.metric(histogram, seconds: at.timeIntervalSince(assignedAt)), unit: unit, at: assignedAt)
     }
 
     /// The unit that resolved the request and its grid; the resolution must have been applied
