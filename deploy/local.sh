@@ -9,7 +9,11 @@
 #   deploy/local.sh env       print the environment the services get (secrets included)
 #   deploy/local.sh bench-reporting   1,000,000 requests of synthetic history, dashboard and CSV
 #                             timings (BENCH_REQUESTS, BENCH_RUNS; release build) → docs/benchmarks/
-#   deploy/local.sh broker-stop | broker-start | broker-alarm on|off   (used by the fault tests)
+#   deploy/local.sh faults    the fault-injection harness, long version: FAULT_REQUESTS (10,000)
+#                             requests through real processes, one fault at a time, reconciled;
+#                             figures → docs/benchmarks/faults.md (the test suite runs a short one)
+#   deploy/local.sh broker-stop | broker-start | broker-alarm on|off | postgres-crash | postgres-start
+#                             (used by the fault tests)
 #
 # Everything lives under $GRIDLOOP_HOME (default: .run/ in the repository): data, logs,
 # pid files and the generated local secrets (.run/secrets.env, never committed).
@@ -378,8 +382,16 @@ cmd_bench_reporting() {
   log "written to $out"
 }
 
+# The fault-injection harness with FAULT_REQUESTS requests (the suite's own run is short).
+cmd_faults() {
+  export GRIDLOOP_FAULT_REQUESTS="${FAULT_REQUESTS:-10000}"
+  export GRIDLOOP_FAULT_REPORT="${GRIDLOOP_FAULT_REPORT:-$ROOT/docs/benchmarks/faults.md}"
+  cmd_test --filter faultInjection
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  faults) cmd_faults ;;
   bench-reporting) cmd_bench_reporting ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;
@@ -398,5 +410,8 @@ case "${1:-}" in
       *) die "broker-alarm on|off" ;;
     esac ;;
   broker-start) secrets; broker_start ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  postgres-crash)  # immediate shutdown: no checkpoint, like a power cut; recovery replays the WAL on start
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_dir)/data" -m immediate -w stop >/dev/null ;;
+  postgres-start) postgres_start ;;
+  *) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

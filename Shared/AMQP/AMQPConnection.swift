@@ -15,6 +15,10 @@ package struct AMQPOptions: Sendable {
     package var confirmTimeout: Duration
     /// Pause between reconnect attempts.
     package var reconnect: RetryPolicy
+    /// Fault injection only (`AMQP_FAULT_CLOSE_BEFORE_ACK`): a consumer drops its connection
+    /// instead of acking any first delivery, so that every message is delivered again (the
+    /// fault harness proves every consumer idempotent with it). Never set in production.
+    package var closeBeforeFirstAck = false
 
     package init(
         url: AMQPURL, heartbeat: Int = 10, connectionName: String, connectTimeout: Duration = .seconds(5),

@@ -21,6 +21,7 @@ package final class AMQPConsumer: Service, Sendable {
     private struct Settle {
         var tag: UInt64
         var generation: Int
+        var redelivered: Bool
         var disposition: Disposition
     }
 
@@ -102,7 +103,7 @@ package final class AMQPConsumer: Service, Sendable {
                 running += 1
                 group.addTask { [self] in
                     let disposition = await handler(message)
-                    state.withLock { $0.settles.append(Settle(tag: message.deliveryTag, generation: message.generation, disposition: disposition)) }
+                    state.withLock { $0.settles.append(Settle(tag: message.deliveryTag, generation: message.generation, redelivered: message.redelivered, disposition: disposition)) }
                     wakeup.signal()
                 }
             }
@@ -184,8 +185,16 @@ package final class AMQPConsumer: Service, Sendable {
             defer { state.settles.removeAll() }
             return state.settles
         }
+        var closeBeforeAck = false
         for settle in settles where settle.generation == generation {
+            if options.closeBeforeFirstAck, settle.disposition == .ack, !settle.redelivered {
+                closeBeforeAck = true
+                continue
+            }
             try connection.settle(tag: settle.tag, settle.disposition)
+        }
+        if closeBeforeAck {
+            throw AMQPError(.connectionClosed, reason: "fault injection: connection dropped before an ack (AMQP_FAULT_CLOSE_BEFORE_ACK)")
         }
     }
 }

@@ -46,7 +46,7 @@ package final class OutboxRelay: Service, Sendable {
         await withGracefulShutdownHandler {
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 do {
-                    let (count, allConfirmed) = try await relayBatch()
+                    let (count, allConfirmed) = try await withDeadline(.seconds(45), "outbox relay batch") { try await self.relayBatch() }
                     failures = allConfirmed ? 0 : failures + 1
                     if count == batchSize, allConfirmed { continue }
                 } catch {

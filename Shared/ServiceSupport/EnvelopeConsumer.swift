@@ -78,6 +78,8 @@ private struct EnvelopeHandling: Sendable {
     let retry: RetryPolicy
     let logger: Logger
     let handler: EnvelopeConsumer.Handler
+    /// Longest a handler may take before it counts as failed (and is retried).
+    let handlerDeadline = Duration.seconds(30)
 
     func handle(_ message: IncomingMessage) async -> Disposition {
         var logger = self.logger
@@ -95,7 +97,8 @@ private struct EnvelopeHandling: Sendable {
         var attempt = 0
         while true {
             do {
-                try await handler(delivery)
+                // A unit stuck on a dead database connection is abandoned and retried.
+                try await withDeadline(handlerDeadline, "handling \(header.type)") { [handler] in try await handler(delivery) }
                 return .ack
             } catch let poison as PoisonMessage {
                 return await deadLetter(message, reason: poison.reason, reply: poison.reply, logger: logger)

@@ -18,6 +18,8 @@ package struct ServiceRuntime: Sendable {
     package let publisher: AMQPPublisher
     package let outbox: Outbox
     package let relay: OutboxRelay
+    /// Prunes published outbox rows and old inbox ids.
+    package let retention: Retention
 
     /// Bootstraps logging and metrics (once per process), migrates `schema` (waiting for the
     /// database if it is not up yet), and creates the long-lived parts.
@@ -35,7 +37,11 @@ package struct ServiceRuntime: Sendable {
         let relay = OutboxRelay(client: postgres, schema: schema, publisher: publisher, logger: logger)
         return ServiceRuntime(
             configuration: configuration, logger: logger, registry: registry, postgres: postgres,
-            publisher: publisher, outbox: Outbox(schema: schema), relay: relay
+            publisher: publisher, outbox: Outbox(schema: schema), relay: relay,
+            retention: Retention(
+                postgres: postgres, schema: schema, outboxRetention: configuration.outboxRetention, inboxRetention: configuration.inboxRetention,
+                interval: configuration.retentionInterval, logger: logger
+            )
         )
     }
 
@@ -63,7 +69,7 @@ package struct ServiceRuntime: Sendable {
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridloop-\(configuration.service)"),
-            services: [postgres, publisher, relay] + services + consumers,
+            services: [postgres, publisher, relay, retention] + services + consumers,
             logger: logger
         )
     }

@@ -34,6 +34,36 @@ struct OutboxInboxTests {
         }
     }
 
+    @Test("retention deletes published outbox rows and inbox ids past their age, and keeps the rest")
+    func retention() async throws {
+        try await withSchema { client, schema in
+            func outboxRow(_ id: String, published: String?) async throws {
+                try await client.query(
+                    """
+                    INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, message_type, body, published_at)
+                    VALUES (\(id), 'x', 'k', 't', '{}', \(published.map { _ in Date() }))
+                    """
+                )
+                if let published { try await client.query("UPDATE \(unescaped: schema).outbox SET published_at = now() - \(published)::interval WHERE message_id = \(id)") }
+            }
+            try await outboxRow("old-published", published: "10 days")
+            try await outboxRow("new-published", published: "1 hour")
+            try await outboxRow("unpublished", published: nil)
+            try await client.query("UPDATE \(unescaped: schema).outbox SET created_at = now() - interval '60 days' WHERE message_id = 'unpublished'")
+            for (id, age) in [("old", "40 days"), ("recent", "2 days")] {
+                try await client.query("INSERT INTO \(unescaped: schema).inbox (message_id, message_type, processed_at) VALUES (\(id), 't', now() - \(age)::interval)")
+            }
+            let retention = Retention(postgres: client, schema: schema, outboxRetention: .seconds(7 * 86400), inboxRetention: .seconds(30 * 86400), interval: .seconds(60), logger: TestEnvironment.logger)
+            let pruned = try await retention.pruneOnce()
+            #expect(pruned.outbox == 1 && pruned.inbox == 1)
+            let outbox = try await client.query("SELECT message_id FROM \(unescaped: schema).outbox ORDER BY message_id").collect().map { try $0.decode(String.self) }
+            #expect(outbox == ["new-published", "unpublished"], "an unpublished row is never pruned, however old")
+            let inbox = try await client.query("SELECT message_id FROM \(unescaped: schema).inbox").collect().map { try $0.decode(String.self) }
+            #expect(inbox == ["recent"])
+            #expect(try await retention.pruneOnce() == (0, 0))
+        }
+    }
+
     @Test("the inbox takes each message id once")
     func inboxOnce() async throws {
         try await withSchema { client, schema in

@@ -50,6 +50,10 @@ package final class GridLoopSystem: Sendable {
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }
+        // A service left over from an interrupted run would answer for ours and compete for messages.
+        for (service, port) in ports.sorted(by: { $0.key < $1.key }) where await isHealthy("http://127.0.0.1:\(port)/health") {
+            throw SystemError("port \(port) already answers /health: a \(service) left over from an interrupted run? (pkill -x gridloop-\(service.prefix(6)))")
+        }
         let system = GridLoopSystem(environment: environment)
         let imported = try await runCommand(["org", "import", demoOrgPath], environment: environment)
         guard imported.status == 0 else { throw SystemError("org import failed: \(imported.stderr)") }
@@ -58,13 +62,13 @@ package final class GridLoopSystem: Sendable {
         return system
     }
 
-    /// Starts (or restarts) one service.
-    package func launch(_ service: String) throws {
+    /// Starts (or restarts) one service; `extra` adds to (or overrides) the system's environment.
+    package func launch(_ service: String, extra: [String: String] = [:]) throws {
         let run = generation.withLock { value in
             value += 1
             return value
         }
-        let process = try ServiceProcess("gridloop-\(service)", name: "\(service)-\(run)", environment: environment)
+        let process = try ServiceProcess("gridloop-\(service)", name: "\(service)-\(run)", environment: environment.merging(extra) { _, new in new })
         processes.withLock { $0[service] = process }
     }
 

@@ -46,8 +46,8 @@ struct DeliverySender: Service {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {
-                    try await digests.buildDue()
-                    let due = try await takeDue()
+                    try await withDeadline(.seconds(30), "building digests") { [digests] in try await digests.buildDue() }
+                    let due = try await withDeadline(.seconds(30), "taking due deliveries") { try await self.takeDue() }
                     if !due.isEmpty {
                         await send(due, with: client)
                         continue
@@ -114,7 +114,7 @@ struct DeliverySender: Service {
         let elapsed = ContinuousClock.now - started
         let latency = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         do {
-            try await record(delivery, outcome: outcome, latencyMs: latency)
+            try await withDeadline(.seconds(30), "recording delivery \(delivery.id)") { [outcome] in try await self.record(delivery, outcome: outcome, latencyMs: latency) }
         } catch {
             logger.error("cannot record a delivery attempt; it will be retried after its lease", metadata: ["delivery.id": "\(delivery.id)", "error": "\(String(reflecting: error))"])
         }

@@ -28,7 +28,7 @@ struct SLASweeper: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                while try await workflow.fireNextDueTimer(logger: logger) {
+                while try await withDeadline(.seconds(30), "SLA sweep", { [workflow, logger] in try await workflow.fireNextDueTimer(logger: logger) }) {
                     fired.increment()
                     if Task.isShuttingDownGracefully { break }
                 }
