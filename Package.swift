@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "gridloop-notification", targets: ["GridLoopNotification"]),
         .executable(name: "gridloop-reporting", targets: ["GridLoopReporting"]),
         .executable(name: "gridloop", targets: ["GridLoopCLI"]),
+        .executable(name: "gridloop-bench", targets: ["GridLoopBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -131,6 +132,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
+
+        /// Load generators for deploy/bench.sh.
+        .executableTarget(
+            name: "GridLoopBench",
+            dependencies: [
+                "GridLoopAMQP", "GridLoopDomain", "GridLoopServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Services/Bench",
             swiftSettings: swiftSettings
         ),
 

@@ -3,12 +3,16 @@
 #
 #   deploy/local.sh up        install what is missing, start RabbitMQ + PostgreSQL, build,
 #                             migrate, import the demo org, start every service
+#                             (ROUTING_REPLICAS=3 etc. start replicas, see replicas_of)
 #   deploy/local.sh down      stop the services, RabbitMQ and PostgreSQL
 #   deploy/local.sh test      infrastructure + the whole test suite (unit, integration, end-to-end)
 #   deploy/local.sh status    what runs, and each service's /health
 #   deploy/local.sh env       print the environment the services get (secrets included)
 #   deploy/local.sh bench-reporting   1,000,000 requests of synthetic history, dashboard and CSV
 #                             timings (BENCH_REQUESTS, BENCH_RUNS; release build) → docs/benchmarks/
+#   deploy/local.sh bench     (also deploy/bench.sh) the machine's limits, then GridLoop against
+#                             them: pgbench, broker publish rate, HTTP intake at 1–128 clients,
+#                             submit → assignment, routing replicas, RSS and CPU → docs/benchmarks/
 #   deploy/local.sh faults    the fault-injection harness, long version: FAULT_REQUESTS (10,000)
 #                             requests through real processes, one fault at a time, reconciled;
 #                             figures → docs/benchmarks/faults.md (the test suite runs a short one)
@@ -198,25 +202,38 @@ services_start() {
   mail_start
   set -a; eval "$(service_env)"; set +a
   "$bin/gridloop" migrate >/dev/null
-  local service
+  local service replica
   for service in "${SERVICES[@]}"; do
-    local pidfile="$HOME_DIR/pids/$service.pid"
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then log "$service already runs"; continue; fi
-    nohup "$bin/gridloop-$service" >>"$HOME_DIR/logs/$service.log" 2>&1 &
-    echo $! >"$pidfile"
+    for replica in $(seq 1 "$(replicas_of "$service")"); do
+      local name; name=$(replica_name "$service" "$replica")
+      local pidfile="$HOME_DIR/pids/$name.pid"
+      if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then log "$name already runs"; continue; fi
+      env "$(tr a-z A-Z <<<"$service")_HTTP_PORT=$(replica_port "$service" "$replica")" nohup "$bin/gridloop-$service" >>"$HOME_DIR/logs/$name.log" 2>&1 &
+      echo $! >"$pidfile"
+    done
   done
-  local port name
-  for pair in "intake:$INTAKE_HTTP_PORT" "routing:$ROUTING_HTTP_PORT" "notification:$NOTIFICATION_HTTP_PORT" "reporting:$REPORTING_HTTP_PORT"; do
-    name="${pair%%:*}"; port="${pair##*:}"
-    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
-    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "$name is not healthy (log: $HOME_DIR/logs/$name.log)"
+  for service in "${SERVICES[@]}"; do
+    for replica in $(seq 1 "$(replicas_of "$service")"); do
+      local name port; name=$(replica_name "$service" "$replica"); port=$(replica_port "$service" "$replica")
+      for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+      curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "$name is not healthy (log: $HOME_DIR/logs/$name.log)"
+    done
   done
 }
 
+# Replicas: INTAKE_REPLICAS, ROUTING_REPLICAS, NOTIFICATION_REPLICAS, REPORTING_REPLICAS (1 each
+# by default); replica k > 1 listens on the service's port + 100 × (k − 1) and logs to <service>-<k>.log.
+replicas_of() { local var; var="$(tr a-z A-Z <<<"$1")_REPLICAS"; echo "${!var:-1}"; }
+replica_name() { if [ "$2" -eq 1 ]; then echo "$1"; else echo "$1-$2"; fi; }
+replica_port() {
+  local base
+  case $1 in intake) base=$INTAKE_HTTP_PORT ;; routing) base=$ROUTING_HTTP_PORT ;; notification) base=$NOTIFICATION_HTTP_PORT ;; reporting) base=$REPORTING_HTTP_PORT ;; esac
+  echo $((base + 100 * ($2 - 1)))
+}
+
 services_stop() {
-  local service
-  for service in "${SERVICES[@]}" smtp-sink; do
-    local pidfile="$HOME_DIR/pids/$service.pid"
+  local pidfile
+  for pidfile in "$HOME_DIR"/pids/*.pid; do
     [ -f "$pidfile" ] || continue
     local pid; pid="$(cat "$pidfile")"
     if kill -0 "$pid" 2>/dev/null; then
@@ -382,6 +399,154 @@ cmd_bench_reporting() {
   log "written to $out"
 }
 
+# ---------------------------------------------------------------- performance benchmark
+# deploy/bench.sh: the machine's limits for our work, then GridLoop against them, in one run
+# (release build, its own vhost and database, services on ports 1838x). Writes
+# docs/benchmarks/performance.md. BENCH_SECONDS (pgbench), BENCH_REQUESTS (per HTTP run).
+bench_pid_stat() { # pid → "rss_kb hwm_kb cpu_ticks"
+  local pid=$1
+  local rss hwm ticks
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+  echo "${rss:-0} ${hwm:-0} ${ticks:-0}"
+}
+
+bench_field() { # "k=v k=v" key → v
+  tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'
+}
+
+bench_services_start() { # routing replicas
+  local replicas=$1 bin service port i
+  bin="$(cd "$ROOT" && bin_dir)"
+  for service in intake notification reporting; do
+    case $service in intake) port=18380 ;; reporting) port=18381 ;; notification) port=18382 ;; esac
+    env "${BENCH_ENV[@]}" "$(tr a-z A-Z <<<"$service")_HTTP_PORT=$port" nohup "$bin/gridloop-$service" >>"$HOME_DIR/logs/bench-$service.log" 2>&1 &
+    echo $! >"$HOME_DIR/pids/bench-$service.pid"
+  done
+  for i in $(seq 1 "$replicas"); do
+    port=$((18383 + 10 * (i - 1)))
+    env "${BENCH_ENV[@]}" "ROUTING_HTTP_PORT=$port" nohup "$bin/gridloop-routing" >>"$HOME_DIR/logs/bench-routing-$i.log" 2>&1 &
+    echo $! >"$HOME_DIR/pids/bench-routing-$i.pid"
+  done
+  for port in 18380 18381 18382 $(for i in $(seq 1 "$replicas"); do echo $((18383 + 10 * (i - 1))); done); do
+    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "benchmark service on $port is not healthy (logs: $HOME_DIR/logs/bench-*.log)"
+  done
+}
+
+bench_services_stop() {
+  local pidfile pid
+  for pidfile in "$HOME_DIR"/pids/bench-*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+}
+
+cmd_bench() {
+  local seconds="${BENCH_SECONDS:-15}" requests="${BENCH_REQUESTS:-2000}"
+  BUILD_CONFIGURATION="${GRIDLOOP_BUILD:-release}"
+  infrastructure
+  command -v pgbench >/dev/null || die "pgbench not found (it ships with PostgreSQL)"
+  build
+  mkdir -p "$HOME_DIR/logs" "$HOME_DIR/pids"
+  local bin; bin="$(cd "$ROOT" && bin_dir)"
+  bench_services_stop
+  broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  rmqctl delete_vhost gridloop_perf >/dev/null 2>&1 || true
+  broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop_perf gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  local amqp="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_perf"
+  local db="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_perf"
+  BENCH_ENV=("AMQP_URL=$amqp" "DATABASE_URL=$db" "LOG_LEVEL=warning" "ROUTING_INCIDENT_THRESHOLD=0" "REPORTING_INTAKE_URL=http://127.0.0.1:18380")
+  local out="$ROOT/docs/benchmarks/performance.md" rows=()
+
+  log "limit 1: PostgreSQL, intake's transaction shape (request + trail event + outbox row), pgbench ${seconds}s"
+  PGPASSWORD="$GRIDLOOP_DB_PASSWORD" psql -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -d gridloop_perf -f "$ROOT/deploy/bench/intake-shape.sql" >/dev/null
+  local tps8 tps32
+  tps8=$(PGPASSWORD="$GRIDLOOP_DB_PASSWORD" pgbench -n -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -M prepared -c 8 -j 2 -T "$seconds" \
+    -f "$ROOT/deploy/bench/intake-transaction.pgbench" gridloop_perf 2>/dev/null | awk '/^tps/ {print int($3); exit}')
+  tps32=$(PGPASSWORD="$GRIDLOOP_DB_PASSWORD" pgbench -n -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -M prepared -c 32 -j 2 -T "$seconds" \
+    -f "$ROOT/deploy/bench/intake-transaction.pgbench" gridloop_perf 2>/dev/null | awk '/^tps/ {print int($3); exit}')
+  rows+=("| pgbench, intake transaction, 8 clients | ${tps8} TPS | limit |")
+  rows+=("| pgbench, intake transaction, 32 clients | ${tps32} TPS | limit |")
+
+  log "limit 2: RabbitMQ, confirmed persistent publishes to a quorum queue through librabbitmq"
+  local publish
+  publish=$(AMQP_URL="$amqp" "$bin/gridloop-bench" publish-rate --messages 30000 --window 256)
+  rows+=("| confirmed publishes, quorum queue, window 256 (600 B) | $(bench_field "$publish" publish_per_s) msg/s | limit |")
+  rows+=("| consumed with manual acks | $(bench_field "$publish" consume_per_s) msg/s | limit |")
+
+  log "GridLoop: services (release), demo org"
+  AMQP_URL="$amqp" DATABASE_URL="$db" "$bin/gridloop" migrate >/dev/null
+  AMQP_URL="$amqp" DATABASE_URL="$db" "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml" >/dev/null
+  bench_services_start 1
+  sleep 5
+  local service pid stat
+  declare -A idle_rss start_ticks
+  for service in intake routing-1 notification reporting; do
+    pid=$(cat "$HOME_DIR/pids/bench-$service.pid"); stat=($(bench_pid_stat "$pid"))
+    idle_rss[$service]=${stat[0]}; start_ticks[$service]=${stat[2]}
+  done
+
+  local clients result best=0 total=0
+  for clients in 1 8 32 128; do
+    log "HTTP intake, $clients clients, $requests requests"
+    result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients "$clients" --requests "$requests" --grid hanjiaxu-1) \
+      || log "errors in the $clients-client run (see above)"
+    total=$((total + requests))
+    local rate; rate=$(bench_field "$result" accepted_per_s)
+    [ "${rate%.*}" -gt "$best" ] && best=${rate%.*}
+    rows+=("| HTTP intake, $clients clients: accepted/s; HTTP p50 / p99 / max ms; submit → assignment p50 / p99 ms; errors | $rate req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms) / $(bench_field "$result" http_max_ms); $(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms); $(bench_field "$result" errors) | |")
+  done
+  local half=$((best / 2))
+  log "submit → assignment at half the best rate ($half req/s)"
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients 32 --rate "$half" --requests "$requests" --grid hanjiaxu-1) || true
+  total=$((total + requests))
+  local e2e50 e2e99; e2e50=$(bench_field "$result" e2e_p50_ms); e2e99=$(bench_field "$result" e2e_p99_ms)
+  rows+=("| submit → assignment at $half req/s (half the best): p50 / p99 ms | $e2e50 / $e2e99 | target ≤ 15 / ≤ 60 |")
+
+  log "CLI/AMQP submissions through intake and routing, 1 routing replica"
+  result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
+  total=$((total + 5000))
+  local pipeline1; pipeline1=$(bench_field "$result" pipeline_per_s)
+  rows+=("| AMQP submissions published (confirmed) | $(bench_field "$result" publish_per_s) msg/s | |")
+  rows+=("| pipeline to assignment, 1 routing replica | $pipeline1 req/s | $(awk -v a="$pipeline1" -v b="$tps32" 'BEGIN {printf "%.0f%% of pgbench 32 (target ≥ 35%%)", 100 * a / b}') |")
+  rows+=("| HTTP intake, best | $best req/s | $(awk -v a="$best" -v b="$tps32" 'BEGIN {printf "%.0f%% of pgbench 32 (target ≥ 60%%)", 100 * a / b}') |")
+
+  for service in intake routing-1 notification reporting; do
+    pid=$(cat "$HOME_DIR/pids/bench-$service.pid"); stat=($(bench_pid_stat "$pid"))
+    local cpu_ms; cpu_ms=$(awk -v t="$((stat[2] - start_ticks[$service]))" -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", 1000 * t / hz / n}')
+    rows+=("| $service: RSS idle / peak MB; CPU ms per request | $((idle_rss[$service] / 1024)) / $((stat[1] / 1024)); $cpu_ms | idle target ≤ 40 MB |")
+  done
+
+  local replicas
+  for replicas in 2 3; do
+    bench_services_stop
+    bench_services_start "$replicas"
+    log "CLI/AMQP submissions, $replicas routing replicas"
+    result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
+    rows+=("| pipeline to assignment, $replicas routing replicas; requests assigned twice | $(bench_field "$result" pipeline_per_s) req/s; $(bench_field "$result" double_assigned) | vs $pipeline1 with 1 |")
+  done
+  bench_services_stop
+
+  {
+    echo "# Performance benchmark"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), build $BUILD_CONFIGURATION,"
+    echo "RabbitMQ $(rmqctl version 2>/dev/null | head -1), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), all on this machine (\`deploy/bench.sh\`)."
+    echo
+    echo "| measure | figure | ratio / target |"
+    echo "|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+  } | tee "$out"
+  log "written to $out"
+}
+
 # The fault-injection harness with FAULT_REQUESTS requests (the suite's own run is short).
 cmd_faults() {
   export GRIDLOOP_FAULT_REQUESTS="${FAULT_REQUESTS:-10000}"
@@ -392,13 +557,17 @@ cmd_faults() {
 case "${1:-}" in
   up) cmd_up ;;
   faults) cmd_faults ;;
+  bench) cmd_bench ;;
   bench-reporting) cmd_bench_reporting ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;
   status)
     secrets
-    for pair in "intake:$INTAKE_HTTP_PORT" "routing:$ROUTING_HTTP_PORT" "notification:$NOTIFICATION_HTTP_PORT" "reporting:$REPORTING_HTTP_PORT"; do
-      printf '%-13s ' "${pair%%:*}"; curl -s "http://127.0.0.1:${pair##*:}/health" || printf 'not running'; echo
+    for service in "${SERVICES[@]}"; do
+      for replica in $(seq 1 "$(replicas_of "$service")"); do
+        printf '%-15s ' "$(replica_name "$service" "$replica")"
+        curl -s "http://127.0.0.1:$(replica_port "$service" "$replica")/health" || printf 'not running'; echo
+      done
     done ;;
   env) secrets; service_env | sed 's/^/export /' ;;
   broker-stop) secrets; broker_stop ;;

@@ -1,6 +1,7 @@
 import CRabbitMQ
 import Foundation
 import GridLoopDomain
+import Synchronization
 
 /// Connection settings shared by publishers, consumers and sessions.
 package struct AMQPOptions: Sendable {
@@ -60,6 +61,8 @@ enum AMQPConsumeEvent {
 final class AMQPConnection {
     private var state: amqp_connection_state_t?
     private let channel: amqp_channel_t = 1
+    /// Which cluster node the next connection tries (all connections of the process share it).
+    private static let rotation = Atomic<Int>(0)
     let options: AMQPOptions
     /// Sequence number the next publish gets once confirms are on.
     private(set) var nextPublishSequence: UInt64 = 1
@@ -79,10 +82,13 @@ final class AMQPConnection {
             throw AMQPError(.library, reason: "amqp_tcp_socket_new returned NULL")
         }
         var timeout = AMQPConnection.timeval(options.connectTimeout)
-        let status = amqp_socket_open_noblock(socket, options.url.host, Int32(options.url.port), &timeout)
+        // A cluster: each connect takes the next node, so reconnects move on from a node that is down.
+        let nodes = options.url.nodes
+        let node = nodes[AMQPConnection.rotation.add(1, ordering: .relaxed).oldValue % nodes.count]
+        let status = amqp_socket_open_noblock(socket, node.host, Int32(node.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
             close()
-            throw AMQPError(.connectionFailed, code: status, reason: "cannot reach \(options.url.host):\(options.url.port): \(AMQPConnection.statusText(status))")
+            throw AMQPError(.connectionFailed, code: status, reason: "cannot reach \(node): \(AMQPConnection.statusText(status))")
         }
         amqp_set_handshake_timeout(state, &timeout)
         let arena = AMQPArena()

@@ -37,6 +37,13 @@ struct MessagingContractTests {
         #expect(try AMQPURL(string: "amqp://h/%2f").vhost == "/")
         #expect(try AMQPURL(string: "amqp://h").vhost == "/")
         #expect(throws: AMQPError.self) { try AMQPURL(string: "http://h/") }
+        // A cluster: every node, in order; a missing port is 5672.
+        let cluster = try AMQPURL(string: "amqp://gridloop:pw@rabbitmq-1:5672,rabbitmq-2,rabbitmq-3:5673/gridloop")
+        #expect(cluster.nodes == [.init(host: "rabbitmq-1", port: 5672), .init(host: "rabbitmq-2", port: 5672), .init(host: "rabbitmq-3", port: 5673)])
+        #expect(cluster.user == "gridloop" && cluster.password == "pw" && cluster.vhost == "gridloop")
+        #expect(cluster.description == "amqp://gridloop@rabbitmq-1:5672,rabbitmq-2:5672,rabbitmq-3:5673/gridloop", "no password in logs")
+        #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp://u:p@h1,,h3/v") }
+        #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp://u:p@h1,h2:99999/v") }
         #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp:///vhost") }
     }
 

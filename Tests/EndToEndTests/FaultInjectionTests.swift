@@ -286,7 +286,9 @@ final class FaultRun: Sendable {
         var facts: [String: RequestFacts] = [:]
         var stable = 0
         var previous = ""
-        let deadline = ContinuousClock.now + .seconds(240)
+        // Generous: the long run's SLA phase fires thousands of timers and sends ~20 notifications a request.
+        let patience = Duration.seconds(240) + .milliseconds(500) * accepted.count
+        let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             facts = (try? await RequestFacts.load(prefix: prefix, client: database)) ?? [:]
             let done = accepted.keys.allSatisfy { key in facts[key].map { complete($0, expected) } ?? false }
@@ -389,7 +391,7 @@ final class FaultRun: Sendable {
                 problem("poison messages not dead-lettered with reason: \(Set(Self.serviceQueues).subtracting(listed))")
             }
         }
-        if stable < 3 { problem("did not settle within 240 s") }
+        if stable < 3 { problem("did not settle within \(patience)") }
     }
 
     /// The Markdown report `deploy/local.sh faults` commits.

@@ -96,6 +96,10 @@ enum NotificationSchema {
         Migration(version: 5, name: "merged requests", statements: [
             "CREATE TABLE notification.links (request_id text PRIMARY KEY, into_request_id text NOT NULL)",
             "CREATE INDEX links_by_target ON notification.links (into_request_id)",
-]),
+        ]),
+        // `gridloop notifications for <request>` and the delivery log read a request's deliveries.
+        Migration(version: 6, name: "deliveries by request", statements: [
+            "CREATE INDEX deliveries_by_request ON notification.deliveries (request_id)",
+        ]),
     ]
 }

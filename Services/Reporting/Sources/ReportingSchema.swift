@@ -86,6 +86,10 @@ enum ReportingSchema {
         Migration(version: 4, name: "overdue list index", statements: [
             "CREATE INDEX requests_overdue ON reporting.requests (overdue_at) WHERE overdue_at IS NOT NULL AND state NOT IN ('closed', 'rejected', 'merged', 'resolved')",
         ]),
+        // The request page reads a request's events; without this it scanned the whole store.
+        Migration(version: 5, name: "events by request", statements: [
+            "CREATE INDEX events_by_request ON reporting.events (request_id)",
+        ]),
     ]
 }
 

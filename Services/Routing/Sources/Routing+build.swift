@@ -28,7 +28,10 @@ package enum RoutingApp: GridLoopServiceApp {
         return runtime.makeApplication(
             services: [
                 UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger),
-                SLASweeper(workflow: workflow, interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)), logger: runtime.logger),
+                SLASweeper(
+                    workflow: workflow, interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)),
+                    workers: reader.int(forKey: "routing.sla.sweep.workers", default: 4), logger: runtime.logger
+                ),
             ],
             consumers: [
                 runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),

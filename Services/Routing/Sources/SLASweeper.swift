@@ -13,19 +13,30 @@ import ServiceLifecycle
 /// is found moot, or waits and finds the request moved on). An unclaimed or unresolved grid or
 /// street assignment is escalated one tier by `sla`; a district one raises `request.overdue`
 /// for the supervisors and stays open until solved.
+///
+/// `workers` loops fire concurrently (each its own transaction; `SKIP LOCKED` keeps them apart),
+/// so a burst of timers falling due together is not fired one commit at a time.
 struct SLASweeper: Service {
     let workflow: Workflow
     let interval: Duration
+    let workers: Int
     let logger: Logger
     private let fired = Counter(label: "gridloop_sla_timers_fired_total")
 
-    init(workflow: Workflow, interval: Duration, logger: Logger) {
+    init(workflow: Workflow, interval: Duration, workers: Int = 4, logger: Logger) {
         self.workflow = workflow
         self.interval = interval
+        self.workers = max(1, workers)
         self.logger = logger
     }
 
     func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers { group.addTask { await sweep() } }
+        }
+    }
+
+    private func sweep() async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 while try await withDeadline(.seconds(30), "SLA sweep", { [workflow, logger] in try await workflow.fireNextDueTimer(logger: logger) }) {
