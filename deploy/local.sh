@@ -503,13 +503,6 @@ cmd_bench() {
     [ "${rate%.*}" -gt "$best" ] && best=${rate%.*}
     rows+=("| HTTP intake, $clients clients: accepted/s; HTTP p50 / p99 / max ms; submit → assignment p50 / p99 ms; errors | $rate req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms) / $(bench_field "$result" http_max_ms); $(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms); $(bench_field "$result" errors) | |")
   done
-  local half=$((best / 2))
-  log "submit → assignment at half the best rate ($half req/s)"
-  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients 32 --rate "$half" --requests "$requests" --grid hanjiaxu-1) || true
-  total=$((total + requests))
-  local e2e50 e2e99; e2e50=$(bench_field "$result" e2e_p50_ms); e2e99=$(bench_field "$result" e2e_p99_ms)
-  rows+=("| submit → assignment at $half req/s (half the best): p50 / p99 ms | $e2e50 / $e2e99 | target ≤ 15 / ≤ 60 |")
-
   log "CLI/AMQP submissions through intake and routing, 1 routing replica"
   result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
   total=$((total + 5000))
@@ -517,6 +510,14 @@ cmd_bench() {
   rows+=("| AMQP submissions published (confirmed) | $(bench_field "$result" publish_per_s) msg/s | |")
   rows+=("| pipeline to assignment, 1 routing replica | $pipeline1 req/s | $(awk -v a="$pipeline1" -v b="$tps32" 'BEGIN {printf "%.0f%% of pgbench 32 (target ≥ 35%%)", 100 * a / b}') |")
   rows+=("| HTTP intake, best | $best req/s | $(awk -v a="$best" -v b="$tps32" 'BEGIN {printf "%.0f%% of pgbench 32 (target ≥ 60%%)", 100 * a / b}') |")
+
+  # Half the maximum rate the whole way to assignment (the slower of intake and the pipeline).
+  local half; half=$(awk -v a="$best" -v b="$pipeline1" 'BEGIN {m = a < b ? a : b; printf "%d", m / 2}')
+  log "submit → assignment at half the maximum rate ($half req/s)"
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients 32 --rate "$half" --requests "$requests" --grid hanjiaxu-1) || true
+  total=$((total + requests))
+  local e2e50 e2e99; e2e50=$(bench_field "$result" e2e_p50_ms); e2e99=$(bench_field "$result" e2e_p99_ms)
+  rows+=("| submit → assignment at $half req/s (half the maximum to assignment): p50 / p99 ms | $e2e50 / $e2e99 | target ≤ 15 / ≤ 60 |")
 
   for service in intake routing-1 notification reporting; do
     pid=$(cat "$HOME_DIR/pids/bench-$service.pid"); stat=($(bench_pid_stat "$pid"))
