@@ -231,11 +231,14 @@ replica_port() {
   echo $((base + 100 * ($2 - 1)))
 }
 
-services_stop() {
-  local pidfile
-  for pidfile in "$HOME_DIR"/pids/*.pid; do
+services_stop() { stop_pidfiles '*'; }
+
+# Stops (SIGTERM, then SIGKILL after 10 s) every process whose pid file in pids/ matches the glob.
+stop_pidfiles() {
+  local pidfile pid
+  for pidfile in "$HOME_DIR"/pids/$1.pid; do
     [ -f "$pidfile" ] || continue
-    local pid; pid="$(cat "$pidfile")"
+    pid="$(cat "$pidfile")"
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
@@ -435,17 +438,7 @@ bench_services_start() { # routing replicas
   done
 }
 
-bench_services_stop() {
-  local pidfile pid
-  for pidfile in "$HOME_DIR"/pids/bench-*.pid; do
-    [ -f "$pidfile" ] || continue
-    pid=$(cat "$pidfile")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$pidfile"
-  done
-}
+bench_services_stop() { stop_pidfiles 'bench-*'; }
 
 cmd_bench() {
   local seconds="${BENCH_SECONDS:-15}" requests="${BENCH_REQUESTS:-2000}"

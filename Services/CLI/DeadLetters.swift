@@ -11,10 +11,7 @@ struct DeadLetters: AsyncParsableCommand {
     )
 
     /// The service queues whose dead letters are kept in `<queue>.dead`.
-    static let queues = [
-        GridLoopQueue.intakeSubmissions, GridLoopQueue.intakeEvents, GridLoopQueue.routingRequests, GridLoopQueue.routingCommands,
-        GridLoopQueue.notificationEvents, GridLoopQueue.reportingEvents,
-    ]
+    static let queues = GridLoopQueue.all
 
     /// One dead letter as listed.
     struct Letter: Sendable {

@@ -38,33 +38,28 @@ package struct Retention: Service {
 
     /// Deletes what is due (at most 10,000 rows of each a batch, until none is left); returns the counts.
     package func pruneOnce() async throws -> (outbox: Int, inbox: Int) {
-        let outboxSeconds = Double(outboxRetention.components.seconds)
-        let inboxSeconds = Double(inboxRetention.components.seconds)
-        var outbox = 0, inbox = 0
-        while true {
-            let deleted = try await postgres.query(
-                """
-                DELETE FROM \(unescaped: schema).outbox WHERE id IN (
-                    SELECT id FROM \(unescaped: schema).outbox WHERE published_at < now() - make_interval(secs => \(outboxSeconds)) LIMIT 10000
-                ) RETURNING id
-                """,
-                logger: logger
-            ).collect().count
-            outbox += deleted
-            if deleted < 10000 { break }
-        }
-        while true {
-            let deleted = try await postgres.query(
-                """
-                DELETE FROM \(unescaped: schema).inbox WHERE message_id IN (
-                    SELECT message_id FROM \(unescaped: schema).inbox WHERE processed_at < now() - make_interval(secs => \(inboxSeconds)) LIMIT 10000
-                ) RETURNING message_id
-                """,
-                logger: logger
-            ).collect().count
-            inbox += deleted
-            if deleted < 10000 { break }
-        }
+        // An unpublished outbox row has no `published_at`, so it is never older than anything.
+        let outbox = try await deleteInBatches(table: "outbox", key: "id", stamp: "published_at", olderThan: outboxRetention)
+        let inbox = try await deleteInBatches(table: "inbox", key: "message_id", stamp: "processed_at", olderThan: inboxRetention)
         return (outbox, inbox)
+    }
+
+    /// Deletes rows of `table` whose `stamp` is older than `age`, 10,000 at a time; returns how many.
+    private func deleteInBatches(table: String, key: String, stamp: String, olderThan age: Duration) async throws -> Int {
+        let seconds = Double(age.components.seconds)
+        var total = 0
+        while true {
+            let deleted = try await postgres.query(
+                """
+                DELETE FROM \(unescaped: schema).\(unescaped: table) WHERE \(unescaped: key) IN (
+                    SELECT \(unescaped: key) FROM \(unescaped: schema).\(unescaped: table)
+                    WHERE \(unescaped: stamp) < now() - make_interval(secs => \(seconds)) LIMIT 10000
+                ) RETURNING \(unescaped: key)
+                """,
+                logger: logger
+            ).collect().count
+            total += deleted
+            if deleted < 10000 { return total }
+        }
     }
 }

@@ -23,6 +23,8 @@ package enum GridLoopQueue {
     package static let routingCommands = "routing.commands"
     package static let notificationEvents = "notification.events"
     package static let reportingEvents = "reporting.events"
+    /// Every service queue (each keeps its dead letters in `<queue>.dead`).
+    package static let all = [intakeSubmissions, intakeEvents, routingRequests, routingCommands, notificationEvents, reportingEvents]
 
     /// Where dead letters of `queue` are kept.
     package static func dead(_ queue: String) -> String { "\(queue).dead" }

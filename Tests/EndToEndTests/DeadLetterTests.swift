@@ -12,10 +12,7 @@ extension EndToEndTests {
         try await GridLoopSystem.with { system, _ in
             let tag = TestEnvironment.unique()
             let options = try TestEnvironment.amqpOptions(name: "gridloop-test-poison")
-            let queues = [
-                GridLoopQueue.intakeSubmissions, GridLoopQueue.intakeEvents, GridLoopQueue.routingRequests, GridLoopQueue.routingCommands,
-                GridLoopQueue.notificationEvents, GridLoopQueue.reportingEvents,
-            ]
+            let queues = GridLoopQueue.all
             try await AMQPSession.run(options: options) { session in
                 for queue in queues {
                     let poison = OutgoingMessage(exchange: "", routingKey: queue, body: Array("{ not json".utf8), messageId: "poison-\(tag)-\(queue)", type: "request.assigned")

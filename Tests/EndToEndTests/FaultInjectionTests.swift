@@ -252,10 +252,7 @@ final class FaultRun: Sendable {
         }
     }
 
-    static let serviceQueues = [
-        GridLoopQueue.intakeSubmissions, GridLoopQueue.intakeEvents, GridLoopQueue.routingRequests, GridLoopQueue.routingCommands,
-        GridLoopQueue.notificationEvents, GridLoopQueue.reportingEvents,
-    ]
+    static let serviceQueues = GridLoopQueue.all
 
     // MARK: Reconciliation
 
