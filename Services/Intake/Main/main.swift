@@ -1,3 +1,5 @@
 import IntakeService
+import GridLoopServiceSupport
 
+ConcurrencyExecutor.adoptEventLoops()
 try await IntakeApp.main()

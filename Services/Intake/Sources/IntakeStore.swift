@@ -59,7 +59,7 @@ struct IntakeStore: Sendable {
                 requestId: id, eventId: event.messageId, type: event.type, version: 1, state: .received, unit: nil,
                 actor: submission.submittedBy ?? submission.channel.rawValue,
                 detail: "received via \(submission.channel.rawValue)" + (reportedAt.map { "; taken down \(Timestamp.format($0)), sent later from an offline spool" } ?? ""),
-                occurredAt: event.occurredAt, on: connection, logger: logger
+                occurredAt: event.occurredAt, first: true, on: connection, logger: logger
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
             let outcome = SubmissionOutcome(requestId: requestId, created: true)
@@ -132,16 +132,20 @@ struct IntakeStore: Sendable {
 
 extension IntakeStore {
     /// Appends an event to the request's trail, chained to the last link by its hash.
-    /// The caller holds the request's row lock (or has just inserted the row).
+    /// The caller holds the request's row lock (or has just inserted the row: `first`, whose
+    /// trail is empty, so the two reads of the chain's head are skipped).
     func appendTrail(
         requestId: UUID, eventId: String, type: String, version: Int, state: RequestState, unit: UnitRef?, actor: String?, detail: String?,
-        occurredAt: Date, on connection: PostgresConnection, logger: Logger
+        occurredAt: Date, first: Bool = false, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let duplicate = try await connection.query("SELECT 1 FROM intake.trail WHERE event_id = \(eventId)", logger: logger).collect()
-        guard duplicate.isEmpty else { return }
-        let last = try await connection.query(
-            "SELECT seq, hash FROM intake.trail WHERE request_id = \(requestId) ORDER BY seq DESC LIMIT 1", logger: logger
-        ).collect().first?.decode((Int, String).self)
+        var last: (Int, String)?
+        if !first {
+            let duplicate = try await connection.query("SELECT 1 FROM intake.trail WHERE event_id = \(eventId)", logger: logger).collect()
+            guard duplicate.isEmpty else { return }
+            last = try await connection.query(
+                "SELECT seq, hash FROM intake.trail WHERE request_id = \(requestId) ORDER BY seq DESC LIMIT 1", logger: logger
+            ).collect().first?.decode((Int, String).self)
+        }
         let entry = TrailEntry(
             requestId: requestId.uuidString.lowercased(), seq: (last?.0 ?? 0) + 1, eventId: eventId, eventType: type, version: version,
             state: state.rawValue, unit: unit?.description, actor: actor, detail: detail, occurredAt: occurredAt

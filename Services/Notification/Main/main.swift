@@ -1,3 +1,5 @@
 import NotificationService
+import GridLoopServiceSupport
 
+ConcurrencyExecutor.adoptEventLoops()
 try await NotificationApp.main()

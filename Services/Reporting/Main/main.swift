@@ -1,3 +1,5 @@
 import ReportingService
+import GridLoopServiceSupport
 
+ConcurrencyExecutor.adoptEventLoops()
 try await ReportingApp.main()

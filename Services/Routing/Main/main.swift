@@ -1,3 +1,5 @@
 import RoutingService
+import GridLoopServiceSupport
 
+ConcurrencyExecutor.adoptEventLoops()
 try await RoutingApp.main()

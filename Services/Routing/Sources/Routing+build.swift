@@ -30,7 +30,8 @@ package enum RoutingApp: GridLoopServiceApp {
                 UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger),
                 SLASweeper(
                     workflow: workflow, interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)),
-                    workers: reader.int(forKey: "routing.sla.sweep.workers", default: 4), logger: runtime.logger
+                    workers: reader.int(forKey: "routing.sla.sweep.workers", default: 4),
+                    batch: reader.int(forKey: "routing.sla.sweep.batch", default: 32), logger: runtime.logger
                 ),
             ],
             consumers: [
