@@ -13,6 +13,9 @@
 #   deploy/local.sh bench     (also deploy/bench.sh) the machine's limits, then GridLoop against
 #                             them: pgbench, broker publish rate, HTTP intake at 1–128 clients,
 #                             submit → assignment, routing replicas, RSS and CPU → docs/benchmarks/
+#   deploy/local.sh bench-sla       the SLA sweeper's part alone (BENCH_SLA_TIMERS, 1 and 2 replicas)
+#   deploy/local.sh bench-profile   perf samples of every service under HTTP load; the hottest
+#                             functions → docs/benchmarks/profile.md
 #   deploy/local.sh faults    the fault-injection harness, long version: FAULT_REQUESTS (10,000)
 #                             requests through real processes, one fault at a time, reconciled;
 #                             figures → docs/benchmarks/faults.md (the test suite runs a short one)
@@ -73,6 +76,9 @@ GRIDLOOP_DB_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 NOTIFICATION_WEBHOOK_SECRET=whsec_$(head -c 24 /dev/urandom | base64)
 EOT
   fi
+  # Added later: the services' least-privilege login (kept when the file exists already).
+  grep -q '^GRIDLOOP_DB_APP_PASSWORD=' "$HOME_DIR/secrets.env" \
+    || echo "GRIDLOOP_DB_APP_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')" >>"$HOME_DIR/secrets.env"
   # shellcheck disable=SC1091
   . "$HOME_DIR/secrets.env"
 }
@@ -151,6 +157,16 @@ postgres_stop() {
 
 psql_admin() { runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$(pg_dir)" -p "$POSTGRES_PORT" -U postgres "$@"; }
 
+# The services' least-privilege role of a database, <db>_service (NOLOGIN; migrations grant it
+# each schema's tables, the trail only SELECT and INSERT), and their login <db>_app in it.
+database_service_login() { # database password
+  psql_admin -d postgres -tc "SELECT 1 FROM pg_roles WHERE rolname = '$1_service'" | grep -q 1 \
+    || psql_admin -d postgres -c "CREATE ROLE \"$1_service\" NOLOGIN" >/dev/null
+  psql_admin -d postgres -tc "SELECT 1 FROM pg_roles WHERE rolname = '$1_app'" | grep -q 1 \
+    || psql_admin -d postgres -c "CREATE ROLE \"$1_app\" LOGIN IN ROLE \"$1_service\"" >/dev/null
+  psql_admin -d postgres -c "ALTER ROLE \"$1_app\" PASSWORD '$2'" >/dev/null
+}
+
 database_user() { # database user password [recreate]
   psql_admin -d postgres -tc "SELECT 1 FROM pg_roles WHERE rolname = '$2'" | grep -q 1 \
     || psql_admin -d postgres -c "CREATE ROLE \"$2\" LOGIN PASSWORD '$3'"
@@ -172,7 +188,8 @@ build() {
 service_env() {
   cat <<EOT
 AMQP_URL=amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop
-DATABASE_URL=postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop
+DATABASE_URL=postgres://gridloop_app:$GRIDLOOP_DB_APP_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop
+DATABASE_MIGRATION_URL=postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop
 INTAKE_HTTP_PORT=$INTAKE_HTTP_PORT
 REPORTING_HTTP_PORT=$REPORTING_HTTP_PORT
 NOTIFICATION_HTTP_PORT=$NOTIFICATION_HTTP_PORT
@@ -255,6 +272,7 @@ infrastructure() {
   postgres_start
   broker_user gridloop gridloop "$GRIDLOOP_AMQP_PASSWORD"
   database_user gridloop gridloop "$GRIDLOOP_DB_PASSWORD"
+  database_service_login gridloop "$GRIDLOOP_DB_APP_PASSWORD"
 }
 
 # Demo requests (idempotent: fixed keys): the seed's transformer story — the 20 households of
@@ -322,11 +340,13 @@ cmd_test() {
   rmqctl delete_vhost gridloop_test >/dev/null 2>&1 || true
   broker_user gridloop_test gridloop "$GRIDLOOP_AMQP_PASSWORD"
   database_user gridloop_test gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  database_service_login gridloop_test "$GRIDLOOP_DB_APP_PASSWORD"
   cd "$ROOT"
   log "building services and tests"
   swift build --build-tests >/dev/null 2>&1 || swift build --build-tests
   export GRIDLOOP_TEST_AMQP_URL="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_test"
   export GRIDLOOP_TEST_DATABASE_URL="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_test"
+  export GRIDLOOP_TEST_SERVICE_DATABASE_URL="postgres://gridloop_test_app:$GRIDLOOP_DB_APP_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_test"
   export GRIDLOOP_BIN_DIR; GRIDLOOP_BIN_DIR="$(swift build --show-bin-path)"
   export GRIDLOOP_BROKER_CONTROL="$ROOT/deploy/local.sh"
   export GRIDLOOP_TEST_LOGS="$HOME_DIR/test-logs"
@@ -419,10 +439,10 @@ bench_field() { # "k=v k=v" key → v
   tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'
 }
 
-bench_services_start() { # routing replicas
-  local replicas=$1 bin service port i
+bench_services_start() { # routing replicas [the other services too: all | none]
+  local replicas=$1 others=${2:-all} bin service port i
   bin="$(cd "$ROOT" && bin_dir)"
-  for service in intake notification reporting; do
+  for service in $([ "$others" = all ] && echo intake notification reporting); do
     case $service in intake) port=18380 ;; reporting) port=18381 ;; notification) port=18382 ;; esac
     env "${BENCH_ENV[@]}" "$(tr a-z A-Z <<<"$service")_HTTP_PORT=$port" nohup "$bin/gridloop-$service" >>"$HOME_DIR/logs/bench-$service.log" 2>&1 &
     echo $! >"$HOME_DIR/pids/bench-$service.pid"
@@ -432,7 +452,7 @@ bench_services_start() { # routing replicas
     env "${BENCH_ENV[@]}" "ROUTING_HTTP_PORT=$port" nohup "$bin/gridloop-routing" >>"$HOME_DIR/logs/bench-routing-$i.log" 2>&1 &
     echo $! >"$HOME_DIR/pids/bench-routing-$i.pid"
   done
-  for port in 18380 18381 18382 $(for i in $(seq 1 "$replicas"); do echo $((18383 + 10 * (i - 1))); done); do
+  for port in $([ "$others" = all ] && echo 18380 18381 18382) $(for i in $(seq 1 "$replicas"); do echo $((18383 + 10 * (i - 1))); done); do
     for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
     curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "benchmark service on $port is not healthy (logs: $HOME_DIR/logs/bench-*.log)"
   done
@@ -440,22 +460,78 @@ bench_services_start() { # routing replicas
 
 bench_services_stop() { stop_pidfiles 'bench-*'; }
 
-cmd_bench() {
-  local seconds="${BENCH_SECONDS:-15}" requests="${BENCH_REQUESTS:-2000}"
+bench_psql() { PGPASSWORD="$GRIDLOOP_DB_PASSWORD" psql -qtAX -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -d gridloop_perf "$@"; }
+
+# The SLA sweeper's rows of the table: BENCH_SLA_TIMERS (100,000) with 1 and 2 routing replicas.
+bench_sla_rows() {
+  local timers="${BENCH_SLA_TIMERS:-100000}" replicas
+  for replicas in 1 2; do
+    log "SLA sweeper: $timers overdue claim timers, $replicas routing replica(s), the other services stopped"
+    bench_sla "$timers" "$replicas"
+    rows+=("| SLA sweeper, $replicas routing replica(s): $timers overdue timers escalated in; events published in; escalated twice | ${SLA_FIRED_S} s (${SLA_RATE}/s); ${SLA_PUBLISHED_S} s; ${SLA_TWICE} | target ≤ 60 s |")
+  done
+}
+
+# The SLA sweeper alone: a fresh database and vhost, routing's replicas started and idle, then
+# `timers` claim timers (deploy/bench/sla-timers.sql) committed at once, all due; the clock runs
+# from that commit until every one has fired (SLA_FIRED_S) and every resulting event has been
+# published and confirmed (SLA_PUBLISHED_S). SLA_TWICE: requests escalated more than once.
+bench_sla() { # timers replicas
+  local timers=$1 replicas=$2 start now left unpublished
+  bench_services_stop
+  rmqctl delete_vhost gridloop_perf >/dev/null 2>&1 || true
+  broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop_perf gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  bench_import_org
+  # Every service's queue, so the escalations' events are routed as in a running system
+  # (the other services stay stopped: their queues fill).
+  AMQP_URL="$amqp" "$bin/gridloop" dead-letters list >/dev/null
+  bench_services_start "$replicas" none
+  bench_psql -v timers="$timers" -v due=0 -f "$ROOT/deploy/bench/sla-timers.sql" >/dev/null
+  start=$(date +%s.%N); SLA_FIRED_S=""; SLA_PUBLISHED_S=""
+  while :; do
+    sleep 0.5; now=$(date +%s.%N)
+    read -r left unpublished < <(bench_psql -F ' ' -c "SELECT
+        (SELECT count(*) FROM routing.timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()),
+        (SELECT count(*) FROM routing.outbox WHERE published_at IS NULL)")
+    [ -z "$SLA_FIRED_S" ] && [ "$left" = 0 ] && SLA_FIRED_S=$(awk -v a="$start" -v b="$now" 'BEGIN {printf "%.1f", b - a}')
+    [ -n "$SLA_FIRED_S" ] && [ "$unpublished" = 0 ] && { SLA_PUBLISHED_S=$(awk -v a="$start" -v b="$now" 'BEGIN {printf "%.1f", b - a}'); break; }
+    awk -v a="$start" -v b="$now" 'BEGIN {exit !(b - a > 1800)}' && { SLA_FIRED_S=${SLA_FIRED_S:-"> 1800 ($left left)"}; SLA_PUBLISHED_S="> 1800 ($unpublished unpublished)"; break; }
+  done
+  SLA_RATE=$(awk -v n="$timers" -v t="${SLA_FIRED_S%% *}" 'BEGIN {printf "%.0f", n / t}')
+  SLA_TWICE=$(bench_psql -c "SELECT count(*) FROM (SELECT request_id FROM routing.assignments WHERE reason LIKE 'escalated from%' GROUP BY request_id HAVING count(*) > 1) AS twice")
+  local escalated; escalated=$(bench_psql -c "SELECT count(*) FROM routing.requests WHERE unit LIKE 'street:%' AND correlation_id LIKE 'sla-bench-%'")
+  [ "$escalated" = "$timers" ] || log "SLA sweeper: only $escalated of $timers requests reached the street"
+  bench_services_stop
+}
+
+# A fresh vhost and database `gridloop_perf` for the benchmarks (release build unless
+# GRIDLOOP_BUILD says otherwise); sets bin, amqp, db and BENCH_ENV for the caller.
+bench_prepare() {
   BUILD_CONFIGURATION="${GRIDLOOP_BUILD:-release}"
   infrastructure
-  command -v pgbench >/dev/null || die "pgbench not found (it ships with PostgreSQL)"
   build
   mkdir -p "$HOME_DIR/logs" "$HOME_DIR/pids"
-  local bin; bin="$(cd "$ROOT" && bin_dir)"
+  bin="$(cd "$ROOT" && bin_dir)"
   bench_services_stop
   broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
   rmqctl delete_vhost gridloop_perf >/dev/null 2>&1 || true
   broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
   database_user gridloop_perf gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
-  local amqp="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_perf"
-  local db="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_perf"
+  amqp="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_perf"
+  db="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_perf"
   BENCH_ENV=("AMQP_URL=$amqp" "DATABASE_URL=$db" "LOG_LEVEL=warning" "ROUTING_INCIDENT_THRESHOLD=0" "REPORTING_INTAKE_URL=http://127.0.0.1:18380")
+}
+
+bench_import_org() {
+  AMQP_URL="$amqp" DATABASE_URL="$db" "$bin/gridloop" migrate >/dev/null
+  AMQP_URL="$amqp" DATABASE_URL="$db" "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml" >/dev/null
+}
+
+cmd_bench() {
+  local seconds="${BENCH_SECONDS:-15}" requests="${BENCH_REQUESTS:-2000}" bin amqp db
+  bench_prepare
+  command -v pgbench >/dev/null || die "pgbench not found (it ships with PostgreSQL)"
   local out="$ROOT/docs/benchmarks/performance.md" rows=()
 
   log "limit 1: PostgreSQL, intake's transaction shape (request + trail event + outbox row), pgbench ${seconds}s"
@@ -475,8 +551,7 @@ cmd_bench() {
   rows+=("| consumed with manual acks | $(bench_field "$publish" consume_per_s) msg/s | limit |")
 
   log "GridLoop: services (release), demo org"
-  AMQP_URL="$amqp" DATABASE_URL="$db" "$bin/gridloop" migrate >/dev/null
-  AMQP_URL="$amqp" DATABASE_URL="$db" "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml" >/dev/null
+  bench_import_org
   bench_services_start 1
   sleep 5
   local service pid stat
@@ -528,6 +603,8 @@ cmd_bench() {
   done
   bench_services_stop
 
+  bench_sla_rows
+
   {
     echo "# Performance benchmark"
     echo
@@ -538,6 +615,59 @@ cmd_bench() {
     echo "|---|---|---|"
     printf '%s\n' "${rows[@]}"
   } | tee "$out"
+  log "written to $out"
+}
+
+# Only the SLA sweeper's part of the benchmark (its rows printed, not written).
+cmd_bench_sla() {
+  local bin amqp db rows=()
+  bench_prepare
+  bench_sla_rows
+  printf '%s\n' "${rows[@]}"
+}
+
+# Where the services spend their CPU under load: perf samples (cpu-clock) of each service while
+# BENCH_CLIENTS (8) clients submit BENCH_REQUESTS (3000) requests over HTTP; the hottest
+# functions of each, demangled, to docs/benchmarks/profile.md (per-service reports in .run/).
+cmd_bench_profile() {
+  local requests="${BENCH_REQUESTS:-3000}" clients="${BENCH_CLIENTS:-8}" bin amqp db service pid
+  command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null || die "perf not found (Debian: linux-perf)"
+  bench_prepare
+  bench_import_org
+  bench_services_start 1
+  sleep 3
+  local perf_pids=() out="$ROOT/docs/benchmarks/profile.md" dir="$HOME_DIR/profile"
+  mkdir -p "$dir"
+  for service in intake routing-1 notification reporting; do
+    pid=$(cat "$HOME_DIR/pids/bench-$service.pid")
+    perf record -q -e cpu-clock -F 499 -g -p "$pid" -o "$dir/$service.data" >/dev/null 2>&1 &
+    perf_pids+=($!)
+  done
+  log "profiling: $clients clients, $requests requests"
+  local result; result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients "$clients" --requests "$requests" --grid hanjiaxu-1) || true
+  sleep 5   # the pipeline drains after intake has answered
+  kill -INT "${perf_pids[@]}" 2>/dev/null; wait "${perf_pids[@]}" 2>/dev/null || true
+  bench_services_stop
+  {
+    echo "# Profile under load"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, build $BUILD_CONFIGURATION, \`deploy/local.sh bench-profile\`: $clients HTTP clients, $requests requests"
+    echo "(accepted/s $(bench_field "$result" accepted_per_s), submit → assignment p50 $(bench_field "$result" e2e_p50_ms) ms). perf cpu-clock samples"
+    echo "at 499 Hz of each service; 'self' is the share of the service's samples in that function itself, grouped"
+    echo "by library (\`[dso]\`) first, then the hottest functions."
+    for service in intake routing-1 notification reporting; do
+      echo
+      echo "## $service"
+      echo
+      echo '```'
+      perf report -i "$dir/$service.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8 || true
+      echo
+      perf report -i "$dir/$service.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -25 \
+        | swift demangle --simplified | cut -c1-160 || true
+      echo '```'
+    done
+  } >"$out"
+  cat "$out"
   log "written to $out"
 }
 
@@ -552,6 +682,8 @@ case "${1:-}" in
   up) cmd_up ;;
   faults) cmd_faults ;;
   bench) cmd_bench ;;
+  bench-profile) cmd_bench_profile ;;
+  bench-sla) cmd_bench_sla ;;
   bench-reporting) cmd_bench_reporting ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;

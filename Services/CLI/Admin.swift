@@ -19,7 +19,7 @@ struct Migrate: AsyncParsableCommand {
         let configuration = try CLIEnvironment.configuration()
         let logger = Logger(label: "gridloop-cli")
         for migrator in [IntakeApp.migrator, RoutingApp.migrator, NotificationApp.migrator, ReportingApp.migrator] {
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger)
             print("\(migrator.schema): up to date")
         }
     }
@@ -45,10 +45,10 @@ struct Org: AsyncParsableCommand {
 
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: RoutingApp.migrator, logger: logger)
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: NotificationApp.migrator, logger: logger)
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: ReportingApp.migrator, logger: logger)
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: IntakeApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: NotificationApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: ReportingApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger)
             let file = self.file
             let intakeDirectory = org.intakeDirectory
             let directory = org.notificationDirectory
@@ -171,7 +171,7 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: IntakeApp.migrator, logger: Logger(label: "gridloop-cli"))
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: Logger(label: "gridloop-cli"))
             let name = self.name
             let (id, key) = try await withAdminDatabase { client in try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli")) }
             print("\(id)\t\(key)")

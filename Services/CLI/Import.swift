@@ -36,7 +36,7 @@ struct Import: AsyncParsableCommand {
             let configuration = try CLIEnvironment.configuration()
             var logger = Logger(label: "gridloop-cli")
             logger.logLevel = .error
-            try await DatabaseBootstrap.migrate(database: configuration.database, migrator: IntakeApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger)
             let progress = Progress(total: parsed.count, alreadyDone: rejected.count)
             let workers = max(1, min(concurrency, 32))
             let logger2 = logger

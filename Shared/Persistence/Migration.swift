@@ -30,8 +30,12 @@ package struct Migrator: Sendable {
     }
 
     /// Applies what is missing; returns the versions applied now.
+    /// Nothing is written when every migration is applied already, so a service whose login
+    /// may not run DDL (the least-privilege role, see ``Migration/serviceRole(schema:version:appendOnly:)``)
+    /// starts once the owner has migrated.
     @discardableResult
     package func migrate(client: PostgresClient, logger: Logger) async throws -> [Int] {
+        if try await isUpToDate(client: client, logger: logger) { return [] }
         try await client.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
         try await client.query(
             """
@@ -69,7 +73,50 @@ package struct Migrator: Sendable {
     }
 }
 
+extension Migrator {
+    /// Whether the schema's migrations table lists every migration.
+    func isUpToDate(client: PostgresClient, logger: Logger) async throws -> Bool {
+        let table = "\(schema).schema_migrations"
+        let exists = try await client.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger).collect().first?.decode(Bool.self) ?? false
+        guard exists else { return false }
+        let applied = try await client.query(
+            "SELECT count(*) FROM \(unescaped: schema).schema_migrations WHERE version = ANY(\(migrations.map(\.version)))", logger: logger
+        ).collect().first?.decode(Int.self) ?? 0
+        return applied == migrations.count
+    }
+}
+
 extension Migration {
+    /// The least-privilege database role the services run as, `<database>_service` (NOLOGIN;
+    /// deployments create a login that is a member of it, see README "Security"): it may read
+    /// and write the schema's tables but not change their shape, and it may only read and
+    /// append to `appendOnly` (the trail: no UPDATE, DELETE or TRUNCATE, whatever triggers say,
+    /// and as a non-owner it cannot switch the triggers off). Created here when missing (the
+    /// migrating login then needs CREATEROLE); the grants also cover tables later migrations add.
+    package static func serviceRole(schema: String, version: Int, appendOnly: [String]) -> Migration {
+        precondition((appendOnly + [schema]).allSatisfy { $0.allSatisfy { $0.isLetter || $0 == "_" } }, "constants of letters and _")
+        let revokes = appendOnly.map { "EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM %I', '\(schema)', '\($0)', service);" }
+        return Migration(version: version, name: "least-privilege service role", statements: [
+            """
+            DO $$
+            DECLARE service text := current_database() || '_service';
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtext('gridloop service role'));
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = service) THEN
+                    EXECUTE format('CREATE ROLE %I NOLOGIN', service);
+                END IF;
+                EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', '\(unescaped: schema)', service);
+                EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA %I TO %I', '\(unescaped: schema)', service);
+                EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I', '\(unescaped: schema)', service);
+                EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO %I', '\(unescaped: schema)', service);
+                EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I', '\(unescaped: schema)', service);
+                EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I.schema_migrations FROM %I', '\(unescaped: schema)', service);
+                \(unescaped: revokes.joined(separator: "\n"))
+            END $$
+            """,
+        ])
+    }
+
     /// The outbox and inbox tables every writing and consuming service has in its schema.
     package static func messaging(schema: String, version: Int) -> Migration {
         Migration(version: version, name: "outbox and inbox", statements: [

@@ -12,7 +12,8 @@ import Logging
 /// | `amqp.prefetch` | `AMQP_PREFETCH` | 32 |
 /// | `amqp.concurrency` | `AMQP_CONCURRENCY` | 4 |
 /// | `amqp.fault.close.before.ack` | `AMQP_FAULT_CLOSE_BEFORE_ACK` | false (fault injection only: every message delivered twice) |
-/// | `database.url` (secret) | `DATABASE_URL` | `postgres://gridloop:gridloop@127.0.0.1:5432/gridloop` |
+/// | `database.url` (secret) | `DATABASE_URL` | `postgres://gridloop:gridloop@127.0.0.1:5432/gridloop` (the service's least-privilege login) |
+/// | `database.migration.url` (secret) | `DATABASE_MIGRATION_URL` | `DATABASE_URL` (the schemas' owner, for migrations) |
 /// | `database.pool.size` | `DATABASE_POOL_SIZE` | 10 |
 /// | `<service>.http.port`, `http.port` | `INTAKE_HTTP_PORT`…, `HTTP_PORT` | per service |
 /// | `http.host` | `HTTP_HOST` | `127.0.0.1` |
@@ -27,6 +28,9 @@ package struct ServiceConfiguration: Sendable {
     package var prefetch: Int
     package var concurrency: Int
     package var database: DatabaseURL
+    /// The owner's login, used only to apply migrations (DDL, grants); without it, migrations
+    /// run as `database` (which then must own the schemas, or find them up to date).
+    package var migrationDatabase: DatabaseURL
     package var databasePoolSize: Int
     package var httpHost: String
     package var httpPort: Int
@@ -45,6 +49,7 @@ package struct ServiceConfiguration: Sendable {
         self.prefetch = reader.int(forKey: "amqp.prefetch", default: 32)
         self.concurrency = reader.int(forKey: "amqp.concurrency", default: 4)
         self.database = try DatabaseURL(string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop"))
+        self.migrationDatabase = try reader.string(forKey: "database.migration.url", isSecret: true).map { try DatabaseURL(string: $0) } ?? database
         self.databasePoolSize = reader.int(forKey: "database.pool.size", default: 10)
         self.httpHost = reader.string(forKey: "http.host", default: "127.0.0.1")
         self.httpPort = reader.int(forKey: ConfigKey("\(service).http.port"), default: reader.int(forKey: "http.port", default: defaultPort))

@@ -31,7 +31,7 @@ package struct ServiceRuntime: Sendable {
             "amqp.url": "\(configuration.amqp.url)", "db.url": "\(configuration.database)",
             "http.port": "\(configuration.httpPort)",
         ])
-        try await DatabaseBootstrap.migrate(database: configuration.database, migrator: migrator, logger: logger)
+        try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger)
         let postgres = configuration.database.makeClient(poolSize: configuration.databasePoolSize, logger: logger)
         let publisher = AMQPPublisher(options: configuration.amqp, topology: publishes, logger: logger)
         let relay = OutboxRelay(client: postgres, schema: schema, publisher: publisher, logger: logger)

@@ -226,6 +226,26 @@ struct EndToEndTests {
 
             // The trail is append-only; and an edit made by switching that off is caught.
             let uuid = try #require(UUID(uuidString: id))
+            // The services' own login may not rewrite either trail, nor switch its guard off:
+            // PostgreSQL refuses each statement for want of the privilege.
+            for statement: PostgresQuery in [
+                "UPDATE intake.trail SET detail = 'nothing happened' WHERE request_id = \(uuid) AND seq = 4",
+                "DELETE FROM intake.trail WHERE request_id = \(uuid)",
+                "TRUNCATE intake.trail",
+                "ALTER TABLE intake.trail DISABLE TRIGGER trail_append_only",
+                "UPDATE reporting.events SET body = '{}' WHERE request_id = \(id)",
+                "DELETE FROM reporting.events WHERE request_id = \(id)",
+            ] {
+                let refusal = await #expect(throws: PSQLError.self, "as the service role: \(statement.sql)") {
+                    try await withDatabase(asService: true) { client in try await client.query(statement) }
+                }
+                let message = refusal?.serverInfo?[.message] ?? ""
+                #expect(message.contains("permission denied") || message.contains("must be owner"), "\(statement.sql): \(message)")
+            }
+            let readable = try await withDatabase(asService: true) { client in
+                try await client.query("SELECT count(*) FROM intake.trail WHERE request_id = \(uuid)").collect().first?.decode(Int.self)
+            }
+            #expect(readable == 8, "the service role reads the trail")
             await #expect(throws: (any Error).self) {
                 try await withDatabase { client in
                     try await client.query("UPDATE intake.trail SET detail = 'nothing happened' WHERE request_id = \(uuid) AND seq = 4")

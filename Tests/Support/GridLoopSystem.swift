@@ -27,7 +27,10 @@ package final class GridLoopSystem: Sendable {
     package static func start(environment overrides: [String: String] = [:]) async throws -> GridLoopSystem {
         var environment = [
             "AMQP_URL": try TestEnvironment.amqpURL(),
-            "DATABASE_URL": try TestEnvironment.databaseURL(),
+            // As deployed: the services (and the CLI) run as the least-privilege role; the
+            // owner's login only migrates.
+            "DATABASE_URL": try TestEnvironment.serviceDatabaseURL(),
+            "DATABASE_MIGRATION_URL": try TestEnvironment.databaseURL(),
             "NOTIFICATION_WEBHOOK_URL": "http://127.0.0.1:\(webhookPort)/hook",
             "LOG_LEVEL": "info",
             "AMQP_HEARTBEAT": "5",

@@ -19,8 +19,10 @@ package enum TestEnvironment {
 
     /// `GRIDLOOP_TEST_AMQP_URL`.
     package static func amqpURL() throws -> String { try value("GRIDLOOP_TEST_AMQP_URL") }
-    /// `GRIDLOOP_TEST_DATABASE_URL`.
+    /// `GRIDLOOP_TEST_DATABASE_URL`: the test database's owner (migrations, the tests' own checks).
     package static func databaseURL() throws -> String { try value("GRIDLOOP_TEST_DATABASE_URL") }
+    /// `GRIDLOOP_TEST_SERVICE_DATABASE_URL`: the least-privilege login the services run as.
+    package static func serviceDatabaseURL() throws -> String { try value("GRIDLOOP_TEST_SERVICE_DATABASE_URL") }
     /// `GRIDLOOP_BIN_DIR`: where `swift build` put the executables.
     package static func binDir() throws -> URL { URL(fileURLWithPath: try value("GRIDLOOP_BIN_DIR")) }
     /// `GRIDLOOP_BROKER_CONTROL`: `deploy/local.sh`, for `broker-stop` and `broker-start`.

@@ -79,5 +79,7 @@ enum IntakeSchema {
             "ALTER TABLE intake.requests ADD COLUMN latitude double precision, ADD COLUMN longitude double precision, ADD COLUMN expected_at timestamptz, ADD COLUMN reported_at timestamptz",
             "CREATE INDEX requests_by_creation ON intake.requests (created_at)",
         ]),
+        // The services' least-privilege role: the trail is read and appended, never rewritten.
+        .serviceRole(schema: name, version: 4, appendOnly: ["trail"]),
     ]
 }

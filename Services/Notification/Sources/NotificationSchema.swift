@@ -101,5 +101,6 @@ enum NotificationSchema {
         Migration(version: 6, name: "deliveries by request", statements: [
             "CREATE INDEX deliveries_by_request ON notification.deliveries (request_id)",
         ]),
+        .serviceRole(schema: name, version: 7, appendOnly: []),
     ]
 }

@@ -34,7 +34,10 @@ struct ReadModel: Sendable {
     /// in one transaction (live events wait for it). Returns the number of events replayed.
     package static func rebuild(on client: PostgresClient, logger: Logger) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("LOCK TABLE reporting.events IN EXCLUSIVE MODE", logger: logger)
+            // TRUNCATE locks the read models exclusively: a live event stored but not yet
+            // projected waits and is projected after the rebuild; one already projected has
+            // committed before it, and the replay (a later statement) reads it. (The event store
+            // itself is not locked: the services' role may only read and append to it.)
             try await connection.query("TRUNCATE reporting.requests, reporting.assignments, reporting.daily, reporting.monthly, reporting.visits", logger: logger)
             let projector = Projector()
             var replayed = 0

@@ -90,6 +90,8 @@ enum ReportingSchema {
         Migration(version: 5, name: "events by request", statements: [
             "CREATE INDEX events_by_request ON reporting.events (request_id)",
         ]),
+        // The event store is reporting's copy of the trail: appended, never rewritten.
+        .serviceRole(schema: name, version: 6, appendOnly: ["events"]),
     ]
 }
 

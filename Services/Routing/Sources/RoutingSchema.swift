@@ -114,5 +114,6 @@ enum RoutingSchema {
             "ALTER TABLE routing.requests ADD COLUMN incident_id uuid",
             "CREATE INDEX requests_by_unit_category ON routing.requests (unit, category, created_at) WHERE state = 'assigned'",
 ]),
+        .serviceRole(schema: name, version: 11, appendOnly: []),
     ]
 }
