@@ -368,6 +368,7 @@ cmd_bench_reporting() {
   build
   broker_user gridloop_bench gridloop "$GRIDLOOP_AMQP_PASSWORD"
   database_user gridloop_bench gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  database_service_login gridloop_bench "$GRIDLOOP_DB_APP_PASSWORD"
   local bin; bin="$(cd "$ROOT" && bin_dir)"
   export AMQP_URL="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_bench"
   export DATABASE_URL="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_bench"
@@ -518,9 +519,11 @@ bench_prepare() {
   rmqctl delete_vhost gridloop_perf >/dev/null 2>&1 || true
   broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
   database_user gridloop_perf gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  database_service_login gridloop_perf "$GRIDLOOP_DB_APP_PASSWORD"
   amqp="amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_perf"
   db="postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_perf"
-  BENCH_ENV=("AMQP_URL=$amqp" "DATABASE_URL=$db" "LOG_LEVEL=warning" "ROUTING_INCIDENT_THRESHOLD=0" "REPORTING_INTAKE_URL=http://127.0.0.1:18380")
+  BENCH_ENV=("AMQP_URL=$amqp" "DATABASE_URL=$db" "LOG_LEVEL=warning" "ROUTING_INCIDENT_THRESHOLD=0" "REPORTING_INTAKE_URL=http://127.0.0.1:18380"
+    "INTAKE_RATE_CLIENT_PER_MINUTE=0" "INTAKE_RATE_PHONE_PER_HOUR=0")
 }
 
 bench_import_org() {

@@ -16,18 +16,21 @@ package struct Problem: Error, Codable, Sendable {
     package var code: String
     /// Field errors for validation failures.
     package var errors: [FieldError]?
+    /// Seconds, sent as `Retry-After` (429 and 503), not in the body.
+    package var retryAfter: Int?
 
     enum CodingKeys: String, CodingKey {
         case type, title, statusCode = "status", detail, code, errors
     }
 
-    package init(status: HTTPResponse.Status, code: String, title: String, detail: String? = nil, errors: [FieldError]? = nil) {
+    package init(status: HTTPResponse.Status, code: String, title: String, detail: String? = nil, errors: [FieldError]? = nil, retryAfter: Int? = nil) {
         self.type = "https://gridloop.dev/problems/\(code)"
         self.title = title
         self.statusCode = status.code
         self.detail = detail
         self.code = code
         self.errors = errors
+        self.retryAfter = retryAfter
     }
 }
 
@@ -36,9 +39,11 @@ extension Problem: HTTPResponseError {
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try WireJSON.encoder().encode(self)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
         return Response(
             status: status,
-            headers: [.contentType: "application/problem+json"],
+            headers: headers,
             body: .init(byteBuffer: ByteBuffer(bytes: data))
         )
     }

@@ -54,9 +54,9 @@ package struct ServiceRuntime: Sendable {
     /// errors, and the services started in dependency order (database, publisher, relay,
     /// `services`, consumers, then HTTP) and stopped in reverse on SIGTERM/SIGINT.
     package func makeApplication(
-        services: [any Service] = [], consumers: [EnvelopeConsumer], routes: (Router<BasicRequestContext>) -> Void = { _ in }
+        services: [any Service] = [], consumers: [EnvelopeConsumer], routes: (Router<GridLoopRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: GridLoopRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         routes(router)
         let publisher = self.publisher
@@ -94,6 +94,14 @@ package enum DatabaseBootstrap {
                 }
                 return
             } catch {
+                if let refusal = serverRefusal(error) {
+                    // The database answered and refused (a permission, a failed statement):
+                    // waiting will not change that.
+                    logger.error("migration refused by the database", metadata: [
+                        "db.url": "\(database)", "db.schema": "\(migrator.schema)", "db.error": "\(refusal.serverInfo?[.message] ?? "\(refusal)")",
+                    ])
+                    throw refusal
+                }
                 attempt += 1
                 guard let delay = retry.delay(afterAttempt: attempt) else { throw error }
                 logger.warning("waiting for the database", metadata: ["db.url": "\(database)", "db.error": "\(String(reflecting: error))"])
@@ -101,4 +109,17 @@ package enum DatabaseBootstrap {
             }
         }
     }
+}
+
+/// The server's refusal inside `error` (SQLSTATE class 42: a permission or a statement it
+/// rejects), if that is what it is; `nil` for a connection that failed, a database still
+/// starting up, and the like, which are worth waiting for.
+private func serverRefusal(_ error: any Error) -> PSQLError? {
+    if let error = error as? PSQLError {
+        return error.code == .server && (error.serverInfo?[.sqlState] ?? "").hasPrefix("42") ? error : nil
+    }
+    if let error = error as? PostgresTransactionError {
+        return [error.beginError, error.closureError, error.commitError].lazy.compactMap { $0.flatMap(serverRefusal) }.first
+    }
+    return nil
 }

@@ -13,6 +13,8 @@ struct HTTPAnswer {
     var status: Int
     var contentType: String?
     var body: String
+    /// `Retry-After`, when sent.
+    var retryAfter: String? = nil
 
     /// The body as a JSON object.
     var json: [String: Any] {
@@ -28,7 +30,10 @@ func http(_ method: NIOHTTP1.HTTPMethod, _ url: String, body: String? = nil, hea
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     let bytes = try await response.body.collect(upTo: 1 << 22)
-    return HTTPAnswer(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: String(buffer: bytes))
+    return HTTPAnswer(
+        status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: String(buffer: bytes),
+        retryAfter: response.headers.first(name: "retry-after")
+    )
 }
 
 /// A valid submission body for `location` (a JSON object literal's inside).

@@ -5,6 +5,35 @@ import PostgresNIO
 import Testing
 
 extension EndToEndTests {
+    @Test("rate limits: past the per-phone limit a submission gets 429 with Retry-After and problem JSON naming the phone, others still pass; past the per-client limit every submission from that address waits")
+    func rateLimits() async throws {
+        try await GridLoopSystem.with(environment: ["INTAKE_RATE_PHONE_PER_HOUR": "3", "INTAKE_RATE_CLIENT_PER_MINUTE": "6"]) { system, _ in
+            let url = system.url("intake", "/v1/requests")
+            func body(_ phone: String) -> String {
+                #"{"category":"water","description":"停水","location":{"gridId":"hanjiaxu-1"},"reporter":{"name":"李四","phone":"\#(phone)"},"channel":"hotline"}"#
+            }
+            for _ in 1...3 { #expect(try await http(.POST, url, body: body("139-0000-7777")).status == 201) }
+            let limited = try await http(.POST, url, body: body("13900007777"))
+            #expect(limited.status == 429, "the fourth request an hour from one phone, however written: \(limited.body)")
+            #expect(limited.contentType == "application/problem+json")
+            #expect(limited.json["code"] as? String == "rate_limited")
+            #expect((limited.json["detail"] as? String)?.contains("reporter.phone") == true, "\(limited.body)")
+            let wait = Int(limited.retryAfter ?? "")
+            #expect(wait != nil && wait! > 0 && wait! <= 1200, "Retry-After: one token every 20 min, got \(limited.retryAfter ?? "none")")
+            #expect(try await http(.POST, url, body: body("13900008888")).status == 201, "another resident is not held back")
+
+            // The client has made 5 of its 6 a minute (the refused one counted): one more, then 429.
+            #expect(try await http(.POST, url, body: body("13900009999")).status == 201)
+            let flooded = try await http(.POST, url, body: body("13900006666"))
+            #expect(flooded.status == 429 && (flooded.json["detail"] as? String)?.contains("this client") == true, "\(flooded.status) \(flooded.body)")
+            #expect(Int(flooded.retryAfter ?? "") ?? 0 >= 1)
+            let count = try await withDatabase { client in
+                try await client.query("SELECT count(*) FROM intake.requests WHERE description = '停水' AND grid_id = 'hanjiaxu-1'").collect().first?.decode(Int.self)
+            }
+            #expect(count == 5, "refused submissions store nothing")
+        }
+    }
+
     @Test("bulk import: 10,000 hotline rows with bad ones named by line, progress shown, a re-run adds nothing; imported rows flow like any request")
     func bulkImport() async throws {
         try await GridLoopSystem.with { system, _ in

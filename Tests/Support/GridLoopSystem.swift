@@ -50,6 +50,10 @@ package final class GridLoopSystem: Sendable {
             "REPORTING_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
             // Incidents (many reports of one problem made one) only where a test asks for them.
             "ROUTING_INCIDENT_THRESHOLD": "0",
+            // The tests submit many requests from one address and one phone: rate limits only
+            // where a test asks for them.
+            "INTAKE_RATE_CLIENT_PER_MINUTE": "0",
+            "INTAKE_RATE_PHONE_PER_HOUR": "0",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }

@@ -20,7 +20,11 @@ package enum IntakeApp: GridLoopServiceApp {
                 runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
             ],
             routes: { router in
-                RequestsController(store: store, relay: runtime.relay).addRoutes(to: router)
+                RequestsController(
+                    store: store, relay: runtime.relay,
+                    perClient: RateLimiter(limit: reader.int(forKey: "intake.rate.client.per.minute", default: 600), period: .seconds(60)),
+                    perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600))
+                ).addRoutes(to: router)
                 Open311Controller(
                     store: store, relay: runtime.relay, keys: APIKeys(postgres: runtime.postgres),
                     publicURL: reader.string(forKey: "intake.public.url", default: "http://127.0.0.1:\(configuration.httpPort)")

@@ -22,7 +22,7 @@ struct Open311Controller: Sendable {
     let maxBody = 64 * 1024
     let maxResults = 1000
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("open311/v2/:file") { request, context in
             try await respond(context.parameters.get("file") ?? "") { name, format in
                 switch name {
@@ -67,7 +67,7 @@ struct Open311Controller: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    private func directory(_ request: Request, context: BasicRequestContext) async throws -> IntakeDirectory {
+    private func directory(_ request: Request, context: GridLoopRequestContext) async throws -> IntakeDirectory {
         let directory = try await IntakeDirectory.load(from: store.postgres, logger: context.logger)
         if let jurisdiction = request.uri.queryParameters["jurisdiction_id"], !jurisdiction.isEmpty, String(jurisdiction) != directory.jurisdiction {
             throw Open311Error(404, "jurisdiction_id '\(jurisdiction)' was not found")
@@ -91,7 +91,7 @@ struct Open311Controller: Sendable {
         ]))
     }
 
-    private func services(_ request: Request, context: BasicRequestContext) async throws -> (String, Open311Value) {
+    private func services(_ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         let directory = try await directory(request, context: context)
         return ("services", .array(item: "service", directory.services.map { service in
             .object([
@@ -101,7 +101,7 @@ struct Open311Controller: Sendable {
         }))
     }
 
-    private func definition(_ code: String, _ request: Request, context: BasicRequestContext) async throws -> (String, Open311Value) {
+    private func definition(_ code: String, _ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         let directory = try await directory(request, context: context)
         guard directory.services.contains(where: { $0.code == code }) else { throw Open311Error(404, "service_code '\(code)' was not found") }
         return ("service_definition", .object([
@@ -124,7 +124,7 @@ struct Open311Controller: Sendable {
         ]))
     }
 
-    private func create(_ request: Request, context: BasicRequestContext) async throws -> (String, Open311Value) {
+    private func create(_ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         var request = request
         guard let body = try? await request.collectBody(upTo: maxBody) else { throw Open311Error(400, "the body is larger than \(maxBody) bytes") }
         var fields: [String: String] = [:]
@@ -193,7 +193,7 @@ struct Open311Controller: Sendable {
         ][field] ?? field
     }
 
-    private func requests(_ request: Request, context: BasicRequestContext) async throws -> (String, Open311Value) {
+    private func requests(_ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         let directory = try await directory(request, context: context)
         let query = request.uri.queryParameters
         if let ids = query["service_request_id"], !ids.isEmpty {
@@ -215,7 +215,7 @@ struct Open311Controller: Sendable {
         return ("service_requests", .array(item: "request", try await rows(where: .filter(start: start, end: end, codes: codes, statuses: statuses), directory: directory, logger: context.logger)))
     }
 
-    private func single(_ id: String, _ request: Request, context: BasicRequestContext) async throws -> (String, Open311Value) {
+    private func single(_ id: String, _ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         let directory = try await directory(request, context: context)
         guard let uuid = UUID(uuidString: id) else { throw Open311Error(404, "service_request_id '\(id)' was not found") }
         let found = try await rows(where: .ids([uuid]), directory: directory, logger: context.logger)

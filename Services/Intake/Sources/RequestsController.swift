@@ -12,13 +12,24 @@ struct RequestsController: Sendable {
     let relay: OutboxRelay
     /// Largest accepted body.
     let maxBody = 64 * 1024
+    /// Submissions per client address (`INTAKE_RATE_CLIENT_PER_MINUTE`).
+    let perClient: RateLimiter
+    /// Submissions per reporter phone (`INTAKE_RATE_PHONE_PER_HOUR`): one resident cannot
+    /// flood the grid, whoever sends for them.
+    let perPhone: RateLimiter
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.post("v1/requests") { request, context in try await submit(request, context: context) }
         router.get("v1/requests/:id") { _, context in try await status(context: context) }
     }
 
-    private func submit(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func submit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        if let wait = perClient.take(context.clientAddress) {
+            throw Problem(
+                status: .tooManyRequests, code: "rate_limited", title: "Too many requests",
+                detail: "this client may submit \(perClient.limit) requests a minute; try again in \(wait) s", retryAfter: wait
+            )
+        }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let key, key.isEmpty || key.count > 200 {
             throw Problem(status: .badRequest, code: "invalid_idempotency_key", title: "Invalid Idempotency-Key", detail: "the Idempotency-Key header must be 1–200 characters")
@@ -42,6 +53,12 @@ struct RequestsController: Sendable {
         case .failure(let invalid):
             throw Problem(status: .badRequest, code: "validation_failed", title: "The submission is not valid", detail: invalid.description, errors: invalid.errors)
         }
+        if let wait = perPhone.take(submission.reporter.phone.filter(\.isNumber)) {
+            throw Problem(
+                status: .tooManyRequests, code: "rate_limited", title: "Too many requests",
+                detail: "reporter.phone: at most \(perPhone.limit) requests an hour from one reporter; try again in \(wait) s", retryAfter: wait
+            )
+        }
         let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger)
         if outcome.created { relay.wake() }
         let location = "/v1/requests/\(outcome.requestId)"
@@ -53,7 +70,7 @@ struct RequestsController: Sendable {
         )
     }
 
-    private func status(context: BasicRequestContext) async throws -> Response {
+    private func status(context: GridLoopRequestContext) async throws -> Response {
         let raw = context.parameters.get("id") ?? ""
         guard let id = UUID(uuidString: raw) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id")

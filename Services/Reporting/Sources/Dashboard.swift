@@ -12,13 +12,13 @@ struct Dashboard: Sendable {
     let reports: Reports
     let trail: IntakeTrail
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("dashboard") { request, context in try await overview(request, context: context) }
         router.get("dashboard/workers/:staff") { request, context in try await worker(request, context: context) }
         router.get("dashboard/requests/:id") { request, context in try await requestPage(request, context: context) }
     }
 
-    private func overview(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func overview(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let text = Texts(request)
         let period = try await ReportsController.period(request, reports: reports, context: context)
         let data = try await reports.data(period, logger: context.logger)
@@ -63,7 +63,7 @@ struct Dashboard: Sendable {
         return page(title: text["title"], language: text.language, body: body)
     }
 
-    private func worker(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func worker(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let text = Texts(request)
         let period = try await ReportsController.period(request, reports: reports, context: context)
         let staff = context.parameters.get("staff") ?? ""
@@ -84,7 +84,7 @@ struct Dashboard: Sendable {
         return page(title: worker.name, language: text.language, body: body)
     }
 
-    private func requestPage(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func requestPage(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let text = Texts(request)
         let id = context.parameters.get("id") ?? ""
         guard let item = try await reports.store.request(id, logger: context.logger) else {

@@ -10,7 +10,7 @@ struct ReportsController: Sendable {
     let reports: Reports
     let model: ReadModel
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("v1/reports/summary") { _, context in try JSONResponse.make(try await model.summary(logger: context.logger)) }
         for format in ["", ".csv"] {
             router.get("v1/reports/figures\(format)") { request, context in try await figures(request, context: context, csv: !format.isEmpty) }
@@ -38,7 +38,7 @@ struct ReportsController: Sendable {
     }
 
     /// `period=2026-11|2026-Q4|2026` or `from=YYYY-MM-DD&to=YYYY-MM-DD`; default: this month.
-    static func period(_ request: Request, reports: Reports, context: BasicRequestContext) async throws -> Period {
+    static func period(_ request: Request, reports: Reports, context: GridLoopRequestContext) async throws -> Period {
         let query = request.uri.queryParameters
         if let from = query["from"].map(String.init), let to = query["to"].map(String.init) {
             guard let period = Period.custom(from: from, to: to) else {
@@ -63,7 +63,7 @@ struct ReportsController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    private func figures(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+    private func figures(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let by = request.uri.queryParameters["by"].map(String.init) ?? "district"
         guard let dimension = Dimension(rawValue: by) else {
             throw Problem(status: .badRequest, code: "invalid_dimension", title: "Invalid dimension", detail: "by must be one of \(Dimension.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -74,7 +74,7 @@ struct ReportsController: Sendable {
         return try JSONResponse.make(FiguresReport(period: period, by: dimension, rows: rows))
     }
 
-    private func workers(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+    private func workers(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let period = try await Self.period(request, reports: reports, context: context)
         let rows = try await reports.assessments(period: period, logger: context.logger)
         if csv {
@@ -91,7 +91,7 @@ struct ReportsController: Sendable {
         return try JSONResponse.make(WorkersReport(period: period, rules: reports.rules, workers: rows))
     }
 
-    private func subsidy(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+    private func subsidy(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let lines = try await reports.subsidy(logger: context.logger)
         let directory = try await reports.directory(logger: context.logger)
         let byStreet = Dictionary(grouping: lines, by: \.street).map { street, lines in
@@ -104,13 +104,13 @@ struct ReportsController: Sendable {
         return try JSONResponse.make(SubsidyReport(yuanPerResidentYear: reports.rules.subsidyYuanPerResidentYear, workers: lines, streets: byStreet))
     }
 
-    private func backlog(context: BasicRequestContext, csv: Bool) async throws -> Response {
+    private func backlog(context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let rows = try await reports.store.backlog(logger: context.logger)
         if csv { return Self.csv(CSV.render(header: ["tier"] + BacklogRow.labels, rows: rows.map { [$0.tier] + $0.buckets.map(String.init) }), name: "backlog") }
         return try JSONResponse.make(BacklogReport(ages: BacklogRow.labels, rows: rows))
     }
 
-    private func overdue(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+    private func overdue(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let limit = try Self.limit(request)
         let rows = try await reports.store.overdue(limit: limit, logger: context.logger)
         if csv {
@@ -119,7 +119,7 @@ struct ReportsController: Sendable {
         return try JSONResponse.make(rows)
     }
 
-    private func trend(_ request: Request, context: BasicRequestContext, csv: Bool) async throws -> Response {
+    private func trend(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let months = try Self.limit(request, name: "months", default: 12, maximum: 60)
         let directory = try await reports.directory(logger: context.logger)
         let end = String(LocalDay.string(Date(), utcOffset: directory.utcOffset).prefix(7)) + "-01"

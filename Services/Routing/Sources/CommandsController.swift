@@ -24,11 +24,11 @@ struct CommandsController: Sendable {
         var solved: Bool?
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.post("v1/requests/:id/commands") { request, context in try await handle(request, context: context) }
     }
 
-    private func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func handle(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         var request = request
         let buffer = try await request.collectBody(upTo: 64 * 1024)
