@@ -56,6 +56,8 @@ install_packages() {
   fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
   /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
   /usr/bin/python3 -c "import requests, xmltodict" 2>/dev/null || missing+=(python3-requests python3-xmltodict)
+  /usr/bin/python3 -c "import yaml" 2>/dev/null || missing+=(python3-yaml)
+  /usr/bin/python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -355,8 +357,13 @@ cmd_test() {
   command -v docker-compose >/dev/null || apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1 \
     || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker-compose >/dev/null; }
   docker-compose -f "$ROOT/deploy/docker-compose.yml" config -q || die "deploy/docker-compose.yml is not valid"
+  /usr/bin/python3 "$ROOT/deploy/tools/openapi-routes.py" || die "docs/openapi.yaml and the routes in the code differ"
   log "running the test suite"
-  swift test --skip-build "$@"
+  local status=0
+  swift test --skip-build "$@" || status=$?
+  # The whole run (no filter) also fuzzes the API on live services; FUZZ=1 forces it.
+  if [ $# -eq 0 ] || [ -n "${FUZZ:-}" ]; then log "fuzzing the HTTP API (schemathesis)"; api_fuzz || status=1; fi
+  return "$status"
 }
 
 # The reporting benchmark: BENCH_REQUESTS (1,000,000) requests of synthetic history in an org
@@ -564,12 +571,13 @@ cmd_bench() {
     idle_rss[$service]=${stat[0]}; start_ticks[$service]=${stat[2]}
   done
 
-  local clients result best=0 total=0
+  local clients result best=0 total=0 http8=""
   for clients in 1 8 32 128; do
     log "HTTP intake, $clients clients, $requests requests"
     result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients "$clients" --requests "$requests" --grid hanjiaxu-1) \
       || log "errors in the $clients-client run (see above)"
     total=$((total + requests))
+    [ "$clients" = 8 ] && http8=$result
     local rate; rate=$(bench_field "$result" accepted_per_s)
     [ "${rate%.*}" -gt "$best" ] && best=${rate%.*}
     rows+=("| HTTP intake, $clients clients: accepted/s; HTTP p50 / p99 / max ms; submit → assignment p50 / p99 ms; errors | $rate req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms) / $(bench_field "$result" http_max_ms); $(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms); $(bench_field "$result" errors) | |")
@@ -605,6 +613,18 @@ cmd_bench() {
     rows+=("| pipeline to assignment, $replicas routing replicas; requests assigned twice | $(bench_field "$result" pipeline_per_s) req/s; $(bench_field "$result" double_assigned) | vs $pipeline1 with 1 |")
   done
   bench_services_stop
+
+  # The same measures with Swift concurrency on Dispatch's pool, as before the services moved
+  # it onto the NIO event loops (ConcurrencyExecutor): the change's effect, in this run.
+  BENCH_ENV+=("GRIDLOOP_EXECUTOR=dispatch")
+  bench_services_start 1
+  log "HTTP intake, 8 clients, and the pipeline, with GRIDLOOP_EXECUTOR=dispatch"
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients 8 --requests "$requests" --grid hanjiaxu-1) || true
+  rows+=("| HTTP intake, 8 clients, GRIDLOOP_EXECUTOR=dispatch: accepted/s; HTTP p50 / p99 ms | $(bench_field "$result" accepted_per_s) req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms) | vs $(bench_field "$http8" accepted_per_s) on the event loops |")
+  result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
+  rows+=("| pipeline to assignment, 1 routing replica, GRIDLOOP_EXECUTOR=dispatch | $(bench_field "$result" pipeline_per_s) req/s | vs $pipeline1 on the event loops |")
+  bench_services_stop
+  unset 'BENCH_ENV[${#BENCH_ENV[@]}-1]'
 
   bench_sla_rows
 
@@ -672,6 +692,57 @@ cmd_bench_profile() {
   } >"$out"
   cat "$out"
   log "written to $out"
+}
+
+# The API fuzzed: schemathesis (PyPI, into .run/venv-schemathesis) sends generated and
+# malformed requests to every JSON operation of docs/openapi.yaml on live services (debug
+# build, vhost and database gridloop_fuzz, ports 18480–18483, the demo org, production rate
+# limits), fixed seed, FUZZ_EXAMPLES (25) examples an operation. Fails on any 5xx and on any
+# status, content type or body the document does not allow. Reports in .run/test-logs/.
+api_fuzz() {
+  local venv="$HOME_DIR/venv-schemathesis" bin service port pids=() status=0
+  if [ ! -x "$venv/bin/st" ]; then
+    log "installing schemathesis into $venv"
+    /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==4.32.5" >/dev/null \
+      || die "cannot install schemathesis from PyPI"
+  fi
+  bin="$(cd "$ROOT" && swift build --show-bin-path)"
+  broker_user gridloop_fuzz gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  rmqctl delete_vhost gridloop_fuzz >/dev/null 2>&1 || true
+  broker_user gridloop_fuzz gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop_fuzz gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  database_service_login gridloop_fuzz "$GRIDLOOP_DB_APP_PASSWORD"
+  local env=(
+    "AMQP_URL=amqp://gridloop:$GRIDLOOP_AMQP_PASSWORD@127.0.0.1:$RABBITMQ_PORT/gridloop_fuzz"
+    "DATABASE_URL=postgres://gridloop_fuzz_app:$GRIDLOOP_DB_APP_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_fuzz"
+    "DATABASE_MIGRATION_URL=postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_fuzz"
+    "INTAKE_HTTP_PORT=18480" "REPORTING_HTTP_PORT=18481" "NOTIFICATION_HTTP_PORT=18482" "ROUTING_HTTP_PORT=18483"
+    "REPORTING_INTAKE_URL=http://127.0.0.1:18480" "LOG_LEVEL=warning"
+  )
+  env "${env[@]}" "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml" >/dev/null || die "fuzz: org import failed"
+  mkdir -p "$HOME_DIR/test-logs" "$HOME_DIR/pids"
+  for service in intake routing reporting notification; do
+    env "${env[@]}" nohup "$bin/gridloop-$service" >"$HOME_DIR/test-logs/fuzz-$service.log" 2>&1 &
+    echo $! >"$HOME_DIR/pids/fuzz-$service.pid"
+  done
+  for port in 18480 18481 18482 18483; do
+    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+  done
+  for service in intake routing reporting; do
+    case $service in intake) port=18480 ;; reporting) port=18481 ;; routing) port=18483 ;; esac
+    log "schemathesis: $service's operations"
+    "$venv/bin/st" --no-color run "$ROOT/docs/openapi.yaml" --url "http://127.0.0.1:$port" --include-tag "$service" \
+      $([ "$service" = intake ] && echo --include-tag operations) \
+      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+      --max-examples "${FUZZ_EXAMPLES:-25}" --seed 20261127 --workers 1 \
+      >"$HOME_DIR/test-logs/schemathesis-$service.txt" 2>&1 || { status=1; tail -40 "$HOME_DIR/test-logs/schemathesis-$service.txt"; }
+    tail -3 "$HOME_DIR/test-logs/schemathesis-$service.txt"
+  done
+  for service in intake routing reporting notification; do
+    kill -0 "$(cat "$HOME_DIR/pids/fuzz-$service.pid")" 2>/dev/null || { log "fuzz: $service died (see .run/test-logs/fuzz-$service.log)"; status=1; }
+  done
+  stop_pidfiles 'fuzz-*'
+  return "$status"
 }
 
 # The fault-injection harness with FAULT_REQUESTS requests (the suite's own run is short).

@@ -72,6 +72,10 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
                 errors.append(FieldError(field: field, code: "too_long", message: "must be at most \(max) characters"))
                 return nil
             }
+            if !PlainText.isClean(trimmed) {
+                errors.append(FieldError(field: field, code: "invalid", message: "must not contain control characters"))
+                return nil
+            }
             return trimmed
         }
 

@@ -49,6 +49,15 @@ extension Problem: HTTPResponseError {
     }
 }
 
+extension Problem {
+    /// `400 invalid_json` for a body that does not decode, naming the field the decoder
+    /// stopped at (`location.latitude: expected Double`).
+    package static func invalidJSON(_ error: any Error, title: String = "Malformed JSON") -> Problem {
+        let detail = (error as? DecodingError)?.fieldDescription ?? "the body is not valid JSON"
+        return Problem(status: .badRequest, code: "invalid_json", title: title, detail: detail)
+    }
+}
+
 /// JSON responses in the wire format.
 package enum JSONResponse {
     /// `value` encoded with ``WireJSON``.

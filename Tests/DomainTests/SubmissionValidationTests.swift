@@ -1,3 +1,4 @@
+import Foundation
 import GridLoopDomain
 import Testing
 
@@ -52,5 +53,42 @@ struct SubmissionValidationTests {
         case .success: []
         case .failure(let invalid): invalid.errors
         }
+    }
+
+    @Test func aBodyThatDoesNotDecodeNamesTheField() {
+        for (body, expected) in [
+            (#"{"category":"power","location":{"latitude":"north"}}"#, "location.latitude: expected Double"),
+            (#"{"category":7}"#, "category: expected String"),
+            (#"{"category":"power","reporter":[]}"#, "reporter: expected Dictionary<String, Any>"),
+        ] {
+            do {
+                _ = try JSONDecoder().decode(SubmissionDraft.self, from: Data(body.utf8))
+                Issue.record("\(body) decoded")
+            } catch let error as DecodingError {
+                #expect(error.fieldDescription == expected, "\(body)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        do {
+            _ = try JSONDecoder().decode(SubmissionDraft.self, from: Data("{".utf8))
+        } catch let error as DecodingError {
+            #expect(error.fieldDescription.hasPrefix("the document is not well-formed"))
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func controlCharactersAreRefusedWhereverTheyAre() {
+        var draft = SubmissionDraft(
+            category: "water", description: "停水\n三天\t了", location: .init(gridId: "hanjiaxu-1"),
+            reporter: .init(name: "t\u{0}x", phone: "13800001234"), channel: "hotline"
+        )
+        guard case .failure(let invalid) = draft.validate() else { Issue.record("a NUL in the name passed"); return }
+        #expect(invalid.errors == [FieldError(field: "reporter.name", code: "invalid", message: "must not contain control characters")])
+        draft.reporter?.name = "李四"
+        guard case .success = draft.validate() else { Issue.record("tabs and line breaks in a description are fine"); return }
+        let command = StaffCommand(action: .resolve, requestId: "x", staff: "wu-xiaoli", note: "done\u{7}")
+        #expect(command.fieldWithControlCharacters == "note")
     }
 }

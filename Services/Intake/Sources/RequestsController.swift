@@ -45,7 +45,7 @@ struct RequestsController: Sendable {
         do {
             draft = try WireJSON.decode(SubmissionDraft.self, from: body.readableBytesView)
         } catch {
-            throw Problem(status: .badRequest, code: "invalid_json", title: "Malformed JSON", detail: Self.describe(error))
+            throw Problem.invalidJSON(error)
         }
         let submission: Submission
         switch draft.validate() {
@@ -79,23 +79,5 @@ struct RequestsController: Sendable {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "no request \(raw)")
         }
         return try JSONResponse.make(status)
-    }
-
-    /// Names the field a decoding error is about.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):
-            return "\(path(context.codingPath)): expected \(type)"
-        case DecodingError.dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
-        case DecodingError.keyNotFound(let key, let context):
-            return "\(path(context.codingPath + [key])): missing"
-        default:
-            return "the body is not valid JSON"
-        }
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.map(\.stringValue).joined(separator: ".")
     }
 }

@@ -36,7 +36,7 @@ struct CommandsController: Sendable {
         do {
             body = try WireJSON.decode(Body.self, from: buffer.readableBytesView)
         } catch {
-            throw Problem(status: .badRequest, code: "invalid_json", title: "Malformed command", detail: "\(error)")
+            throw Problem.invalidJSON(error, title: "Malformed command")
         }
         let command = StaffCommand(
             action: body.action, requestId: id, staff: body.staff, unit: body.unit, note: body.note, satisfaction: body.satisfaction,

@@ -108,7 +108,7 @@ package struct OrgFile: Codable, Sendable, Equatable {
         do {
             return try YAMLDecoder().decode(OrgFile.self, from: text)
         } catch let error as DecodingError {
-            throw OrgFileInvalid(problems: [Self.describe(error)])
+            throw OrgFileInvalid(problems: [error.fieldDescription])
         }
     }
 
@@ -230,19 +230,6 @@ package struct OrgFile: Codable, Sendable, Equatable {
         units += streets.compactMap { try? UnitRef(tier: .street, id: $0.id) }
         units += departments.compactMap { try? UnitRef(tier: .district, id: $0.id) }
         return units
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): is required"
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)): expected \(type)"
-        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }
 

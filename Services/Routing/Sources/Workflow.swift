@@ -297,6 +297,9 @@ final class Workflow: Sendable {
     }
 
     private func apply(_ command: StaffCommand, correlationId: String, on connection: PostgresConnection, logger: Logger) async throws -> CommandReply {
+        if let field = command.fieldWithControlCharacters {
+            throw CommandRefused(code: "validation_failed", message: "\(field): must not contain control characters")
+        }
         guard let requestId = UUID(uuidString: command.requestId) else {
             throw CommandRefused(code: "not_found", message: "'\(command.requestId)' is not a request id")
         }
