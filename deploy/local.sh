@@ -731,11 +731,11 @@ api_fuzz() {
   for service in intake routing reporting; do
     case $service in intake) port=18480 ;; reporting) port=18481 ;; routing) port=18483 ;; esac
     log "schemathesis: $service's operations"
-    "$venv/bin/st" --no-color run "$ROOT/docs/openapi.yaml" --url "http://127.0.0.1:$port" --include-tag "$service" \
+    (cd "$HOME_DIR" && "$venv/bin/st" --no-color run "$ROOT/docs/openapi.yaml" --url "http://127.0.0.1:$port" --include-tag "$service" \
       $([ "$service" = intake ] && echo --include-tag operations) \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
       --max-examples "${FUZZ_EXAMPLES:-25}" --seed 20261127 --workers 1 \
-      >"$HOME_DIR/test-logs/schemathesis-$service.txt" 2>&1 || { status=1; tail -40 "$HOME_DIR/test-logs/schemathesis-$service.txt"; }
+      >"$HOME_DIR/test-logs/schemathesis-$service.txt" 2>&1) || { status=1; tail -40 "$HOME_DIR/test-logs/schemathesis-$service.txt"; }
     tail -3 "$HOME_DIR/test-logs/schemathesis-$service.txt"
   done
   for service in intake routing reporting notification; do
