@@ -688,6 +688,14 @@ cmd_bench_profile() {
       perf report -i "$dir/$service.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -25 \
         | swift demangle --simplified | cut -c1-160 || true
       echo '```'
+      echo
+      echo "Inclusive (the function and what it calls; user space, below the event-loop plumbing):"
+      echo
+      echo '```'
+      perf report -i "$dir/$service.data" --children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | grep -v '\[k\]' \
+        | swift demangle --simplified | grep -vE 'start_thread|ThreadOpsPosix|setupThreadAndEventLoop|NIOThread|SelectableEventLoop\.run\(\)|_dispatch_|swift_job_run|runJobInEstablishedExecutorContext' \
+        | head -30 | cut -c1-170 || true
+      echo '```'
     done
   } >"$out"
   cat "$out"

@@ -24,7 +24,8 @@ package final class RateLimiter: Sendable {
     /// would be (whole seconds, at least 1: the `Retry-After`).
     package func take(_ key: String) -> Int? {
         guard limit > 0 else { return nil }
-        let now = Double((clock.now - origin).components.seconds) + Double((clock.now - origin).components.attoseconds) / 1e18
+        let elapsed = (clock.now - origin).components
+        let now = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         let seconds = Double(period.components.seconds)
         return buckets.withLock { buckets -> Int? in
             if buckets.count > 10_000 { buckets = buckets.filter { !$0.value.isFull(now: now) } }
