@@ -7,10 +7,10 @@ import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
-/// Fires due SLA timers. Each firing is one transaction that locks the timer with
+/// Fires due SLA timers, in transactions that lock the timers and their request rows with
 /// `FOR UPDATE SKIP LOCKED` (so several routing replicas share the work and each timer fires
-/// once) and the request row (so a staff command racing it either wins before, and the timer
-/// is found moot, or waits and finds the request moved on). An unclaimed or unresolved grid or
+/// once; a staff command racing it either wins before, and the timer is found moot, or waits
+/// and finds the request moved on). An unclaimed or unresolved grid or
 /// street assignment is escalated one tier by `sla`; a district one raises `request.overdue`
 /// for the supervisors and stays open until solved.
 ///
@@ -19,8 +19,14 @@ import ServiceLifecycle
 /// together is neither fired one commit at a time nor found by one index scan per timer (the
 /// fired timers' index entries stay until vacuum, and each scan for "the next due" walked past
 /// all of them: the 100,000-timer benchmark slowed from ~290 to ~30 a second before batching).
-/// A failed batch (a deadlock with a staff command, the database gone) is rolled back whole
-/// and taken again after `interval`.
+/// Each batch locks its timers together with their requests (`FOR UPDATE OF t, r SKIP
+/// LOCKED`): every due timer of one request goes to one transaction, fired in due order (a
+/// deadline warning before the escalation it warns of), and no two sweepers — nor a sweeper
+/// and a staff command, which locks the request first — wait on each other's rows. (Locking
+/// timers alone let two batches split one request's timers and deadlock on it, and the
+/// escalation then cancelled the warning it should have followed: the fault harness's SLA
+/// phase caught it.) A failed batch (the database gone) is rolled back whole and taken again
+/// after `interval`.
 struct SLASweeper: Service {
     let workflow: Workflow
     let interval: Duration
@@ -68,9 +74,10 @@ extension Workflow {
         let count = try await postgres.withTransaction(logger: logger) { connection -> Int in
             let due = try await connection.query(
                 """
-                SELECT id, request_id, assignment_id, kind, due_at FROM routing.timers
-                WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()
-                ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                SELECT t.id, t.request_id, t.assignment_id, t.kind, t.due_at
+                FROM routing.timers t JOIN routing.requests r ON r.id = t.request_id
+                WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.due_at <= now()
+                ORDER BY t.due_at LIMIT \(limit) FOR UPDATE OF t, r SKIP LOCKED
                 """,
                 logger: logger
             ).collect()
