@@ -234,8 +234,7 @@ services_start() {
   for service in "${SERVICES[@]}"; do
     for replica in $(seq 1 "$(replicas_of "$service")"); do
       local name port; name=$(replica_name "$service" "$replica"); port=$(replica_port "$service" "$replica")
-      for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
-      curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "$name is not healthy (log: $HOME_DIR/logs/$name.log)"
+      wait_healthy "$port" "$name (log: $HOME_DIR/logs/$name.log)"
     done
   done
 }
@@ -400,7 +399,7 @@ cmd_bench_reporting() {
   local sizes; sizes=$(tail -3 "$HOME_DIR/bench-load.txt" | head -1 | tr -s ' ')
   REPORTING_HTTP_PORT=$port LOG_LEVEL=warning nohup "$bin/gridloop-reporting" >"$HOME_DIR/logs/bench-reporting.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+  wait_healthy "$port" "reporting (log: $HOME_DIR/logs/bench-reporting.log)"
   local year; year=$(TZ=Asia/Shanghai date +%Y); local month; month=$(TZ=Asia/Shanghai date +%Y-%m)
   local out="$ROOT/docs/benchmarks/reporting.md"
   {
@@ -461,9 +460,14 @@ bench_services_start() { # routing replicas [the other services too: all | none]
     echo $! >"$HOME_DIR/pids/bench-routing-$i.pid"
   done
   for port in $([ "$others" = all ] && echo 18380 18381 18382) $(for i in $(seq 1 "$replicas"); do echo $((18383 + 10 * (i - 1))); done); do
-    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
-    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 || die "benchmark service on $port is not healthy (logs: $HOME_DIR/logs/bench-*.log)"
+    wait_healthy "$port" "benchmark service on $port (logs: $HOME_DIR/logs/bench-*.log)"
   done
+}
+
+# Waits up to a minute for a service's /health on PORT; dies naming WHAT if it never answers.
+wait_healthy() { # port what
+  for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return; sleep 0.5; done
+  die "$2 is not healthy"
 }
 
 bench_services_stop() { stop_pidfiles 'bench-*'; }
@@ -734,7 +738,7 @@ api_fuzz() {
     echo $! >"$HOME_DIR/pids/fuzz-$service.pid"
   done
   for port in 18480 18481 18482 18483; do
-    for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+    wait_healthy "$port" "fuzz service on $port (logs: $HOME_DIR/test-logs/fuzz-*.log)"
   done
   for service in intake routing reporting; do
     case $service in intake) port=18480 ;; reporting) port=18481 ;; routing) port=18483 ;; esac

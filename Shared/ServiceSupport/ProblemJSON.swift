@@ -50,6 +50,11 @@ extension Problem: HTTPResponseError {
 }
 
 extension Problem {
+    /// `429 rate_limited` with `Retry-After: seconds`; `detail` says which limit.
+    package static func rateLimited(_ detail: String, retryAfter seconds: Int) -> Problem {
+        Problem(status: .tooManyRequests, code: "rate_limited", title: "Too many requests", detail: "\(detail); try again in \(seconds) s", retryAfter: seconds)
+    }
+
     /// `400 invalid_json` for a body that does not decode, naming the field the decoder
     /// stopped at (`location.latitude: expected Double`).
     package static func invalidJSON(_ error: any Error, title: String = "Malformed JSON") -> Problem {

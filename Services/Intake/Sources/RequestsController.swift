@@ -25,10 +25,7 @@ struct RequestsController: Sendable {
 
     private func submit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         if let wait = perClient.take(context.clientAddress) {
-            throw Problem(
-                status: .tooManyRequests, code: "rate_limited", title: "Too many requests",
-                detail: "this client may submit \(perClient.limit) requests a minute; try again in \(wait) s", retryAfter: wait
-            )
+            throw Problem.rateLimited("this client may submit \(perClient.limit) requests a minute", retryAfter: wait)
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let key, key.isEmpty || key.count > 200 {
@@ -54,10 +51,7 @@ struct RequestsController: Sendable {
             throw Problem(status: .badRequest, code: "validation_failed", title: "The submission is not valid", detail: invalid.description, errors: invalid.errors)
         }
         if let wait = perPhone.take(submission.reporter.phone.filter(\.isNumber)) {
-            throw Problem(
-                status: .tooManyRequests, code: "rate_limited", title: "Too many requests",
-                detail: "reporter.phone: at most \(perPhone.limit) requests an hour from one reporter; try again in \(wait) s", retryAfter: wait
-            )
+            throw Problem.rateLimited("reporter.phone: at most \(perPhone.limit) requests an hour from one reporter", retryAfter: wait)
         }
         let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger)
         if outcome.created { relay.wake() }
