@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
@@ -78,10 +79,18 @@ let package = Package(
             path: "Shared/Persistence",
             swiftSettings: swiftSettings
         ),
+        /// Staff and service tokens (JWT) and what each role may see and do: pure, no I/O.
+        .target(
+            name: "GridLoopAuth",
+            dependencies: ["GridLoopDomain", .product(name: "JWTKit", package: "jwt-kit")],
+            path: "Shared/Auth",
+            swiftSettings: swiftSettings
+        ),
         /// Service support: configuration, logging, metrics, health, the consumer loop.
         .target(
             name: "GridLoopServiceSupport",
             dependencies: [
+                "GridLoopAuth",
                 "GridLoopDomain",
                 "GridLoopAMQP",
                 "GridLoopPersistence",
@@ -155,7 +164,7 @@ let package = Package(
         /// Pure domain logic, no I/O.
         .testTarget(
             name: "DomainTests",
-            dependencies: ["GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService", "IntakeService"],
+            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService", "IntakeService"],
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),
@@ -189,6 +198,7 @@ let package = Package(
 /// What every service library builds on.
 var serviceDependencies: [Target.Dependency] {
     [
+        "GridLoopAuth",
         "GridLoopDomain",
         "GridLoopAMQP",
         "GridLoopPersistence",

@@ -18,6 +18,8 @@ package struct Problem: Error, Codable, Sendable {
     package var errors: [FieldError]?
     /// Seconds, sent as `Retry-After` (429 and 503), not in the body.
     package var retryAfter: Int?
+    /// Sent as `WWW-Authenticate` (401), not in the body.
+    package var challenge: String?
 
     enum CodingKeys: String, CodingKey {
         case type, title, statusCode = "status", detail, code, errors
@@ -41,6 +43,7 @@ extension Problem: HTTPResponseError {
         let data = try WireJSON.encoder().encode(self)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
+        if let challenge { headers[.wwwAuthenticate] = challenge }
         return Response(
             status: status,
             headers: headers,
