@@ -81,6 +81,9 @@ EOT
   # Added later: the services' least-privilege login (kept when the file exists already).
   grep -q '^GRIDLOOP_DB_APP_PASSWORD=' "$HOME_DIR/secrets.env" \
     || echo "GRIDLOOP_DB_APP_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')" >>"$HOME_DIR/secrets.env"
+  # The staff and service tokens' signing secret (HS256, ≥ 32 characters).
+  grep -q '^GRIDLOOP_AUTH_SECRET=' "$HOME_DIR/secrets.env" \
+    || echo "GRIDLOOP_AUTH_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$HOME_DIR/secrets.env"
   # shellcheck disable=SC1091
   . "$HOME_DIR/secrets.env"
 }
@@ -198,6 +201,7 @@ NOTIFICATION_HTTP_PORT=$NOTIFICATION_HTTP_PORT
 ROUTING_HTTP_PORT=$ROUTING_HTTP_PORT
 NOTIFICATION_WEBHOOK_URL=${NOTIFICATION_WEBHOOK_URL:-}
 NOTIFICATION_WEBHOOK_SECRET=${NOTIFICATION_WEBHOOK_SECRET:-}
+GRIDLOOP_AUTH_SECRET=$GRIDLOOP_AUTH_SECRET
 NOTIFICATION_SMTP_URL=${NOTIFICATION_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}
 NOTIFICATION_SMTP_FROM=${NOTIFICATION_SMTP_FROM:-gridloop@zhanyi.example}
 NOTIFICATION_SMS_URL=${NOTIFICATION_SMS_URL:-}
@@ -303,13 +307,15 @@ cmd_up() {
 
 GridLoop is running.
   intake        http://127.0.0.1:$INTAKE_HTTP_PORT   (POST /v1/requests, GET /v1/requests/{id})
-  reporting     http://127.0.0.1:$REPORTING_HTTP_PORT   (GET /v1/reports/summary)
+  reporting     http://127.0.0.1:$REPORTING_HTTP_PORT   (GET /v1/reports/summary, /dashboard: sign in below)
   notification  http://127.0.0.1:$NOTIFICATION_HTTP_PORT/health
   routing       http://127.0.0.1:$ROUTING_HTTP_PORT/health
   every service /health and /metrics; RabbitMQ amqp://127.0.0.1:$RABBITMQ_PORT/gridloop; PostgreSQL 127.0.0.1:$POSTGRES_PORT/gridloop
   logs          $HOME_DIR/logs/
   mail          $HOME_DIR/mail.jsonl (email notifications, caught by a local SMTP sink on port $MAIL_PORT)
   CLI           eval "\$(deploy/local.sh env)"; $bin/gridloop --help
+  sign in       $bin/gridloop auth token --staff wang-xu --link http://127.0.0.1:$REPORTING_HTTP_PORT   (the supervisor's dashboard, 15 min)
+                export GRIDLOOP_TOKEN=\$($bin/gridloop auth token --staff cui-chunhua)   (then: gridloop staff take --unit grid:guanghua-3 --staff cui-chunhua)
 EOT
 }
 
@@ -397,6 +403,8 @@ cmd_bench_reporting() {
     -f "$ROOT/deploy/bench/reporting-history.sql" >"$HOME_DIR/bench-load.txt"
   local load; load=$(echo "$(date +%s.%N) - $started" | bc)
   local sizes; sizes=$(tail -3 "$HOME_DIR/bench-load.txt" | head -1 | tr -s ' ')
+  export GRIDLOOP_AUTH_SECRET
+  local auth; auth="Authorization: Bearer $("$bin/gridloop" auth token --service bench)"
   REPORTING_HTTP_PORT=$port LOG_LEVEL=warning nohup "$bin/gridloop-reporting" >"$HOME_DIR/logs/bench-reporting.log" 2>&1 &
   local pid=$!
   wait_healthy "$port" "reporting (log: $HOME_DIR/logs/bench-reporting.log)"
@@ -415,10 +423,10 @@ cmd_bench_reporting() {
     for path in "/dashboard?period=$month" "/dashboard?period=$year" "/dashboard/workers/w1-1?period=$year" \
       "/v1/reports/figures?by=grid&period=$month" "/v1/reports/figures?by=grid&period=$year" "/v1/reports/figures?by=street&from=$year-01-01&to=$year-12-31" \
       "/v1/reports/figures.csv?by=grid&period=$year" "/v1/reports/workers.csv?period=$year" "/v1/reports/subsidy.csv" "/v1/reports/backlog.csv" "/v1/reports/overdue.csv" "/v1/reports/trend.csv"; do
-      curl -fsS -o /dev/null "http://127.0.0.1:$port$path" || die "GET $path failed"
+      curl -fsS -o /dev/null -H "$auth" "http://127.0.0.1:$port$path" || die "GET $path failed"
       local times=() bytes=0 i
       for i in $(seq 1 "$runs"); do
-        local result; result=$(curl -fsS -o /dev/null -w '%{time_total} %{size_download}' "http://127.0.0.1:$port$path")
+        local result; result=$(curl -fsS -o /dev/null -H "$auth" -w '%{time_total} %{size_download}' "http://127.0.0.1:$port$path")
         times+=("${result% *}"); bytes="${result#* }"
       done
       local sorted; sorted=$(printf '%s\n' "${times[@]}" | sort -n)
@@ -729,7 +737,7 @@ api_fuzz() {
     "DATABASE_URL=postgres://gridloop_fuzz_app:$GRIDLOOP_DB_APP_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_fuzz"
     "DATABASE_MIGRATION_URL=postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_fuzz"
     "INTAKE_HTTP_PORT=18480" "REPORTING_HTTP_PORT=18481" "NOTIFICATION_HTTP_PORT=18482" "ROUTING_HTTP_PORT=18483"
-    "REPORTING_INTAKE_URL=http://127.0.0.1:18480" "LOG_LEVEL=warning"
+    "REPORTING_INTAKE_URL=http://127.0.0.1:18480" "LOG_LEVEL=warning" "GRIDLOOP_AUTH_SECRET=$GRIDLOOP_AUTH_SECRET"
   )
   env "${env[@]}" "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml" >/dev/null || die "fuzz: org import failed"
   mkdir -p "$HOME_DIR/test-logs" "$HOME_DIR/pids"
@@ -743,7 +751,11 @@ api_fuzz() {
   for service in intake routing reporting; do
     case $service in intake) port=18480 ;; reporting) port=18481 ;; routing) port=18483 ;; esac
     log "schemathesis: $service's operations"
+    # Signed in: routing's commands as a street officer, reports as the supervisor (a fresh 15-minute token per service).
+    local who=wang-xu; [ "$service" = routing ] && who=xu-chunfeng
+    local token; token=$(env "${env[@]}" "$bin/gridloop" auth token --staff "$who") || die "fuzz: cannot issue a token"
     (cd "$HOME_DIR" && "$venv/bin/st" --no-color run "$ROOT/docs/openapi.yaml" --url "http://127.0.0.1:$port" --include-tag "$service" \
+      --header "Authorization: Bearer $token" \
       $([ "$service" = intake ] && echo --include-tag operations) \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
       --max-examples "${FUZZ_EXAMPLES:-25}" --seed 20261127 --workers 1 \

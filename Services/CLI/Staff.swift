@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GridLoopAMQP
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopPersistence
 import GridLoopServiceSupport
@@ -142,6 +143,11 @@ struct Staff: AsyncParsableCommand {
             do { unitRef = try UnitRef(parsing: unit) } catch { throw CLIFailure("\(error)") }
             let staff = self.staff
             let wait = self.wait
+            let token = try CLIEnvironment.staffToken()
+            // Taking consumes the queue: make sure routing will not refuse every claim as someone else's.
+            if let subject = AccessClaims.unverifiedSubject(of: token), subject != staff {
+                throw CLIFailure("GRIDLOOP_TOKEN is \(subject)'s, not \(staff)'s")
+            }
             let result: (RequestAssigned, CommandReply)? = try await AMQPSession.run(options: configuration.amqp) { session in
                 try session.declare(GridLoopTopology.unit(unitRef))
                 let deadline = ContinuousClock.now + .seconds(wait)
@@ -156,10 +162,15 @@ struct Staff: AsyncParsableCommand {
                         FileHandle.standardError.write(Data("an unreadable assignment was dead-lettered: \(error)\n".utf8))
                         continue
                     }
-                    let command = StaffCommand(action: .claim, requestId: assignment.payload.requestId, staff: staff, unit: unitRef)
+                    let command = StaffCommand(action: .claim, requestId: assignment.payload.requestId, staff: staff, unit: unitRef, token: token)
                     let envelope = MessageEnvelope(type: MessageType.staffCommand, requestId: command.requestId, correlationId: assignment.correlationId, payload: command)
                     let reply = try session.call(try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.commands, routingKey: "staff.claim"))
                     let answer = try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: reply.body).payload
+                    // Not signed in: the assignment goes back for whoever is.
+                    guard answer.code != "unauthenticated" else {
+                        try session.settle(message, .reject(requeue: true))
+                        return (assignment.payload, answer)
+                    }
                     // The queue delivers, PostgreSQL keeps the state: once routing has answered,
                     // this copy has done its job, whether claimed now or already moved on.
                     try session.settle(message, .ack)
@@ -211,6 +222,8 @@ struct Staff: AsyncParsableCommand {
 /// Sends a staff command to routing, waits for its answer, prints it (or fails with it).
 func sendStaffCommand(_ command: StaffCommand) async throws {
     let configuration = try CLIEnvironment.configuration()
+    var command = command
+    command.token = try CLIEnvironment.staffToken()
     do {
         let reply = try await call(
             command, type: MessageType.staffCommand, exchange: GridLoopExchange.commands, routingKey: "staff.\(command.action.rawValue)",

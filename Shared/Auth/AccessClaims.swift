@@ -30,3 +30,16 @@ public struct AccessClaims: JWTPayload, Equatable {
     /// claims against its own clock, issuer and audience.
     public func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
+
+extension AccessClaims {
+    /// The `sub` a token claims, read without checking anything: for a client's own sanity
+    /// checks (the CLI refusing to act as someone else), never for a decision.
+    public static func unverifiedSubject(of token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var text = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["sub"] as? String
+    }
+}

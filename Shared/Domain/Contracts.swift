@@ -341,11 +341,15 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var into: String?
     /// For `feedback`: whether the resident says the problem is solved (default: solved unless unsatisfied).
     public var solved: Bool?
+    /// The actor's access token (JWT): routing acts only for the staff member it proves, so
+    /// editing `staff` in a message does not let anyone act for another unit.
+    public var token: String?
 
     public init(
         action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil,
-        departments: [String]? = nil, target: UnitRef? = nil, into: String? = nil, solved: Bool? = nil
+        departments: [String]? = nil, target: UnitRef? = nil, into: String? = nil, solved: Bool? = nil, token: String? = nil
     ) {
+        self.token = token
         self.solved = solved
         self.target = target
         self.into = into

@@ -33,17 +33,19 @@ package struct Authenticator: Sendable {
 
     /// The principal proven by `request`, or a `401` problem saying what is missing or wrong.
     package func principal(of request: Request) async throws -> Principal {
-        do {
-            if let header = request.headers[.authorization] {
-                return try await authority.verify(authorization: header)
-            }
-            if let cookie = Self.cookie(Self.cookieName, in: request.headers[values: .cookie]) {
-                return try await authority.verify(cookie)
-            }
-            return try await authority.verify(authorization: nil)
-        } catch {
-            throw Problem(error)
+        let token = try Self.token(of: request)
+        do { return try await authority.verify(token) } catch { throw Problem(error) }
+    }
+
+    /// The token `request` carries (bearer header, else the login cookie), unverified; a `401`
+    /// problem without one.
+    package static func token(of request: Request) throws -> String {
+        if let header = request.headers[.authorization] {
+            guard let token = TokenAuthority.bearerToken(header) else { throw Problem(AuthFailure.unauthenticated("send `Authorization: Bearer <token>`")) }
+            return token
         }
+        if let cookie = cookie(cookieName, in: request.headers[values: .cookie]), !cookie.isEmpty { return cookie }
+        throw Problem(AuthFailure.unauthenticated("sign in: send `Authorization: Bearer <token>` (`gridloop auth token` or POST /v1/auth/token)"))
     }
 
     /// The value of cookie `name` in `Cookie` headers.

@@ -336,7 +336,7 @@ struct EndToEndTests {
     func arbitrationAndFeedback() async throws {
         try await GridLoopSystem.with { system, _ in
             let id = try await submit(system, location: #""householdId":"hongxing-3-03""#)
-            func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
+            func command(_ arguments: String...) async throws -> CommandResult { try await system.cli(arguments) }
             _ = try await takeUntil(system, unit: "grid:hongxing-3", staff: "zhao-hongmei", requestId: id)
 
             let returned = try await command("staff", "return", id, "--staff", "zhao-hongmei", "--reason", "该户用电归光华三组变压器，不归本网格")
@@ -387,7 +387,7 @@ struct EndToEndTests {
     @Test("the seed's transformer story: all 20 households of 光华三组 report one power problem — one incident, escalated once, the street summons power supply, done, checked on site, closed; 20 resolution notices; every trail verified")
     func transformerStory() async throws {
         try await GridLoopSystem.with(environment: ["ROUTING_INCIDENT_THRESHOLD": "5"]) { system, receiver in
-            func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
+            func command(_ arguments: String...) async throws -> CommandResult { try await system.cli(arguments) }
             // 崔春花 visits all 20 households: electric cookers cannot cook; others pay 0.48 a kWh, this group 1.10.
             var ids: [String] = []
             for household in 1...20 {
@@ -470,7 +470,7 @@ struct EndToEndTests {
     func httpCommands() async throws {
         try await GridLoopSystem.with { system, _ in
             func post(_ id: String, _ body: String, key: String? = nil) async throws -> HTTPAnswer {
-                try await http(.POST, system.url("routing", "/v1/requests/\(id)/commands"), body: body, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+                try await postCommand(system, id, body, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
             }
             func state(_ id: String) async -> (String?, String?) {
                 let status = try? await http(.GET, system.url("intake", "/v1/requests/\(id)"))
@@ -538,7 +538,7 @@ struct EndToEndTests {
     @Test("a webhook endpoint down for good: the delivery fails with its reason, is listed, and is re-sent once the endpoint is back")
     func failedWebhookAndRetry() async throws {
         try await GridLoopSystem.with { system, receiver in
-            func command(_ arguments: String...) async throws -> CommandResult { try await runCommand(arguments, environment: system.environment) }
+            func command(_ arguments: String...) async throws -> CommandResult { try await system.cli(arguments) }
             receiver.failing = true
             let id = try await submit(system, location: #""gridId":"damaidi""#)
             var failedLine: String?
@@ -607,7 +607,7 @@ struct EndToEndTests {
 
 /// `byState.resolved` of the summary report.
 func resolvedCount(_ system: GridLoopSystem) async throws -> Int {
-    let summary = try await http(.GET, system.url("reporting", "/v1/reports/summary"))
+    let summary = try await report(system, "/v1/reports/summary")
     return (summary.json["byState"] as? [String: Any])?["resolved"] as? Int ?? -1
 }
 

@@ -52,7 +52,7 @@ extension EndToEndTests {
             #expect(await eventually(timeout: .seconds(30)) { (try? await unitCount(waterA, unit: "street:\(east)")) == 10 }, "water requests escalated by the SLA")
 
             func command(_ id: String, _ body: String) async throws {
-                let answer = try await http(.POST, system.url("routing", "/v1/requests/\(id)/commands"), body: body)
+                let answer = try await postCommand(system, id, body)
                 if answer.status != 200 { throw SystemError("command \(body) on \(id): \(answer.status) \(answer.body)") }
             }
             func work(_ id: String, staff: String, unit: String) async throws {
@@ -104,7 +104,7 @@ extension EndToEndTests {
                 let rows = try await figureRows(system, "by=street")
                 let eastRow = rows["street:\(east)"], westRow = rows["street:\(west)"]
                 guard (eastRow?["feedback"] as? Int) == 75, (westRow?["feedback"] as? Int) == 40 else { return nil }
-                let workers = try await http(.GET, system.url("reporting", "/v1/reports/workers"))
+                let workers = try await report(system, "/v1/reports/workers")
                 let visits = ((workers.json["workers"] as? [[String: Any]]) ?? []).compactMap { $0["visits"] as? Int }.reduce(0, +)
                 return visits == 50 ? rows : nil
             }
@@ -134,23 +134,23 @@ extension EndToEndTests {
             }
 
             // Grid workers: the breakdown, ranking, awards and the visit duty.
-            let workers = try await http(.GET, system.url("reporting", "/v1/reports/workers"))
+            let workers = try await report(system, "/v1/reports/workers")
             let ranked = try #require(workers.json["workers"] as? [[String: Any]])
             #expect(ranked.map { $0["staff"] as? String } == [workerA, workerB])
             #expect(ranked.map { $0["score"] as? Double } == [90.7, 88.1])
             #expect(ranked.map { $0["award"] as? String } == ["gold", "excellent"])
             #expect(ranked.map { $0["belowVisitDuty"] as? Bool } == [false, true])
             #expect(((ranked[0]["quality"] as? [String: Any])?["score"] as? Double) == 86.7)
-            let subsidy = try await http(.GET, system.url("reporting", "/v1/reports/subsidy"))
+            let subsidy = try await report(system, "/v1/reports/subsidy")
             let lines = (subsidy.json["workers"] as? [[String: Any]]) ?? []
             #expect(Set(lines.compactMap { $0["yuan"] as? Double }) == [195, 300], "52 and 80 residents × 15 yuan ÷ 4")
 
             // CSV: UTF-8 with a BOM, Chinese names, the same numbers.
-            let csv = try await http(.GET, system.url("reporting", "/v1/reports/figures.csv?by=street"))
+            let csv = try await report(system, "/v1/reports/figures.csv?by=street")
             #expect(csv.status == 200 && csv.contentType?.hasPrefix("text/csv") == true)
             #expect(csv.body.hasPrefix("\u{FEFF}key,name,received,assigned"))
             #expect(csv.body.contains("street:\(east),东街道,70,85,"), "\(csv.body.prefix(400))")
-            let workersCSV = try await http(.GET, system.url("reporting", "/v1/reports/workers.csv"))
+            let workersCSV = try await report(system, "/v1/reports/workers.csv")
             #expect(workersCSV.body.contains("1,gold,\(workerA),赵红梅,东一网格,90.7,"))
 
             // Rebuilding from the stored events gives the same figures.
@@ -162,10 +162,10 @@ extension EndToEndTests {
 
             // The dashboard in headless Chromium: rendered, with charts, tables and our numbers.
             try await expectDashboardRenders(system, streetName: "东街道", workerName: "赵红梅")
-            let requestPage = try await http(.GET, system.url("reporting", "/dashboard/requests/\(housingA[55])?lang=en"))
+            let requestPage = try await report(system, "/dashboard/requests/\(housingA[55])?lang=en")
             #expect(requestPage.status == 200 && requestPage.body.contains("138****1234") && !requestPage.body.contains("13800001234"), "contact masked")
             #expect(requestPage.body.contains("request.reopened") && requestPage.body.contains("✓ trail verified"), "the trail, verified by intake")
-            let bad = try await http(.GET, system.url("reporting", "/v1/reports/figures?by=planet"))
+            let bad = try await report(system, "/v1/reports/figures?by=planet")
             #expect(bad.status == 400 && bad.body.contains("invalid_dimension"))
         }
     }
@@ -173,7 +173,7 @@ extension EndToEndTests {
 
 /// The figures rows of `/v1/reports/figures?<query>`, by key.
 func figureRows(_ system: GridLoopSystem, _ query: String) async throws -> [String: [String: Any]] {
-    let answer = try await http(.GET, system.url("reporting", "/v1/reports/figures?\(query)"))
+    let answer = try await report(system, "/v1/reports/figures?\(query)")
     guard answer.status == 200 else { throw SystemError("figures \(query): \(answer.status) \(answer.body)") }
     var rows: [String: [String: Any]] = [:]
     for row in (answer.json["rows"] as? [[String: Any]]) ?? [] { if let key = row["key"] as? String { rows[key] = row } }
@@ -185,7 +185,7 @@ func quietDistrictFigures(_ system: GridLoopSystem) async throws -> [String: Any
     var last = ""
     var stable = 0
     for _ in 0..<60 {
-        let now = try await http(.GET, system.url("reporting", "/v1/reports/figures?by=district")).body
+        let now = try await report(system, "/v1/reports/figures?by=district").body
         stable = now == last ? stable + 1 : 0
         if stable >= 2 { break }
         last = now
@@ -199,7 +199,7 @@ func snapshot(_ system: GridLoopSystem) async throws -> [String] {
     var texts: [String] = []
     for path in ["/v1/reports/figures.csv?by=district", "/v1/reports/figures.csv?by=street", "/v1/reports/figures.csv?by=grid", "/v1/reports/figures.csv?by=tier",
                  "/v1/reports/workers.csv", "/v1/reports/backlog.csv", "/v1/reports/trend.csv"] {
-        let answer = try await http(.GET, system.url("reporting", path))
+        let answer = try await report(system, path)
         guard answer.status == 200 else { throw SystemError("\(path): \(answer.status) \(answer.body)") }
         texts.append(answer.body)
     }
@@ -253,9 +253,15 @@ func eventuallyValue<T>(timeout: Duration, _ body: () async throws -> T?) async 
 /// Opens the dashboard in headless Chromium, keeps the screenshot (`dashboard.png` in the
 /// test logs) and checks the rendered page.
 func expectDashboardRenders(_ system: GridLoopSystem, streetName: String, workerName: String) async throws {
-    let url = system.url("reporting", "/dashboard")
+    // A browser signs in through a sign-in link (`gridloop auth token --link`): the cookie it
+    // sets carries the supervisor's token to the dashboard.
+    let link = try await system.cli("auth", "token", "--staff", "wang-xu", "--link", system.url("reporting", ""))
+    #expect(link.status == 0, "\(link.stderr)")
+    let signIn = link.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let url = signIn + "&next=" + "/dashboard".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    #expect(try await http(.GET, system.url("reporting", "/dashboard")).status == 401, "not signed in")
     for language in ["zh", "en"] {
-        let page = try await http(.GET, url + "?lang=\(language)")
+        let page = try await report(system, "/dashboard?lang=\(language)")
         #expect(page.status == 200 && page.contentType?.hasPrefix("text/html") == true, "\(page.status) \(page.body.prefix(300))")
     }
     let screenshot = TestEnvironment.logDir.appendingPathComponent("dashboard.png")
@@ -264,7 +270,7 @@ func expectDashboardRenders(_ system: GridLoopSystem, streetName: String, worker
     let shot = try await runCommand(common + ["--window-size=1280,1800", "--screenshot=\(screenshot.path)", url], executable: "/usr/bin/chromium", environment: [:], timeout: .seconds(90))
     let size = (try? FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? Int) ?? 0
     #expect(shot.status == 0 && size > 20_000, "screenshot \(screenshot.path): \(size) bytes; \(shot.stderr.suffix(500))")
-    let dom = try await runCommand(common + ["--dump-dom", url + "?lang=en"], executable: "/usr/bin/chromium", environment: [:], timeout: .seconds(90))
+    let dom = try await runCommand(common + ["--dump-dom", signIn + "&next=" + "/dashboard?lang=en".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!], executable: "/usr/bin/chromium", environment: [:], timeout: .seconds(90))
     #expect(dom.status == 0, "\(dom.stderr.suffix(500))")
     for expected in ["GridLoop dashboard", "Response rate", "Resolution rate", "Satisfaction rate", "Backlog by tier and age", "Grid-worker ranking", streetName, workerName, "class=\"chart backlog\"", "class=\"chart trend\"", "<table"] {
         #expect(dom.stdout.contains(expected), "the dashboard shows \(expected)")

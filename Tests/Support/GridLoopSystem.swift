@@ -15,6 +15,10 @@ package final class GridLoopSystem: Sendable {
     package static let webhookPort = 18090
 
     package let environment: [String: String]
+    /// The signing secret of this test process's systems.
+    package static let authSecret = "test-\(UUID().uuidString)-\(UUID().uuidString)"
+    /// Tokens minted so far, by subject, with when they were minted.
+    private let tokens = Mutex<[String: (token: String, at: ContinuousClock.Instant)]>([:])
     private let processes = Mutex<[String: ServiceProcess]>([:])
     private let generation = Mutex(0)
 
@@ -54,6 +58,8 @@ package final class GridLoopSystem: Sendable {
             // where a test asks for them.
             "INTAKE_RATE_CLIENT_PER_MINUTE": "0",
             "INTAKE_RATE_PHONE_PER_HOUR": "0",
+            // Staff and service tokens: the test mints them with `gridloop auth token`.
+            "GRIDLOOP_AUTH_SECRET": authSecret,
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }
@@ -142,9 +148,44 @@ package final class GridLoopSystem: Sendable {
         "http://127.0.0.1:\(Self.ports[service]!)\(path)"
     }
 
-    /// Runs the `gridloop` CLI against this system.
+    /// Runs the `gridloop` CLI against this system. `gridloop staff … --staff ID` runs signed in
+    /// as ID (`GRIDLOOP_TOKEN`, minted by ``token(for:)``), as a staff member's shell would.
     package func cli(_ arguments: String..., timeout: Duration = .seconds(60)) async throws -> CommandResult {
-        try await runCommand(arguments, environment: environment, timeout: timeout)
+        try await cli(arguments, timeout: timeout)
+    }
+
+    /// ``cli(_:timeout:)`` with the arguments as an array.
+    package func cli(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> CommandResult {
+        var environment = self.environment
+        if arguments.first == "staff", let flag = arguments.firstIndex(of: "--staff"), flag + 1 < arguments.count {
+            environment["GRIDLOOP_TOKEN"] = try await token(for: arguments[flag + 1])
+        }
+        return try await runCommand(arguments, environment: environment, timeout: timeout)
+    }
+
+    /// A token for staff member `staff` (role and unit from the org), minted by the operator's
+    /// `gridloop auth token --staff`; reused for 10 of its 15 minutes.
+    package func token(for staff: String) async throws -> String {
+        try await mint(staff, ["auth", "token", "--staff", staff])
+    }
+
+    /// A read-only service token (`gridloop auth token --service`).
+    package func serviceToken(_ name: String = "test-dashboard") async throws -> String {
+        try await mint("service:\(name)", ["auth", "token", "--service", name])
+    }
+
+    /// `Authorization: Bearer` for `staff`.
+    package func bearer(_ staff: String) async throws -> [String: String] {
+        ["Authorization": "Bearer \(try await token(for: staff))"]
+    }
+
+    private func mint(_ subject: String, _ arguments: [String]) async throws -> String {
+        if let cached = tokens.withLock({ $0[subject] }), ContinuousClock.now - cached.at < .seconds(600) { return cached.token }
+        let result = try await runCommand(arguments, environment: environment)
+        let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard result.status == 0, !token.isEmpty else { throw SystemError("gridloop \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+        tokens.withLock { $0[subject] = (token, ContinuousClock.now) }
+        return token
     }
 
     /// The SMTP sink of this run (started by ``with(environment:_:)``).

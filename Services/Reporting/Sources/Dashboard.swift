@@ -1,4 +1,5 @@
 import Foundation
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopServiceSupport
 import Hummingbird
@@ -7,18 +8,37 @@ import NIOCore
 /// The HTML dashboard: overview (three rates, backlog by tier, overdue list), trends, streets
 /// and departments, grid-worker ranking, a worker's own page with the score breakdown, and a
 /// request page. Server-rendered HTML with inline SVG charts (nothing loaded from elsewhere),
-/// readable on a phone; `?lang=en` for English (Chinese by default).
+/// readable on a phone; `?lang=en` for English (Chinese by default). Signed-in browsers carry
+/// the web login's cookie; scopes as in ``ReportingAccess``.
 struct Dashboard: Sendable {
     let reports: Reports
     let trail: IntakeTrail
+    let access: ReportingAccess
 
     func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("dashboard") { request, context in try await overview(request, context: context) }
         router.get("dashboard/workers/:staff") { request, context in try await worker(request, context: context) }
         router.get("dashboard/requests/:id") { request, context in try await requestPage(request, context: context) }
+        router.get("dashboard/signin") { request, _ in try await signIn(request) }
+    }
+
+    /// `GET /dashboard/signin?token=…&next=/dashboard…`: a sign-in link (`gridloop auth token
+    /// --link`) for a browser: sets the token as the HttpOnly cookie and goes on to `next`
+    /// (a dashboard path only). The token is in the link once; it lives 15 minutes at most.
+    private func signIn(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let token = query["token"].map(String.init) ?? ""
+        let principal: Principal
+        do { principal = try await access.authenticator.authority.verify(token) } catch { throw Problem(error) }
+        var next = query["next"].map(String.init) ?? "/dashboard"
+        if !next.hasPrefix("/dashboard") || next.contains("//") || next.contains("\\") { next = "/dashboard" }
+        if principal.role != "supervisor", principal.role != Principal.serviceRole, next == "/dashboard" { next = "/dashboard/workers/\(principal.id)" }
+        let cookie = "\(Authenticator.cookieName)=\(token); Path=/; Max-Age=900; HttpOnly; SameSite=Lax"
+        return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie, .cacheControl: "no-store"])
     }
 
     private func overview(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        try await access.district(request, what: "the dashboard's overview")
         let text = Texts(request)
         let period = try await ReportsController.period(request, reports: reports, context: context)
         let data = try await reports.data(period, logger: context.logger)
@@ -67,6 +87,7 @@ struct Dashboard: Sendable {
         let text = Texts(request)
         let period = try await ReportsController.period(request, reports: reports, context: context)
         let staff = context.parameters.get("staff") ?? ""
+        try await access.staff(request, staff: staff, logger: context.logger)
         guard let worker = try await reports.assessments(period: period, logger: context.logger).first(where: { $0.staff == staff }) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such grid worker", detail: "no grid worker '\(staff)' in the org")
         }
@@ -87,6 +108,7 @@ struct Dashboard: Sendable {
     private func requestPage(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let text = Texts(request)
         let id = context.parameters.get("id") ?? ""
+        try await access.request(request, id: id, logger: context.logger)
         guard let item = try await reports.store.request(id, logger: context.logger) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "reporting has no request \(id)")
         }

@@ -20,11 +20,14 @@ package enum ReportingApp: GridLoopServiceApp {
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let model = ReadModel(postgres: runtime.postgres)
         let reports = Reports(store: ReportStore(postgres: runtime.postgres), rules: assessmentRules(reader))
+        let access = ReportingAccess(authenticator: try await Authenticator.fromConfiguration(reader), postgres: runtime.postgres)
         return runtime.makeApplication(
             consumers: [runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, handler: model.event)]
         ) { router in
-            ReportsController(reports: reports, model: model).addRoutes(to: router)
-            Dashboard(reports: reports, trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080"))).addRoutes(to: router)
+            ReportsController(reports: reports, model: model, access: access).addRoutes(to: router)
+            Dashboard(
+                reports: reports, trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080")), access: access
+            ).addRoutes(to: router)
         }
     }
 

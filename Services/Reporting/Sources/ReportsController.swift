@@ -5,35 +5,54 @@ import Hummingbird
 import NIOCore
 
 /// The JSON and CSV API (`/v1/reports/...`). A table's CSV is the same route with `.csv`
-/// (UTF-8 with a byte-order mark, so spreadsheets show Chinese correctly).
+/// (UTF-8 with a byte-order mark, so spreadsheets show Chinese correctly). Every route needs a
+/// token; what each role may read is ``ReportingAccess``'s.
 struct ReportsController: Sendable {
     let reports: Reports
     let model: ReadModel
+    let access: ReportingAccess
 
     func addRoutes(to router: Router<GridLoopRequestContext>) {
-        router.get("v1/reports/summary") { _, context in try JSONResponse.make(try await model.summary(logger: context.logger)) }
+        router.get("v1/reports/summary") { request, context in
+            try await access.district(request, what: "the summary")
+            return try JSONResponse.make(try await model.summary(logger: context.logger))
+        }
         for format in ["", ".csv"] {
-            router.get("v1/reports/figures\(format)") { request, context in try await figures(request, context: context, csv: !format.isEmpty) }
-            router.get("v1/reports/workers\(format)") { request, context in try await workers(request, context: context, csv: !format.isEmpty) }
-            router.get("v1/reports/subsidy\(format)") { request, context in try await subsidy(request, context: context, csv: !format.isEmpty) }
-            router.get("v1/reports/backlog\(format)") { _, context in try await backlog(context: context, csv: !format.isEmpty) }
-            router.get("v1/reports/overdue\(format)") { request, context in try await overdue(request, context: context, csv: !format.isEmpty) }
-            router.get("v1/reports/trend\(format)") { request, context in try await trend(request, context: context, csv: !format.isEmpty) }
+            let csv = !format.isEmpty
+            district("v1/reports/figures\(format)", "figures", router) { request, context in try await figures(request, context: context, csv: csv) }
+            district("v1/reports/workers\(format)", "the grid workers' ranking", router) { request, context in try await workers(request, context: context, csv: csv) }
+            district("v1/reports/subsidy\(format)", "the subsidy table", router) { request, context in try await subsidy(request, context: context, csv: csv) }
+            district("v1/reports/backlog\(format)", "the backlog", router) { _, context in try await backlog(context: context, csv: csv) }
+            district("v1/reports/overdue\(format)", "the overdue list", router) { request, context in try await overdue(request, context: context, csv: csv) }
+            district("v1/reports/trend\(format)", "the trend", router) { request, context in try await trend(request, context: context, csv: csv) }
         }
         router.get("v1/reports/workers/:staff") { request, context in
-            let period = try await Self.period(request, reports: reports, context: context)
             let staff = context.parameters.get("staff") ?? ""
+            try await access.staff(request, staff: staff, logger: context.logger)
+            let period = try await Self.period(request, reports: reports, context: context)
             guard let assessment = try await reports.assessments(period: period, logger: context.logger).first(where: { $0.staff == staff }) else {
                 throw Problem(status: .notFound, code: "not_found", title: "No such grid worker", detail: "no grid worker '\(staff)' in the org")
             }
             return try JSONResponse.make(assessment)
         }
-        router.get("v1/reports/requests/:id") { _, context in
+        router.get("v1/reports/requests/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
+            try await access.request(request, id: id, logger: context.logger)
             guard let page = try await reports.store.request(id, logger: context.logger) else {
                 throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "reporting has no request \(id)")
             }
             return try JSONResponse.make(page)
+        }
+    }
+
+    /// A district-wide route: supervisors and services only.
+    private func district(
+        _ path: String, _ what: String, _ router: Router<GridLoopRequestContext>,
+        _ handler: @escaping @Sendable (Request, GridLoopRequestContext) async throws -> Response
+    ) {
+        router.get(RouterPath(path)) { request, context in
+            try await access.district(request, what: what)
+            return try await handler(request, context)
         }
     }
 

@@ -7,14 +7,16 @@ import NIOCore
 
 /// `POST /v1/requests/{id}/commands`: the staff commands of the CLI, over HTTP (for the web
 /// inbox). Same checks, same transaction, same events; an `Idempotency-Key` header makes a
-/// retried command apply once.
+/// retried command apply once. The actor is the staff member the `Authorization: Bearer` token
+/// (or the web login's cookie) proves.
 struct CommandsController: Sendable {
     let workflow: Workflow
 
     /// The JSON body: a ``StaffCommand`` without the request id (it is in the path).
     struct Body: Codable {
         var action: StaffCommand.Action
-        var staff: String
+        /// Optional: the token names the actor; when given it must be the token's.
+        var staff: String?
         var unit: UnitRef?
         var note: String?
         var satisfaction: Satisfaction?
@@ -38,9 +40,10 @@ struct CommandsController: Sendable {
         } catch {
             throw Problem.invalidJSON(error, title: "Malformed command")
         }
+        let token = try Authenticator.token(of: request)
         let command = StaffCommand(
-            action: body.action, requestId: id, staff: body.staff, unit: body.unit, note: body.note, satisfaction: body.satisfaction,
-            departments: body.departments, target: body.target, into: body.into, solved: body.solved
+            action: body.action, requestId: id, staff: body.staff ?? "", unit: body.unit, note: body.note, satisfaction: body.satisfaction,
+            departments: body.departments, target: body.target, into: body.into, solved: body.solved, token: token
         )
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "http:\($0)" } ?? MessageID.make()
         guard let reply = try await workflow.execute(command, messageId: key, correlationId: MessageID.make(), replyTo: nil, logger: context.logger) else {
@@ -51,10 +54,13 @@ struct CommandsController: Sendable {
                 switch reply.code {
                 case "not_found": .notFound
                 case "forbidden": .forbidden
+                case "unauthenticated": .unauthorized
                 case "validation_failed": .badRequest
                 default: .conflict
                 }
-            throw Problem(status: status, code: reply.code ?? "refused", title: "Command refused", detail: reply.message)
+            var problem = Problem(status: status, code: reply.code ?? "refused", title: "Command refused", detail: reply.message)
+            if status == .unauthorized { problem.challenge = #"Bearer realm="gridloop""# }
+            throw problem
         }
         return try JSONResponse.make(reply)
     }

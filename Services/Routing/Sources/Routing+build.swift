@@ -17,8 +17,9 @@ package enum RoutingApp: GridLoopServiceApp {
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let org = OrgStore(postgres: runtime.postgres)
+        let authenticator = try await Authenticator.fromConfiguration(reader)
         let workflow = Workflow(
-            postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org,
+            postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org, authenticator: authenticator,
             duplicateWindow: .seconds(Int64(reader.int(forKey: "routing.duplicate.window.hours", default: 72)) * 3600),
             incidents: IncidentRules(
                 threshold: reader.int(forKey: "routing.incident.threshold", default: 5),
@@ -38,7 +39,13 @@ package enum RoutingApp: GridLoopServiceApp {
                 runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
                 runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),
             ],
-            routes: CommandsController(workflow: workflow).addRoutes
+            routes: { router in
+                CommandsController(workflow: workflow).addRoutes(to: router)
+                AuthController(
+                    credentials: StaffCredentials(postgres: runtime.postgres), authenticator: authenticator,
+                    attempts: RateLimiter(limit: reader.int(forKey: "routing.signin.per.minute", default: 30), period: .seconds(60))
+                ).addRoutes(to: router)
+            }
         )
     }
 

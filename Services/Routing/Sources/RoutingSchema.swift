@@ -115,5 +115,9 @@ enum RoutingSchema {
             "CREATE INDEX requests_by_unit_category ON routing.requests (unit, category, created_at) WHERE state = 'assigned'",
 ]),
         .serviceRole(schema: name, version: 11, appendOnly: []),
+        // Granted to the service role by the default privileges of version 11.
+        Migration(version: 12, name: "staff sign-in secrets", statements: [
+            "CREATE TABLE routing.staff_credentials (staff_id text PRIMARY KEY, secret_hash text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+        ]),
     ]
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GridLoopAMQP
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopPersistence
 import GridLoopServiceSupport
@@ -16,6 +17,8 @@ final class Workflow: Sendable {
     let relay: OutboxRelay
     let publisher: AMQPPublisher
     let org: OrgStore
+    /// Verifies the token every staff command carries.
+    let authenticator: Authenticator
     let inbox = Inbox(schema: RoutingSchema.name)
     let timers = SLATimers()
     /// Units whose queue this process has declared.
@@ -26,9 +29,10 @@ final class Workflow: Sendable {
     let incidents: IncidentRules
 
     init(
-        postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore,
+        postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore, authenticator: Authenticator,
         duplicateWindow: Duration = .seconds(72 * 3600), incidents: IncidentRules = IncidentRules()
     ) {
+        self.authenticator = authenticator
         self.duplicateWindow = duplicateWindow
         self.incidents = incidents
         self.postgres = postgres
@@ -269,16 +273,25 @@ final class Workflow: Sendable {
     /// Applies a staff command once per `messageId` (AMQP message id or HTTP Idempotency-Key),
     /// in one transaction with its events and its reply; `nil` if that id was applied before.
     /// A refused command is rolled back to a savepoint: it changes nothing but the reply.
+    /// A command whose token proves nobody (or someone else) is answered but not recorded as
+    /// applied, so it can be sent again with a good token under the same id.
     func execute(_ command: StaffCommand, messageId: String, correlationId: String, replyTo: String?, logger: Logger) async throws -> CommandReply? {
+        var command = command
+        var unproven: CommandRefused?
+        do { command = try await authenticate(command) } catch { unproven = error }
         let reply = try await postgres.withTransaction(logger: logger) { connection -> CommandReply? in
-            guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
             let outcome: CommandReply
-            try await connection.query("SAVEPOINT command", logger: logger)
-            do {
-                outcome = try await apply(command, correlationId: correlationId, on: connection, logger: logger)
-            } catch let refused as CommandRefused {
-                try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
-                outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code, message: refused.message)
+            if let unproven {
+                outcome = CommandReply(ok: false, requestId: command.requestId, code: unproven.code, message: unproven.message)
+            } else {
+                guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
+                try await connection.query("SAVEPOINT command", logger: logger)
+                do {
+                    outcome = try await apply(command, correlationId: correlationId, on: connection, logger: logger)
+                } catch let refused as CommandRefused {
+                    try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
+                    outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code, message: refused.message)
+                }
             }
             if let replyTo {
                 var message = MessageEnvelope(type: MessageType.commandReply, requestId: command.requestId, correlationId: correlationId, payload: outcome)
@@ -291,9 +304,37 @@ final class Workflow: Sendable {
         }
         relay.wake()
         if let reply {
-            logger.info("staff command handled", metadata: ["command": "\(command.action.rawValue)", "ok": "\(reply.ok)", "code": "\(reply.code ?? "-")"])
+            logger.info(
+                "staff command handled",
+                metadata: ["command": "\(command.action.rawValue)", "staff": "\(command.staff)", "ok": "\(reply.ok)", "code": "\(reply.code ?? "-")"]
+            )
         }
         return reply
+    }
+
+    /// The command as the staff member its token proves (`staff` filled in when blank), with
+    /// the token dropped; refused `unauthenticated` without a good token, `forbidden` when the
+    /// token is someone else's or a service's.
+    private func authenticate(_ command: StaffCommand) async throws(CommandRefused) -> StaffCommand {
+        let principal: Principal
+        do throws(AuthFailure) {
+            guard let token = command.token, !token.isEmpty else {
+                throw AuthFailure.unauthenticated("a staff command carries its actor's token (`gridloop auth token`, or `Authorization: Bearer` over HTTP)")
+            }
+            principal = try await authenticator.authority.verify(token)
+        } catch {
+            throw CommandRefused(code: error.kind.rawValue, message: error.message)
+        }
+        guard principal.role != Principal.serviceRole else {
+            throw CommandRefused(code: "forbidden", message: "\(principal.id) is a service: services read reports, they do not act on requests")
+        }
+        var command = command
+        if command.staff.isEmpty { command.staff = principal.id }
+        guard command.staff == principal.id else {
+            throw CommandRefused(code: "forbidden", message: "the token proves \(principal.id); it cannot act as \(command.staff)")
+        }
+        command.token = nil
+        return command
     }
 
     private func apply(_ command: StaffCommand, correlationId: String, on connection: PostgresConnection, logger: Logger) async throws -> CommandReply {
