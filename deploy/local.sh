@@ -84,6 +84,9 @@ EOT
   # The staff and service tokens' signing secret (HS256, ≥ 32 characters).
   grep -q '^GRIDLOOP_AUTH_SECRET=' "$HOME_DIR/secrets.env" \
     || echo "GRIDLOOP_AUTH_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$HOME_DIR/secrets.env"
+  # Seals residents' phones (AES-GCM): losing it loses them, so keep .run/secrets.env with backups.
+  grep -q '^GRIDLOOP_DATA_KEY=' "$HOME_DIR/secrets.env" \
+    || echo "GRIDLOOP_DATA_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$HOME_DIR/secrets.env"
   # shellcheck disable=SC1091
   . "$HOME_DIR/secrets.env"
 }
@@ -202,6 +205,7 @@ ROUTING_HTTP_PORT=$ROUTING_HTTP_PORT
 NOTIFICATION_WEBHOOK_URL=${NOTIFICATION_WEBHOOK_URL:-}
 NOTIFICATION_WEBHOOK_SECRET=${NOTIFICATION_WEBHOOK_SECRET:-}
 GRIDLOOP_AUTH_SECRET=$GRIDLOOP_AUTH_SECRET
+GRIDLOOP_DATA_KEY=$GRIDLOOP_DATA_KEY
 NOTIFICATION_SMTP_URL=${NOTIFICATION_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}
 NOTIFICATION_SMTP_FROM=${NOTIFICATION_SMTP_FROM:-gridloop@zhanyi.example}
 NOTIFICATION_SMS_URL=${NOTIFICATION_SMS_URL:-}
@@ -366,7 +370,9 @@ cmd_test() {
   log "running the test suite"
   local status=0
   swift test --skip-build "$@" || status=$?
-  # The whole run (no filter) also fuzzes the API on live services; FUZZ=1 forces it.
+  # The whole run (no filter) also scans what it left for raw phone numbers, and fuzzes the
+  # API on live services; PII_SCAN=1 and FUZZ=1 force either.
+  if [ $# -eq 0 ] || [ -n "${PII_SCAN:-}" ]; then log "scanning logs, outboxes, dead letters, read models and notifications for raw phone numbers"; pii_scan || status=1; fi
   if [ $# -eq 0 ] || [ -n "${FUZZ:-}" ]; then log "fuzzing the HTTP API (schemathesis)"; api_fuzz || status=1; fi
   return "$status"
 }
@@ -714,6 +720,17 @@ cmd_bench_profile() {
   log "written to $out"
 }
 
+# After the test run: the services' logs, every outbox payload, the dead letters, the event
+# store, the read models behind the CSVs and every notification, scanned for residents' raw
+# phones (deploy/tools/pii-scan.py; staff work numbers from the org excepted).
+pii_scan() {
+  local bin; bin="$(swift build --show-bin-path)"
+  AMQP_URL="$GRIDLOOP_TEST_AMQP_URL" DATABASE_URL="$GRIDLOOP_TEST_DATABASE_URL" "$bin/gridloop" dead-letters list --body \
+    >"$GRIDLOOP_TEST_LOGS/dead-letters.txt" 2>&1 || { log "cannot list the test run's dead letters"; return 1; }
+  /usr/bin/python3 "$ROOT/deploy/tools/pii-scan.py" --database "$GRIDLOOP_TEST_DATABASE_URL" --logs "$GRIDLOOP_TEST_LOGS" \
+    --dead-letters "$GRIDLOOP_TEST_LOGS/dead-letters.txt"
+}
+
 # The API fuzzed: schemathesis (PyPI, into .run/venv-schemathesis) sends generated and
 # malformed requests to every JSON operation of docs/openapi.yaml on live services (debug
 # build, vhost and database gridloop_fuzz, ports 18480–18483, the demo org, production rate
@@ -737,7 +754,7 @@ api_fuzz() {
     "DATABASE_URL=postgres://gridloop_fuzz_app:$GRIDLOOP_DB_APP_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_fuzz"
     "DATABASE_MIGRATION_URL=postgres://gridloop:$GRIDLOOP_DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/gridloop_fuzz"
     "INTAKE_HTTP_PORT=18480" "REPORTING_HTTP_PORT=18481" "NOTIFICATION_HTTP_PORT=18482" "ROUTING_HTTP_PORT=18483"
-    "REPORTING_INTAKE_URL=http://127.0.0.1:18480" "LOG_LEVEL=warning" "GRIDLOOP_AUTH_SECRET=$GRIDLOOP_AUTH_SECRET"
+    "REPORTING_INTAKE_URL=http://127.0.0.1:18480" "LOG_LEVEL=warning" "GRIDLOOP_AUTH_SECRET=$GRIDLOOP_AUTH_SECRET" "GRIDLOOP_DATA_KEY=$GRIDLOOP_DATA_KEY"
   )
   env "${env[@]}" "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml" >/dev/null || die "fuzz: org import failed"
   mkdir -p "$HOME_DIR/test-logs" "$HOME_DIR/pids"

@@ -75,6 +75,11 @@ struct Auth: AsyncParsableCommand {
 }
 
 extension CLIEnvironment {
+    /// The data key (`GRIDLOOP_DATA_KEY`), for the commands that store or read residents' phones.
+    static func dataProtector() throws -> DataProtector {
+        do { return try DataProtector.fromConfiguration(ConfigReader(provider: EnvironmentVariablesProvider())) } catch { throw CLIFailure("\(error)") }
+    }
+
     /// The staff member's token for commands: `GRIDLOOP_TOKEN`.
     static func staffToken() throws -> String {
         guard let token = ProcessInfo.processInfo.environment["GRIDLOOP_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {

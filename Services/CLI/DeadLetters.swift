@@ -21,6 +21,8 @@ struct DeadLetters: AsyncParsableCommand {
         var reason: String
         var deadAt: String
         var size: Int
+        /// The body as text.
+        var body: String
     }
 
     /// Reads every dead letter of `queues` without removing any: they are taken unacknowledged
@@ -34,7 +36,7 @@ struct DeadLetters: AsyncParsableCommand {
                     letters.append(Letter(
                         queue: queue, messageId: message.messageId ?? "-", type: message.type ?? "-",
                         reason: message.headers["x-gridloop-reason"] ?? "the broker's delivery limit (handled and requeued \(GridLoopTopology.deliveryLimit) times)",
-                        deadAt: message.headers["x-gridloop-dead-at"] ?? "-", size: message.body.count
+                        deadAt: message.headers["x-gridloop-dead-at"] ?? "-", size: message.body.count, body: String(decoding: message.body, as: UTF8.self)
                     ))
                 }
             }
@@ -45,12 +47,14 @@ struct DeadLetters: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List dead letters with their reason (nothing is removed).")
         @Option(help: "Only this service queue (e.g. intake.submissions).") var queue: String?
+        @Flag(help: "Print each body under its line (residents' phones stay sealed).") var body = false
 
         func run() async throws {
             let queues = try selectedQueues(queue)
             let letters = try await DeadLetters.peek(queues, options: try CLIEnvironment.configuration().amqp)
             for letter in letters {
                 print("\(letter.queue)\t\(letter.messageId)\t\(letter.type)\t\(letter.deadAt)\t\(letter.size) bytes\t\(letter.reason)")
+                if body { print("  \(letter.body)") }
             }
             print("\(letters.count) dead letters")
         }
@@ -72,6 +76,9 @@ struct DeadLetters: AsyncParsableCommand {
         func run() async throws {
             let queue = try selectedQueues(queue)[0]
             let wanted = id
+            // intake seals the phones of the submissions it dead-letters; the copy goes back with them opened.
+            let protector = try? CLIEnvironment.dataProtector()
+            @Sendable func opened(_ body: [UInt8]) -> [UInt8] { protector.map { PhoneRedaction.open(in: body, with: $0) } ?? body }
             let replayed = try await AMQPSession.run(options: try CLIEnvironment.configuration().amqp) { session -> Int in
                 try session.declare(GridLoopTopology.services)
                 var count = 0
@@ -80,7 +87,7 @@ struct DeadLetters: AsyncParsableCommand {
                     var headers = message.headers.filter { !$0.key.hasPrefix("x-gridloop-") && !$0.key.hasPrefix("x-death") && !$0.key.hasPrefix("x-first-death") && !$0.key.hasPrefix("x-last-death") }
                     headers["x-gridloop-replayed-at"] = Timestamp.format(Date())
                     let copy = OutgoingMessage(
-                        exchange: "", routingKey: queue, body: message.body, messageId: message.messageId ?? MessageID.make(), type: message.type,
+                        exchange: "", routingKey: queue, body: opened(message.body), messageId: message.messageId ?? MessageID.make(), type: message.type,
                         correlationId: message.correlationId, replyTo: nil, headers: headers
                     )
                     guard case .confirmed = try session.publish(copy) else { throw CLIFailure("the broker did not confirm the copy of \(message.messageId ?? "-"); the dead letter is kept") }

@@ -34,6 +34,7 @@ struct Import: AsyncParsableCommand {
             let good = parsed.compactMap { try? $0.get() }
             var rejected: [ImportRowRejected] = parsed.compactMap { if case .failure(let rejection) = $0 { rejection } else { nil } }
             let configuration = try CLIEnvironment.configuration()
+            let protector = try CLIEnvironment.dataProtector()
             var logger = Logger(label: "gridloop-cli")
             logger.logLevel = .error
             try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger)
@@ -41,7 +42,7 @@ struct Import: AsyncParsableCommand {
             let workers = max(1, min(concurrency, 32))
             let logger2 = logger
             let outcome = try await withAdminDatabase(poolSize: workers) { client in
-                let importer = BulkImporter(postgres: client)
+                let importer = BulkImporter(postgres: client, protector: protector)
                 return try await withThrowingTaskGroup(of: (Int, Bool?, String?).self) { group in
                     var next = 0
                     var created = 0, duplicates = 0

@@ -20,7 +20,7 @@ struct Notifications: AsyncParsableCommand {
                 ).collect().map { try $0.decode((String, String?, String, Int, String?).self) }
             }
             for (id, request, target, attempts, error) in rows {
-                print("\(id)\trequest \(request ?? "-")\t\(target)\t\(attempts) attempts\t\(error ?? "")")
+                print("\(id)\trequest \(request ?? "-")\t\(displayTarget(target))\t\(attempts) attempts\t\(error ?? "")")
             }
             if rows.isEmpty { print("no failed deliveries") }
         }
@@ -78,10 +78,10 @@ struct Notifications: AsyncParsableCommand {
                 } else {
                     attempt = "no attempt yet"
                 }
-                print("\(id)\t\(status)\t\(channel)\t\(target)\t\(attempt)")
+                print("\(id)\t\(status)\t\(channel)\t\(displayTarget(target))\t\(attempt)")
             }
             for (id, channel, target, digest) in held {
-                print("\(id)\t\(digest == nil ? "in the next digest" : "in \(digest!)")\t\(channel)\t\(target)")
+                print("\(id)\t\(digest == nil ? "in the next digest" : "in \(digest!)")\t\(channel)\t\(displayTarget(target))")
             }
         }
     }
@@ -98,4 +98,11 @@ func withAdminDatabase<T: Sendable>(poolSize: Int = 2, _ body: @escaping @Sendab
         defer { group.cancelAll() }
         return try await body(client)
     }
+}
+
+/// A delivery target as the CLI shows it: a sealed SMS number opened and masked (`138****1234`).
+func displayTarget(_ target: String) -> String {
+    guard target.hasPrefix(DataProtector.prefix) else { return target }
+    guard let protector = try? CLIEnvironment.dataProtector(), let number = try? protector.open(target) else { return "(sealed number)" }
+    return Masking.phone(number)
 }

@@ -21,7 +21,11 @@ public struct Location: Codable, Sendable, Equatable {
 /// The resident who raised the request.
 public struct Reporter: Codable, Sendable, Equatable {
     public var name: String
+    /// As submitted; in events and stored copies outside intake it is masked (`138****1234`)
+    /// and the number travels sealed in ``phoneSealed`` (see ``DataProtector``).
     public var phone: String
+    /// The phone sealed under the data key, for the services that must reach the resident.
+    public var phoneSealed: String?
     /// Where to email updates, if the resident gave an address.
     public var email: String?
     /// `zh` or `en`: the language of the resident's notifications (default `zh`).

@@ -54,9 +54,9 @@ package final class EnvelopeConsumer: Service, Sendable {
     package init(
         configuration: ServiceConfiguration, queue: String, topology: AMQPTopology, publisher: AMQPPublisher,
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(5), maxAttempts: 12),
-        logger: Logger, handler: @escaping Handler
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, logger: Logger, handler: @escaping Handler
     ) {
-        let handling = EnvelopeHandling(publisher: publisher, queue: queue, retry: retry, logger: logger, handler: handler)
+        let handling = EnvelopeHandling(publisher: publisher, queue: queue, retry: retry, redact: redact, logger: logger, handler: handler)
         self.consumer = AMQPConsumer(
             options: configuration.amqp, queue: queue, topology: topology, prefetch: configuration.prefetch,
             concurrency: configuration.concurrency, logger: logger, handler: { await handling.handle($0) }
@@ -76,6 +76,8 @@ private struct EnvelopeHandling: Sendable {
     let publisher: AMQPPublisher
     let queue: String
     let retry: RetryPolicy
+    /// Applied to a dead letter's body (intake seals the raw phones of submissions).
+    let redact: (@Sendable ([UInt8]) -> [UInt8])?
     let logger: Logger
     let handler: EnvelopeConsumer.Handler
     /// Longest a handler may take before it counts as failed (and is retried).
@@ -132,7 +134,7 @@ private struct EnvelopeHandling: Sendable {
         headers["x-gridloop-queue"] = queue
         headers["x-gridloop-dead-at"] = Timestamp.format(Date())
         let dead = OutgoingMessage(
-            exchange: GridLoopExchange.dead, routingKey: queue, body: message.body,
+            exchange: GridLoopExchange.dead, routingKey: queue, body: redact?(message.body) ?? message.body,
             messageId: message.messageId ?? MessageID.make(), type: message.type, correlationId: message.correlationId,
             replyTo: nil, headers: headers
         )

@@ -46,8 +46,10 @@ package struct ServiceRuntime: Sendable {
     }
 
     /// A consumer of `queue` whose failures and poison messages are handled as documented on ``EnvelopeConsumer``.
-    package func consumer(queue: String, topology: AMQPTopology, handler: @escaping EnvelopeConsumer.Handler) -> EnvelopeConsumer {
-        EnvelopeConsumer(configuration: configuration, queue: queue, topology: topology, publisher: publisher, logger: logger, handler: handler)
+    package func consumer(
+        queue: String, topology: AMQPTopology, redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, handler: @escaping EnvelopeConsumer.Handler
+    ) -> EnvelopeConsumer {
+        EnvelopeConsumer(configuration: configuration, queue: queue, topology: topology, publisher: publisher, redact: redact, logger: logger, handler: handler)
     }
 
     /// The application: the service's `routes`, `/health` and `/metrics`, problem JSON for

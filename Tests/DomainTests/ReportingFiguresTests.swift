@@ -1,4 +1,5 @@
 import Foundation
+import GridLoopDomain
 import ReportingService
 import Testing
 

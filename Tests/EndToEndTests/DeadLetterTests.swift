@@ -56,6 +56,30 @@ extension EndToEndTests {
             }, "the replayed submission made its request")
             let twice = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", envelope.messageId)
             #expect(twice.status != 0 && twice.stderr.contains("no dead letter"), "a replayed dead letter is gone: \(twice.stderr)")
+            // An invalid submission is dead-lettered by intake with the reporter's phone sealed;
+            // a replay sends it back opened (it is refused again, and dead-lettered sealed again).
+            let invalid = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: "invalid-\(tag)", payload: SubmissionPayload(
+                idempotencyKey: "invalid-\(tag)", submission: SubmissionDraft(
+                    category: "housing", description: " ", location: Location(gridId: "zuoshuichong"),
+                    reporter: .init(name: "张三", phone: "13812345678"), channel: "hotline"
+                )
+            ))
+            let submission = try OutgoingMessage(envelope: invalid, exchange: "", routingKey: GridLoopQueue.intakeSubmissions)
+            try await AMQPSession.run(options: options) { session in
+                guard case .confirmed = try session.publish(submission) else { throw SystemError("submission not confirmed") }
+            }
+            var bodies = ""
+            #expect(await eventually {
+                bodies = (try? await system.cli("dead-letters", "list", "--queue", "intake.submissions", "--body"))?.stdout ?? ""
+                return bodies.contains(invalid.messageId)
+            }, "the invalid submission is dead-lettered")
+            #expect(!bodies.contains("13812345678") && bodies.contains(DataProtector.prefix), "its phone is sealed: \(bodies)")
+            let resent = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", invalid.messageId)
+            #expect(resent.status == 0, "\(resent.stderr)")
+            #expect(await eventually {
+                let again = (try? await system.cli("dead-letters", "list", "--queue", "intake.submissions", "--body"))?.stdout ?? ""
+                return again.contains(invalid.messageId) && !again.contains("13812345678")
+            }, "replayed, refused again, and still sealed")
             let stillThere = try await system.cli("dead-letters", "list", "--queue", "intake.submissions")
             #expect(stillThere.stdout.contains("poison-\(tag)-intake.submissions"), "replaying one leaves the others")
             try await leaveGridQueueEmpty("zuoshuichong", count: 2)

@@ -32,6 +32,8 @@ func expectTransformerStoryNotifications(_ system: GridLoopSystem, _ receiver: W
     let smsIds = texts.compactMap(\.webhookId)
     #expect(smsIds.count == expectedSMS && Set(smsIds).count == smsIds.count, "\(smsIds.count) SMS, \(Set(smsIds).count) distinct")
     #expect(texts.allSatisfy { $0.signatureValid }, "every SMS gateway call is signed")
+    // Stored sealed, sent opened: the gateway gets a real number, never a sealed or masked one.
+    #expect(texts.allSatisfy { $0.body.range(of: #""to":"1[3-9][0-9]{9}""#, options: .regularExpression) != nil }, "\(texts.map(\.body))")
 
     // 20 resolution notices: the lead's resident, and each linked resident about their own report.
     let resolved = texts.filter { $0.body.contains("\"template\":\"resolved\"") }

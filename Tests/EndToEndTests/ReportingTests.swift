@@ -254,8 +254,8 @@ func eventuallyValue<T>(timeout: Duration, _ body: () async throws -> T?) async 
 /// test logs) and checks the rendered page.
 func expectDashboardRenders(_ system: GridLoopSystem, streetName: String, workerName: String) async throws {
     // A browser signs in through a sign-in link (`gridloop auth token --link`): the cookie it
-    // sets carries the supervisor's token to the dashboard.
-    let link = try await system.cli("auth", "token", "--staff", "wang-xu", "--link", system.url("reporting", ""))
+    // sets carries the token (here a read-only service's) to the dashboard.
+    let link = try await system.cli("auth", "token", "--service", "wall-screen", "--link", system.url("reporting", ""))
     #expect(link.status == 0, "\(link.stderr)")
     let signIn = link.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     let url = signIn + "&next=" + "/dashboard".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!

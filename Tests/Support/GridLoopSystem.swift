@@ -17,6 +17,8 @@ package final class GridLoopSystem: Sendable {
     package let environment: [String: String]
     /// The signing secret of this test process's systems.
     package static let authSecret = "test-\(UUID().uuidString)-\(UUID().uuidString)"
+    /// The data key of this test process's systems (64 hex digits).
+    package static let dataKey = (UUID().uuidString + UUID().uuidString).replacingOccurrences(of: "-", with: "").lowercased()
     /// Tokens minted so far, by subject, with when they were minted.
     private let tokens = Mutex<[String: (token: String, at: ContinuousClock.Instant)]>([:])
     private let processes = Mutex<[String: ServiceProcess]>([:])
@@ -60,6 +62,8 @@ package final class GridLoopSystem: Sendable {
             "INTAKE_RATE_PHONE_PER_HOUR": "0",
             // Staff and service tokens: the test mints them with `gridloop auth token`.
             "GRIDLOOP_AUTH_SECRET": authSecret,
+            // Residents' phones are sealed with it.
+            "GRIDLOOP_DATA_KEY": dataKey,
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }

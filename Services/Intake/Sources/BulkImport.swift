@@ -146,8 +146,8 @@ package struct ImportRowRejected: Error, Sendable, CustomStringConvertible {
 package struct BulkImporter: Sendable {
     let store: IntakeStore
 
-    package init(postgres: PostgresClient) {
-        store = IntakeStore(postgres: postgres, outbox: Outbox(schema: IntakeSchema.name))
+    package init(postgres: PostgresClient, protector: DataProtector) {
+        store = IntakeStore(postgres: postgres, outbox: Outbox(schema: IntakeSchema.name), protector: protector)
     }
 
     /// `true` if the row made a new request, `false` if its key had made one already.

@@ -1,5 +1,6 @@
 import Configuration
 import GridLoopAMQP
+import GridLoopDomain
 import GridLoopServiceSupport
 import GridLoopPersistence
 import Hummingbird
@@ -12,16 +13,22 @@ package enum IntakeApp: GridLoopServiceApp {
     /// The composition root: every concrete part of intake meets here.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
-        let store = IntakeStore(postgres: runtime.postgres, outbox: runtime.outbox)
+        let protector = try DataProtector.fromConfiguration(reader)
+        let store = IntakeStore(postgres: runtime.postgres, outbox: runtime.outbox, protector: protector)
+        let authenticator = try await Authenticator.fromConfiguration(reader)
         let handlers = IntakeConsumers(store: store, outbox: runtime.outbox, relay: runtime.relay)
         return runtime.makeApplication(
             consumers: [
-                runtime.consumer(queue: GridLoopQueue.intakeSubmissions, topology: GridLoopTopology.intakeSubmissions, handler: handlers.submission),
+                // A submission that cannot be taken is kept with its phones sealed (`dead-letters replay` opens them).
+                runtime.consumer(
+                    queue: GridLoopQueue.intakeSubmissions, topology: GridLoopTopology.intakeSubmissions,
+                    redact: { PhoneRedaction.seal(in: $0, with: protector) }, handler: handlers.submission
+                ),
                 runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
             ],
             routes: { router in
                 RequestsController(
-                    store: store, relay: runtime.relay,
+                    store: store, relay: runtime.relay, authenticator: authenticator,
                     perClient: RateLimiter(limit: reader.int(forKey: "intake.rate.client.per.minute", default: 600), period: .seconds(60)),
                     perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600))
                 ).addRoutes(to: router)

@@ -81,5 +81,10 @@ enum IntakeSchema {
         ]),
         // The services' least-privilege role: the trail is read and appended, never rewritten.
         .serviceRole(schema: name, version: 4, appendOnly: ["trail"]),
+        // Phones are sealed (GRIDLOOP_DATA_KEY) and found by a keyed hash; `gridloop data rekey` seals older rows.
+        Migration(version: 5, name: "reporter phone hash", statements: [
+            "ALTER TABLE intake.requests ADD COLUMN reporter_phone_hash text",
+            "CREATE INDEX requests_by_phone_hash ON intake.requests (reporter_phone_hash)",
+        ]),
     ]
 }

@@ -18,6 +18,8 @@ struct SubmissionOutcome: Sendable {
 struct IntakeStore: Sendable {
     let postgres: PostgresClient
     let outbox: Outbox
+    /// Seals reporters' phones at rest and in events (``DataProtector``).
+    let protector: DataProtector
     let inbox = Inbox(schema: IntakeSchema.name)
 
     /// Stores a validated submission. With an idempotency key already used, returns the
@@ -32,10 +34,11 @@ struct IntakeStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
-                    reporter_name, reporter_phone, channel, submitted_by, state, version, latitude, longitude, reported_at)
+                    reporter_name, reporter_phone, reporter_phone_hash, channel, submitted_by, state, version, latitude, longitude, reported_at)
                 VALUES (\(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
                     \(submission.location.householdId), \(submission.location.address), \(submission.reporter.name),
-                    \(submission.reporter.phone), \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
+                    \(protector.seal(submission.reporter.phone)), \(protector.phoneHash(submission.reporter.phone)),
+                    \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
                     \(submission.location.latitude), \(submission.location.longitude), \(reportedAt))
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
                 """,
@@ -51,9 +54,12 @@ struct IntakeStore: Sendable {
                 return outcome
             }
             let requestId = id.uuidString.lowercased()
+            // The event carries the phone masked, and sealed for notification's SMS to the resident.
+            var published = submission
+            published.reporter = submission.reporter.protected(by: protector)
             let event = MessageEnvelope(
                 type: MessageType.requestReceived, requestId: requestId, correlationId: correlationId, requestVersion: 1,
-                payload: RequestReceived(requestId: requestId, submission: submission)
+                payload: RequestReceived(requestId: requestId, submission: published)
             )
             try await appendTrail(
                 requestId: id, eventId: event.messageId, type: event.type, version: 1, state: .received, unit: nil,
@@ -89,7 +95,7 @@ struct IntakeStore: Sendable {
             status = RequestStatus(
                 id: id.uuidString.lowercased(), state: RequestState(rawValue: state) ?? .received, tier: unitRef?.tier,
                 unit: unit, version: version, category: category, description: description, channel: channel,
-                reporter: .init(name: name, phone: PhoneMask.mask(phone)), createdAt: created, updatedAt: updated, trail: []
+                reporter: .init(name: name, phone: Masking.phone((try? protector.open(phone)) ?? "")), createdAt: created, updatedAt: updated, trail: []
             )
         }
         guard var status else { return nil }
@@ -168,11 +174,3 @@ enum IntakeError: Error {
     case idempotencyRace
 }
 
-/// Masks a phone number for display: the first three and last four digits stay.
-enum PhoneMask {
-    static func mask(_ phone: String) -> String {
-        let digits = phone.filter(\.isNumber)
-        guard digits.count > 7 else { return String(repeating: "*", count: digits.count) }
-        return String(digits.prefix(3)) + String(repeating: "*", count: digits.count - 7) + String(digits.suffix(4))
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopPersistence
 import GridLoopServiceSupport
@@ -10,6 +11,8 @@ import NIOCore
 struct RequestsController: Sendable {
     let store: IntakeStore
     let relay: OutboxRelay
+    /// Proves who asks for a reporter's contact.
+    let authenticator: Authenticator
     /// Largest accepted body.
     let maxBody = 64 * 1024
     /// Submissions per client address (`INTAKE_RATE_CLIENT_PER_MINUTE`).
@@ -21,6 +24,21 @@ struct RequestsController: Sendable {
     func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.post("v1/requests") { request, context in try await submit(request, context: context) }
         router.get("v1/requests/:id") { _, context in try await status(context: context) }
+        router.get("v1/requests/:id/contact") { request, context in try await contact(request, context: context) }
+    }
+
+    /// `GET /v1/requests/{id}/contact`: the reporter's phone unmasked, for the staff of the
+    /// request's current unit and of its grid; each view is written to the trail.
+    private func contact(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        let principal = try await authenticator.principal(of: request)
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: raw) else {
+            throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id")
+        }
+        let contact: ReporterContact?
+        do { contact = try await store.contact(of: id, for: principal, logger: context.logger) } catch let failure as AuthFailure { throw Problem(failure) }
+        guard let contact else { throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "no request \(raw)") }
+        return try JSONResponse.make(contact, headers: [.cacheControl: "no-store"])
     }
 
     private func submit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {

@@ -14,6 +14,8 @@ struct Deliveries: Sendable {
     let webhookURL: String?
     let allowPrivateTargets: Bool
     let planner: NotificationPlanner
+    /// Residents' phones are kept sealed; opened only to plan and send an SMS.
+    let protector: DataProtector
     let inbox = Inbox(schema: NotificationSchema.name)
     let directory = Directory()
     let wakeup = AsyncWakeup()
@@ -104,11 +106,12 @@ struct Deliveries: Sendable {
         if grid == nil, let household = submission.location.householdId {
             grid = try await directory.grid(ofHousehold: household, on: connection, logger: logger)
         }
-        let reporter = submission.reporter
+        // Sealed at rest (events from before phones were sealed carry the number itself).
+        let reporter = submission.reporter.protected(by: protector)
         try await connection.query(
             """
             INSERT INTO notification.requests (request_id, reporter_name, reporter_phone, reporter_email, language, grid, category, description)
-            VALUES (\(requestId), \(reporter.name), \(reporter.phone), \(reporter.email), \(reporter.language ?? NotificationTemplates.defaultLanguage), \(grid),
+            VALUES (\(requestId), \(reporter.name), \(reporter.phoneSealed), \(reporter.email), \(reporter.language ?? NotificationTemplates.defaultLanguage), \(grid),
                 \(submission.category), \(submission.description))
             ON CONFLICT (request_id) DO UPDATE SET reporter_name = excluded.reporter_name, reporter_phone = excluded.reporter_phone,
                 reporter_email = excluded.reporter_email, language = excluded.language, grid = coalesce(excluded.grid, notification.requests.grid),
@@ -125,7 +128,7 @@ struct Deliveries: Sendable {
         )
         for try await (name, phone, email, language, grid, category, description) in rows.decode((String?, String?, String?, String?, String?, String?, String?).self) {
             let reporter = name.map {
-                Recipient(key: "reporter", name: $0, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: phone)
+                Recipient(key: "reporter", name: $0, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: opened(phone))
             }
             var contact = RequestContact(reporter: reporter, grid: grid, category: category, description: description)
             let linked = try await connection.query(
@@ -137,13 +140,18 @@ struct Deliveries: Sendable {
             )
             for try await (id, name, phone, email, language) in linked.decode((String, String?, String?, String?, String?).self) {
                 guard let name else { continue }
-                var recipient = Recipient(key: "reporter:\(id)", name: name, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: phone)
+                var recipient = Recipient(key: "reporter:\(id)", name: name, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: opened(phone))
                 recipient.ownRequestId = id
                 contact.linked.append(recipient)
             }
             return contact
         }
         return nil
+    }
+
+    /// A stored phone opened for planning; one that does not open (a key dropped too early) means no SMS.
+    private func opened(_ sealed: String?) -> String? {
+        sealed.flatMap { try? protector.open($0) }
     }
 
     private func record(_ message: PlannedMessage, facts: EventFacts, on connection: PostgresConnection, logger: Logger) async throws {
@@ -159,6 +167,9 @@ struct Deliveries: Sendable {
                 logger: logger
             )
         case .at(let when):
+            // An SMS's number is sealed in the row and its payload; the sender opens it for the gateway.
+            var message = message
+            if message.channel == .sms { message.target = protector.seal(message.target) }
             let payload = try DeliveryPayload.encode(message, requestId: facts.requestId, event: facts.type)
             let refusal = message.channel == .webhook && !allowPrivateTargets ? WebhookTarget.refusal(message.target) : nil
             try await connection.query(

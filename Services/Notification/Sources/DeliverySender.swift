@@ -26,6 +26,8 @@ struct DeliverySender: Service {
     /// Per attempt.
     let timeout: Duration
     let smsGatewayURL: String?
+    /// Opens the sealed numbers of SMS deliveries.
+    let protector: DataProtector
     let smtp: SMTPConfiguration?
     let digests: DigestBuilder
     /// How long a leased delivery waits before another sender may take it (a crashed sender's
@@ -104,7 +106,15 @@ struct DeliverySender: Service {
             outcome = await sendEmail(delivery)
         case DeliveryChannel.sms.rawValue:
             if let smsGatewayURL {
-                outcome = await post(delivery, to: smsGatewayURL, with: client)
+                do {
+                    var opened = delivery
+                    var payload = try DeliveryPayload.decode(delivery.payload)
+                    payload.to = try payload.to.map { number throws(DataKeyError) in try protector.open(number) }
+                    opened.payload = String(decoding: try WireJSON.encode(payload), as: UTF8.self)
+                    outcome = await post(opened, to: smsGatewayURL, with: client)
+                } catch {
+                    outcome = Outcome(failure: "cannot open the SMS number: \(error)", permanent: true)
+                }
             } else {
                 outcome = Outcome(failure: "no SMS gateway configured (NOTIFICATION_SMS_URL)", permanent: true)
             }

@@ -55,14 +55,15 @@ package enum NotificationApp: GridLoopServiceApp {
             maximumDelay: .milliseconds(reader.int(forKey: "notification.retry.maximum.ms", default: 300_000)),
             maxAttempts: reader.int(forKey: "notification.retry.attempts", default: 10)
         )
+        let protector = try DataProtector.fromConfiguration(reader)
         let deliveries = Deliveries(
             postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate,
-            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels)
+            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels), protector: protector
         )
         let sender = DeliverySender(
             postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, retry: retry,
             concurrency: reader.int(forKey: "notification.concurrency", default: 8), timeout: timeout,
-            smsGatewayURL: smsGatewayURL, smtp: smtp,
+            smsGatewayURL: smsGatewayURL, protector: protector, smtp: smtp,
             digests: DigestBuilder(postgres: runtime.postgres, templates: templates, logger: runtime.logger),
             lease: .seconds(reader.int(forKey: "notification.lease.seconds", default: 60)), logger: runtime.logger
         )

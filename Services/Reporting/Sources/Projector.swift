@@ -36,7 +36,7 @@ struct Projector: Sendable {
             try await connection.query(
                 """
                 UPDATE reporting.requests SET grid = coalesce(grid, \(submission.location.gridId)), household = \(submission.location.householdId), submitted_by = \(submission.submittedBy),
-                    channel = \(submission.channel.rawValue), reporter_name = \(submission.reporter.name), reporter_phone = \(submission.reporter.phone),
+                    channel = \(submission.channel.rawValue), reporter_name = \(submission.reporter.name), reporter_phone = \(Masking.phone(submission.reporter.phone)),
                     description = \(submission.description), received_at = \(event.occurredAt)
                 WHERE id = \(event.payload.requestId)
                 """,

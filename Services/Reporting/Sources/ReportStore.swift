@@ -231,18 +231,3 @@ package struct RequestPage: Sendable, Codable, Equatable {
     }
 }
 
-/// Masks personal data for display.
-package enum Masking {
-    /// `13800001234` → `138****1234`.
-    package static func phone(_ phone: String) -> String {
-        let digits = Array(phone)
-        guard digits.count >= 7 else { return String(repeating: "*", count: digits.count) }
-        return String(digits.prefix(3)) + String(repeating: "*", count: digits.count - 7) + String(digits.suffix(4))
-    }
-
-    /// `崔春花` → `崔**`.
-    package static func name(_ name: String) -> String {
-        guard let first = name.first else { return "" }
-        return String(first) + String(repeating: "*", count: max(0, name.count - 1))
-    }
-}
