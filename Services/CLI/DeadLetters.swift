@@ -82,10 +82,15 @@ struct DeadLetters: AsyncParsableCommand {
             let replayed = try await AMQPSession.run(options: try CLIEnvironment.configuration().amqp) { session -> Int in
                 try session.declare(GridLoopTopology.services)
                 var count = 0
+                // A copy refused again comes back to this queue: once one of this run's copies
+                // shows up, everything that was there at the start has been seen.
+                let run = MessageID.make()
                 while let message = try session.take(queue: GridLoopQueue.dead(queue), wait: .milliseconds(200)) {
+                    if message.headers["x-gridloop-replay-run"] == run { break }  // left unacknowledged: back in place at the end
                     guard wanted == nil || message.messageId == wanted else { continue }  // left unacknowledged: back in place at the end
                     var headers = message.headers.filter { !$0.key.hasPrefix("x-gridloop-") && !$0.key.hasPrefix("x-death") && !$0.key.hasPrefix("x-first-death") && !$0.key.hasPrefix("x-last-death") }
                     headers["x-gridloop-replayed-at"] = Timestamp.format(Date())
+                    headers["x-gridloop-replay-run"] = run
                     let copy = OutgoingMessage(
                         exchange: "", routingKey: queue, body: opened(message.body), messageId: message.messageId ?? MessageID.make(), type: message.type,
                         correlationId: message.correlationId, replyTo: nil, headers: headers

@@ -44,6 +44,13 @@ extension EndToEndTests {
         ]
     }
 
+    /// Whether `who` sees the reporter's phone of its `readOwn` request: grid staff of its home
+    /// grid (G1), the department holding D1; not the street officer (G1 is at the grid), not
+    /// supervisors or services.
+    static func seesContact(_ who: Who) -> Bool {
+        ["grid-worker", "grid-leader", "department-officer"].contains(who.role)
+    }
+
     /// District-wide reads: supervisors and services only.
     static let districtPaths = [
         "/v1/reports/summary", "/v1/reports/figures", "/v1/reports/figures.csv", "/v1/reports/workers", "/v1/reports/workers.csv",
@@ -116,6 +123,9 @@ extension EndToEndTests {
                     probes.append((page + "{own}", page + who.staffOwn, true, who.staff != nil))
                     if let other = who.staffOther { probes.append((page + "{other}", page + other, false, false)) }
                 }
+                // The reporter's phone unmasked: the unit holding the request and the reporter's grid.
+                probes.append(("/v1/requests/{own}/contact", "/v1/requests/\(who.readOwn)/contact", true, Self.seesContact(who)))
+                if let other = who.readOther { probes.append(("/v1/requests/{other}/contact", "/v1/requests/\(other)/contact", false, false)) }
                 // The resident's status link is public (masked); nobody needs a token for it.
                 probes.append(("/v1/requests/{id} (status link)", "/v1/requests/\(who.readOwn)", true, true))
                 for probe in probes {

@@ -18,7 +18,8 @@ extension IntakeStore {
     /// The reporter's contact for `principal`, recorded on the trail as `contact.viewed`;
     /// `nil` if there is no such request. Throws ``AuthFailure`` when it is not theirs to see.
     func contact(of requestId: UUID, for principal: Principal, logger: Logger) async throws -> ReporterContact? {
-        try await postgres.withTransaction(logger: logger) { connection -> ReporterContact? in
+        // The refusal comes out of the transaction as a value (errors thrown inside are wrapped).
+        let outcome = try await postgres.withTransaction(logger: logger) { connection -> Result<ReporterContact, AuthFailure>? in
             // The row lock orders this trail append with the workflow's.
             let rows = try await connection.query(
                 """
@@ -32,7 +33,7 @@ extension IntakeStore {
             let current = unit.flatMap { try? UnitRef(parsing: $0) }
             let homeGrid = homeUnit.flatMap { try? UnitRef(parsing: $0) }?.id
             guard ReadScope.mayViewContact(principal, currentUnit: current, homeGrid: homeGrid) else {
-                throw AuthFailure.forbidden("the reporter's contact is for the staff of \(unit ?? "the request's unit") and of its grid (\(homeGrid.map { "grid:\($0)" } ?? "none")); \(principal) sees it masked")
+                return .failure(.forbidden("the reporter's contact is for the staff of \(unit ?? "the request's unit") and of its grid (\(homeGrid.map { "grid:\($0)" } ?? "none")); \(principal) sees it masked"))
             }
             let phone = try protector.open(sealed)
             try await appendTrail(
@@ -41,7 +42,8 @@ extension IntakeStore {
                 detail: "viewed the reporter's contact details", occurredAt: Date(), on: connection, logger: logger
             )
             logger.notice("reporter contact viewed", metadata: ["request": "\(requestId)", "staff": "\(principal.id)"])
-            return ReporterContact(requestId: requestId.uuidString.lowercased(), name: name, phone: phone, email: nil)
+            return .success(ReporterContact(requestId: requestId.uuidString.lowercased(), name: name, phone: phone, email: nil))
         }
+        return try outcome?.get()
     }
 }
