@@ -29,6 +29,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HOME_DIR="${GRIDLOOP_HOME:-$ROOT/.run}"
 RABBITMQ_PORT="${RABBITMQ_PORT:-5672}"
+RABBITMQ_TLS_PORT="${RABBITMQ_TLS_PORT:-$((RABBITMQ_PORT - 1))}"
 POSTGRES_PORT="${POSTGRES_PORT:-5432}"
 INTAKE_HTTP_PORT="${INTAKE_HTTP_PORT:-8080}"
 REPORTING_HTTP_PORT="${REPORTING_HTTP_PORT:-8081}"
@@ -91,6 +92,26 @@ EOT
   . "$HOME_DIR/secrets.env"
 }
 
+# ---------------------------------------------------------------- TLS
+# A throw-away CA and a server certificate for localhost / 127.0.0.1 (in $HOME_DIR/tls), so the
+# local broker and database also listen with TLS 1.2+ and the tests can prove amqps:// and
+# sslmode=verify-full. Operators bring their own certificates (README, Security).
+tls_material() {
+  local dir="$HOME_DIR/tls"
+  [ -f "$dir/server.crt" ] && return
+  mkdir -p "$dir"
+  (
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=GridLoop local CA" \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1
+  ) || die "cannot make the local TLS certificates (openssl)"
+  chmod 644 "$dir/ca.crt" "$dir/server.crt"
+}
+
 # ---------------------------------------------------------------- RabbitMQ
 rmq_env() {
   local dir="$HOME_DIR/rabbitmq"
@@ -108,18 +129,33 @@ broker_start() {
   local dir="$HOME_DIR/rabbitmq"
   mkdir -p "$dir/mnesia" "$dir/log"
   [ -f "$dir/enabled_plugins" ] || echo '[rabbitmq_prometheus].' >"$dir/enabled_plugins"
+  tls_material
   cat >"$dir/rabbitmq.conf" <<EOT
 listeners.tcp.default = 127.0.0.1:$RABBITMQ_PORT
+listeners.ssl.default = 127.0.0.1:$RABBITMQ_TLS_PORT
+ssl_options.cacertfile = $HOME_DIR/tls/ca.crt
+ssl_options.certfile = $HOME_DIR/tls/server.crt
+ssl_options.keyfile = $HOME_DIR/tls/server.key
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 prometheus.tcp.port = $((RABBITMQ_PORT + 10020))
 prometheus.tcp.ip = 127.0.0.1
 loopback_users = none
 EOT
-  if port_open "$RABBITMQ_PORT"; then log "RabbitMQ already listens on $RABBITMQ_PORT"; return; fi
+  if port_open "$RABBITMQ_PORT"; then
+    log "RabbitMQ already listens on $RABBITMQ_PORT"
+    port_open "$RABBITMQ_TLS_PORT" || log "…but not with TLS on $RABBITMQ_TLS_PORT (started before TLS was configured: deploy/local.sh down, then again)"
+    return
+  fi
   log "starting RabbitMQ on 127.0.0.1:$RABBITMQ_PORT"
   ( rmq_env; "$RMQ_BIN/rabbitmq-server" -detached >/dev/null 2>&1 )
   local i
   for i in $(seq 1 120); do port_open "$RABBITMQ_PORT" && break; sleep 0.5; done
   port_open "$RABBITMQ_PORT" || die "RabbitMQ did not open port $RABBITMQ_PORT (logs: $dir/log)"
+  for i in $(seq 1 20); do port_open "$RABBITMQ_TLS_PORT" && break; sleep 0.5; done
+  port_open "$RABBITMQ_TLS_PORT" || die "RabbitMQ did not open its TLS port $RABBITMQ_TLS_PORT (logs: $dir/log)"
   for i in $(seq 1 30); do rmqctl await_startup >/dev/null 2>&1 && return; sleep 1; done
   die "RabbitMQ did not finish starting (logs: $dir/log)"
 }
@@ -149,11 +185,14 @@ postgres_start() {
     chown -R postgres:postgres "$dir"
     runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
+  # TLS (1.2+) beside plain connections; the key must be the server's own, mode 0600.
+  tls_material
+  mkdir -p "$dir/tls" && cp "$HOME_DIR/tls/server.crt" "$HOME_DIR/tls/server.key" "$dir/tls/" && chmod 600 "$dir/tls/server.key"
   chown -R postgres:postgres "$dir"
   if runuser -u postgres -- "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT"; then log "PostgreSQL already accepts on $POSTGRES_PORT"; return; fi
-  log "starting PostgreSQL on 127.0.0.1:$POSTGRES_PORT"
+  log "starting PostgreSQL on 127.0.0.1:$POSTGRES_PORT (TLS too)"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -k $dir -c max_connections=200" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -k $dir -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key -c ssl_min_protocol_version=TLSv1.2" start >/dev/null
 }
 
 postgres_stop() {
@@ -206,6 +245,8 @@ NOTIFICATION_WEBHOOK_URL=${NOTIFICATION_WEBHOOK_URL:-}
 NOTIFICATION_WEBHOOK_SECRET=${NOTIFICATION_WEBHOOK_SECRET:-}
 GRIDLOOP_AUTH_SECRET=$GRIDLOOP_AUTH_SECRET
 GRIDLOOP_DATA_KEY=$GRIDLOOP_DATA_KEY
+INTAKE_CHAIN_HEAD_DIR=$HOME_DIR/chain-heads
+INTAKE_CHAIN_HEAD_INTERVAL_SECONDS=${INTAKE_CHAIN_HEAD_INTERVAL_SECONDS:-300}
 NOTIFICATION_SMTP_URL=${NOTIFICATION_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}
 NOTIFICATION_SMTP_FROM=${NOTIFICATION_SMTP_FROM:-gridloop@zhanyi.example}
 NOTIFICATION_SMS_URL=${NOTIFICATION_SMS_URL:-}
@@ -361,6 +402,7 @@ cmd_test() {
   export GRIDLOOP_BIN_DIR; GRIDLOOP_BIN_DIR="$(swift build --show-bin-path)"
   export GRIDLOOP_BROKER_CONTROL="$ROOT/deploy/local.sh"
   export GRIDLOOP_TEST_LOGS="$HOME_DIR/test-logs"
+  export GRIDLOOP_TEST_TLS_CA="$HOME_DIR/tls/ca.crt" GRIDLOOP_TEST_AMQPS_PORT="$RABBITMQ_TLS_PORT"
   mkdir -p "$GRIDLOOP_TEST_LOGS"
   log "checking deploy/docker-compose.yml"
   command -v docker-compose >/dev/null || apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1 \

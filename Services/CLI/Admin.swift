@@ -78,6 +78,7 @@ struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Recompute every request's trail hash chain (or one request's).")
 
         @Option(help: "Only this request.") var request: String?
+        @Option(help: "Also check the chain heads intake exported to this directory (INTAKE_CHAIN_HEAD_DIR).") var heads: String?
 
         func run() async throws {
             let requestId: UUID?
@@ -87,8 +88,13 @@ struct Audit: AsyncParsableCommand {
             } else {
                 requestId = nil
             }
-            let report = try await withAdminDatabase { client in
-                try await TrailAudit.verify(requestId: requestId, on: client, logger: Logger(label: "gridloop-cli"))
+            let heads = self.heads
+            let (report, exported) = try await withAdminDatabase { client in
+                let logger = Logger(label: "gridloop-cli")
+                let report = try await TrailAudit.verify(requestId: requestId, on: client, logger: logger)
+                var exported: ChainHeads.Check?
+                if let heads { exported = try await ChainHeads.check(directory: heads, requestId: requestId, on: client, logger: logger) }
+                return (report, exported)
             }
             if let request, report.requests == 0 { throw CLIFailure("no trail for request \(request)") }
             guard report.breaks.isEmpty else {
@@ -96,6 +102,14 @@ struct Audit: AsyncParsableCommand {
                 throw CLIFailure("trail verification FAILED for \(report.breaks.count) of \(report.requests) requests:\n\(lines)")
             }
             print("trail verified: \(report.requests) requests, \(report.events) events, every chain intact")
+            if let exported {
+                guard exported.files > 0 else { throw CLIFailure("no chain-head exports in \(heads ?? "")") }
+                guard exported.problems.isEmpty else {
+                    let lines = exported.problems.prefix(50).map { "  \($0)" }.joined(separator: "\n")
+                    throw CLIFailure("chain heads FAILED: \(exported.problems.count) of \(exported.heads) exported heads do not match the trail:\n\(lines)")
+                }
+                print("chain heads verified: \(exported.heads) heads in \(exported.files) exports, each still in the trail")
+            }
         }
     }
 }

@@ -20,6 +20,11 @@ package struct AMQPOptions: Sendable {
     /// instead of acking any first delivery, so that every message is delivered again (the
     /// fault harness proves every consumer idempotent with it). Never set in production.
     package var closeBeforeFirstAck = false
+    /// For `amqps://`: the CA certificates (PEM) the broker's certificate must chain to
+    /// (`AMQP_TLS_CA_FILE`; default the system's bundle).
+    package var tlsCAFile: String?
+    /// For `amqps://`: check the broker's certificate and host name (`AMQP_TLS_VERIFY`, default on).
+    package var tlsVerify = true
 
     package init(
         url: AMQPURL, heartbeat: Int = 10, connectionName: String, connectTimeout: Duration = .seconds(5),
@@ -70,6 +75,22 @@ final class AMQPConnection {
     private(set) var isBlocked = false
     private var consumerQueue = ""
 
+    /// TLS 1.2 or later; the broker's certificate checked against the CA file (or the system's
+    /// bundle) and its host name, unless verification is turned off.
+    private static func configureTLS(_ socket: OpaquePointer, options: AMQPOptions) throws(AMQPError) {
+        var status = amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST)
+        guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.library, code: status, reason: "cannot require TLS 1.2: \(statusText(status))") }
+        amqp_ssl_socket_set_verify_peer(socket, options.tlsVerify ? 1 : 0)
+        amqp_ssl_socket_set_verify_hostname(socket, options.tlsVerify ? 1 : 0)
+        let bundle = "/etc/ssl/certs/ca-certificates.crt"
+        if let caFile = options.tlsCAFile ?? (FileManager.default.fileExists(atPath: bundle) ? bundle : nil) {
+            status = amqp_ssl_socket_set_cacert(socket, caFile)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw AMQPError(.connectionFailed, code: status, reason: "cannot use CA file \(caFile): \(statusText(status))")
+            }
+        }
+    }
+
     /// Connects, logs in and opens the channel.
     init(options: AMQPOptions) throws(AMQPError) {
         self.options = options
@@ -77,9 +98,15 @@ final class AMQPConnection {
             throw AMQPError(.library, reason: "amqp_new_connection returned NULL")
         }
         self.state = state
-        guard let socket = amqp_tcp_socket_new(state) else {
+        guard let socket = options.url.tls ? amqp_ssl_socket_new(state) : amqp_tcp_socket_new(state) else {
             close()
-            throw AMQPError(.library, reason: "amqp_tcp_socket_new returned NULL")
+            throw AMQPError(.library, reason: "amqp_\(options.url.tls ? "ssl" : "tcp")_socket_new returned NULL")
+        }
+        if options.url.tls {
+            do { try AMQPConnection.configureTLS(socket, options: options) } catch {
+                close()
+                throw error
+            }
         }
         var timeout = AMQPConnection.timeval(options.connectTimeout)
         // A cluster: each connect takes the next node, so reconnects move on from a node that is down.

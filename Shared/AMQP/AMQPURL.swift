@@ -1,6 +1,7 @@
 import Foundation
 
-/// Where a broker is and how to log in: parsed from `amqp://user:pass@host:port/vhost`.
+/// Where a broker is and how to log in: parsed from `amqp://user:pass@host:port/vhost`, or
+/// `amqps://…` for TLS (port 5671 by default; see ``AMQPOptions/tlsCAFile``).
 ///
 /// The vhost is the URL path with one leading `/` removed and percent-decoded, as the AMQP URI
 /// spec says: `amqp://h/` is the vhost `""` → we treat empty as `/`; `amqp://h/%2f` is `/`.
@@ -29,6 +30,8 @@ package struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     package var vhost: String
     /// Nodes after the first (`host`, `port`), for a cluster.
     package var otherNodes: [Node] = []
+    /// `amqps://`: TLS 1.2 or later to every node.
+    package var tls = false
 
     /// Every node, the first one first.
     package var nodes: [Node] { [Node(host: host, port: port)] + otherNodes }
@@ -43,16 +46,17 @@ package struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses an `amqp://` URL; throws ``AMQPError`` naming what is wrong.
     package init(string: String) throws(AMQPError) {
-        let (single, otherNodes) = try AMQPURL.splitNodes(string)
+        let (single, otherNodes) = try AMQPURL.splitNodes(string, defaultPort: string.hasPrefix("amqps://") ? 5671 : 5672)
         self.otherNodes = otherNodes
-        guard let components = URLComponents(string: single), components.scheme == "amqp" else {
-            throw AMQPError(.invalidURL, reason: "expected amqp://user:pass@host:port/vhost, got '\(AMQPURL.redacted(string))'")
+        guard let components = URLComponents(string: single), ["amqp", "amqps"].contains(components.scheme ?? "") else {
+            throw AMQPError(.invalidURL, reason: "expected amqp://user:pass@host:port/vhost (or amqps:// for TLS), got '\(AMQPURL.redacted(string))'")
         }
+        self.tls = components.scheme == "amqps"
         guard let host = components.host, !host.isEmpty else {
             throw AMQPError(.invalidURL, reason: "the URL names no host")
         }
         self.host = host
-        self.port = components.port ?? 5672
+        self.port = components.port ?? (tls ? 5671 : 5672)
         guard (1...65535).contains(port) else { throw AMQPError(.invalidURL, reason: "port \(port) out of range") }
         self.user = components.user?.removingPercentEncoding ?? "guest"
         self.password = components.password?.removingPercentEncoding ?? "guest"
@@ -65,11 +69,11 @@ package struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     /// The URL without the password, for logs.
     package var description: String {
         let vhostPart = vhost == "/" ? "%2f" : (vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? vhost)
-        return "amqp://\(user)@\(nodes.map(\.description).joined(separator: ","))/\(vhostPart)"
+        return "\(tls ? "amqps" : "amqp")://\(user)@\(nodes.map(\.description).joined(separator: ","))/\(vhostPart)"
     }
 
     /// The URL with only its first node (for `URLComponents`), and the other nodes.
-    private static func splitNodes(_ string: String) throws(AMQPError) -> (String, [Node]) {
+    private static func splitNodes(_ string: String, defaultPort: Int) throws(AMQPError) -> (String, [Node]) {
         guard let scheme = string.range(of: "://") else { return (string, []) }
         let rest = string[scheme.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
@@ -83,7 +87,7 @@ package struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
             guard !node.isEmpty, parts.count <= 2, !parts[0].isEmpty else {
                 throw AMQPError(.invalidURL, reason: "cluster node '\(node)' is not host or host:port")
             }
-            let port = parts.count == 2 ? Int(parts[1]) : 5672
+            let port = parts.count == 2 ? Int(parts[1]) : defaultPort
             guard let port, (1...65535).contains(port) else { throw AMQPError(.invalidURL, reason: "cluster node '\(node)' has no valid port") }
             nodes.append(Node(host: String(parts[0]), port: port))
         }

@@ -1,14 +1,27 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 
-/// A PostgreSQL address parsed from `postgres://user:pass@host:port/database`.
+/// A PostgreSQL address parsed from `postgres://user:pass@host:port/database`, with libpq's
+/// `?sslmode=disable|prefer|require|verify-ca|verify-full` and `&sslrootcert=/path/ca.pem`.
 package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
+    /// libpq's TLS modes: `require` encrypts without checking the certificate, `verify-ca`
+    /// checks it against the root certificates, `verify-full` also checks the host name.
+    package enum SSLMode: String, Sendable, CaseIterable {
+        case disable, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
+
     package var host: String
     package var port: Int
     package var user: String
     package var password: String?
     package var database: String
+    package var sslMode: SSLMode = .disable
+    /// The root certificates (PEM) for `verify-ca` / `verify-full`; default the system's.
+    package var sslRootCertificate: String?
 
     package init(string: String) throws {
         guard let components = URLComponents(string: string), ["postgres", "postgresql"].contains(components.scheme ?? ""),
@@ -23,14 +36,45 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         var path = components.path
         if path.hasPrefix("/") { path.removeFirst() }
         self.database = path.isEmpty ? self.user : path
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let mode = SSLMode(rawValue: item.value ?? "") else {
+                    throw ConfigurationError("sslmode must be one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(item.value ?? "")'")
+                }
+                sslMode = mode
+            case "sslrootcert":
+                sslRootCertificate = item.value
+            default:
+                throw ConfigurationError("unknown database URL parameter '\(item.name)' (sslmode and sslrootcert are understood)")
+            }
+        }
     }
 
     /// Without the password, for logs.
-    package var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    package var description: String { "postgres://\(user)@\(host):\(port)/\(database)" + (sslMode == .disable ? "" : "?sslmode=\(sslMode.rawValue)") }
 
-    /// A client configuration (TLS off: local deployments; see README for TLS).
+    /// The TLS settings `sslMode` asks for: TLS 1.2 or later whenever it is on.
+    package var tls: PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        switch sslMode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            tls.certificateVerification = .none
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+        }
+        if let sslRootCertificate { tls.trustRoots = .file(sslRootCertificate) }
+        return sslMode == .prefer ? .prefer(tls) : .require(tls)
+    }
+
+    /// A client configuration, with TLS as `sslmode` says.
     package func clientConfiguration(poolSize: Int = 10) -> PostgresClient.Configuration {
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         configuration.options.maximumConnections = poolSize
         configuration.options.minimumConnections = 0
         return configuration

@@ -9,6 +9,8 @@ import Logging
 /// |---|---|---|
 /// | `amqp.url` (secret) | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` |
 /// | `amqp.heartbeat` | `AMQP_HEARTBEAT` | 10 (seconds, ≤ 30) |
+/// | `amqp.tls.ca.file` | `AMQP_TLS_CA_FILE` | the system's bundle (for `amqps://`) |
+/// | `amqp.tls.verify` | `AMQP_TLS_VERIFY` | true (certificate and host name, for `amqps://`) |
 /// | `amqp.prefetch` | `AMQP_PREFETCH` | 32 |
 /// | `amqp.concurrency` | `AMQP_CONCURRENCY` | 4 |
 /// | `amqp.fault.close.before.ack` | `AMQP_FAULT_CLOSE_BEFORE_ACK` | false (fault injection only: every message delivered twice) |
@@ -46,6 +48,8 @@ package struct ServiceConfiguration: Sendable {
         let url = try AMQPURL(string: reader.string(forKey: "amqp.url", isSecret: true, default: "amqp://guest:guest@127.0.0.1:5672/%2f"))
         self.amqp = AMQPOptions(url: url, heartbeat: reader.int(forKey: "amqp.heartbeat", default: 10), connectionName: "gridloop-\(service)")
         self.amqp.closeBeforeFirstAck = reader.bool(forKey: "amqp.fault.close.before.ack", default: false)
+        self.amqp.tlsCAFile = reader.string(forKey: "amqp.tls.ca.file").flatMap { $0.isEmpty ? nil : $0 }
+        self.amqp.tlsVerify = reader.bool(forKey: "amqp.tls.verify", default: true)
         self.prefetch = reader.int(forKey: "amqp.prefetch", default: 32)
         self.concurrency = reader.int(forKey: "amqp.concurrency", default: 4)
         self.database = try DatabaseURL(string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop"))

@@ -45,6 +45,11 @@ struct MessagingContractTests {
         #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp://u:p@h1,,h3/v") }
         #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp://u:p@h1,h2:99999/v") }
         #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp:///vhost") }
+        // TLS: amqps://, port 5671 unless given, for every node.
+        let tls = try AMQPURL(string: "amqps://gridloop:pw@broker-1,broker-2:6671/gridloop")
+        #expect(tls.tls && tls.nodes == [.init(host: "broker-1", port: 5671), .init(host: "broker-2", port: 6671)])
+        #expect(tls.description.hasPrefix("amqps://gridloop@"))
+        #expect(try AMQPURL(string: "amqp://h/v").tls == false)
     }
 
     @Test func heartbeatIsCappedAt30Seconds() throws {

@@ -223,6 +223,16 @@ struct EndToEndTests {
 
             let audit = try await system.cli("audit", "verify", "--request", id)
             #expect(audit.status == 0 && audit.stdout.contains("trail verified: 1 requests, 8 events"), "\(audit.stdout) \(audit.stderr)")
+            // intake exports the chain heads on its schedule; the audit checks them too.
+            let heads = try #require(system.environment["INTAKE_CHAIN_HEAD_DIR"])
+            #expect(await eventually {
+                let files = (try? FileManager.default.contentsOfDirectory(atPath: heads)) ?? []
+                return files.contains { name in
+                    name.hasSuffix(".jsonl") && ((try? String(contentsOfFile: "\(heads)/\(name)", encoding: .utf8)) ?? "").contains(#""requestId":"\#(id)","seq":8"#)
+                }
+            }, "a chain-head export holds the request's last link")
+            let withHeads = try await system.cli("audit", "verify", "--request", id, "--heads", heads)
+            #expect(withHeads.status == 0 && withHeads.stdout.contains("chain heads verified"), "\(withHeads.stdout) \(withHeads.stderr)")
 
             // The trail is append-only; and an edit made by switching that off is caught.
             let uuid = try #require(UUID(uuidString: id))
@@ -264,6 +274,38 @@ struct EndToEndTests {
             #expect(tampered.stderr.contains("link 4") && tampered.stderr.contains("altered"), "stderr: \(tampered.stderr)")
             let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
             #expect(status.json["trailVerified"] as? Bool == false)
+
+            // A thorough forger recomputes every hash after the edit: the chain verifies again,
+            // but the exported head of link 8 is no longer in the trail.
+            try await withDatabase { client in
+                try await client.withTransaction(logger: TestEnvironment.logger) { connection in
+                    let logger = TestEnvironment.logger
+                    try await connection.query("ALTER TABLE intake.trail DISABLE TRIGGER trail_append_only", logger: logger)
+                    let rows = try await connection.query(
+                        """
+                        SELECT request_id, seq, event_id, event_type, version, state, unit, actor, detail, occurred_at, prev_hash, hash
+                        FROM intake.trail WHERE request_id = \(uuid) ORDER BY seq
+                        """,
+                        logger: logger
+                    ).collect()
+                    var previous: TrailLink?
+                    for row in rows {
+                        let (request, seq, event, type, version, state, unit, actor, detail, at, before, hash)
+                            = try row.decode((UUID, Int, String, String, Int, String, String?, String?, String?, Date, String, String).self)
+                        let entry = TrailEntry(requestId: request.uuidString.lowercased(), seq: seq, eventId: event, eventType: type, version: version,
+                                               state: state, unit: unit, actor: actor, detail: detail, occurredAt: at)
+                        guard seq >= 4 else { previous = TrailLink(entry: entry, previousHash: before, hash: hash); continue }
+                        let forged = TrailChain.link(entry, after: previous)
+                        try await connection.query("UPDATE intake.trail SET prev_hash = \(forged.previousHash), hash = \(forged.hash) WHERE request_id = \(uuid) AND seq = \(seq)", logger: logger)
+                        previous = forged
+                    }
+                    try await connection.query("ALTER TABLE intake.trail ENABLE TRIGGER trail_append_only", logger: logger)
+                }
+            }
+            let forged = try await system.cli("audit", "verify", "--request", id)
+            #expect(forged.status == 0, "the recomputed chain verifies on its own: \(forged.stderr)")
+            let caught = try await system.cli("audit", "verify", "--request", id, "--heads", heads)
+            #expect(caught.status != 0 && caught.stderr.contains("link 8") && caught.stderr.contains("rewritten"), "\(caught.stdout) \(caught.stderr)")
         }
     }
 

@@ -64,6 +64,9 @@ package final class GridLoopSystem: Sendable {
             "GRIDLOOP_AUTH_SECRET": authSecret,
             // Residents' phones are sealed with it.
             "GRIDLOOP_DATA_KEY": dataKey,
+            // The trail's chain heads, exported every second into this system's own directory.
+            "INTAKE_CHAIN_HEAD_DIR": TestEnvironment.logDir.appendingPathComponent("chain-heads-\(TestEnvironment.unique())").path,
+            "INTAKE_CHAIN_HEAD_INTERVAL_SECONDS": "1",
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }

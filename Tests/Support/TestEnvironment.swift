@@ -27,6 +27,11 @@ package enum TestEnvironment {
     package static func binDir() throws -> URL { URL(fileURLWithPath: try value("GRIDLOOP_BIN_DIR")) }
     /// `GRIDLOOP_BROKER_CONTROL`: `deploy/local.sh`, for `broker-stop` and `broker-start`.
     package static func brokerControl() throws -> String { try value("GRIDLOOP_BROKER_CONTROL") }
+    /// The throw-away CA `deploy/local.sh` made (`GRIDLOOP_TEST_TLS_CA`) and RabbitMQ's TLS
+    /// port (`GRIDLOOP_TEST_AMQPS_PORT`).
+    package static func tls() throws -> (caFile: String, amqpsPort: String) {
+        (try value("GRIDLOOP_TEST_TLS_CA"), try value("GRIDLOOP_TEST_AMQPS_PORT"))
+    }
     /// Where service logs of test runs go.
     package static var logDir: URL {
         URL(fileURLWithPath: ProcessInfo.processInfo.environment["GRIDLOOP_TEST_LOGS"] ?? NSTemporaryDirectory())

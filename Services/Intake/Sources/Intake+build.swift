@@ -4,6 +4,7 @@ import GridLoopDomain
 import GridLoopServiceSupport
 import GridLoopPersistence
 import Hummingbird
+import ServiceLifecycle
 
 /// intake: HTTP submissions and status, the submissions queue, and the request trail.
 package enum IntakeApp: GridLoopServiceApp {
@@ -17,7 +18,18 @@ package enum IntakeApp: GridLoopServiceApp {
         let store = IntakeStore(postgres: runtime.postgres, outbox: runtime.outbox, protector: protector)
         let authenticator = try await Authenticator.fromConfiguration(reader)
         let handlers = IntakeConsumers(store: store, outbox: runtime.outbox, relay: runtime.relay)
+        // The trail's chain heads, exported where database logins cannot rewrite them.
+        var services: [any Service] = []
+        if let directory = reader.string(forKey: "intake.chain.head.dir"), !directory.isEmpty {
+            services.append(ChainHeadExporter(
+                postgres: runtime.postgres, directory: directory,
+                interval: .seconds(max(1, reader.int(forKey: "intake.chain.head.interval.seconds", default: 3600))), logger: runtime.logger
+            ))
+        } else {
+            runtime.logger.notice("chain-head export off (INTAKE_CHAIN_HEAD_DIR unset): audit verify checks the hash chains only")
+        }
         return runtime.makeApplication(
+            services: services,
             consumers: [
                 // A submission that cannot be taken is kept with its phones sealed (`dead-letters replay` opens them).
                 runtime.consumer(
