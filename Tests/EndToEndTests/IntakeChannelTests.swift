@@ -34,6 +34,27 @@ extension EndToEndTests {
         }
     }
 
+    @Test("with public submissions off, POST /v1/requests needs an API key or a staff token: none, a revoked key and a bad token are 401; a live key and a grid worker's token are taken")
+    func submissionKeys() async throws {
+        try await GridLoopSystem.with(environment: ["INTAKE_PUBLIC_SUBMISSIONS": "false"]) { system, _ in
+            let url = system.url("intake", "/v1/requests")
+            let body = submissionJSON(location: #""gridId":"hanjiaxu-2""#, category: "water", description: "水压低")
+            let anonymous = try await http(.POST, url, body: body)
+            #expect(anonymous.status == 401 && (anonymous.json["detail"] as? String)?.contains("X-API-Key") == true, "\(anonymous.body)")
+            let created = try await system.cli("apikey", "create", "hotline-12345")
+            let parts = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t").map(String.init)
+            try #require(created.status == 0 && parts.count == 2, "\(created.stderr)")
+            #expect(try await http(.POST, url, body: body, headers: ["X-API-Key": parts[1]]).status == 201)
+            #expect(try await http(.POST, url, body: body, headers: try await system.bearer("han-jiayi")).status == 201, "a grid worker's app signs in")
+            #expect(try await http(.POST, url, body: body, headers: ["Authorization": "Bearer not-a-token"]).status == 401)
+            #expect(try await system.cli("apikey", "revoke", parts[0]).status == 0)
+            let revoked = try await http(.POST, url, body: body, headers: ["X-API-Key": parts[1]])
+            #expect(revoked.status == 401 && (revoked.json["detail"] as? String)?.contains("revoked") == true, "\(revoked.body)")
+            #expect(try await http(.POST, url, body: body, headers: ["X-API-Key": "gl_guess_guess"]).status == 401)
+            _ = try await drainAssignments(try UnitRef(parsing: "grid:hanjiaxu-2").queueName)  // the queue is shared with other tests
+        }
+    }
+
     @Test("bulk import: 10,000 hotline rows with bad ones named by line, progress shown, a re-run adds nothing; imported rows flow like any request")
     func bulkImport() async throws {
         try await GridLoopSystem.with { system, _ in

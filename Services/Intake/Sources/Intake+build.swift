@@ -40,7 +40,8 @@ package enum IntakeApp: GridLoopServiceApp {
             ],
             routes: { router in
                 RequestsController(
-                    store: store, relay: runtime.relay, authenticator: authenticator,
+                    store: store, relay: runtime.relay, authenticator: authenticator, keys: APIKeys(postgres: runtime.postgres),
+                    publicSubmissions: reader.bool(forKey: "intake.public.submissions", default: true),
                     perClient: RateLimiter(limit: reader.int(forKey: "intake.rate.client.per.minute", default: 600), period: .seconds(60)),
                     perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600))
                 ).addRoutes(to: router)

@@ -11,8 +11,13 @@ import NIOCore
 struct RequestsController: Sendable {
     let store: IntakeStore
     let relay: OutboxRelay
-    /// Proves who asks for a reporter's contact.
+    /// Proves who asks for a reporter's contact, and staff who submit with a token.
     let authenticator: Authenticator
+    /// Intake clients' keys (`X-API-Key`: hotline systems and other integrations).
+    let keys: APIKeys
+    /// Whether anyone may submit without a key or token (`INTAKE_PUBLIC_SUBMISSIONS`, default
+    /// on: a public web form, within the rate limits).
+    let publicSubmissions: Bool
     /// Largest accepted body.
     let maxBody = 64 * 1024
     /// Submissions per client address (`INTAKE_RATE_CLIENT_PER_MINUTE`).
@@ -42,7 +47,8 @@ struct RequestsController: Sendable {
     }
 
     private func submit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
-        if let wait = perClient.take(context.clientAddress) {
+        let client = try await self.client(of: request, context: context)
+        if let wait = perClient.take(client) {
             throw Problem.rateLimited("this client may submit \(perClient.limit) requests a minute", retryAfter: wait)
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
@@ -80,6 +86,25 @@ struct RequestsController: Sendable {
             SubmissionAccepted(id: outcome.requestId, state: .received, statusUrl: location),
             status: outcome.created ? .created : .ok, headers: headers
         )
+    }
+
+    /// Who submits, as the per-client rate limit counts them: an API key's id, a staff
+    /// member's id, or the peer's address. A bad key or token is `401`, never a fall back to
+    /// anonymous; without either, `401` unless public submissions are on.
+    private func client(of request: Request, context: GridLoopRequestContext) async throws -> String {
+        if let key = request.headers[HTTPField.Name("X-API-Key")!] {
+            guard let id = try await keys.verify(key, logger: context.logger) else {
+                throw Problem(AuthFailure.unauthenticated("X-API-Key is not valid (unknown or revoked)"))
+            }
+            return "key:\(id)"
+        }
+        if request.headers[.authorization] != nil {
+            return "staff:\(try await authenticator.principal(of: request).id)"
+        }
+        guard publicSubmissions else {
+            throw Problem(AuthFailure.unauthenticated("submissions need an API key (X-API-Key, from `gridloop apikey create`) or a staff token (Authorization: Bearer)"))
+        }
+        return context.clientAddress
     }
 
     private func status(context: GridLoopRequestContext) async throws -> Response {
