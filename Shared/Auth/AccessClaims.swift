@@ -36,10 +36,21 @@ extension AccessClaims {
     /// checks (the CLI refusing to act as someone else), never for a decision.
     public static func unverifiedSubject(of token: String) -> String? {
         let parts = token.split(separator: ".")
-        guard parts.count == 3 else { return nil }
-        var text = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        guard parts.count == 3, let data = Base64URL.decode(parts[1]),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return object["sub"] as? String
+    }
+}
+
+/// Base64url without padding, as JWTs write their parts.
+public enum Base64URL {
+    public static func encode(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ text: some StringProtocol) -> Data? {
+        var padded = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while padded.count % 4 != 0 { padded += "=" }
+        return Data(base64Encoded: padded)
     }
 }

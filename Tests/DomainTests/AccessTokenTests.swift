@@ -12,10 +12,7 @@ struct AccessTokenTests {
         try await TokenAuthority(secret: secret, previousSecret: previous, issuer: issuer, audience: audience)
     }
 
-    /// base64url without padding, as JWTs write their parts.
-    static func base64url(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    static func base64url(_ text: String) -> String { Base64URL.encode(Data(text.utf8)) }
 
     func refusal(_ token: String, by authority: TokenAuthority, now: Date = Date()) async -> AuthFailure? {
         do {
@@ -75,7 +72,7 @@ struct AccessTokenTests {
         let issued = try await authority.issue(subject: "cui-chunhua", role: "grid-worker", unit: grid)
         let parts = issued.token.split(separator: ".").map(String.init)
         // The same token claiming the supervisor's role, signature unchanged.
-        let claims = String(decoding: Data(base64Encoded: parts[1].paddedBase64)!, as: UTF8.self)
+        let claims = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self)
             .replacingOccurrences(of: "grid-worker", with: "supervisor")
         let promoted = [parts[0], Self.base64url(claims), parts[2]].joined(separator: ".")
         #expect(await refusal(promoted, by: authority)?.message.contains("signature") == true)
@@ -145,16 +142,9 @@ struct AccessTokenTests {
 }
 
 extension StringProtocol {
-    /// Base64url → base64 with padding.
-    var paddedBase64: String {
-        var text = replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        return text
-    }
-
     /// The `kid` of a JWT's header.
     var kidForTest: String {
-        let header = String(decoding: Data(base64Encoded: split(separator: ".")[0].paddedBase64) ?? Data(), as: UTF8.self)
-        return (try? JSONSerialization.jsonObject(with: Data(header.utf8)) as? [String: Any])?["kid"] as? String ?? ""
+        let header = Base64URL.decode(split(separator: ".")[0]) ?? Data()
+        return (try? JSONSerialization.jsonObject(with: header) as? [String: Any])?["kid"] as? String ?? ""
     }
 }

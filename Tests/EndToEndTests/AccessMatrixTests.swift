@@ -165,7 +165,7 @@ extension EndToEndTests {
             let audience = try await TokenAuthority(secret: GridLoopSystem.authSecret, audience: "elsewhere").issue(subject: "xu-chunfeng", role: "street-officer", unit: try UnitRef(parsing: "street:xiping")).token
             let parts = cui.split(separator: ".").map(String.init)
             let none = [Self.base64url(#"{"alg":"none","typ":"JWT"}"#), parts[1], ""].joined(separator: ".")
-            let claims = String(decoding: Data(base64Encoded: parts[1].paddedBase64)!, as: UTF8.self).replacingOccurrences(of: "grid-worker", with: "supervisor")
+            let claims = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self).replacingOccurrences(of: "grid-worker", with: "supervisor")
             let tampered = [parts[0], Self.base64url(claims), parts[2]].joined(separator: ".")
             for (name, token, staff, expected) in [
                 ("grid worker's token as the street officer", cui, "xu-chunfeng", 403), ("token signed with another key", foreign, "xu-chunfeng", 401),
@@ -257,16 +257,5 @@ extension EndToEndTests {
         try text.write(to: TestEnvironment.logDir.appendingPathComponent("access-matrix.md"), atomically: true, encoding: .utf8)
     }
 
-    static func base64url(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-}
-
-extension StringProtocol {
-    /// Base64url → base64 with padding.
-    fileprivate var paddedBase64: String {
-        var text = replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        return text
-    }
+    static func base64url(_ text: String) -> String { Base64URL.encode(Data(text.utf8)) }
 }
