@@ -117,7 +117,8 @@ extension Reporter {
     /// that must reach the resident (notification's SMS).
     public func protected(by protector: DataProtector) -> Reporter {
         var copy = self
-        copy.phoneSealed = phone.isEmpty || phoneSealed != nil ? phoneSealed : protector.seal(phone)
+        let sealable = !phone.isEmpty && !Masking.isMaskedPhone(phone)
+        copy.phoneSealed = phoneSealed ?? (sealable ? protector.seal(phone) : nil)
         copy.phone = Masking.phone(phone)
         return copy
     }

@@ -42,6 +42,8 @@ struct PersonalDataTests {
         #expect(try Reporter(name: "x", phone: "13800001234").phoneNumber(using: protector) == "13800001234", "events from before sealing")
         #expect(try Reporter(name: "x", phone: "138****1234").phoneNumber(using: protector) == nil, "a masked number is no number")
         #expect(Masking.phone("138****1234") == "138****1234", "masking twice changes nothing")
+        #expect(reporter.protected(by: protector) == reporter, "protecting twice changes nothing")
+        #expect(Reporter(name: "x", phone: "138****1234").protected(by: protector).phoneSealed == nil, "a masked number is not sealed as if it were one")
         #expect(Masking.phone("+86 138-0000-1234") == "861******1234", "digits only: 3 shown, 4 shown, the rest starred")
     }
 

@@ -15,7 +15,9 @@ import re
 import subprocess
 import sys
 
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Not digits of a longer number, nor of a decimal's fraction or integer part (coordinates like
+# 103.16417191421 are no phone); "tel.13800001234" still is one.
+MOBILE = re.compile(r"(?<!\d)(?<!\d\.)1[3-9]\d{9}(?!\d)(?!\.\d)")
 
 
 def psql(url, sql):

@@ -295,7 +295,8 @@ final class Workflow: Sendable {
             }
             if let replyTo {
                 var message = MessageEnvelope(type: MessageType.commandReply, requestId: command.requestId, correlationId: correlationId, payload: outcome)
-                message.messageId = "\(messageId):reply"
+                // An unproven command's answer has its own id: the same id sent again with a good token gets its own.
+                message.messageId = "\(messageId):reply" + (unproven == nil ? "" : ":unproven")
                 var outgoing = try OutgoingMessage(envelope: message, exchange: "", routingKey: replyTo)
                 outgoing.correlationId = messageId
                 try await outbox.add(outgoing, on: connection, logger: logger)
