@@ -15,9 +15,10 @@ import re
 import subprocess
 import sys
 
-# Not digits of a longer number, nor of a decimal's fraction or integer part (coordinates like
-# 103.16417191421 are no phone); "tel.13800001234" still is one.
-MOBILE = re.compile(r"(?<!\d)(?<!\d\.)1[3-9]\d{9}(?!\d)(?!\.\d)")
+# Eleven digits standing alone: not part of a longer number, of a decimal (coordinates like
+# 103.16417191421 are no phone), or of a hex run (a UUID's last group can hold eleven digits);
+# "tel.13800001234", "电话13800001234" and "phone":"13800001234" are phones.
+MOBILE = re.compile(r"(?<![0-9A-Fa-f\-])(?<!\d\.)1[3-9]\d{9}(?![0-9A-Fa-f\-])(?!\.\d)")
 
 
 def psql(url, sql):
