@@ -4,6 +4,7 @@ import GridLoopAMQP
 import GridLoopDomain
 import GridLoopPersistence
 import GridLoopServiceSupport
+import PostgresNIO
 
 /// `gridloop`: submit requests, work a unit's queue, import the org, migrate.
 @main
@@ -14,6 +15,33 @@ struct GridLoopCLI: AsyncParsableCommand {
         discussion: "Broker and database come from AMQP_URL and DATABASE_URL (see README).",
         subcommands: [Submit.self, Import.self, Staff.self, Auth.self, DataCommand.self, Visit.self, Org.self, Audit.self, Notifications.self, Reports.self, APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, Migrate.self]
     )
+
+    /// Runs the command; a database error says what the server said (PostgresNIO's own
+    /// description hides it), with exit status 1.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let message = databaseMessage(error) {
+                FileHandle.standardError.write(Data("Error: the database refused: \(message)\n".utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
+
+    /// The server's message and SQLSTATE of a PostgreSQL error, also inside a transaction's.
+    static func databaseMessage(_ error: any Error) -> String? {
+        let psql = (error as? PSQLError) ?? ((error as? PostgresTransactionError)?.closureError as? PSQLError)
+        guard let psql else { return nil }
+        guard let message = psql.serverInfo?[.message] else { return "\(psql.code)" }
+        return "\(message) (SQLSTATE \(psql.serverInfo?[.sqlState] ?? "?"))"
+    }
 }
 
 /// Settings shared by the commands, from the environment.

@@ -223,6 +223,8 @@ struct EndToEndTests {
 
             let audit = try await system.cli("audit", "verify", "--request", id)
             #expect(audit.status == 0 && audit.stdout.contains("trail verified: 1 requests, 8 events"), "\(audit.stdout) \(audit.stderr)")
+            let everything = try await system.cli("audit", "verify")
+            #expect(everything.status == 0 && everything.stdout.contains("every chain intact"), "every request's trail: \(everything.stdout) \(everything.stderr)")
             // intake exports the chain heads on its schedule; the audit checks them too.
             let heads = try #require(system.environment["INTAKE_CHAIN_HEAD_DIR"])
             #expect(await eventually {

@@ -18,7 +18,7 @@ package enum TrailAudit {
         let rows = try await client.query(
             """
             SELECT request_id, seq, event_id, event_type, version, state, unit, actor, detail, occurred_at, prev_hash, hash
-            FROM intake.trail WHERE \(requestId) IS NULL OR request_id = \(requestId) ORDER BY request_id, seq
+            FROM intake.trail WHERE \(requestId)::uuid IS NULL OR request_id = \(requestId) ORDER BY request_id, seq
             """,
             logger: logger
         )
