@@ -65,11 +65,10 @@ struct DataCommand: AsyncParsableCommand {
                 let pending = try await client.query("SELECT id, target, payload FROM notification.deliveries WHERE channel = 'sms' AND status = 'pending'", logger: logger)
                     .collect().map { try $0.decode((String, String, String).self) }
                 for (id, target, payload) in pending where !protector.isCurrent(target) {
-                    var body = try DeliveryPayload.decode(payload)
-                    body.to = try body.to.map { number throws(DataKeyError) in protector.seal(try protector.open(number)) }
+                    let body = try DeliveryPayload.rewritingRecipient(payload) { protector.seal(try protector.open($0)) }
                     try await client.query(
                         """
-                        UPDATE notification.deliveries SET target = \(protector.seal(try protector.open(target))), payload = \(String(decoding: try WireJSON.encode(body), as: UTF8.self))
+                        UPDATE notification.deliveries SET target = \(protector.seal(try protector.open(target))), payload = \(body)
                         WHERE id = \(id) AND target = \(target)
                         """,
                         logger: logger

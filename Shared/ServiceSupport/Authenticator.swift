@@ -63,12 +63,15 @@ package struct Authenticator: Sendable {
 }
 
 extension Problem {
+    /// The `WWW-Authenticate` value of every `401`.
+    package static let bearerChallenge = #"Bearer realm="gridloop""#
+
     /// `401 unauthenticated` (with a `WWW-Authenticate: Bearer` challenge) or `403 forbidden`.
     package init(_ failure: AuthFailure) {
         switch failure.kind {
         case .unauthenticated:
             self.init(status: .unauthorized, code: "unauthenticated", title: "Not signed in", detail: failure.message)
-            self.challenge = #"Bearer realm="gridloop""#
+            self.challenge = Self.bearerChallenge
         case .forbidden:
             self.init(status: .forbidden, code: "forbidden", title: "Not allowed", detail: failure.message)
         }

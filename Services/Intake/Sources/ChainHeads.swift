@@ -87,17 +87,30 @@ package enum ChainHeads {
                 check.problems.append("\(name): its lines do not match its seal (the export itself was edited)")
                 continue
             }
-            for line in lines {
-                let head = try WireJSON.decode(Head.self, from: Array(line.utf8))
-                guard let id = UUID(uuidString: head.requestId), requestId == nil || requestId == id else { continue }
-                check.heads += 1
-                let now = try await client.query(
-                    "SELECT hash FROM intake.trail WHERE request_id = \(id) AND seq = \(head.seq)", logger: logger
-                ).collect().first?.decode(String.self)
-                if now != head.hash {
+            let heads = try lines.map { try WireJSON.decode(Head.self, from: Array($0.utf8)) }
+                .filter { head in UUID(uuidString: head.requestId).map { requestId == nil || requestId == $0 } ?? false }
+            check.heads += heads.count
+            // A thousand heads a query: each exported link against the trail's link of the same seq.
+            for start in stride(from: 0, to: heads.count, by: 1000) {
+                let batch = Array(heads[start..<min(start + 1000, heads.count)])
+                let ids = batch.map { UUID(uuidString: $0.requestId)! }
+                let rows = try await client.query(
+                    """
+                    SELECT h.id, h.seq, t.hash FROM unnest(\(ids)::uuid[], \(batch.map(\.seq))::int[]) AS h (id, seq)
+                    LEFT JOIN intake.trail t ON t.request_id = h.id AND t.seq = h.seq
+                    """,
+                    logger: logger
+                ).collect()
+                var now: [String: String] = [:]
+                for row in rows {
+                    let (id, seq, hash) = try row.decode((UUID, Int, String?).self)
+                    if let hash { now["\(id.uuidString.lowercased()):\(seq)"] = hash }
+                }
+                for head in batch where now["\(head.requestId):\(head.seq)"] != head.hash {
                     check.problems.append(
                         "request \(head.requestId) link \(head.seq): exported \(head.hash.prefix(12))… on \(Timestamp.format(seal.exportedAt)), "
-                            + (now.map { "the trail has \($0.prefix(12))… (history rewritten after the export)" } ?? "the trail no longer has it (deleted)")
+                            + (now["\(head.requestId):\(head.seq)"].map { "the trail has \($0.prefix(12))… (history rewritten after the export)" }
+                                ?? "the trail no longer has it (deleted)")
                     )
                 }
             }

@@ -42,4 +42,11 @@ package struct DeliveryPayload: Codable, Sendable, Equatable {
     package static func decode(_ text: String) throws -> DeliveryPayload {
         try WireJSON.decode(DeliveryPayload.self, from: Array(text.utf8))
     }
+
+    /// A stored payload with its `to` rewritten (an SMS number sealed or opened).
+    package static func rewritingRecipient(_ text: String, _ transform: (String) throws -> String) throws -> String {
+        var payload = try decode(text)
+        payload.to = try payload.to.map(transform)
+        return String(decoding: try WireJSON.encode(payload), as: UTF8.self)
+    }
 }

@@ -108,9 +108,7 @@ struct DeliverySender: Service {
             if let smsGatewayURL {
                 do {
                     var opened = delivery
-                    var payload = try DeliveryPayload.decode(delivery.payload)
-                    payload.to = try payload.to.map { number throws(DataKeyError) in try protector.open(number) }
-                    opened.payload = String(decoding: try WireJSON.encode(payload), as: UTF8.self)
+                    opened.payload = try DeliveryPayload.rewritingRecipient(delivery.payload) { try protector.open($0) }
                     outcome = await post(opened, to: smsGatewayURL, with: client)
                 } catch {
                     outcome = Outcome(failure: "cannot open the SMS number: \(error)", permanent: true)

@@ -59,7 +59,7 @@ struct CommandsController: Sendable {
                 default: .conflict
                 }
             var problem = Problem(status: status, code: reply.code ?? "refused", title: "Command refused", detail: reply.message)
-            if status == .unauthorized { problem.challenge = #"Bearer realm="gridloop""# }
+            if status == .unauthorized { problem.challenge = Problem.bearerChallenge }
             throw problem
         }
         return try JSONResponse.make(reply)
