@@ -19,7 +19,9 @@ struct Migrate: AsyncParsableCommand {
         let configuration = try CLIEnvironment.configuration()
         let logger = Logger(label: "gridloop-cli")
         for migrator in [IntakeApp.migrator, RoutingApp.migrator, NotificationApp.migrator, ReportingApp.migrator] {
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase, migrator: migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+            )
             print("\(migrator.schema): up to date")
         }
     }
@@ -45,10 +47,18 @@ struct Org: AsyncParsableCommand {
 
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: logger)
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: NotificationApp.migrator, logger: logger)
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: ReportingApp.migrator, logger: logger)
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger)
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+            )
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase, migrator: NotificationApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+            )
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase, migrator: ReportingApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+            )
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+            )
             let file = self.file
             let intakeDirectory = org.intakeDirectory
             let directory = org.notificationDirectory
@@ -61,7 +71,7 @@ struct Org: AsyncParsableCommand {
                 return version
             }
             let units = org.units
-            try await AMQPSession.run(options: configuration.amqp) { session in
+            try await CLIConnections.session(options: configuration.amqp, requireTopology: false) { session in
                 for unit in units { try session.declare(GridLoopTopology.unit(unit)) }
             }
             print("org version \(version): \(org.streets.count) streets, \(org.grids.count) grids, \((org.households ?? []).count) households, \(org.departments.count) departments, \((org.staff ?? []).count) staff; \(units.count) unit queues")

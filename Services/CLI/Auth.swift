@@ -65,7 +65,7 @@ struct Auth: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: Logger(label: "gridloop-cli"))
+            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: Logger(label: "gridloop-cli"), wait: false, connectTimeout: CLIConnections.connectTimeout)
             let staff = self.staff
             let secret = try await withAdminDatabase { client in try await StaffCredentials(postgres: client).issue(for: staff, logger: Logger(label: "gridloop-cli")) }
             guard let secret else { throw CLIFailure("no staff member '\(staff)' in the org") }

@@ -28,7 +28,7 @@ struct DeadLetters: AsyncParsableCommand {
     /// Reads every dead letter of `queues` without removing any: they are taken unacknowledged
     /// and given back when the session closes.
     static func peek(_ queues: [String], options: AMQPOptions) async throws -> [Letter] {
-        try await AMQPSession.run(options: options) { session in
+        try await CLIConnections.session(options: options) { session in
             try session.declare(GridLoopTopology.services)
             var letters: [Letter] = []
             for queue in queues {
@@ -79,7 +79,7 @@ struct DeadLetters: AsyncParsableCommand {
             // intake seals the phones of the submissions it dead-letters; the copy goes back with them opened.
             let protector = try? CLIEnvironment.dataProtector()
             @Sendable func opened(_ body: [UInt8]) -> [UInt8] { protector.map { PhoneRedaction.open(in: body, with: $0) } ?? body }
-            let replayed = try await AMQPSession.run(options: try CLIEnvironment.configuration().amqp) { session -> Int in
+            let replayed = try await CLIConnections.session(options: try CLIEnvironment.configuration().amqp) { session -> Int in
                 try session.declare(GridLoopTopology.services)
                 var count = 0
                 // A copy refused again comes back to this queue: once one of this run's copies

@@ -27,6 +27,10 @@ struct GridLoopCLI: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            if let failure = error as? DependencyFailure {
+                CLIConnections.report(failure)
+                Foundation.exit(1)
+            }
             if let message = databaseMessage(error) {
                 FileHandle.standardError.write(Data("Error: the database refused: \(message)\n".utf8))
                 Foundation.exit(1)
@@ -48,7 +52,7 @@ struct GridLoopCLI: AsyncParsableCommand {
 enum CLIEnvironment {
     static func configuration() throws -> ServiceConfiguration {
         var configuration = try ServiceConfiguration.fromEnvironment(service: "cli", defaultPort: 0)
-        configuration.amqp.connectTimeout = .seconds(5)
+        configuration.amqp.connectTimeout = CLIConnections.connectTimeout
         return configuration
     }
 }
@@ -77,9 +81,16 @@ func call<Payload: Codable & Sendable>(
 ) async throws -> CommandReply {
     let envelope = MessageEnvelope(type: type, requestId: requestId, correlationId: MessageID.make(), payload: payload)
     let message = try OutgoingMessage(envelope: envelope, exchange: exchange, routingKey: routingKey)
-    let reply = try await AMQPSession.run(options: options) { session in
-        try session.declare(GridLoopTopology.exchanges)
-        return try session.call(message, timeout: timeout)
+    let reply: IncomingMessage
+    do {
+        reply = try await CLIConnections.session(options: options) { session in try session.call(message, timeout: timeout) }
+    } catch let error as AMQPError where error.reason.contains("unroutable") {
+        // The exchange is there (checked), but no queue is bound for this message.
+        throw DependencyFailure(
+            dependency: "broker", target: "\(options.url)",
+            reason: "no queue takes '\(routingKey)' from exchange '\(exchange)' on vhost '\(options.url.vhost)' (\(error.reason))", permanent: true,
+            fix: "GridLoop's services declare their queues when they start: start them against this vhost, or point AMQP_URL at theirs"
+        )
     }
     do {
         return try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: reply.body).payload

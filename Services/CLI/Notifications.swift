@@ -87,19 +87,6 @@ struct Notifications: AsyncParsableCommand {
     }
 }
 
-/// Runs `body` with a client of the database from `DATABASE_URL` (admin commands).
-func withAdminDatabase<T: Sendable>(poolSize: Int = 2, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-    let configuration = try CLIEnvironment.configuration()
-    var logger = Logger(label: "gridloop-cli")
-    logger.logLevel = .error
-    let client = configuration.database.makeClient(poolSize: poolSize, logger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { await client.run(); return nil }
-        defer { group.cancelAll() }
-        return try await body(client)
-    }
-}
-
 /// A delivery target as the CLI shows it: a sealed SMS number opened and masked (`138****1234`).
 func displayTarget(_ target: String) -> String {
     guard target.hasPrefix(DataProtector.prefix) else { return target }

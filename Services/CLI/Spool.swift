@@ -58,7 +58,7 @@ struct Spool {
         var envelope = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: key, payload: payload)
         envelope.occurredAt = reportedAt ?? envelope.occurredAt
         let message = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate)
-        let outcome = try await AMQPSession.run(options: options) { session in
+        let outcome = try await CLIConnections.session(options: options) { session in
             try session.declare(GridLoopTopology.intakeSubmissions)
             return try session.publish(message)
         }
@@ -101,6 +101,9 @@ struct SpoolCommand: AsyncParsableCommand {
                     try await Spool.send(entry.payload, reportedAt: entry.reportedAt, options: configuration.amqp)
                 } catch let error as AMQPError {
                     throw CLIFailure("sent \(sent); \(entries.count - sent) still spooled: \(error)")
+                } catch let failure as DependencyFailure {
+                    FileHandle.standardError.write(Data("sent \(sent); \(entries.count - sent) still spooled\n".utf8))
+                    throw failure
                 }
                 try FileManager.default.removeItem(at: file)
                 sent += 1

@@ -148,7 +148,7 @@ struct Staff: AsyncParsableCommand {
             if let subject = AccessClaims.unverifiedSubject(of: token), subject != staff {
                 throw CLIFailure("GRIDLOOP_TOKEN is \(subject)'s, not \(staff)'s")
             }
-            let result: (RequestAssigned, CommandReply)? = try await AMQPSession.run(options: configuration.amqp) { session in
+            let result: (RequestAssigned, CommandReply)? = try await CLIConnections.session(options: configuration.amqp) { session in
                 try session.declare(GridLoopTopology.unit(unitRef))
                 let deadline = ContinuousClock.now + .seconds(wait)
                 while true {

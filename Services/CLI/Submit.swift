@@ -45,14 +45,16 @@ struct Submit: AsyncParsableCommand {
                 requestId: nil, options: configuration.amqp, timeout: .seconds(timeout)
             ).orFail()
             print(reply.requestId ?? "")
-        } catch let error as AMQPError where error.kind == .connectionFailed && !noSpool {
+        } catch let failure as DependencyFailure where !failure.permanent && !noSpool {
             // Offline (a household visit without signal): keep it, with its time and key, for
             // `gridloop spool flush` — if intake would take it (what it would refuse, refuse now).
+            // A broker that refuses the login or lacks GridLoop's topology is no outage: that
+            // is reported, not spooled for ever.
             if case .failure(let invalid) = draft.validate() {
                 throw CLIFailure("the broker cannot be reached, and the submission is not valid anyway:\n" + invalid.errors.map { "  \($0)" }.joined(separator: "\n"))
             }
             let file = try Spool.directory().keep(payload, reportedAt: Date())
-            print("spooled \(key): the broker cannot be reached (\(error.reason)); `gridloop spool flush` sends it (\(file))")
+            print("spooled \(key): the broker cannot be reached (\(failure.reason)); `gridloop spool flush` sends it (\(file))")
         } catch let error as AMQPError {
             throw CLIFailure("cannot submit: \(error)")
         }

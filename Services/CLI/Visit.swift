@@ -40,10 +40,7 @@ struct Visit: AsyncParsableCommand {
             let message = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.events, routingKey: MessageType.visitLogged)
             let outcome: PublishOutcome
             do {
-                outcome = try await AMQPSession.run(options: configuration.amqp) { session in
-                    try session.declare(GridLoopTopology.exchanges)
-                    return try session.publish(message)
-                }
+                outcome = try await CLIConnections.session(options: configuration.amqp) { session in try session.publish(message) }
             } catch let error as AMQPError {
                 throw CLIFailure("cannot log the visit: \(error)")
             }

@@ -128,6 +128,9 @@ final class AMQPConnection {
                 ("connection.blocked", .bool(true)),
                 ("publisher_confirms", .bool(true)),
                 ("basic.nack", .bool(true)),
+                // A refused login gets connection.close with ACCESS_REFUSED and its reason,
+                // instead of a socket the broker just drops.
+                ("authentication_failure_close", .bool(true)),
             ])),
         ])
         let reply = gridloop_amqp_login_plain(
@@ -203,6 +206,26 @@ final class AMQPConnection {
         for binding in topology.bindings {
             amqp_queue_bind(state, channel, arena.bytes(binding.queue), arena.bytes(binding.exchange), arena.bytes(binding.routingKey), amqp_empty_table)
             try check(amqp_get_rpc_reply(state), "bind '\(binding.queue)' to '\(binding.exchange)' with '\(binding.routingKey)'", kind: .serverRefused)
+        }
+    }
+
+    /// Checks, without creating anything, that every exchange of `topology` exists; throws
+    /// ``AMQPError/Kind/topologyMissing`` naming the first that does not. The broker closes the
+    /// channel on a missing one, so the connection is unusable afterwards.
+    func requireExchanges(of topology: AMQPTopology) throws(AMQPError) {
+        let state = try live()
+        let arena = AMQPArena()
+        defer { arena.release() }
+        for exchange in topology.exchanges {
+            amqp_exchange_declare(state, channel, arena.bytes(exchange.name), arena.bytes(exchange.type), 1, 1, 0, 0, amqp_empty_table)
+            do {
+                try check(amqp_get_rpc_reply(state), "exchange '\(exchange.name)'", kind: .serverRefused)
+            } catch where error.code == Int32(AMQP_NOT_FOUND) {
+                throw AMQPError(
+                    .topologyMissing, code: error.code,
+                    reason: "vhost '\(options.url.vhost)' has no GridLoop topology (exchange '\(exchange.name)' not found)"
+                )
+            }
         }
     }
 

@@ -30,6 +30,8 @@ package final class AMQPConsumer: Service, Sendable {
         var stopping = false
         var drained = false
         var connected = false
+        /// Why the last connect failed, while it is failing.
+        var failure: DependencyFailure?
     }
 
     private let state = Mutex(State())
@@ -65,6 +67,9 @@ package final class AMQPConsumer: Service, Sendable {
 
     /// Whether the consuming connection is up (for health checks).
     package var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Why the broker cannot be reached, while connecting fails (for health checks).
+    package var failure: DependencyFailure? { state.withLock { $0.connected ? nil : $0.failure } }
 
     package func run() async throws {
         let (deliveries, sink) = AsyncStream.makeStream(of: IncomingMessage.self)
@@ -118,6 +123,7 @@ package final class AMQPConsumer: Service, Sendable {
         var generation = 0
         var attempt = 0
         var finishedSink = false
+        var failures = BrokerFailureLog(role: "consumer of \(queue)", options: options, logger: logger)
         while true {
             let (stopping, drained) = state.withLock { ($0.stopping, $0.drained) }
             if stopping, !finishedSink {
@@ -133,17 +139,17 @@ package final class AMQPConsumer: Service, Sendable {
                     try fresh.consume(queue: queue)
                     generation += 1
                     connection = fresh
-                    if attempt > 0 { logger.info("consumer reconnected", metadata: ["amqp.attempts": "\(attempt)"]) }
+                    failures.connected(attempts: attempt)
                     attempt = 0
                     state.withLock {
                         $0.connected = true
+                        $0.failure = nil
                         $0.settles.removeAll()
                     }
                 } catch {
                     attempt += 1
-                    if attempt == 1 || attempt % 20 == 0 {
-                        logger.warning("consumer cannot connect", metadata: ["amqp.error": "\(error)", "amqp.attempt": "\(attempt)"])
-                    }
+                    let failure = failures.failed(error, attempt: attempt)
+                    state.withLock { $0.failure = failure }
                     wakeup.wait(socket: -1, timeout: options.reconnect.delay(afterAttempt: attempt) ?? .seconds(5))
                     continue
                 }

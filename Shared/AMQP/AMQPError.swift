@@ -21,6 +21,9 @@ package struct AMQPError: Error, Sendable, CustomStringConvertible {
         case consumerCancelled
         /// The client is shutting down.
         case shutdown
+        /// The vhost lacks GridLoop's exchanges or queues (the wrong vhost, or the services
+        /// never started against it).
+        case topologyMissing
     }
 
     package var kind: Kind

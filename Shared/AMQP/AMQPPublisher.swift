@@ -30,6 +30,8 @@ package final class AMQPPublisher: Service, Sendable {
         var stopping = false
         var connected = false
         var lastError: String = "not connected yet"
+        /// Why the last connect failed, while it is failing.
+        var failure: DependencyFailure?
         var finished: [CheckedContinuation<Void, Never>] = []
         var isFinished = false
         var declared = AMQPTopology()
@@ -58,6 +60,9 @@ package final class AMQPPublisher: Service, Sendable {
 
     /// Whether the publishing connection is up (for health checks).
     package var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Why the broker cannot be reached, while connecting fails (for health checks).
+    package var failure: DependencyFailure? { state.withLock { $0.connected ? nil : $0.failure } }
 
     /// Publishes `messages` and waits for their confirms.
     package func publish(_ messages: [OutgoingMessage]) async -> [PublishOutcome] {
@@ -136,6 +141,7 @@ package final class AMQPPublisher: Service, Sendable {
         var connection: AMQPConnection?
         var attempt = 0
         var retryAt = ContinuousClock.now
+        var failures = BrokerFailureLog(role: "publisher", options: options, logger: logger)
         while true {
             if connection == nil {
                 let stopping = state.withLock { $0.stopping }
@@ -145,19 +151,21 @@ package final class AMQPPublisher: Service, Sendable {
                         try fresh.declare(topology.merging(state.withLock { $0.declared }))
                         try fresh.enableConfirms()
                         connection = fresh
-                        if attempt > 0 { logger.info("publisher reconnected", metadata: ["amqp.attempts": "\(attempt)"]) }
+                        failures.connected(attempts: attempt)
                         attempt = 0
-                        state.withLock { $0.connected = true }
+                        state.withLock {
+                            $0.connected = true
+                            $0.failure = nil
+                        }
                     } catch {
                         attempt += 1
                         let delay = options.reconnect.delay(afterAttempt: attempt) ?? .seconds(5)
                         retryAt = ContinuousClock.now + delay
+                        let failure = failures.failed(error, attempt: attempt)
                         state.withLock {
                             $0.connected = false
                             $0.lastError = error.description
-                        }
-                        if attempt == 1 || attempt % 20 == 0 {
-                            logger.warning("publisher cannot connect", metadata: ["amqp.error": "\(error)", "amqp.attempt": "\(attempt)"])
+                            $0.failure = failure
                         }
                     }
                 }

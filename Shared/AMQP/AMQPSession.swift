@@ -25,6 +25,12 @@ package final class AMQPSession {
         }
     }
 
+    /// Checks that `topology`'s exchanges exist without creating them (see
+    /// ``AMQPError/Kind/topologyMissing``); after a failure the session cannot be used.
+    package func requireExchanges(of topology: AMQPTopology) throws(AMQPError) {
+        try connection.requireExchanges(of: topology)
+    }
+
     /// Declares exchanges, queues and bindings.
     package func declare(_ topology: AMQPTopology) throws(AMQPError) {
         try connection.declare(topology)

@@ -26,7 +26,11 @@ package struct Retention: Service {
     package func run() async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                let (outbox, inbox) = try await withDeadline(.seconds(300), "retention") { try await self.pruneOnce() }
+                // A prune waiting for a database that is down must not hold up shutdown: it is
+                // idempotent, and an abandoned one rolls back.
+                let (outbox, inbox) = try await cancelWhenGracefulShutdown {
+                    try await withDeadline(.seconds(300), "retention") { try await self.pruneOnce() }
+                }
                 if outbox + inbox > 0 { logger.info("retention pruned", metadata: ["outbox.rows": "\(outbox)", "inbox.rows": "\(inbox)"]) }
             } catch {
                 logger.warning("retention failed; trying again later", metadata: ["error": "\(String(reflecting: error))"])

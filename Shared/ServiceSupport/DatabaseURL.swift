@@ -54,13 +54,13 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     /// Without the password, for logs.
     package var description: String { "postgres://\(user)@\(host):\(port)/\(database)" + (sslMode == .disable ? "" : "?sslmode=\(sslMode.rawValue)") }
 
-    /// The TLS settings `sslMode` asks for: TLS 1.2 or later whenever it is on.
-    package var tls: PostgresClient.Configuration.TLS {
+    /// The TLS settings `sslMode` asks for (TLS 1.2 or later whenever it is on); `nil` for `disable`.
+    private var tlsConfiguration: TLSConfiguration? {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         switch sslMode {
         case .disable:
-            return .disable
+            return nil
         case .prefer, .require:
             tls.certificateVerification = .none
         case .verifyCA:
@@ -69,7 +69,27 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             tls.certificateVerification = .fullVerification
         }
         if let sslRootCertificate { tls.trustRoots = .file(sslRootCertificate) }
+        return tls
+    }
+
+    /// The pool's TLS settings, as `sslMode` asks.
+    package var tls: PostgresClient.Configuration.TLS {
+        guard let tls = tlsConfiguration else { return .disable }
         return sslMode == .prefer ? .prefer(tls) : .require(tls)
+    }
+
+    /// The settings of a single connection (see ``DatabaseProbe``), as `sslMode` asks.
+    package func connectionConfiguration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        if let configuration = tlsConfiguration {
+            let context = try NIOSSLContext(configuration: configuration)
+            tls = sslMode == .prefer ? .prefer(context) : .require(context)
+        } else {
+            tls = .disable
+        }
+        var connection = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        connection.options.connectTimeout = .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000)
+        return connection
     }
 
     /// A client configuration, with TLS as `sslmode` says.

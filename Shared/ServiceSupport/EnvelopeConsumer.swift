@@ -66,6 +66,9 @@ package final class EnvelopeConsumer: Service, Sendable {
     /// Whether the consuming connection is up.
     package var isConnected: Bool { consumer.isConnected }
 
+    /// Why the broker cannot be reached, while connecting fails.
+    package var failure: DependencyFailure? { consumer.failure }
+
     package func run() async throws {
         try await consumer.run()
     }

@@ -15,6 +15,8 @@ package struct ServiceRuntime: Sendable {
     package let logger: Logger
     package let registry: PrometheusCollectorRegistry
     package let postgres: PostgresClient
+    /// Why the database cannot be used, for `/health` and the log.
+    package let databaseWatch: DatabaseWatch
     package let publisher: AMQPPublisher
     package let outbox: Outbox
     package let relay: OutboxRelay
@@ -31,12 +33,19 @@ package struct ServiceRuntime: Sendable {
             "amqp.url": "\(configuration.amqp.url)", "db.url": "\(configuration.database)",
             "http.port": "\(configuration.httpPort)",
         ])
-        try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger)
-        let postgres = configuration.database.makeClient(poolSize: configuration.databasePoolSize, logger: logger)
+        let startup = StartupHealth(service: "gridloop-\(configuration.service)", host: configuration.httpHost, port: configuration.httpPort, logger: logger)
+        try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger, startup: startup)
+        // The pool logs every failed connect at info (a refused login once a second): the
+        // database watch says it once, with the reason, so the pool's own lines stay below
+        // warning unless debugging.
+        var poolLogger = logger
+        if logger.logLevel > .debug { poolLogger.logLevel = max(logger.logLevel, .warning) }
+        let postgres = configuration.database.makeClient(poolSize: configuration.databasePoolSize, logger: poolLogger)
+        let databaseWatch = DatabaseWatch(client: postgres, url: configuration.database, logger: logger)
         let publisher = AMQPPublisher(options: configuration.amqp, topology: publishes, logger: logger)
         let relay = OutboxRelay(client: postgres, schema: schema, publisher: publisher, logger: logger)
         return ServiceRuntime(
-            configuration: configuration, logger: logger, registry: registry, postgres: postgres,
+            configuration: configuration, logger: logger, registry: registry, postgres: postgres, databaseWatch: databaseWatch,
             publisher: publisher, outbox: Outbox(schema: schema), relay: relay,
             retention: Retention(
                 postgres: postgres, schema: schema, outboxRetention: configuration.outboxRetention, inboxRetention: configuration.inboxRetention,
@@ -63,15 +72,16 @@ package struct ServiceRuntime: Sendable {
         routes(router)
         let publisher = self.publisher
         let brokerProbes: [@Sendable () -> Bool] = [{ publisher.isConnected }] + consumers.map { consumer in { @Sendable in consumer.isConnected } }
+        let brokerFailures: [@Sendable () -> DependencyFailure?] = [{ publisher.failure }] + consumers.map { consumer in { @Sendable in consumer.failure } }
         ObservabilityController(
             service: "gridloop-\(configuration.service)",
-            checks: [.database(postgres), .broker(brokerProbes)],
+            checks: [.database(postgres, watch: databaseWatch), .broker(brokerProbes, failures: brokerFailures)],
             registry: registry
         ).addRoutes(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridloop-\(configuration.service)"),
-            services: [postgres, publisher, relay, retention] + services + consumers,
+            services: [postgres, databaseWatch, publisher, relay, retention] + services + consumers,
             logger: logger
         )
     }
@@ -79,21 +89,36 @@ package struct ServiceRuntime: Sendable {
 
 /// Schema migrations before a service starts.
 package enum DatabaseBootstrap {
-    /// Applies `migrator`'s migrations with a short-lived client, retrying with backoff while
-    /// the database cannot be reached.
-    package static func migrate(database: DatabaseURL, migrator: Migrator, logger: Logger) async throws {
-        let retry = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5), maxAttempts: 60)
+    /// Applies `migrator`'s migrations with a short-lived client. Each attempt first connects
+    /// once (``DatabaseProbe``, 5 s) to learn why the database cannot be used. With `wait`
+    /// (services) it retries with backoff for as long as it takes — an operator may fix a
+    /// password while the service waits — logging as ``DependencyFailureLog`` decides and
+    /// answering `/health` with the reason through `startup`; without `wait` (the CLI) the
+    /// first failure is thrown as a ``DependencyFailure``.
+    package static func migrate(
+        database: DatabaseURL, migrator: Migrator, logger: Logger, wait: Bool = true, connectTimeout: Duration = .seconds(5), startup: StartupHealth? = nil
+    ) async throws {
+        let retry = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5))
         var attempt = 0
+        var failures = DependencyFailureLog()
         var quiet = logger
         quiet.logLevel = .error  // the pool's own warnings while it starts are noise here
+        defer { if let startup { Task { await startup.stop() } } }
         while true {
+            attempt += 1
+            let delay = retry.delay(afterAttempt: attempt) ?? .seconds(5)
+            if let failure = await DatabaseProbe.check(database, timeout: connectTimeout, logger: logger) {
+                guard wait else { throw failure }
+                DatabaseLog.write(failures.failed(failure, at: .now), failure: failure, logger: logger, what: "the database to migrate schema \(migrator.schema)")
+                startup?.show(failure)
+                try await Task.sleep(for: delay)
+                continue
+            }
+            DatabaseLog.write(failures.succeeded(at: .now), failure: nil, logger: logger, what: "the database to migrate schema \(migrator.schema)")
+            await startup?.stop()
             let client = database.makeClient(poolSize: 2, logger: quiet)
             do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { await client.run() }
-                    defer { group.cancelAll() }
-                    try await migrator.migrate(client: client, logger: logger)
-                }
+                try await client.withRunning { client in try await migrator.migrate(client: client, logger: logger) }
                 return
             } catch {
                 if let refusal = serverRefusal(error) {
@@ -104,11 +129,23 @@ package enum DatabaseBootstrap {
                     ])
                     throw refusal
                 }
-                attempt += 1
-                guard let delay = retry.delay(afterAttempt: attempt) else { throw error }
-                logger.warning("waiting for the database", metadata: ["db.url": "\(database)", "db.error": "\(String(reflecting: error))"])
+                guard wait else { throw database.diagnosis(of: error) }
+                logger.warning("migration failed; retrying", metadata: ["db.url": "\(database)", "db.error": "\(String(reflecting: error))"])
                 try await Task.sleep(for: delay)
             }
+        }
+    }
+}
+
+extension PostgresClient {
+    /// Runs `body` while this client runs. The client's `run()` starts synchronously (an
+    /// immediate task) before `body` can lease a connection, so PostgresNIO never sees a lease
+    /// from a client that is not running.
+    package func withRunning<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addImmediateTask { await self.run(); return nil }
+            defer { group.cancelAll() }
+            return try await body(self)
         }
     }
 }

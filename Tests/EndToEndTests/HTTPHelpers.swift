@@ -74,12 +74,7 @@ func drainAssignments(_ queue: String) async throws -> [RequestAssigned] {
 /// Runs `body` with a client of the test database.
 func withDatabase<T: Sendable>(asService: Bool = false, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
     let url = asService ? try DatabaseURL(string: TestEnvironment.serviceDatabaseURL()) : try TestEnvironment.database()
-    let client = url.makeClient(poolSize: 2, logger: TestEnvironment.logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { await client.run(); return nil }
-        defer { group.cancelAll() }
-        return try await body(client)
-    }
+    return try await url.makeClient(poolSize: 2, logger: TestEnvironment.logger).withRunning(body)
 }
 
 /// The event types on a request's trail, in workflow order.

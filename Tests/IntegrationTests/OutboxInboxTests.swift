@@ -17,10 +17,7 @@ struct OutboxInboxTests {
         try await DatabaseBootstrap.migrate(
             database: database, migrator: Migrator(schema: schema, migrations: [.messaging(schema: schema, version: 1)]), logger: TestEnvironment.logger
         )
-        let client = database.makeClient(poolSize: 4, logger: TestEnvironment.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await database.makeClient(poolSize: 4, logger: TestEnvironment.logger).withRunning { client in
             try await body(client, schema)
             try await client.query("DROP SCHEMA \(unescaped: schema) CASCADE")
         }

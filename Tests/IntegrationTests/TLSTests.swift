@@ -58,10 +58,7 @@ struct TLSTests {
 
     /// `(ssl, version)` of this session, from `pg_stat_ssl`.
     func sessionTLS(_ url: DatabaseURL) async throws -> (Bool, String?) {
-        let client = url.makeClient(poolSize: 1, logger: TestEnvironment.logger)
-        return try await withThrowingTaskGroup(of: (Bool, String?)?.self) { group in
-            group.addTask { await client.run(); return nil }
-            defer { group.cancelAll() }
+        try await url.makeClient(poolSize: 1, logger: TestEnvironment.logger).withRunning { client in
             let row = try await withDeadline(.seconds(15), "TLS session") {
                 try await client.query("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()").collect().first
             }

@@ -72,11 +72,14 @@ package struct CommandResult: Sendable {
 
 /// Runs `gridloop` (or another executable, by absolute path) to completion. Output goes to
 /// files, not pipes, so a daemon the command leaves behind (RabbitMQ) cannot hold it open.
-package func runCommand(_ arguments: [String], executable: String = "gridloop", environment: [String: String], timeout: Duration = .seconds(60)) async throws -> CommandResult {
+/// `removing` names variables of this process's environment the command must not see.
+package func runCommand(
+    _ arguments: [String], executable: String = "gridloop", environment: [String: String], removing: [String] = [], timeout: Duration = .seconds(60)
+) async throws -> CommandResult {
     let process = Process()
     process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : try TestEnvironment.binDir().appendingPathComponent(executable)
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    process.environment = ProcessInfo.processInfo.environment.filter { !removing.contains($0.key) }.merging(environment) { _, new in new }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gridloop-cmd-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
