@@ -16,6 +16,10 @@ package struct AMQPOptions: Sendable {
     package var confirmTimeout: Duration
     /// Pause between reconnect attempts.
     package var reconnect: RetryPolicy
+    /// Longest wait for the broker's reply to a synchronous method (channel open, declare, qos,
+    /// consume, confirm-select, get, close): a broker that keeps heartbeating but never answers
+    /// (a quorum queue declare without a majority) fails the call instead of hanging it.
+    package var rpcTimeout: Duration = .seconds(10)
     /// Fault injection only (`AMQP_FAULT_CLOSE_BEFORE_ACK`): a consumer drops its connection
     /// instead of acking any first delivery, so that every message is delivered again (the
     /// fault harness proves every consumer idempotent with it). Never set in production.
@@ -72,7 +76,10 @@ final class AMQPConnection {
     /// Sequence number the next publish gets once confirms are on.
     private(set) var nextPublishSequence: UInt64 = 1
     private(set) var confirmsEnabled = false
+    /// Whether the broker has blocked publishing on this connection (`connection.blocked`,
+    /// a resource alarm) and not unblocked it since; why.
     private(set) var isBlocked = false
+    private(set) var blockedReason = ""
     private var consumerQueue = ""
 
     /// TLS 1.2 or later; the broker's certificate checked against the CA file (or the system's
@@ -136,8 +143,15 @@ final class AMQPConnection {
         let reply = gridloop_amqp_login_plain(
             state, options.url.vhost, 0, 131_072, Int32(options.heartbeat), &properties, options.url.user, options.url.password
         )
-        do {
+        do throws(AMQPError) {
             try check(reply, "login to vhost '\(options.url.vhost)' as '\(options.url.user)'", kind: .connectionFailed)
+            // Synchronous methods (channel open, declares, qos, consume, confirm-select, get,
+            // close) wait at most this long for the broker's answer.
+            var rpcTimeout = AMQPConnection.timeval(options.rpcTimeout)
+            let rpcStatus = amqp_set_rpc_timeout(state, &rpcTimeout)
+            guard rpcStatus == AMQP_STATUS_OK.rawValue else {
+                throw AMQPError(.library, code: rpcStatus, reason: "cannot set the RPC timeout: \(AMQPConnection.statusText(rpcStatus))")
+            }
             amqp_channel_open(state, channel)
             try check(amqp_get_rpc_reply(state), "channel.open", kind: .connectionFailed)
         } catch {
@@ -229,6 +243,15 @@ final class AMQPConnection {
         }
     }
 
+    /// Deletes a queue (tests and operators' tools; the services never delete).
+    func deleteQueue(_ name: String) throws(AMQPError) {
+        let state = try live()
+        let arena = AMQPArena()
+        defer { arena.release() }
+        amqp_queue_delete(state, channel, arena.bytes(name), 0, 0)
+        try check(amqp_get_rpc_reply(state), "delete queue '\(name)'", kind: .serverRefused)
+    }
+
     /// Puts the channel in confirm mode; publishes are numbered from 1.
     func enableConfirms() throws(AMQPError) {
         let state = try live()
@@ -314,7 +337,12 @@ final class AMQPConnection {
         guard status == AMQP_STATUS_OK.rawValue else {
             throw AMQPError(.connectionClosed, code: status, reason: "waiting for a frame: \(AMQPConnection.statusText(status))")
         }
-        return try interpret(frame)
+        let event = try interpret(frame)
+        // Every confirm, return and reply is decoded into the channel's pool: give it back
+        // once the frame is read (what `interpret` keeps is copied out), or a publisher's
+        // connection grows for as long as it lives.
+        if let state = self.state { amqp_maybe_release_buffers(state) }
+        return event
     }
 
     private func interpret(_ frame: amqp_frame_t) throws(AMQPError) -> AMQPFrameEvent {
@@ -335,14 +363,17 @@ final class AMQPConnection {
             let text = returned.reply_text.string
             var message = amqp_message_t()
             let reply = amqp_read_message(state, frame.channel, &message, 0)
-            defer { amqp_destroy_message(&message) }
+            // Only a message read whole is ours to destroy: on a failure librabbitmq has freed
+            // its body and pool already (without clearing them), and a second free crashes.
             try check(reply, "reading a returned message", kind: .connectionClosed)
+            defer { amqp_destroy_message(&message) }
             let hasId = (message.properties._flags & GL_FLAG_MESSAGE_ID) != 0
             return .returned(messageId: hasId ? message.properties.message_id.string : "", replyCode: code, replyText: text)
         case GL_CONNECTION_BLOCKED:
             let blocked = decoded.load(as: amqp_connection_blocked_t.self)
             isBlocked = true
-            return .blocked(reason: blocked.reason.string)
+            blockedReason = blocked.reason.string
+            return .blocked(reason: blockedReason)
         case GL_CONNECTION_UNBLOCKED:
             isBlocked = false
             return .unblocked
@@ -404,8 +435,9 @@ final class AMQPConnection {
         let routingKey = ok.routing_key.string
         var message = amqp_message_t()
         let read = amqp_read_message(state, channel, &message, 0)
-        defer { amqp_destroy_message(&message) }
+        // Destroyed only after a normal reply (see the returned-message case above).
         try check(read, "reading a fetched message", kind: .connectionClosed)
+        defer { amqp_destroy_message(&message) }
         var incoming = incoming(message, exchange: exchange, routingKey: routingKey, redelivered: ok.redelivered != 0, tag: ok.delivery_tag, generation: generation)
         incoming.queue = queue
         return incoming

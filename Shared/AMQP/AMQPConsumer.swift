@@ -130,7 +130,16 @@ package final class AMQPConsumer: Service, Sendable {
                 sink.finish()
                 finishedSink = true
             }
-            if stopping, drained || connection == nil { break }
+            if stopping, drained || connection == nil {
+                // Handlers that finished after the last pass still get their settles sent:
+                // dropping them would redeliver work that is done (a notification sent twice).
+                if let live = connection {
+                    do { try applySettles(on: live, generation: generation) } catch {
+                        logger.warning("settles at shutdown not sent; the broker redelivers those messages", metadata: ["amqp.error": "\(error)"])
+                    }
+                }
+                break
+            }
             if connection == nil {
                 do {
                     let fresh = try AMQPConnection(options: options)

@@ -18,6 +18,7 @@ import Synchronization
 /// ``shutdown()`` it by hand.
 package final class AMQPPublisher: Service, Sendable {
     private struct Job {
+        var id = 0
         var messages: [OutgoingMessage]
         /// Declared before publishing, and on every reconnect from then on.
         var topology: AMQPTopology?
@@ -26,6 +27,9 @@ package final class AMQPPublisher: Service, Sendable {
 
     private struct State {
         var jobs: [Job] = []
+        var nextJobId = 1
+        /// Jobs whose callers were cancelled before the job was queued.
+        var cancelled: Set<Int> = []
         var started = false
         var stopping = false
         var connected = false
@@ -34,7 +38,10 @@ package final class AMQPPublisher: Service, Sendable {
         var failure: DependencyFailure?
         var finished: [CheckedContinuation<Void, Never>] = []
         var isFinished = false
-        var declared = AMQPTopology()
+        /// Topology declared through ``declare(_:)``, part by part, replayed on every reconnect.
+        var declared: [AMQPTopology] = []
+        /// The job the thread is sending, since when and on which socket (for the watchdog).
+        var busy: (since: ContinuousClock.Instant, socket: Int32)?
     }
 
     private let state = Mutex(State())
@@ -80,21 +87,46 @@ package final class AMQPPublisher: Service, Sendable {
         if case .failed(let reason) = outcome.first { throw AMQPError(.serverRefused, reason: reason) }
     }
 
+    /// Queues `job` and waits for it. A caller cancelled while its job is still queued (the
+    /// relay's deadline) gets failures at once and the job is never sent: nothing goes out
+    /// after the caller has given up on it (and rolled back what it was for).
     private func submit(_ job: Job) async -> [PublishOutcome] {
         var job = job
         let count = max(job.messages.count, 1)
-        return await withCheckedContinuation { continuation in
-            job.continuation = continuation
-            let refused: String? = state.withLock { state in
-                guard state.started, !state.isFinished else { return "publisher is not running" }
-                state.jobs.append(job)
-                return nil
+        let id = state.withLock { state in
+            defer { state.nextJobId += 1 }
+            return state.nextJobId
+        }
+        job.id = id
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                job.continuation = continuation
+                let refused: String? = state.withLock { state in
+                    guard state.started, !state.isFinished else { return "publisher is not running" }
+                    guard !state.cancelled.contains(id) else {
+                        state.cancelled.remove(id)
+                        return "cancelled before it was sent"
+                    }
+                    state.jobs.append(job)
+                    return nil
+                }
+                if let refused {
+                    continuation.resume(returning: Array(repeating: .failed(refused), count: count))
+                } else {
+                    wakeup.signal()
+                }
             }
-            if let refused {
-                continuation.resume(returning: Array(repeating: .failed(refused), count: count))
-            } else {
-                wakeup.signal()
+        } onCancel: {
+            let withdrawn = state.withLock { state -> Job? in
+                guard let index = state.jobs.firstIndex(where: { $0.id == id }) else {
+                    // Not queued yet (it is refused when it comes) or already started (the
+                    // mark is dropped when it ends).
+                    state.cancelled.insert(id)
+                    return nil
+                }
+                return state.jobs.remove(at: index)
             }
+            withdrawn?.continuation?.resume(returning: Array(repeating: .failed("cancelled before it was sent"), count: count))
         }
     }
 
@@ -112,6 +144,31 @@ package final class AMQPPublisher: Service, Sendable {
         guard first else { return }
         AMQPThread.start(name: "amqp-publish-\(options.connectionName)") { [self] in
             loop()
+        }
+        AMQPThread.start(name: "amqp-watch-\(options.connectionName)") { [self] in
+            watch()
+        }
+    }
+
+    /// librabbitmq sends a publish with no timeout: a broker that stops reading (blocked, or
+    /// gone silent with the socket open) would hold the thread, every caller and shutdown for
+    /// ever once the socket buffers are full. A job still running `confirmTimeout` + 5 s after
+    /// it started gets its socket shut down from here (the one call on a connection another
+    /// thread may make: it only wakes the blocked send), so the thread fails it and reconnects.
+    private func watch() {
+        let limit = options.confirmTimeout + .seconds(5)
+        while true {
+            let (finished, stuck) = state.withLock { state -> (Bool, Int32?) in
+                guard let busy = state.busy, ContinuousClock.now - busy.since > limit else { return (state.isFinished, nil) }
+                state.busy = nil
+                return (state.isFinished, busy.socket)
+            }
+            if finished { return }
+            if let stuck {
+                logger.warning("a publish has not finished in \(limit); dropping the connection (the broker stopped reading)")
+                Glibc.shutdown(stuck, Int32(SHUT_RDWR))
+            }
+            Thread.sleep(forTimeInterval: 0.5)
         }
     }
 
@@ -147,10 +204,7 @@ package final class AMQPPublisher: Service, Sendable {
                 let stopping = state.withLock { $0.stopping }
                 if ContinuousClock.now >= retryAt, !stopping || hasJobs {
                     do {
-                        let fresh = try AMQPConnection(options: options)
-                        try fresh.declare(topology.merging(state.withLock { $0.declared }))
-                        try fresh.enableConfirms()
-                        connection = fresh
+                        connection = try connect()
                         failures.connected(attempts: attempt)
                         attempt = 0
                         state.withLock {
@@ -178,7 +232,14 @@ package final class AMQPPublisher: Service, Sendable {
             }
             guard let live = connection else { continue }
             if let job = nextJob() {
+                let socket = live.socketDescriptor
+                state.withLock { $0.busy = (ContinuousClock.now, socket) }
                 let (outcomes, failure) = perform(job, on: live)
+                state.withLock { state in
+                    // Cleared under the lock before the socket can be closed and its number reused.
+                    state.busy = nil
+                    _ = state.cancelled.remove(job.id)
+                }
                 job.continuation?.resume(returning: outcomes)
                 if let failure {
                     live.abandon()
@@ -218,6 +279,36 @@ package final class AMQPPublisher: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// A new connection with the topology declared and confirms on. The exchanges of every
+    /// declared part go first, once; then each part's queues and bindings. A part the broker
+    /// now refuses (an operator re-created a unit's queue with other arguments) is logged and
+    /// left out of later replays instead of keeping the publisher down: the broker closes the
+    /// channel on a refusal, so the connection is made again without it.
+    private func connect() throws(AMQPError) -> AMQPConnection {
+        let parts = state.withLock { $0.declared }
+        let exchanges = parts.reduce(topology) { $0.merging(AMQPTopology(exchanges: $1.exchanges)) }
+        var connection = try AMQPConnection(options: options)
+        try connection.declare(exchanges)
+        var refused: [AMQPTopology] = []
+        for part in parts {
+            let rest = AMQPTopology(queues: part.queues, bindings: part.bindings)
+            guard !rest.isEmpty else { continue }
+            do {
+                try connection.declare(rest)
+            } catch where error.kind == .serverRefused {
+                logger.error("a queue declared earlier is refused now; left out of the replay", metadata: [
+                    "amqp.queues": "\(part.queues.map(\.name).joined(separator: ","))", "amqp.error": "\(error)",
+                ])
+                refused.append(part)
+                connection = try AMQPConnection(options: options)
+                try connection.declare(exchanges)
+            }
+        }
+        if !refused.isEmpty { state.withLock { $0.declared.removeAll { refused.contains($0) } } }
+        try connection.enableConfirms()
+        return connection
+    }
+
     private var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty } }
 
     private func nextJob() -> Job? {
@@ -243,10 +334,19 @@ package final class AMQPPublisher: Service, Sendable {
     }
 
     private func perform(_ job: Job, on connection: AMQPConnection) -> ([PublishOutcome], AMQPError?) {
-        guard let topology = job.topology else { return run(job.messages, on: connection) }
+        guard let topology = job.topology else {
+            // While the broker blocks publishing, fail at once: the callers keep their messages
+            // (the outbox its rows) and retry; declares still go through.
+            if connection.isBlocked {
+                return (Array(repeating: .failed("the broker blocks publishing (\(connection.blockedReason))"), count: job.messages.count), nil)
+            }
+            return run(job.messages, on: connection)
+        }
         do {
             try connection.declare(topology)
-            state.withLock { $0.declared = $0.declared.merging(topology) }
+            state.withLock { state in
+                if !state.declared.contains(topology) { state.declared.append(topology) }
+            }
             return ([.confirmed], nil)
         } catch {
             return ([.failed(error.description)], error)
@@ -290,17 +390,27 @@ package final class AMQPPublisher: Service, Sendable {
         var failure: AMQPError?
         do {
             for (index, message) in messages.enumerated() {
-                while pending.count >= window { try awaitOne() }
+                while pending.count >= window, !connection.isBlocked { try awaitOne() }
+                // Every 32 messages, read what the broker said meanwhile (a block notice
+                // arrives when the first publish meets an alarm), not only what is buffered.
+                if index % 32 == 31 {
+                    while let event = try connection.waitFrame(timeout: .zero) { absorb(event) }
+                }
+                if connection.isBlocked { break }
                 let sequence = try connection.publish(message)
                 pending[sequence] = index
                 indexById[message.messageId] = index
                 while connection.hasBufferedInput, let event = try connection.waitFrame(timeout: .zero) { absorb(event) }
             }
-            while !pending.isEmpty { try awaitOne() }
+            while !pending.isEmpty, !connection.isBlocked { try awaitOne() }
         } catch {
             failure = error
         }
-        let unknown = "unconfirmed: \(failure?.description ?? "connection lost")"
+        // Blocked: what was sent may still be confirmed after the alarm, what was not is not
+        // sent; both are failures the caller retries (consumers are idempotent).
+        let unknown = connection.isBlocked
+            ? "the broker blocks publishing (\(connection.blockedReason))"
+            : "unconfirmed: \(failure?.description ?? "connection lost")"
         return (outcomes.map { $0 ?? .failed(unknown) }, failure)
     }
 }

@@ -31,6 +31,11 @@ package final class AMQPSession {
         try connection.requireExchanges(of: topology)
     }
 
+    /// Deletes a queue and what is in it.
+    package func deleteQueue(_ name: String) throws(AMQPError) {
+        try connection.deleteQueue(name)
+    }
+
     /// Declares exchanges, queues and bindings.
     package func declare(_ topology: AMQPTopology) throws(AMQPError) {
         try connection.declare(topology)

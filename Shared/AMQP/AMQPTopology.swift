@@ -51,8 +51,18 @@ package struct AMQPTopology: Sendable, Equatable {
         self.bindings = bindings
     }
 
-    /// Both topologies together (duplicates are harmless: declaring is idempotent).
+    /// Both topologies together, each exchange, queue and binding once, in first-seen order
+    /// (declaring is idempotent, but a replay after every reconnect should not grow with
+    /// every unit that shares the exchanges).
     package func merging(_ other: AMQPTopology) -> AMQPTopology {
-        AMQPTopology(exchanges: exchanges + other.exchanges, queues: queues + other.queues, bindings: bindings + other.bindings)
+        func union<T: Equatable>(_ left: [T], _ right: [T]) -> [T] {
+            var result = left
+            for item in right where !result.contains(item) { result.append(item) }
+            return result
+        }
+        return AMQPTopology(exchanges: union(exchanges, other.exchanges), queues: union(queues, other.queues), bindings: union(bindings, other.bindings))
     }
+
+    /// Nothing to declare.
+    package var isEmpty: Bool { exchanges.isEmpty && queues.isEmpty && bindings.isEmpty }
 }

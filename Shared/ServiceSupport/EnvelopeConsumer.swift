@@ -85,6 +85,8 @@ private struct EnvelopeHandling: Sendable {
     let handler: EnvelopeConsumer.Handler
     /// Longest a handler may take before it counts as failed (and is retried).
     let handlerDeadline = Duration.seconds(30)
+    /// Pauses between attempts to publish a dead letter.
+    let deadLetterRetry = RetryPolicy(initialDelay: .milliseconds(200), maximumDelay: .seconds(5))
 
     func handle(_ message: IncomingMessage) async -> Disposition {
         var logger = self.logger
@@ -126,10 +128,15 @@ private struct EnvelopeHandling: Sendable {
                 type: MessageType.commandReply, requestId: reply.requestId,
                 correlationId: message.correlationId ?? message.messageId ?? MessageID.make(), payload: reply
             )
-            if var outgoing = try? OutgoingMessage(envelope: envelope, exchange: "", routingKey: replyTo) {
+            do {
+                var outgoing = try OutgoingMessage(envelope: envelope, exchange: "", routingKey: replyTo)
                 outgoing.correlationId = message.messageId
                 outgoing.mandatory = false
-                _ = await publisher.publish(outgoing)
+                if case .failed(let why) = await publisher.publish(outgoing) {
+                    logger.warning("the refusal could not be sent to its reply-to", metadata: ["amqp.error": "\(why)", "amqp.reply_to": "\(replyTo)"])
+                }
+            } catch {
+                logger.warning("the refusal could not be encoded for its reply-to", metadata: ["error": "\(error)"])
             }
         }
         var headers = message.headers
@@ -141,12 +148,27 @@ private struct EnvelopeHandling: Sendable {
             messageId: message.messageId ?? MessageID.make(), type: message.type, correlationId: message.correlationId,
             replyTo: nil, headers: headers
         )
-        switch await publisher.publish(dead) {
-        case .confirmed:
-            return .ack
-        case .failed(let why):
-            logger.warning("dead letter not confirmed; rejecting to the queue's DLX", metadata: ["amqp.error": "\(why)"])
-            return .reject(requeue: false)
+        // Never the broker's own dead-lettering as a fallback: it would carry the original
+        // body (a resident's raw phone) without its reason. The message stays with this
+        // handler, unacked, until its dead letter is confirmed; on shutdown it goes back to its
+        // queue, to be dead-lettered by whoever takes it next.
+        var attempt = 0
+        while true {
+            switch await publisher.publish(dead) {
+            case .confirmed:
+                return .ack
+            case .failed(let why):
+                attempt += 1
+                let level: Logger.Level = attempt == 1 ? .warning : .error
+                if attempt == 1 || attempt % 12 == 0 {
+                    logger.log(level: level, "dead letter not confirmed; keeping the message and trying again", metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"])
+                }
+                guard !Task.isShuttingDownGracefully, !Task.isCancelled else {
+                    logger.warning("shutting down with a dead letter not confirmed; the message goes back to its queue", metadata: ["amqp.error": "\(why)"])
+                    return .reject(requeue: true)
+                }
+                try? await Task.sleep(for: deadLetterRetry.delay(afterAttempt: attempt) ?? .seconds(5))
+            }
         }
     }
 }
