@@ -20,7 +20,7 @@
 #                             requests through real processes, one fault at a time, reconciled;
 #                             figures → docs/benchmarks/faults.md (the test suite runs a short one)
 #   deploy/local.sh broker-stop | broker-start | broker-alarm on|off | postgres-crash | postgres-start
-#                             | broker-vhost NAME   (used by the fault and fail-fast tests)
+#                             | broker-vhost NAME | broker-vhost-delete NAME   (used by the fault and fail-fast tests)
 #
 # Everything lives under $GRIDLOOP_HOME (default: .run/ in the repository): data, logs,
 # pid files and the generated local secrets (.run/secrets.env, never committed).
@@ -866,6 +866,9 @@ case "${1:-}" in
   broker-vhost)  # NAME: an empty vhost the gridloop user may use (the fail-fast tests' vhost without GridLoop's topology)
     secrets; [ -n "${2:-}" ] || die "broker-vhost NAME"
     broker_user "$2" gridloop "$GRIDLOOP_AMQP_PASSWORD" ;;
+  broker-vhost-delete)  # NAME: remove a vhost made by broker-vhost, and everything in it
+    secrets; [ -n "${2:-}" ] || die "broker-vhost-delete NAME"
+    rmqctl delete_vhost "$2" >/dev/null ;;
   postgres-crash)  # immediate shutdown: no checkpoint, like a power cut; recovery replays the WAL on start
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$(pg_dir)/data" -m immediate -w stop >/dev/null ;;
   postgres-start) postgres_start ;;

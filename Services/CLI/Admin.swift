@@ -15,13 +15,25 @@ import RoutingService
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply every service's database migrations.")
 
+    @Option(help: "Seconds to keep trying while the database cannot be reached yet (a deployment's first start); a refusal (wrong password, no such database) fails at once.")
+    var wait = 0
+
     func run() async throws {
         let configuration = try CLIEnvironment.configuration()
         let logger = Logger(label: "gridloop-cli")
+        let deadline = ContinuousClock.now + .seconds(max(wait, 0))
         for migrator in [IntakeApp.migrator, RoutingApp.migrator, NotificationApp.migrator, ReportingApp.migrator] {
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase, migrator: migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
-            )
+            while true {
+                do {
+                    try await DatabaseBootstrap.migrate(
+                        database: configuration.migrationDatabase, migrator: migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+                    )
+                    break
+                } catch let failure as DependencyFailure where !failure.permanent && ContinuousClock.now < deadline {
+                    FileHandle.standardError.write(Data("waiting for the database: \(failure.reason)\n".utf8))
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
             print("\(migrator.schema): up to date")
         }
     }
@@ -195,9 +207,12 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: Logger(label: "gridloop-cli"))
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: Logger(label: "gridloop-cli"), wait: false,
+                connectTimeout: CLIConnections.connectTimeout
+            )
             let name = self.name
-            let (id, key) = try await withAdminDatabase { client in try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli")) }
+            let (id, key) = try await withAdminDatabase(schemas: ["intake"]) { client in try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli")) }
             print("\(id)\t\(key)")
         }
     }
@@ -206,7 +221,7 @@ struct APIKeyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys (id, name, created, revoked).")
 
         func run() async throws {
-            let keys = try await withAdminDatabase { client in try await APIKeys(postgres: client).list(logger: Logger(label: "gridloop-cli")) }
+            let keys = try await withAdminDatabase(schemas: ["intake"]) { client in try await APIKeys(postgres: client).list(logger: Logger(label: "gridloop-cli")) }
             for (id, name, created, revoked) in keys {
                 print("\(id)\t\(name)\t\(Timestamp.format(created))\t\(revoked.map { "revoked \(Timestamp.format($0))" } ?? "live")")
             }
@@ -220,7 +235,7 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = self.id
-            let revoked = try await withAdminDatabase { client in try await APIKeys(postgres: client).revoke(id: id, logger: Logger(label: "gridloop-cli")) }
+            let revoked = try await withAdminDatabase(schemas: ["intake"]) { client in try await APIKeys(postgres: client).revoke(id: id, logger: Logger(label: "gridloop-cli")) }
             guard revoked else { throw CLIFailure("no live API key \(id)") }
             print("\(id) revoked")
         }

@@ -44,7 +44,7 @@ struct Auth: AsyncParsableCommand {
                 issued = try await authenticator.authority.issue(subject: "service:\(service)", role: Principal.serviceRole, unit: nil, lifetime: lifetime)
             } else {
                 let staff = self.staff ?? ""
-                let member = try await withAdminDatabase { client in try await StaffCredentials(postgres: client).member(staff, logger: Logger(label: "gridloop-cli")) }
+                let member = try await withAdminDatabase(schemas: ["routing"]) { client in try await StaffCredentials(postgres: client).member(staff, logger: Logger(label: "gridloop-cli")) }
                 guard let member else { throw CLIFailure("no staff member '\(staff)' in the org") }
                 issued = try await authenticator.authority.issue(subject: staff, role: member.role, unit: member.unit, lifetime: lifetime)
             }
@@ -67,7 +67,7 @@ struct Auth: AsyncParsableCommand {
             let configuration = try CLIEnvironment.configuration()
             try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: Logger(label: "gridloop-cli"), wait: false, connectTimeout: CLIConnections.connectTimeout)
             let staff = self.staff
-            let secret = try await withAdminDatabase { client in try await StaffCredentials(postgres: client).issue(for: staff, logger: Logger(label: "gridloop-cli")) }
+            let secret = try await withAdminDatabase(schemas: ["routing"]) { client in try await StaffCredentials(postgres: client).issue(for: staff, logger: Logger(label: "gridloop-cli")) }
             guard let secret else { throw CLIFailure("no staff member '\(staff)' in the org") }
             print(secret)
         }

@@ -40,7 +40,7 @@ enum CLIConnections {
     static func report(_ failure: DependencyFailure) {
         let environment = ProcessInfo.processInfo.environment
         var text = "Error: \(failure)\n"
-        let variable = failure.dependency == "broker" ? "AMQP_URL" : "DATABASE_URL"
+        let variable = failure.setting
         let unset = environment[variable].map(\.isEmpty) ?? true
         if unset { text += "  \(variable) is not set, so the default was tried.\n" }
         text += "  Fix: \(failure.fix)."
@@ -51,11 +51,14 @@ enum CLIConnections {
 
 /// Runs `body` with a client of the database from `DATABASE_URL` (admin commands), once a
 /// first connection has shown that the database answers and has GridLoop's schemas.
-func withAdminDatabase<T: Sendable>(poolSize: Int = 2, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+/// `schemas`: those the command needs (default all of GridLoop's).
+func withAdminDatabase<T: Sendable>(
+    poolSize: Int = 2, schemas: [String] = CLIConnections.schemas, _ body: @escaping @Sendable (PostgresClient) async throws -> T
+) async throws -> T {
     let configuration = try CLIEnvironment.configuration()
     var logger = Logger(label: "gridloop-cli")
     logger.logLevel = .error
-    if let failure = await DatabaseProbe.check(configuration.database, timeout: CLIConnections.connectTimeout, schemas: CLIConnections.schemas, logger: logger) {
+    if let failure = await DatabaseProbe.check(configuration.database, timeout: CLIConnections.connectTimeout, schemas: schemas, logger: logger) {
         throw failure
     }
     return try await configuration.database.makeClient(poolSize: poolSize, logger: logger).withRunning(body)

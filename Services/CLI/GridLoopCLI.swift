@@ -13,7 +13,7 @@ struct GridLoopCLI: AsyncParsableCommand {
         commandName: "gridloop",
         abstract: "GridLoop command line: residents' requests from submission to resolution.",
         discussion: "Broker and database come from AMQP_URL and DATABASE_URL (see README).",
-        subcommands: [Submit.self, Import.self, Staff.self, Auth.self, DataCommand.self, Visit.self, Org.self, Audit.self, Notifications.self, Reports.self, APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, Migrate.self]
+        subcommands: [Submit.self, Import.self, Staff.self, Auth.self, DataCommand.self, Visit.self, Org.self, Audit.self, Notifications.self, Reports.self, APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, OutboxCommand.self, Migrate.self]
     )
 
     /// Runs the command; a database error says what the server said (PostgresNIO's own

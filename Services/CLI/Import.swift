@@ -41,7 +41,7 @@ struct Import: AsyncParsableCommand {
             let progress = Progress(total: parsed.count, alreadyDone: rejected.count)
             let workers = max(1, min(concurrency, 32))
             let logger2 = logger
-            let outcome = try await withAdminDatabase(poolSize: workers) { client in
+            let outcome = try await withAdminDatabase(poolSize: workers, schemas: ["intake"]) { client in
                 let importer = BulkImporter(postgres: client, protector: protector)
                 return try await withThrowingTaskGroup(of: (Int, Bool?, String?).self) { group in
                     var next = 0

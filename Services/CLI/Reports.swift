@@ -20,7 +20,7 @@ struct Reports: AsyncParsableCommand {
             let logger = Logger(label: "gridloop-cli")
             try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: ReportingApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout)
             let started = ContinuousClock.now
-            let replayed = try await withAdminDatabase { client in try await ReportingApp.rebuild(on: client, logger: logger) }
+            let replayed = try await withAdminDatabase(schemas: ["reporting"]) { client in try await ReportingApp.rebuild(on: client, logger: logger) }
             print("rebuilt reporting from \(replayed) events in \(ContinuousClock.now - started)")
         }
     }

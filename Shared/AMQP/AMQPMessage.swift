@@ -41,6 +41,21 @@ package enum PublishOutcome: Sendable, Equatable {
     case failed(String)
 
     package var isConfirmed: Bool { self == .confirmed }
+
+    /// The reason of a mandatory message the broker returned because no queue is bound for it
+    /// (its return's code and text follow in parentheses).
+    package static let returnedReason = "returned as unroutable"
+    /// The reason of a message the broker nacked.
+    package static let nackedReason = "nacked by the broker"
+
+    /// Whether the broker answered about this message and refused it (returned it as unroutable
+    /// or nacked it): the broker works and the message itself is the problem. Any other failure
+    /// (not connected, unconfirmed when the connection went or the confirm timed out) says
+    /// nothing about the message.
+    package var isRefusal: Bool {
+        guard case .failed(let reason) = self else { return false }
+        return reason.hasPrefix(Self.returnedReason) || reason.hasPrefix(Self.nackedReason)
+    }
 }
 
 /// A delivered message. Settle it through the consumer that delivered it.

@@ -372,9 +372,9 @@ package final class AMQPPublisher: Service, Sendable {
             case .ack(let tag, let multiple):
                 settle(tag, multiple: multiple) { index in returned[index].map { .failed($0) } ?? .confirmed }
             case .nack(let tag, let multiple):
-                settle(tag, multiple: multiple) { _ in .failed("nacked by the broker") }
+                settle(tag, multiple: multiple) { _ in .failed(PublishOutcome.nackedReason) }
             case .returned(let messageId, let code, let text):
-                if let index = indexById[messageId] { returned[index] = "returned as unroutable (\(code) \(text))" }
+                if let index = indexById[messageId] { returned[index] = "\(PublishOutcome.returnedReason) (\(code) \(text))" }
             default:
                 note(event)
             }

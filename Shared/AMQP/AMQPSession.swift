@@ -120,11 +120,11 @@ package final class AMQPSession {
         mutating func absorb(_ frame: AMQPFrameEvent) {
             switch frame {
             case .returned(let id, let code, let text) where id == messageId:
-                returned = "returned as unroutable (\(code) \(text))"
+                returned = "\(PublishOutcome.returnedReason) (\(code) \(text))"
             case .ack(let tag, let multiple) where tag == sequence || (multiple && tag > sequence):
                 outcome = returned.map { .failed($0) } ?? .confirmed
             case .nack(let tag, let multiple) where tag == sequence || (multiple && tag > sequence):
-                outcome = .failed("nacked by the broker")
+                outcome = .failed(PublishOutcome.nackedReason)
             default:
                 break
             }

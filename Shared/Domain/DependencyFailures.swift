@@ -16,13 +16,17 @@ package struct DependencyFailure: Sendable, Equatable, CustomStringConvertible {
     package var permanent: Bool
     /// The likely fix, e.g. `check the password in DATABASE_URL`.
     package var fix: String
+    /// The environment variable that names this dependency (`DATABASE_URL`,
+    /// `DATABASE_MIGRATION_URL`, `AMQP_URL`).
+    package var setting: String
 
-    package init(dependency: String, target: String, reason: String, permanent: Bool, fix: String) {
+    package init(dependency: String, target: String, reason: String, permanent: Bool, fix: String, setting: String? = nil) {
         self.dependency = dependency
         self.target = target
         self.reason = reason
         self.permanent = permanent
         self.fix = fix
+        self.setting = setting ?? (dependency == "broker" ? "AMQP_URL" : "DATABASE_URL")
     }
 
     /// One line: `cannot use the database postgres://…: <reason>`.

@@ -147,4 +147,24 @@ extension Migration {
             """,
         ])
     }
+
+    /// Per-row backoff and parking for the outbox (see ``OutboxRelay``): `next_attempt_at`
+    /// (when a row the broker refused may be tried again; `NULL` for a row never refused) and
+    /// `parked_at` (set once the row used up its attempts; the relay leaves it alone until
+    /// `gridloop outbox replay`). The relay's selection reads `outbox_due`, which holds only
+    /// rows still to publish and not parked, in the order it takes them; it replaces
+    /// `outbox_unpublished`. `outbox_parked` keeps the operators' listing cheap however many
+    /// published rows the table holds. The service role's grants are per table, so the new
+    /// columns need none.
+    package static func outboxParking(schema: String, version: Int) -> Migration {
+        Migration(version: version, name: "outbox backoff and parking", statements: [
+            "ALTER TABLE \(unescaped: schema).outbox ADD COLUMN next_attempt_at timestamptz, ADD COLUMN parked_at timestamptz",
+            """
+            CREATE INDEX outbox_due ON \(unescaped: schema).outbox (next_attempt_at NULLS FIRST, id)
+            WHERE published_at IS NULL AND parked_at IS NULL
+            """,
+            "CREATE INDEX outbox_parked ON \(unescaped: schema).outbox (id) WHERE published_at IS NULL AND parked_at IS NOT NULL",
+            "DROP INDEX IF EXISTS \(unescaped: schema).outbox_unpublished",
+        ])
+    }
 }

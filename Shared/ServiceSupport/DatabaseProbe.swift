@@ -17,7 +17,7 @@ package enum DatabaseProbe {
         quiet.logLevel = .critical
         let configuration: PostgresConnection.Configuration
         do { configuration = try url.connectionConfiguration(connectTimeout: timeout) } catch {
-            return url.failure(reason: "cannot set up TLS: \(error)", permanent: true, fix: "check sslrootcert in DATABASE_URL")
+            return url.failure(reason: "cannot set up TLS: \(error)", permanent: true, fix: "check sslrootcert in \(url.setting)")
         }
         let logger = quiet
         let outcome: Result<[String], any Error>? = await withTaskGroup(of: Result<[String], any Error>?.self) { group in
@@ -35,7 +35,9 @@ package enum DatabaseProbe {
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                // Past the connection's own connect timeout, so that its reason wins when
+                // both would fire (one stable reason keeps the log's rate limit working).
+                try? await Task.sleep(for: timeout + .seconds(1))
                 return nil
             }
             let first = await group.next() ?? nil
@@ -48,14 +50,14 @@ package enum DatabaseProbe {
         case .success(let missing):
             return url.failure(
                 reason: "the database has no GridLoop schema \(missing.map { "'\($0)'" }.joined(separator: ", "))",
-                permanent: true, fix: "run `gridloop migrate` (with DATABASE_MIGRATION_URL set to the owner's login), or point DATABASE_URL at GridLoop's database"
+                permanent: true, fix: "run `gridloop migrate` (with DATABASE_MIGRATION_URL set to the owner's login), or point \(url.setting) at GridLoop's database"
             )
         case .failure(let error):
             return url.diagnosis(of: error)
         case nil:
             return url.failure(
-                reason: "no answer within \(timeout) (the host is unreachable, or something that is not PostgreSQL listens there)",
-                permanent: false, fix: "check the host and port in DATABASE_URL, and that PostgreSQL is running"
+                reason: "no answer in time (the host is unreachable, or something that is not PostgreSQL listens there)",
+                permanent: false, fix: "check the host and port in \(url.setting), and that PostgreSQL is running"
             )
         }
     }
@@ -64,7 +66,7 @@ package enum DatabaseProbe {
 extension DatabaseURL {
     /// A failure of this database with `reason`.
     package func failure(reason: String, permanent: Bool, fix: String) -> DependencyFailure {
-        DependencyFailure(dependency: "database", target: description, reason: reason, permanent: permanent, fix: fix)
+        DependencyFailure(dependency: "database", target: description, reason: reason, permanent: permanent, fix: fix, setting: setting)
     }
 
     /// What an error of a connection to this database means, in words, with the fix.
@@ -75,9 +77,9 @@ extension DatabaseURL {
                 let reason = "PostgreSQL said: \(message) (SQLSTATE \(state))"
                 switch state {
                 case "28P01", "28000":
-                    return failure(reason: reason, permanent: true, fix: "check the user and password in DATABASE_URL")
+                    return failure(reason: reason, permanent: true, fix: "check the user and password in \(setting)")
                 case "3D000":
-                    return failure(reason: reason, permanent: true, fix: "check the database name in DATABASE_URL (local: gridloop), or create it")
+                    return failure(reason: reason, permanent: true, fix: "check the database name in \(setting) (local: gridloop), or create it")
                 case "42501":
                     return failure(reason: reason, permanent: true, fix: "grant '\(user)' access to the database, or use GridLoop's service login")
                 case "57P03":
@@ -91,7 +93,7 @@ extension DatabaseURL {
             if error.code == .sslUnsupported {
                 return failure(
                     reason: "the server does not support TLS, and sslmode=\(sslMode.rawValue) requires it", permanent: true,
-                    fix: "turn on ssl in PostgreSQL, or set sslmode=disable in DATABASE_URL"
+                    fix: "turn on ssl in PostgreSQL, or set sslmode=disable in \(setting)"
                 )
             }
             if error.code == .connectionError || error.code == .serverClosedConnection, let underlying = error.underlying {
@@ -106,31 +108,31 @@ extension DatabaseURL {
         if let tls = error as? NIOSSLError {
             return failure(
                 reason: "the TLS handshake failed (\(tls))", permanent: true,
-                fix: "sslrootcert in DATABASE_URL must name the CA that signed the server's certificate, and the host must be the one it names"
+                fix: "sslrootcert in \(setting) must name the CA that signed the server's certificate, and the host must be the one it names"
             )
         }
         if let tls = error as? BoringSSLError {
             return failure(
                 reason: "the TLS handshake failed (\(tls))", permanent: true,
-                fix: "sslrootcert in DATABASE_URL must name the CA that signed the server's certificate, and the host must be the one it names"
+                fix: "sslrootcert in \(setting) must name the CA that signed the server's certificate, and the host must be the one it names"
             )
         }
         if let io = error as? IOError {
             return failure(
                 reason: "cannot connect (\(String(cString: strerror(io.errnoCode)))); is PostgreSQL running and listening there?", permanent: false,
-                fix: "start PostgreSQL, or check the host and port in DATABASE_URL"
+                fix: "start PostgreSQL, or check the host and port in \(setting)"
             )
         }
         if let connect = error as? NIOConnectionError {
             let cause = connect.connectionErrors.first.map { "\($0.error)" } ?? connect.dnsAAAAError.map { "\($0)" } ?? "no address"
             return failure(
                 reason: "cannot connect (\(cause)); is PostgreSQL running and listening there?", permanent: false,
-                fix: "start PostgreSQL, or check the host and port in DATABASE_URL"
+                fix: "start PostgreSQL, or check the host and port in \(setting)"
             )
         }
         if let channel = error as? ChannelError, case .connectTimeout = channel {
-            return failure(reason: "no answer to connect in time", permanent: false, fix: "check the host and port in DATABASE_URL, and that PostgreSQL is running")
+            return failure(reason: "no answer in time (the host is unreachable, or something that is not PostgreSQL listens there)", permanent: false, fix: "check the host and port in \(setting), and that PostgreSQL is running")
         }
-        return failure(reason: String(describing: error), permanent: false, fix: "check DATABASE_URL and that PostgreSQL is running")
+        return failure(reason: String(describing: error), permanent: false, fix: "check \(setting) and that PostgreSQL is running")
     }
 }

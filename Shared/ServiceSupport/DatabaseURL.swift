@@ -22,6 +22,8 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     package var sslMode: SSLMode = .disable
     /// The root certificates (PEM) for `verify-ca` / `verify-full`; default the system's.
     package var sslRootCertificate: String?
+    /// The environment variable this address came from, for messages that say what to fix.
+    package var setting = "DATABASE_URL"
 
     package init(string: String) throws {
         guard let components = URLComponents(string: string), ["postgres", "postgresql"].contains(components.scheme ?? ""),

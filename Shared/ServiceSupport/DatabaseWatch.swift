@@ -32,7 +32,7 @@ package final class DatabaseWatch: Service, Sendable {
             // also lets the pool (started beside it) run before the first check leases.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
             guard !Task.isCancelled, !Task.isShuttingDownGracefully else { break }
-            await check()
+            try? await cancelWhenGracefulShutdown { await self.check() }
         }
     }
 

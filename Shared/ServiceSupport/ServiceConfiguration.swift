@@ -53,7 +53,11 @@ package struct ServiceConfiguration: Sendable {
         self.prefetch = reader.int(forKey: "amqp.prefetch", default: 32)
         self.concurrency = reader.int(forKey: "amqp.concurrency", default: 4)
         self.database = try DatabaseURL(string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop"))
-        self.migrationDatabase = try reader.string(forKey: "database.migration.url", isSecret: true).map { try DatabaseURL(string: $0) } ?? database
+        self.migrationDatabase = try reader.string(forKey: "database.migration.url", isSecret: true).map { string in
+            var url = try DatabaseURL(string: string)
+            url.setting = "DATABASE_MIGRATION_URL"
+            return url
+        } ?? database
         self.databasePoolSize = reader.int(forKey: "database.pool.size", default: 10)
         self.httpHost = reader.string(forKey: "http.host", default: "127.0.0.1")
         self.httpPort = reader.int(forKey: ConfigKey("\(service).http.port"), default: reader.int(forKey: "http.port", default: defaultPort))

@@ -34,7 +34,7 @@ package struct ServiceRuntime: Sendable {
             "http.port": "\(configuration.httpPort)",
         ])
         let startup = StartupHealth(service: "gridloop-\(configuration.service)", host: configuration.httpHost, port: configuration.httpPort, logger: logger)
-        try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger, startup: startup)
+        try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger, wait: true, startup: startup)
         // The pool logs every failed connect at info (a refused login once a second): the
         // database watch says it once, with the reason, so the pool's own lines stay below
         // warning unless debugging.
@@ -96,7 +96,7 @@ package enum DatabaseBootstrap {
     /// answering `/health` with the reason through `startup`; without `wait` (the CLI) the
     /// first failure is thrown as a ``DependencyFailure``.
     package static func migrate(
-        database: DatabaseURL, migrator: Migrator, logger: Logger, wait: Bool = true, connectTimeout: Duration = .seconds(5), startup: StartupHealth? = nil
+        database: DatabaseURL, migrator: Migrator, logger: Logger, wait: Bool, connectTimeout: Duration = .seconds(5), startup: StartupHealth? = nil
     ) async throws {
         let retry = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5))
         var attempt = 0

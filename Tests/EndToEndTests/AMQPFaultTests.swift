@@ -89,6 +89,7 @@ extension EndToEndTests {
             return message?.body.count
         }
         #expect(left == 1 << 20)
+        _ = try? await runCommand(["broker-vhost-delete", vhost], executable: try TestEnvironment.brokerControl(), environment: [:])
     }
 
     @Test("defect 3: a handler that finishes while the consumer stops gets its ack sent; the message is not delivered again")

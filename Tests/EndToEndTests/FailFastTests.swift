@@ -68,29 +68,35 @@ struct FailFast {
         return (name, variant(try TestEnvironment.amqpURL(), path: "/\(name)"))
     }
 
+    /// Removes a vhost made by ``emptyVhost()``.
+    func deleteVhost(_ name: String) async {
+        _ = try? await runCommand(["broker-vhost-delete", name], executable: try TestEnvironment.brokerControl(), environment: [:], timeout: .seconds(60))
+    }
+
     /// A reporting process with `environment` over what it needs, on a port of its own and a
     /// vhost of its own (so that it takes none of the other tests' events).
-    func reporting(_ environment: [String: String]) async throws -> (ServiceProcess, String) {
+    func reporting(_ environment: [String: String]) async throws -> (ServiceProcess, String, vhost: String) {
         let port = try closedPort()
+        let (vhost, url) = try await emptyVhost()
         var base = [
-            "AMQP_URL": try await emptyVhost().1, "DATABASE_URL": try TestEnvironment.serviceDatabaseURL(),
+            "AMQP_URL": url, "DATABASE_URL": try TestEnvironment.serviceDatabaseURL(),
             "DATABASE_MIGRATION_URL": try TestEnvironment.databaseURL(), "GRIDLOOP_AUTH_SECRET": GridLoopSystem.authSecret,
             "REPORTING_HTTP_PORT": "\(port)", "LOG_LEVEL": "info",
         ]
         base.merge(environment) { _, new in new }
         let process = try ServiceProcess("gridloop-reporting", name: "reporting-failfast-\(TestEnvironment.unique())", environment: base)
-        return (process, "http://127.0.0.1:\(port)/health")
+        return (process, "http://127.0.0.1:\(port)/health", vhost)
     }
 
-    /// `/health` once it names a failure of `dependency` (within 20 s).
+    /// `/health` once it names a failure of `dependency` (within 60 s).
     func failure(of dependency: String, at url: String) async throws -> (status: Int, document: [String: Any]) {
         var last: (Int, [String: Any]) = (0, [:])
-        let found = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+        let found = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
             guard let reply = try? await http(.GET, url) else { return false }
             last = (reply.status, reply.json)
             return ((reply.json["failures"] as? [String: Any])?[dependency] as? [String: Any]) != nil
         }
-        try #require(found, "no failure of the \(dependency) on \(url): \(last)")
+        try #require(found, "no failure of the \(dependency) on \(url) within 60 s: \(last)")
         return last
     }
 
@@ -178,6 +184,7 @@ extension EndToEndTests {
             "AMQP_TLS_CA_FILE": "/etc/ssl/certs/ca-certificates.crt",
         ])
         f.expectFailure(tls, ["TLS handshake failed", "AMQP_TLS_CA_FILE"], "TLS with the wrong CA")
+        await f.deleteVhost(empty)
         try? FileManager.default.removeItem(at: f.spool)
     }
 
@@ -185,11 +192,12 @@ extension EndToEndTests {
     func serviceWrongDatabasePassword() async throws {
         let f = FailFast()
         let wrong = f.variant(try TestEnvironment.serviceDatabaseURL(), password: "wrong-\(TestEnvironment.unique())")
-        let (process, url) = try await f.reporting(["DATABASE_URL": wrong])
+        let (process, url, vhost) = try await f.reporting(["DATABASE_URL": wrong])
         let (status, document) = try await f.failure(of: "database", at: url)
         // Its relay waits on the pool for a connection that never comes: shutdown still ends
         // (what waits is cancelled after the grace), with status 0, before the test's SIGKILL.
-        #expect(await process.stop() == 0)
+        #expect(await process.stop(grace: .seconds(30)) == 0)
+        await f.deleteVhost(vhost)
         let failure = try #require((document["failures"] as? [String: Any])?["database"] as? [String: Any])
         #expect(status == 503)
         #expect((document["checks"] as? [String: String])?["database"] == "down")
@@ -207,7 +215,8 @@ extension EndToEndTests {
     @Test("a service with a wrong broker password: /health names ACCESS_REFUSED, the log says it as an error, rate-limited")
     func serviceWrongBrokerPassword() async throws {
         let f = FailFast()
-        let (process, url) = try await f.reporting(["AMQP_URL": f.variant(try TestEnvironment.amqpURL(), password: "wrong-\(TestEnvironment.unique())")])
+        let (process, url, vhost) = try await f.reporting(["AMQP_URL": f.variant(try TestEnvironment.amqpURL(), password: "wrong-\(TestEnvironment.unique())")])
+        await f.deleteVhost(vhost)
         let (status, document) = try await f.failure(of: "broker", at: url)
         try await Task.sleep(for: .seconds(3))  // retries go on meanwhile
         await process.stop()
@@ -225,14 +234,16 @@ extension EndToEndTests {
     func serviceDatabaseDownAtStart() async throws {
         let f = FailFast()
         let down = f.variant(try TestEnvironment.databaseURL(), port: try f.closedPort())
-        let (process, url) = try await f.reporting(["DATABASE_MIGRATION_URL": down])
+        let (process, url, vhost) = try await f.reporting(["DATABASE_MIGRATION_URL": down])
         let (status, document) = try await f.failure(of: "database", at: url)
         await process.stop()
+        await f.deleteVhost(vhost)
         let failure = try #require((document["failures"] as? [String: Any])?["database"] as? [String: Any])
         #expect(status == 503)
         #expect(document["status"] as? String == "starting")
         #expect((failure["reason"] as? String ?? "").contains("cannot connect"), "\(failure)")
         #expect(failure["permanent"] as? Bool == false)
+        #expect((failure["fix"] as? String ?? "").contains("DATABASE_MIGRATION_URL"), "names the variable that was used: \(failure)")
         let lines = try f.logLines(process, containing: "cannot use the database")
         #expect(lines.count == 1 && lines[0].contains("\"level\":\"warning\""), "\(lines)")
     }

@@ -10,13 +10,16 @@ import Testing
 /// The transactional outbox, its relay and the inbox against the real database and broker.
 @Suite("Outbox and inbox")
 struct OutboxInboxTests {
+    /// The messaging tables of a throw-away schema, as every service migrates them.
+    static func migrator(_ schema: String) -> Migrator {
+        Migrator(schema: schema, migrations: [.messaging(schema: schema, version: 1), .outboxParking(schema: schema, version: 2)])
+    }
+
     /// Runs `body` with a migrated throw-away schema.
     func withSchema(_ body: @escaping @Sendable (PostgresClient, String) async throws -> Void) async throws {
         let schema = "test_\(TestEnvironment.unique().filter(\.isLetter))x"
         let database = try TestEnvironment.database()
-        try await DatabaseBootstrap.migrate(
-            database: database, migrator: Migrator(schema: schema, migrations: [.messaging(schema: schema, version: 1)]), logger: TestEnvironment.logger
-        )
+        try await DatabaseBootstrap.migrate(database: database, migrator: Self.migrator(schema), logger: TestEnvironment.logger, wait: false)
         try await database.makeClient(poolSize: 4, logger: TestEnvironment.logger).withRunning { client in
             try await body(client, schema)
             try await client.query("DROP SCHEMA \(unescaped: schema) CASCADE")
@@ -26,7 +29,7 @@ struct OutboxInboxTests {
     @Test("migrations are recorded and not applied twice")
     func migrationsOnce() async throws {
         try await withSchema { client, schema in
-            let again = try await Migrator(schema: schema, migrations: [.messaging(schema: schema, version: 1)]).migrate(client: client, logger: TestEnvironment.logger)
+            let again = try await Self.migrator(schema).migrate(client: client, logger: TestEnvironment.logger)
             #expect(again.isEmpty)
         }
     }
@@ -97,9 +100,10 @@ struct OutboxInboxTests {
             try await client.withTransaction(logger: logger) { try await outbox.add(unroutable, on: $0, logger: logger) }
 
             let relay = OutboxRelay(client: client, schema: schema, publisher: publisher, logger: logger)
-            let (count, allConfirmed) = try await relay.relayBatch()
-            #expect(count == 11)
-            #expect(!allConfirmed, "the unroutable row is not confirmed")
+            let batch = try await relay.relayBatch()
+            #expect(batch.taken == 11)
+            #expect(batch.confirmed == 10 && batch.refused == 1 && batch.parked == 0, "the unroutable row is not confirmed: \(batch)")
+            #expect(!batch.brokerFailing, "a refusal is the row's problem, not the broker's")
             let rows = try await client.query("SELECT message_id, published_at IS NOT NULL, attempts, last_error FROM \(unescaped: schema).outbox ORDER BY id").collect()
             let states = try rows.map { try $0.decode((String, Bool, Int, String?).self) }
             #expect(states.filter { $0.1 }.map(\.0) == committed.map(\.messageId))
@@ -115,6 +119,140 @@ struct OutboxInboxTests {
                 return ids
             }
             #expect(delivered == committed.map(\.messageId), "in commit order, each once, nothing rolled back")
+        }
+        await publisher.shutdown()
+    }
+
+    /// Takes (and acks) every message waiting in `queue`; their message ids in order.
+    static func drain(_ queue: String) async throws -> [String] {
+        try await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { session -> [String] in
+            var ids: [String] = []
+            while let message = try session.take(queue: queue, wait: .milliseconds(300)) {
+                ids.append(message.messageId ?? "")
+                try session.settle(message, .ack)
+            }
+            return ids
+        }
+    }
+
+    @Test("a row the broker keeps refusing backs off on its own and is parked; 300 of them never hold up healthy rows; replay un-parks one or all")
+    func refusedRowsBackOffAndPark() async throws {
+        let suffix = TestEnvironment.unique()
+        let queue = "test.outbox.\(suffix)"
+        let fixedQueue = "test.outbox.fixed.\(suffix)"
+        // On the assignments exchange no queue takes every key: a key nothing is bound to is
+        // unroutable for good, as for a unit whose queue an operator deleted.
+        let exchange = GridLoopExchange.assignments
+        let healthyKey = "test.ok-\(suffix)"
+        let badKey = "test.gone-\(suffix)"
+        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, healthyKey)]))
+        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-relay-parking"), topology: topology, logger: TestEnvironment.logger)
+        publisher.start()
+        try await withSchema { client, schema in
+            let logger = TestEnvironment.logger
+            var quiet = logger
+            quiet.logLevel = .critical  // 300 parked rows are 300 error lines, expected here
+            let outbox = Outbox(schema: schema)
+            func outgoing(_ key: String, _ name: String) -> OutgoingMessage {
+                OutgoingMessage(
+                    exchange: exchange, routingKey: key, body: Array("{\"m\":\"\(name)\"}".utf8), messageId: "\(name)-\(suffix)",
+                    type: key == badKey ? "test.bad" : "test.ok"
+                )
+            }
+            func add(_ messages: [OutgoingMessage]) async throws {
+                try await client.withTransaction(logger: logger) { connection in
+                    for message in messages { try await outbox.add(message, on: connection, logger: logger) }
+                }
+            }
+            func published(_ messages: [OutgoingMessage]) async throws -> Int {
+                let ids = messages.map(\.messageId)
+                let count = try await client.query(
+                    "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE message_id = ANY(\(ids)) AND published_at IS NOT NULL"
+                ).collect().first?.decode(Int64.self) ?? 0
+                return Int(count)
+            }
+            func parkedCount() async throws -> Int {
+                let count = try await client.query(
+                    "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE parked_at IS NOT NULL"
+                ).collect().first?.decode(Int64.self) ?? 0
+                return Int(count)
+            }
+
+            // The bad rows first, more of them than a batch holds: taken by id alone, the
+            // batches would be bad rows for ever and no healthy row would go.
+            let bad = (0..<300).map { outgoing(badKey, "bad\($0)") }
+            let healthy = (0..<20).map { outgoing(healthyKey, "ok\($0)") }
+            try await add(bad + healthy)
+            let clock = try await client.query("SELECT now()").collect()
+            let start = try #require(clock.first).decode(Date.self)
+            let relay = OutboxRelay(
+                client: client, schema: schema, publisher: publisher, batchSize: 100, pollInterval: .milliseconds(50),
+                backoff: RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(2)), maxAttempts: 3, logger: quiet
+            )
+            var batches: [OutboxBatch] = []
+            for _ in 0..<4 {
+                let batch = try await relay.relayBatch()
+                batches.append(batch)
+            }
+            #expect(batches.map(\.confirmed) == [0, 0, 0, 20], "three batches of refused rows, then every healthy row: \(batches)")
+            #expect(batches.prefix(3).allSatisfy { $0.taken == 100 && $0.refused == 100 && $0.parked == 0 && !$0.brokerFailing }, "\(batches)")
+            #expect(try await Self.drain(queue) == healthy.map(\.messageId), "every healthy row once, in order")
+
+            // Each refused row counted an attempt, says why, and waits out its own backoff: at
+            // least half the first delay (jitter) after the first batch began.
+            let waiting = try await client.query(
+                """
+                SELECT count(*)::bigint FROM \(unescaped: schema).outbox
+                WHERE routing_key = \(badKey) AND published_at IS NULL AND parked_at IS NULL AND attempts >= 1
+                    AND next_attempt_at >= \(start) + interval '0.5 seconds' AND last_error LIKE '%unroutable%'
+                """
+            ).collect().first?.decode(Int64.self)
+            #expect(waiting == 300, "every refused row backs off, with an attempt and its error recorded")
+
+            // The relay's own loop: rows written while the refused ones back off go at once…
+            let more = (20..<30).map { outgoing(healthyKey, "ok\($0)") }
+            let loop = Task { try await relay.run() }
+            try await add(more)
+            relay.wake()
+            let flowed = try await eventually(timeout: .seconds(5), every: .milliseconds(20)) { try await published(more) == more.count }
+            // …and each refused row is parked after its third attempt.
+            let allParked = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) { try await parkedCount() == bad.count }
+            loop.cancel()
+            _ = await loop.result
+            let parkedNow = try await parkedCount()
+            #expect(flowed, "healthy rows written while refused rows back off are published at once")
+            #expect(allParked, "every refused row is parked after 3 attempts (backoff 1 s doubling to 2 s, jittered); \(parkedNow) are")
+            #expect(try await Self.drain(queue) == more.map(\.messageId))
+
+            let parking = OutboxParking(schema: schema)
+            let parked = try await parking.list(client: client)
+            #expect(parked.map(\.messageId) == bad.map(\.messageId))
+            #expect(parked.allSatisfy {
+                $0.attempts == 3 && $0.exchange == exchange && $0.routingKey == badKey && $0.type == "test.bad"
+                    && $0.lastError?.contains("unroutable") == true && $0.parkedAt >= start
+            }, "\(parked.prefix(2))")
+            #expect(try await relay.relayBatch() == OutboxBatch(), "a parked row is not taken again")
+
+            // The cause fixed (a queue takes the key): replaying one row publishes that row alone…
+            try await publisher.declare(GridLoopTopology.queue(fixedQueue, bindings: [(exchange, badKey)]))
+            let first = try #require(parked.first)
+            #expect(try await parking.replay(id: first.id, client: client) == 1)
+            #expect(try await parking.replay(id: first.id, client: client) == 0, "a row that is not parked is not replayed")
+            let replayed = try await relay.relayBatch()
+            #expect(replayed.taken == 1 && replayed.confirmed == 1, "\(replayed)")
+            #expect(try await Self.drain(fixedQueue) == [first.messageId])
+            #expect(try await parking.list(client: client).count == bad.count - 1)
+
+            // …and replaying all of them publishes the rest.
+            #expect(try await parking.replay(id: nil, client: client) == bad.count - 1)
+            #expect(try await parking.list(client: client).isEmpty)
+            var confirmed = 0
+            for _ in 0..<3 {
+                let batch = try await relay.relayBatch()
+                confirmed += batch.confirmed
+            }
+            #expect(confirmed == bad.count - 1)
+            #expect(try await Self.drain(fixedQueue).count == bad.count - 1)
         }
         await publisher.shutdown()
     }

@@ -71,7 +71,8 @@ package final class GridLoopSystem: Sendable {
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
         environment.merge(overrides) { _, new in new }
         // A service left over from an interrupted run would answer for ours and compete for messages.
-        for (service, port) in ports.sorted(by: { $0.key < $1.key }) where await isHealthy("http://127.0.0.1:\(port)/health") {
+        // (A service still waiting for its database answers 503: any answer counts.)
+        for (service, port) in ports.sorted(by: { $0.key < $1.key }) where await answers("http://127.0.0.1:\(port)/health") {
             throw SystemError("port \(port) already answers /health: a \(service) left over from an interrupted run? (pkill -x gridloop-\(service.prefix(6)))")
         }
         let system = GridLoopSystem(environment: environment)

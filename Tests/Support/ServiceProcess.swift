@@ -156,3 +156,12 @@ package func isHealthy(_ url: String) async -> Bool {
     _ = try? await response.body.collect(upTo: 1 << 16)
     return response.status.code == 200
 }
+
+/// Whether anything answers `GET url` over HTTP, whatever the status.
+package func answers(_ url: String) async -> Bool {
+    var request = HTTPClientRequest(url: url)
+    request.method = .GET
+    guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
+    _ = try? await response.body.collect(upTo: 1 << 16)
+    return true
+}

@@ -18,6 +18,7 @@ CREATE TABLE perf.outbox (
     id bigserial PRIMARY KEY, message_id text NOT NULL UNIQUE, exchange text NOT NULL, routing_key text NOT NULL,
     message_type text NOT NULL, correlation_id text, reply_to text, headers jsonb NOT NULL DEFAULT '{}',
     body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz,
-    attempts integer NOT NULL DEFAULT 0, last_error text
+    attempts integer NOT NULL DEFAULT 0, last_error text, next_attempt_at timestamptz, parked_at timestamptz
 );
-CREATE INDEX outbox_unpublished ON perf.outbox (id) WHERE published_at IS NULL;
+CREATE INDEX outbox_due ON perf.outbox (next_attempt_at NULLS FIRST, id) WHERE published_at IS NULL AND parked_at IS NULL;
+CREATE INDEX outbox_parked ON perf.outbox (id) WHERE published_at IS NULL AND parked_at IS NOT NULL;

@@ -102,5 +102,7 @@ enum NotificationSchema {
             "CREATE INDEX deliveries_by_request ON notification.deliveries (request_id)",
         ]),
         .serviceRole(schema: name, version: 7, appendOnly: []),
+        // A row the broker keeps refusing backs off and is parked instead of holding the outbox up.
+        .outboxParking(schema: name, version: 8),
     ]
 }

@@ -92,6 +92,8 @@ enum ReportingSchema {
         ]),
         // The event store is reporting's copy of the trail: appended, never rewritten.
         .serviceRole(schema: name, version: 6, appendOnly: ["events"]),
+        // A row the broker keeps refusing backs off and is parked instead of holding the outbox up.
+        .outboxParking(schema: name, version: 7),
     ]
 }
 

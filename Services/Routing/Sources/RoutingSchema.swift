@@ -119,5 +119,8 @@ enum RoutingSchema {
         Migration(version: 12, name: "staff sign-in secrets", statements: [
             "CREATE TABLE routing.staff_credentials (staff_id text PRIMARY KEY, secret_hash text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
         ]),
+        // A row the broker keeps refusing (an assignment for a unit whose queue was deleted)
+        // backs off and is parked instead of holding the outbox up.
+        .outboxParking(schema: name, version: 13),
     ]
 }
