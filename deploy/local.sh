@@ -14,6 +14,8 @@
 #                             them: pgbench, broker publish rate, HTTP intake at 1–128 clients,
 #                             submit → assignment, routing replicas, RSS and CPU → docs/benchmarks/
 #   deploy/local.sh bench-sla       the SLA sweeper's part alone (BENCH_SLA_TIMERS, 1 and 2 replicas)
+#   deploy/local.sh soak      the AMQP wrapper's memory over SOAK_MESSAGES (1,000,000) confirmed
+#                             publishes and consumes; fails when RSS grows 5 MB after warm-up
 #   deploy/local.sh bench-profile   perf samples of every service under HTTP load; the hottest
 #                             functions → docs/benchmarks/profile.md
 #   deploy/local.sh faults    the fault-injection harness, long version: FAULT_REQUESTS (10,000)
@@ -842,6 +844,9 @@ case "${1:-}" in
   bench) cmd_bench ;;
   bench-profile) cmd_bench_profile ;;
   bench-sla) cmd_bench_sla ;;
+  soak)  # the AMQP wrapper's memory: SOAK_MESSAGES (1,000,000) confirmed publishes and consumes, RSS sampled (release)
+    bench_prepare
+    env "AMQP_URL=$amqp" "$bin/gridloop-bench" soak --messages "${SOAK_MESSAGES:-1000000}" ;;
   bench-reporting) cmd_bench_reporting ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;

@@ -53,6 +53,7 @@ enum CLIEnvironment {
     static func configuration() throws -> ServiceConfiguration {
         var configuration = try ServiceConfiguration.fromEnvironment(service: "cli", defaultPort: 0)
         configuration.amqp.connectTimeout = CLIConnections.connectTimeout
+        configuration.amqp.rpcTimeout = CLIConnections.connectTimeout
         return configuration
     }
 }

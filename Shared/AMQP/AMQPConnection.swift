@@ -14,7 +14,8 @@ package struct AMQPOptions: Sendable {
     package var connectTimeout: Duration
     /// Longest wait for a publisher confirm before the connection is treated as broken.
     package var confirmTimeout: Duration
-    /// Pause between reconnect attempts.
+    /// Pause between reconnect attempts (capped at 2 s: a broker back after an outage is used
+    /// within seconds, at the price of an attempt every 2 s per connection while it is away).
     package var reconnect: RetryPolicy
     /// Longest wait for the broker's reply to a synchronous method (channel open, declare, qos,
     /// consume, confirm-select, get, close): a broker that keeps heartbeating but never answers
@@ -32,7 +33,7 @@ package struct AMQPOptions: Sendable {
 
     package init(
         url: AMQPURL, heartbeat: Int = 10, connectionName: String, connectTimeout: Duration = .seconds(5),
-        confirmTimeout: Duration = .seconds(30), reconnect: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5))
+        confirmTimeout: Duration = .seconds(30), reconnect: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(2))
     ) {
         self.url = url
         self.heartbeat = min(max(heartbeat, 1), 30)

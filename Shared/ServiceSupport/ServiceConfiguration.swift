@@ -11,6 +11,7 @@ import Logging
 /// | `amqp.heartbeat` | `AMQP_HEARTBEAT` | 10 (seconds, ≤ 30) |
 /// | `amqp.tls.ca.file` | `AMQP_TLS_CA_FILE` | the system's bundle (for `amqps://`) |
 /// | `amqp.tls.verify` | `AMQP_TLS_VERIFY` | true (certificate and host name, for `amqps://`) |
+/// | `amqp.rpc.timeout` | `AMQP_RPC_TIMEOUT` | 10 (seconds a synchronous broker call may wait) |
 /// | `amqp.prefetch` | `AMQP_PREFETCH` | 32 |
 /// | `amqp.concurrency` | `AMQP_CONCURRENCY` | 4 |
 /// | `amqp.fault.close.before.ack` | `AMQP_FAULT_CLOSE_BEFORE_ACK` | false (fault injection only: every message delivered twice) |
@@ -50,6 +51,7 @@ package struct ServiceConfiguration: Sendable {
         self.amqp.closeBeforeFirstAck = reader.bool(forKey: "amqp.fault.close.before.ack", default: false)
         self.amqp.tlsCAFile = reader.string(forKey: "amqp.tls.ca.file").flatMap { $0.isEmpty ? nil : $0 }
         self.amqp.tlsVerify = reader.bool(forKey: "amqp.tls.verify", default: true)
+        self.amqp.rpcTimeout = .seconds(max(1, reader.int(forKey: "amqp.rpc.timeout", default: 10)))
         self.prefetch = reader.int(forKey: "amqp.prefetch", default: 32)
         self.concurrency = reader.int(forKey: "amqp.concurrency", default: 4)
         self.database = try DatabaseURL(string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop"))

@@ -19,6 +19,17 @@ enum Fault: String, CaseIterable, Sendable {
     case redeliverAll = "every message delivered twice"
     case malformed = "malformed message on every queue"
     case slaKill = "SLA timers, 2 routing replicas, one SIGKILLed"
+    // Through the fault proxy (deploy/tools/fault-proxy.py) between every service and the broker
+    // and the database:
+    case unroutableRow = "an outbox row that stays unroutable"
+    case brokerCut = "broker connections cut mid-frame (each way)"
+    case silentBroker = "silent broker (replies dropped 12 s, > 2 heartbeats)"
+    case postgresCut = "database connections cut mid-query"
+    case postgresStall = "database stalled 5 s (socket open, nothing moves)"
+    case latency = "200 ms latency both ways to broker and database"
+
+    /// Whether the services reach the broker and the database through the proxies.
+    var network: Bool { [.brokerCut, .silentBroker, .postgresCut, .postgresStall, .latency].contains(self) }
 
     /// SLA requests climb grid → street → district unclaimed; the others stay at the grid.
     var escalates: Bool { self == .slaKill }
@@ -37,6 +48,12 @@ enum Fault: String, CaseIterable, Sendable {
         case .redeliverAll: "redeliver"
         case .malformed: "malformed"
         case .slaKill: "sla"
+        case .brokerCut: "broker-cut"
+        case .silentBroker: "silent-broker"
+        case .postgresCut: "postgres-cut"
+        case .postgresStall: "postgres-stall"
+        case .latency: "latency"
+        case .unroutableRow: "unroutable"
         }
     }
 }
@@ -58,8 +75,11 @@ struct FaultFigures: Sendable {
     /// Copies with the same id (a republished message, a notification re-sent after an unknown
     /// outcome): at-least-once by design, absorbed by ids; counted, not failed.
     var sameIdRepeats = 0
-    /// From the injection to the first request accepted after it arriving in its unit's queue.
+    /// From the injection (a network fault: from the moment the network healed) to the first
+    /// request accepted after it arriving in its unit's queue.
     var recovery: Duration?
+    /// Network faults: from the moment the network healed until every service's `/health` is 200.
+    var healthyAfterHeal: Duration?
     /// Fired claim timers: fired − due, p50 and p99.
     var latenessP50: Duration?
     var latenessP99: Duration?
@@ -240,14 +260,14 @@ extension Duration {
 /// The figures as a Markdown table.
 func faultTable(_ rows: [FaultFigures]) -> String {
     var lines = [
-        "| fault | accepted | lost | duplicated | unexpected | same-id repeats | recovery s | escalation lateness p50 / p99 ms | settled s | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| fault | accepted | lost | duplicated | unexpected | same-id repeats | recovery s | healthy after heal s | escalation lateness p50 / p99 ms | settled s | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows {
         let lateness = row.latenessP50.map { "\($0.milliseconds) / \(row.latenessP99?.milliseconds ?? "-")" } ?? "-"
         lines.append(
             "| \(row.fault.rawValue) | \(row.accepted) | \(row.lost) | \(row.duplicated) | \(row.unexpected) | \(row.sameIdRepeats) | "
-                + "\(row.recovery?.seconds() ?? "-") | \(lateness) | \(row.settled.seconds()) | \(row.notes.joined(separator: "; ")) |"
+                + "\(row.recovery?.seconds() ?? "-") | \(row.healthyAfterHeal?.seconds() ?? "-") | \(lateness) | \(row.settled.seconds()) | \(row.notes.joined(separator: "; ")) |"
         )
     }
     let total = rows.reduce(into: (0, 0, 0, 0)) { sum, row in
@@ -256,6 +276,6 @@ func faultTable(_ rows: [FaultFigures]) -> String {
         sum.2 += row.duplicated
         sum.3 += row.unexpected
     }
-    lines.append("| **all** | \(total.0) | \(total.1) | \(total.2) | \(total.3) | | | | | |")
+    lines.append("| **all** | \(total.0) | \(total.1) | \(total.2) | \(total.3) | | | | | | |")
     return lines.joined(separator: "\n")
 }

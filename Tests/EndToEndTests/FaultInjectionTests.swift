@@ -22,16 +22,20 @@ extension EndToEndTests {
             var rows: [FaultFigures] = []
             do {
                 for fault in Fault.allCases {
+                    // The network faults need every service to go through the proxies.
+                    if fault.network, !run.throughProxies { try await run.useProxies() }
                     let figures = try await run.phase(fault, requests: perFault)
                     rows.append(figures)
                     print("[faults] \(fault.rawValue): accepted \(figures.accepted), lost \(figures.lost), duplicated \(figures.duplicated), unexpected \(figures.unexpected), settled in \(figures.settled.seconds()) s")
                 }
             } catch {
                 await run.watcher.stop()
+                await run.stopProxies()
                 try? await system.importOrg(try GridLoopSystem.demoOrg)
                 throw error
             }
             await run.watcher.stop()
+            await run.stopProxies()
             try await system.importOrg(try GridLoopSystem.demoOrg)
 
             let table = faultTable(rows)
@@ -96,6 +100,39 @@ final class FaultRun: Sendable {
         let accepted = Mutex<[Accepted]>([])
         let next = Mutex(0)
         let injected = Mutex<Date?>(nil)
+        let healthyAfterHeal = Mutex<Duration?>(nil)
+    }
+
+    /// The proxies between the services and the broker and the database, once the network
+    /// faults begin.
+    private let proxies = Mutex<(broker: FaultProxy, database: FaultProxy)?>(nil)
+    var throughProxies: Bool { proxies.withLock { $0 != nil } }
+
+    /// Starts the proxies and restarts every service through them.
+    func useProxies() async throws {
+        let amqp = try AMQPURL(string: TestEnvironment.amqpURL())
+        let database = try DatabaseURL(string: TestEnvironment.serviceDatabaseURL())
+        let broker = try await FaultProxy(upstream: amqp.port, name: "fault-proxy-broker")
+        let postgres = try await FaultProxy(upstream: database.port, name: "fault-proxy-postgres")
+        proxies.withLock { $0 = (broker, postgres) }
+        func through(_ url: String, port: Int) -> String {
+            var components = URLComponents(string: url)!
+            components.port = port
+            return components.string!
+        }
+        try await restartAll(extra: [
+            "AMQP_URL": through(try TestEnvironment.amqpURL(), port: broker.port),
+            "DATABASE_URL": through(try TestEnvironment.serviceDatabaseURL(), port: postgres.port),
+        ])
+    }
+
+    /// Back to direct connections, and the proxies stopped.
+    func stopProxies() async {
+        guard let (broker, database) = proxies.withLock({ $0 }) else { return }
+        try? await restartAll(extra: [:])
+        proxies.withLock { $0 = nil }
+        await broker.stop()
+        await database.stop()
     }
 
     /// Runs `requests` submissions with `fault` injected once ~30% are accepted, waits until
@@ -128,12 +165,19 @@ final class FaultRun: Sendable {
                 while load.accepted.withLock({ $0.count }) < requests * 3 / 10 { try await Task.sleep(for: .milliseconds(10)) }
                 try await Task.sleep(for: .milliseconds(Int64.random(in: 0...300)))
                 load.injected.withLock { $0 = Date() }
-                try await inject(fault, prefix: prefix)
+                if let healed = try await inject(fault, prefix: prefix) {
+                    // A network fault: recovery counts from the moment the network healed.
+                    load.injected.withLock { $0 = healed }
+                    let started = ContinuousClock.now
+                    try await waitUntilAllHealthy()
+                    load.healthyAfterHeal.withLock { $0 = ContinuousClock.now - started }
+                }
             }
             try await group.waitForAll()
         }
         let acceptedNow = load.accepted.withLock { $0 }
         figures.accepted = acceptedNow.count
+        figures.healthyAfterHeal = load.healthyAfterHeal.withLock { $0 }
         try await settleAndReconcile(fault, prefix: prefix, accepted: Dictionary(uniqueKeysWithValues: acceptedNow.map { ($0.key, $0.at) }), injectedAt: load.injected.withLock { $0 } ?? Date(), figures: &figures)
         if fault == .redeliverAll { try await restartAll(extra: [:]) }
         if let replica { await replica.stop() }
@@ -213,8 +257,42 @@ final class FaultRun: Sendable {
         for service in GridLoopSystem.ports.keys.sorted() { try await system.waitUntilHealthy(service, timeout: .seconds(120)) }
     }
 
-    private func inject(_ fault: Fault, prefix: String) async throws {
+    /// Injects `fault`; for a network fault, returns when the network healed.
+    private func inject(_ fault: Fault, prefix: String) async throws -> Date? {
         let pause = Duration.milliseconds(Int64.random(in: 200...1500))
+        if fault.network {
+            guard let (broker, database) = proxies.withLock({ $0 }) else { throw SystemError("\(fault.rawValue) needs the proxies") }
+            switch fault {
+            case .brokerCut:
+                // Each live connection forwards 1,500 more bytes and is reset: mid-frame.
+                try await broker.set(["mode": "cut-after", "bytes": 1500, "direction": "upstream"])
+                try await Task.sleep(for: .seconds(1))
+                try await broker.set(["mode": "cut-after", "bytes": 1500, "direction": "downstream"])
+                try await Task.sleep(for: .seconds(1))
+                try await broker.pass()
+            case .silentBroker:
+                try await broker.set(["mode": "drop", "direction": "downstream"])
+                try await Task.sleep(for: .seconds(12))
+                try await broker.pass()
+            case .postgresCut:
+                try await database.set(["mode": "cut-after", "bytes": 600, "direction": "upstream"])
+                try await Task.sleep(for: .seconds(1))
+                try await database.pass()
+            case .postgresStall:
+                try await database.set(["mode": "stall", "direction": "both"])
+                try await Task.sleep(for: .seconds(5))
+                try await database.pass()
+            case .latency:
+                try await broker.set(["mode": "latency", "ms": 200])
+                try await database.set(["mode": "latency", "ms": 200])
+                try await Task.sleep(for: .seconds(6))
+                try await broker.pass()
+                try await database.pass()
+            default:
+                break
+            }
+            return Date()
+        }
         switch fault {
         case .none, .redeliverAll:
             break
@@ -249,7 +327,19 @@ final class FaultRun: Sendable {
             // The first requests' 2-second claim deadlines are falling due: kill one sweeper mid-firing.
             try await Task.sleep(for: .milliseconds(Int64.random(in: 1800...2600)))
             try await restart("routing", pause: pause)
+        case .unroutableRow:
+            // An assignment for a unit whose queue an operator deleted: it stays unroutable
+            // while the healthy rows behind it flow.
+            try await database.query(
+                """
+                INSERT INTO intake.outbox (message_id, exchange, routing_key, message_type, body)
+                VALUES (\(prefix + "unroutable"), \(GridLoopExchange.assignments), 'grid.nobody-here', 'request.assigned', '{}')
+                """
+            )
+        case .brokerCut, .silentBroker, .postgresCut, .postgresStall, .latency:
+            break
         }
+        return nil
     }
 
     static let serviceQueues = GridLoopQueue.all
@@ -387,6 +477,17 @@ final class FaultRun: Sendable {
                 figures.lost += Self.serviceQueues.count - listed.count
                 problem("poison messages not dead-lettered with reason: \(Set(Self.serviceQueues).subtracting(listed))")
             }
+        }
+        if fault == .unroutableRow {
+            let row = try await database.query(
+                "SELECT attempts, published_at IS NOT NULL, next_attempt_at > now() FROM intake.outbox WHERE message_id = \(prefix + "unroutable")"
+            ).collect().first?.decode((Int, Bool, Bool?).self)
+            figures.notes.append("the unroutable row: \(row.map { "\($0.0) attempts, backing off: \($0.2 ?? false)" } ?? "gone")")
+            if row?.1 == true || (row?.0 ?? 0) < 1 {
+                figures.unexpected += 1
+                problem("the unroutable row was published or never tried: \(String(describing: row))")
+            }
+            try await database.query("DELETE FROM intake.outbox WHERE message_id = \(prefix + "unroutable")")
         }
         if stable < 3 { problem("did not settle within \(patience)") }
     }
