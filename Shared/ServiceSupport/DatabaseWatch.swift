@@ -38,22 +38,29 @@ package final class DatabaseWatch: Service, Sendable {
 
     /// One round: the pool first; the direct probe only when the pool fails.
     package func check() async {
-        let pooled = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { [client] in (try? await client.query("SELECT 1").collect()) != nil }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(3))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let pooled = await client.answers(within: .seconds(3))
         let failure = pooled ? nil : await DatabaseProbe.check(url, timeout: .seconds(5), logger: logger)
         let decision = state.withLock { state in
             state.failure = failure
             return failure.map { state.log.failed($0, at: .now) } ?? state.log.succeeded(at: .now)
         }
         DatabaseLog.write(decision, failure: failure, logger: logger, what: "the database")
+    }
+}
+
+extension PostgresClient {
+    /// Whether `SELECT 1` answers within `timeout` (through the pool).
+    package func answers(within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await self.query("SELECT 1").collect()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
     }
 }
 

@@ -39,18 +39,7 @@ package struct HealthCheck: Sendable {
 
     /// Ready when `SELECT 1` answers within two seconds; the reason from `watch`.
     package static func database(_ client: PostgresClient, watch: DatabaseWatch) -> HealthCheck {
-        HealthCheck(name: "database", probe: {
-            await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await client.query("SELECT 1").collect()) != nil }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(2))
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
-        }, failure: { watch.failure })
+        HealthCheck(name: "database", probe: { await client.answers(within: .seconds(2)) }, failure: { watch.failure })
     }
 
     /// Ready when every given broker connection is up; the reason from the first that says one.
