@@ -411,6 +411,9 @@ cmd_test() {
     || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends docker-compose >/dev/null; }
   docker-compose -f "$ROOT/deploy/docker-compose.yml" config -q || die "deploy/docker-compose.yml is not valid"
   /usr/bin/python3 "$ROOT/deploy/tools/openapi-routes.py" || die "docs/openapi.yaml and the routes in the code differ"
+  log "testing the fault proxy the fault tests use"
+  /usr/bin/python3 "$ROOT/deploy/tools/test_fault_proxy.py" >"$GRIDLOOP_TEST_LOGS/fault-proxy-tests.log" 2>&1 \
+    || { tail -30 "$GRIDLOOP_TEST_LOGS/fault-proxy-tests.log" >&2; die "the fault proxy's own tests failed"; }
   log "running the test suite"
   local status=0
   swift test --skip-build "$@" || status=$?

@@ -230,6 +230,65 @@ extension EndToEndTests {
         #expect(lines.allSatisfy { $0.contains("\"level\":\"error\"") }, "\(lines)")
     }
 
+    /// The other ways a running service's database or broker can be wrong.
+    enum ServiceFailure: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case wrongDatabase = "no such database"
+        case databaseDown = "database down"
+        case databaseTLS = "database TLS with the wrong CA"
+        case wrongVhost = "no such vhost"
+        case brokerDown = "broker down"
+        case brokerTLS = "broker TLS with the wrong CA"
+
+        var testDescription: String { rawValue }
+        var dependency: String { [.wrongDatabase, .databaseDown, .databaseTLS].contains(self) ? "database" : "broker" }
+        /// In the reason on /health and in the log line.
+        var phrase: String {
+            switch self {
+            case .wrongDatabase: "SQLSTATE 3D000"
+            case .databaseDown, .brokerDown: "cannot connect"
+            case .databaseTLS, .brokerTLS: "TLS handshake failed"
+            case .wrongVhost: "NOT_ALLOWED"
+            }
+        }
+        var permanent: Bool { ![.databaseDown, .brokerDown].contains(self) }
+
+        func environment(_ f: FailFast) throws -> [String: String] {
+            let database = try TestEnvironment.serviceDatabaseURL()
+            let amqp = try TestEnvironment.amqpURL()
+            switch self {
+            case .wrongDatabase: return ["DATABASE_URL": f.variant(database, path: "/no_such_database_\(TestEnvironment.unique())")]
+            case .databaseDown: return ["DATABASE_URL": f.variant(database, port: try f.closedPort())]
+            case .databaseTLS:
+                return ["DATABASE_URL": f.variant(database, query: "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt", host: "localhost")]
+            case .wrongVhost: return ["AMQP_URL": f.variant(amqp, path: "/no-such-vhost-\(TestEnvironment.unique())")]
+            case .brokerDown: return ["AMQP_URL": f.variant(amqp, port: try f.closedPort())]
+            case .brokerTLS:
+                return [
+                    "AMQP_URL": f.variant(amqp.replacingOccurrences(of: "amqp://", with: "amqps://"), port: Int(try TestEnvironment.tls().amqpsPort)!, host: "localhost"),
+                    "AMQP_TLS_CA_FILE": "/etc/ssl/certs/ca-certificates.crt",
+                ]
+            }
+        }
+    }
+
+    @Test("a running service whose database or broker is wrong says why on /health and in its log (a warning or an error, rate-limited), and stops cleanly", arguments: ServiceFailure.allCases)
+    func serviceFailures(_ failure: ServiceFailure) async throws {
+        let f = FailFast()
+        let (process, url, vhost) = try await f.reporting(try failure.environment(f))
+        let (status, document) = try await f.failure(of: failure.dependency, at: url)
+        #expect(await process.stop(grace: .seconds(30)) == 0, "nothing hangs on the way out")
+        await f.deleteVhost(vhost)
+        let reported = try #require((document["failures"] as? [String: Any])?[failure.dependency] as? [String: Any])
+        #expect(status == 503)
+        #expect((reported["reason"] as? String ?? "").contains(failure.phrase), "\(reported)")
+        #expect(reported["permanent"] as? Bool == failure.permanent, "\(reported)")
+        #expect(!(reported["fix"] as? String ?? "").isEmpty)
+        let lines = try f.logLines(process, containing: failure.phrase).filter { $0.contains("dependency.reason") }
+        #expect((1...4).contains(lines.count), "one line per connection, not one per retry: \(lines)")
+        let level = failure.permanent ? "\"level\":\"error\"" : "\"level\":\"warning\""
+        #expect(lines.allSatisfy { $0.contains(level) }, "\(lines)")
+    }
+
     @Test("a service whose database is down as it starts: /health answers 503 with the reason while it waits")
     func serviceDatabaseDownAtStart() async throws {
         let f = FailFast()
