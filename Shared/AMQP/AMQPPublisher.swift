@@ -150,6 +150,20 @@ package final class AMQPPublisher: Service, Sendable {
         }
     }
 
+    /// Runs `body` on `connection` under the watchdog's eye (see ``watch()``).
+    private func guarded<T, E: Error>(_ connection: AMQPConnection, _ body: () throws(E) -> T) throws(E) -> T {
+        let watched = dup(connection.socketDescriptor)
+        if watched >= 0 { state.withLock { $0.busy = (ContinuousClock.now, watched) } }
+        defer {
+            if watched >= 0 {
+                // Cleared under the lock before the duplicate is closed and its number reused.
+                state.withLock { $0.busy = nil }
+                close(watched)
+            }
+        }
+        return try body()
+    }
+
     /// librabbitmq sends a publish with no timeout: a broker that stops reading (blocked, or
     /// gone silent with the socket open) would hold the thread, every caller and shutdown for
     /// ever once the socket buffers are full. A job still running `confirmTimeout` + 5 s after
@@ -158,16 +172,17 @@ package final class AMQPPublisher: Service, Sendable {
     private func watch() {
         let limit = options.confirmTimeout + .seconds(5)
         while true {
-            let (finished, stuck) = state.withLock { state -> (Bool, Int32?) in
-                guard let busy = state.busy, ContinuousClock.now - busy.since > limit else { return (state.isFinished, nil) }
+            let (finished, cut) = state.withLock { state -> (Bool, Bool) in
+                guard let busy = state.busy, ContinuousClock.now - busy.since > limit else { return (state.isFinished, false) }
+                // Under the lock, on the thread's own duplicate of the socket: the number cannot
+                // have been reused for another socket (the thread closes it only after clearing
+                // `busy` under this lock), and shutting it down cuts the connection's socket.
+                Glibc.shutdown(busy.socket, Int32(SHUT_RDWR))
                 state.busy = nil
-                return (state.isFinished, busy.socket)
+                return (state.isFinished, true)
             }
             if finished { return }
-            if let stuck {
-                logger.warning("a publish has not finished in \(limit); dropping the connection (the broker stopped reading)")
-                Glibc.shutdown(stuck, Int32(SHUT_RDWR))
-            }
+            if cut { logger.warning("a call to the broker has not finished in \(limit); dropping the connection (the broker stopped reading)") }
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
@@ -232,14 +247,8 @@ package final class AMQPPublisher: Service, Sendable {
             }
             guard let live = connection else { continue }
             if let job = nextJob() {
-                let socket = live.socketDescriptor
-                state.withLock { $0.busy = (ContinuousClock.now, socket) }
-                let (outcomes, failure) = perform(job, on: live)
-                state.withLock { state in
-                    // Cleared under the lock before the socket can be closed and its number reused.
-                    state.busy = nil
-                    _ = state.cancelled.remove(job.id)
-                }
+                let (outcomes, failure) = guarded(live) { perform(job, on: live) }
+                state.withLock { _ = $0.cancelled.remove(job.id) }
                 job.continuation?.resume(returning: outcomes)
                 if let failure {
                     live.abandon()
@@ -257,7 +266,10 @@ package final class AMQPPublisher: Service, Sendable {
                 wakeup.wait(socket: live.socketDescriptor, timeout: .milliseconds(options.heartbeat * 250))
             }
             do {
-                while let event = try live.waitFrame(timeout: .zero) { note(event) }
+                // Reading may send a heartbeat, which a broker that stopped reading can hold too.
+                try guarded(live) { () throws(AMQPError) in
+                    while let event = try live.waitFrame(timeout: .zero) { note(event) }
+                }
             } catch {
                 live.abandon()
                 connection = nil
@@ -269,19 +281,26 @@ package final class AMQPPublisher: Service, Sendable {
             }
         }
         connection?.close()
-        failQueuedJobs()
-        let waiters = state.withLock { state in
+        // Finished and the queue emptied in one step: a job queued in between would never end.
+        let (waiters, jobs, reason) = state.withLock { state in
             state.isFinished = true
             state.connected = false
-            defer { state.finished.removeAll() }
-            return state.finished
+            defer {
+                state.finished.removeAll()
+                state.jobs.removeAll()
+            }
+            return (state.finished, state.jobs, state.lastError)
+        }
+        for job in jobs {
+            job.continuation?.resume(returning: Array(repeating: .failed("not connected: \(reason)"), count: max(job.messages.count, 1)))
         }
         for waiter in waiters { waiter.resume() }
     }
 
     /// A new connection with the topology declared and confirms on. The exchanges of every
     /// declared part go first, once; then each part's queues and bindings. A part the broker
-    /// now refuses (an operator re-created a unit's queue with other arguments) is logged and
+    /// now refuses with PRECONDITION_FAILED (an operator re-created a unit's queue with other
+    /// arguments; anything else is a connection failure, retried) is logged and
     /// left out of later replays instead of keeping the publisher down: the broker closes the
     /// channel on a refusal, so the connection is made again without it.
     private func connect() throws(AMQPError) -> AMQPConnection {
@@ -295,7 +314,7 @@ package final class AMQPPublisher: Service, Sendable {
             guard !rest.isEmpty else { continue }
             do {
                 try connection.declare(rest)
-            } catch where error.kind == .serverRefused {
+            } catch where error.kind == .serverRefused && error.code == 406 {
                 logger.error("a queue declared earlier is refused now; left out of the replay", metadata: [
                     "amqp.queues": "\(part.queues.map(\.name).joined(separator: ","))", "amqp.error": "\(error)",
                 ])
@@ -334,14 +353,12 @@ package final class AMQPPublisher: Service, Sendable {
     }
 
     private func perform(_ job: Job, on connection: AMQPConnection) -> ([PublishOutcome], AMQPError?) {
-        guard let topology = job.topology else {
-            // While the broker blocks publishing, fail at once: the callers keep their messages
-            // (the outbox its rows) and retry; declares still go through.
-            if connection.isBlocked {
-                return (Array(repeating: .failed("the broker blocks publishing (\(connection.blockedReason))"), count: job.messages.count), nil)
-            }
-            return run(job.messages, on: connection)
+        // While the broker blocks this connection it reads nothing from it: fail at once (the
+        // callers keep their messages, the outbox its rows, and retry) instead of waiting.
+        if connection.isBlocked {
+            return (Array(repeating: .failed("the broker blocks publishing (\(connection.blockedReason))"), count: max(job.messages.count, 1)), nil)
         }
+        guard let topology = job.topology else { return run(job.messages, on: connection) }
         do {
             try connection.declare(topology)
             state.withLock { state in

@@ -85,8 +85,9 @@ private struct EnvelopeHandling: Sendable {
     let handler: EnvelopeConsumer.Handler
     /// Longest a handler may take before it counts as failed (and is retried).
     let handlerDeadline = Duration.seconds(30)
-    /// Pauses between attempts to publish a dead letter.
+    /// Pauses between attempts to publish a dead letter, and how long one handler keeps trying.
     let deadLetterRetry = RetryPolicy(initialDelay: .milliseconds(200), maximumDelay: .seconds(5))
+    let deadLetterPatience = Duration.seconds(120)
 
     func handle(_ message: IncomingMessage) async -> Disposition {
         var logger = self.logger
@@ -152,6 +153,9 @@ private struct EnvelopeHandling: Sendable {
         // body (a resident's raw phone) without its reason. The message stays with this
         // handler, unacked, until its dead letter is confirmed; on shutdown it goes back to its
         // queue, to be dead-lettered by whoever takes it next.
+        // After `deadLetterPatience` the message goes back to its queue (freeing this handler
+        // slot), to be tried again when it comes round.
+        let giveUp = ContinuousClock.now + deadLetterPatience
         var attempt = 0
         while true {
             switch await publisher.publish(dead) {
@@ -163,11 +167,12 @@ private struct EnvelopeHandling: Sendable {
                 if attempt == 1 || attempt % 12 == 0 {
                     logger.log(level: level, "dead letter not confirmed; keeping the message and trying again", metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"])
                 }
-                guard !Task.isShuttingDownGracefully, !Task.isCancelled else {
-                    logger.warning("shutting down with a dead letter not confirmed; the message goes back to its queue", metadata: ["amqp.error": "\(why)"])
+                guard !Task.isShuttingDownGracefully, !Task.isCancelled, ContinuousClock.now < giveUp else {
+                    logger.error("dead letter still not confirmed; the message goes back to its queue", metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"])
                     return .reject(requeue: true)
                 }
-                try? await Task.sleep(for: deadLetterRetry.delay(afterAttempt: attempt) ?? .seconds(5))
+                let pause = deadLetterRetry.delay(afterAttempt: attempt) ?? .seconds(5)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             }
         }
     }

@@ -14,7 +14,7 @@ extension EndToEndTests {
         let queue = "test.blocked.\(suffix)"
         let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(GridLoopExchange.events, queue)]))
         var options = try TestEnvironment.amqpOptions(name: "test-blocked")
-        options.confirmTimeout = .seconds(20)
+        options.confirmTimeout = .seconds(10)
         let publisher = AMQPPublisher(options: options, topology: topology, window: 256, logger: TestEnvironment.logger)
         publisher.start()
         try #require(await eventually { publisher.isConnected })
@@ -50,9 +50,10 @@ extension EndToEndTests {
         let off = try await runCommand(["broker-alarm", "off"], executable: control, environment: [:], timeout: .seconds(60))
         try #require(off.status == 0, "broker-alarm off: \(off.stderr)")
         _ = await large.value
-        #expect(outcomes != nil && largeElapsed < .seconds(25), "the blocked batch returned after \(largeElapsed) (nil: not at all)")
+        #expect(outcomes != nil && largeElapsed < .seconds(30), "the blocked batch returned after \(largeElapsed) (nil: not at all)")
         #expect(outcomes.map { $0.contains { !$0.isConfirmed } } ?? true, "a blocked batch is not reported as all published")
-        if case .failed(let reason) = next { #expect(reason.contains("blocks publishing"), "\(reason)") } else { Issue.record("a publish while blocked was confirmed") }
+        // Blocked, or the connection the watchdog cut to end a stuck send: a failure either way.
+        if case .failed(let reason) = next { #expect(reason.contains("blocks publishing") || reason.contains("not connected"), "\(reason)") } else { Issue.record("a publish while blocked was confirmed") }
         #expect(nextElapsed < .seconds(2), "a publish while blocked fails at once (took \(nextElapsed))")
         let resumed = await eventually(timeout: .seconds(30)) { await publisher.publish(batch(1, size: 100)[0]).isConfirmed }
         #expect(resumed, "publishing resumes once the broker unblocks")
