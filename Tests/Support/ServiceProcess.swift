@@ -148,20 +148,21 @@ package struct ChildWatch: Sendable {
     }
 }
 
-/// Whether `GET url` answers 200.
-package func isHealthy(_ url: String) async -> Bool {
+/// The HTTP status `GET url` answers with, or `nil` when nothing answers (2-s timeout).
+private func status(of url: String) async -> UInt? {
     var request = HTTPClientRequest(url: url)
     request.method = .GET
-    guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
+    guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return nil }
     _ = try? await response.body.collect(upTo: 1 << 16)
-    return response.status.code == 200
+    return response.status.code
+}
+
+/// Whether `GET url` answers 200.
+package func isHealthy(_ url: String) async -> Bool {
+    await status(of: url) == 200
 }
 
 /// Whether anything answers `GET url` over HTTP, whatever the status.
 package func answers(_ url: String) async -> Bool {
-    var request = HTTPClientRequest(url: url)
-    request.method = .GET
-    guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
-    _ = try? await response.body.collect(upTo: 1 << 16)
-    return true
+    await status(of: url) != nil
 }
