@@ -44,15 +44,20 @@ package final class AMQPConsumer: Service, Sendable {
     private let handler: Handler
     private let logger: Logger
     private let delivered: Counter
+    private let endOfPass: (@Sendable () -> Void)?
 
     /// - Parameters:
     ///   - queue: the queue to consume (declared through `topology`).
     ///   - prefetch: most unacked deliveries (bounded).
     ///   - concurrency: most handlers running at once.
+    ///   - endOfPass: a test seam, run on the connection thread at the end of every pass of its
+    ///     loop, before the next pass reads whether to stop: a test holds the thread there while
+    ///     a handler finishes and the consumer drains, the moment a last settle used to be lost.
     package init(
         options: AMQPOptions, queue: String, topology: AMQPTopology, prefetch: Int = 32, concurrency: Int = 4,
-        logger: Logger, handler: @escaping Handler
+        logger: Logger, endOfPass: (@Sendable () -> Void)? = nil, handler: @escaping Handler
     ) {
+        self.endOfPass = endOfPass
         self.options = options
         self.queue = queue
         self.topology = topology
@@ -189,6 +194,7 @@ package final class AMQPConsumer: Service, Sendable {
                 state.withLock { $0.connected = false }
                 logger.warning("consumer lost its connection", metadata: ["amqp.error": "\(error)"])
             }
+            endOfPass?()
         }
         if !finishedSink { sink.finish() }
         connection?.close()

@@ -92,6 +92,40 @@ extension EndToEndTests {
         _ = try? await runCommand(["broker-vhost-delete", vhost], executable: try TestEnvironment.brokerControl(), environment: [:])
     }
 
+    /// Resident set size of the test process, in bytes (`VmRSS` of /proc/self/status).
+    func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kB = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kB * 1024
+    }
+
+    @Test("defect 2: the publisher's connection gives back the frames it reads (200 MB of returned messages leave its memory flat)")
+    func publisherReleasesFrames() async throws {
+        // Every frame librabbitmq reads is allocated from its channel's pool, kept until released:
+        // returned messages are the publisher's biggest frames (their bodies come back whole).
+        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-publisher-returns"), topology: GridLoopTopology.exchanges, logger: TestEnvironment.logger)
+        publisher.start()
+        let body = Array(repeating: UInt8(ascii: "x"), count: 100_000)
+        func batch(_ round: Int) -> [OutgoingMessage] {
+            (0..<50).map { OutgoingMessage(exchange: GridLoopExchange.events, routingKey: "nobody.listens.\(TestEnvironment.unique())", body: body, messageId: "r-\(round)-\($0)") }
+        }
+        // Warm up, then 2,000 returns of 100 KB each.
+        for round in 0..<4 { _ = await publisher.publish(batch(round)) }
+        let before = residentBytes()
+        var returned = 0
+        for round in 0..<40 {
+            for outcome in await publisher.publish(batch(100 + round)) {
+                if case .failed(let reason) = outcome, reason.contains("unroutable") { returned += 1 }
+            }
+        }
+        let growth = residentBytes() - before
+        await publisher.shutdown()
+        #expect(returned == 2000, "every message came back (\(returned))")
+        #expect(growth < 50_000_000, "the process grew \(growth / 1_000_000) MB over 200 MB of returned messages")
+    }
+
     @Test("defect 3: a handler that finishes while the consumer stops gets its ack sent; the message is not delivered again")
     func lastSettleOnShutdown() async throws {
         let (queue, key, topology) = freshFaultQueue()
@@ -101,17 +135,35 @@ extension EndToEndTests {
             return try session.publish(sent)
         }
         let started = Mutex(false)
-        let consumer = AMQPConsumer(options: try TestEnvironment.amqpOptions(name: "test-consumer"), queue: queue, topology: topology, logger: TestEnvironment.logger) { _ in
+        let stopAsked = Mutex(false)
+        let finished = Mutex(false)
+        let held = Mutex(false)
+        // The race, made certain: once the stop is asked, the connection thread is held at the
+        // end of its pass until the handler has finished (its settle queued after the thread's
+        // last look) and the consumer has drained; only then does the thread read "stop".
+        let consumer = AMQPConsumer(
+            options: try TestEnvironment.amqpOptions(name: "test-consumer"), queue: queue, topology: topology, logger: TestEnvironment.logger,
+            endOfPass: {
+                guard stopAsked.withLock({ $0 }), !held.withLock({ $0 }) else { return }
+                held.withLock { $0 = true }
+                let until = ContinuousClock.now + .seconds(5)
+                while !finished.withLock({ $0 }), ContinuousClock.now < until { usleep(1000) }
+                usleep(300_000)
+            }
+        ) { _ in
             started.withLock { $0 = true }
             // Still working when the stop comes; done (and acked) after it.
-            let until = ContinuousClock.now + .milliseconds(600)
-            while ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(20)) }
+            let until = ContinuousClock.now + .seconds(5)
+            while !held.withLock({ $0 }), ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(5)) }
+            finished.withLock { $0 = true }
             return .ack
         }
         let running = Task { try await consumer.run() }
         try #require(await eventually { started.withLock { $0 } })
+        stopAsked.withLock { $0 = true }
         running.cancel()
         try await running.value
+        #expect(held.withLock { $0 }, "the thread was held while the handler finished")
         let again = try await drainFaultQueue(queue)
         #expect(again.isEmpty, "the handled message came back \(again.count) time(s): its ack was dropped on shutdown")
     }
