@@ -120,6 +120,10 @@ final class AMQPConnection {
         // A cluster: each connect takes the next node, so reconnects move on from a node that is down.
         let nodes = options.url.nodes
         let node = nodes[AMQPConnection.rotation.add(1, ordering: .relaxed).oldValue % nodes.count]
+        if let unresolved = NameResolution.check(node.host, port: node.port, within: options.connectTimeout) {
+            close()
+            throw AMQPError(.connectionFailed, reason: "cannot reach \(node): \(unresolved)")
+        }
         let status = amqp_socket_open_noblock(socket, node.host, Int32(node.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
             close()
