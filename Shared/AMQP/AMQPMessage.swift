@@ -47,6 +47,9 @@ package enum PublishOutcome: Sendable, Equatable {
     package static let returnedReason = "returned as unroutable"
     /// The reason of a message the broker nacked.
     package static let nackedReason = "nacked by the broker"
+    /// The reason of a declare the broker refused with 406 PRECONDITION_FAILED (the queue or
+    /// exchange exists with other arguments).
+    package static let preconditionFailedReason = "declare refused (PRECONDITION_FAILED)"
 
     /// Whether the broker answered about this message and refused it (returned it as unroutable
     /// or nacked it): the broker works and the message itself is the problem. Any other failure

@@ -82,9 +82,14 @@ package final class AMQPPublisher: Service, Sendable {
     }
 
     /// Declares more topology (e.g. a unit's queue) now and again after every reconnect.
+    /// A declare the broker refused throws ``AMQPError/Kind/serverRefused`` with its reply code
+    /// (406 PRECONDITION_FAILED: the queue exists with other arguments); any other failure
+    /// (not connected, the connection lost) throws ``AMQPError/Kind/notConnected``.
     package func declare(_ topology: AMQPTopology) async throws(AMQPError) {
         let outcome = await submit(Job(messages: [], topology: topology, continuation: nil))
-        if case .failed(let reason) = outcome.first { throw AMQPError(.serverRefused, reason: reason) }
+        guard case .failed(let reason) = outcome.first else { return }
+        if reason.hasPrefix(PublishOutcome.preconditionFailedReason) { throw AMQPError(.serverRefused, code: 406, reason: reason) }
+        throw AMQPError(.notConnected, reason: reason)
     }
 
     /// Queues `job` and waits for it. A caller cancelled while its job is still queued (the
@@ -366,7 +371,8 @@ package final class AMQPPublisher: Service, Sendable {
             }
             return ([.confirmed], nil)
         } catch {
-            return ([.failed(error.description)], error)
+            let refused = error.kind == .serverRefused && error.code == 406
+            return ([.failed(refused ? "\(PublishOutcome.preconditionFailedReason): \(error.reason)" : error.description)], error)
         }
     }
 

@@ -10,7 +10,8 @@ package struct DeadlineExceeded: Error, CustomStringConvertible {
 
 /// Runs `operation` but returns (throwing ``DeadlineExceeded``) once `limit` passes, cancelling it.
 ///
-/// PostgresNIO can leave a query waiting for ever when its connection dies in mid-stream (seen
+/// The last resort behind ``PostgresClient/transaction(logger:_:_:)``, which ends a transaction
+/// as soon as its connection closes. PostgresNIO can leave a query waiting for ever when its connection dies in mid-stream (seen
 /// here when PostgreSQL stops with `-m immediate` under load: a handler, the outbox relay and
 /// the notification sender each stopped for good). Every long-lived loop runs its database
 /// work under a deadline, so such a unit is abandoned and retried on a fresh connection. The

@@ -49,7 +49,7 @@ package struct Migrator: Sendable {
         )
         var applied: [Int] = []
         for migration in migrations {
-            let done = try await client.withTransaction(logger: logger) { connection -> Bool in
+            let done = try await client.transaction(logger: logger) { [self] connection -> Bool in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
                 let rows = try await connection.query(
                     "SELECT 1 FROM \(unescaped: schema).schema_migrations WHERE version = \(migration.version)", logger: logger

@@ -119,7 +119,7 @@ package final class OutboxRelay: Service, Sendable {
 
     /// Publishes one batch of due rows; returns what became of them.
     package func relayBatch() async throws -> OutboxBatch {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { [self] connection in
             let rows = try await connection.query(
                 """
                 SELECT id, attempts, message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers::text, body

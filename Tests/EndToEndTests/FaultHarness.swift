@@ -19,9 +19,11 @@ enum Fault: String, CaseIterable, Sendable {
     case redeliverAll = "every message delivered twice"
     case malformed = "malformed message on every queue"
     case slaKill = "SLA timers, 2 routing replicas, one SIGKILLed"
+    case unroutableRow = "an outbox row that stays unroutable"
+    case blockedBatch = "broker memory alarm while a 12-MB outbox batch is sent"
+    case refusedDeclare = "a unit's queue re-created with other arguments (its declare refused), routing restarted"
     // Through the fault proxy (deploy/tools/fault-proxy.py) between every service and the broker
     // and the database:
-    case unroutableRow = "an outbox row that stays unroutable"
     case brokerCut = "broker connections cut mid-frame (each way)"
     case silentBroker = "silent broker (replies dropped 12 s, > 2 heartbeats)"
     case postgresCut = "database connections cut mid-query"
@@ -54,6 +56,8 @@ enum Fault: String, CaseIterable, Sendable {
         case .postgresStall: "postgres-stall"
         case .latency: "latency"
         case .unroutableRow: "unroutable"
+        case .blockedBatch: "blocked-batch"
+        case .refusedDeclare: "refused-declare"
         }
     }
 }

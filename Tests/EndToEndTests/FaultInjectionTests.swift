@@ -145,6 +145,7 @@ final class FaultRun: Sendable {
         var replica: ServiceProcess?
         if fault == .slaKill { replica = try await system.launchReplica("routing", port: 18084) }
 
+        try await prepare(fault, prefix: prefix)
         let load = LoadState()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
@@ -179,6 +180,7 @@ final class FaultRun: Sendable {
         figures.accepted = acceptedNow.count
         figures.healthyAfterHeal = load.healthyAfterHeal.withLock { $0 }
         try await settleAndReconcile(fault, prefix: prefix, accepted: Dictionary(uniqueKeysWithValues: acceptedNow.map { ($0.key, $0.at) }), injectedAt: load.injected.withLock { $0 } ?? Date(), figures: &figures)
+        try await conclude(fault, prefix: prefix, figures: &figures)
         if fault == .redeliverAll { try await restartAll(extra: [:]) }
         if let replica { await replica.stop() }
         for service in GridLoopSystem.ports.keys.sorted() where system.process(service)?.isRunning != true {
@@ -336,10 +338,108 @@ final class FaultRun: Sendable {
                 VALUES (\(prefix + "unroutable"), \(GridLoopExchange.assignments), 'grid.nobody-here', 'request.assigned', '{}')
                 """
             )
+        case .blockedBatch:
+            // 600 rows of 20 KB in intake's outbox, straight to a queue of the harness's own (the
+            // default exchange: no service sees them): the
+            // relay is sending them when the broker raises its alarm and stops reading.
+            try await database.query(
+                """
+                INSERT INTO intake.outbox (message_id, exchange, routing_key, message_type, body)
+                SELECT \(prefix + "ballast-") || n, '', \(Self.ballastKey(prefix)), 'harness.ballast',
+                       json_build_object('n', n, 'padding', repeat('x', 20000))::text
+                FROM generate_series(1, \(Self.ballastRows)) AS n
+                """
+            )
+            try await Task.sleep(for: .milliseconds(150))
+            try await control("broker-alarm", "on")
+            try await Task.sleep(for: .seconds(5))
+            try await control("broker-alarm", "off")
+        case .refusedDeclare:
+            // The unit's queue was re-created before the load; a fresh routing declares every
+            // unit's queue as it starts, this one refused.
+            try await restart("routing", pause: pause)
         case .brokerCut, .silentBroker, .postgresCut, .postgresStall, .latency:
             break
         }
         return nil
+    }
+
+    /// The blocked-batch phase's rows and their queue.
+    static let ballastRows = 600
+    static func ballastKey(_ prefix: String) -> String { "harness.ballast.\(prefix)" }
+
+    /// A demo unit the harness never assigns to, whose queue the refused-declare phase re-creates.
+    static let refusedUnit = try! UnitRef(parsing: "grid:xiping-merchants-1")
+
+    /// Before the load of `fault`: what the phase needs in place.
+    private func prepare(_ fault: Fault, prefix: String) async throws {
+        let options = try TestEnvironment.amqpOptions(name: "gridloop-fault-setup")
+        switch fault {
+        case .blockedBatch:
+            let key = Self.ballastKey(prefix)
+            try await AMQPSession.run(options: options) { session in
+                try session.declare(GridLoopTopology.queue(key, bindings: []))
+            }
+        case .refusedDeclare:
+            // An operator deletes the unit's queue and makes it again by hand, as a classic
+            // queue with its binding: GridLoop's declare (quorum, dead-letter exchange) is refused.
+            let unit = Self.refusedUnit
+            try await AMQPSession.run(options: options) { session in
+                try session.deleteQueue(unit.queueName)
+                try session.declare(AMQPTopology(
+                    queues: [.init(name: unit.queueName, quorum: false)],
+                    bindings: [.init(queue: unit.queueName, exchange: GridLoopExchange.assignments, routingKey: unit.routingKey)]
+                ))
+            }
+        default:
+            break
+        }
+    }
+
+    /// After the phase of `fault`: its own checks, and the broker as it was.
+    private func conclude(_ fault: Fault, prefix: String, figures: inout FaultFigures) async throws {
+        let options = try TestEnvironment.amqpOptions(name: "gridloop-fault-setup")
+        switch fault {
+        case .blockedBatch:
+            // Every ballast row reaches its queue (a copy under the same id is a same-id repeat).
+            let key = Self.ballastKey(prefix)
+            let deadline = ContinuousClock.now + .seconds(120)
+            let ids = try await AMQPSession.run(options: options) { session in
+                var ids: [String] = []
+                while Set(ids).count < Self.ballastRows, ContinuousClock.now < deadline {
+                    guard let message = try session.take(queue: key, wait: .seconds(1)) else { continue }
+                    ids.append(message.messageId ?? "")
+                    try session.settle(message, .ack)
+                }
+                while let message = try session.take(queue: key, wait: .milliseconds(500)) {
+                    ids.append(message.messageId ?? "")
+                    try session.settle(message, .ack)
+                }
+                try session.deleteQueue(key)
+                try session.deleteQueue(GridLoopQueue.dead(key))
+                return ids
+            }
+            let distinct = Set(ids).count
+            figures.sameIdRepeats += ids.count - distinct
+            figures.notes.append("\(distinct)/\(Self.ballastRows) ballast messages (20 KB) arrived")
+            if distinct < Self.ballastRows {
+                figures.lost += Self.ballastRows - distinct
+                figures.problems.append("ballast: \(Self.ballastRows - distinct) of \(Self.ballastRows) never arrived")
+            }
+            try await database.query("DELETE FROM intake.outbox WHERE message_id LIKE \(prefix + "ballast-%")")
+        case .refusedDeclare:
+            let log = (try? String(contentsOf: system.process("routing")!.logFile, encoding: .utf8)) ?? ""
+            let logged = log.contains("exists with other arguments")
+            figures.notes.append(logged ? "routing logged the refused declare and went on" : "routing never logged the refused declare")
+            if !logged { figures.problems.append("routing did not log the refused declare of \(Self.refusedUnit.queueName)") }
+            let unit = Self.refusedUnit
+            try await AMQPSession.run(options: options) { session in
+                try session.deleteQueue(unit.queueName)
+                try session.declare(GridLoopTopology.unit(unit))
+            }
+        default:
+            break
+        }
     }
 
     static let serviceQueues = GridLoopQueue.all

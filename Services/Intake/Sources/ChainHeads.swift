@@ -28,7 +28,7 @@ package enum ChainHeads {
     /// The last link of every request whose trail grew since `since` (every request without
     /// one), and the database's clock at the time (the next export's `since`).
     static func current(since: Date?, on client: PostgresClient, logger: Logger) async throws -> (heads: [Head], at: Date) {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             let at = try await connection.query("SELECT now()", logger: logger).collect().first!.decode(Date.self)
             let heads = try await connection.query(
                 """

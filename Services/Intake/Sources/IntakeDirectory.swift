@@ -34,7 +34,7 @@ package struct IntakeDirectory: Sendable {
 
     /// Replaces intake's copy in one transaction.
     package func replace(on client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { [self] connection in
             try await connection.query("DELETE FROM intake.services", logger: logger)
             try await connection.query("DELETE FROM intake.units", logger: logger)
             try await connection.query("DELETE FROM intake.settings", logger: logger)

@@ -19,7 +19,7 @@ extension IntakeStore {
     /// `nil` if there is no such request. Throws ``AuthFailure`` when it is not theirs to see.
     func contact(of requestId: UUID, for principal: Principal, logger: Logger) async throws -> ReporterContact? {
         // The refusal comes out of the transaction as a value (errors thrown inside are wrapped).
-        let outcome = try await postgres.withTransaction(logger: logger) { connection -> Result<ReporterContact, AuthFailure>? in
+        let outcome = try await postgres.transaction(logger: logger) { [self] connection -> Result<ReporterContact, AuthFailure>? in
             // The row lock orders this trail append with the workflow's.
             let rows = try await connection.query(
                 """

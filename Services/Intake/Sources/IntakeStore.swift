@@ -27,9 +27,9 @@ struct IntakeStore: Sendable {
     /// transaction (the AMQP path records its inbox claim and its reply there).
     func submit(
         _ submission: Submission, idempotencyKey: String?, correlationId: String, reportedAt: Date? = nil, logger: Logger,
-        inTransaction: @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
+        inTransaction: @escaping @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
     ) async throws -> SubmissionOutcome {
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { [self] connection in
             let id = UUID()
             let rows = try await connection.query(
                 """
@@ -116,7 +116,7 @@ struct IntakeStore: Sendable {
         guard let requestId = header.requestId.flatMap(UUID.init(uuidString:)), let version = header.requestVersion else {
             throw PoisonMessage("\(header.type) without a request id or version")
         }
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { [self] connection in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
             // The row lock orders this request's trail appends, so its chain has one next link.
             let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId) FOR UPDATE", logger: logger).collect()

@@ -31,7 +31,7 @@ struct Deliveries: Sendable {
         let logger = delivery.logger
         logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
         let facts = try EventFacts.decode(type: header.type, body: delivery.message.body)
-        let recorded = try await postgres.withTransaction(logger: logger) { connection -> Int in
+        let recorded = try await postgres.transaction(logger: logger) { [self] connection -> Int in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
             var recorded = 0
             if Self.integrationEvents.contains(header.type), let webhookURL {

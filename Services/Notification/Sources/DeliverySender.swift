@@ -180,7 +180,7 @@ struct DeliverySender: Service {
         let attempt = delivery.attempts + 1
         let statusCode = outcome.statusCode
         let failure = outcome.failure
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { [self] connection in
             try await connection.query(
                 "INSERT INTO notification.attempts (delivery_id, status_code, latency_ms, error) VALUES (\(delivery.id), \(statusCode), \(latencyMs), \(failure))",
                 logger: logger

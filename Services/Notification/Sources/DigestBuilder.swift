@@ -33,7 +33,7 @@ struct DigestBuilder: Sendable {
     }
 
     private func build(recipient: String, channel: DeliveryChannel, quietHours: QuietHours?, utcOffset: Int) async throws {
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { [self] connection in
             let items = try await connection.query(
                 """
                 SELECT id, recipient_name, target, language, line, created_at FROM notification.digest_items

@@ -54,7 +54,7 @@ package struct Directory: Sendable {
 
     /// Replaces the whole directory in one transaction (an admin command's step).
     package func replace(with snapshot: DirectorySnapshot, on client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("DELETE FROM notification.recipients", logger: logger)
             try await connection.query("DELETE FROM notification.units", logger: logger)
             try await connection.query("DELETE FROM notification.households", logger: logger)

@@ -15,7 +15,7 @@ struct ReadModel: Sendable {
     func event(_ delivery: Delivery) async throws {
         let header = delivery.header
         let logger = delivery.logger
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { [self] connection in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
             // Waits while a rebuild holds the event store.
             try await connection.query(
@@ -33,7 +33,7 @@ struct ReadModel: Sendable {
     /// Throws the read models away and projects every stored event again, in arrival order,
     /// in one transaction (live events wait for it). Returns the number of events replayed.
     package static func rebuild(on client: PostgresClient, logger: Logger) async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             // TRUNCATE locks the read models exclusively: a live event stored but not yet
             // projected waits and is projected after the rebuild; one already projected has
             // committed before it, and the replay (a later statement) reads it. (The event store

@@ -52,7 +52,7 @@ package struct ReportingDirectory: Sendable {
 
     /// Replaces reporting's copy in one transaction (an admin command's step).
     package func replace(on client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { [self] connection in
             try await connection.query("DELETE FROM reporting.units", logger: logger)
             try await connection.query("DELETE FROM reporting.staff", logger: logger)
             try await connection.query("DELETE FROM reporting.settings", logger: logger)

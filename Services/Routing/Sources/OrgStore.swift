@@ -15,7 +15,7 @@ package struct OrgStore: Sendable {
     /// Replaces the whole org structure with `org` in one transaction; returns the new version.
     /// Requests and assignments already made keep their unit names.
     package func replace(with org: OrgFile, source: String, logger: Logger) async throws -> Int {
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { connection in
             try await connection.query("LOCK TABLE routing.org_versions IN EXCLUSIVE MODE", logger: logger)
             for table in ["settings", "sla_policies", "staff", "categories", "departments", "households", "grids", "streets"] {
                 try await connection.query("DELETE FROM routing.\(unescaped: table)", logger: logger)

@@ -65,7 +65,7 @@ struct UnitQueueDeclarer: Service {
         while !Task.isShuttingDownGracefully {
             do {
                 let units = try await org.units(logger: logger)
-                for unit in units { try await workflow.ensureQueue(for: unit) }
+                for unit in units { try await workflow.ensureQueue(for: unit, logger: logger) }
                 logger.info("unit queues declared", metadata: ["units": "\(units.count)"])
                 break
             } catch {

@@ -71,7 +71,7 @@ extension Workflow {
     /// Fires up to `limit` due timers, earliest first, in one transaction; returns how many
     /// (0 when none is due).
     func fireDueTimers(limit: Int, logger: Logger) async throws -> Int {
-        let count = try await postgres.withTransaction(logger: logger) { connection -> Int in
+        let count = try await postgres.transaction(logger: logger) { [self] connection -> Int in
             let due = try await connection.query(
                 """
                 SELECT t.id, t.request_id, t.assignment_id, t.kind, t.due_at

@@ -98,7 +98,7 @@ extension Workflow {
         for department in wanted {
             let target = try UnitRef(tier: .district, id: department)
             guard !outstanding.contains(target.description) else { continue }
-            try await ensureQueue(for: target)
+            try await ensureQueue(for: target, logger: logger)
             let assignment = try await recordAssignment(
                 requestId: requestId, unit: target, reason: "summoned by \(unit) (\(command.staff)): \(note)", category: category,
                 description: description, kind: "summons", on: connection, logger: logger
