@@ -141,6 +141,7 @@ let package = Package(
             dependencies: serviceDependencies + [
                 "IntakeService", "RoutingService", "NotificationService", "ReportingService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Services/CLI",
             swiftSettings: swiftSettings

@@ -8,7 +8,7 @@ import GridLoopServiceSupport
 
 /// `gridloop staff …`: work a unit's queue.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: take, escalate, resolve.", subcommands: [Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self])
+    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: list its inbox, take, escalate, resolve.", subcommands: [InboxList.self, Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self])
 
     /// `gridloop staff reassign REQUEST --staff ID --to tier:id`: within a tier, by a leader.
     struct Reassign: AsyncParsableCommand {

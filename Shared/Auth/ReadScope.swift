@@ -53,6 +53,19 @@ public enum ReadScope {
         }
     }
 
+    /// Whether `principal` may read `unit`'s inbox (its open requests and summonses): the
+    /// unit's own staff, as for its commands, and supervisors and services for any unit.
+    public static func mayReadInbox(_ principal: Principal, unit: UnitRef) -> Bool {
+        principal.readsDistrict || principal.unit == unit
+    }
+
+    /// Refuses with a `403` unless ``mayReadInbox(_:unit:)``.
+    public static func requireInbox(_ principal: Principal, unit: UnitRef) throws(AuthFailure) {
+        guard mayReadInbox(principal, unit: unit) else {
+            throw .forbidden("the inbox of \(unit) is for its own staff and supervisors; \(principal) reads \(principal.unit.map { "the inbox of \($0)" } ?? "no unit's inbox")")
+        }
+    }
+
     /// District-wide reports (figures, backlog, overdue, subsidy, trend, the dashboard):
     /// supervisors and services.
     public static func requireDistrict(_ principal: Principal, what: String) throws(AuthFailure) {

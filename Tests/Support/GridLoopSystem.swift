@@ -54,6 +54,8 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_SMTP_FROM": "gridloop@zhanyi.example",
             "NOTIFICATION_SMS_URL": "http://127.0.0.1:\(webhookPort)/sms",
             "REPORTING_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
+            // The CLI's `staff inbox` asks routing.
+            "GRIDLOOP_ROUTING_URL": "http://127.0.0.1:\(ports["routing"]!)",
             // Incidents (many reports of one problem made one) only where a test asks for them.
             "ROUTING_INCIDENT_THRESHOLD": "0",
             // The tests submit many requests from one address and one phone: rate limits only

@@ -41,6 +41,7 @@ package enum RoutingApp: GridLoopServiceApp {
             ],
             routes: { router in
                 CommandsController(workflow: workflow).addRoutes(to: router)
+                InboxController(store: InboxStore(postgres: runtime.postgres), authenticator: authenticator).addRoutes(to: router)
                 AuthController(
                     credentials: StaffCredentials(postgres: runtime.postgres), authenticator: authenticator,
                     attempts: RateLimiter(limit: reader.int(forKey: "routing.signin.per.minute", default: 30), period: .seconds(60))

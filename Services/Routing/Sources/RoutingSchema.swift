@@ -122,5 +122,15 @@ enum RoutingSchema {
         // A row the broker keeps refusing (an assignment for a unit whose queue was deleted)
         // backs off and is parked instead of holding the outbox up.
         .outboxParking(schema: name, version: 13),
+        // The staff inbox: a unit's open requests and summonses, with the grid and the
+        // duplicate hint each item shows.
+        Migration(version: 14, name: "staff inbox", statements: [
+            "ALTER TABLE routing.requests ADD COLUMN grid_id text, ADD COLUMN possible_duplicate_of uuid",
+            "UPDATE routing.requests r SET grid_id = h.grid_id FROM routing.households h WHERE h.id = r.household_id AND r.grid_id IS NULL",
+            "CREATE INDEX requests_open_by_unit ON routing.requests (unit) WHERE state IN ('assigned', 'claimed', 'resolved')",
+            "CREATE INDEX summons_open_by_unit ON routing.summons (unit) WHERE done_at IS NULL",
+            "CREATE INDEX requests_resolved_by_grid ON routing.requests (grid_id) WHERE state = 'resolved'",
+            "CREATE INDEX assignments_owner_by_request ON routing.assignments (request_id, assigned_at DESC) WHERE kind = 'owner'",
+        ]),
     ]
 }

@@ -85,7 +85,7 @@ final class Workflow: Sendable {
             let grid = facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid ?? facts.coordinateGrid
             if let grid {
                 try await connection.query(
-                    "UPDATE routing.requests SET street_id = (SELECT street_id FROM routing.grids WHERE id = \(grid)) WHERE id = \(requestId)",
+                    "UPDATE routing.requests SET grid_id = \(grid), street_id = (SELECT street_id FROM routing.grids WHERE id = \(grid)) WHERE id = \(requestId)",
                     logger: logger
                 )
             }
@@ -141,7 +141,7 @@ final class Workflow: Sendable {
         let place = location.householdId ?? (location.address ?? "").replacingOccurrences(of: " ", with: "")
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("duplicate:\(submission.category):\(place)")))", logger: logger)
         let seconds = Double(duplicateWindow.components.seconds)
-        return try await connection.query(
+        let found = try await connection.query(
             """
             SELECT id FROM routing.requests
             WHERE id <> \(requestId) AND category = \(submission.category) AND state NOT IN ('closed', 'rejected', 'merged')
@@ -151,7 +151,11 @@ final class Workflow: Sendable {
             ORDER BY created_at LIMIT 1
             """,
             logger: logger
-        ).collect().first.map { try $0.decode(UUID.self).uuidString.lowercased() }
+        ).collect().first?.decode(UUID.self)
+        guard let found else { return nil }
+        // Kept for the inbox's hint (the merge suggestion).
+        try await connection.query("UPDATE routing.requests SET possible_duplicate_of = \(found) WHERE id = \(requestId)", logger: logger)
+        return found.uuidString.lowercased()
     }
 
     /// Inserts an assignment row and returns the message that tells its unit.
