@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "gridloop-routing", targets: ["GridLoopRouting"]),
         .executable(name: "gridloop-notification", targets: ["GridLoopNotification"]),
         .executable(name: "gridloop-reporting", targets: ["GridLoopReporting"]),
+        .executable(name: "gridloop-web", targets: ["GridLoopWeb"]),
         .executable(name: "gridloop", targets: ["GridLoopCLI"]),
         .executable(name: "gridloop-bench", targets: ["GridLoopBench"]),
     ],
@@ -136,6 +137,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "GridLoopReporting", dependencies: ["ReportingService"], path: "Services/Reporting/Main", swiftSettings: swiftSettings),
+        /// The staff's pages: stateless, calls routing and intake with each person's token.
+        .target(
+            name: "WebService",
+            dependencies: serviceDependencies + [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            path: "Services/Web/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "GridLoopWeb", dependencies: ["WebService"], path: "Services/Web/Main", swiftSettings: swiftSettings),
         .executableTarget(
             name: "GridLoopCLI",
             dependencies: serviceDependencies + [
@@ -166,7 +178,7 @@ let package = Package(
         /// Pure domain logic, no I/O.
         .testTarget(
             name: "DomainTests",
-            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService", "IntakeService"],
+            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService", "IntakeService", "WebService"],
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),

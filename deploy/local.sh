@@ -38,10 +38,11 @@ REPORTING_HTTP_PORT="${REPORTING_HTTP_PORT:-8081}"
 NOTIFICATION_HTTP_PORT="${NOTIFICATION_HTTP_PORT:-8082}"
 MAIL_PORT="${MAIL_PORT:-2525}"
 ROUTING_HTTP_PORT="${ROUTING_HTTP_PORT:-8083}"
+WEB_HTTP_PORT="${WEB_HTTP_PORT:-8085}"
 BUILD_CONFIGURATION="${GRIDLOOP_BUILD:-debug}"
 PG_BIN="/usr/lib/postgresql/15/bin"
 RMQ_BIN="/usr/lib/rabbitmq/bin"
-SERVICES=(intake routing notification reporting)
+SERVICES=(intake routing notification reporting web)
 
 log() { printf '\033[1m[gridloop]\033[0m %s\n' "$*" >&2; }
 die() { printf '[gridloop] error: %s\n' "$*" >&2; exit 1; }
@@ -56,6 +57,8 @@ install_packages() {
   command -v curl >/dev/null || missing+=(curl)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  /usr/bin/python3 -c "import selenium" 2>/dev/null || missing+=(python3-selenium)
   fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
   /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
   /usr/bin/python3 -c "import requests, xmltodict" 2>/dev/null || missing+=(python3-requests python3-xmltodict)
@@ -254,6 +257,10 @@ NOTIFICATION_SMTP_FROM=${NOTIFICATION_SMTP_FROM:-gridloop@zhanyi.example}
 NOTIFICATION_SMS_URL=${NOTIFICATION_SMS_URL:-}
 REPORTING_INTAKE_URL=http://127.0.0.1:$INTAKE_HTTP_PORT
 GRIDLOOP_ROUTING_URL=http://127.0.0.1:$ROUTING_HTTP_PORT
+WEB_HTTP_PORT=$WEB_HTTP_PORT
+WEB_ROUTING_URL=http://127.0.0.1:$ROUTING_HTTP_PORT
+WEB_INTAKE_URL=http://127.0.0.1:$INTAKE_HTTP_PORT
+WEB_DASHBOARD_URL=http://127.0.0.1:$REPORTING_HTTP_PORT/dashboard
 LOG_LEVEL=${LOG_LEVEL:-info}
 LOG_FORMAT=${LOG_FORMAT:-json}
 EOT
@@ -297,7 +304,7 @@ replicas_of() { local var; var="$(tr a-z A-Z <<<"$1")_REPLICAS"; echo "${!var:-1
 replica_name() { if [ "$2" -eq 1 ]; then echo "$1"; else echo "$1-$2"; fi; }
 replica_port() {
   local base
-  case $1 in intake) base=$INTAKE_HTTP_PORT ;; routing) base=$ROUTING_HTTP_PORT ;; notification) base=$NOTIFICATION_HTTP_PORT ;; reporting) base=$REPORTING_HTTP_PORT ;; esac
+  case $1 in intake) base=$INTAKE_HTTP_PORT ;; routing) base=$ROUTING_HTTP_PORT ;; notification) base=$NOTIFICATION_HTTP_PORT ;; reporting) base=$REPORTING_HTTP_PORT ;; web) base=$WEB_HTTP_PORT ;; esac
   echo $((base + 100 * ($2 - 1)))
 }
 
@@ -351,10 +358,16 @@ cmd_up() {
   set -a; eval "$(service_env)"; set +a
   "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml"
   demo_requests
+  # Sign-in secrets for the story's staff (new ones on every `up`; stored hashed).
+  local staff secrets_line=""
+  for staff in cui-chunhua xu-chunfeng power-officer-1 wang-xu; do
+    secrets_line+="                $staff  $("$bin/gridloop" auth credential "$staff" 2>/dev/null | tail -1)"$'\n'
+  done
   cat <<EOT
 
 GridLoop is running.
-  intake        http://127.0.0.1:$INTAKE_HTTP_PORT   (POST /v1/requests, GET /v1/requests/{id})
+  staff pages   http://127.0.0.1:$WEB_HTTP_PORT   (open on a phone-sized browser; sign in with a staff id and its secret:)
+$secrets_line  intake        http://127.0.0.1:$INTAKE_HTTP_PORT   (POST /v1/requests, GET /v1/requests/{id})
   reporting     http://127.0.0.1:$REPORTING_HTTP_PORT   (GET /v1/reports/summary, /dashboard: sign in below)
   notification  http://127.0.0.1:$NOTIFICATION_HTTP_PORT/health
   routing       http://127.0.0.1:$ROUTING_HTTP_PORT/health

@@ -56,6 +56,10 @@ package final class GridLoopSystem: Sendable {
             "REPORTING_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
             // The CLI's `staff inbox` asks routing.
             "GRIDLOOP_ROUTING_URL": "http://127.0.0.1:\(ports["routing"]!)",
+            // The staff web app (launched where a test needs it) calls these.
+            "WEB_ROUTING_URL": "http://127.0.0.1:\(ports["routing"]!)",
+            "WEB_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
+            "WEB_DASHBOARD_URL": "http://127.0.0.1:\(ports["reporting"]!)/dashboard",
             // Incidents (many reports of one problem made one) only where a test asks for them.
             "ROUTING_INCIDENT_THRESHOLD": "0",
             // The tests submit many requests from one address and one phone: rate limits only

@@ -18,7 +18,7 @@ for source in list(root.glob("Services/*/Sources/*.swift")) + list(root.glob("Sh
         # `for format in ["", ".csv"]` registers each table twice.
         variants = [path.replace("\\(format)", ""), path.replace("\\(format)", ".csv")] if "\\(format)" in path else [path]
         for variant in variants:
-            registered.add((method, "/" + re.sub(r":([A-Za-z]+)", r"{\1}", variant)))
+            registered.add((method, "/" + re.sub(r":([A-Za-z]+)", r"{\1}", variant).lstrip("/")))
 
 document = yaml.safe_load((root / "docs/openapi.yaml").read_text(encoding="utf-8"))
 described = {(method, path) for path, item in document["paths"].items() for method in item if method in ("get", "post", "put", "patch", "delete")}

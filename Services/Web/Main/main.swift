@@ -1,0 +1,5 @@
+import GridLoopServiceSupport
+import WebService
+
+ConcurrencyExecutor.adoptEventLoops()
+try await WebApp.main()

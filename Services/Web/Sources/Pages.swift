@@ -1,0 +1,206 @@
+import Foundation
+import GridLoopDomain
+import Mustache
+
+/// The pages' templates (Mustache: `{{x}}` is HTML-escaped; only `{{{content}}}`, itself a
+/// rendered template, is not) and their words in Chinese and English.
+package enum Pages {
+    package static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in templates { try! library.register(text, named: name) }
+        return library
+    }()
+
+    /// Renders template `name` with `context`, then the layout around it.
+    package static func render(_ name: String, _ context: [String: Any], layout: [String: Any]) -> String {
+        let content = library.render(context, withTemplate: name) ?? ""
+        var outer = layout
+        outer["content"] = content
+        return library.render(outer, withTemplate: "layout") ?? content
+    }
+
+    static let templates: [String: String] = [
+        "layout": """
+            <!doctype html>
+            <html lang="{{htmlLang}}"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{title}} · GridLoop</title>
+            <link rel="stylesheet" href="/static/app.css">
+            <script src="/static/app.js" defer></script>
+            </head><body data-lang="{{lang}}">
+            <header class="bar">
+              <a class="brand" href="/inbox">网格通 GridLoop</a>
+              <span class="who">{{#who}}{{who}}{{/who}}</span>
+              <a class="lang" href="?lang={{otherLang}}">{{otherLangName}}</a>
+              {{#signedIn}}
+              <form method="post" action="/signout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="link" type="submit">{{t.signOut}}</button></form>
+              {{/signedIn}}
+            </header>
+            <main>
+            {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+            {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+            {{{content}}}
+            </main>
+            </body></html>
+            """,
+        "signin": """
+            <section class="card narrow">
+            <h1>{{t.signInTitle}}</h1>
+            <form method="post" action="/signin" class="stack" novalidate>
+              <input type="hidden" name="csrf" value="{{csrf}}">
+              <label>{{t.staffId}}<input name="staff" value="{{staff}}" required autocomplete="username" autocapitalize="none" maxlength="64"></label>
+              <label>{{t.secret}}<input name="secret" type="password" required autocomplete="current-password" maxlength="200"></label>
+              <button type="submit" class="primary">{{t.signIn}}</button>
+            </form>
+            <p class="hint">{{t.signInHint}}</p>
+            </section>
+            """,
+        "inbox": """
+            <h1>{{t.inboxTitle}} <small>{{unitName}}</small></h1>
+            <nav class="filters">
+              {{#filters}}<a href="/inbox?state={{value}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
+            </nav>
+            <p class="summary">{{summary}}</p>
+            {{#supervisor}}<p><a href="{{dashboard}}">{{t.dashboard}}</a></p>{{/supervisor}}
+            <ul class="items">
+            {{#items}}
+              <li class="item{{#overdue}} overdue{{/overdue}}{{#warning}} warning{{/warning}}">
+                <a href="/requests/{{requestId}}">
+                  <span class="head"><span class="category">{{category}}</span>
+                  {{#isSummons}}<span class="badge summons">{{t.summons}}</span>{{/isSummons}}
+                  {{#isNew}}<span class="badge new">{{t.new}}</span>{{/isNew}}
+                  {{#overdue}}<span class="badge late">{{t.overdue}}</span>{{/overdue}}
+                  <span class="state">{{stateLabel}}</span></span>
+                  <span class="description">{{description}}</span>
+                  <span class="meta">{{place}} · {{age}}{{#claimedBy}} · {{claimedBy}}{{/claimedBy}}</span>
+                  {{#due}}<span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span>{{/due}}
+                  {{#duplicate}}<span class="hint">{{t.possibleDuplicate}}</span>{{/duplicate}}
+                </a>
+              </li>
+            {{/items}}
+            </ul>
+            {{^items}}<p class="empty">{{t.nothingOpen}}</p>{{/items}}
+            {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}">{{t.more}}</a></p>{{/next}}
+            """,
+        "request": """
+            <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+            <section class="card">
+              <h1>{{category}} <small class="state">{{stateLabel}}</small></h1>
+              <p class="description">{{description}}</p>
+              <dl class="facts">
+                <dt>{{t.unit}}</dt><dd>{{unit}}</dd>
+                <dt>{{t.place}}</dt><dd>{{place}}</dd>
+                <dt>{{t.reporter}}</dt><dd>{{reporter}}</dd>
+                {{#due}}<dt>{{t.due}}</dt><dd><span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span></dd>{{/due}}
+              </dl>
+              {{#duplicate}}<p class="hint">{{t.possibleDuplicate}} <a href="/requests/{{duplicate}}">{{duplicate}}</a></p>{{/duplicate}}
+            </section>
+            {{#hasActions}}
+            <section class="card actions">
+              <h2>{{t.actions}}</h2>
+              {{#actions}}
+              {{#collapsed}}<details class="more"><summary>{{label}}</summary>{{/collapsed}}
+              <form method="post" action="/requests/{{requestId}}/act" class="stack action-{{action}}">
+                <input type="hidden" name="csrf" value="{{csrf}}">
+                <input type="hidden" name="action" value="{{action}}">
+                <input type="hidden" name="key" value="{{key}}">
+                {{#needsNote}}<label>{{noteLabel}}<textarea name="note" required maxlength="2000" rows="2"></textarea></label>{{/needsNote}}
+                {{#optionalNote}}<label>{{noteLabel}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>{{/optionalNote}}
+                {{#needsDepartments}}<label>{{t.departments}}<select name="departments" multiple required>{{#departments}}<option value="{{id}}">{{name}}</option>{{/departments}}</select></label>{{/needsDepartments}}
+                {{#needsTarget}}<label>{{t.target}}<input name="target" required placeholder="grid:hongxing-3" maxlength="80"></label>{{/needsTarget}}
+                {{#needsInto}}<label>{{t.into}}<input name="into" required value="{{suggestedInto}}" maxlength="40"></label>{{/needsInto}}
+                {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
+                  <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
+                </select></label>{{/needsSatisfaction}}
+                <button type="submit" class="{{style}}">{{label}}</button>
+              </form>
+              {{#collapsed}}</details>{{/collapsed}}
+              {{/actions}}
+            </section>
+            {{/hasActions}}
+            <section class="card">
+              <h2>{{t.trail}} {{#verified}}<small class="ok">✓ {{t.verified}}</small>{{/verified}}{{^verified}}<small class="error">{{t.notVerified}}</small>{{/verified}}</h2>
+              <ol class="trail">
+              {{#trail}}<li><time>{{at}}</time> <b>{{what}}</b>{{#actor}} · {{actor}}{{/actor}}{{#unit}} · {{unit}}{{/unit}}{{#detail}}<br><span class="detail">{{detail}}</span>{{/detail}}</li>{{/trail}}
+              </ol>
+            </section>
+            """,
+    ]
+
+    /// The pages' words.
+    package static func words(_ language: String) -> [String: String] {
+        language == "en" ? english : chinese
+    }
+
+    static let chinese: [String: String] = [
+        "signInTitle": "工作人员登录", "staffId": "工号", "secret": "登录密码", "signIn": "登录", "signOut": "退出",
+        "signInHint": "登录密码由管理员用 gridloop auth credential 发放。",
+        "inboxTitle": "待办", "all": "全部", "summons": "吹哨报到", "new": "新", "overdue": "已超时", "late": "已超时", "left": "剩余",
+        "possibleDuplicate": "可能与另一件重复", "nothingOpen": "没有待办事项。", "more": "更多", "dashboard": "督办看板",
+        "backToInbox": "返回待办", "unit": "当前处理单位", "place": "地点", "reporter": "反映人", "due": "时限", "actions": "可以做的",
+        "departments": "吹哨的部门", "target": "改派到", "into": "并入的诉求编号", "satisfaction": "居民评价",
+        "satisfied": "满意", "basicallySatisfied": "基本满意", "unsatisfied": "不满意", "trail": "处理记录", "verified": "记录链已核验",
+        "notVerified": "记录链核验未通过", "done": "已完成：",
+    ]
+
+    static let english: [String: String] = [
+        "signInTitle": "Staff sign-in", "staffId": "Staff id", "secret": "Sign-in secret", "signIn": "Sign in", "signOut": "Sign out",
+        "signInHint": "Your sign-in secret comes from an operator (gridloop auth credential).",
+        "inboxTitle": "Inbox", "all": "All", "summons": "Summons", "new": "New", "overdue": "Overdue", "late": "late by", "left": "left",
+        "possibleDuplicate": "Possibly a duplicate of another request", "nothingOpen": "Nothing open.", "more": "More", "dashboard": "Supervisors' dashboard",
+        "backToInbox": "Back to the inbox", "unit": "Held by", "place": "Place", "reporter": "Reported by", "due": "Deadline", "actions": "What you can do",
+        "departments": "Departments to summon", "target": "Move to", "into": "Merge into request", "satisfaction": "The resident's verdict",
+        "satisfied": "Satisfied", "basicallySatisfied": "Basically satisfied", "unsatisfied": "Unsatisfied", "trail": "Trail", "verified": "trail verified",
+        "notVerified": "trail failed verification", "done": "Done: ",
+    ]
+
+    /// Each action's button, the note's label, and whether a note is required.
+    package static func action(_ action: StaffCommand.Action, language: String) -> (label: String, note: String?, required: Bool) {
+        let en = language == "en"
+        switch action {
+        case .claim: return (en ? "Claim" : "认领", nil, false)
+        case .resolve: return (en ? "Resolve" : "办结", en ? "What was done" : "处理结果", true)
+        case .escalate: return (en ? "Escalate" : "上报", en ? "Why it cannot be settled here" : "上报原因", true)
+        case .return: return (en ? "Return for arbitration" : "退回街道协调", en ? "Why it is not ours" : "退回原因", true)
+        case .summon: return (en ? "Summon departments (吹哨报到)" : "吹哨报到", en ? "What they should bring" : "说明", false)
+        case .reassign: return (en ? "Reassign" : "改派", en ? "Why" : "原因", false)
+        case .reject: return (en ? "Reject" : "不予受理", en ? "Why" : "原因", true)
+        case .merge: return (en ? "Merge into another" : "合并", en ? "Why" : "原因", true)
+        case .feedback: return (en ? "Record the on-site check" : "回访登记", en ? "What you saw on site" : "现场核实情况", false)
+        }
+    }
+
+    /// A request or inbox state in words.
+    package static func state(_ state: String, language: String) -> String {
+        let en = language == "en"
+        switch state {
+        case "received": return en ? "received" : "已受理"
+        case "assigned": return en ? "waiting to be claimed" : "待认领"
+        case "claimed": return en ? "in hand" : "处理中"
+        case "resolved": return en ? "resolved, awaiting the verdict" : "已办结待回访"
+        case "closed": return en ? "closed" : "已办结"
+        case "rejected": return en ? "rejected" : "不予受理"
+        case "merged": return en ? "merged" : "已合并"
+        case "summoned": return en ? "summoned" : "待报到"
+        case "acknowledged": return en ? "acknowledged" : "已报到"
+        default: return state
+        }
+    }
+
+    /// "2小时5分" / "2 h 5 min".
+    package static func span(_ seconds: Int, language: String) -> String {
+        let seconds = max(seconds, 0)
+        let en = language == "en"
+        let days = seconds / 86_400, hours = seconds % 86_400 / 3600, minutes = seconds % 3600 / 60
+        if days > 0 { return en ? "\(days) d \(hours) h" : "\(days)天\(hours)小时" }
+        if hours > 0 { return en ? "\(hours) h \(minutes) min" : "\(hours)小时\(minutes)分" }
+        return en ? "\(max(minutes, 1)) min" : "\(max(minutes, 1))分钟"
+    }
+
+    /// Time left until `due` or how late, in words.
+    package static func due(_ due: Date, now: Date, language: String) -> String {
+        let seconds = Int(due.timeIntervalSince(now))
+        let words = Self.words(language)
+        return seconds >= 0 ? "\(words["left"]!) \(span(seconds, language: language))" : "\(words["late"]!) \(span(-seconds, language: language))"
+    }
+}

@@ -1,0 +1,38 @@
+import Configuration
+import GridLoopServiceSupport
+import Hummingbird
+import Logging
+
+/// web: the staff's pages (sign-in, inbox, request). Stateless: it holds no data and calls
+/// routing and intake with each person's own token, so it scales by running more of it.
+///
+/// | key | environment | default |
+/// |---|---|---|
+/// | `web.routing.url` | `WEB_ROUTING_URL` | `http://127.0.0.1:8083` |
+/// | `web.intake.url` | `WEB_INTAKE_URL` | `http://127.0.0.1:8080` |
+/// | `web.dashboard.url` | `WEB_DASHBOARD_URL` | `http://127.0.0.1:8081/dashboard` (as the browser reaches it) |
+/// | `web.secure.cookies` | `WEB_SECURE_COOKIES` | `false` (`true` behind TLS) |
+package enum WebApp: GridLoopServiceApp {
+    package static let name = "web"
+    package static let defaultPort = 8085
+
+    package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
+        let logger = GridLoopLogging.bootstrap(service: name, level: configuration.logLevel, format: configuration.logFormat)
+        let backend = Backend(
+            routing: reader.string(forKey: "web.routing.url", default: "http://127.0.0.1:8083"),
+            intake: reader.string(forKey: "web.intake.url", default: "http://127.0.0.1:8080")
+        )
+        let router = Router(context: GridLoopRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        WebController(
+            backend: backend, dashboardURL: reader.string(forKey: "web.dashboard.url", default: "http://127.0.0.1:8081/dashboard"),
+            secureCookies: reader.bool(forKey: "web.secure.cookies", default: false)
+        ).addRoutes(to: router)
+        logger.info("web pages ready", metadata: ["routing": "\(backend.routing)", "intake": "\(backend.intake)"])
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridloop-web"),
+            logger: logger
+        )
+    }
+}

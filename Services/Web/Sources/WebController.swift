@@ -1,0 +1,449 @@
+import Crypto
+import Foundation
+import GridLoopDomain
+import GridLoopServiceSupport
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The staff web app's pages: sign-in, the inbox, a request with exactly the actions its viewer
+/// may take now. Every page is drawn on the server from routing's and intake's APIs, called
+/// with the signed-in person's token; every form carries a CSRF token.
+package struct WebController: Sendable {
+    package let backend: Backend
+    /// Where supervisors find the dashboard (a browser-reachable URL of reporting).
+    package let dashboardURL: String
+    /// Cookies get `Secure` (behind TLS).
+    package let secureCookies: Bool
+
+    static let sessionCookie = "gridloop_session"
+    static let csrfCookie = "gridloop_csrf"
+    static let languageCookie = "gridloop_lang"
+
+    package init(backend: Backend, dashboardURL: String, secureCookies: Bool) {
+        self.backend = backend
+        self.dashboardURL = dashboardURL
+        self.secureCookies = secureCookies
+    }
+
+    package func addRoutes(to router: Router<GridLoopRequestContext>) {
+        router.add(middleware: SecurityHeaders())
+        router.get("/") { _, _ in Self.redirect("/inbox") }
+        router.get("health") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("static/app.css") { _, _ in Self.asset(Assets.css, type: "text/css; charset=utf-8") }
+        router.get("static/app.js") { _, _ in Self.asset(Assets.js, type: "text/javascript; charset=utf-8") }
+        router.get("signin") { request, _ in signInPage(request) }
+        router.post("signin") { request, context in try await signIn(request, context: context) }
+        router.post("signout") { request, context in try await signOut(request, context: context) }
+        router.get("inbox") { request, context in try await inbox(request, context: context) }
+        router.get("requests/:id") { request, context in try await requestPage(request, context: context) }
+        router.post("requests/:id/act") { request, context in try await act(request, context: context) }
+    }
+
+    // MARK: The visit's state: language, CSRF token, session
+
+    struct Visit {
+        var language: String
+        var csrf: String
+        var newCSRF: Bool
+        var session: Session?
+        var setCookies: [String] = []
+    }
+
+    func visit(_ request: Request) -> Visit {
+        let cookies = request.headers[values: .cookie]
+        let asked = request.uri.queryParameters["lang"].map(String.init)
+        let stored = Self.cookie(Self.languageCookie, in: cookies)
+        let language = (asked ?? stored) == "en" ? "en" : "zh"
+        var visit = Visit(language: language, csrf: "", newCSRF: false, session: Self.cookie(Self.sessionCookie, in: cookies).flatMap(Session.init(token:)))
+        if let csrf = Self.cookie(Self.csrfCookie, in: cookies), csrf.count == 64 {
+            visit.csrf = csrf
+        } else {
+            visit.csrf = Self.randomToken()
+            visit.newCSRF = true
+            visit.setCookies.append(cookie(Self.csrfCookie, visit.csrf, maxAge: 86_400 * 7))
+        }
+        if let asked, asked != stored { visit.setCookies.append(cookie(Self.languageCookie, language, maxAge: 86_400 * 365)) }
+        return visit
+    }
+
+    func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
+        "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")
+    }
+
+    static func randomToken() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The form's CSRF field matches the visit's cookie (compared in constant time).
+    func checkCSRF(_ form: [String: [String]], _ visit: Visit) -> Bool {
+        guard !visit.newCSRF, let sent = form["csrf"]?.first, sent.utf8.count == visit.csrf.utf8.count else { return false }
+        return zip(sent.utf8, visit.csrf.utf8).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// The signed-in session, refreshed when it is about to run out; `nil` sends to sign-in.
+    func session(_ visit: inout Visit) async -> Session? {
+        guard let session = visit.session, session.expires > Date() else { return nil }
+        guard session.wantsRefresh() else { return session }
+        guard let answer = try? await backend.call(.POST, "routing", "/v1/auth/refresh", token: session.token), answer.ok,
+              let issued = try? answer.decode(IssuedTokenBody.self), let fresh = Session(token: issued.token)
+        else { return session }
+        visit.session = fresh
+        visit.setCookies.append(cookie(Self.sessionCookie, fresh.token, maxAge: max(60, Int(fresh.expires.timeIntervalSinceNow))))
+        return fresh
+    }
+
+    struct IssuedTokenBody: Decodable {
+        var token: String
+    }
+
+    // MARK: Pages
+
+    func layout(_ visit: Visit, title: String, notice: String? = nil, error: String? = nil) -> [String: Any] {
+        var layout: [String: Any] = [
+            "lang": visit.language, "htmlLang": visit.language == "en" ? "en" : "zh-CN", "title": title, "t": Pages.words(visit.language),
+            "otherLang": visit.language == "en" ? "zh" : "en", "otherLangName": visit.language == "en" ? "中文" : "English", "csrf": visit.csrf,
+        ]
+        if let session = visit.session {
+            layout["signedIn"] = true
+            layout["who"] = "\(session.staff) · \(session.unit?.description ?? session.role)"
+        }
+        if let notice { layout["notice"] = notice }
+        if let error { layout["error"] = error }
+        return layout
+    }
+
+    func page(_ visit: Visit, _ template: String, _ context: [String: Any], title: String, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        var context = context
+        context["t"] = Pages.words(visit.language)
+        context["csrf"] = visit.csrf
+        let html = Pages.render(template, context, layout: layout(visit, title: title, notice: notice, error: error))
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        for cookie in visit.setCookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func signInPage(_ request: Request, staff: String = "", error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        let visit = visit(request)
+        return page(visit, "signin", ["staff": staff], title: Pages.words(visit.language)["signInTitle"]!, error: error, status: status)
+    }
+
+    func signIn(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        var visit = visit(request)
+        let form = try await Self.form(request)
+        let en = visit.language == "en"
+        guard checkCSRF(form, visit) else {
+            return page(visit, "signin", [:], title: "GridLoop", error: en ? "The form expired; please sign in again." : "页面已过期，请重新登录。", status: .forbidden)
+        }
+        let staff = (form["staff"]?.first ?? "").trimmingCharacters(in: .whitespaces)
+        let secret = form["secret"]?.first ?? ""
+        guard !staff.isEmpty, !secret.isEmpty else {
+            return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "Enter your staff id and sign-in secret." : "请填写工号和登录密码。", status: .badRequest)
+        }
+        let answer: Backend.Answer
+        do { answer = try await backend.call(.POST, "routing", "/v1/auth/token", token: nil, json: ["staff": staff, "secret": secret]) } catch {
+            context.logger.warning("sign-in: routing unreachable", metadata: ["error": "\(error)"])
+            return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "The service is not reachable; try again shortly." : "服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
+        }
+        guard answer.ok, let issued = try? answer.decode(IssuedTokenBody.self), let session = Session(token: issued.token) else {
+            let message: String
+            switch answer.status {
+            case 401: message = en ? "Unknown staff id or wrong sign-in secret." : "工号或登录密码不对。"
+            case 429: message = en ? "Too many attempts; wait a minute." : "尝试次数过多，请一分钟后再试。"
+            default: message = answer.problem ?? "\(answer.status)"
+            }
+            return page(visit, "signin", ["staff": staff], title: "GridLoop", error: message, status: answer.status == 429 ? .tooManyRequests : .unauthorized)
+        }
+        visit.setCookies.append(cookie(Self.sessionCookie, session.token, maxAge: max(60, Int(session.expires.timeIntervalSinceNow))))
+        return Self.redirect("/inbox", cookies: visit.setCookies)
+    }
+
+    func signOut(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        let visit = visit(request)
+        let form = try await Self.form(request)
+        guard checkCSRF(form, visit) else { return Self.redirect("/inbox", cookies: visit.setCookies) }
+        return Self.redirect("/signin", cookies: visit.setCookies + ["\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")])
+    }
+
+    func inbox(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        var visit = visit(request)
+        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        let language = visit.language
+        let words = Pages.words(language)
+        let state = request.uri.queryParameters["state"].map(String.init).flatMap { StaffInbox.State(rawValue: $0) }
+        var path = "/v1/inbox?limit=50"
+        if let state { path += "&state=\(state.rawValue)" }
+        if let cursor = request.uri.queryParameters["cursor"].map(String.init), cursor.allSatisfy({ $0.isLetter || $0.isNumber }) { path += "&cursor=\(cursor)" }
+        if session.unit?.tier == .oversight, let unit = request.uri.queryParameters["unit"].map(String.init), let ref = try? UnitRef(parsing: unit) { path += "&unit=\(ref)" }
+        let answer: Backend.Answer
+        do { answer = try await backend.call(.GET, "routing", path, token: session.token) } catch {
+            return page(visit, "inbox", ["items": [Any]()], title: words["inboxTitle"]!, error: language == "en" ? "The inbox is not reachable right now." : "暂时无法读取待办。", status: .serviceUnavailable)
+        }
+        if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
+        guard answer.ok, let inbox = try? answer.decode(StaffInbox.Page.self) else {
+            return page(visit, "inbox", ["items": [Any]()], title: words["inboxTitle"]!, error: answer.problem ?? "\(answer.status)", status: .ok)
+        }
+        let now = Date()
+        let items: [[String: Any]] = inbox.items.map { item in
+            var row: [String: Any] = [
+                "requestId": item.requestId, "category": CategoryNames.label(item.category, language: language), "description": item.description,
+                "stateLabel": Pages.state(item.state.rawValue, language: language), "place": item.householdId ?? item.address ?? item.gridId ?? "-",
+                "age": Pages.span(item.ageSeconds, language: language), "isSummons": item.kind == .summons, "overdue": item.overdue, "warning": item.warning,
+                "isNew": item.claimedBy == nil && item.ageSeconds < 3600 && !item.overdue,
+            ]
+            if let claimedBy = item.claimedBy { row["claimedBy"] = claimedBy }
+            if let due = item.claimDueAt ?? item.resolveDueAt {
+                row["due"] = Timestamp.format(due)
+                row["dueText"] = Pages.due(due, now: now, language: language)
+            }
+            if item.possibleDuplicateOf != nil { row["duplicate"] = true }
+            return row
+        }
+        let filters: [[String: Any]] = [["value": "", "label": words["all"]!, "count": inbox.counts.total, "active": state == nil]]
+            + StaffInbox.State.allCases.compactMap { candidate in
+                let count = inbox.counts.byState[candidate.rawValue] ?? 0
+                guard count > 0 || candidate == state else { return nil }
+                return ["value": candidate.rawValue, "label": Pages.state(candidate.rawValue, language: language), "count": count, "active": candidate == state]
+            }
+        let summary = language == "en"
+            ? "\(inbox.counts.total) open · \(inbox.counts.overdue) overdue · \(inbox.counts.warning) near the deadline · \(inbox.counts.unclaimed) unclaimed"
+            : "共 \(inbox.counts.total) 件 · 超时 \(inbox.counts.overdue) · 临近时限 \(inbox.counts.warning) · 待认领 \(inbox.counts.unclaimed)"
+        var context: [String: Any] = ["unitName": inbox.unit, "items": items, "filters": filters, "summary": summary]
+        if let next = inbox.next { context["next"] = next }
+        if let state { context["state"] = state.rawValue }
+        if session.role == "supervisor" {
+            context["supervisor"] = true
+            context["dashboard"] = dashboardURL
+        }
+        return page(visit, "inbox", context, title: words["inboxTitle"]!, notice: request.uri.queryParameters["done"].map { words["done"]! + String($0) })
+    }
+
+    /// Intake's status of a request (the trail), and the viewer's inbox item for it.
+    func load(_ id: String, session: Session) async throws -> (status: StatusBody?, item: StaffInbox.Item?, unit: UnitRef?, problem: String?) {
+        let statusAnswer = try await backend.call(.GET, "intake", "/v1/requests/\(id)", token: nil)
+        guard statusAnswer.ok, let status = try? statusAnswer.decode(StatusBody.self) else { return (nil, nil, nil, statusAnswer.problem ?? "\(statusAnswer.status)") }
+        var unit = session.unit
+        if session.role == "supervisor" || session.unit?.tier == .oversight { unit = status.unit.flatMap { try? UnitRef(parsing: $0) } }
+        var item: StaffInbox.Item?
+        if let unit {
+            let inbox = try await backend.call(.GET, "routing", "/v1/inbox?limit=200&unit=\(unit)", token: session.token)
+            item = (try? inbox.decode(StaffInbox.Page.self))?.items.first { $0.requestId == id }
+        }
+        return (status, item, unit, nil)
+    }
+
+    struct StatusBody: Decodable {
+        struct Reporter: Decodable {
+            var name: String
+            var phone: String
+        }
+        struct Event: Decodable {
+            var type: String
+            var unit: String?
+            var actor: String?
+            var detail: String?
+            var occurredAt: Date
+        }
+        var id: String
+        var state: RequestState
+        var unit: String?
+        var category: String
+        var description: String
+        var reporter: Reporter
+        var trail: [Event]
+        var trailVerified: Bool
+    }
+
+    func requestPage(_ request: Request, context: GridLoopRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var visit = visit(request)
+        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        let id = (context.parameters.get("id") ?? "").lowercased()
+        guard UUID(uuidString: id) != nil else { return page(visit, "request", [:], title: "GridLoop", error: "?", status: .notFound) }
+        let language = visit.language
+        let loaded: (status: StatusBody?, item: StaffInbox.Item?, unit: UnitRef?, problem: String?)
+        do { loaded = try await load(id, session: session) } catch {
+            return page(visit, "request", [:], title: "GridLoop", error: language == "en" ? "The request cannot be read right now." : "暂时无法读取该诉求。", status: .serviceUnavailable)
+        }
+        guard let statusBody = loaded.status else { return page(visit, "request", [:], title: "GridLoop", error: loaded.problem, status: .notFound) }
+        let item = loaded.item
+        // Routing's inbox is the workflow's own word (intake's copy follows its events a moment later).
+        let current = item.flatMap { $0.kind == .request ? RequestState(rawValue: $0.state.rawValue) : nil } ?? statusBody.state
+        let situation = WebActions.Situation(
+            state: current, unit: item?.kind == .request && item?.state != .resolved ? loaded.unit : statusBody.unit.flatMap { try? UnitRef(parsing: $0) }, claimedBy: item?.claimedBy,
+            homeGrid: item?.gridId, summons: item?.kind == .summons ? item?.state : nil
+        )
+        let viewer = WebActions.Viewer(id: session.staff, role: session.role, unit: session.unit)
+        let actions: [[String: Any]] = WebActions.available(to: viewer, on: situation).map { action in
+            let words = Pages.action(action, language: language)
+            var form: [String: Any] = [
+                "action": action.rawValue, "label": words.label, "key": UUID().uuidString.lowercased(), "requestId": id, "csrf": visit.csrf,
+                "style": [.reject, .return].contains(action) ? "danger" : action == .claim || action == .resolve ? "primary" : "",
+                // The main step stays open; the others fold under their names.
+                "collapsed": ![.claim, .resolve, .feedback].contains(action),
+            ]
+            if let note = words.note {
+                form["noteLabel"] = note
+                form[words.required ? "needsNote" : "optionalNote"] = true
+            }
+            switch action {
+            case .summon:
+                form["needsDepartments"] = true
+                form["departments"] = Self.departments.map { id, names in ["id": id, "name": language == "en" ? names.en : names.zh] }
+            case .reassign: form["needsTarget"] = true
+            case .merge:
+                form["needsInto"] = true
+                form["suggestedInto"] = item?.possibleDuplicateOf ?? ""
+            case .feedback: form["needsSatisfaction"] = true
+            default: break
+            }
+            return form
+        }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "MM-dd HH:mm"
+        formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+        let trail: [[String: Any]] = statusBody.trail.map { event in
+            var row: [String: Any] = ["at": formatter.string(from: event.occurredAt), "what": Self.eventName(event.type, language: language)]
+            if let actor = event.actor { row["actor"] = actor }
+            if let unit = event.unit { row["unit"] = unit }
+            if let detail = event.detail, !detail.isEmpty { row["detail"] = detail }
+            return row
+        }
+        var context: [String: Any] = [
+            "requestId": id, "category": CategoryNames.label(statusBody.category, language: language), "description": statusBody.description,
+            "stateLabel": Pages.state(item?.state.rawValue ?? statusBody.state.rawValue, language: language), "unit": situation.unit?.description ?? statusBody.unit ?? "-",
+            "place": item.map { $0.householdId ?? $0.address ?? $0.gridId ?? "-" } ?? "-", "reporter": "\(statusBody.reporter.name) \(statusBody.reporter.phone)",
+            "actions": actions, "hasActions": !actions.isEmpty, "trail": trail, "verified": statusBody.trailVerified,
+        ]
+        if let due = item?.claimDueAt ?? item?.resolveDueAt {
+            context["due"] = Timestamp.format(due)
+            context["dueText"] = Pages.due(due, now: Date(), language: language)
+        }
+        if let duplicate = item?.possibleDuplicateOf { context["duplicate"] = duplicate }
+        let done = request.uri.queryParameters["done"].map { Pages.words(language)["done"]! + String($0) }
+        return page(visit, "request", context, title: CategoryNames.label(statusBody.category, language: language), notice: done, error: error, status: status)
+    }
+
+    /// The departments a street officer may summon (the demo org's; routing checks the real list).
+    static let departments: [(String, (zh: String, en: String))] = [
+        ("power-supply", ("区供电部门", "power supply")), ("water", ("区水务局", "water")), ("housing", ("区住房和城乡建设局", "housing")),
+        ("market-regulation", ("区市场监督管理局", "market regulation")), ("civil-affairs", ("区民政局", "civil affairs")),
+        ("emergency-management", ("区应急管理局", "emergency management")),
+    ]
+
+    func act(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        var visit = visit(request)
+        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        let id = (context.parameters.get("id") ?? "").lowercased()
+        let form = try await Self.form(request)
+        let en = visit.language == "en"
+        guard checkCSRF(form, visit) else {
+            return try await requestPage(request, context: context, error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。", status: .forbidden)
+        }
+        guard UUID(uuidString: id) != nil, let actionName = form["action"]?.first, let action = StaffCommand.Action(rawValue: actionName) else {
+            return try await requestPage(request, context: context, error: en ? "Unknown action." : "未知操作。", status: .badRequest)
+        }
+        var body: [String: Any] = ["action": action.rawValue]
+        let note = (form["note"]?.first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if Pages.action(action, language: visit.language).required, note.isEmpty {
+            return try await requestPage(request, context: context, error: (en ? "Please fill in: " : "请填写：") + (Pages.action(action, language: visit.language).note ?? ""), status: .badRequest)
+        }
+        if !note.isEmpty { body["note"] = note }
+        if action == .summon { body["departments"] = form["departments"] ?? [] }
+        if action == .reassign, let target = form["target"]?.first { body["target"] = target.trimmingCharacters(in: .whitespaces) }
+        if action == .merge, let into = form["into"]?.first { body["into"] = into.trimmingCharacters(in: .whitespaces) }
+        if action == .feedback, let satisfaction = form["satisfaction"]?.first { body["satisfaction"] = satisfaction }
+        if action == .claim || action == .resolve, session.unit?.tier == .district { body["unit"] = session.unit?.description }
+        let key = form["key"]?.first.flatMap { UUID(uuidString: $0) }?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
+        let answer: Backend.Answer
+        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/commands", token: session.token, json: body, headers: ["Idempotency-Key": "web:\(key)"]) } catch {
+            return try await requestPage(request, context: context, error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。", status: .serviceUnavailable)
+        }
+        if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
+        guard answer.ok else {
+            return try await requestPage(request, context: context, error: (en ? "Not done: " : "未完成：") + (answer.problem ?? "\(answer.status)"), status: .ok)
+        }
+        let label = Pages.action(action, language: visit.language).label
+        // Escalated, returned, merged or reassigned away: back to the inbox; else the request again.
+        let away: Set<StaffCommand.Action> = [.escalate, .return, .reassign, .reject, .merge]
+        let target = away.contains(action) ? "/inbox?done=\(Self.query(label))" : "/requests/\(id)?done=\(Self.query(label))"
+        return Self.redirect(target, cookies: visit.setCookies)
+    }
+
+    static func eventName(_ type: String, language: String) -> String {
+        let en = language == "en"
+        let names: [String: (String, String)] = [
+            "request.received": ("受理", "received"), "request.assigned": ("分派", "assigned"), "request.claimed": ("认领", "claimed"),
+            "request.resolved": ("办结", "resolved"), "request.escalated": ("上报", "escalated"), "request.returned": ("退回协调", "returned"),
+            "request.reassigned": ("改派", "reassigned"), "request.closed": ("结案", "closed"), "request.reopened": ("重办", "reopened"),
+            "request.rejected": ("不予受理", "rejected"), "request.merged": ("合并", "merged"), "request.summoned": ("吹哨", "summoned"),
+            "request.summons.acknowledged": ("部门报到", "summons acknowledged"), "request.summons.done": ("部门办结", "summons done"),
+            "contact.viewed": ("查看电话", "phone viewed"), "request.deadline.warning": ("时限预警", "deadline warning"), "request.overdue": ("超时", "overdue"),
+            "request.street.informed": ("告知街道", "street informed"), "visit.logged": ("走访", "visit logged"),
+        ]
+        guard let name = names[type] else { return type }
+        return en ? name.1 : name.0
+    }
+
+    // MARK: HTTP helpers
+
+    static func redirect(_ location: String, cookies: [String] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        headers[.cacheControl] = "no-store"
+        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "public, max-age=300"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func query(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    }
+
+    /// An `application/x-www-form-urlencoded` body (at most 64 KiB).
+    static func form(_ request: Request) async throws -> [String: [String]] {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 * 1024)
+        let text = String(buffer: buffer)
+        var fields: [String: [String]] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            guard let name = parts.first, !name.isEmpty else { continue }
+            fields[name, default: []].append(parts.count > 1 ? parts[1] : "")
+        }
+        return fields
+    }
+
+    static func cookie(_ name: String, in headers: [String]) -> String? {
+        for header in headers {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        return nil
+    }
+}
+
+/// Every page's security headers: a Content-Security-Policy with no inline script or style, no
+/// framing, no sniffing, no referrer.
+struct SecurityHeaders: RouterMiddleware {
+    typealias Context = GridLoopRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        return response
+    }
+}
