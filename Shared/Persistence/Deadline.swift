@@ -19,7 +19,7 @@ package struct DeadlineExceeded: Error, CustomStringConvertible {
 package func withDeadline<T: Sendable>(_ limit: Duration, _ what: @autoclosure () -> String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     let description = what()
     let work = Task { try await operation() }
-    let race = DeadlineRace<T>()
+    let race = FirstOutcome<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
             race.begin(continuation)
@@ -34,24 +34,5 @@ package func withDeadline<T: Sendable>(_ limit: Duration, _ what: @autoclosure (
         }
     } onCancel: {
         work.cancel()
-    }
-}
-
-/// Resumes the waiting caller once: with the work's result or with the deadline.
-private final class DeadlineRace<T: Sendable>: Sendable {
-    private let waiter = Mutex<CheckedContinuation<T, any Error>?>(nil)
-
-    func begin(_ continuation: CheckedContinuation<T, any Error>) {
-        waiter.withLock { $0 = continuation }
-    }
-
-    /// Whether this call resumed the caller (the first one does).
-    func finish(_ result: Result<T, any Error>) -> Bool {
-        guard let continuation = waiter.withLock({ value -> CheckedContinuation<T, any Error>? in
-            defer { value = nil }
-            return value
-        }) else { return false }
-        continuation.resume(with: result)
-        return true
     }
 }

@@ -117,7 +117,8 @@ final class ClosingWatch: Sendable {
     }
 }
 
-/// Resumes the waiting caller once, with whichever outcome comes first.
+/// Resumes the waiting caller once, with whichever outcome comes first (the work's result, a
+/// deadline, a closed connection).
 final class FirstOutcome<T: Sendable>: Sendable {
     private let waiter = Mutex<CheckedContinuation<T, any Error>?>(nil)
 
