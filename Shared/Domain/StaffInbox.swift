@@ -125,6 +125,8 @@ public enum StaffInbox {
         public var category: String?
         public var overdue: Bool?
         public var mine = false
+        /// One request's items only (its page asks for them).
+        public var request: String?
         public var limit = 50
         public var offset = 0
 
@@ -133,7 +135,7 @@ public enum StaffInbox {
         public init() {}
 
         /// Parses the query parameters of `GET /v1/inbox` (`state=assigned,claimed`,
-        /// `category=`, `overdue=true|false`, `mine=true|false`, `limit=1…200`, `cursor=`),
+        /// `category=`, `overdue=true|false`, `mine=true|false`, `request=`, `limit=1…200`, `cursor=`),
         /// naming every parameter that is wrong.
         public init(query: [String: String]) throws(InvalidQuery) {
             var errors: [FieldError] = []
@@ -148,6 +150,9 @@ public enum StaffInbox {
                 }
             }
             if let category = query["category"], !category.isEmpty { self.category = category }
+            if let request = query["request"], !request.isEmpty {
+                if let id = UUID(uuidString: request) { self.request = id.uuidString.lowercased() } else { invalid("request", "a request id (UUID)") }
+            }
             func flag(_ name: String) -> Bool? {
                 switch query[name] {
                 case nil, "": return nil
@@ -226,6 +231,7 @@ public enum StaffInbox {
                 && (filter.category.map { $0 == item.category } ?? true)
                 && (filter.overdue.map { $0 == item.overdue } ?? true)
                 && (!filter.mine || item.claimedBy == reader)
+                && (filter.request.map { $0 == item.requestId } ?? true)
         }.sorted(by: workOrder)
         let slice = Array(matching.dropFirst(filter.offset).prefix(filter.limit))
         let end = filter.offset + slice.count

@@ -102,7 +102,9 @@ final class ClosingWatch: Sendable {
             return (Token(connection: key, id: state.next), first)
         }
         if first {
-            connection.closeFuture.whenComplete { [self] _ in
+            // Holds the connection until it closes, so its identifier cannot be reused meanwhile.
+            connection.closeFuture.whenComplete { [self, connection] _ in
+                _ = connection
                 let callbacks = state.withLock { $0.waiting.removeValue(forKey: key) } ?? [:]
                 for callback in callbacks.values { callback() }
             }

@@ -49,7 +49,7 @@ struct InboxTests {
         } throws: { error in
             Set((error as? StaffInbox.InvalidQuery)?.errors.map(\.field) ?? []) == ["state", "limit", "mine"]
         }
-        for (name, value) in [("state", "open"), ("overdue", "yes"), ("mine", "maybe"), ("limit", "0"), ("limit", "201"), ("limit", "ten"), ("cursor", "40"), ("cursor", "o-1")] {
+        for (name, value) in [("state", "open"), ("overdue", "yes"), ("mine", "maybe"), ("limit", "0"), ("limit", "201"), ("limit", "ten"), ("cursor", "40"), ("cursor", "o-1"), ("request", "not-a-uuid")] {
             #expect {
                 _ = try StaffInbox.Filter(query: [name: value])
             } throws: { error in
@@ -94,6 +94,8 @@ struct InboxTests {
         #expect(late.items.map(\.assignmentId) == ["a-claimed-by-other"])
         let power = StaffInbox.page(unit: "grid:g", items: items, filter: try StaffInbox.Filter(query: ["category": "power-supply", "state": "summoned"]), reader: "x")
         #expect(power.items.map(\.assignmentId) == ["a-summons"])
+        let one = StaffInbox.page(unit: "grid:g", items: items, filter: try StaffInbox.Filter(query: ["request": "00000000-0000-0000-0000-000000000000"]), reader: "x")
+        #expect(one.items.isEmpty && one.counts.total == 10, "a request filter matches ids only")
         let empty = StaffInbox.page(unit: "grid:g", items: [], filter: StaffInbox.Filter(), reader: "x")
         #expect(empty.items.isEmpty && empty.next == nil && empty.counts.total == 0)
     }

@@ -36,12 +36,18 @@ struct WebActionsTests {
     @Test("the street officer summons once the request is his; a summoned department acknowledges, then reports done; leaders reassign")
     func streetAndDepartment() {
         let officer = viewer("xu-chunfeng", "street-officer", street)
-        #expect(WebActions.available(to: officer, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")) == [.claim, .return, .reject, .merge, .reassign])
+        // A street does not return to itself for arbitration.
+        #expect(WebActions.available(to: officer, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")) == [.claim, .reject, .merge, .reassign])
         #expect(WebActions.available(to: officer, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3"))
-            == [.resolve, .escalate, .summon, .return, .reject, .merge, .reassign])
+            == [.resolve, .escalate, .summon, .reject, .merge, .reassign])
+        // A resolved request with no home grid: the street officer who holds it records the verdict.
+        #expect(WebActions.available(to: officer, on: .init(state: .resolved, unit: street, claimedBy: "xu-chunfeng", homeGrid: nil)) == [.feedback])
+        #expect(WebActions.available(to: officer, on: .init(state: .resolved, unit: power, claimedBy: nil, homeGrid: nil)).isEmpty)
         let duty = viewer("power-officer-1", "department-officer", power)
         #expect(WebActions.available(to: duty, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3", summons: .summoned)) == [.claim])
-        #expect(WebActions.available(to: duty, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3", summons: .acknowledged)) == [.resolve])
+        #expect(WebActions.available(to: duty, on: .init(state: .claimed, unit: street, claimedBy: "power-officer-1", homeGrid: "guanghua-3", summons: .acknowledged)) == [.resolve])
+        // Only whoever acknowledged the summons reports it done.
+        #expect(WebActions.available(to: viewer("power-officer-2", "department-officer", power), on: .init(state: .claimed, unit: street, claimedBy: "power-officer-1", homeGrid: nil, summons: .acknowledged)).isEmpty)
         // The district holds it: no escalation beyond.
         #expect(!WebActions.available(to: duty, on: .init(state: .claimed, unit: power, claimedBy: "power-officer-1", homeGrid: nil)).contains(.escalate))
         #expect(WebActions.available(to: viewer("wang-xu", "supervisor", nil), on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: nil)) == [.reassign])

@@ -31,7 +31,10 @@ struct InboxStore: Sendable {
                 ) a
                 WHERE (r.unit = \(unit.description) AND r.state IN ('assigned', 'claimed', 'resolved'))
                    -- A grid also sees its households' resolved requests: the on-site check and the resident's verdict are its.
-                   OR (r.state = 'resolved' AND r.grid_id = \(unit.tier == .grid ? unit.id : nil))
+                   -- Its home grid as routing's authorization counts it: the grid of the first assignment.
+                   OR (r.state = 'resolved' AND r.grid_id = \(unit.tier == .grid ? unit.id : nil)
+                       AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner'
+                            ORDER BY first.assigned_at LIMIT 1) = \(unit.description))
                 UNION ALL
                 SELECT r.id, a.id, 'summons', CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category,
                        r.description, r.grid_id, r.household_id, r.address, a.assigned_at, s.acknowledged_by, s.acknowledged_at,

@@ -83,6 +83,9 @@ package struct Session: Sendable, Equatable {
         self.expires = Date(timeIntervalSince1970: exp)
     }
 
+    /// Supervisors (and oversight staff) read any unit's inbox and requests.
+    package var oversees: Bool { role == "supervisor" || unit?.tier == .oversight }
+
     /// Whether to trade the token for a fresh one (less than 5 minutes left, not yet expired).
     package func wantsRefresh(now: Date = Date()) -> Bool {
         expires > now && expires.timeIntervalSince(now) < 300

@@ -31,7 +31,7 @@ package enum Pages {
             <header class="bar">
               <a class="brand" href="/inbox">网格通 GridLoop</a>
               <span class="who">{{#who}}{{who}}{{/who}}</span>
-              <a class="lang" href="?lang={{otherLang}}">{{otherLangName}}</a>
+              <a class="lang" href="{{langHref}}">{{otherLangName}}</a>
               {{#signedIn}}
               <form method="post" action="/signout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="link" type="submit">{{t.signOut}}</button></form>
               {{/signedIn}}
@@ -58,7 +58,7 @@ package enum Pages {
         "inbox": """
             <h1>{{t.inboxTitle}} <small>{{unitName}}</small></h1>
             <nav class="filters">
-              {{#filters}}<a href="/inbox?state={{value}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
+              {{#filters}}<a href="/inbox?state={{value}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
             </nav>
             <p class="summary">{{summary}}</p>
             {{#supervisor}}<p><a href="{{dashboard}}">{{t.dashboard}}</a></p>{{/supervisor}}
@@ -80,7 +80,7 @@ package enum Pages {
             {{/items}}
             </ul>
             {{^items}}<p class="empty">{{t.nothingOpen}}</p>{{/items}}
-            {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}">{{t.more}}</a></p>{{/next}}
+            {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}">{{t.more}}</a></p>{{/next}}
             """,
         "request": """
             <p><a href="/inbox">← {{t.backToInbox}}</a></p>

@@ -10,7 +10,8 @@ package enum WebActions {
         /// The unit holding the request.
         package var unit: UnitRef?
         package var claimedBy: String?
-        /// The request's home grid (feedback is the home grid's).
+        /// The request's home grid: the grid of its first assignment, as routing counts it
+        /// (feedback is the home grid's).
         package var homeGrid: String?
         /// The viewer's summons of this request, if their department was summoned: not yet
         /// acknowledged, or acknowledged and not done.
@@ -42,8 +43,15 @@ package enum WebActions {
     package static func available(to viewer: Viewer, on situation: Situation) -> [StaffCommand.Action] {
         // A summoned department answers its summons; the rest of the request is not its own.
         if let summons = situation.summons {
-            return summons == .summoned ? [.claim] : summons == .acknowledged ? [.resolve] : []
+            switch summons {
+            case .summoned: return [.claim]
+            // Reported done by whoever acknowledged it.
+            case .acknowledged: return situation.claimedBy == viewer.id ? [.resolve] : []
+            default: return []
+            }
         }
+        // Returned for arbitration goes to the street centre: not from a street itself.
+        let mayReturn = situation.unit?.tier != .street
         var actions: [StaffCommand.Action] = []
         let holds = viewer.unit != nil && viewer.unit == situation.unit
         let leader = ["grid-leader", "street-officer", "department-officer"].contains(viewer.role)
@@ -51,13 +59,13 @@ package enum WebActions {
         if holds, staffRole {
             switch situation.state {
             case .assigned:
-                actions += [.claim, .return, .reject, .merge]
+                actions += [.claim] + (mayReturn ? [.return] : []) + [.reject, .merge]
                 if leader { actions.append(.reassign) }
             case .claimed where situation.claimedBy == viewer.id:
                 actions.append(.resolve)
                 if situation.unit?.tier != .district { actions.append(.escalate) }
                 if viewer.role == "street-officer", situation.unit?.tier == .street { actions.append(.summon) }
-                actions += [.return, .reject, .merge]
+                actions += (mayReturn ? [.return] : []) + [.reject, .merge]
                 if leader { actions.append(.reassign) }
             case .claimed:
                 if leader { actions.append(.reassign) }
@@ -68,8 +76,11 @@ package enum WebActions {
         if viewer.role == "supervisor", [.assigned, .claimed].contains(situation.state) { actions.append(.reassign) }
         // The on-site check and the resident's verdict: the home grid's staff, or a supervisor.
         if situation.state == .resolved {
+            // As routing decides (Authorization.refusal): the home grid's staff, a supervisor, or
+            // the street officer when the request has no home grid.
             let homeStaff = ["grid-worker", "grid-leader"].contains(viewer.role) && viewer.unit?.tier == .grid && viewer.unit?.id == situation.homeGrid
-            if homeStaff || viewer.role == "supervisor" { actions.append(.feedback) }
+            let streetWithoutGrid = situation.homeGrid == nil && viewer.role == "street-officer" && holds
+            if homeStaff || viewer.role == "supervisor" || streetWithoutGrid { actions.append(.feedback) }
         }
         return actions
     }

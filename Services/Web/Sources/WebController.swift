@@ -43,6 +43,8 @@ package struct WebController: Sendable {
     // MARK: The visit's state: language, CSRF token, session
 
     struct Visit {
+        /// The page's own GET address (a page drawn after a POST links back to it).
+        var path = "/inbox"
         var language: String
         var csrf: String
         var newCSRF: Bool
@@ -56,6 +58,7 @@ package struct WebController: Sendable {
         let stored = Self.cookie(Self.languageCookie, in: cookies)
         let language = (asked ?? stored) == "en" ? "en" : "zh"
         var visit = Visit(language: language, csrf: "", newCSRF: false, session: Self.cookie(Self.sessionCookie, in: cookies).flatMap(Session.init(token:)))
+        visit.path = Self.canonicalPath(request)
         if let csrf = Self.cookie(Self.csrfCookie, in: cookies), csrf.count == 64 {
             visit.csrf = csrf
         } else {
@@ -102,7 +105,8 @@ package struct WebController: Sendable {
     func layout(_ visit: Visit, title: String, notice: String? = nil, error: String? = nil) -> [String: Any] {
         var layout: [String: Any] = [
             "lang": visit.language, "htmlLang": visit.language == "en" ? "en" : "zh-CN", "title": title, "t": Pages.words(visit.language),
-            "otherLang": visit.language == "en" ? "zh" : "en", "otherLangName": visit.language == "en" ? "中文" : "English", "csrf": visit.csrf,
+            "otherLangName": visit.language == "en" ? "中文" : "English", "csrf": visit.csrf,
+            "langHref": "\(visit.path)\(visit.path.contains("?") ? "&" : "?")lang=\(visit.language == "en" ? "zh" : "en")",
         ]
         if let session = visit.session {
             layout["signedIn"] = true
@@ -175,8 +179,12 @@ package struct WebController: Sendable {
         let state = request.uri.queryParameters["state"].map(String.init).flatMap { StaffInbox.State(rawValue: $0) }
         var path = "/v1/inbox?limit=50"
         if let state { path += "&state=\(state.rawValue)" }
-        if let cursor = request.uri.queryParameters["cursor"].map(String.init), cursor.allSatisfy({ $0.isLetter || $0.isNumber }) { path += "&cursor=\(cursor)" }
-        if session.unit?.tier == .oversight, let unit = request.uri.queryParameters["unit"].map(String.init), let ref = try? UnitRef(parsing: unit) { path += "&unit=\(ref)" }
+        if let cursor = request.uri.queryParameters["cursor"].map(String.init), cursor.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }) { path += "&cursor=\(cursor)" }
+        var chosenUnit: UnitRef?
+        if session.oversees, let unit = request.uri.queryParameters["unit"].map(String.init), let ref = try? UnitRef(parsing: unit) {
+            chosenUnit = ref
+            path += "&unit=\(ref)"
+        }
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "routing", path, token: session.token) } catch {
             return page(visit, "inbox", ["items": [Any]()], title: words["inboxTitle"]!, error: language == "en" ? "The inbox is not reachable right now." : "暂时无法读取待办。", status: .serviceUnavailable)
@@ -211,13 +219,14 @@ package struct WebController: Sendable {
             ? "\(inbox.counts.total) open · \(inbox.counts.overdue) overdue · \(inbox.counts.warning) near the deadline · \(inbox.counts.unclaimed) unclaimed"
             : "共 \(inbox.counts.total) 件 · 超时 \(inbox.counts.overdue) · 临近时限 \(inbox.counts.warning) · 待认领 \(inbox.counts.unclaimed)"
         var context: [String: Any] = ["unitName": inbox.unit, "items": items, "filters": filters, "summary": summary]
+        if let chosenUnit { context["unitQuery"] = chosenUnit.description }
         if let next = inbox.next { context["next"] = next }
         if let state { context["state"] = state.rawValue }
         if session.role == "supervisor" {
             context["supervisor"] = true
             context["dashboard"] = dashboardURL
         }
-        return page(visit, "inbox", context, title: words["inboxTitle"]!, notice: request.uri.queryParameters["done"].map { words["done"]! + String($0) })
+        return page(visit, "inbox", context, title: words["inboxTitle"]!, notice: Self.doneNotice(request, language: language))
     }
 
     /// Intake's status of a request (the trail), and the viewer's inbox item for it.
@@ -225,10 +234,10 @@ package struct WebController: Sendable {
         let statusAnswer = try await backend.call(.GET, "intake", "/v1/requests/\(id)", token: nil)
         guard statusAnswer.ok, let status = try? statusAnswer.decode(StatusBody.self) else { return (nil, nil, nil, statusAnswer.problem ?? "\(statusAnswer.status)") }
         var unit = session.unit
-        if session.role == "supervisor" || session.unit?.tier == .oversight { unit = status.unit.flatMap { try? UnitRef(parsing: $0) } }
+        if session.oversees { unit = status.unit.flatMap { try? UnitRef(parsing: $0) } }
         var item: StaffInbox.Item?
         if let unit {
-            let inbox = try await backend.call(.GET, "routing", "/v1/inbox?limit=200&unit=\(unit)", token: session.token)
+            let inbox = try await backend.call(.GET, "routing", "/v1/inbox?limit=200&unit=\(unit)&request=\(id)", token: session.token)
             item = (try? inbox.decode(StaffInbox.Page.self))?.items.first { $0.requestId == id }
         }
         return (status, item, unit, nil)
@@ -321,7 +330,7 @@ package struct WebController: Sendable {
             context["dueText"] = Pages.due(due, now: Date(), language: language)
         }
         if let duplicate = item?.possibleDuplicateOf { context["duplicate"] = duplicate }
-        let done = request.uri.queryParameters["done"].map { Pages.words(language)["done"]! + String($0) }
+        let done = Self.doneNotice(request, language: language)
         return page(visit, "request", context, title: CategoryNames.label(statusBody.category, language: language), notice: done, error: error, status: status)
     }
 
@@ -364,10 +373,9 @@ package struct WebController: Sendable {
         guard answer.ok else {
             return try await requestPage(request, context: context, error: (en ? "Not done: " : "未完成：") + (answer.problem ?? "\(answer.status)"), status: .ok)
         }
-        let label = Pages.action(action, language: visit.language).label
         // Escalated, returned, merged or reassigned away: back to the inbox; else the request again.
         let away: Set<StaffCommand.Action> = [.escalate, .return, .reassign, .reject, .merge]
-        let target = away.contains(action) ? "/inbox?done=\(Self.query(label))" : "/requests/\(id)?done=\(Self.query(label))"
+        let target = away.contains(action) ? "/inbox?done=\(action.rawValue)" : "/requests/\(id)?done=\(action.rawValue)"
         return Self.redirect(target, cookies: visit.setCookies)
     }
 
@@ -403,8 +411,25 @@ package struct WebController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func query(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    /// The GET address of the page a request draws: a POST's page is its form's page; the
+    /// inbox keeps its filter, cursor and unit (not the language, which the link sets).
+    static func canonicalPath(_ request: Request) -> String {
+        let path = request.uri.path
+        if path.hasPrefix("/requests/"), path.hasSuffix("/act") { return String(path.dropLast(4)) }
+        if path == "/signout" || path == "/signin" { return "/signin" }
+        guard path == "/inbox" else { return path }
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+        allowed.insert(charactersIn: "-:._")
+        let kept = ["state", "cursor", "unit"].compactMap { name in
+            request.uri.queryParameters[name].map { "\(name)=\(String($0).addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+        }
+        return kept.isEmpty ? path : path + "?" + kept.joined(separator: "&")
+    }
+
+    /// "Done: claim" for `?done=claim`: only an action's own label, never text from the link.
+    static func doneNotice(_ request: Request, language: String) -> String? {
+        guard let name = request.uri.queryParameters["done"].map(String.init), let action = StaffCommand.Action(rawValue: name) else { return nil }
+        return Pages.words(language)["done"]! + Pages.action(action, language: language).label
     }
 
     /// An `application/x-www-form-urlencoded` body (at most 64 KiB).
