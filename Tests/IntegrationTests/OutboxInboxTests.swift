@@ -135,6 +135,37 @@ struct OutboxInboxTests {
         }
     }
 
+    @Test("defect 6: 300 rows the broker keeps refusing, more than a batch holds, never keep the healthy rows written after them from going out")
+    func refusedRowsNeverBlock() async throws {
+        let suffix = TestEnvironment.unique()
+        let queue = "test.outbox.pass.\(suffix)"
+        let exchange = GridLoopExchange.assignments
+        let healthyKey = "test.pass-\(suffix)"
+        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, healthyKey)]))
+        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-relay-pass"), topology: topology, logger: TestEnvironment.logger)
+        publisher.start()
+        try await withSchema { client, schema in
+            let logger = TestEnvironment.logger
+            var quiet = logger
+            quiet.logLevel = .critical
+            let outbox = Outbox(schema: schema)
+            // Unroutable for good (no queue takes the key), written first; the healthy rows after them.
+            let bad = (0..<300).map { OutgoingMessage(exchange: exchange, routingKey: "test.gone-\(suffix)", body: Array("{}".utf8), messageId: "gone\($0)-\(suffix)") }
+            let healthy = (0..<20).map { OutgoingMessage(exchange: exchange, routingKey: healthyKey, body: Array("{}".utf8), messageId: "pass\($0)-\(suffix)") }
+            try await client.withTransaction(logger: logger) { connection in
+                for message in bad + healthy { try await outbox.add(message, on: connection, logger: logger) }
+            }
+            let relay = OutboxRelay(client: client, schema: schema, publisher: publisher, batchSize: 100, pollInterval: .milliseconds(50), logger: quiet)
+            for _ in 0..<6 { _ = try await relay.relayBatch() }
+            let ids = healthy.map(\.messageId)
+            let published = try await client.query(
+                "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE message_id = ANY(\(ids)) AND published_at IS NOT NULL"
+            ).collect().first?.decode(Int64.self) ?? 0
+            #expect(published == 20, "after six batches of 100, \(published) of the 20 healthy rows went out: the refused rows held them back")
+        }
+        await publisher.shutdown()
+    }
+
     @Test("a row the broker keeps refusing backs off on its own and is parked; 300 of them never hold up healthy rows; replay un-parks one or all")
     func refusedRowsBackOffAndPark() async throws {
         let suffix = TestEnvironment.unique()
