@@ -49,7 +49,7 @@ package struct Authenticator: Sendable {
     }
 
     /// The value of cookie `name` in `Cookie` headers.
-    static func cookie(_ name: String, in headers: [String]) -> String? {
+    package static func cookie(_ name: String, in headers: [String]) -> String? {
         for header in headers {
             for pair in header.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopServiceSupport
 import NIOCore
@@ -72,7 +73,7 @@ package struct Session: Sendable, Equatable {
 
     package init?(token: String) {
         let parts = token.split(separator: ".")
-        guard parts.count == 3, let data = Base64URLText.decode(parts[1]),
+        guard parts.count == 3, let data = Base64URL.decode(parts[1]),
               let claims = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let staff = claims["sub"] as? String, let exp = claims["exp"] as? Double
         else { return nil }
@@ -89,14 +90,5 @@ package struct Session: Sendable, Equatable {
     /// Whether to trade the token for a fresh one (less than 5 minutes left, not yet expired).
     package func wantsRefresh(now: Date = Date()) -> Bool {
         expires > now && expires.timeIntervalSince(now) < 300
-    }
-}
-
-/// Base64url without padding.
-enum Base64URLText {
-    static func decode(_ text: some StringProtocol) -> Data? {
-        var padded = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while padded.count % 4 != 0 { padded += "=" }
-        return Data(base64Encoded: padded)
     }
 }

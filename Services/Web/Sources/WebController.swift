@@ -55,11 +55,11 @@ package struct WebController: Sendable {
     func visit(_ request: Request) -> Visit {
         let cookies = request.headers[values: .cookie]
         let asked = request.uri.queryParameters["lang"].map(String.init)
-        let stored = Self.cookie(Self.languageCookie, in: cookies)
+        let stored = Authenticator.cookie(Self.languageCookie, in: cookies)
         let language = (asked ?? stored) == "en" ? "en" : "zh"
-        var visit = Visit(language: language, csrf: "", newCSRF: false, session: Self.cookie(Self.sessionCookie, in: cookies).flatMap(Session.init(token:)))
+        var visit = Visit(language: language, csrf: "", newCSRF: false, session: Authenticator.cookie(Self.sessionCookie, in: cookies).flatMap(Session.init(token:)))
         visit.path = Self.canonicalPath(request)
-        if let csrf = Self.cookie(Self.csrfCookie, in: cookies), csrf.count == 64 {
+        if let csrf = Authenticator.cookie(Self.csrfCookie, in: cookies), csrf.count == 64 {
             visit.csrf = csrf
         } else {
             visit.csrf = Self.randomToken()
@@ -444,16 +444,6 @@ package struct WebController: Sendable {
             fields[name, default: []].append(parts.count > 1 ? parts[1] : "")
         }
         return fields
-    }
-
-    static func cookie(_ name: String, in headers: [String]) -> String? {
-        for header in headers {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
-            }
-        }
-        return nil
     }
 }
 
