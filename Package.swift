@@ -46,6 +46,13 @@ let package = Package(
             pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]
         ),
+        /// libqrencode (Debian `libqrencode-dev`), seen only by `WebService` (the door plates' QR codes).
+        .systemLibrary(
+            name: "CQRencode",
+            path: "Shared/CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         /// The pure domain: ids, tiers, units, states, the lifecycle, message contracts, validation.
         .target(
             name: "GridLoopDomain",
@@ -83,7 +90,7 @@ let package = Package(
         /// Staff and service tokens (JWT) and what each role may see and do: pure, no I/O.
         .target(
             name: "GridLoopAuth",
-            dependencies: ["GridLoopDomain", .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: ["GridLoopDomain", .product(name: "JWTKit", package: "jwt-kit"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Auth",
             swiftSettings: swiftSettings
         ),
@@ -132,7 +139,10 @@ let package = Package(
         .executableTarget(name: "GridLoopNotification", dependencies: ["NotificationService"], path: "Services/Notification/Main", swiftSettings: swiftSettings),
         .target(
             name: "ReportingService",
-            dependencies: serviceDependencies + [.product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: serviceDependencies + [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
             path: "Services/Reporting/Sources",
             swiftSettings: swiftSettings
         ),
@@ -141,6 +151,7 @@ let package = Package(
         .target(
             name: "WebService",
             dependencies: serviceDependencies + [
+                "CQRencode",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

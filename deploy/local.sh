@@ -52,6 +52,8 @@ install_packages() {
   local missing=()
   [ -x "$RMQ_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
   [ -f /usr/include/amqp.h ] || missing+=(librabbitmq-dev)
+  [ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
+  command -v zbarimg >/dev/null || missing+=(zbar-tools)
   [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   command -v curl >/dev/null || missing+=(curl)
@@ -259,8 +261,13 @@ REPORTING_INTAKE_URL=http://127.0.0.1:$INTAKE_HTTP_PORT
 GRIDLOOP_ROUTING_URL=http://127.0.0.1:$ROUTING_HTTP_PORT
 WEB_HTTP_PORT=$WEB_HTTP_PORT
 WEB_ROUTING_URL=http://127.0.0.1:$ROUTING_HTTP_PORT
+INTAKE_TRUSTED_PROXIES=127.0.0.1
+ROUTING_TRUSTED_PROXIES=127.0.0.1
 WEB_INTAKE_URL=http://127.0.0.1:$INTAKE_HTTP_PORT
-WEB_DASHBOARD_URL=http://127.0.0.1:$REPORTING_HTTP_PORT/dashboard
+WEB_REPORTING_URL=http://127.0.0.1:$REPORTING_HTTP_PORT
+WEB_PUBLIC_URL=${WEB_PUBLIC_URL:-http://127.0.0.1:$WEB_HTTP_PORT}
+REPORTING_WEB_URL=${WEB_PUBLIC_URL:-http://127.0.0.1:$WEB_HTTP_PORT}
+NOTIFICATION_WEB_URL=${WEB_PUBLIC_URL:-http://127.0.0.1:$WEB_HTTP_PORT}
 LOG_LEVEL=${LOG_LEVEL:-info}
 LOG_FORMAT=${LOG_FORMAT:-json}
 EOT

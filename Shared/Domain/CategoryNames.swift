@@ -20,6 +20,9 @@ public enum CategoryNames {
         "noise": ("噪音", "noise"),
     ]
 
+    /// Every category with a name, in order (for pickers when the org cannot be read).
+    public static var known: [String] { names.keys.sorted() }
+
     public static func label(_ category: String, language: String) -> String {
         guard let names = names[category] else { return category }
         return language == "en" ? names.en : names.zh

@@ -59,7 +59,11 @@ package final class GridLoopSystem: Sendable {
             // The staff web app (launched where a test needs it) calls these.
             "WEB_ROUTING_URL": "http://127.0.0.1:\(ports["routing"]!)",
             "WEB_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
-            "WEB_DASHBOARD_URL": "http://127.0.0.1:\(ports["reporting"]!)/dashboard",
+            "WEB_REPORTING_URL": "http://127.0.0.1:\(ports["reporting"]!)",
+            "WEB_PUBLIC_URL": "http://127.0.0.1:18085",
+            // Residents' status and follow-up links point at the web app the browser test launches.
+            "NOTIFICATION_WEB_URL": "http://127.0.0.1:18085",
+            "REPORTING_WEB_URL": "http://127.0.0.1:18085",
             // Incidents (many reports of one problem made one) only where a test asks for them.
             "ROUTING_INCIDENT_THRESHOLD": "0",
             // The tests submit many requests from one address and one phone: rate limits only

@@ -43,7 +43,8 @@ package enum IntakeApp: GridLoopServiceApp {
                     store: store, relay: runtime.relay, authenticator: authenticator, keys: APIKeys(postgres: runtime.postgres),
                     publicSubmissions: reader.bool(forKey: "intake.public.submissions", default: true),
                     perClient: RateLimiter(limit: reader.int(forKey: "intake.rate.client.per.minute", default: 600), period: .seconds(60)),
-                    perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600))
+                    perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600)),
+                    trustedProxies: TrustedProxies(reader.string(forKey: "intake.trusted.proxies", default: ""))
                 ).addRoutes(to: router)
                 Open311Controller(
                     store: store, relay: runtime.relay, keys: APIKeys(postgres: runtime.postgres),

@@ -25,6 +25,9 @@ struct RequestsController: Sendable {
     /// Submissions per reporter phone (`INTAKE_RATE_PHONE_PER_HOUR`): one resident cannot
     /// flood the grid, whoever sends for them.
     let perPhone: RateLimiter
+    /// Peers whose `X-Forwarded-For` names the client (`INTAKE_TRUSTED_PROXIES`: the web app's
+    /// public report form sends residents' reports for them).
+    var trustedProxies = TrustedProxies("")
 
     func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.post("v1/requests") { request, context in try await submit(request, context: context) }
@@ -104,7 +107,7 @@ struct RequestsController: Sendable {
         guard publicSubmissions else {
             throw Problem(AuthFailure.unauthenticated("submissions need an API key (X-API-Key, from `gridloop apikey create`) or a staff token (Authorization: Bearer)"))
         }
-        return context.clientAddress
+        return context.client(of: request, trusting: trustedProxies)
     }
 
     private func status(context: GridLoopRequestContext) async throws -> Response {

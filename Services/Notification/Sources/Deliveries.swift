@@ -30,7 +30,9 @@ struct Deliveries: Sendable {
         let header = delivery.header
         let logger = delivery.logger
         logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
-        let facts = try EventFacts.decode(type: header.type, body: delivery.message.body)
+        var decoded = try EventFacts.decode(type: header.type, body: delivery.message.body)
+        decoded?.requestVersion = header.requestVersion
+        let facts = decoded
         let recorded = try await postgres.transaction(logger: logger) { [self] connection -> Int in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
             var recorded = 0

@@ -26,6 +26,8 @@ package struct EventFacts: Sendable, Equatable {
     package var satisfaction: Satisfaction?
     /// For a merge: the request it went into.
     package var into: String?
+    /// The request's version after the event (the envelope's), for the follow-up link.
+    package var requestVersion: Int?
     /// The whole submission, on `request.received`.
     package var submission: Submission?
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Configuration
 import Foundation
 import GridLoopAMQP
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopPersistence
 import GridLoopServiceSupport
@@ -49,6 +50,10 @@ package enum NotificationApp: GridLoopServiceApp {
 
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         runtime.logger.info("notification channels", metadata: ["channels": "\(channels.map(\.rawValue).sorted())", "rules": "\(rules.byEvent.count) event types"])
+        // Residents' status and follow-up links point at the web app (none without it).
+        let residentLinks = reader.nonEmptyString(forKey: "notification.web.url").map { url in
+            ResidentLinks(baseURL: url, followUp: reader.string(forKey: "gridloop.auth.secret", isSecret: true).flatMap { $0.isEmpty ? nil : FollowUpLink(authSecret: $0) })
+        }
         let allowPrivate = reader.bool(forKey: "notification.allow.private.targets", default: false)
         let retry = RetryPolicy(
             initialDelay: .milliseconds(reader.int(forKey: "notification.retry.initial.ms", default: 1000)),
@@ -58,7 +63,7 @@ package enum NotificationApp: GridLoopServiceApp {
         let protector = try DataProtector.fromConfiguration(reader)
         let deliveries = Deliveries(
             postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate,
-            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels), protector: protector
+            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels, residentLinks: residentLinks), protector: protector
         )
         let sender = DeliverySender(
             postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, retry: retry,

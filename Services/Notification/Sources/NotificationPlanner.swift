@@ -1,4 +1,5 @@
 import Foundation
+import GridLoopAuth
 import GridLoopDomain
 
 /// Someone notification can reach: a staff member from the org file, or the reporter.
@@ -73,6 +74,17 @@ package struct DirectoryView: Sendable {
     package init() {}
 }
 
+/// Where residents' links point: the web app's public address, and the follow-up link's signer.
+package struct ResidentLinks: Sendable {
+    package var baseURL: String
+    package var followUp: FollowUpLink?
+
+    package init(baseURL: String, followUp: FollowUpLink?) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.followUp = followUp
+    }
+}
+
 /// When a planned message goes out.
 package enum Dispatch: Sendable, Equatable {
     /// Now, or at the end of the recipient's quiet hours.
@@ -104,10 +116,14 @@ package struct NotificationPlanner: Sendable {
     package var templates: NotificationTemplates
     package var enabledChannels: Set<DeliveryChannel>
 
-    package init(rules: NotificationRules, templates: NotificationTemplates, enabledChannels: Set<DeliveryChannel>) {
+    /// Residents' links: the status page and the 回访 follow-up (`NOTIFICATION_WEB_URL`).
+    package var residentLinks: ResidentLinks?
+
+    package init(rules: NotificationRules, templates: NotificationTemplates, enabledChannels: Set<DeliveryChannel>, residentLinks: ResidentLinks? = nil) {
         self.rules = rules
         self.templates = templates
         self.enabledChannels = enabledChannels
+        self.residentLinks = residentLinks
     }
 
     /// Whether an event of `type` needs to know the reporter or the reporter's grid.
@@ -203,6 +219,13 @@ package struct NotificationPlanner: Sendable {
             }
         }
         context["reporterName"] = request?.reporter?.name
+        if let links = residentLinks, recipient.key == "reporter" || recipient.ownRequestId != nil {
+            let own = recipient.ownRequestId ?? facts.requestId
+            context["statusUrl"] = "\(links.baseURL)/status/\(own)"
+            if facts.type == MessageType.requestResolved, recipient.key == "reporter", let version = facts.requestVersion, let followUp = links.followUp {
+                context["followUpUrl"] = links.baseURL + followUp.path(requestId: facts.requestId, version: version)
+            }
+        }
         return context
     }
 

@@ -2,24 +2,40 @@ import Foundation
 import GridLoopAuth
 import GridLoopDomain
 import GridLoopServiceSupport
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
 /// The HTML dashboard: overview (three rates, backlog by tier, overdue list), trends, streets
 /// and departments, grid-worker ranking, a worker's own page with the score breakdown, and a
-/// request page. Server-rendered HTML with inline SVG charts (nothing loaded from elsewhere),
-/// readable on a phone; `?lang=en` for English (Chinese by default). Signed-in browsers carry
-/// the web login's cookie; scopes as in ``ReportingAccess``.
+/// request page. Server-rendered from Mustache templates (``DashboardPages``) with inline SVG
+/// charts and reporting's own style sheet (nothing loaded from elsewhere; a strict
+/// Content-Security-Policy), readable on a phone; `?lang=en` for English (Chinese by default).
+/// Signed-in browsers carry the web login's cookie; scopes as in ``ReportingAccess``.
 struct Dashboard: Sendable {
     let reports: Reports
     let trail: IntakeTrail
     let access: ReportingAccess
+    /// The staff web app's address as the browser reaches it (`REPORTING_WEB_URL`): with it, the
+    /// overdue list and the request page link to `\(webURL)/requests/{id}` to act on a request.
+    var webURL: String? = nil
+
+    /// The header the staff web app sets when it proxies the dashboard: its pages are then
+    /// on the same origin, so the links to act are relative (`/requests/{id}`).
+    static let webProxyHeader = HTTPField.Name("X-GridLoop-Web")!
 
     func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("dashboard") { request, context in try await overview(request, context: context) }
         router.get("dashboard/workers/:staff") { request, context in try await worker(request, context: context) }
         router.get("dashboard/requests/:id") { request, context in try await requestPage(request, context: context) }
         router.get("dashboard/signin") { request, _ in try await signIn(request) }
+        router.get("dashboard/static/dashboard.css") { _, _ in Self.stylesheet() }
+    }
+
+    /// Where the links to act on a request go: relative (`""`) when the staff web app proxies
+    /// the dashboard, else `webURL` (none without it).
+    func actBase(_ request: Request) -> String? {
+        request.headers[Self.webProxyHeader] != nil ? "" : webURL
     }
 
     /// `GET /dashboard/signin?token=…&next=/dashboard…`: a sign-in link (`gridloop auth token
@@ -51,36 +67,47 @@ struct Dashboard: Sendable {
         let end = String(LocalDay.string(Date(), utcOffset: directory.utcOffset).prefix(7)) + "-01"
         let trend = try await reports.store.monthlyTrend(endingAt: end, months: 12, logger: context.logger).map { Figures(key: $0.month, name: $0.month, metrics: $0.metrics) }
         let workers = data.assessments(rules: reports.rules)
+        let base = actBase(request)
 
-        var body = "<h1>\(text["title"]) <small>\(html(period.label))</small></h1>"
-        body += "<nav><a href=\"?lang=\(text.language)&period=\(html(period.label))\">\(text["overview"])</a> · <a href=\"/v1/reports/figures.csv?by=street&period=\(html(period.label))\">CSV</a> · <a href=\"?lang=\(text.other)&period=\(html(period.label))\">\(text["switch"])</a></nav>"
-        body += "<section class=\"rates\">"
+        var rates: [[String: Any]] = []
         for (label, value, detail) in [
             (text["response"], district.responseRate, "\(district.claimedOnTime)/\(district.assigned)"),
             (text["resolution"], district.resolutionRate, "\(district.solved)/\(district.feedback)"),
             (text["satisfaction"], district.satisfactionRate, "\(district.satisfied)/\(district.feedback)"),
         ] {
-            body += "<div class=\"rate\"><div class=\"label\">\(label)</div><div class=\"value\">\(percent(value))</div><div class=\"detail\">\(detail)</div>\(Charts.gauge(value))</div>"
+            rates.append(["label": label, "value": percent(value), "detail": detail, "gauge": Charts.gauge(value)])
         }
-        body += "</section>"
-        body += "<section><h2>\(text["backlog"])</h2>\(Charts.stackedBars(backlog, labels: BacklogRow.labels, tierNames: text.tierNames))</section>"
-        body += "<section><h2>\(text["trend"])</h2>\(Charts.lines(trend, names: [text["response"], text["resolution"], text["satisfaction"]]))</section>"
-        body += "<section><h2>\(text["overdue"]) (\(overdue.count))</h2>"
-        body += table([text["request"], text["unit"], text["category"], text["since"]], overdue.map { row in
-            ["<a href=\"/dashboard/requests/\(html(row.requestId))?lang=\(text.language)\">\(html(String(row.requestId.prefix(8))))</a>", html(directory.name(row.unit)), html(row.category), html(Timestamp.format(row.overdueAt))]
-        }, empty: text["none"])
-        body += "</section>"
+        var overdueRows: [[String: Any]] = []
+        for row in overdue {
+            var cells: [String: Any] = [
+                "requestId": row.requestId, "shortId": String(row.requestId.prefix(8)), "unit": directory.name(row.unit), "category": row.category,
+                "since": Timestamp.format(row.overdueAt),
+            ]
+            if let base { cells["actHref"] = "\(base)/requests/\(row.requestId)" }
+            overdueRows.append(cells)
+        }
+        var figureSections: [[String: Any]] = []
         for (title, rows) in [(text["streets"], streets), (text["departments"], departments)] {
-            body += "<section><h2>\(title)</h2>" + figuresTable(rows, text: text) + "</section>"
+            var section = figuresTable(rows)
+            section["title"] = title
+            figureSections.append(section)
         }
-        body += "<section><h2>\(text["ranking"])</h2>"
-        body += table(["#", text["worker"], text["grid"], text["score"], text["visits"], ""], workers.map { worker in
-            ["\(worker.rank ?? 0)", "<a href=\"/dashboard/workers/\(html(worker.staff))?lang=\(text.language)&period=\(html(period.label))\">\(html(worker.name))</a>",
-             html(worker.gridName), String(format: "%.1f", worker.score), "\(worker.visits)/\(worker.visitDuty)",
-             (worker.award.map { text[$0] } ?? "") + (worker.belowVisitDuty ? " <span class=\"flag\">\(text["belowDuty"])</span>" : "")]
-        }, empty: text["none"])
-        body += "</section>"
-        return page(title: text["title"], language: text.language, body: body)
+        var workerRows: [[String: Any]] = []
+        for worker in workers {
+            let award: String = worker.award.map { text[$0] } ?? ""
+            workerRows.append([
+                "rank": "\(worker.rank ?? 0)", "staff": worker.staff, "name": worker.name, "gridName": worker.gridName,
+                "score": String(format: "%.1f", worker.score), "visits": "\(worker.visits)/\(worker.visitDuty)", "award": award, "belowDuty": worker.belowVisitDuty,
+            ])
+        }
+        let model: [String: Any] = [
+            "period": period.label, "otherLang": text.other, "rates": rates,
+            "backlogChart": Charts.stackedBars(backlog, labels: BacklogRow.labels, tierNames: text.tierNames),
+            "trendChart": Charts.lines(trend, names: [text["response"], text["resolution"], text["satisfaction"]]),
+            "overdueCount": "\(overdue.count)", "overdue": overdueRows, "hasOverdue": !overdueRows.isEmpty,
+            "figureSections": figureSections, "workers": workerRows, "hasWorkers": !workerRows.isEmpty,
+        ]
+        return page("overview", model, title: text["title"], text: text)
     }
 
     private func worker(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
@@ -91,18 +118,20 @@ struct Dashboard: Sendable {
         guard let worker = try await reports.assessments(period: period, logger: context.logger).first(where: { $0.staff == staff }) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such grid worker", detail: "no grid worker '\(staff)' in the org")
         }
-        var body = "<h1>\(html(worker.name)) <small>\(html(worker.gridName)) · \(html(period.label))</small></h1>"
-        body += "<nav><a href=\"/dashboard?lang=\(text.language)&period=\(html(period.label))\">\(text["overview"])</a></nav>"
-        body += "<section class=\"rates\"><div class=\"rate\"><div class=\"label\">\(text["score"])</div><div class=\"value\">\(String(format: "%.1f", worker.score))</div><div class=\"detail\">#\(worker.rank ?? 0) \(worker.award.map { text[$0] } ?? "")</div></div></section>"
-        body += "<section><h2>\(text["breakdown"])</h2>"
-        body += table([text["part"], text["score"], text["weight"], text["why"]], [
-            (text["volume"], worker.volume), (text["quality"], worker.quality), (text["timeliness"], worker.timeliness),
-        ].map { name, part in [name, String(format: "%.1f", part.score), String(format: "%.0f%%", part.weight * 100), html(part.explanation)] }, empty: "")
-        body += Charts.bars([(text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score)])
-        body += "</section>"
-        if worker.belowVisitDuty { body += "<p class=\"flag\">\(text["belowDuty"]): \(worker.visits)/\(worker.visitDuty)</p>" }
-        body += "<section><h2>\(text["figures"])</h2>" + figuresTable([worker.figures], text: text) + "</section>"
-        return page(title: worker.name, language: text.language, body: body)
+        var parts: [[String: Any]] = []
+        for (name, part) in [(text["volume"], worker.volume), (text["quality"], worker.quality), (text["timeliness"], worker.timeliness)] {
+            parts.append(["name": name, "score": String(format: "%.1f", part.score), "weight": String(format: "%.0f%%", part.weight * 100), "why": part.explanation])
+        }
+        let award: String = worker.award.map { text[$0] } ?? ""
+        let model: [String: Any] = [
+            "name": worker.name, "gridName": worker.gridName, "period": period.label,
+            "score": String(format: "%.1f", worker.score), "rank": "\(worker.rank ?? 0)", "award": award,
+            "parts": parts,
+            "partsChart": Charts.bars([(text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score)]),
+            "belowDuty": worker.belowVisitDuty, "visits": "\(worker.visits)/\(worker.visitDuty)",
+            "figures": figuresTable([worker.figures]),
+        ]
+        return page("worker", model, title: worker.name, text: text)
     }
 
     private func requestPage(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
@@ -113,59 +142,77 @@ struct Dashboard: Sendable {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "reporting has no request \(id)")
         }
         let directory = try await reports.directory(logger: context.logger)
-        var body = "<h1>\(text["request"]) \(html(String(item.id.prefix(8)))) <small>\(html(item.state))</small></h1>"
-        body += "<nav><a href=\"/dashboard?lang=\(text.language)\">\(text["overview"])</a></nav>"
-        body += table([text["field"], ""], [
-            [text["category"], html(item.category)], [text["unit"], html(directory.name(item.unit))], [text["description"], html(item.description)],
-            [text["reporter"], "\(html(item.reporterName)) \(html(item.reporterPhone))"],
-            [text["claimDue"], item.claimDueAt.map { html(Timestamp.format($0)) } ?? "-"], [text["resolveDue"], item.resolveDueAt.map { html(Timestamp.format($0)) } ?? "-"],
-            [text["overdue"], item.overdueAt.map { html(Timestamp.format($0)) } ?? "-"],
-        ], empty: "")
-        if let verified = await trail.fetch(item.id, logger: context.logger) {
-            let status = verified.trailVerified
-                ? "<p class=\"ok\">✓ \(text["verified"]) (\(verified.trail.count), \(html(String(verified.trail.last?.hash.prefix(12) ?? "")))…)</p>"
-                : "<p class=\"flag\">✗ \(text["broken"])</p>"
-            body += "<section><h2>\(text["trail"])</h2>\(status)" + table([text["since"], text["event"], text["unit"], text["actor"], ""], verified.trail.map {
-                [html(Timestamp.format($0.occurredAt)), html($0.type), html(directory.name($0.unit ?? "")), html($0.actor ?? ""), html($0.detail ?? "")]
-            }, empty: text["none"]) + "</section>"
-        } else {
-            body += "<section><h2>\(text["trail"])</h2><p class=\"flag\">\(text["unverified"])</p>"
-                + table([text["since"], text["event"], ""], item.events.map { [html(Timestamp.format($0.at)), html($0.type), html($0.summary)] }, empty: text["none"]) + "</section>"
+        func stamp(_ date: Date?) -> String { date.map { Timestamp.format($0) } ?? "-" }
+        var facts: [[String: Any]] = []
+        for (label, value) in [
+            (text["category"], item.category), (text["unit"], directory.name(item.unit)), (text["description"], item.description),
+            (text["reporter"], "\(item.reporterName) \(item.reporterPhone)"),
+            (text["claimDue"], stamp(item.claimDueAt)), (text["resolveDue"], stamp(item.resolveDueAt)),
+            (text["overdue"], stamp(item.overdueAt)),
+        ] {
+            facts.append(["label": label, "value": value])
         }
-        return page(title: text["request"], language: text.language, body: body)
+        var model: [String: Any] = ["shortId": String(item.id.prefix(8)), "state": item.state, "facts": facts]
+        if let base = actBase(request) { model["actHref"] = "\(base)/requests/\(item.id)" }
+        if let verified = await trail.fetch(item.id, logger: context.logger) {
+            var entries: [[String: Any]] = []
+            for entry in verified.trail {
+                let unit: String = directory.name(entry.unit ?? ""), actor: String = entry.actor ?? "", detail: String = entry.detail ?? ""
+                entries.append(["at": Timestamp.format(entry.occurredAt), "event": entry.type, "unit": unit, "actor": actor, "detail": detail])
+            }
+            let head = String(verified.trail.last?.hash.prefix(12) ?? "")
+            let trailModel: [String: Any] = [
+                "intact": verified.trailVerified, "count": "\(verified.trail.count)", "head": head, "entries": entries, "hasEntries": !entries.isEmpty,
+            ]
+            model["verified"] = trailModel
+        } else {
+            var events: [[String: Any]] = []
+            for event in item.events {
+                events.append(["at": Timestamp.format(event.at), "event": event.type, "summary": event.summary])
+            }
+            model["events"] = events
+            model["hasEvents"] = !events.isEmpty
+        }
+        return page("request", model, title: text["request"], text: text)
     }
 
-    private func figuresTable(_ rows: [Figures], text: Texts) -> String {
-        table([text["name"], text["assigned"], text["response"], text["resolution"], text["satisfaction"], text["onTime"], text["reopen"], text["escalation"], text["medianClaim"]], rows.map { row in
-            [html(row.name), "\(row.assigned)", percent(row.responseRate), percent(row.resolutionRate), percent(row.satisfactionRate), percent(row.onTimeResolutionRate),
-             percent(row.reopenRate), percent(row.escalationRate), row.medianClaimSeconds.map(Self.duration) ?? "-"]
-        }, empty: text["none"])
+    /// A figures table's context: its rows, and whether there are any.
+    private func figuresTable(_ rows: [Figures]) -> [String: Any] {
+        var cells: [[String: Any]] = []
+        for row in rows {
+            let medianClaim: String = row.medianClaimSeconds.map(Self.duration) ?? "-"
+            cells.append([
+                "name": row.name, "assigned": "\(row.assigned)", "response": percent(row.responseRate), "resolution": percent(row.resolutionRate),
+                "satisfaction": percent(row.satisfactionRate), "onTime": percent(row.onTimeResolutionRate), "reopen": percent(row.reopenRate),
+                "escalation": percent(row.escalationRate), "medianClaim": medianClaim,
+            ])
+        }
+        return ["rows": cells, "hasRows": !cells.isEmpty]
     }
 
-    private func table(_ header: [String], _ rows: [[String]], empty: String) -> String {
-        if rows.isEmpty { return "<p class=\"empty\">\(empty)</p>" }
-        return "<div class=\"scroll\"><table><thead><tr>" + header.map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>"
-            + rows.map { "<tr>" + $0.map { "<td>\($0)</td>" }.joined() + "</tr>" }.joined() + "</tbody></table></div>"
-    }
-
-    private func page(title: String, language: String, body: String) -> Response {
-        let document = """
-            <!doctype html><html lang="\(language == "en" ? "en" : "zh-CN")"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1"><title>GridLoop · \(title)</title>
-            <style>
-            body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0 auto;max-width:1100px;padding:12px;color:#1d2733;background:#f6f8fa}
-            h1{font-size:1.4em}h1 small{color:#667;font-weight:normal;font-size:.7em}h2{font-size:1.1em;margin-top:1.4em}
-            nav a{color:#0b5cad}section{background:#fff;border-radius:8px;padding:10px 14px;margin:10px 0;box-shadow:0 1px 2px #0001}
-            .rates{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:10px;background:none;box-shadow:none;padding:0}
-            .rate{background:#fff;border-radius:8px;padding:10px;box-shadow:0 1px 2px #0001}.rate .value{font-size:2em;font-weight:600}
-            .rate .label,.rate .detail{color:#556}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9em}
-            th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap}.flag{color:#b3261e}.ok{color:#2e7d32}.empty{color:#889}
-            svg{max-width:100%;height:auto}
-            </style></head><body>\(body)<footer><small>GridLoop · \(Timestamp.format(Date()))</small></footer></body></html>
-            """
+    /// Template `template` with `model` in the layout, as a page with the dashboard's security headers.
+    private func page(_ template: String, _ model: [String: Any], title: String, text: Texts) -> Response {
+        var model = model
+        model["t"] = text.words
+        model["lang"] = text.language
+        let htmlLang = text.language == "en" ? "en" : "zh-CN"
+        let layout: [String: Any] = ["htmlLang": htmlLang, "title": title, "generated": Timestamp.format(Date())]
+        let document = DashboardPages.render(template, model, layout: layout)
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
+        headers[HTTPField.Name("Content-Security-Policy")!] = DashboardPages.contentSecurityPolicy
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document)))
+    }
+
+    /// `GET /dashboard/static/dashboard.css`: the pages' style sheet (no inline style: the CSP forbids it).
+    static func stylesheet() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/css; charset=utf-8"
+        headers[.cacheControl] = "public, max-age=300"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPages.stylesheet)))
     }
 
     static func duration(_ seconds: Double) -> String {
@@ -176,7 +223,7 @@ struct Dashboard: Sendable {
 /// `12.5%`, or `-` without data.
 func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML (the SVG charts in ``Charts``, drawn as strings).
 func html(_ text: String) -> String {
     var escaped = ""
     for character in text {
@@ -205,6 +252,9 @@ struct Texts {
         (language == "en" ? Self.english[key] : Self.chinese[key]) ?? key
     }
 
+    /// All the words, for the templates' `t`.
+    var words: [String: String] { language == "en" ? Self.english : Self.chinese }
+
     var tierNames: [String: String] {
         language == "en" ? ["grid": "grid", "street": "street", "district": "department", "unassigned": "unassigned"] : ["grid": "网格", "street": "街道", "district": "区级部门", "unassigned": "未派"]
     }
@@ -218,6 +268,7 @@ struct Texts {
         "onTime": "按时办结率", "reopen": "重办率", "escalation": "上报率", "medianClaim": "认领用时中位数", "field": "项目", "description": "内容", "reporter": "反映人",
         "claimDue": "认领时限", "resolveDue": "办结时限", "trail": "全程留痕", "event": "事件", "actor": "经办人",
         "verified": "留痕链校验通过", "broken": "留痕链校验失败：记录可能被改动", "unverified": "无法向受理服务核验留痕，以下为报表服务收到的事件",
+        "act": "办理",
     ]
     static let english = [
         "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate", "satisfaction": "Satisfaction rate",
@@ -228,6 +279,6 @@ struct Texts {
         "assigned": "Assigned", "onTime": "On-time resolution", "reopen": "Reopen rate", "escalation": "Escalation rate", "medianClaim": "Median time to claim",
         "field": "Field", "description": "Description", "reporter": "Reporter", "claimDue": "Claim by", "resolveDue": "Resolve by", "trail": "Trail", "event": "Event",
         "actor": "By", "verified": "trail verified", "broken": "trail verification FAILED: a record may have been altered",
-        "unverified": "intake cannot be asked to verify the trail; the events reporting received follow",
+        "unverified": "intake cannot be asked to verify the trail; the events reporting received follow", "act": "Act on it",
     ]
 }

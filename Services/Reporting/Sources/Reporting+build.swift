@@ -11,6 +11,13 @@ import PostgresNIO
 
 /// reporting: keeps every event, projects it into read models with daily and monthly
 /// rollups, and serves figures, assessments and subsidies as JSON, CSV and an HTML dashboard.
+///
+/// | key | environment | default |
+/// |---|---|---|
+/// | `reporting.intake.url` | `REPORTING_INTAKE_URL` | `http://127.0.0.1:8080` (where the request page asks for the verified trail) |
+/// | `reporting.web.url` | `REPORTING_WEB_URL` | unset (the staff web app as the browser reaches it: the dashboard's links to act on a request; relative when the web app proxies the dashboard) |
+///
+/// The assessment's keys are under ``assessmentRules(_:)``.
 package enum ReportingApp: GridLoopServiceApp {
     package static let name = "reporting"
     package static let defaultPort = 8081
@@ -21,14 +28,23 @@ package enum ReportingApp: GridLoopServiceApp {
         let model = ReadModel(postgres: runtime.postgres)
         let reports = Reports(store: ReportStore(postgres: runtime.postgres), rules: assessmentRules(reader))
         let access = ReportingAccess(authenticator: try await Authenticator.fromConfiguration(reader), postgres: runtime.postgres)
+        let webURL = reader.string(forKey: "reporting.web.url").flatMap(Self.webBase)
         return runtime.makeApplication(
             consumers: [runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, handler: model.event)]
         ) { router in
             ReportsController(reports: reports, model: model, access: access).addRoutes(to: router)
             Dashboard(
-                reports: reports, trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080")), access: access
+                reports: reports, trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080")), access: access,
+                webURL: webURL
             ).addRoutes(to: router)
         }
+    }
+
+    /// A configured web app address without its trailing `/`; `nil` when empty.
+    static func webBase(_ text: String) -> String? {
+        var text = text.trimmingCharacters(in: .whitespaces)
+        while text.hasSuffix("/") { text.removeLast() }
+        return text.isEmpty ? nil : text
     }
 
     /// Assessment weights, duties, awards and the subsidy rate from `REPORTING_*` variables.

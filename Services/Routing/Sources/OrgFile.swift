@@ -54,6 +54,9 @@ package struct OrgFile: Codable, Sendable, Equatable {
         package var email: String?
         package var phone: String?
         package var webhook: String?
+        /// The work phone residents may call, printed on the household door plates (门牌);
+        /// never used for notifications (that is `phone`).
+        package var workPhone: String?
         /// `zh` (default) or `en`: the language of their notifications.
         package var language: String?
         /// `22:00-07:00`: non-urgent notifications wait until the quiet ends.

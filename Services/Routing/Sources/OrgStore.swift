@@ -46,7 +46,7 @@ package struct OrgStore: Sendable {
                 }
             }
             for member in org.staff ?? [] {
-                try await connection.query("INSERT INTO routing.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))", logger: logger)
+                try await connection.query("INSERT INTO routing.staff (id, name, role, unit, work_phone) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit), \(member.workPhone))", logger: logger)
             }
             let settings = SLASettings(calendar: org.workingCalendar, urgent: Set(org.urgent ?? SLASettings.defaultUrgent))
             try await connection.query("INSERT INTO routing.settings (key, value) VALUES ('sla', \(try settings.encoded()))", logger: logger)

@@ -1,5 +1,6 @@
 import Configuration
 import GridLoopAMQP
+import GridLoopAuth
 import GridLoopPersistence
 import GridLoopServiceSupport
 import Hummingbird
@@ -41,10 +42,13 @@ package enum RoutingApp: GridLoopServiceApp {
             ],
             routes: { router in
                 CommandsController(workflow: workflow).addRoutes(to: router)
+                FollowUpController(workflow: workflow, links: FollowUpLink(authSecret: reader.string(forKey: "gridloop.auth.secret", isSecret: true) ?? "")).addRoutes(to: router)
                 InboxController(store: InboxStore(postgres: runtime.postgres), authenticator: authenticator).addRoutes(to: router)
+                OrgController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(to: router)
                 AuthController(
                     credentials: StaffCredentials(postgres: runtime.postgres), authenticator: authenticator,
-                    attempts: RateLimiter(limit: reader.int(forKey: "routing.signin.per.minute", default: 30), period: .seconds(60))
+                    attempts: RateLimiter(limit: reader.int(forKey: "routing.signin.per.minute", default: 30), period: .seconds(60)),
+                    trustedProxies: TrustedProxies(reader.string(forKey: "routing.trusted.proxies", default: ""))
                 ).addRoutes(to: router)
             }
         )

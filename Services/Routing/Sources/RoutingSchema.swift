@@ -132,5 +132,10 @@ enum RoutingSchema {
             "CREATE INDEX requests_resolved_by_grid ON routing.requests (grid_id) WHERE state = 'resolved'",
             "CREATE INDEX assignments_owner_by_request ON routing.assignments (request_id, assigned_at DESC) WHERE kind = 'owner'",
         ]),
+        // The staff pages' org sheets: a grid's staff with the work phone printed on the door plates.
+        Migration(version: 15, name: "staff work phones", statements: [
+            "ALTER TABLE routing.staff ADD COLUMN work_phone text",
+            "CREATE INDEX households_by_grid ON routing.households (grid_id, id)",
+        ]),
     ]
 }

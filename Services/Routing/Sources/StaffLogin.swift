@@ -60,6 +60,9 @@ struct AuthController: Sendable {
     let authenticator: Authenticator
     /// Sign-in attempts per client address (brute force is slowed, not just logged).
     let attempts: RateLimiter
+    /// Peers whose `X-Forwarded-For` names the client (`ROUTING_TRUSTED_PROXIES`: the staff
+    /// web app signs everyone in from one address).
+    var trustedProxies = TrustedProxies("")
 
     struct Login: Codable {
         var staff: String
@@ -72,7 +75,8 @@ struct AuthController: Sendable {
     }
 
     private func login(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
-        if let wait = attempts.take(context.clientAddress) {
+        let client = context.client(of: request, trusting: trustedProxies)
+        if let wait = attempts.take(client) {
             throw Problem.rateLimited("at most \(attempts.limit) sign-in attempts a minute from one client", retryAfter: wait)
         }
         var request = request
@@ -80,7 +84,7 @@ struct AuthController: Sendable {
         let login: Login
         do { login = try WireJSON.decode(Login.self, from: body.readableBytesView) } catch { throw Problem.invalidJSON(error, title: "Malformed sign-in") }
         guard let member = try await credentials.verify(staff: login.staff, secret: login.secret, logger: context.logger) else {
-            context.logger.notice("sign-in refused", metadata: ["staff": "\(login.staff)", "client": "\(context.clientAddress)"])
+            context.logger.notice("sign-in refused", metadata: ["staff": "\(login.staff)", "client": "\(client)"])
             throw Problem(AuthFailure.unauthenticated("unknown staff id or wrong secret"))
         }
         let issued = try await authenticator.authority.issue(subject: login.staff, role: member.role, unit: member.unit)

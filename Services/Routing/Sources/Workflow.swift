@@ -292,11 +292,18 @@ final class Workflow: Sendable {
     /// A refused command is rolled back to a savepoint: it changes nothing but the reply.
     /// A command whose token proves nobody (or someone else) is answered but not recorded as
     /// applied, so it can be sent again with a good token under the same id.
-    func execute(_ command: StaffCommand, messageId: String, correlationId: String, replyTo: String?, logger: Logger) async throws -> CommandReply? {
+    ///
+    /// `residentAt`: the resident's own verdict through a signed follow-up link (proven by the
+    /// link, not a token), valid only while the request is at that version.
+    func execute(
+        _ command: StaffCommand, messageId: String, correlationId: String, replyTo: String?, logger: Logger, residentAt: Int? = nil
+    ) async throws -> CommandReply? {
         var command = command
         var unproven: CommandRefused?
-        do { command = try await authenticate(command) } catch { unproven = error }
-        let reply = try await postgres.transaction(logger: logger) { [self, command, unproven] connection -> CommandReply? in
+        if residentAt == nil {
+            do { command = try await authenticate(command) } catch { unproven = error }
+        }
+        let reply = try await postgres.transaction(logger: logger) { [self, command, unproven, residentAt] connection -> CommandReply? in
             let outcome: CommandReply
             if let unproven {
                 outcome = CommandReply(ok: false, requestId: command.requestId, code: unproven.code, message: unproven.message)
@@ -304,7 +311,7 @@ final class Workflow: Sendable {
                 guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
                 try await connection.query("SAVEPOINT command", logger: logger)
                 do {
-                    outcome = try await apply(command, correlationId: correlationId, on: connection, logger: logger)
+                    outcome = try await apply(command, correlationId: correlationId, residentAt: residentAt, on: connection, logger: logger)
                 } catch let refused as CommandRefused {
                     try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
                     outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code, message: refused.message)
@@ -355,7 +362,7 @@ final class Workflow: Sendable {
         return command
     }
 
-    private func apply(_ command: StaffCommand, correlationId: String, on connection: PostgresConnection, logger: Logger) async throws -> CommandReply {
+    private func apply(_ command: StaffCommand, correlationId: String, residentAt: Int?, on connection: PostgresConnection, logger: Logger) async throws -> CommandReply {
         if let field = command.fieldWithControlCharacters {
             throw CommandRefused(code: "validation_failed", message: "\(field): must not contain control characters")
         }
@@ -380,7 +387,14 @@ final class Workflow: Sendable {
         ).collect().first?.decode(UUID.self)
         guard let assignment, let unit else { throw CommandRefused(code: "conflict", message: "the request is not assigned to any unit") }
         let ids = (request: requestId.uuidString.lowercased(), assignment: assignment.uuidString.lowercased())
-        try await authorize(command, requestId: requestId, unit: unit, on: connection, logger: logger)
+        if let residentAt {
+            // The follow-up link speaks for the resident of this resolution only.
+            guard command.action == .feedback, state == .resolved, version == residentAt else {
+                throw CommandRefused(code: "conflict", message: "this follow-up link has been answered or the request has moved on (it is \(state.rawValue) now)")
+            }
+        } else {
+            try await authorize(command, requestId: requestId, unit: unit, on: connection, logger: logger)
+        }
         if let summons = try await summonsStep(
             command, requestId: requestId, lifecycle: lifecycle, owner: assignment, correlationId: correlationId, on: connection, logger: logger
         ) {

@@ -34,8 +34,15 @@ package enum Assets {
         .facts{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:8px 0}.facts dt{color:#667}.facts dd{margin:0;overflow-wrap:anywhere}
         .trail{padding-left:20px;margin:0}.trail li{margin:6px 0}.trail time{color:#667;font-size:.88em}.detail{color:#445;overflow-wrap:anywhere}
         details.more{border-top:1px solid #e3e8ee;padding:6px 0}details.more summary{cursor:pointer;color:#0b5cad;padding:8px 0;min-height:40px}
+        .tools{display:flex;flex-wrap:wrap;gap:8px 14px;align-items:center}a.button{display:inline-block;padding:9px 14px;border-radius:8px;background:#0b5cad;color:#fff;text-decoration:none}
+        a.call{display:inline-block;margin-top:4px;padding:6px 12px;border-radius:8px;background:#2e7d32;color:#fff;text-decoration:none}
+        ul.error{margin:0 0 10px;padding-left:26px}.geo{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
+        .steps{list-style:none;display:flex;gap:4px;padding:0;margin:8px 0;flex-wrap:wrap}.steps li{flex:1 1 70px;padding:6px;border-radius:6px;background:#e3e8ee;color:#556;font-size:.85em;text-align:center}
+        .steps li.done{background:#cfe3f7;color:#0b5cad}.steps li.current{background:#0b5cad;color:#fff;font-weight:600}.state-sentence{font-weight:600}
+        fieldset{border:1px solid #c9d2db;border-radius:8px;padding:8px 12px;margin:0}legend{font-weight:600;padding:0 4px}
+        label.choice{display:inline-flex;flex-direction:row;align-items:center;gap:6px;font-weight:normal;margin:4px 14px 4px 0;min-height:36px}label.choice input{width:auto}
         @media (min-width:720px){.actions{display:grid;grid-template-columns:1fr 1fr;gap:0 16px}.actions h2{grid-column:1/-1}}
-        """
+        """ + "\n" + WebController.plateCSS
 
     /// Live deadlines (every 30 s) and a quiet refresh of the inbox every 60 s while visible.
     package static let js = """
@@ -57,6 +64,20 @@ package enum Assets {
           }
           tick();
           setInterval(tick, 30000);
+          // The phone's location for a new request, when the person allows it.
+          var locate = document.querySelector("button.locate");
+          if (locate && navigator.geolocation) {
+            locate.hidden = false;
+            var status = document.querySelector(".geo-status");
+            locate.addEventListener("click", function () {
+              status.textContent = locate.getAttribute("data-locating");
+              navigator.geolocation.getCurrentPosition(function (position) {
+                document.querySelector("input[name=latitude]").value = position.coords.latitude.toFixed(6);
+                document.querySelector("input[name=longitude]").value = position.coords.longitude.toFixed(6);
+                status.textContent = locate.getAttribute("data-located") + " " + position.coords.latitude.toFixed(5) + ", " + position.coords.longitude.toFixed(5);
+              }, function () { status.textContent = locate.getAttribute("data-refused"); }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+            });
+          }
           if (location.pathname === "/inbox") {
             setInterval(function () { if (document.visibilityState === "visible") location.reload(); }, 60000);
           }

@@ -11,6 +11,14 @@ import NIOHTTP1
 package struct Backend: Sendable {
     package var routing: String
     package var intake: String
+    /// reporting, for the supervisors' dashboard the app shows under its own sign-in.
+    package var reporting: String
+
+    package init(routing: String, intake: String, reporting: String) {
+        self.routing = routing
+        self.intake = intake
+        self.reporting = reporting
+    }
 
     /// An answer: status and body, with the problem's words when it is one.
     package struct Answer: Sendable {
@@ -41,12 +49,14 @@ package struct Backend: Sendable {
     }
 
     package func call(
-        _ method: HTTPMethod, _ service: String, _ path: String, token: String?, json: [String: Any]? = nil, headers extra: [String: String] = [:]
+        _ method: HTTPMethod, _ service: String, _ path: String, token: String?, json: [String: Any]? = nil, headers extra: [String: String] = [:],
+        client: String? = nil
     ) async throws -> Answer {
-        let base = service == "routing" ? routing : intake
+        let base = service == "routing" ? routing : service == "reporting" ? reporting : intake
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let client { request.headers.add(name: "X-Forwarded-For", value: client) }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")

@@ -29,7 +29,7 @@ package enum Pages {
             <script src="/static/app.js" defer></script>
             </head><body data-lang="{{lang}}">
             <header class="bar">
-              <a class="brand" href="/inbox">网格通 GridLoop</a>
+              <a class="brand" href="{{homeHref}}">网格通 GridLoop</a>
               <span class="who">{{#who}}{{who}}{{/who}}</span>
               <a class="lang" href="{{langHref}}">{{otherLangName}}</a>
               {{#signedIn}}
@@ -61,7 +61,7 @@ package enum Pages {
               {{#filters}}<a href="/inbox?state={{value}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
             </nav>
             <p class="summary">{{summary}}</p>
-            {{#supervisor}}<p><a href="{{dashboard}}">{{t.dashboard}}</a></p>{{/supervisor}}
+            <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}}</p>
             <ul class="items">
             {{#items}}
               <li class="item{{#overdue}} overdue{{/overdue}}{{#warning}} warning{{/warning}}">
@@ -82,6 +82,97 @@ package enum Pages {
             {{^items}}<p class="empty">{{t.nothingOpen}}</p>{{/items}}
             {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}">{{t.more}}</a></p>{{/next}}
             """,
+        "message": """
+            <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+            """,
+        "report": """
+            <section class="card">
+            <h1>{{t.reportTitle}}</h1>
+            <p class="hint">{{t.reportHint}}</p>
+            {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
+            <form method="post" action="/report" class="stack report-form" novalidate>
+              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}">
+              {{#household}}<input type="hidden" name="household" value="{{household}}"><p class="hint">{{t.doorPlate}}: {{household}}</p>{{/household}}
+              <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
+              <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
+              <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"{{^household}} required{{/household}}></label>
+              <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
+                <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
+              <label>{{t.yourName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="name"></label>
+              <label>{{t.yourPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="tel"></label>
+              <label>{{t.yourEmail}}<input name="email" value="{{email}}" type="email" maxlength="200" autocomplete="email"></label>
+              <p class="hint">{{t.phonePrivacy}}</p>
+              <button type="submit" class="primary">{{t.send}}</button>
+            </form>
+            </section>
+            """,
+        "status": """
+            <section class="card">
+              <h1>{{t.statusTitle}} <small>{{shortId}}</small></h1>
+              {{#isNew}}<p class="notice" role="status">{{t.reportReceived}}</p>{{/isNew}}
+              <ol class="steps">{{#steps}}<li class="{{#done}}done{{/done}}{{#current}}current{{/current}}">{{name}}</li>{{/steps}}</ol>
+              <p class="state-sentence">{{stateLabel}}</p>
+              <dl class="facts">
+                <dt>{{t.category}}</dt><dd>{{category}}</dd>
+                <dt>{{t.description}}</dt><dd class="description">{{description}}</dd>
+                {{#agency}}<dt>{{t.unit}}</dt><dd class="agency">{{agency}}</dd>{{/agency}}
+                {{#expected}}<dt>{{t.expected}}</dt><dd>{{expected}}</dd>{{/expected}}
+                <dt>{{t.reporter}}</dt><dd>{{reporter}}</dd>
+              </dl>
+            </section>
+            <section class="card">
+              <h2>{{t.whatWasDone}}</h2>
+              <ol class="trail">{{#trail}}<li><time>{{at}}</time> <b>{{what}}</b>{{#detail}}<br><span class="detail">{{detail}}</span>{{/detail}}</li>{{/trail}}</ol>
+            </section>
+            <p class="hint">{{t.keepLink}}</p>
+            """,
+        "followup": """
+            <section class="card">
+              <h1>{{t.followUpTitle}} <small>{{shortId}}</small></h1>
+              {{#category}}<p><b>{{category}}</b> · <span class="description">{{description}}</span></p>{{/category}}
+              {{#answered}}<p class="notice">{{t.alreadyAnswered}} {{stateLabel}}</p><p><a href="/status/{{requestId}}">{{t.seeStatus}}</a></p>{{/answered}}
+              {{^answered}}
+              <form method="post" action="/followup/{{requestId}}" class="stack followup-form">
+                <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><input type="hidden" name="signature" value="{{signature}}">
+                <fieldset><legend>{{t.qContacted}}</legend>
+                  <label class="choice"><input type="radio" name="contacted" value="yes" required> {{t.yes}}</label><label class="choice"><input type="radio" name="contacted" value="no"> {{t.no}}</label></fieldset>
+                <fieldset><legend>{{t.qSolved}}</legend>
+                  <label class="choice"><input type="radio" name="solved" value="yes" required> {{t.yes}}</label><label class="choice"><input type="radio" name="solved" value="no"> {{t.no}}</label></fieldset>
+                <fieldset><legend>{{t.qSatisfied}}</legend>
+                  <label class="choice"><input type="radio" name="satisfaction" value="satisfied" required> {{t.satisfied}}</label>
+                  <label class="choice"><input type="radio" name="satisfaction" value="basically-satisfied"> {{t.basicallySatisfied}}</label>
+                  <label class="choice"><input type="radio" name="satisfaction" value="unsatisfied"> {{t.unsatisfied}}</label></fieldset>
+                <label>{{t.anythingElse}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>
+                <button type="submit" class="primary">{{t.sendAnswer}}</button>
+              </form>
+              {{/answered}}
+            </section>
+            """,
+        "submit": """
+            <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+            <section class="card">
+            <h1>{{t.submitTitle}}</h1>
+            {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
+            {{#hasGrids}}
+            <form method="get" action="/submit" class="stack grid-choice">
+              <label>{{t.grid}}<select name="grid">{{#grids}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/grids}}</select></label>
+              <button type="submit">{{t.chooseGrid}}</button>
+            </form>
+            {{/hasGrids}}
+            <form method="post" action="/submit" class="stack submit-form" novalidate>
+              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="grid" value="{{grid}}">
+              <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
+              <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
+              {{#hasHouseholds}}<label>{{t.household}} <small>{{gridName}}</small><select name="household"><option value="">—</option>{{#households}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{address}}</option>{{/households}}</select></label>{{/hasHouseholds}}
+              <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"></label>
+              <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
+                <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
+              <label>{{t.residentName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="off"></label>
+              <label>{{t.residentPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="off"></label>
+              <button type="submit" class="primary">{{t.send}}</button>
+            </form>
+            </section>
+            """,
         "request": """
             <p><a href="/inbox">← {{t.backToInbox}}</a></p>
             <section class="card">
@@ -90,7 +181,10 @@ package enum Pages {
               <dl class="facts">
                 <dt>{{t.unit}}</dt><dd>{{unit}}</dd>
                 <dt>{{t.place}}</dt><dd>{{place}}</dd>
-                <dt>{{t.reporter}}</dt><dd>{{reporter}}</dd>
+                <dt>{{t.reporter}}</dt><dd>{{reporter}}
+                  {{#contactPhone}}<a class="call" href="{{contactTel}}">{{t.call}} {{contactPhone}}</a>{{/contactPhone}}
+                  {{#mayShowNumber}}<form method="post" action="/requests/{{requestId}}/contact" class="inline show-number"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="link">{{t.showNumber}}</button></form>{{/mayShowNumber}}
+                </dd>
                 {{#due}}<dt>{{t.due}}</dt><dd><span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span></dd>{{/due}}
               </dl>
               {{#duplicate}}<p class="hint">{{t.possibleDuplicate}} <a href="/requests/{{duplicate}}">{{duplicate}}</a></p>{{/duplicate}}
@@ -118,6 +212,19 @@ package enum Pages {
               {{/actions}}
             </section>
             {{/hasActions}}
+            {{#visitHousehold}}
+            <section class="card">
+              <details class="more"><summary>{{t.logVisit}}</summary>
+              <form method="post" action="/requests/{{requestId}}/visit" class="stack visit-form">
+                <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{visitKey}}">
+                <input type="hidden" name="household" value="{{visitHousehold}}">
+                <p class="hint">{{t.household}}: {{visitHousehold}}</p>
+                <label>{{t.visitNote}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>
+                <button type="submit">{{t.logVisit}}</button>
+              </form>
+              </details>
+            </section>
+            {{/visitHousehold}}
             <section class="card">
               <h2>{{t.trail}} {{#verified}}<small class="ok">✓ {{t.verified}}</small>{{/verified}}{{^verified}}<small class="error">{{t.notVerified}}</small>{{/verified}}</h2>
               <ol class="trail">
@@ -141,6 +248,16 @@ package enum Pages {
         "departments": "吹哨的部门", "target": "改派到", "into": "并入的诉求编号", "satisfaction": "居民评价",
         "satisfied": "满意", "basicallySatisfied": "基本满意", "unsatisfied": "不满意", "trail": "处理记录", "verified": "记录链已核验",
         "notVerified": "记录链核验未通过", "done": "已完成：",
+        "newRequest": "新建诉求", "submitTitle": "新建诉求", "grid": "网格", "chooseGrid": "选择网格", "category": "类别", "description": "问题描述",
+        "household": "住户", "address": "地址", "useLocation": "使用当前位置", "residentName": "居民姓名", "residentPhone": "居民电话", "send": "提交",
+        "done-submitted": "已提交，诉求已受理。", "done-visit": "走访已登记。", "logVisit": "登记入户走访", "visitNote": "走访情况",
+        "showNumber": "显示号码", "call": "拨打", "doorPlates": "门牌", "myAssessment": "我的考核", "locating": "正在定位…", "located": "已定位",
+        "locationRefused": "无法定位，请填写地址。",
+        "reportTitle": "反映问题", "reportHint": "无需注册。您的电话只给办理人员看，用于联系您。", "doorPlate": "门牌", "yourName": "您的姓名", "yourPhone": "您的电话", "yourEmail": "邮箱（可不填，用于接收进度）",
+        "phonePrivacy": "提交后会给您一个查看进度的链接；办结后我们会请您评价。", "statusTitle": "办理进度", "reportReceived": "已收到您的反映。请保存本页链接查看进度。",
+        "expected": "预计办结", "whatWasDone": "办理经过", "keepLink": "收藏本页即可随时查看进度。", "followUpTitle": "回访评价",
+        "alreadyAnswered": "这件诉求已评价过或有了新进展：", "seeStatus": "查看办理进度", "qContacted": "办理人员联系过您吗？", "qSolved": "问题解决了吗？",
+        "qSatisfied": "您对办理结果满意吗？", "yes": "是", "no": "否", "anythingElse": "还想说的（可不填）", "sendAnswer": "提交评价",
     ]
 
     static let english: [String: String] = [
@@ -152,6 +269,11 @@ package enum Pages {
         "departments": "Departments to summon", "target": "Move to", "into": "Merge into request", "satisfaction": "The resident's verdict",
         "satisfied": "Satisfied", "basicallySatisfied": "Basically satisfied", "unsatisfied": "Unsatisfied", "trail": "Trail", "verified": "trail verified",
         "notVerified": "trail failed verification", "done": "Done: ",
+        "newRequest": "New request", "submitTitle": "New request", "grid": "Grid", "chooseGrid": "Choose the grid", "category": "Category",
+        "description": "What is the problem", "household": "Household", "address": "Address", "useLocation": "Use my location", "residentName": "Resident's name",
+        "residentPhone": "Resident's phone", "send": "Send", "done-submitted": "Sent: the request is received.", "done-visit": "Visit logged.",
+        "logVisit": "Log a household visit", "visitNote": "What you found", "showNumber": "Show number", "call": "Call", "doorPlates": "Door plates", "myAssessment": "My assessment",
+        "locating": "Finding your location…", "located": "Location found", "locationRefused": "No location: give an address.",
     ]
 
     /// Each action's button, the note's label, and whether a note is required.

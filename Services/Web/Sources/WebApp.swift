@@ -10,7 +10,8 @@ import Logging
 /// |---|---|---|
 /// | `web.routing.url` | `WEB_ROUTING_URL` | `http://127.0.0.1:8083` |
 /// | `web.intake.url` | `WEB_INTAKE_URL` | `http://127.0.0.1:8080` |
-/// | `web.dashboard.url` | `WEB_DASHBOARD_URL` | `http://127.0.0.1:8081/dashboard` (as the browser reaches it) |
+/// | `web.reporting.url` | `WEB_REPORTING_URL` | `http://127.0.0.1:8081` (the dashboard, shown under the app's sign-in) |
+/// | `web.public.url` | `WEB_PUBLIC_URL` | `http://127.0.0.1:8085` (residents' links and door-plate QR codes) |
 /// | `web.secure.cookies` | `WEB_SECURE_COOKIES` | `false` (`true` behind TLS) |
 package enum WebApp: GridLoopServiceApp {
     package static let name = "web"
@@ -20,12 +21,13 @@ package enum WebApp: GridLoopServiceApp {
         let logger = GridLoopLogging.bootstrap(service: name, level: configuration.logLevel, format: configuration.logFormat)
         let backend = Backend(
             routing: reader.string(forKey: "web.routing.url", default: "http://127.0.0.1:8083"),
-            intake: reader.string(forKey: "web.intake.url", default: "http://127.0.0.1:8080")
+            intake: reader.string(forKey: "web.intake.url", default: "http://127.0.0.1:8080"),
+            reporting: reader.string(forKey: "web.reporting.url", default: "http://127.0.0.1:8081")
         )
         let router = Router(context: GridLoopRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         WebController(
-            backend: backend, dashboardURL: reader.string(forKey: "web.dashboard.url", default: "http://127.0.0.1:8081/dashboard"),
+            backend: backend, publicURL: reader.string(forKey: "web.public.url", default: "http://127.0.0.1:\(configuration.httpPort)"),
             secureCookies: reader.bool(forKey: "web.secure.cookies", default: false)
         ).addRoutes(to: router)
         logger.info("web pages ready", metadata: ["routing": "\(backend.routing)", "intake": "\(backend.intake)"])

@@ -11,8 +11,9 @@ import NIOCore
 /// with the signed-in person's token; every form carries a CSRF token.
 package struct WebController: Sendable {
     package let backend: Backend
-    /// Where supervisors find the dashboard (a browser-reachable URL of reporting).
-    package let dashboardURL: String
+    /// The address residents' links and the door plates' QR codes point at (this app as the
+    /// public reaches it).
+    package let publicURL: String
     /// Cookies get `Secure` (behind TLS).
     package let secureCookies: Bool
 
@@ -20,9 +21,9 @@ package struct WebController: Sendable {
     static let csrfCookie = "gridloop_csrf"
     static let languageCookie = "gridloop_lang"
 
-    package init(backend: Backend, dashboardURL: String, secureCookies: Bool) {
+    package init(backend: Backend, publicURL: String, secureCookies: Bool) {
         self.backend = backend
-        self.dashboardURL = dashboardURL
+        self.publicURL = publicURL
         self.secureCookies = secureCookies
     }
 
@@ -38,6 +39,21 @@ package struct WebController: Sendable {
         router.get("inbox") { request, context in try await inbox(request, context: context) }
         router.get("requests/:id") { request, context in try await requestPage(request, context: context) }
         router.post("requests/:id/act") { request, context in try await act(request, context: context) }
+        router.post("requests/:id/contact") { request, context in try await showContact(request, context: context) }
+        router.post("requests/:id/visit") { request, context in try await logVisit(request, context: context) }
+        router.get("dashboard") { request, context in try await dashboard(request, context: context) }
+        router.get("dashboard/workers/:staff") { request, context in try await dashboard(request, context: context) }
+        router.get("dashboard/requests/:id") { request, context in try await dashboard(request, context: context) }
+        router.get("dashboard/static/dashboard.css") { request, context in try await dashboard(request, context: context) }
+        router.get("v1/reports/figures.csv") { request, context in try await dashboard(request, context: context) }
+        router.get("plates/:grid") { request, context in try await doorPlates(request, context: context) }
+        router.get("report") { request, context in try await reportPage(request, context: context) }
+        router.post("report") { request, context in try await report(request, context: context) }
+        router.get("status/:id") { request, context in try await statusPage(request, context: context) }
+        router.get("followup/:id") { request, context in try await followUpPage(request, context: context) }
+        router.post("followup/:id") { request, context in try await followUp(request, context: context) }
+        router.get("submit") { request, context in try await submitPage(request, context: context) }
+        router.post("submit") { request, context in try await submit(request, context: context) }
     }
 
     // MARK: The visit's state: language, CSRF token, session
@@ -50,6 +66,8 @@ package struct WebController: Sendable {
         var newCSRF: Bool
         var session: Session?
         var setCookies: [String] = []
+        /// A resident's page: no staff bar, the brand leads to the report form.
+        var resident = false
     }
 
     func visit(_ request: Request) -> Visit {
@@ -105,10 +123,10 @@ package struct WebController: Sendable {
     func layout(_ visit: Visit, title: String, notice: String? = nil, error: String? = nil) -> [String: Any] {
         var layout: [String: Any] = [
             "lang": visit.language, "htmlLang": visit.language == "en" ? "en" : "zh-CN", "title": title, "t": Pages.words(visit.language),
-            "otherLangName": visit.language == "en" ? "中文" : "English", "csrf": visit.csrf,
+            "otherLangName": visit.language == "en" ? "中文" : "English", "csrf": visit.csrf, "homeHref": visit.resident ? "/report" : "/inbox",
             "langHref": "\(visit.path)\(visit.path.contains("?") ? "&" : "?")lang=\(visit.language == "en" ? "zh" : "en")",
         ]
-        if let session = visit.session {
+        if let session = visit.session, !visit.resident {
             layout["signedIn"] = true
             layout["who"] = "\(session.staff) · \(session.unit?.description ?? session.role)"
         }
@@ -147,7 +165,7 @@ package struct WebController: Sendable {
             return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "Enter your staff id and sign-in secret." : "请填写工号和登录密码。", status: .badRequest)
         }
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/auth/token", token: nil, json: ["staff": staff, "secret": secret]) } catch {
+        do { answer = try await backend.call(.POST, "routing", "/v1/auth/token", token: nil, json: ["staff": staff, "secret": secret], client: context.clientAddress) } catch {
             context.logger.warning("sign-in: routing unreachable", metadata: ["error": "\(error)"])
             return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "The service is not reachable; try again shortly." : "服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
         }
@@ -222,9 +240,10 @@ package struct WebController: Sendable {
         if let chosenUnit { context["unitQuery"] = chosenUnit.description }
         if let next = inbox.next { context["next"] = next }
         if let state { context["state"] = state.rawValue }
-        if session.role == "supervisor" {
-            context["supervisor"] = true
-            context["dashboard"] = dashboardURL
+        if session.role == "supervisor" { context["supervisor"] = true }
+        if let unit = session.unit, unit.tier == .grid {
+            context["plates"] = unit.id
+            context["assessment"] = "/dashboard/workers/\(session.staff)"
         }
         return page(visit, "inbox", context, title: words["inboxTitle"]!, notice: Self.doneNotice(request, language: language))
     }
@@ -265,7 +284,9 @@ package struct WebController: Sendable {
         var trailVerified: Bool
     }
 
-    func requestPage(_ request: Request, context: GridLoopRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func requestPage(
+        _ request: Request, context: GridLoopRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok, contact: Contact? = nil
+    ) async throws -> Response {
         var visit = visit(request)
         guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
         let id = (context.parameters.get("id") ?? "").lowercased()
@@ -330,6 +351,19 @@ package struct WebController: Sendable {
             context["dueText"] = Pages.due(due, now: Date(), language: language)
         }
         if let duplicate = item?.possibleDuplicateOf { context["duplicate"] = duplicate }
+        // The resident's number: behind a button for the units allowed to see it (intake
+        // decides and puts every view on the trail); a tel: link once shown.
+        if let contact {
+            context["contactPhone"] = contact.phone
+            context["contactTel"] = "tel:" + contact.phone.filter { $0.isNumber || $0 == "+" }
+        } else if session.unit != nil, session.unit == situation.unit || (session.unit?.tier == .grid && session.unit?.id == item?.gridId) {
+            context["mayShowNumber"] = true
+        }
+        // A household visit, for the staff of the household's grid.
+        if let household = item?.householdId, session.unit?.tier == .grid, ["grid-worker", "grid-leader"].contains(session.role), session.unit?.id == item?.gridId {
+            context["visitHousehold"] = household
+            context["visitKey"] = UUID().uuidString.lowercased()
+        }
         let done = Self.doneNotice(request, language: language)
         return page(visit, "request", context, title: CategoryNames.label(statusBody.category, language: language), notice: done, error: error, status: status)
     }
@@ -417,6 +451,11 @@ package struct WebController: Sendable {
         let path = request.uri.path
         if path.hasPrefix("/requests/"), path.hasSuffix("/act") { return String(path.dropLast(4)) }
         if path == "/signout" || path == "/signin" { return "/signin" }
+        if path == "/report" || path.hasPrefix("/status/") { return path }
+        if path.hasPrefix("/followup/"), let v = request.uri.queryParameters["v"], let s = request.uri.queryParameters["s"],
+           Int(String(v)) != nil, s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            return "\(path)?v=\(v)&s=\(s)"
+        }
         guard path == "/inbox" else { return path }
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
         allowed.insert(charactersIn: "-:._")
@@ -428,7 +467,9 @@ package struct WebController: Sendable {
 
     /// "Done: claim" for `?done=claim`: only an action's own label, never text from the link.
     static func doneNotice(_ request: Request, language: String) -> String? {
-        guard let name = request.uri.queryParameters["done"].map(String.init), let action = StaffCommand.Action(rawValue: name) else { return nil }
+        guard let name = request.uri.queryParameters["done"].map(String.init) else { return nil }
+        if let words = Pages.words(language)["done-\(name)"] { return words }
+        guard let action = StaffCommand.Action(rawValue: name) else { return nil }
         return Pages.words(language)["done"]! + Pages.action(action, language: language).label
     }
 
