@@ -47,6 +47,10 @@ let package = Package(
             providers: [.apt(["librabbitmq-dev"])]
         ),
         /// libqrencode (Debian `libqrencode-dev`), seen only by `WebService` (the door plates' QR codes).
+        /// libgd (Debian `libgd-dev`): evidence photos decoded and re-encoded, seen only by `GridLoopPhotos`.
+        .systemLibrary(name: "CGD", path: "Shared/CGD", pkgConfig: "gdlib", providers: [.apt(["libgd-dev"])]),
+        /// Evidence photos: checked by content, turned upright, scaled, re-encoded without metadata.
+        .target(name: "GridLoopPhotos", dependencies: ["CGD"], path: "Shared/Photos", swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CQRencode",
             path: "Shared/CQRencode",
@@ -119,7 +123,7 @@ let package = Package(
 
         // MARK: Services (a library with the build function, and a tiny @main)
 
-        .target(name: "IntakeService", dependencies: serviceDependencies, path: "Services/Intake/Sources", swiftSettings: swiftSettings),
+        .target(name: "IntakeService", dependencies: serviceDependencies + ["GridLoopPhotos"], path: "Services/Intake/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GridLoopIntake", dependencies: ["IntakeService"], path: "Services/Intake/Main", swiftSettings: swiftSettings),
         .target(name: "RoutingService", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], path: "Services/Routing/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GridLoopRouting", dependencies: ["RoutingService"], path: "Services/Routing/Main", swiftSettings: swiftSettings),
@@ -189,7 +193,7 @@ let package = Package(
         /// Pure domain logic, no I/O.
         .testTarget(
             name: "DomainTests",
-            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "RoutingService", "NotificationService", "ReportingService", "IntakeService", "WebService"],
+            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "GridLoopPhotos", "RoutingService", "NotificationService", "ReportingService", "IntakeService", "WebService"],
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),

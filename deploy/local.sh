@@ -53,6 +53,7 @@ install_packages() {
   [ -x "$RMQ_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
   [ -f /usr/include/amqp.h ] || missing+=(librabbitmq-dev)
   [ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
+  [ -f /usr/include/gd.h ] || missing+=(libgd-dev)
   command -v zbarimg >/dev/null || missing+=(zbar-tools)
   [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
@@ -65,6 +66,7 @@ install_packages() {
   /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
   /usr/bin/python3 -c "import requests, xmltodict" 2>/dev/null || missing+=(python3-requests python3-xmltodict)
   /usr/bin/python3 -c "import yaml" 2>/dev/null || missing+=(python3-yaml)
+  /usr/bin/python3 -c "import PIL" 2>/dev/null || missing+=(python3-pil)
   /usr/bin/python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"

@@ -9,8 +9,10 @@ import Foundation
 public struct FollowUpLink: Sendable {
     let key: SymmetricKey
 
-    public init(authSecret: String) {
-        let derived = HMAC<SHA256>.authenticationCode(for: Data("gridloop follow-up link v1".utf8), using: SymmetricKey(data: Data(authSecret.utf8)))
+    /// `purpose` separates the keys of different links (a follow-up link cannot be used as a
+    /// photo-upload token).
+    public init(authSecret: String, purpose: String = "follow-up link") {
+        let derived = HMAC<SHA256>.authenticationCode(for: Data("gridloop \(purpose) v1".utf8), using: SymmetricKey(data: Data(authSecret.utf8)))
         key = SymmetricKey(data: Data(derived))
     }
 

@@ -45,14 +45,12 @@ public enum OrgSheets {
         }
 
         public var district: String
-        public var districtName: String
         public var streets: [Street]
         public var grids: [Grid]
         public var categories: [Category]
 
-        public init(district: String, districtName: String, streets: [Street], grids: [Grid], categories: [Category]) {
+        public init(district: String, streets: [Street], grids: [Grid], categories: [Category]) {
             self.district = district
-            self.districtName = districtName
             self.streets = streets
             self.grids = grids
             self.categories = categories

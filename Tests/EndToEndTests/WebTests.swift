@@ -26,9 +26,13 @@ extension EndToEndTests {
             try #require(staff.status == 0 && staff.stdout.contains("PASS"), "\(staff.stdout)\n\(staff.stderr.suffix(2000))")
             let id = try #require(Self.line(staff.stdout, "REQUEST"), "\(staff.stdout)")
             let ratesBefore = Self.line(staff.stdout, "RATES")
+            // Open311 clients see the submission's photo as media_url (the public copy).
+            let open311 = try await http(.GET, system.url("intake", "/open311/v2/requests/\(id).json"))
+            let media = (((try? JSONSerialization.jsonObject(with: Data(open311.body.utf8))) as? [[String: Any]])?.first?["media_url"] as? String) ?? ""
+            #expect(media.contains("/v1/photos/"), "media_url: \(media)")
             // What the pages did, on the trail.
             let types = try await trailTypes(system, id)
-            for type in ["request.received", "request.claimed", "request.escalated", "request.summoned", "request.resolved", "contact.viewed"] {
+            for type in ["request.received", "request.claimed", "request.escalated", "request.summoned", "request.resolved", "contact.viewed", "photo.added"] {
                 #expect(types.contains(type), "\(type) on the trail: \(types)")
             }
             // The resident's follow-up link, as the SMS gateway received it.

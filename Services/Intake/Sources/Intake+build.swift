@@ -1,4 +1,6 @@
+import Foundation
 import Configuration
+import GridLoopAuth
 import GridLoopAMQP
 import GridLoopDomain
 import GridLoopServiceSupport
@@ -28,6 +30,11 @@ package enum IntakeApp: GridLoopServiceApp {
         } else {
             runtime.logger.notice("chain-head export off (INTAKE_CHAIN_HEAD_DIR unset): audit verify checks the hash chains only")
         }
+        // Evidence photos: in the database, or in INTAKE_PHOTO_DIR (a volume) when set.
+        let photoDirectory = reader.string(forKey: "intake.photo.dir").flatMap { $0.isEmpty ? nil : $0 }
+        if let photoDirectory { try FileManager.default.createDirectory(atPath: photoDirectory, withIntermediateDirectories: true) }
+        let photos = PhotoStore(postgres: runtime.postgres, directory: photoDirectory, store: store)
+        let uploads = FollowUpLink(authSecret: reader.string(forKey: "gridloop.auth.secret", isSecret: true) ?? "", purpose: "photo upload")
         return runtime.makeApplication(
             services: services,
             consumers: [
@@ -40,12 +47,13 @@ package enum IntakeApp: GridLoopServiceApp {
             ],
             routes: { router in
                 RequestsController(
-                    store: store, relay: runtime.relay, authenticator: authenticator, keys: APIKeys(postgres: runtime.postgres),
+                    store: store, photos: photos, uploads: uploads, relay: runtime.relay, authenticator: authenticator, keys: APIKeys(postgres: runtime.postgres),
                     publicSubmissions: reader.bool(forKey: "intake.public.submissions", default: true),
                     perClient: RateLimiter(limit: reader.int(forKey: "intake.rate.client.per.minute", default: 600), period: .seconds(60)),
                     perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600)),
                     trustedProxies: TrustedProxies(reader.string(forKey: "intake.trusted.proxies", default: ""))
                 ).addRoutes(to: router)
+                PhotosController(store: photos, authenticator: authenticator, uploads: uploads).addRoutes(to: router)
                 Open311Controller(
                     store: store, relay: runtime.relay, keys: APIKeys(postgres: runtime.postgres),
                     publicURL: reader.string(forKey: "intake.public.url", default: "http://127.0.0.1:\(configuration.httpPort)")

@@ -88,5 +88,17 @@ enum IntakeSchema {
         ]),
         // A row the broker keeps refusing backs off and is parked instead of holding the outbox up.
         .outboxParking(schema: name, version: 6),
+        // Evidence photos (re-encoded, without metadata) on a submission or a resolution; the
+        // bytes here, or in INTAKE_PHOTO_DIR when one is configured (then `content` is NULL).
+        Migration(version: 7, name: "evidence photos", statements: [
+            """
+            CREATE TABLE intake.photos (
+                id uuid PRIMARY KEY, request_id uuid NOT NULL REFERENCES intake.requests (id), stage text NOT NULL,
+                content bytea, thumbnail bytea, width integer NOT NULL, height integer NOT NULL, bytes integer NOT NULL,
+                added_by text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX photos_by_request ON intake.photos (request_id, created_at)",
+        ]),
     ]
 }

@@ -236,14 +236,16 @@ struct Open311Controller: Sendable {
         case .ids(let ids):
             query = """
                 SELECT r.id, r.state, r.category, r.description, r.unit, r.address, r.household_id, r.latitude, r.longitude, r.created_at, r.updated_at, r.expected_at,
-                       o.media_url, (SELECT detail FROM intake.trail t WHERE t.request_id = r.id ORDER BY seq DESC LIMIT 1)
+                       coalesce(o.media_url, (SELECT '/v1/photos/' || p.id FROM intake.photos p WHERE p.request_id = r.id AND p.stage = 'submission' ORDER BY p.created_at LIMIT 1)),
+                       (SELECT detail FROM intake.trail t WHERE t.request_id = r.id AND t.event_type <> 'photo.added' AND t.event_type <> 'contact.viewed' ORDER BY seq DESC LIMIT 1)
                 FROM intake.requests r LEFT JOIN intake.open311 o ON o.request_id = r.id WHERE r.id = ANY(\(ids)) ORDER BY r.created_at
                 """
         case .filter(let start, let end, let codes, let statuses):
             let wantOpen = statuses.isEmpty || statuses.contains("open"), wantClosed = statuses.isEmpty || statuses.contains("closed")
             query = """
                 SELECT r.id, r.state, r.category, r.description, r.unit, r.address, r.household_id, r.latitude, r.longitude, r.created_at, r.updated_at, r.expected_at,
-                       o.media_url, (SELECT detail FROM intake.trail t WHERE t.request_id = r.id ORDER BY seq DESC LIMIT 1)
+                       coalesce(o.media_url, (SELECT '/v1/photos/' || p.id FROM intake.photos p WHERE p.request_id = r.id AND p.stage = 'submission' ORDER BY p.created_at LIMIT 1)),
+                       (SELECT detail FROM intake.trail t WHERE t.request_id = r.id AND t.event_type <> 'photo.added' AND t.event_type <> 'contact.viewed' ORDER BY seq DESC LIMIT 1)
                 FROM intake.requests r LEFT JOIN intake.open311 o ON o.request_id = r.id
                 WHERE r.created_at BETWEEN \(start) AND \(end) AND (cardinality(\(codes)::text[]) = 0 OR r.category = ANY(\(codes)))
                   AND ((\(wantOpen) AND NOT r.state = ANY(\(closedStates))) OR (\(wantClosed) AND r.state = ANY(\(closedStates))))
@@ -273,7 +275,8 @@ struct Open311Controller: Sendable {
                 ("zipcode", .string(nil)),
                 ("lat", .number(latitude)),
                 ("long", .number(longitude)),
-                ("media_url", .string(media)),
+                // The client's own media URL, else the first submission photo's public copy (no EXIF).
+                ("media_url", .string(media.map { $0.hasPrefix("/v1/photos/") ? publicURL + $0 : $0 })),
             ]))
         }
         return result

@@ -35,6 +35,20 @@ struct RequestStatus: Codable, Sendable {
     var trail: [TrailEvent]
     /// Whether the trail's hash chain verifies.
     var trailVerified: Bool = false
+    /// Evidence photos (the public, re-encoded copies), oldest first.
+    var photos: [PhotoRef] = []
+}
+
+/// A photo as the status shows it.
+struct PhotoRef: Codable, Sendable {
+    var id: String
+    /// `submission` or `resolution`.
+    var stage: String
+    var url: String
+    var thumbnailUrl: String
+    var width: Int
+    var height: Int
+    var addedAt: Date
 }
 
 /// `201 Created` body of `POST /v1/requests`.
@@ -42,4 +56,7 @@ struct SubmissionAccepted: Codable, Sendable {
     var id: String
     var state: RequestState
     var statusUrl: String
+    /// For `POST /v1/requests/{id}/photos` (`X-Upload-Token`) within an hour, so a submitter
+    /// without an account can add the photos of their report.
+    var uploadToken: String?
 }

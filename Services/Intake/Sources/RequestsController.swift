@@ -10,6 +10,9 @@ import NIOCore
 /// `POST /v1/requests` and `GET /v1/requests/{id}`.
 struct RequestsController: Sendable {
     let store: IntakeStore
+    let photos: PhotoStore
+    /// Signs the submitter's photo-upload token.
+    let uploads: FollowUpLink
     let relay: OutboxRelay
     /// Proves who asks for a reporter's contact, and staff who submit with a token.
     let authenticator: Authenticator
@@ -86,7 +89,7 @@ struct RequestsController: Sendable {
         var headers: HTTPFields = [.location: location]
         if !outcome.created { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return try JSONResponse.make(
-            SubmissionAccepted(id: outcome.requestId, state: .received, statusUrl: location),
+            SubmissionAccepted(id: outcome.requestId, state: .received, statusUrl: location, uploadToken: uploads.signature(requestId: outcome.requestId, version: 0)),
             status: outcome.created ? .created : .ok, headers: headers
         )
     }
@@ -115,9 +118,10 @@ struct RequestsController: Sendable {
         guard let id = UUID(uuidString: raw) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id")
         }
-        guard let status = try await store.status(of: id, logger: context.logger) else {
+        guard var status = try await store.status(of: id, logger: context.logger) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "no request \(raw)")
         }
+        status.photos = try await photos.photos(of: id, logger: context.logger)
         return try JSONResponse.make(status)
     }
 }

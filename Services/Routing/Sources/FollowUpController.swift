@@ -9,10 +9,12 @@ import Hummingbird
 /// after a resolution — contacted? solved? how satisfied? — entering the loop exactly as the
 /// grid worker's recorded verdict does: satisfied or basically satisfied closes the request,
 /// unsatisfied reopens it. The link's signature proves it (no account); one answer per
-/// resolution (the link goes stale when the request moves on; a resend is answered "already").
+/// resolution (the link goes stale when the request moves on; a second answer is refused 409).
 struct FollowUpController: Sendable {
     let workflow: Workflow
-    let links: FollowUpLink
+    /// Signed under GRIDLOOP_AUTH_SECRET, or GRIDLOOP_AUTH_PREVIOUS_SECRET while rotating (links
+    /// already sent keep working).
+    let links: [FollowUpLink]
 
     struct Body: Decodable {
         var version: Int
@@ -38,7 +40,7 @@ struct FollowUpController: Sendable {
             throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid follow-up answer", detail: "note: at most 2000 characters",
                           errors: [FieldError(field: "note", code: "too_long", message: "at most 2000 characters")])
         }
-        guard links.verify(requestId: id, version: body.version, signature: body.signature) else {
+        guard links.contains(where: { $0.verify(requestId: id, version: body.version, signature: body.signature) }) else {
             throw Problem(status: .forbidden, code: "forbidden", title: "Not a follow-up link", detail: "the link's signature does not match this request")
         }
         var words: [String] = []
@@ -52,7 +54,7 @@ struct FollowUpController: Sendable {
         guard let reply = try await workflow.execute(
             command, messageId: "followup:\(id):\(body.version)", correlationId: MessageID.make(), replyTo: nil, logger: context.logger, residentAt: body.version
         ) else {
-            return try JSONResponse.make(CommandReply(ok: true, requestId: id, message: "already answered"))
+            throw Problem(status: .conflict, code: "already_answered", title: "Follow-up already answered", detail: "this follow-up link was answered before")
         }
         guard reply.ok else {
             throw Problem(status: reply.code == "not_found" ? .notFound : .conflict, code: reply.code ?? "conflict", title: "Follow-up not recorded", detail: reply.message)

@@ -12,7 +12,8 @@ import PostgresNIO
 /// What the staff pages read of the org routing owns, and the household visits grid workers
 /// log from them:
 ///
-/// - `GET /v1/org`: streets, grids and categories (the submit form's pickers), for any staff token;
+/// - `GET /v1/org`: streets, grids and categories (the forms' pickers; public, as the door
+///   plates are: no households, no people);
 /// - `GET /v1/org/grids/{grid}`: one grid's staff (with the door plates' work phones) and
 ///   households, for the staff of that grid, its street, and supervisors;
 /// - `POST /v1/visits`: a grid worker's household visit (入户走访) in her own grid, published
@@ -30,11 +31,10 @@ struct OrgController: Sendable {
     }
 
     private func summary(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
-        _ = try await authenticator.principal(of: request)
         let logger = context.logger
-        var district = ("", "")
+        var district = ""
         for try await row in try await postgres.query("SELECT district FROM routing.org_versions ORDER BY version DESC LIMIT 1", logger: logger).decode(String.self) {
-            district = (row, row)
+            district = row
         }
         var streets: [OrgSheets.Summary.Street] = []
         for try await (id, name, kind) in try await postgres.query("SELECT id, name, kind FROM routing.streets ORDER BY id", logger: logger).decode((String, String, String).self) {
@@ -52,7 +52,7 @@ struct OrgController: Sendable {
         ).decode((String, String, String).self) {
             categories.append(.init(id: id, department: department, departmentName: name))
         }
-        let summary = OrgSheets.Summary(district: district.0, districtName: district.1, streets: streets, grids: grids, categories: categories)
+        let summary = OrgSheets.Summary(district: district, streets: streets, grids: grids, categories: categories)
         return try JSONResponse.make(summary, headers: [.cacheControl: "private, max-age=60"])
     }
 

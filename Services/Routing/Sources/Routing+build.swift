@@ -42,7 +42,10 @@ package enum RoutingApp: GridLoopServiceApp {
             ],
             routes: { router in
                 CommandsController(workflow: workflow).addRoutes(to: router)
-                FollowUpController(workflow: workflow, links: FollowUpLink(authSecret: reader.string(forKey: "gridloop.auth.secret", isSecret: true) ?? "")).addRoutes(to: router)
+                FollowUpController(
+                    workflow: workflow,
+                    links: ["gridloop.auth.secret", "gridloop.auth.previous.secret"].compactMap { reader.string(forKey: $0, isSecret: true) }.filter { !$0.isEmpty }.map { FollowUpLink(authSecret: $0) }
+                ).addRoutes(to: router)
                 InboxController(store: InboxStore(postgres: runtime.postgres), authenticator: authenticator).addRoutes(to: router)
                 OrgController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(to: router)
                 AuthController(

@@ -41,6 +41,8 @@ package enum Assets {
         .steps li.done{background:#cfe3f7;color:#0b5cad}.steps li.current{background:#0b5cad;color:#fff;font-weight:600}.state-sentence{font-weight:600}
         fieldset{border:1px solid #c9d2db;border-radius:8px;padding:8px 12px;margin:0}legend{font-weight:600;padding:0 4px}
         label.choice{display:inline-flex;flex-direction:row;align-items:center;gap:6px;font-weight:normal;margin:4px 14px 4px 0;min-height:36px}label.choice input{width:auto}
+        .photos{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px}.photos a{display:flex;flex-direction:column;align-items:center;text-decoration:none;color:#556}
+        .photos img{width:96px;height:96px;object-fit:cover;border-radius:6px;border:1px solid #c9d2db}input[type=file]{padding:8px;font-size:.9em}
         @media (min-width:720px){.actions{display:grid;grid-template-columns:1fr 1fr;gap:0 16px}.actions h2{grid-column:1/-1}}
         """ + "\n" + WebController.plateCSS
 

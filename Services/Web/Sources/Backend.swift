@@ -50,7 +50,7 @@ package struct Backend: Sendable {
 
     package func call(
         _ method: HTTPMethod, _ service: String, _ path: String, token: String?, json: [String: Any]? = nil, headers extra: [String: String] = [:],
-        client: String? = nil
+        client: String? = nil, raw: [UInt8]? = nil
     ) async throws -> Answer {
         let base = service == "routing" ? routing : service == "reporting" ? reporting : intake
         var request = HTTPClientRequest(url: base + path)
@@ -61,10 +61,13 @@ package struct Backend: Sendable {
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        } else if let raw {
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: raw))
         }
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
-            let body = try await response.body.collect(upTo: 4 << 20)
+            let body = try await response.body.collect(upTo: 12 << 20)
             return Answer(status: Int(response.status.code), body: Array(buffer: body), headers: response.headers.map { ($0.name, $0.value) })
         } catch {
             throw Unreachable(service: service, reason: "\(error)")

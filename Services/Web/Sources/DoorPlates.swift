@@ -123,7 +123,7 @@ extension WebController {
     }()
 
     /// `{{x}}` is escaped; only `{{{qr}}}`, the server's own SVG of numbers, is not.
-    static let plateTemplates: [String: String] = [
+    package static let plateTemplates: [String: String] = [
         "plates": """
             <div class="noprint">
               <h1>{{t.platesTitle}}{{#gridName}} <small>{{streetName}} · {{gridName}}</small>{{/gridName}}</h1>
@@ -155,7 +155,7 @@ extension WebController {
 
     /// The plates' words. The scan line is printed in both languages on every plate (the
     /// plate is for residents, whatever language the staff member reads the page in).
-    static let plateWords: [String: [String: String]] = [
+    package static let plateWords: [String: [String: String]] = [
         "zh": [
             "platesTitle": "门牌", "platesPrintHint": "用浏览器的打印功能打印（A4）", "plateHousehold": "户号",
             "plateTitle": "网格服务 · 有事找我们", "plateNoStaff": "暂未配备网格员",

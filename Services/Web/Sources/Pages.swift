@@ -90,7 +90,7 @@ package enum Pages {
             <h1>{{t.reportTitle}}</h1>
             <p class="hint">{{t.reportHint}}</p>
             {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
-            <form method="post" action="/report" class="stack report-form" novalidate>
+            <form method="post" action="/report" class="stack report-form" enctype="multipart/form-data" novalidate>
               <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}">
               {{#household}}<input type="hidden" name="household" value="{{household}}"><p class="hint">{{t.doorPlate}}: {{household}}</p>{{/household}}
               <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
@@ -98,6 +98,7 @@ package enum Pages {
               <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"{{^household}} required{{/household}}></label>
               <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
                 <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
+              <label>{{t.photo}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>
               <label>{{t.yourName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="name"></label>
               <label>{{t.yourPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="tel"></label>
               <label>{{t.yourEmail}}<input name="email" value="{{email}}" type="email" maxlength="200" autocomplete="email"></label>
@@ -110,6 +111,7 @@ package enum Pages {
             <section class="card">
               <h1>{{t.statusTitle}} <small>{{shortId}}</small></h1>
               {{#isNew}}<p class="notice" role="status">{{t.reportReceived}}</p>{{/isNew}}
+              {{#photoRefused}}<p class="error" role="alert">{{t.photoRefused}}</p>{{/photoRefused}}
               <ol class="steps">{{#steps}}<li class="{{#done}}done{{/done}}{{#current}}current{{/current}}">{{name}}</li>{{/steps}}</ol>
               <p class="state-sentence">{{stateLabel}}</p>
               <dl class="facts">
@@ -119,6 +121,7 @@ package enum Pages {
                 {{#expected}}<dt>{{t.expected}}</dt><dd>{{expected}}</dd>{{/expected}}
                 <dt>{{t.reporter}}</dt><dd>{{reporter}}</dd>
               </dl>
+              {{#hasPhotos}}<div class="photos">{{#photos}}<a href="{{href}}"><img src="{{src}}" alt="{{label}}" loading="lazy"><small>{{label}}</small></a>{{/photos}}</div>{{/hasPhotos}}
             </section>
             <section class="card">
               <h2>{{t.whatWasDone}}</h2>
@@ -159,7 +162,7 @@ package enum Pages {
               <button type="submit">{{t.chooseGrid}}</button>
             </form>
             {{/hasGrids}}
-            <form method="post" action="/submit" class="stack submit-form" novalidate>
+            <form method="post" action="/submit" class="stack submit-form" enctype="multipart/form-data" novalidate>
               <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="grid" value="{{grid}}">
               <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
               <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
@@ -167,6 +170,7 @@ package enum Pages {
               <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"></label>
               <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
                 <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
+              <label>{{t.photo}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>
               <label>{{t.residentName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="off"></label>
               <label>{{t.residentPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="off"></label>
               <button type="submit" class="primary">{{t.send}}</button>
@@ -188,13 +192,14 @@ package enum Pages {
                 {{#due}}<dt>{{t.due}}</dt><dd><span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span></dd>{{/due}}
               </dl>
               {{#duplicate}}<p class="hint">{{t.possibleDuplicate}} <a href="/requests/{{duplicate}}">{{duplicate}}</a></p>{{/duplicate}}
+              {{#hasPhotos}}<div class="photos">{{#photos}}<a href="{{href}}"><img src="{{src}}" alt="{{label}}" loading="lazy"><small>{{label}}</small></a>{{/photos}}</div>{{/hasPhotos}}
             </section>
             {{#hasActions}}
             <section class="card actions">
               <h2>{{t.actions}}</h2>
               {{#actions}}
               {{#collapsed}}<details class="more"><summary>{{label}}</summary>{{/collapsed}}
-              <form method="post" action="/requests/{{requestId}}/act" class="stack action-{{action}}">
+              <form method="post" action="/requests/{{requestId}}/act" class="stack action-{{action}}"{{#needsPhoto}} enctype="multipart/form-data"{{/needsPhoto}}>
                 <input type="hidden" name="csrf" value="{{csrf}}">
                 <input type="hidden" name="action" value="{{action}}">
                 <input type="hidden" name="key" value="{{key}}">
@@ -206,6 +211,7 @@ package enum Pages {
                 {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
                   <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
                 </select></label>{{/needsSatisfaction}}
+                {{#needsPhoto}}<label>{{t.photoAfter}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>{{/needsPhoto}}
                 <button type="submit" class="{{style}}">{{label}}</button>
               </form>
               {{#collapsed}}</details>{{/collapsed}}
@@ -234,6 +240,9 @@ package enum Pages {
             """,
     ]
 
+    /// Every template's text (for the words check).
+    package static var templateTexts: [String] { Array(templates.values) }
+
     /// The pages' words.
     package static func words(_ language: String) -> [String: String] {
         language == "en" ? english : chinese
@@ -253,7 +262,8 @@ package enum Pages {
         "done-submitted": "已提交，诉求已受理。", "done-visit": "走访已登记。", "logVisit": "登记入户走访", "visitNote": "走访情况",
         "showNumber": "显示号码", "call": "拨打", "doorPlates": "门牌", "myAssessment": "我的考核", "locating": "正在定位…", "located": "已定位",
         "locationRefused": "无法定位，请填写地址。",
-        "reportTitle": "反映问题", "reportHint": "无需注册。您的电话只给办理人员看，用于联系您。", "doorPlate": "门牌", "yourName": "您的姓名", "yourPhone": "您的电话", "yourEmail": "邮箱（可不填，用于接收进度）",
+        "reportTitle": "反映问题", "reportHint": "无需注册。您的电话只给办理人员看，用于联系您。", "doorPlate": "门牌", "yourName": "您的姓名", "yourPhone": "您的电话", "yourEmail": "邮箱（可不填，用于接收进度）", "photo": "照片（可不填，JPEG/PNG，10MB以内）", "photoAfter": "办结照片（可不填）",
+        "photoRefused": "诉求已受理，但照片未能添加（须为10MB以内的JPEG或PNG）。", "done-submitted-photo-refused": "诉求已受理，但照片未能添加（须为10MB以内的JPEG或PNG）。",
         "phonePrivacy": "提交后会给您一个查看进度的链接；办结后我们会请您评价。", "statusTitle": "办理进度", "reportReceived": "已收到您的反映。请保存本页链接查看进度。",
         "expected": "预计办结", "whatWasDone": "办理经过", "keepLink": "收藏本页即可随时查看进度。", "followUpTitle": "回访评价",
         "alreadyAnswered": "这件诉求已评价过或有了新进展：", "seeStatus": "查看办理进度", "qContacted": "办理人员联系过您吗？", "qSolved": "问题解决了吗？",
@@ -274,6 +284,16 @@ package enum Pages {
         "residentPhone": "Resident's phone", "send": "Send", "done-submitted": "Sent: the request is received.", "done-visit": "Visit logged.",
         "logVisit": "Log a household visit", "visitNote": "What you found", "showNumber": "Show number", "call": "Call", "doorPlates": "Door plates", "myAssessment": "My assessment",
         "locating": "Finding your location…", "located": "Location found", "locationRefused": "No location: give an address.",
+        "reportTitle": "Report a problem", "reportHint": "No account needed. Your phone is shown only to the staff handling it, to reach you.",
+        "doorPlate": "Door plate", "yourName": "Your name", "yourPhone": "Your phone", "yourEmail": "Email (optional, for updates)",
+        "photo": "Photo (optional, JPEG/PNG up to 10 MB)", "photoAfter": "Photo of the result (optional)",
+        "photoRefused": "The report is received, but the photo could not be added (a JPEG or PNG up to 10 MB).",
+        "done-submitted-photo-refused": "The request is received, but the photo could not be added (a JPEG or PNG up to 10 MB).",
+        "phonePrivacy": "You get a link to follow its progress; once it is solved we ask for your verdict.", "statusTitle": "Progress",
+        "reportReceived": "Your report is received. Keep this page's link to follow it.", "expected": "Expected by", "whatWasDone": "What was done",
+        "keepLink": "Bookmark this page to check the progress any time.", "followUpTitle": "Your verdict", "alreadyAnswered": "This request was already answered or has moved on:",
+        "seeStatus": "See the progress", "qContacted": "Did the staff contact you?", "qSolved": "Is the problem solved?", "qSatisfied": "Are you satisfied with the result?",
+        "yes": "Yes", "no": "No", "anythingElse": "Anything else (optional)", "sendAnswer": "Send",
     ]
 
     /// Each action's button, the note's label, and whether a note is required.

@@ -15,12 +15,13 @@ extension WebController {
         var form = SubmitForm()
         let household = request.uri.queryParameters["household"].map(String.init) ?? ""
         if UnitRef.isValidID(household) { form.household = household }
-        return drawReport(visit, form: form)
+        return await drawReport(visit, form: form)
     }
 
-    func drawReport(_ visit: Visit, form: SubmitForm, problems: [String] = [], error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+    func drawReport(_ visit: Visit, form: SubmitForm, problems: [String] = [], error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
         var context = form.values
-        context["categories"] = categoryOptions(nil, chosen: form.category, language: visit.language)
+        // The district's own categories (the built-in names when routing cannot be asked).
+        context["categories"] = categoryOptions(await orgSummary(), chosen: form.category, language: visit.language)
         context["problems"] = problems
         context["hasProblems"] = !problems.isEmpty
         return page(visit, "report", context, title: Pages.words(visit.language)["reportTitle"]!, error: error, status: status)
@@ -31,28 +32,33 @@ extension WebController {
     func report(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         var visit = visit(request)
         visit.resident = true
-        let fields = try await Self.form(request)
+        let posted = try await FormBody.read(request)
+        let fields = posted.fields
         let en = visit.language == "en"
         let form = SubmitForm(fields)
         guard checkCSRF(fields, visit) else {
-            return drawReport(visit, form: form, error: en ? "The form expired; nothing was sent. Send it again." : "页面已过期，未提交，请再提交一次。", status: .forbidden)
+            return await drawReport(visit, form: form, error: en ? "The form expired; nothing was sent. Send it again." : "页面已过期，未提交，请再提交一次。", status: .forbidden)
         }
         let problems = form.problems(language: visit.language)
-        guard problems.isEmpty else { return drawReport(visit, form: form, problems: problems, status: .badRequest) }
+        guard problems.isEmpty else { return await drawReport(visit, form: form, problems: problems, status: .badRequest) }
         let answer: Backend.Answer
         do {
             answer = try await backend.call(
                 .POST, "intake", "/v1/requests", token: nil, json: form.body(channel: .web, language: visit.language),
-                headers: ["Idempotency-Key": "web-report:\(form.key)"], client: context.clientAddress
+                headers: ["Idempotency-Key": "web-report:\(form.key)"], client: context.client(of: request, trusting: trustedProxies)
             )
         } catch {
-            return drawReport(visit, form: form, error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
+            return await drawReport(visit, form: form, error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
         }
         guard answer.ok, let accepted = try? answer.decode(Accepted.self) else {
             let message = answer.status == 429
                 ? (en ? "Too many reports from here just now; try again in a while." : "提交过于频繁，请稍后再试。")
                 : (en ? "Not accepted: " : "未受理：") + (answer.problem ?? "\(answer.status)")
-            return drawReport(visit, form: form, error: message, status: answer.status == 429 ? .tooManyRequests : .badRequest)
+            return await drawReport(visit, form: form, error: message, status: answer.status == 429 ? .tooManyRequests : .badRequest)
+        }
+        if let photo = posted.files["photo"],
+           await addPhoto(photo, to: accepted.id, stage: "submission", token: nil, uploadToken: accepted.uploadToken, language: visit.language) != nil {
+            return Self.redirect("/status/\(accepted.id)?new=1&photo=refused", cookies: visit.setCookies)
         }
         return Self.redirect("/status/\(accepted.id)?new=1", cookies: visit.setCookies)
     }
@@ -100,6 +106,9 @@ extension WebController {
             return row
         }
         if request.uri.queryParameters["new"] != nil { facts["isNew"] = true }
+        if request.uri.queryParameters["photo"] == "refused" { facts["photoRefused"] = true }
+        facts["photos"] = Self.photoRows(status.photos, language: language)
+        facts["hasPhotos"] = !status.photos.isEmpty
         let notice = request.uri.queryParameters["done"] == "followup" ? (en ? "Thank you: your answer is recorded." : "谢谢，您的评价已记录。") : nil
         return page(visit, "status", facts, title: Pages.words(language)["statusTitle"]!, notice: notice)
     }
@@ -141,7 +150,9 @@ extension WebController {
         let version = fields["version"]?.first.flatMap { Int($0) }
         let signature = fields["signature"]?.first ?? ""
         guard checkCSRF(fields, visit) else {
-            return await drawFollowUp(visit, id: id, version: version, signature: signature, error: en ? "The form expired; nothing was sent. Answer again." : "页面已过期，未提交，请重新填写。", status: .forbidden)
+            let expired = en ? "The form expired; nothing was sent. Open the link again and answer." : "页面已过期，未提交，请重新打开链接填写。"
+            guard version != nil else { return page(visit, "message", [:], title: "GridLoop", error: expired, status: .forbidden) }
+            return await drawFollowUp(visit, id: id, version: version, signature: signature, error: expired, status: .forbidden)
         }
         func yesNo(_ name: String) -> Bool? { fields[name]?.first.flatMap { $0 == "yes" ? true : $0 == "no" ? false : nil } }
         guard let satisfaction = fields["satisfaction"]?.first.flatMap(Satisfaction.init(rawValue:)), let contacted = yesNo("contacted"), let solved = yesNo("solved") else {
@@ -150,7 +161,7 @@ extension WebController {
         var body: [String: Any] = ["version": version ?? -1, "signature": signature, "contacted": contacted, "solved": solved, "satisfaction": satisfaction.rawValue]
         if let note = fields["note"]?.first?.trimmingCharacters(in: .whitespacesAndNewlines), !note.isEmpty { body["note"] = note }
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/followup", token: nil, json: body, client: context.clientAddress) } catch {
+        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/followup", token: nil, json: body, client: context.client(of: request, trusting: trustedProxies)) } catch {
             return await drawFollowUp(visit, id: id, version: version, signature: signature, error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
         }
         guard answer.ok else {
@@ -180,9 +191,10 @@ package enum ResidentProgress {
         let reached: Int =
             switch state {
             case .received: 0
-            case .assigned, .claimed: 1
+            // A merged report is handled with the one it joined.
+            case .assigned, .claimed, .merged: 1
             case .resolved: 2
-            case .closed, .rejected, .merged: 3
+            case .closed, .rejected: 3
             }
         return names.enumerated().map { index, name in ["name": name, "done": index < reached, "current": index == reached] }
     }

@@ -60,7 +60,7 @@ extension WebController {
         }
 
         /// The JSON body of `POST /v1/requests`.
-        func body(channel: Channel, language: String? = nil) -> [String: Any] {
+        func body(channel: Channel, language: String? = nil, submittedBy: String? = nil) -> [String: Any] {
             var location: [String: Any] = [:]
             if !household.isEmpty { location["householdId"] = household }
             if household.isEmpty, !grid.isEmpty { location["gridId"] = grid }
@@ -72,7 +72,9 @@ extension WebController {
             var reporter: [String: Any] = ["name": name, "phone": phone]
             if let language { reporter["language"] = language }
             if !email.isEmpty { reporter["email"] = email }
-            return ["category": category, "description": description, "location": location, "reporter": reporter, "channel": channel.rawValue]
+            var body: [String: Any] = ["category": category, "description": description, "location": location, "reporter": reporter, "channel": channel.rawValue]
+            if let submittedBy { body["submittedBy"] = submittedBy }
+            return body
         }
 
         var values: [String: Any] {
@@ -87,8 +89,8 @@ extension WebController {
         return ids.map { ["id": $0, "name": CategoryNames.label($0, language: language), "selected": $0 == chosen] }
     }
 
-    func orgSummary(_ session: Session) async -> OrgSheets.Summary? {
-        guard let answer = try? await backend.call(.GET, "routing", "/v1/org", token: session.token), answer.ok else { return nil }
+    func orgSummary() async -> OrgSheets.Summary? {
+        guard let answer = try? await backend.call(.GET, "routing", "/v1/org", token: nil), answer.ok else { return nil }
         return try? answer.decode(OrgSheets.Summary.self)
     }
 
@@ -112,7 +114,7 @@ extension WebController {
         let language = visit.language
         var form = form
         if session.unit?.tier == .grid, let own = session.unit?.id { form.grid = own }
-        let summary = await orgSummary(session)
+        let summary = await orgSummary()
         var context = form.values
         context["categories"] = categoryOptions(summary, chosen: form.category, language: language)
         context["problems"] = problems
@@ -137,7 +139,8 @@ extension WebController {
     func submit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         var visit = visit(request)
         guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
-        let fields = try await Self.form(request)
+        let posted = try await FormBody.read(request)
+        let fields = posted.fields
         let en = visit.language == "en"
         var form = SubmitForm(fields)
         guard checkCSRF(fields, visit) else {
@@ -149,7 +152,7 @@ extension WebController {
         let channel: Channel = session.unit?.tier == .grid ? .gridWorker : .hotline
         let answer: Backend.Answer
         do {
-            answer = try await backend.call(.POST, "intake", "/v1/requests", token: session.token, json: form.body(channel: channel), headers: ["Idempotency-Key": "web:\(form.key)"])
+            answer = try await backend.call(.POST, "intake", "/v1/requests", token: session.token, json: form.body(channel: channel, submittedBy: session.staff), headers: ["Idempotency-Key": "web:\(form.key)"])
         } catch {
             return await drawSubmit(visit, session: session, form: form, error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。", status: .serviceUnavailable)
         }
@@ -157,11 +160,22 @@ extension WebController {
         guard answer.ok, let accepted = try? answer.decode(Accepted.self) else {
             return await drawSubmit(visit, session: session, form: form, error: (en ? "Not accepted: " : "未受理：") + (answer.problem ?? "\(answer.status)"), status: .ok)
         }
+        // The photo, once the request exists (a refused photo loses nothing else: the request stands).
+        if let photo = posted.files["photo"], let refusal = await addPhoto(photo, to: accepted.id, stage: "submission", token: session.token, uploadToken: nil, language: visit.language) {
+            return Self.redirect("/requests/\(accepted.id)?done=submitted-photo-refused&why=\(Self.reasonCode(refusal))", cookies: visit.setCookies)
+        }
         return Self.redirect("/requests/\(accepted.id)?done=submitted", cookies: visit.setCookies)
     }
 
     struct Accepted: Decodable {
         var id: String
+        var uploadToken: String?
+    }
+
+    /// A refused photo's reason as a link word (the page shows its own words for it, never
+    /// text from the link).
+    static func reasonCode(_ refusal: String) -> String {
+        refusal.contains("JPEG") ? "type" : refusal.contains("10") ? "size" : "other"
     }
 
     /// `POST /requests/{id}/visit`: the grid worker logs her household visit (入户走访) from

@@ -12,6 +12,7 @@ import Logging
 /// | `web.intake.url` | `WEB_INTAKE_URL` | `http://127.0.0.1:8080` |
 /// | `web.reporting.url` | `WEB_REPORTING_URL` | `http://127.0.0.1:8081` (the dashboard, shown under the app's sign-in) |
 /// | `web.public.url` | `WEB_PUBLIC_URL` | `http://127.0.0.1:8085` (residents' links and door-plate QR codes) |
+/// | `web.trusted.proxies` | `WEB_TRUSTED_PROXIES` | none (IPs/IPv4 CIDRs of a TLS proxy in front, whose X-Forwarded-For names the browser) |
 /// | `web.secure.cookies` | `WEB_SECURE_COOKIES` | `false` (`true` behind TLS) |
 package enum WebApp: GridLoopServiceApp {
     package static let name = "web"
@@ -26,10 +27,12 @@ package enum WebApp: GridLoopServiceApp {
         )
         let router = Router(context: GridLoopRequestContext.self)
         router.add(middleware: ProblemMiddleware())
-        WebController(
+        var controller = WebController(
             backend: backend, publicURL: reader.string(forKey: "web.public.url", default: "http://127.0.0.1:\(configuration.httpPort)"),
             secureCookies: reader.bool(forKey: "web.secure.cookies", default: false)
-        ).addRoutes(to: router)
+        )
+        controller.trustedProxies = TrustedProxies(reader.string(forKey: "web.trusted.proxies", default: ""))
+        controller.addRoutes(to: router)
         logger.info("web pages ready", metadata: ["routing": "\(backend.routing)", "intake": "\(backend.intake)"])
         return Application(
             router: router,

@@ -16,6 +16,9 @@ package struct WebController: Sendable {
     package let publicURL: String
     /// Cookies get `Secure` (behind TLS).
     package let secureCookies: Bool
+    /// Peers whose `X-Forwarded-For` names the browser (`WEB_TRUSTED_PROXIES`: a TLS proxy in
+    /// front of the app); the address passed on to intake's and routing's rate limits.
+    package var trustedProxies = TrustedProxies("")
 
     static let sessionCookie = "gridloop_session"
     static let csrfCookie = "gridloop_csrf"
@@ -52,6 +55,8 @@ package struct WebController: Sendable {
         router.get("status/:id") { request, context in try await statusPage(request, context: context) }
         router.get("followup/:id") { request, context in try await followUpPage(request, context: context) }
         router.post("followup/:id") { request, context in try await followUp(request, context: context) }
+        router.get("photos/:id") { _, context in try await photo(context: context, thumbnail: false) }
+        router.get("photos/:id/thumbnail") { _, context in try await photo(context: context, thumbnail: true) }
         router.get("submit") { request, context in try await submitPage(request, context: context) }
         router.post("submit") { request, context in try await submit(request, context: context) }
     }
@@ -165,7 +170,7 @@ package struct WebController: Sendable {
             return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "Enter your staff id and sign-in secret." : "请填写工号和登录密码。", status: .badRequest)
         }
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/auth/token", token: nil, json: ["staff": staff, "secret": secret], client: context.clientAddress) } catch {
+        do { answer = try await backend.call(.POST, "routing", "/v1/auth/token", token: nil, json: ["staff": staff, "secret": secret], client: context.client(of: request, trusting: trustedProxies)) } catch {
             context.logger.warning("sign-in: routing unreachable", metadata: ["error": "\(error)"])
             return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "The service is not reachable; try again shortly." : "服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
         }
@@ -282,6 +287,52 @@ package struct WebController: Sendable {
         var reporter: Reporter
         var trail: [Event]
         var trailVerified: Bool
+        var photos: [Photo] = []
+
+        struct Photo: Decodable {
+            var id: String
+            var stage: String
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, state, unit, category, description, reporter, trail, trailVerified, photos
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            state = try container.decode(RequestState.self, forKey: .state)
+            unit = try container.decodeIfPresent(String.self, forKey: .unit)
+            category = try container.decode(String.self, forKey: .category)
+            description = try container.decode(String.self, forKey: .description)
+            reporter = try container.decode(Reporter.self, forKey: .reporter)
+            trail = try container.decode([Event].self, forKey: .trail)
+            trailVerified = try container.decode(Bool.self, forKey: .trailVerified)
+            photos = try container.decodeIfPresent([Photo].self, forKey: .photos) ?? []
+        }
+    }
+
+    /// Photos as the pages show them: thumbnails through the app (the CSP allows only 'self').
+    static func photoRows(_ photos: [StatusBody.Photo], language: String) -> [[String: Any]] {
+        photos.filter { UUID(uuidString: $0.id) != nil }.map { photo in
+            ["href": "/photos/\(photo.id)", "src": "/photos/\(photo.id)/thumbnail",
+             "label": photo.stage == "resolution" ? (language == "en" ? "after" : "办结后") : (language == "en" ? "reported" : "反映时")]
+        }
+    }
+
+    /// Sends a photo to intake; `nil` when added, else the reason in words.
+    func addPhoto(_ photo: FormBody.File, to id: String, stage: String, token: String?, uploadToken: String?, language: String) async -> String? {
+        let en = language == "en"
+        var headers: [String: String] = [:]
+        if let uploadToken { headers["X-Upload-Token"] = uploadToken }
+        guard let answer = try? await backend.call(.POST, "intake", "/v1/requests/\(id)/photos?stage=\(stage)", token: token, headers: headers, raw: photo.bytes) else {
+            return en ? "The photo was not sent: the service is not reachable." : "照片未上传：服务暂时无法连接。"
+        }
+        guard answer.ok else {
+            let reason = answer.status == 415 ? (en ? "not a JPEG or PNG photo" : "不是 JPEG 或 PNG 照片") : answer.status == 413 ? (en ? "larger than 10 MB" : "超过10MB") : (answer.problem ?? "\(answer.status)")
+            return (en ? "The photo was not added: " : "照片未添加：") + reason
+        }
+        return nil
     }
 
     func requestPage(
@@ -326,6 +377,8 @@ package struct WebController: Sendable {
                 form["needsInto"] = true
                 form["suggestedInto"] = item?.possibleDuplicateOf ?? ""
             case .feedback: form["needsSatisfaction"] = true
+            // A department's or a worker's evidence of the result (not for a summons' report).
+            case .resolve: form["needsPhoto"] = true
             default: break
             }
             return form
@@ -351,6 +404,8 @@ package struct WebController: Sendable {
             context["dueText"] = Pages.due(due, now: Date(), language: language)
         }
         if let duplicate = item?.possibleDuplicateOf { context["duplicate"] = duplicate }
+        context["photos"] = Self.photoRows(statusBody.photos, language: language)
+        context["hasPhotos"] = !statusBody.photos.isEmpty
         // The resident's number: behind a button for the units allowed to see it (intake
         // decides and puts every view on the trail); a tel: link once shown.
         if let contact {
@@ -379,7 +434,8 @@ package struct WebController: Sendable {
         var visit = visit(request)
         guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
         let id = (context.parameters.get("id") ?? "").lowercased()
-        let form = try await Self.form(request)
+        let body = try await FormBody.read(request)
+        let form = body.fields
         let en = visit.language == "en"
         guard checkCSRF(form, visit) else {
             return try await requestPage(request, context: context, error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。", status: .forbidden)
@@ -387,20 +443,26 @@ package struct WebController: Sendable {
         guard UUID(uuidString: id) != nil, let actionName = form["action"]?.first, let action = StaffCommand.Action(rawValue: actionName) else {
             return try await requestPage(request, context: context, error: en ? "Unknown action." : "未知操作。", status: .badRequest)
         }
-        var body: [String: Any] = ["action": action.rawValue]
+        // The resolution's photo goes first: a photo refused stops the resolution, in words.
+        if action == .resolve, let photo = body.files["photo"] {
+            if let refusal = await addPhoto(photo, to: id, stage: "resolution", token: session.token, uploadToken: nil, language: visit.language) {
+                return try await requestPage(request, context: context, error: refusal, status: .ok)
+            }
+        }
+        var command: [String: Any] = ["action": action.rawValue]
         let note = (form["note"]?.first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if Pages.action(action, language: visit.language).required, note.isEmpty {
             return try await requestPage(request, context: context, error: (en ? "Please fill in: " : "请填写：") + (Pages.action(action, language: visit.language).note ?? ""), status: .badRequest)
         }
-        if !note.isEmpty { body["note"] = note }
-        if action == .summon { body["departments"] = form["departments"] ?? [] }
-        if action == .reassign, let target = form["target"]?.first { body["target"] = target.trimmingCharacters(in: .whitespaces) }
-        if action == .merge, let into = form["into"]?.first { body["into"] = into.trimmingCharacters(in: .whitespaces) }
-        if action == .feedback, let satisfaction = form["satisfaction"]?.first { body["satisfaction"] = satisfaction }
-        if action == .claim || action == .resolve, session.unit?.tier == .district { body["unit"] = session.unit?.description }
+        if !note.isEmpty { command["note"] = note }
+        if action == .summon { command["departments"] = form["departments"] ?? [] }
+        if action == .reassign, let target = form["target"]?.first { command["target"] = target.trimmingCharacters(in: .whitespaces) }
+        if action == .merge, let into = form["into"]?.first { command["into"] = into.trimmingCharacters(in: .whitespaces) }
+        if action == .feedback, let satisfaction = form["satisfaction"]?.first { command["satisfaction"] = satisfaction }
+        if action == .claim || action == .resolve, session.unit?.tier == .district { command["unit"] = session.unit?.description }
         let key = form["key"]?.first.flatMap { UUID(uuidString: $0) }?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/commands", token: session.token, json: body, headers: ["Idempotency-Key": "web:\(key)"]) } catch {
+        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/commands", token: session.token, json: command, headers: ["Idempotency-Key": "web:\(key)"]) } catch {
             return try await requestPage(request, context: context, error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。", status: .serviceUnavailable)
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
@@ -413,6 +475,15 @@ package struct WebController: Sendable {
         return Self.redirect(target, cookies: visit.setCookies)
     }
 
+    /// A photo's public copy from intake (re-encoded, no EXIF).
+    func photo(context: GridLoopRequestContext, thumbnail: Bool) async throws -> Response {
+        let id = (context.parameters.get("id") ?? "").lowercased()
+        guard UUID(uuidString: id) != nil, let answer = try? await backend.call(.GET, "intake", "/v1/photos/\(id)\(thumbnail ? "/thumbnail" : "")", token: nil), answer.ok else {
+            return Response(status: .notFound)
+        }
+        return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400, immutable"], body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+
     static func eventName(_ type: String, language: String) -> String {
         let en = language == "en"
         let names: [String: (String, String)] = [
@@ -422,7 +493,7 @@ package struct WebController: Sendable {
             "request.rejected": ("不予受理", "rejected"), "request.merged": ("合并", "merged"), "request.summoned": ("吹哨", "summoned"),
             "request.summons.acknowledged": ("部门报到", "summons acknowledged"), "request.summons.done": ("部门办结", "summons done"),
             "contact.viewed": ("查看电话", "phone viewed"), "request.deadline.warning": ("时限预警", "deadline warning"), "request.overdue": ("超时", "overdue"),
-            "request.street.informed": ("告知街道", "street informed"), "visit.logged": ("走访", "visit logged"),
+            "request.street.informed": ("告知街道", "street informed"), "visit.logged": ("走访", "visit logged"), "photo.added": ("照片", "photo added"),
         ]
         guard let name = names[type] else { return type }
         return en ? name.1 : name.0
@@ -473,18 +544,9 @@ package struct WebController: Sendable {
         return Pages.words(language)["done"]! + Pages.action(action, language: language).label
     }
 
-    /// An `application/x-www-form-urlencoded` body (at most 64 KiB).
+    /// A form's fields (urlencoded, or multipart without its files).
     static func form(_ request: Request) async throws -> [String: [String]] {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        let text = String(buffer: buffer)
-        var fields: [String: [String]] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            guard let name = parts.first, !name.isEmpty else { continue }
-            fields[name, default: []].append(parts.count > 1 ? parts[1] : "")
-        }
-        return fields
+        try await FormBody.read(request).fields
     }
 }
 

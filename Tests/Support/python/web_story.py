@@ -22,6 +22,7 @@ it.
 Screenshots of each page at phone and desktop width go to SCREENSHOT_DIR. Prints one line per
 step; exits 1 with the reason at the first step that fails.
 """
+import io
 import os
 import re
 import subprocess
@@ -86,12 +87,15 @@ def sign_in(driver, staff):
     print(f"ok {staff} signed in", flush=True)
 
 
-def open_request(driver, staff, attempts=40):
+def open_request(driver, staff, attempts=40, screenshot=None):
     """Finds REQUEST in the inbox (it may still be on its way) and opens it."""
     for _ in range(attempts):
         driver.get(WEB + "/inbox")
         links = driver.find_elements(By.CSS_SELECTOR, f'a[href="/requests/{REQUEST}"]')
         if links:
+            if screenshot:
+                shot(driver, screenshot)
+                links = driver.find_elements(By.CSS_SELECTOR, f'a[href="/requests/{REQUEST}"]')
             links[0].click()
             WebDriverWait(driver, 15).until(EC.url_contains(f"/requests/{REQUEST}"))
             return
@@ -114,6 +118,36 @@ def fill(form, fields):
         else:
             element.clear()
             element.send_keys(value)
+
+
+def photo(path, size, exif_gps, fmt="JPEG"):
+    """A test photo; a JPEG carries an EXIF position (and a camera name) that must never reach residents."""
+    from PIL import Image
+    image = Image.new("RGB", size, (40, 110, 180))
+    for x in range(0, size[0], 40):
+        for y in range(0, size[1], 40):
+            if (x // 40 + y // 40) % 2:
+                image.putpixel((x, y), (250, 200, 0))
+    if fmt == "JPEG" and exif_gps:
+        exif = Image.Exif()
+        exif[0x010F] = "GridLoopTestCam"  # Make
+        exif[0x0112] = 6  # Orientation: turned 90° clockwise
+        exif[0x8825] = {1: "N", 2: (25.0, 36.0, 0.0), 3: "E", 4: (103.0, 48.0, 0.0)}  # GPS IFD
+        image.save(path, fmt, exif=exif.tobytes(), quality=90)
+    else:
+        image.save(path, fmt)
+    return path
+
+
+def public_copy_clean(url):
+    """The photo as residents get it: a JPEG without EXIF (no position, no camera)."""
+    data = urllib.request.urlopen(url).read()
+    if data[:3] != b"\xff\xd8\xff":
+        fail(f"{url} is not a JPEG")
+    if b"Exif" in data or b"GridLoopTestCam" in data:
+        fail(f"{url} still carries EXIF")
+    from PIL import Image
+    return Image.open(io.BytesIO(data)).size
 
 
 def settle(driver, what):
@@ -191,6 +225,7 @@ def staff_story(driver):
         "category": "power", "household": "guanghua-3-14", "name": "刘芬", "phone": "13800001314",
         "description": "<script>window.__injected=true</script>光华三组和红星三组共用原水泥厂变压器，电压不稳，电器带不动",
     })
+    driver.find_element(By.CSS_SELECTOR, "form.submit-form input[name=photo]").send_keys(photo(os.path.join(SHOTS, "evidence.jpg"), (2400, 1800), True))
     shot(driver, "submit")
     driver.find_element(By.CSS_SELECTOR, "form.submit-form button[type=submit]").click()
     settle(driver, "submit")
@@ -200,7 +235,16 @@ def staff_story(driver):
     REQUEST = match.group(1)
     print(f"REQUEST {REQUEST}", flush=True)
 
+    if "done-submitted-photo-refused" in driver.page_source or "照片未能添加" in driver.page_source:
+        fail("the submission's photo was refused")
     open_request(driver, "cui-chunhua")
+    thumbnails = driver.find_elements(By.CSS_SELECTOR, ".photos img")
+    if len(thumbnails) != 1:
+        fail(f"{len(thumbnails)} photos on the request page")
+    width, height = public_copy_clean(WEB + driver.find_element(By.CSS_SELECTOR, ".photos a").get_attribute("href").replace(WEB, ""))
+    if (width, height) != (1200, 1600):
+        fail(f"the public copy is {width}x{height}, not turned upright and scaled to 1200x1600")
+    print("ok the submission's photo: re-encoded, turned upright, scaled, no EXIF", flush=True)
     if "<script>" not in driver.find_element(By.CSS_SELECTOR, ".description").text:
         fail("the description's markup was not shown as text")
     if driver.execute_script("return window.__injected === true"):
@@ -208,11 +252,10 @@ def staff_story(driver):
     print("ok a script in the description shows as text", flush=True)
     shot(driver, "request")
     act(driver, "claim")
-    shot(driver, "inbox")
     act(driver, "escalate", {"note": "共用原水泥厂变压器，负载不过来"}, expect_inbox=True)
 
     sign_in(driver, "xu-chunfeng")
-    open_request(driver, "xu-chunfeng")
+    open_request(driver, "xu-chunfeng", screenshot="inbox")
     act(driver, "claim")
     shot(driver, "request-street")
     act(driver, "summon", {"departments": ["power-supply"], "note": "商量重新建个变压器"})
@@ -220,7 +263,24 @@ def staff_story(driver):
     sign_in(driver, "power-officer-1")
     open_request(driver, "power-officer-1")
     act(driver, "claim")
-    act(driver, "resolve", {"note": "新变压器已投运"})
+    # A file that is not a photo is refused in words and resolves nothing; a PNG is taken.
+    not_photo = os.path.join(SHOTS, "not-a-photo.jpg")
+    with open(not_photo, "w") as handle:
+        handle.write("just text named .jpg")
+    form = driver.find_element(By.CSS_SELECTOR, "form.action-resolve")
+    fill(form, {"note": "新变压器已投运"})
+    form.find_element(By.NAME, "photo").send_keys(not_photo)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    refused = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".error"))).text
+    if "不是 JPEG 或 PNG" not in refused or not driver.find_elements(By.CSS_SELECTOR, "form.action-resolve"):
+        fail(f"a text file as the photo: {refused!r}")
+    print("ok a file that is not a photo is refused by its content, nothing resolved", flush=True)
+    form = driver.find_element(By.CSS_SELECTOR, "form.action-resolve")
+    fill(form, {"note": "新变压器已投运"})
+    form.find_element(By.NAME, "photo").send_keys(photo(os.path.join(SHOTS, "after.png"), (800, 600), False, "PNG"))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    settle(driver, "resolve")
+    print("ok resolve (with a photo of the result)", flush=True)
 
     # Back on the visit: the resident's number behind "show number", and the visit logged.
     sign_in(driver, "cui-chunhua")
@@ -275,6 +335,10 @@ def resident_story(driver):
         fail(f"the status page says: {body[:400]!r}")
     if "13800001314" in body or "138****1314" not in body:
         fail("the status page does not mask the phone")
+    if len(driver.find_elements(By.CSS_SELECTOR, ".photos img")) != 2:
+        fail("the status page does not show the two photos (reported, after)")
+    for link in driver.find_elements(By.CSS_SELECTOR, ".photos a"):
+        public_copy_clean(link.get_attribute("href"))
     shot(driver, "status")
     print("ok the status page tells the progress in words, phone masked", flush=True)
 
@@ -298,6 +362,9 @@ def resident_story(driver):
     driver.get(FOLLOW_UP)
     if not driver.find_elements(By.CSS_SELECTOR, ".notice") or driver.find_elements(By.CSS_SELECTOR, "form.followup-form"):
         fail("the follow-up link can be answered twice")
+    # The same answer posted again (a resend) is refused in words, not recorded twice.
+    if forged_post(driver, f"/followup/{REQUEST}", {}) != 403:
+        fail("a follow-up post without the CSRF token was not refused")
     print("ok the follow-up link answers once", flush=True)
 
     # The supervisor's dashboard, under the same sign-in as the pages.

@@ -1,0 +1,2 @@
+// libgd (Debian libgd-dev): decodes and re-encodes evidence photos, seen only by GridLoopPhotos.
+#include <gd.h>
