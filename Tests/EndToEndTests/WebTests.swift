@@ -67,7 +67,19 @@ extension EndToEndTests {
             let status = try await http(.GET, system.url("intake", "/v1/requests/\(reported)"))
             #expect(status.status == 200 && status.json["channel"] as? String == "web", "\(status.json)")
             #expect(Self.line(resident.stdout, "QR") == "http://127.0.0.1:18085/report?household=guanghua-3-01")
-            for page in ["signin", "submit", "inbox", "request", "request-street", "request-resolved", "inbox-en", "status", "followup", "status-closed", "dashboard", "plates", "report"] {
+            // Offline: kept on the phone while the network is cut, sent once when it returns.
+            let offline = try await runCommand(
+                [script, "offline", "http://127.0.0.1:18085", shots.path] + accounts, executable: "/usr/bin/python3", environment: [:], timeout: .seconds(300)
+            )
+            #expect(offline.status == 0 && offline.stdout.contains("PASS"), "\(offline.stdout)\n\(offline.stderr.suffix(2000))")
+            if let description = Self.line(offline.stdout, "OFFLINE") {
+                try await Task.sleep(for: .seconds(2))
+                let count = try await withDatabase { client in
+                    try await client.query("SELECT count(*)::int FROM intake.requests WHERE description = \(description)").collect().first?.decode(Int.self)
+                }
+                #expect(count == 1, "the request submitted offline exists once: \(count ?? -1)")
+            }
+            for page in ["offline-queued", "offline-inbox", "signin", "submit", "inbox", "request", "request-street", "request-resolved", "inbox-en", "status", "followup", "status-closed", "dashboard", "plates", "report"] {
                 for width in ["phone", "desktop"] {
                     #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent("\(page)-\(width).png").path), "screenshot \(page)-\(width)")
                 }

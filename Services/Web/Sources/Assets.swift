@@ -43,6 +43,7 @@ package enum Assets {
         label.choice{display:inline-flex;flex-direction:row;align-items:center;gap:6px;font-weight:normal;margin:4px 14px 4px 0;min-height:36px}label.choice input{width:auto}
         .photos{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px}.photos a{display:flex;flex-direction:column;align-items:center;text-decoration:none;color:#556}
         .photos img{width:96px;height:96px;object-fit:cover;border-radius:6px;border:1px solid #c9d2db}input[type=file]{padding:8px;font-size:.9em}
+        .queue{background:#fff4e0;border-left:4px solid #e8a200;padding:8px 10px;border-radius:6px}
         @media (min-width:720px){.actions{display:grid;grid-template-columns:1fr 1fr;gap:0 16px}.actions h2{grid-column:1/-1}}
         """ + "\n" + WebController.plateCSS
 
@@ -66,6 +67,33 @@ package enum Assets {
           }
           tick();
           setInterval(tick, 30000);
+          // Each page load makes fresh form keys (a page shown from the offline copy must not
+          // reuse the keys of the copy: two requests sent offline are two requests).
+          if (window.crypto && crypto.randomUUID) {
+            document.querySelectorAll("input[name=key]").forEach(function (input) { input.value = crypto.randomUUID(); });
+          }
+          // Offline: the service worker keeps what was sent without signal and sends it later.
+          var queue = document.querySelector(".queue");
+          function waiting(count) {
+            if (!queue) return;
+            queue.hidden = count === 0;
+            queue.textContent = queue.getAttribute("data-words").replace("%d", count);
+          }
+          if ("serviceWorker" in navigator) {
+            navigator.serviceWorker.register("/sw.js").catch(function () {});
+            navigator.serviceWorker.addEventListener("message", function (event) {
+              if (event.data && typeof event.data.waiting === "number") {
+                waiting(event.data.waiting);
+                if (event.data.sent > 0 && event.data.waiting === 0 && queue) queue.setAttribute("data-sent", String(event.data.sent));
+              }
+            });
+            var flush = function () {
+              navigator.serviceWorker.ready.then(function (registration) { if (registration.active) registration.active.postMessage("flush"); });
+            };
+            flush();
+            window.addEventListener("online", flush);
+            setInterval(flush, 10000);
+          }
           // The phone's location for a new request, when the person allows it.
           var locate = document.querySelector("button.locate");
           if (locate && navigator.geolocation) {

@@ -36,6 +36,13 @@ package struct WebController: Sendable {
         router.get("health") { _, _ in try JSONResponse.make(["status": "ok"]) }
         router.get("static/app.css") { _, _ in Self.asset(Assets.css, type: "text/css; charset=utf-8") }
         router.get("static/app.js") { _, _ in Self.asset(Assets.js, type: "text/javascript; charset=utf-8") }
+        router.get("static/icon.svg") { _, _ in Self.asset(Offline.icon, type: "image/svg+xml") }
+        router.get("manifest.webmanifest") { _, _ in Self.asset(Offline.manifest, type: "application/manifest+json") }
+        router.get("sw.js") { _, _ in
+            var response = Self.asset(Offline.serviceWorker, type: "text/javascript; charset=utf-8")
+            response.headers[.cacheControl] = "no-cache"
+            return response
+        }
         router.get("signin") { request, _ in signInPage(request) }
         router.post("signin") { request, context in try await signIn(request, context: context) }
         router.post("signout") { request, context in try await signOut(request, context: context) }
@@ -558,7 +565,7 @@ struct SecurityHeaders: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         response.headers[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"

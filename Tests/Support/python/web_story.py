@@ -3,6 +3,7 @@
 
     web_story.py staff    WEB_URL SCREENSHOT_DIR STAFF:SECRET [STAFF:SECRET ...]
     web_story.py resident WEB_URL SCREENSHOT_DIR REQUEST_ID FOLLOW_UP_URL STAFF:SECRET [...]
+    web_story.py offline  WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
 
 The seed's transformer story through the pages only, on a 390x844 phone viewport.
 
@@ -18,6 +19,11 @@ solved, satisfied): the request closes; the supervisor's dashboard shows the rat
 the door plates of the grid print, their first QR code (read back by zbarimg from a
 screenshot) opens the public report form for that household, and a resident reports through
 it.
+
+`offline`: through the project's fault proxy (so the network really goes), the grid worker
+opens the app (the service worker installs), the signal goes: the inbox opens from the phone's
+copy, a new request submitted is kept on the phone and shown as waiting; the signal comes back:
+it is sent, once. Prints `OFFLINE <description>` for the caller to count.
 
 Screenshots of each page at phone and desktop width go to SCREENSHOT_DIR. Prints one line per
 step; exits 1 with the reason at the first step that fails.
@@ -406,11 +412,80 @@ def resident_story(driver):
     print("ok a public report through the door plate; a forged one refused", flush=True)
 
 
+def offline_story(driver):
+    global WEB
+    import json
+    repository = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    upstream = urllib.parse.urlparse(WEB).port
+    proxy = subprocess.Popen([sys.executable, os.path.join(repository, "deploy/tools/fault-proxy.py"), "--route", f"0:{upstream}", "--control", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ports = json.loads(proxy.stdout.readline())
+        control = f"http://127.0.0.1:{ports['control']}/mode"
+        WEB = f"http://127.0.0.1:{ports['routes'][0]['listen']}"
+
+        def mode(body):
+            urllib.request.urlopen(urllib.request.Request(control, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")).read()
+
+        sign_in(driver, "cui-chunhua")
+        driver.get(WEB + "/submit")
+        ready = False
+        for _ in range(60):
+            ready = driver.execute_script("return !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+            if ready:
+                break
+            time.sleep(0.25)
+            if _ % 8 == 7:
+                driver.get(WEB + "/submit")
+        if not ready:
+            fail("the service worker never took control of the page")
+        driver.get(WEB + "/inbox")
+        driver.get(WEB + "/submit")
+        print("ok the app installs its service worker", flush=True)
+
+        mode({"mode": "cut", "refuse": True})
+        driver.get(WEB + "/inbox")
+        if "待办" not in driver.find_element(By.TAG_NAME, "h1").text:
+            fail("without signal the inbox does not open from the phone's copy")
+        print("ok without signal the inbox opens from the phone's copy", flush=True)
+        driver.get(WEB + "/submit")
+        description = f"离线登记：三组14号门口路灯不亮 {int(time.time())}"
+        form = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form.submit-form")))
+        fill(form, {"category": "housing", "household": "guanghua-3-14", "name": "刘芬", "phone": "13800001314", "description": description})
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        notice = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".queued-notice"))).text
+        if "待发送 1 件" not in notice:
+            fail(f"the offline submission says: {notice!r}")
+        shot(driver, "offline-queued")
+        driver.get(WEB + "/inbox")
+        banner = WebDriverWait(driver, 15).until(lambda d: d.find_element(By.CSS_SELECTOR, ".queue") if d.find_element(By.CSS_SELECTOR, ".queue").is_displayed() else False)
+        if "1" not in banner.text:
+            fail(f"the waiting banner says {banner.text!r}")
+        shot(driver, "offline-inbox")
+        print(f"OFFLINE {description}", flush=True)
+        print("ok the submission is kept on the phone and shown as waiting", flush=True)
+
+        mode({"mode": "pass"})
+        sent = False
+        for _ in range(120):
+            driver.get(WEB + "/inbox") if _ % 20 == 0 else None
+            queue = driver.find_elements(By.CSS_SELECTOR, ".queue")
+            if queue and not queue[0].is_displayed() and queue[0].get_attribute("data-sent"):
+                sent = True
+                break
+            time.sleep(0.5)
+        if not sent:
+            fail("the kept submission was not sent when the signal came back")
+        print("ok the kept submission is sent when the signal comes back", flush=True)
+    finally:
+        proxy.terminate()
+
+
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     try:
-        staff_story(driver) if PHASE == "staff" else resident_story(driver)
+        {"staff": staff_story, "resident": resident_story, "offline": offline_story}[PHASE](driver)
     finally:
         driver.quit()
     print("PASS", flush=True)
