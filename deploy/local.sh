@@ -10,6 +10,7 @@
 #   deploy/local.sh env       print the environment the services get (secrets included)
 #   deploy/local.sh bench-reporting   1,000,000 requests of synthetic history, dashboard and CSV
 #                             timings (BENCH_REQUESTS, BENCH_RUNS; release build) → docs/benchmarks/
+#   deploy/local.sh bench-inbox       the staff inbox (API and page) with 10,000 open items in a street
 #   deploy/local.sh bench     (also deploy/bench.sh) the machine's limits, then GridLoop against
 #                             them: pgbench, broker publish rate, HTTP intake at 1–128 clients,
 #                             submit → assignment, routing replicas, RSS and CPU → docs/benchmarks/
@@ -857,6 +858,55 @@ api_fuzz() {
   return "$status"
 }
 
+# deploy/local.sh bench-inbox: the staff inbox with BENCH_INBOX_ITEMS (10,000) open items in a
+# street: routing's GET /v1/inbox and the web app's inbox page, each at 8 clients (p50/p99 at
+# the client on the same machine, so server time plus a loopback round trip), and the inbox
+# page's weight (HTML + CSS + JS). Release build unless GRIDLOOP_BUILD says otherwise.
+cmd_bench_inbox() {
+  local items="${BENCH_INBOX_ITEMS:-10000}" reads="${BENCH_INBOX_READS:-400}" bin amqp db
+  bench_prepare
+  bench_import_org
+  log "loading $items open items for street:xiping"
+  bench_psql -v items="$items" -f "$ROOT/deploy/bench/inbox-open.sql" >"$HOME_DIR/bench-inbox-load.txt"
+  local open; open=$(tail -1 "$HOME_DIR/bench-inbox-load.txt")
+  # The deadline sweeper held (hourly) so the items stay as loaded while they are read.
+  BENCH_ENV+=("ROUTING_SLA_SWEEP_INTERVAL_MS=3600000")
+  bench_services_start 1 none
+  env "${BENCH_ENV[@]}" WEB_HTTP_PORT=18385 WEB_ROUTING_URL=http://127.0.0.1:18383 WEB_INTAKE_URL=http://127.0.0.1:18380 \
+    nohup "$bin/gridloop-web" >>"$HOME_DIR/logs/bench-web.log" 2>&1 &
+  echo $! >"$HOME_DIR/pids/bench-web.pid"
+  wait_healthy 18385 "the web app (log: $HOME_DIR/logs/bench-web.log)"
+  export GRIDLOOP_AUTH_SECRET
+  local token; token=$(DATABASE_URL="$db" AMQP_URL="$amqp" "$bin/gridloop" auth token --staff xu-chunfeng)
+  local api page page_html css js
+  log "GET /v1/inbox (routing), $reads reads at 8 clients"
+  api=$("$bin/gridloop-bench" get --url "http://127.0.0.1:18383/v1/inbox?limit=50" --header "Authorization: Bearer $token" --requests "$reads" --clients 8)
+  log "GET /inbox (web page), $reads reads at 8 clients"
+  page=$("$bin/gridloop-bench" get --url "http://127.0.0.1:18385/inbox" --header "Cookie: gridloop_session=$token" --requests "$reads" --clients 8)
+  page_html=$(curl -fsS -H "Cookie: gridloop_session=$token" http://127.0.0.1:18385/inbox | wc -c)
+  css=$(curl -fsS http://127.0.0.1:18385/static/app.css | wc -c)
+  js=$(curl -fsS http://127.0.0.1:18385/static/app.js | wc -c)
+  local after; after=$(bench_psql -c "SELECT count(*) FROM routing.requests WHERE unit = 'street:xiping' AND state IN ('assigned', 'claimed')")
+  bench_services_stop
+  local out="$ROOT/docs/benchmarks/inbox.md"
+  {
+    echo "# Staff inbox benchmark"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), build $BUILD_CONFIGURATION;"
+    echo "$open open items held by street:xiping ($after after the run; two in three waiting to be claimed, one in twenty overdue, assigned within 20 h), read as its street officer;"
+    echo "$reads reads after 20 warm-up reads, 8 concurrent clients on the same machine (latency = server time + a loopback round trip)."
+    echo "Made by \`deploy/local.sh bench-inbox\` (BENCH_INBOX_ITEMS, BENCH_INBOX_READS)."
+    echo
+    echo "| read | reads/s | p50 ms | p99 ms | max ms | bytes |"
+    echo "|---|---|---|---|---|---|"
+    echo "| routing \`GET /v1/inbox?limit=50\` | $(bench_field "$api" reads_per_s) | $(bench_field "$api" latency_p50_ms) | $(bench_field "$api" latency_p99_ms) | $(bench_field "$api" latency_max_ms) | $(bench_field "$api" bytes) |"
+    echo "| web \`GET /inbox\` (the page, 50 items) | $(bench_field "$page" reads_per_s) | $(bench_field "$page" latency_p50_ms) | $(bench_field "$page" latency_p99_ms) | $(bench_field "$page" latency_max_ms) | $(bench_field "$page" bytes) |"
+    echo
+    echo "Inbox page weight, uncompressed: HTML $page_html B + CSS $css B + JS $js B = $((page_html + css + js)) B (target ≤ 100 KB; no fonts, no CDN: nothing loaded from elsewhere)."
+  } | tee "$out"
+  log "written to $out"
+}
+
 # The fault-injection harness with FAULT_REQUESTS requests (the suite's own run is short).
 cmd_faults() {
   export GRIDLOOP_FAULT_REQUESTS="${FAULT_REQUESTS:-10000}"
@@ -874,6 +924,7 @@ case "${1:-}" in
     bench_prepare
     env "AMQP_URL=$amqp" "$bin/gridloop-bench" soak --messages "${SOAK_MESSAGES:-1000000}" ;;
   bench-reporting) cmd_bench_reporting ;;
+  bench-inbox) cmd_bench_inbox ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;
   status)

@@ -8,7 +8,7 @@ struct GridLoopBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gridloop-bench",
         abstract: "Load generators for deploy/bench.sh: broker publish rate, HTTP intake, AMQP submissions.",
-        subcommands: [PublishRate.self, HTTPLoad.self, AMQPSubmit.self, Soak.self]
+        subcommands: [PublishRate.self, HTTPLoad.self, AMQPSubmit.self, Soak.self, GetLoad.self]
     )
 }
 

@@ -17,7 +17,9 @@ struct OutboxInboxTests {
 
     /// Runs `body` with a migrated throw-away schema.
     func withSchema(_ body: @escaping @Sendable (PostgresClient, String) async throws -> Void) async throws {
-        let schema = "test_\(TestEnvironment.unique().filter(\.isLetter))x"
+        // Schema names are letters only: the unique hex with its digits turned into letters g–p
+        // (dropping them made names of two or three letters, and parallel tests collided).
+        let schema = "test_" + String(TestEnvironment.unique().lowercased().map { $0.isNumber ? Character(UnicodeScalar($0.asciiValue! - 48 + 103)) : $0 }) + "x"
         let database = try TestEnvironment.database()
         try await DatabaseBootstrap.migrate(database: database, migrator: Self.migrator(schema), logger: TestEnvironment.logger, wait: false)
         try await database.makeClient(poolSize: 4, logger: TestEnvironment.logger).withRunning { client in

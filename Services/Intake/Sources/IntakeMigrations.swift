@@ -100,5 +100,10 @@ enum IntakeSchema {
             """,
             "CREATE INDEX photos_by_request ON intake.photos (request_id, created_at)",
         ]),
+        // A form sent twice (a double tap, a phone's resend after the signal came back) adds its photo once.
+        Migration(version: 8, name: "photo idempotency keys", statements: [
+            "ALTER TABLE intake.photos ADD COLUMN idempotency_key text",
+            "CREATE UNIQUE INDEX photos_by_idempotency_key ON intake.photos (request_id, idempotency_key)",
+        ]),
     ]
 }

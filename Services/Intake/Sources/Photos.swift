@@ -62,7 +62,8 @@ struct PhotosController: Sendable {
         }
         let added: PhotoRef
         do {
-            added = try await store.add(processed, to: id, stage: stage, by: by, principal: principal, logger: context.logger)
+            let key = request.headers[HTTPField.Name("Idempotency-Key")!].flatMap { $0.isEmpty || $0.count > 200 ? nil : $0 }
+            added = try await store.add(processed, to: id, stage: stage, by: by, principal: principal, idempotencyKey: key, logger: context.logger)
         } catch let failure as AuthFailure {
             throw Problem(failure)
         } catch let refused as PhotoStore.Refused {
@@ -99,7 +100,9 @@ struct PhotoStore: Sendable {
 
     static func url(_ id: UUID) -> String { "/v1/photos/\(id.uuidString.lowercased())" }
 
-    func add(_ photo: PhotoProcessor.Processed, to requestId: UUID, stage: String, by: String, principal: Principal?, logger: Logger) async throws -> PhotoRef {
+    func add(
+        _ photo: PhotoProcessor.Processed, to requestId: UUID, stage: String, by: String, principal: Principal?, idempotencyKey: String? = nil, logger: Logger
+    ) async throws -> PhotoRef {
         let id = UUID()
         if let directory {
             try Data(photo.jpeg).write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(id.uuidString.lowercased()).jpg"), options: .atomic)
@@ -131,14 +134,23 @@ struct PhotoStore: Sendable {
             } else if created < Date().addingTimeInterval(-3600) {
                 return .failure(Refused(status: .forbidden, code: "forbidden", message: "the upload token is valid for an hour after the submission"))
             }
+            // The same form's photo again: the one already added.
+            if let idempotencyKey, let (existing, existingStage, width, height, created) = try await connection.query(
+                "SELECT id, stage, width, height, created_at FROM intake.photos WHERE idempotency_key = \(idempotencyKey) AND request_id = \(requestId)", logger: logger
+            ).collect().first?.decode((UUID, String, Int, Int, Date).self) {
+                return .success(PhotoRef(
+                    id: existing.uuidString.lowercased(), stage: existingStage, url: Self.url(existing), thumbnailUrl: Self.url(existing) + "/thumbnail",
+                    width: width, height: height, addedAt: created
+                ))
+            }
             guard count < Self.perRequest else {
                 return .failure(Refused(status: .conflict, code: "too_many_photos", message: "a request keeps at most \(Self.perRequest) photos"))
             }
             try await connection.query(
                 """
-                INSERT INTO intake.photos (id, request_id, stage, content, thumbnail, width, height, bytes, added_by)
+                INSERT INTO intake.photos (id, request_id, stage, content, thumbnail, width, height, bytes, added_by, idempotency_key)
                 VALUES (\(id), \(requestId), \(stage), \(directory == nil ? ByteBuffer(bytes: photo.jpeg) : nil), \(directory == nil ? ByteBuffer(bytes: photo.thumbnail) : nil),
-                    \(photo.width), \(photo.height), \(photo.jpeg.count), \(by))
+                    \(photo.width), \(photo.height), \(photo.jpeg.count), \(by), \(idempotencyKey))
                 """,
                 logger: logger
             )
@@ -150,6 +162,12 @@ struct PhotoStore: Sendable {
             return .success(PhotoRef(
                 id: id.uuidString.lowercased(), stage: stage, url: Self.url(id), thumbnailUrl: Self.url(id) + "/thumbnail", width: photo.width, height: photo.height, addedAt: Date()
             ))
+        }
+        // Files written for a photo that was not added (refused, a repeat, no such request) go again.
+        if let directory, (try? outcome?.get())?.id != id.uuidString.lowercased() {
+            for name in ["\(id.uuidString.lowercased()).jpg", "\(id.uuidString.lowercased())-thumb.jpg"] {
+                try? FileManager.default.removeItem(at: URL(fileURLWithPath: directory).appendingPathComponent(name))
+            }
         }
         guard let outcome else { throw Refused(status: .notFound, code: "not_found", message: "no request \(requestId.uuidString.lowercased())") }
         return try outcome.get()

@@ -137,5 +137,66 @@ enum RoutingSchema {
             "ALTER TABLE routing.staff ADD COLUMN work_phone text",
             "CREATE INDEX households_by_grid ON routing.households (grid_id, id)",
         ]),
+        // The inbox's page cut in one table: each request carries its current owner assignment and
+        // that assignment's running deadlines, kept by triggers on the tables the workflow writes
+        // (so every writer — commands, the SLA sweeper, imports — keeps them without knowing).
+        Migration(version: 16, name: "inbox: current assignment and deadlines on the request", statements: [
+            """
+            ALTER TABLE routing.requests ADD COLUMN owner_assignment_id uuid, ADD COLUMN owner_assigned_at timestamptz,
+                ADD COLUMN owner_claimed_at timestamptz, ADD COLUMN claim_due timestamptz, ADD COLUMN resolve_due timestamptz,
+                ADD COLUMN claim_warning timestamptz, ADD COLUMN resolve_warning timestamptz
+            """,
+            """
+            CREATE FUNCTION routing.owner_deadlines(assignment uuid) RETURNS TABLE (claim_due timestamptz, resolve_due timestamptz,
+                claim_warning timestamptz, resolve_warning timestamptz) LANGUAGE sql STABLE AS $$
+                SELECT max(due_at) FILTER (WHERE kind = 'claim'), max(due_at) FILTER (WHERE kind = 'resolve'),
+                       max(due_at) FILTER (WHERE kind = 'claim-warning'), max(due_at) FILTER (WHERE kind = 'resolve-warning')
+                FROM routing.timers WHERE assignment_id = assignment AND cancelled_at IS NULL
+            $$
+            """,
+            """
+            CREATE FUNCTION routing.owner_assignment_written() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.kind = 'owner' THEN
+                    UPDATE routing.requests r SET owner_assignment_id = NEW.id, owner_assigned_at = NEW.assigned_at, owner_claimed_at = NEW.claimed_at,
+                        (claim_due, resolve_due, claim_warning, resolve_warning) = (SELECT * FROM routing.owner_deadlines(NEW.id))
+                    WHERE r.id = NEW.request_id
+                      AND (r.owner_assignment_id = NEW.id OR r.owner_assigned_at IS NULL OR r.owner_assigned_at <= NEW.assigned_at);
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER assignments_keep_owner AFTER INSERT OR UPDATE OF claimed_at, assigned_at ON routing.assignments
+                FOR EACH ROW EXECUTE FUNCTION routing.owner_assignment_written()
+            """,
+            """
+            CREATE FUNCTION routing.timer_written() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE routing.requests r SET (claim_due, resolve_due, claim_warning, resolve_warning) = (SELECT * FROM routing.owner_deadlines(NEW.assignment_id))
+                WHERE r.id = NEW.request_id AND r.owner_assignment_id = NEW.assignment_id;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER timers_keep_deadlines AFTER INSERT OR UPDATE OF cancelled_at, due_at ON routing.timers
+                FOR EACH ROW EXECUTE FUNCTION routing.timer_written()
+            """,
+            """
+            UPDATE routing.requests r SET owner_assignment_id = a.id, owner_assigned_at = a.assigned_at, owner_claimed_at = a.claimed_at
+            FROM (SELECT DISTINCT ON (request_id) request_id, id, assigned_at, claimed_at FROM routing.assignments
+                  WHERE kind = 'owner' ORDER BY request_id, assigned_at DESC) a
+            WHERE a.request_id = r.id
+            """,
+            """
+            UPDATE routing.requests r SET (claim_due, resolve_due, claim_warning, resolve_warning) = (SELECT * FROM routing.owner_deadlines(r.owner_assignment_id))
+            WHERE r.owner_assignment_id IS NOT NULL AND r.state IN ('assigned', 'claimed', 'resolved')
+            """,
+            // Covers the inbox's scan of a unit's open requests (an index-only scan: no wide rows read).
+            """
+            CREATE INDEX requests_inbox ON routing.requests (unit, state) INCLUDE (owner_assignment_id, owner_assigned_at, category, claimed_by,
+                claim_due, resolve_due, claim_warning, resolve_warning) WHERE state IN ('assigned', 'claimed', 'resolved')
+            """,
+        ]),
     ]
 }

@@ -43,6 +43,7 @@ package enum Assets {
         label.choice{display:inline-flex;flex-direction:row;align-items:center;gap:6px;font-weight:normal;margin:4px 14px 4px 0;min-height:36px}label.choice input{width:auto}
         .photos{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px}.photos a{display:flex;flex-direction:column;align-items:center;text-decoration:none;color:#556}
         .photos img{width:96px;height:96px;object-fit:cover;border-radius:6px;border:1px solid #c9d2db}input[type=file]{padding:8px;font-size:.9em}
+        .queue-refused{background:#fdecea;border-left:4px solid #b3261e;padding:8px 10px;border-radius:6px;color:#8c1d18}
         .queue{background:#fff4e0;border-left:4px solid #e8a200;padding:8px 10px;border-radius:6px}
         @media (min-width:720px){.actions{display:grid;grid-template-columns:1fr 1fr;gap:0 16px}.actions h2{grid-column:1/-1}}
         """ + "\n" + WebController.plateCSS
@@ -85,12 +86,21 @@ package enum Assets {
               if (event.data && typeof event.data.waiting === "number") {
                 waiting(event.data.waiting);
                 if (event.data.sent > 0 && event.data.waiting === 0 && queue) queue.setAttribute("data-sent", String(event.data.sent));
+                var refusals = document.querySelector(".queue-refused");
+                if (refusals && event.data.refused > 0) {
+                  refusals.hidden = false;
+                  refusals.textContent = refusals.getAttribute("data-words").replace("%d", event.data.refused);
+                }
               }
             });
             var flush = function () {
               navigator.serviceWorker.ready.then(function (registration) { if (registration.active) registration.active.postMessage("flush"); });
             };
             flush();
+            // The sign-in page (after signing out): forget the pages kept for the last person.
+            if (document.querySelector("form[action='/signin']")) {
+              navigator.serviceWorker.ready.then(function (registration) { if (registration.active) registration.active.postMessage("forget"); });
+            }
             window.addEventListener("online", flush);
             setInterval(flush, 10000);
           }

@@ -85,34 +85,41 @@ package enum Offline {
         var flushing = null;
         function flush() {
           if (flushing) return flushing;
+          var sent = 0, refused = 0;
           flushing = store("readonly", function (waiting) { return waiting.getAll(); }).then(function (items) {
-            var sent = 0;
             return items.reduce(function (chain, item) {
               return chain.then(function (stop) {
                 if (stop) return true;
-                return fetch(item.url, { method: "POST", body: item.body, headers: { "Content-Type": item.type }, credentials: "same-origin", redirect: "manual" })
+                return fetch(item.url, { method: "POST", body: item.body, headers: { "Content-Type": item.type }, credentials: "same-origin" })
                   .then(function (response) {
-                    // Signed out meanwhile: keep it until the person signs in again.
-                    var location = response.headers.get("Location") || "";
-                    if (location.indexOf("/signin") === 0) return true;
-                    sent += 1;
+                    // Signed out meanwhile, or the service busy or down: keep it (and the rest) for later.
+                    if (new URL(response.url).pathname === "/signin" || response.status === 401 || response.status === 429 || response.status >= 500) return true;
+                    // Taken, or refused for good (a form the service will never accept): no longer waiting.
+                    if (response.ok) { sent += 1; } else { refused += 1; }
                     return store("readwrite", function (waiting) { waiting.delete(item.id); }).then(function () { return false; });
                   }, function () { return true; });
               });
-            }, Promise.resolve(false)).then(function () { return sent; });
-          }).then(function (sent) {
+            }, Promise.resolve(false));
+          }).then(function () {
             flushing = null;
             return store("readonly", function (waiting) { return waiting.count(); }).then(function (left) {
               return self.clients.matchAll().then(function (clients) {
-                clients.forEach(function (client) { client.postMessage({ waiting: left, sent: sent }); });
+                clients.forEach(function (client) { client.postMessage({ waiting: left, sent: sent, refused: refused }); });
               });
             });
           }, function () { flushing = null; });
           return flushing;
         }
 
+        // Signed out: the pages kept on the phone go (the next person must not see them); forms
+        // still waiting stay until they are sent.
+        function forget() {
+          return caches.keys().then(function (names) { return Promise.all(names.map(function (name) { return caches.delete(name); })); });
+        }
+
         self.addEventListener("message", function (event) {
           if (event.data === "flush") event.waitUntil(flush());
+          if (event.data === "forget") event.waitUntil(forget());
         });
 
         self.addEventListener("fetch", function (event) {

@@ -39,6 +39,7 @@ package enum Pages {
             </header>
             <main>
             <p class="queue" role="status" hidden data-words="{{t.waiting}}"></p>
+            <p class="queue-refused" role="alert" hidden data-words="{{t.waitingRefused}}"></p>
             {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
             {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
             {{{content}}}
@@ -262,7 +263,7 @@ package enum Pages {
         "newRequest": "新建诉求", "submitTitle": "新建诉求", "grid": "网格", "chooseGrid": "选择网格", "category": "类别", "description": "问题描述",
         "household": "住户", "address": "地址", "useLocation": "使用当前位置", "residentName": "居民姓名", "residentPhone": "居民电话", "send": "提交",
         "done-submitted": "已提交，诉求已受理。", "done-visit": "走访已登记。", "logVisit": "登记入户走访", "visitNote": "走访情况",
-        "showNumber": "显示号码", "call": "拨打", "doorPlates": "门牌", "waiting": "没有网络时保存的 %d 件，联网后自动发送。", "myAssessment": "我的考核", "locating": "正在定位…", "located": "已定位",
+        "showNumber": "显示号码", "call": "拨打", "doorPlates": "门牌", "waiting": "没有网络时保存的 %d 件，联网后自动发送。", "waitingRefused": "离线保存的 %d 件未被受理（表单已过期或内容有误），请重新填写。", "myAssessment": "我的考核", "locating": "正在定位…", "located": "已定位",
         "locationRefused": "无法定位，请填写地址。",
         "reportTitle": "反映问题", "reportHint": "无需注册。您的电话只给办理人员看，用于联系您。", "doorPlate": "门牌", "yourName": "您的姓名", "yourPhone": "您的电话", "yourEmail": "邮箱（可不填，用于接收进度）", "photo": "照片（可不填，JPEG/PNG，10MB以内）", "photoAfter": "办结照片（可不填）",
         "photoRefused": "诉求已受理，但照片未能添加（须为10MB以内的JPEG或PNG）。", "done-submitted-photo-refused": "诉求已受理，但照片未能添加（须为10MB以内的JPEG或PNG）。",
@@ -284,7 +285,8 @@ package enum Pages {
         "newRequest": "New request", "submitTitle": "New request", "grid": "Grid", "chooseGrid": "Choose the grid", "category": "Category",
         "description": "What is the problem", "household": "Household", "address": "Address", "useLocation": "Use my location", "residentName": "Resident's name",
         "residentPhone": "Resident's phone", "send": "Send", "done-submitted": "Sent: the request is received.", "done-visit": "Visit logged.",
-        "logVisit": "Log a household visit", "visitNote": "What you found", "showNumber": "Show number", "call": "Call", "doorPlates": "Door plates", "waiting": "%d saved without signal, sent by itself when the network is back.", "myAssessment": "My assessment",
+        "logVisit": "Log a household visit", "visitNote": "What you found", "showNumber": "Show number", "call": "Call", "doorPlates": "Door plates", "waiting": "%d saved without signal, sent by itself when the network is back.",
+        "waitingRefused": "%d kept offline were refused (the form expired or was not valid); please fill them in again.", "myAssessment": "My assessment",
         "locating": "Finding your location…", "located": "Location found", "locationRefused": "No location: give an address.",
         "reportTitle": "Report a problem", "reportHint": "No account needed. Your phone is shown only to the staff handling it, to reach you.",
         "doorPlate": "Door plate", "yourName": "Your name", "yourPhone": "Your phone", "yourEmail": "Email (optional, for updates)",

@@ -57,7 +57,7 @@ extension WebController {
             return await drawReport(visit, form: form, error: message, status: answer.status == 429 ? .tooManyRequests : .badRequest)
         }
         if let photo = posted.files["photo"],
-           await addPhoto(photo, to: accepted.id, stage: "submission", token: nil, uploadToken: accepted.uploadToken, language: visit.language) != nil {
+           await addPhoto(photo, to: accepted.id, stage: "submission", token: nil, uploadToken: accepted.uploadToken, key: form.key, language: visit.language) != nil {
             return Self.redirect("/status/\(accepted.id)?new=1&photo=refused", cookies: visit.setCookies)
         }
         return Self.redirect("/status/\(accepted.id)?new=1", cookies: visit.setCookies)

@@ -161,7 +161,7 @@ extension WebController {
             return await drawSubmit(visit, session: session, form: form, error: (en ? "Not accepted: " : "未受理：") + (answer.problem ?? "\(answer.status)"), status: .ok)
         }
         // The photo, once the request exists (a refused photo loses nothing else: the request stands).
-        if let photo = posted.files["photo"], let refusal = await addPhoto(photo, to: accepted.id, stage: "submission", token: session.token, uploadToken: nil, language: visit.language) {
+        if let photo = posted.files["photo"], let refusal = await addPhoto(photo, to: accepted.id, stage: "submission", token: session.token, uploadToken: nil, key: form.key, language: visit.language) {
             return Self.redirect("/requests/\(accepted.id)?done=submitted-photo-refused&why=\(Self.reasonCode(refusal))", cookies: visit.setCookies)
         }
         return Self.redirect("/requests/\(accepted.id)?done=submitted", cookies: visit.setCookies)

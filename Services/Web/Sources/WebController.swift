@@ -328,9 +328,11 @@ package struct WebController: Sendable {
     }
 
     /// Sends a photo to intake; `nil` when added, else the reason in words.
-    func addPhoto(_ photo: FormBody.File, to id: String, stage: String, token: String?, uploadToken: String?, language: String) async -> String? {
+    func addPhoto(_ photo: FormBody.File, to id: String, stage: String, token: String?, uploadToken: String?, key: String?, language: String) async -> String? {
         let en = language == "en"
         var headers: [String: String] = [:]
+        // The form's key: the same form sent again (a double tap, an offline resend) adds it once.
+        if let key { headers["Idempotency-Key"] = "web-photo:\(key)" }
         if let uploadToken { headers["X-Upload-Token"] = uploadToken }
         guard let answer = try? await backend.call(.POST, "intake", "/v1/requests/\(id)/photos?stage=\(stage)", token: token, headers: headers, raw: photo.bytes) else {
             return en ? "The photo was not sent: the service is not reachable." : "照片未上传：服务暂时无法连接。"
@@ -452,7 +454,10 @@ package struct WebController: Sendable {
         }
         // The resolution's photo goes first: a photo refused stops the resolution, in words.
         if action == .resolve, let photo = body.files["photo"] {
-            if let refusal = await addPhoto(photo, to: id, stage: "resolution", token: session.token, uploadToken: nil, language: visit.language) {
+            if let refusal = await addPhoto(
+                photo, to: id, stage: "resolution", token: session.token, uploadToken: nil,
+                key: form["key"]?.first.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(), language: visit.language
+            ) {
                 return try await requestPage(request, context: context, error: refusal, status: .ok)
             }
         }

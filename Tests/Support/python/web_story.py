@@ -175,6 +175,8 @@ def act(driver, action, fields=None, expect_inbox=False):
         folded[0].find_element(By.TAG_NAME, "summary").click()
     fill(form, fields)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The next page, not the notice still showing on this one.
+    WebDriverWait(driver, 15).until(EC.staleness_of(form))
     settle(driver, action)
     if expect_inbox and "/inbox" not in driver.current_url:
         fail(f"{action}: expected the inbox, at {driver.current_url}")
@@ -277,6 +279,7 @@ def staff_story(driver):
     fill(form, {"note": "新变压器已投运"})
     form.find_element(By.NAME, "photo").send_keys(not_photo)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(EC.staleness_of(form))
     refused = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".error"))).text
     if "不是 JPEG 或 PNG" not in refused or not driver.find_elements(By.CSS_SELECTOR, "form.action-resolve"):
         fail(f"a text file as the photo: {refused!r}")
@@ -285,6 +288,7 @@ def staff_story(driver):
     fill(form, {"note": "新变压器已投运"})
     form.find_element(By.NAME, "photo").send_keys(photo(os.path.join(SHOTS, "after.png"), (800, 600), False, "PNG"))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(EC.staleness_of(form))
     settle(driver, "resolve")
     print("ok resolve (with a photo of the result)", flush=True)
 
@@ -304,6 +308,7 @@ def staff_story(driver):
     form.find_element(By.XPATH, "ancestor::details").find_element(By.TAG_NAME, "summary").click()
     fill(form, {"note": "上门看了新变压器，电压正常"})
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(EC.staleness_of(form))
     settle(driver, "visit")
     print("ok the household visit is logged", flush=True)
     shot(driver, "request-resolved")
@@ -354,6 +359,7 @@ def resident_story(driver):
     shot(driver, "followup")
     fill(form, {"contacted": "yes", "solved": "yes", "satisfaction": "satisfied", "note": "新变压器装好了，谢谢"})
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(EC.staleness_of(form))
     settle(driver, "follow-up")
     print("ok the follow-up is answered", flush=True)
     for _ in range(40):
