@@ -181,14 +181,13 @@ extension WebController {
     /// `POST /requests/{id}/visit`: the grid worker logs her household visit (入户走访) from
     /// the request page; one visit per form (its key is the visit's id).
     func logVisit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
-        var visit = visit(request)
-        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
-        let id = (context.parameters.get("id") ?? "").lowercased()
-        let fields = try await Self.form(request)
-        let en = visit.language == "en"
-        guard checkCSRF(fields, visit) else {
-            return try await requestPage(request, context: context, error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。", status: .forbidden)
+        let posted: PostedForm
+        switch try await requestPost(request, context: context) {
+        case .answer(let response): return response
+        case .ready(let form): posted = form
         }
+        let (visit, session, id, fields) = (posted.visit, posted.session, posted.id, posted.body.fields)
+        let en = visit.language == "en"
         let household = (fields["household"]?.first ?? "").trimmingCharacters(in: .whitespaces)
         guard UnitRef.isValidID(household) else {
             return try await requestPage(request, context: context, error: en ? "Choose the household visited." : "请选择走访的住户。", status: .badRequest)
@@ -208,13 +207,15 @@ extension WebController {
     /// `POST /requests/{id}/contact`: the resident's number for the staff allowed to see it
     /// (intake decides, and writes the view on the trail); shown once on the page drawn.
     func showContact(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
-        var visit = visit(request)
-        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
-        let id = (context.parameters.get("id") ?? "").lowercased()
-        let fields = try await Self.form(request)
+        let posted: PostedForm
+        switch try await requestPost(request, context: context) {
+        case .answer(let response): return response
+        case .ready(let form): posted = form
+        }
+        let (visit, session, id) = (posted.visit, posted.session, posted.id)
         let en = visit.language == "en"
-        guard checkCSRF(fields, visit), UUID(uuidString: id) != nil else {
-            return try await requestPage(request, context: context, error: en ? "The form expired. Try again." : "页面已过期，请重试。", status: .forbidden)
+        guard UUID(uuidString: id) != nil else {
+            return try await requestPage(request, context: context, error: en ? "There is no such request." : "没有这件诉求。", status: .notFound)
         }
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "intake", "/v1/requests/\(id)/contact", token: session.token) } catch {

@@ -439,16 +439,42 @@ package struct WebController: Sendable {
         ("emergency-management", ("区应急管理局", "emergency management")),
     ]
 
-    func act(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+    /// A form posted from a request page, its person signed in and its CSRF token matched.
+    struct PostedForm {
+        var visit: Visit
+        var session: Session
+        var id: String
+        var body: FormBody
+    }
+
+    enum RequestPost {
+        /// Not to be acted on: sign-in, or the request page saying the form expired.
+        case answer(Response)
+        case ready(PostedForm)
+    }
+
+    /// Reads and checks a form posted from a request page (actions, visit, show number).
+    func requestPost(_ request: Request, context: GridLoopRequestContext) async throws -> RequestPost {
         var visit = visit(request)
-        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        guard let session = await session(&visit) else { return .answer(Self.redirect("/signin", cookies: visit.setCookies)) }
         let id = (context.parameters.get("id") ?? "").lowercased()
         let body = try await FormBody.read(request)
+        guard checkCSRF(body.fields, visit) else {
+            let en = visit.language == "en"
+            return .answer(try await requestPage(request, context: context, error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。", status: .forbidden))
+        }
+        return .ready(PostedForm(visit: visit, session: session, id: id, body: body))
+    }
+
+    func act(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        let posted: PostedForm
+        switch try await requestPost(request, context: context) {
+        case .answer(let response): return response
+        case .ready(let form): posted = form
+        }
+        let (visit, session, id, body) = (posted.visit, posted.session, posted.id, posted.body)
         let form = body.fields
         let en = visit.language == "en"
-        guard checkCSRF(form, visit) else {
-            return try await requestPage(request, context: context, error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。", status: .forbidden)
-        }
         guard UUID(uuidString: id) != nil, let actionName = form["action"]?.first, let action = StaffCommand.Action(rawValue: actionName) else {
             return try await requestPage(request, context: context, error: en ? "Unknown action." : "未知操作。", status: .badRequest)
         }
