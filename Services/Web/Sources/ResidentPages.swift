@@ -20,6 +20,8 @@ extension WebController {
 
     func drawReport(_ visit: Visit, form: SubmitForm, problems: [String] = [], error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
         var context = form.values
+        // No door plate line without a household (Mustache counts an empty string as set).
+        if form.household.isEmpty { context.removeValue(forKey: "household") }
         // The district's own categories (the built-in names when routing cannot be asked).
         context["categories"] = categoryOptions(await orgSummary(), chosen: form.category, language: visit.language)
         context["problems"] = problems
