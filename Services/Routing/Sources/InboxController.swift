@@ -11,9 +11,10 @@ import PostgresNIO
 /// answer, and (for a grid) its households' resolved requests waiting for the on-site check
 /// and the resident's verdict, with their running timers.
 ///
-/// The page is cut in PostgreSQL: flags, counts, filters, the work order and the page are
-/// computed there (set-based joins, no per-item subqueries), so a street's 10,000 open items
-/// cost one query that returns the page's rows and the counts. It computes exactly what
+/// The page is cut in PostgreSQL by `routing.inbox_page` (routing migration 17): the counts come
+/// from an index-only scan of a narrow index, the page is read off the work-order index, and the
+/// function's plan is generic (planned once per connection), so a street's 10,000 open items cost
+/// a few milliseconds, one round trip returning the page's rows and the counts. It computes exactly what
 /// ``StaffInbox/flags(state:now:claimDue:resolveDue:claimWarning:resolveWarning:)``,
 /// ``StaffInbox/workOrder(_:_:)`` and ``StaffInbox/page(unit:items:filter:reader:)`` specify
 /// (the unit tests' model; the end-to-end inbox test checks this query against them).
@@ -22,66 +23,11 @@ struct InboxStore: Sendable {
 
     func page(of unit: UnitRef, filter: StaffInbox.Filter, reader: String, now: Date = Date(), logger: Logger) async throws -> StaffInbox.Page {
         let states = filter.states.map(\.rawValue).sorted()
+        let request = filter.request.flatMap(UUID.init(uuidString:))
         let rows = try await postgres.query(
             """
-            WITH items AS (
-                SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.category, r.claimed_by,
-                       r.owner_assigned_at AS assigned_at, r.claim_due, r.resolve_due,
-                       CASE r.state WHEN 'assigned' THEN r.claim_due WHEN 'claimed' THEN r.resolve_due END AS due,
-                       CASE r.state WHEN 'assigned' THEN r.claim_warning WHEN 'claimed' THEN r.resolve_warning END AS warn
-                FROM routing.requests r
-                WHERE r.unit = \(unit.description) AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
-                UNION ALL
-                -- A grid also sees its households' resolved requests held elsewhere: the on-site check and the
-                -- resident's verdict are its. Its home grid as routing's authorization counts it: the grid of the
-                -- first assignment. (No rows for other units.)
-                SELECT r.id, r.owner_assignment_id, 'request', r.state, r.category, r.claimed_by, r.owner_assigned_at, r.claim_due, r.resolve_due, NULL, NULL
-                FROM routing.requests r
-                WHERE \(unit.tier == .grid) AND r.state = 'resolved' AND r.grid_id = \(unit.id) AND r.unit IS DISTINCT FROM \(unit.description)
-                  AND r.owner_assignment_id IS NOT NULL
-                  AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner'
-                       ORDER BY first.assigned_at LIMIT 1) = \(unit.description)
-                UNION ALL
-                SELECT r.id, a.id, 'summons', CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category,
-                       s.acknowledged_by, a.assigned_at, d.claim_due, d.resolve_due,
-                       CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END,
-                       CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END
-                FROM routing.summons s
-                JOIN routing.assignments a ON a.id = s.assignment_id
-                JOIN routing.requests r ON r.id = s.request_id
-                CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
-                WHERE s.unit = \(unit.description) AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged')
-            ), flagged AS (
-                SELECT items.*, coalesce(due <= \(now), false) AS overdue, NOT coalesce(due <= \(now), false) AND coalesce(warn <= \(now), false) AS warning
-                FROM items
-            ), counts AS (
-                SELECT count(*)::int AS total, (count(*) FILTER (WHERE overdue))::int AS overdue_count, (count(*) FILTER (WHERE warning))::int AS warning_count,
-                       (count(*) FILTER (WHERE claimed_by IS NULL AND state IN ('assigned', 'summoned')))::int AS unclaimed,
-                       (count(*) FILTER (WHERE state = 'assigned'))::int AS assigned, (count(*) FILTER (WHERE state = 'claimed'))::int AS claimed,
-                       (count(*) FILTER (WHERE state = 'resolved'))::int AS resolved, (count(*) FILTER (WHERE state = 'summoned'))::int AS summoned,
-                       (count(*) FILTER (WHERE state = 'acknowledged'))::int AS acknowledged
-                FROM flagged
-            ), matching AS (
-                SELECT * FROM flagged
-                WHERE (cardinality(\(states)::text[]) = 0 OR state = ANY(\(states)::text[]))
-                  AND (\(filter.category)::text IS NULL OR category = \(filter.category))
-                  AND (\(filter.overdue)::boolean IS NULL OR overdue = \(filter.overdue))
-                  AND (NOT \(filter.mine) OR claimed_by = \(reader))
-                  AND (\(filter.request.flatMap(UUID.init(uuidString:)))::uuid IS NULL OR request_id = \(filter.request.flatMap(UUID.init(uuidString:))))
-            ), paged AS (
-                SELECT * FROM matching ORDER BY overdue DESC, due ASC NULLS LAST, assigned_at, assignment_id LIMIT \(filter.limit) OFFSET \(filter.offset)
-            )
-            SELECT c.total, c.overdue_count, c.warning_count, c.unclaimed, c.assigned, c.claimed, c.resolved, c.summoned, c.acknowledged,
-                   (SELECT count(*)::int FROM matching),
-                   p.request_id, p.assignment_id, p.kind, p.state, r.category, r.description, r.grid_id, r.household_id, r.address,
-                   p.assigned_at, p.claimed_by, CASE p.kind WHEN 'summons' THEN s.acknowledged_at ELSE r.owner_claimed_at END,
-                   r.possible_duplicate_of, r.incident_id, s.summoned_by, r.reopen_count,
-                   p.claim_due, p.resolve_due, p.overdue, p.warning
-            FROM counts c
-            LEFT JOIN paged p ON true
-            LEFT JOIN routing.requests r ON r.id = p.request_id
-            LEFT JOIN routing.summons s ON p.kind = 'summons' AND s.assignment_id = p.assignment_id
-            ORDER BY p.overdue DESC, p.due ASC NULLS LAST, p.assigned_at, p.assignment_id
+            SELECT * FROM routing.inbox_page(\(unit.description), \(unit.tier == .grid), \(unit.id), \(now), \(states)::text[], \(filter.category)::text,
+                \(filter.overdue)::boolean, \(filter.mine), \(reader), \(request)::uuid, \(filter.limit)::int, \(filter.offset)::int)
             """,
             logger: logger
         )

@@ -198,5 +198,132 @@ enum RoutingSchema {
                 claim_due, resolve_due, claim_warning, resolve_warning) WHERE state IN ('assigned', 'claimed', 'resolved')
             """,
         ]),
+        // The inbox read without walking every open item: the running deadline and warning time as
+        // stored columns, one narrow index to count a unit's requests per state (an index-only scan)
+        // and one in the work order (overdue first, then the nearest deadline: one order, since the
+        // overdue are those whose deadline has passed), so a page is read off the index. The query
+        // is a function with a generic plan: planned once per connection, not on every read.
+        Migration(version: 17, name: "inbox: work order index, counting index, page function", statements: [
+            """
+            ALTER TABLE routing.requests
+                ADD COLUMN inbox_due timestamptz GENERATED ALWAYS AS (CASE state WHEN 'assigned' THEN claim_due WHEN 'claimed' THEN resolve_due END) STORED,
+                ADD COLUMN inbox_warning timestamptz GENERATED ALWAYS AS (CASE state WHEN 'assigned' THEN claim_warning WHEN 'claimed' THEN resolve_warning END) STORED
+            """,
+            "DROP INDEX routing.requests_inbox",
+            """
+            CREATE INDEX requests_inbox_order ON routing.requests (unit, inbox_due, owner_assigned_at, owner_assignment_id)
+                INCLUDE (state, category, claimed_by, inbox_warning)
+                WHERE state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL
+            """,
+            """
+            CREATE INDEX requests_inbox_counts ON routing.requests (unit, state) INCLUDE (inbox_warning, claimed_by)
+                WHERE state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL
+            """,
+            """
+            CREATE FUNCTION routing.inbox_page(p_unit text, p_grid boolean, p_grid_id text, p_now timestamptz, p_states text[], p_category text,
+                p_overdue boolean, p_mine boolean, p_reader text, p_request uuid, p_limit int, p_offset int)
+            RETURNS TABLE (total int, overdue_count int, warning_count int, unclaimed int, assigned int, claimed int, resolved int, summoned int,
+                acknowledged int, matching int, request_id uuid, assignment_id uuid, kind text, state text, category text, description text,
+                grid_id text, household_id text, address text, assigned_at timestamptz, claimed_by text, claimed_at timestamptz,
+                possible_duplicate_of uuid, incident_id uuid, summoned_by text, reopen_count int, claim_due timestamptz, resolve_due timestamptz,
+                overdue boolean, warning boolean)
+            LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $inbox$
+            #variable_conflict use_column
+            BEGIN
+            RETURN QUERY
+            WITH others AS (
+                -- A grid's households' resolved requests held elsewhere, and the summonses the unit must answer:
+                -- few rows, flagged one by one.
+                SELECT request_id, state, category, claimed_by, coalesce(due <= p_now, false) AS overdue, NOT coalesce(due <= p_now, false) AND coalesce(warn <= p_now, false) AS warning
+                FROM (
+                    SELECT r.id AS request_id, r.state, r.category, r.claimed_by, NULL::timestamptz AS due, NULL::timestamptz AS warn
+                    FROM routing.requests r
+                    WHERE p_grid AND r.state = 'resolved' AND r.grid_id = p_grid_id AND r.unit IS DISTINCT FROM p_unit AND r.owner_assignment_id IS NOT NULL
+                      AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner' ORDER BY first.assigned_at LIMIT 1) = p_unit
+                    UNION ALL
+                    SELECT r.id, CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category, s.acknowledged_by,
+                           CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END,
+                           CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END
+                    FROM routing.summons s JOIN routing.assignments a ON a.id = s.assignment_id JOIN routing.requests r ON r.id = s.request_id
+                    CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
+                    WHERE s.unit = p_unit AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged')
+                ) few
+            ), figures AS (
+                -- The unit's own requests per state, from the narrow counting index (warned: past the warning time, overdue or not).
+                SELECT state, count(*) AS n, 0::bigint AS overdue, count(*) FILTER (WHERE inbox_warning <= p_now) AS warning,
+                       count(*) FILTER (WHERE state = 'assigned' AND claimed_by IS NULL) AS unclaimed
+                FROM routing.requests
+                WHERE unit = p_unit AND state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL
+                GROUP BY state
+                UNION ALL
+                -- The overdue ones, a range of the ordering index; warned and overdue counts as overdue, not as warning.
+                SELECT NULL, 0, count(*), -count(*) FILTER (WHERE inbox_warning <= p_now), 0
+                FROM routing.requests
+                WHERE unit = p_unit AND state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL AND inbox_due <= p_now
+                UNION ALL
+                SELECT state, 1, overdue::int, warning::int, (claimed_by IS NULL AND state IN ('assigned', 'summoned'))::int FROM others
+            ), counts AS (
+                SELECT sum(n)::int AS total, sum(overdue)::int AS overdue_count, sum(warning)::int AS warning_count, sum(unclaimed)::int AS unclaimed,
+                       coalesce(sum(n) FILTER (WHERE state = 'assigned'), 0)::int AS assigned, coalesce(sum(n) FILTER (WHERE state = 'claimed'), 0)::int AS claimed,
+                       coalesce(sum(n) FILTER (WHERE state = 'resolved'), 0)::int AS resolved, coalesce(sum(n) FILTER (WHERE state = 'summoned'), 0)::int AS summoned,
+                       coalesce(sum(n) FILTER (WHERE state = 'acknowledged'), 0)::int AS acknowledged,
+                       -- Matching: by state alone from the figures; any other filter counts the unit's requests it keeps.
+                       CASE WHEN p_category::text IS NULL AND p_overdue::boolean IS NULL AND NOT p_mine AND p_request::uuid IS NULL
+                            THEN coalesce(sum(n) FILTER (WHERE cardinality(p_states::text[]) = 0 OR state = ANY(p_states::text[])), 0)::int
+                            ELSE (SELECT count(*)::int FROM routing.requests r
+                                  WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
+                                    AND (cardinality(p_states::text[]) = 0 OR r.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
+                                    AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request))
+                               + (SELECT count(*)::int FROM others o
+                                  WHERE (cardinality(p_states::text[]) = 0 OR o.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR o.category = p_category)
+                                    AND (p_overdue::boolean IS NULL OR o.overdue = p_overdue) AND (NOT p_mine OR o.claimed_by = p_reader) AND (p_request::uuid IS NULL OR o.request_id = p_request))
+                       END AS matching
+                FROM figures
+            ), paged AS (
+                SELECT * FROM (
+                    (SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.claimed_by, r.owner_assigned_at AS assigned_at,
+                            r.claim_due, r.resolve_due, r.inbox_due AS due, r.inbox_warning AS warn
+                     FROM routing.requests r
+                     WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
+                       AND (cardinality(p_states::text[]) = 0 OR r.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
+                       AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request)
+                     ORDER BY r.inbox_due, r.owner_assigned_at, r.owner_assignment_id LIMIT p_limit + p_offset)
+                    UNION ALL
+                    (SELECT r.id, r.owner_assignment_id, 'request', r.state, r.claimed_by, r.owner_assigned_at, r.claim_due, r.resolve_due, NULL, NULL
+                     FROM routing.requests r
+                     WHERE p_grid AND r.state = 'resolved' AND r.grid_id = p_grid_id AND r.unit IS DISTINCT FROM p_unit AND r.owner_assignment_id IS NOT NULL
+                       AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner' ORDER BY first.assigned_at LIMIT 1) = p_unit
+                       AND (cardinality(p_states::text[]) = 0 OR 'resolved' = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
+                       AND (p_overdue::boolean IS NULL OR NOT p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request)
+                     ORDER BY r.owner_assigned_at, r.owner_assignment_id LIMIT p_limit + p_offset)
+                    UNION ALL
+                    (SELECT request_id, assignment_id, kind, state, claimed_by, assigned_at, claim_due, resolve_due, due, warn FROM (
+                        SELECT r.id AS request_id, a.id AS assignment_id, 'summons' AS kind, CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END AS state, s.acknowledged_by AS claimed_by,
+                               a.assigned_at, d.claim_due, d.resolve_due,
+                               CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END AS due,
+                               CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END AS warn
+                        FROM routing.summons s JOIN routing.assignments a ON a.id = s.assignment_id JOIN routing.requests r ON r.id = s.request_id
+                        CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
+                        WHERE s.unit = p_unit AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged') AND (p_request::uuid IS NULL OR r.id = p_request)
+                          AND (p_category::text IS NULL OR r.category = p_category)
+                     ) summoned
+                     WHERE (cardinality(p_states::text[]) = 0 OR state = ANY(p_states::text[])) AND (p_overdue::boolean IS NULL OR coalesce(due <= p_now, false) = p_overdue) AND (NOT p_mine OR claimed_by = p_reader)
+                     ORDER BY due, assigned_at, assignment_id LIMIT p_limit + p_offset)
+                ) candidates
+                ORDER BY due, assigned_at, assignment_id LIMIT p_limit OFFSET p_offset
+            )
+            SELECT c.*, p.request_id, p.assignment_id, p.kind, p.state, r.category, r.description, r.grid_id, r.household_id, r.address,
+                   p.assigned_at, p.claimed_by, CASE p.kind WHEN 'summons' THEN s.acknowledged_at ELSE r.owner_claimed_at END,
+                   r.possible_duplicate_of, r.incident_id, s.summoned_by, r.reopen_count,
+                   p.claim_due, p.resolve_due, coalesce(p.due <= p_now, false) AS overdue, NOT coalesce(p.due <= p_now, false) AND coalesce(p.warn <= p_now, false) AS warning
+            FROM counts c
+            LEFT JOIN paged p ON true
+            LEFT JOIN routing.requests r ON r.id = p.request_id
+            LEFT JOIN routing.summons s ON p.kind = 'summons' AND s.assignment_id = p.assignment_id
+            ORDER BY p.due, p.assigned_at, p.assignment_id;
+            END
+            $inbox$
+            """,
+        ]),
     ]
 }
