@@ -233,21 +233,27 @@ enum RoutingSchema {
             RETURN QUERY
             WITH others AS (
                 -- A grid's households' resolved requests held elsewhere, and the summonses the unit must answer:
-                -- few rows, flagged one by one.
-                SELECT request_id, state, category, claimed_by, coalesce(due <= p_now, false) AS overdue, NOT coalesce(due <= p_now, false) AND coalesce(warn <= p_now, false) AS warning
+                -- few rows, flagged one by one; kept: those the filters keep.
+                SELECT few.*, coalesce(due <= p_now, false) AS overdue, NOT coalesce(due <= p_now, false) AND coalesce(warn <= p_now, false) AS warning
                 FROM (
-                    SELECT r.id AS request_id, r.state, r.category, r.claimed_by, NULL::timestamptz AS due, NULL::timestamptz AS warn
+                    SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.category, r.claimed_by,
+                           r.owner_assigned_at AS assigned_at, r.claim_due, r.resolve_due, NULL::timestamptz AS due, NULL::timestamptz AS warn
                     FROM routing.requests r
                     WHERE p_grid AND r.state = 'resolved' AND r.grid_id = p_grid_id AND r.unit IS DISTINCT FROM p_unit AND r.owner_assignment_id IS NOT NULL
                       AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner' ORDER BY first.assigned_at LIMIT 1) = p_unit
                     UNION ALL
-                    SELECT r.id, CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category, s.acknowledged_by,
+                    SELECT r.id, a.id, 'summons', CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category, s.acknowledged_by,
+                           a.assigned_at, d.claim_due, d.resolve_due,
                            CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END,
                            CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END
                     FROM routing.summons s JOIN routing.assignments a ON a.id = s.assignment_id JOIN routing.requests r ON r.id = s.request_id
                     CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
                     WHERE s.unit = p_unit AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged')
                 ) few
+            ), kept AS (
+                SELECT * FROM others o
+                WHERE (cardinality(p_states::text[]) = 0 OR o.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR o.category = p_category)
+                  AND (p_overdue::boolean IS NULL OR o.overdue = p_overdue) AND (NOT p_mine OR o.claimed_by = p_reader) AND (p_request::uuid IS NULL OR o.request_id = p_request)
             ), figures AS (
                 -- The unit's own requests per state, from the narrow counting index (warned: past the warning time, overdue or not).
                 SELECT state, count(*) AS n, 0::bigint AS overdue, count(*) FILTER (WHERE inbox_warning <= p_now) AS warning,
@@ -274,9 +280,7 @@ enum RoutingSchema {
                                   WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
                                     AND (cardinality(p_states::text[]) = 0 OR r.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
                                     AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request))
-                               + (SELECT count(*)::int FROM others o
-                                  WHERE (cardinality(p_states::text[]) = 0 OR o.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR o.category = p_category)
-                                    AND (p_overdue::boolean IS NULL OR o.overdue = p_overdue) AND (NOT p_mine OR o.claimed_by = p_reader) AND (p_request::uuid IS NULL OR o.request_id = p_request))
+                               + (SELECT count(*)::int FROM kept)
                        END AS matching
                 FROM figures
             ), paged AS (
@@ -289,26 +293,7 @@ enum RoutingSchema {
                        AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request)
                      ORDER BY r.inbox_due, r.owner_assigned_at, r.owner_assignment_id LIMIT p_limit + p_offset)
                     UNION ALL
-                    (SELECT r.id, r.owner_assignment_id, 'request', r.state, r.claimed_by, r.owner_assigned_at, r.claim_due, r.resolve_due, NULL, NULL
-                     FROM routing.requests r
-                     WHERE p_grid AND r.state = 'resolved' AND r.grid_id = p_grid_id AND r.unit IS DISTINCT FROM p_unit AND r.owner_assignment_id IS NOT NULL
-                       AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner' ORDER BY first.assigned_at LIMIT 1) = p_unit
-                       AND (cardinality(p_states::text[]) = 0 OR 'resolved' = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
-                       AND (p_overdue::boolean IS NULL OR NOT p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request)
-                     ORDER BY r.owner_assigned_at, r.owner_assignment_id LIMIT p_limit + p_offset)
-                    UNION ALL
-                    (SELECT request_id, assignment_id, kind, state, claimed_by, assigned_at, claim_due, resolve_due, due, warn FROM (
-                        SELECT r.id AS request_id, a.id AS assignment_id, 'summons' AS kind, CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END AS state, s.acknowledged_by AS claimed_by,
-                               a.assigned_at, d.claim_due, d.resolve_due,
-                               CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END AS due,
-                               CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END AS warn
-                        FROM routing.summons s JOIN routing.assignments a ON a.id = s.assignment_id JOIN routing.requests r ON r.id = s.request_id
-                        CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
-                        WHERE s.unit = p_unit AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged') AND (p_request::uuid IS NULL OR r.id = p_request)
-                          AND (p_category::text IS NULL OR r.category = p_category)
-                     ) summoned
-                     WHERE (cardinality(p_states::text[]) = 0 OR state = ANY(p_states::text[])) AND (p_overdue::boolean IS NULL OR coalesce(due <= p_now, false) = p_overdue) AND (NOT p_mine OR claimed_by = p_reader)
-                     ORDER BY due, assigned_at, assignment_id LIMIT p_limit + p_offset)
+                    SELECT request_id, assignment_id, kind, state, claimed_by, assigned_at, claim_due, resolve_due, due, warn FROM kept
                 ) candidates
                 ORDER BY due, assigned_at, assignment_id LIMIT p_limit OFFSET p_offset
             )
