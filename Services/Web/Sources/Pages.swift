@@ -3,7 +3,8 @@ import GridLoopDomain
 import Mustache
 
 /// The pages' templates (Mustache: `{{x}}` is HTML-escaped; only `{{{content}}}`, itself a
-/// rendered template, is not) and their words in Chinese and English.
+/// rendered template, and the inbox's `{{{rows}}}`, built as escaped `HTML`, are not) and
+/// their words in Chinese and English.
 package enum Pages {
     package static let library: MustacheLibrary = {
         var library = MustacheLibrary()
@@ -66,23 +67,9 @@ package enum Pages {
             <p class="summary">{{summary}}</p>
             <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}}</p>
             <ul class="items">
-            {{#items}}
-              <li class="item{{#overdue}} overdue{{/overdue}}{{#warning}} warning{{/warning}}">
-                <a href="/requests/{{requestId}}">
-                  <span class="head"><span class="category">{{category}}</span>
-                  {{#isSummons}}<span class="badge summons">{{t.summons}}</span>{{/isSummons}}
-                  {{#isNew}}<span class="badge new">{{t.new}}</span>{{/isNew}}
-                  {{#overdue}}<span class="badge late">{{t.overdue}}</span>{{/overdue}}
-                  <span class="state">{{stateLabel}}</span></span>
-                  <span class="description">{{description}}</span>
-                  <span class="meta">{{place}} · {{age}}{{#claimedBy}} · {{claimedBy}}{{/claimedBy}}</span>
-                  {{#due}}<span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span>{{/due}}
-                  {{#duplicate}}<span class="hint">{{t.possibleDuplicate}}</span>{{/duplicate}}
-                </a>
-              </li>
-            {{/items}}
+            {{{rows}}}
             </ul>
-            {{^items}}<p class="empty">{{t.nothingOpen}}</p>{{/items}}
+            {{^hasItems}}<p class="empty">{{t.nothingOpen}}</p>{{/hasItems}}
             {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}">{{t.more}}</a></p>{{/next}}
             """,
         "message": """

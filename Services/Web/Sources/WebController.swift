@@ -217,27 +217,11 @@ package struct WebController: Sendable {
         }
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "routing", path, token: session.token) } catch {
-            return page(visit, "inbox", ["items": [Any]()], title: words["inboxTitle"]!, error: language == "en" ? "The inbox is not reachable right now." : "暂时无法读取待办。", status: .serviceUnavailable)
+            return page(visit, "inbox", ["hasItems": false], title: words["inboxTitle"]!, error: language == "en" ? "The inbox is not reachable right now." : "暂时无法读取待办。", status: .serviceUnavailable)
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
         guard answer.ok, let inbox = try? answer.decode(StaffInbox.Page.self) else {
-            return page(visit, "inbox", ["items": [Any]()], title: words["inboxTitle"]!, error: answer.problem ?? "\(answer.status)", status: .ok)
-        }
-        let now = Date()
-        let items: [[String: Any]] = inbox.items.map { item in
-            var row: [String: Any] = [
-                "requestId": item.requestId, "category": CategoryNames.label(item.category, language: language), "description": item.description,
-                "stateLabel": Pages.state(item.state.rawValue, language: language), "place": item.householdId ?? item.address ?? item.gridId ?? "-",
-                "age": Pages.span(item.ageSeconds, language: language), "isSummons": item.kind == .summons, "overdue": item.overdue, "warning": item.warning,
-                "isNew": item.claimedBy == nil && item.ageSeconds < 3600 && !item.overdue,
-            ]
-            if let claimedBy = item.claimedBy { row["claimedBy"] = claimedBy }
-            if let due = item.claimDueAt ?? item.resolveDueAt {
-                row["due"] = Timestamp.format(due)
-                row["dueText"] = Pages.due(due, now: now, language: language)
-            }
-            if item.possibleDuplicateOf != nil { row["duplicate"] = true }
-            return row
+            return page(visit, "inbox", ["hasItems": false], title: words["inboxTitle"]!, error: answer.problem ?? "\(answer.status)", status: .ok)
         }
         let filters: [[String: Any]] = [["value": "", "label": words["all"]!, "count": inbox.counts.total, "active": state == nil]]
             + StaffInbox.State.allCases.compactMap { candidate in
@@ -248,7 +232,10 @@ package struct WebController: Sendable {
         let summary = language == "en"
             ? "\(inbox.counts.total) open · \(inbox.counts.overdue) overdue · \(inbox.counts.warning) near the deadline · \(inbox.counts.unclaimed) unclaimed"
             : "共 \(inbox.counts.total) 件 · 超时 \(inbox.counts.overdue) · 临近时限 \(inbox.counts.warning) · 待认领 \(inbox.counts.unclaimed)"
-        var context: [String: Any] = ["unitName": inbox.unit, "items": items, "filters": filters, "summary": summary]
+        var context: [String: Any] = [
+            "unitName": inbox.unit, "filters": filters, "summary": summary, "hasItems": !inbox.items.isEmpty,
+            "rows": InboxRows.render(inbox.items, now: Date(), language: language, words: words).text,
+        ]
         if let chosenUnit { context["unitQuery"] = chosenUnit.description }
         if let next = inbox.next { context["next"] = next }
         if let state { context["state"] = state.rawValue }
