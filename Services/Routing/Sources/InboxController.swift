@@ -11,7 +11,7 @@ import PostgresNIO
 /// answer, and (for a grid) its households' resolved requests waiting for the on-site check
 /// and the resident's verdict, with their running timers.
 ///
-/// The page is cut in PostgreSQL by `routing.inbox_page` (routing migration 17): the counts come
+/// The page is cut in PostgreSQL by `routing.inbox_page` (routing migrations 17, 18): the counts come
 /// from an index-only scan of a narrow index, the page is read off the work-order index, and the
 /// function's plan is generic (planned once per connection), so a street's 10,000 open items cost
 /// a few milliseconds, one round trip returning the page's rows and the counts. It computes exactly what

@@ -219,96 +219,112 @@ enum RoutingSchema {
             CREATE INDEX requests_inbox_counts ON routing.requests (unit, state) INCLUDE (inbox_warning, claimed_by)
                 WHERE state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL
             """,
-            """
-            CREATE FUNCTION routing.inbox_page(p_unit text, p_grid boolean, p_grid_id text, p_now timestamptz, p_states text[], p_category text,
-                p_overdue boolean, p_mine boolean, p_reader text, p_request uuid, p_limit int, p_offset int)
-            RETURNS TABLE (total int, overdue_count int, warning_count int, unclaimed int, assigned int, claimed int, resolved int, summoned int,
-                acknowledged int, matching int, request_id uuid, assignment_id uuid, kind text, state text, category text, description text,
-                grid_id text, household_id text, address text, assigned_at timestamptz, claimed_by text, claimed_at timestamptz,
-                possible_duplicate_of uuid, incident_id uuid, summoned_by text, reopen_count int, claim_due timestamptz, resolve_due timestamptz,
-                overdue boolean, warning boolean)
-            LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $inbox$
-            #variable_conflict use_column
-            BEGIN
-            RETURN QUERY
-            WITH others AS (
-                -- A grid's households' resolved requests held elsewhere, and the summonses the unit must answer:
-                -- few rows, flagged one by one; kept: those the filters keep.
-                SELECT few.*, coalesce(due <= p_now, false) AS overdue, NOT coalesce(due <= p_now, false) AND coalesce(warn <= p_now, false) AS warning
-                FROM (
-                    SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.category, r.claimed_by,
-                           r.owner_assigned_at AS assigned_at, r.claim_due, r.resolve_due, NULL::timestamptz AS due, NULL::timestamptz AS warn
-                    FROM routing.requests r
-                    WHERE p_grid AND r.state = 'resolved' AND r.grid_id = p_grid_id AND r.unit IS DISTINCT FROM p_unit AND r.owner_assignment_id IS NOT NULL
-                      AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner' ORDER BY first.assigned_at LIMIT 1) = p_unit
-                    UNION ALL
-                    SELECT r.id, a.id, 'summons', CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category, s.acknowledged_by,
-                           a.assigned_at, d.claim_due, d.resolve_due,
-                           CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END,
-                           CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END
-                    FROM routing.summons s JOIN routing.assignments a ON a.id = s.assignment_id JOIN routing.requests r ON r.id = s.request_id
-                    CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
-                    WHERE s.unit = p_unit AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged')
-                ) few
-            ), kept AS (
-                SELECT * FROM others o
-                WHERE (cardinality(p_states::text[]) = 0 OR o.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR o.category = p_category)
-                  AND (p_overdue::boolean IS NULL OR o.overdue = p_overdue) AND (NOT p_mine OR o.claimed_by = p_reader) AND (p_request::uuid IS NULL OR o.request_id = p_request)
-            ), figures AS (
-                -- The unit's own requests per state, from the narrow counting index (warned: past the warning time, overdue or not).
-                SELECT state, count(*) AS n, 0::bigint AS overdue, count(*) FILTER (WHERE inbox_warning <= p_now) AS warning,
-                       count(*) FILTER (WHERE state = 'assigned' AND claimed_by IS NULL) AS unclaimed
-                FROM routing.requests
-                WHERE unit = p_unit AND state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL
-                GROUP BY state
-                UNION ALL
-                -- The overdue ones, a range of the ordering index; warned and overdue counts as overdue, not as warning.
-                SELECT NULL, 0, count(*), -count(*) FILTER (WHERE inbox_warning <= p_now), 0
-                FROM routing.requests
-                WHERE unit = p_unit AND state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL AND inbox_due <= p_now
-                UNION ALL
-                SELECT state, 1, overdue::int, warning::int, (claimed_by IS NULL AND state IN ('assigned', 'summoned'))::int FROM others
-            ), counts AS (
-                SELECT sum(n)::int AS total, sum(overdue)::int AS overdue_count, sum(warning)::int AS warning_count, sum(unclaimed)::int AS unclaimed,
-                       coalesce(sum(n) FILTER (WHERE state = 'assigned'), 0)::int AS assigned, coalesce(sum(n) FILTER (WHERE state = 'claimed'), 0)::int AS claimed,
-                       coalesce(sum(n) FILTER (WHERE state = 'resolved'), 0)::int AS resolved, coalesce(sum(n) FILTER (WHERE state = 'summoned'), 0)::int AS summoned,
-                       coalesce(sum(n) FILTER (WHERE state = 'acknowledged'), 0)::int AS acknowledged,
-                       -- Matching: by state alone from the figures; any other filter counts the unit's requests it keeps.
-                       CASE WHEN p_category::text IS NULL AND p_overdue::boolean IS NULL AND NOT p_mine AND p_request::uuid IS NULL
-                            THEN coalesce(sum(n) FILTER (WHERE cardinality(p_states::text[]) = 0 OR state = ANY(p_states::text[])), 0)::int
-                            ELSE (SELECT count(*)::int FROM routing.requests r
-                                  WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
-                                    AND (cardinality(p_states::text[]) = 0 OR r.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
-                                    AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request))
-                               + (SELECT count(*)::int FROM kept)
-                       END AS matching
-                FROM figures
-            ), paged AS (
-                SELECT * FROM (
-                    (SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.claimed_by, r.owner_assigned_at AS assigned_at,
-                            r.claim_due, r.resolve_due, r.inbox_due AS due, r.inbox_warning AS warn
-                     FROM routing.requests r
-                     WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
-                       AND (cardinality(p_states::text[]) = 0 OR r.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR r.category = p_category)
-                       AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request)
-                     ORDER BY r.inbox_due, r.owner_assigned_at, r.owner_assignment_id LIMIT p_limit + p_offset)
-                    UNION ALL
-                    SELECT request_id, assignment_id, kind, state, claimed_by, assigned_at, claim_due, resolve_due, due, warn FROM kept
-                ) candidates
-                ORDER BY due, assigned_at, assignment_id LIMIT p_limit OFFSET p_offset
-            )
-            SELECT c.*, p.request_id, p.assignment_id, p.kind, p.state, r.category, r.description, r.grid_id, r.household_id, r.address,
-                   p.assigned_at, p.claimed_by, CASE p.kind WHEN 'summons' THEN s.acknowledged_at ELSE r.owner_claimed_at END,
-                   r.possible_duplicate_of, r.incident_id, s.summoned_by, r.reopen_count,
-                   p.claim_due, p.resolve_due, coalesce(p.due <= p_now, false) AS overdue, NOT coalesce(p.due <= p_now, false) AND coalesce(p.warn <= p_now, false) AS warning
-            FROM counts c
-            LEFT JOIN paged p ON true
-            LEFT JOIN routing.requests r ON r.id = p.request_id
-            LEFT JOIN routing.summons s ON p.kind = 'summons' AND s.assignment_id = p.assignment_id
-            ORDER BY p.due, p.assigned_at, p.assignment_id;
-            END
-            $inbox$
-            """,
+            inboxPageFunction,
         ]),
+        // Databases made before this change have 17's first version of the function, whose
+        // generic plan guessed that the optional filters (category, overdue, mine, request) keep
+        // almost nothing, so it sorted every open item instead of reading the work-order index:
+        // 16 ms a read at 10,000 items, now 3 ms. (17 creates the current version directly.)
+        Migration(version: 18, name: "inbox: page function planned for the unfiltered inbox", statements: [inboxPageFunction]),
     ]
+
+    /// `routing.inbox_page(...)`: one read of a unit's inbox (counts and the page), planned once
+    /// per connection (`force_generic_plan`). Every optional filter is written behind
+    /// `v_unfiltered` / `v_every_state`, so that the one generic plan is the one for the inbox as
+    /// opened (most rows pass: read the work-order index up to the page's end).
+    static let inboxPageFunction: PostgresQuery = """
+        CREATE OR REPLACE FUNCTION routing.inbox_page(p_unit text, p_grid boolean, p_grid_id text, p_now timestamptz, p_states text[], p_category text,
+            p_overdue boolean, p_mine boolean, p_reader text, p_request uuid, p_limit int, p_offset int)
+        RETURNS TABLE (total int, overdue_count int, warning_count int, unclaimed int, assigned int, claimed int, resolved int, summoned int,
+            acknowledged int, matching int, request_id uuid, assignment_id uuid, kind text, state text, category text, description text,
+            grid_id text, household_id text, address text, assigned_at timestamptz, claimed_by text, claimed_at timestamptz,
+            possible_duplicate_of uuid, incident_id uuid, summoned_by text, reopen_count int, claim_due timestamptz, resolve_due timestamptz,
+            overdue boolean, warning boolean)
+        LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $inbox$
+        #variable_conflict use_column
+        DECLARE
+            -- No filter but the state (the inbox as opened): the planner, which plans this once for any
+            -- arguments, then knows that most rows pass and reads the work-order index.
+            v_every_state boolean := cardinality(p_states) = 0;
+            v_unfiltered boolean := p_category IS NULL AND p_overdue IS NULL AND NOT p_mine AND p_request IS NULL;
+        BEGIN
+        RETURN QUERY
+        WITH others AS (
+            -- A grid's households' resolved requests held elsewhere, and the summonses the unit must answer:
+            -- few rows, flagged one by one; kept: those the filters keep.
+            SELECT few.*, coalesce(due <= p_now, false) AS overdue, NOT coalesce(due <= p_now, false) AND coalesce(warn <= p_now, false) AS warning
+            FROM (
+                SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.category, r.claimed_by,
+                       r.owner_assigned_at AS assigned_at, r.claim_due, r.resolve_due, NULL::timestamptz AS due, NULL::timestamptz AS warn
+                FROM routing.requests r
+                WHERE p_grid AND r.state = 'resolved' AND r.grid_id = p_grid_id AND r.unit IS DISTINCT FROM p_unit AND r.owner_assignment_id IS NOT NULL
+                  AND (SELECT first.unit FROM routing.assignments first WHERE first.request_id = r.id AND first.kind = 'owner' ORDER BY first.assigned_at LIMIT 1) = p_unit
+                UNION ALL
+                SELECT r.id, a.id, 'summons', CASE WHEN s.acknowledged_at IS NULL THEN 'summoned' ELSE 'acknowledged' END, r.category, s.acknowledged_by,
+                       a.assigned_at, d.claim_due, d.resolve_due,
+                       CASE WHEN s.acknowledged_at IS NULL THEN d.claim_due ELSE d.resolve_due END,
+                       CASE WHEN s.acknowledged_at IS NULL THEN d.claim_warning ELSE d.resolve_warning END
+                FROM routing.summons s JOIN routing.assignments a ON a.id = s.assignment_id JOIN routing.requests r ON r.id = s.request_id
+                CROSS JOIN LATERAL routing.owner_deadlines(a.id) d
+                WHERE s.unit = p_unit AND s.done_at IS NULL AND r.state NOT IN ('closed', 'rejected', 'merged')
+            ) few
+        ), kept AS (
+            SELECT * FROM others o
+            WHERE (v_every_state OR o.state = ANY(p_states::text[])) AND (p_category::text IS NULL OR o.category = p_category)
+              AND (p_overdue::boolean IS NULL OR o.overdue = p_overdue) AND (NOT p_mine OR o.claimed_by = p_reader) AND (p_request::uuid IS NULL OR o.request_id = p_request)
+        ), figures AS (
+            -- The unit's own requests per state, from the narrow counting index (warned: past the warning time, overdue or not).
+            SELECT state, count(*) AS n, 0::bigint AS overdue, count(*) FILTER (WHERE inbox_warning <= p_now) AS warning,
+                   count(*) FILTER (WHERE state = 'assigned' AND claimed_by IS NULL) AS unclaimed
+            FROM routing.requests
+            WHERE unit = p_unit AND state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL
+            GROUP BY state
+            UNION ALL
+            -- The overdue ones, a range of the ordering index; warned and overdue counts as overdue, not as warning.
+            SELECT NULL, 0, count(*), -count(*) FILTER (WHERE inbox_warning <= p_now), 0
+            FROM routing.requests
+            WHERE unit = p_unit AND state IN ('assigned', 'claimed', 'resolved') AND owner_assignment_id IS NOT NULL AND inbox_due <= p_now
+            UNION ALL
+            SELECT state, 1, overdue::int, warning::int, (claimed_by IS NULL AND state IN ('assigned', 'summoned'))::int FROM others
+        ), counts AS (
+            SELECT sum(n)::int AS total, sum(overdue)::int AS overdue_count, sum(warning)::int AS warning_count, sum(unclaimed)::int AS unclaimed,
+                   coalesce(sum(n) FILTER (WHERE state = 'assigned'), 0)::int AS assigned, coalesce(sum(n) FILTER (WHERE state = 'claimed'), 0)::int AS claimed,
+                   coalesce(sum(n) FILTER (WHERE state = 'resolved'), 0)::int AS resolved, coalesce(sum(n) FILTER (WHERE state = 'summoned'), 0)::int AS summoned,
+                   coalesce(sum(n) FILTER (WHERE state = 'acknowledged'), 0)::int AS acknowledged,
+                   -- Matching: by state alone from the figures; any other filter counts the unit's requests it keeps.
+                   CASE WHEN v_unfiltered
+                        THEN coalesce(sum(n) FILTER (WHERE cardinality(p_states::text[]) = 0 OR state = ANY(p_states::text[])), 0)::int
+                        ELSE (SELECT count(*)::int FROM routing.requests r
+                              WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
+                                AND (v_every_state OR r.state = ANY(p_states::text[])) AND (v_unfiltered OR ((p_category::text IS NULL OR r.category = p_category)
+                                AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request))))
+                           + (SELECT count(*)::int FROM kept)
+                   END AS matching
+            FROM figures
+        ), paged AS (
+            SELECT * FROM (
+                (SELECT r.id AS request_id, r.owner_assignment_id AS assignment_id, 'request' AS kind, r.state, r.claimed_by, r.owner_assigned_at AS assigned_at,
+                        r.claim_due, r.resolve_due, r.inbox_due AS due, r.inbox_warning AS warn
+                 FROM routing.requests r
+                 WHERE r.unit = p_unit AND r.state IN ('assigned', 'claimed', 'resolved') AND r.owner_assignment_id IS NOT NULL
+                   AND (v_every_state OR r.state = ANY(p_states::text[])) AND (v_unfiltered OR ((p_category::text IS NULL OR r.category = p_category)
+                   AND (p_overdue::boolean IS NULL OR coalesce(r.inbox_due <= p_now, false) = p_overdue) AND (NOT p_mine OR r.claimed_by = p_reader) AND (p_request::uuid IS NULL OR r.id = p_request)))
+                 ORDER BY r.inbox_due, r.owner_assigned_at, r.owner_assignment_id LIMIT p_limit + p_offset)
+                UNION ALL
+                SELECT request_id, assignment_id, kind, state, claimed_by, assigned_at, claim_due, resolve_due, due, warn FROM kept
+            ) candidates
+            ORDER BY due, assigned_at, assignment_id LIMIT p_limit OFFSET p_offset
+        )
+        SELECT c.*, p.request_id, p.assignment_id, p.kind, p.state, r.category, r.description, r.grid_id, r.household_id, r.address,
+               p.assigned_at, p.claimed_by, CASE p.kind WHEN 'summons' THEN s.acknowledged_at ELSE r.owner_claimed_at END,
+               r.possible_duplicate_of, r.incident_id, s.summoned_by, r.reopen_count,
+               p.claim_due, p.resolve_due, coalesce(p.due <= p_now, false) AS overdue, NOT coalesce(p.due <= p_now, false) AND coalesce(p.warn <= p_now, false) AS warning
+        FROM counts c
+        LEFT JOIN paged p ON true
+        LEFT JOIN routing.requests r ON r.id = p.request_id
+        LEFT JOIN routing.summons s ON p.kind = 'summons' AND s.assignment_id = p.assignment_id
+        ORDER BY p.due, p.assigned_at, p.assignment_id;
+        END
+        $inbox$
+        """
 }
