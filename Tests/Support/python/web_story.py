@@ -39,6 +39,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -109,6 +110,24 @@ def open_request(driver, staff, attempts=40, screenshot=None):
     fail(f"{staff}: the request never showed in the inbox")
 
 
+def left(driver, element, timeout=15):
+    """Waits until the page that held ELEMENT is gone (a form posted, the next page loaded).
+    Chromium's driver sometimes answers a look-up of a node of the old document, while the new
+    one loads, with "Node with given id does not belong to the document" instead of a stale
+    element: that too means the page is gone (EC.staleness_of would raise on it)."""
+    def gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    WebDriverWait(driver, timeout).until(gone)
+
+
 def fill(form, fields):
     for name, value in (fields or {}).items():
         elements = form.find_elements(By.NAME, name)
@@ -176,7 +195,7 @@ def act(driver, action, fields=None, expect_inbox=False):
     fill(form, fields)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # The next page, not the notice still showing on this one.
-    WebDriverWait(driver, 15).until(EC.staleness_of(form))
+    left(driver, form)
     settle(driver, action)
     if expect_inbox and "/inbox" not in driver.current_url:
         fail(f"{action}: expected the inbox, at {driver.current_url}")
@@ -279,7 +298,7 @@ def staff_story(driver):
     fill(form, {"note": "新变压器已投运"})
     form.find_element(By.NAME, "photo").send_keys(not_photo)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(form))
+    left(driver, form)
     refused = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".error"))).text
     if "不是 JPEG 或 PNG" not in refused or not driver.find_elements(By.CSS_SELECTOR, "form.action-resolve"):
         fail(f"a text file as the photo: {refused!r}")
@@ -288,7 +307,7 @@ def staff_story(driver):
     fill(form, {"note": "新变压器已投运"})
     form.find_element(By.NAME, "photo").send_keys(photo(os.path.join(SHOTS, "after.png"), (800, 600), False, "PNG"))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(form))
+    left(driver, form)
     settle(driver, "resolve")
     print("ok resolve (with a photo of the result)", flush=True)
 
@@ -308,7 +327,7 @@ def staff_story(driver):
     form.find_element(By.XPATH, "ancestor::details").find_element(By.TAG_NAME, "summary").click()
     fill(form, {"note": "上门看了新变压器，电压正常"})
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(form))
+    left(driver, form)
     settle(driver, "visit")
     print("ok the household visit is logged", flush=True)
     shot(driver, "request-resolved")
@@ -359,7 +378,7 @@ def resident_story(driver):
     shot(driver, "followup")
     fill(form, {"contacted": "yes", "solved": "yes", "satisfaction": "satisfied", "note": "新变压器装好了，谢谢"})
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(form))
+    left(driver, form)
     settle(driver, "follow-up")
     print("ok the follow-up is answered", flush=True)
     for _ in range(40):
