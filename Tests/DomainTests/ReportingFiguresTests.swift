@@ -79,8 +79,72 @@ struct ReportingFiguresTests {
         fewAwards.excellentAwards = 1
         let ranked = WorkerAssessment.rank([idle, wu, zhao], rules: fewAwards)
         #expect(ranked.map(\.staff) == ["zhao-hongmei", "wu-xiaoli", "idle"])
-        #expect(ranked.map(\.award) == ["gold", "excellent", nil])
+        #expect(ranked.map(\.award) == ["gold", nil, nil], "吴小莉's 88.1 is below the visit duty: no award")
         #expect(ranked.map(\.rank) == [1, 2, 3])
+        #expect(ranked.map(\.notEligible) == [[], [.belowVisitDuty], [.belowVisitDuty, .scoreNotAboveFloor]])
+    }
+
+    /// A worker as the awards see one: `visits` against a duty of 20 (10 households), a
+    /// collection target of 2, and grid figures that give `quality` and `timeliness` in full or not at all.
+    static func worker(_ staff: String, visits: Int64, collected: Int64 = 2, served: Bool = true, rules: AssessmentRules = AssessmentRules()) -> WorkerAssessment {
+        WorkerAssessment(
+            staff: staff, name: staff, grid: "grid:\(staff)", gridName: staff, households: 10, population: 30, months: 1,
+            gridMetrics: served ? ["assigned": 10, "claimed_on_time": 10, "origin_feedback": 10, "origin_solved": 10, "origin_satisfied": 10] : [:],
+            staffMetrics: ["visits": visits, "collected": collected], rules: rules
+        )
+    }
+
+    @Test func awardsOnlyForWorkersWhoEarnedThem() {
+        let rules = AssessmentRules()
+        // No workers: nothing to rank.
+        #expect(WorkerAssessment.rank([], rules: rules).isEmpty)
+        // One worker: gold if eligible, nothing otherwise, never by default.
+        #expect(WorkerAssessment.rank([Self.worker("a", visits: 20)], rules: rules).map(\.award) == ["gold"])
+        let idle = WorkerAssessment.rank([Self.worker("a", visits: 0, collected: 0, served: false)], rules: rules)
+        #expect(idle.map(\.award) == [nil] && idle.map(\.rank) == [1])
+        #expect(idle[0].notEligible == [.belowVisitDuty, .scoreNotAboveFloor])
+        // The demo's six: one worker did the work, five did nothing.
+        let six = WorkerAssessment.rank([Self.worker("cui", visits: 40)] + ["zhao", "li", "wu", "han", "zhu"].map { Self.worker($0, visits: 0, collected: 0, served: false) }, rules: rules)
+        #expect(six.map(\.award) == ["gold", nil, nil, nil, nil, nil])
+        #expect(six.dropFirst().allSatisfy { $0.score == 0 && $0.notEligible == [.belowVisitDuty, .scoreNotAboveFloor] })
+        // Everyone below the visit duty, however well they scored: no award at all.
+        let busy = WorkerAssessment.rank((1...6).map { Self.worker("w\($0)", visits: 19) }, rules: rules)
+        #expect(busy.allSatisfy { $0.score > 60 && $0.award == nil && $0.notEligible == [.belowVisitDuty] })
+        // Fewer eligible workers than awards: fewer awards; the ineligible are skipped, not the next in line.
+        var many = rules
+        many.goldAwards = 2
+        many.excellentAwards = 2
+        let mixed = WorkerAssessment.rank([Self.worker("a", visits: 20), Self.worker("b", visits: 5), Self.worker("c", visits: 20, served: false), Self.worker("d", visits: 30)], rules: many)
+        #expect(mixed.map(\.staff) == ["a", "d", "b", "c"] && mixed.map(\.award) == ["gold", "gold", nil, nil], "\(mixed.map { ($0.staff, $0.score, $0.award ?? "-") })")
+        #expect(mixed[3].score == 30 && mixed[3].notEligible == [.scoreNotAboveFloor], "the duty met, the score not above 60")
+    }
+
+    @Test func theFloorIsStrictAndConfigurable() {
+        var rules = AssessmentRules()
+        let score = Self.worker("a", visits: 20).score
+        rules.awardScoreFloor = score
+        #expect(Self.worker("a", visits: 20, rules: rules).notEligible == [.scoreNotAboveFloor], "a score equal to the floor is not above it")
+        rules.awardScoreFloor = score - 0.1
+        #expect(WorkerAssessment.rank([Self.worker("a", visits: 20, rules: rules)], rules: rules).map(\.award) == ["gold"])
+    }
+
+    @Test func tiesAreBrokenByVisitsThenCollectionThenId() {
+        var rules = AssessmentRules()
+        rules.volumeWeight = 0  // the score then ignores visits and collection, so these workers tie on it
+        rules.awardScoreFloor = 0
+        let tied = [
+            Self.worker("c", visits: 20, collected: 2, rules: rules), Self.worker("b", visits: 20, collected: 2, rules: rules),
+            Self.worker("a", visits: 20, collected: 1, rules: rules), Self.worker("d", visits: 30, collected: 0, rules: rules),
+        ]
+        #expect(Set(tied.map(\.score)).count == 1)
+        let ranked = WorkerAssessment.rank(tied, rules: rules)
+        // d: the same share of the duty (capped at 1) as the others, so collection decides: b and c (2) before a (1) before d (0); b before c by id.
+        #expect(ranked.map(\.staff) == ["b", "c", "a", "d"])
+        #expect(ranked.map(\.award) == ["gold", "excellent", "excellent", "excellent"])
+        var short = rules
+        short.visitsPerHouseholdMonth = 4  // a duty of 40: d's 30 visits are a larger share than the others' 20
+        let byVisits = WorkerAssessment.rank(tied.map { Self.worker($0.staff, visits: $0.visits, collected: $0.collected, rules: short) }, rules: short)
+        #expect(byVisits.first?.staff == "d")
     }
 
     @Test func quarterlySubsidy() {

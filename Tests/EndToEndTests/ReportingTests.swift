@@ -138,7 +138,8 @@ extension EndToEndTests {
             let ranked = try #require(workers.json["workers"] as? [[String: Any]])
             #expect(ranked.map { $0["staff"] as? String } == [workerA, workerB])
             #expect(ranked.map { $0["score"] as? Double } == [90.7, 88.1])
-            #expect(ranked.map { $0["award"] as? String } == ["gold", "excellent"])
+            #expect(ranked.map { $0["award"] as? String } == ["gold", nil], "吴小莉 scored 88.1 but is below the visit duty: no award")
+            #expect(ranked.map { $0["notEligible"] as? [String] } == [[], ["below-visit-duty"]])
             #expect(ranked.map { $0["belowVisitDuty"] as? Bool } == [false, true])
             #expect(((ranked[0]["quality"] as? [String: Any])?["score"] as? Double) == 86.7)
             let subsidy = try await report(system, "/v1/reports/subsidy")
@@ -167,6 +168,46 @@ extension EndToEndTests {
             #expect(requestPage.body.contains("request.reopened") && requestPage.body.contains("✓ trail verified"), "the trail, verified by intake")
             let bad = try await report(system, "/v1/reports/figures?by=planet")
             #expect(bad.status == 400 && bad.body.contains("invalid_dimension"))
+        }
+    }
+
+    @Test("awards are earned: among the demo's six grid workers only the one who met the visit duty and scored above the floor has one; the ranking and the dashboard say why the others have none")
+    func awardsAreEarned() async throws {
+        try await GridLoopSystem.with(environment: ["REPORTING_AWARDS_SCORE_FLOOR": "25"]) { system, _ in
+            let demoWorkers: Set<String> = ["cui-chunhua", "zhao-hongmei", "li-shangxin", "wu-xiaoli", "han-jiayi", "zhu-guangping"]
+            let tag = "aw" + TestEnvironment.unique()
+            // 崔春花 collects four requests (her 20 households' collection target) and makes her 40
+            // visits (the duty: two a household this month); the five others do neither.
+            for index in 1...4 { _ = try await submit(system, location: #""householdId":"guanghua-3-0\#(index)""#) }
+            try await publishVisits((0..<40).map { ("cui-chunhua", "visit-\(tag)-\($0)", Date()) })
+            let ranked = try #require(
+                try await eventuallyValue(timeout: .seconds(60)) { () -> [[String: Any]]? in
+                    let rows = (try await report(system, "/v1/reports/workers").json["workers"] as? [[String: Any]]) ?? []
+                    let cui = rows.first { $0["staff"] as? String == "cui-chunhua" }
+                    return (cui?["visits"] as? Int ?? 0) >= 40 && (cui?["collected"] as? Int ?? 0) >= 4 ? rows : nil
+                }, "reporting counted 崔春花's visits and requests")
+            #expect(Set(ranked.compactMap { $0["staff"] as? String }) == demoWorkers, "the demo org's six grid workers")
+            for worker in ranked {
+                let staff = worker["staff"] as? String ?? "?"
+                let award = worker["award"] as? String
+                let reasons = worker["notEligible"] as? [String] ?? []
+                #expect((award == nil) == !reasons.isEmpty, "\(staff): award \(award ?? "none"), not eligible because \(reasons)")
+                if worker["belowVisitDuty"] as? Bool == true { #expect(award == nil && reasons.contains("below-visit-duty"), "\(staff)") }
+                if (worker["score"] as? Double ?? 0) <= 25 { #expect(award == nil && reasons.contains("score-not-above-floor"), "\(staff)") }
+            }
+            let cui = try #require(ranked.first { $0["staff"] as? String == "cui-chunhua" })
+            #expect(cui["award"] as? String == "gold" && cui["rank"] as? Int == 1, "\(cui)")
+            #expect(ranked.filter { $0["award"] as? String != nil }.count == 1, "one eligible worker, one award: \(ranked.map { ($0["staff"] ?? "", $0["award"] ?? "none") })")
+
+            // The dashboard's ranking names the reasons; the CSV carries them.
+            let overview = try await report(system, "/dashboard")
+            #expect(overview.body.contains("金牌网格员") && !overview.body.contains("优秀网格员"), "one gold award, no excellent one")
+            let zhaoVisits = try #require(ranked.first { $0["staff"] as? String == "zhao-hongmei" }?["visits"] as? Int)
+            #expect(overview.body.contains("走访未达标 \(zhaoVisits)/36") && overview.body.contains("得分未超过评奖线 25.0"), "赵红梅 (18 households) is below her visit duty")
+            let zhao = try await report(system, "/dashboard/workers/zhao-hongmei?lang=en")
+            #expect(zhao.body.contains("Not eligible for an award: below visit duty \(zhaoVisits)/36"), "\(zhao.body.suffix(1500))")
+            let csv = try await report(system, "/v1/reports/workers.csv")
+            #expect(csv.body.contains(",zhao-hongmei,") && csv.body.contains("below-visit-duty"), "\(csv.body.prefix(600))")
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// How grid workers are scored (configurable: `REPORTING_WEIGHT_VOLUME`, `…_QUALITY`,
 /// `…_TIMELINESS`, `REPORTING_VISITS_PER_HOUSEHOLD_MONTH`, `REPORTING_COLLECT_PER_HOUSEHOLD_MONTH`,
-/// `REPORTING_AWARDS_GOLD`, `REPORTING_AWARDS_EXCELLENT`, `REPORTING_SUBSIDY_YUAN`).
+/// `REPORTING_AWARDS_GOLD`, `REPORTING_AWARDS_EXCELLENT`, `REPORTING_AWARDS_SCORE_FLOOR`,
+/// `REPORTING_SUBSIDY_YUAN`).
 package struct AssessmentRules: Sendable, Codable, Equatable {
     package var volumeWeight = 0.3
     package var qualityWeight = 0.4
@@ -11,8 +12,11 @@ package struct AssessmentRules: Sendable, Codable, Equatable {
     package var visitsPerHouseholdMonth = 2.0
     /// Requests collected per household per month that earn the full collection part.
     package var collectPerHouseholdMonth = 0.2
+    /// At most this many gold and excellent awards, given in rank order to eligible workers only.
     package var goldAwards = 1
     package var excellentAwards = 100
+    /// An award needs the visit duty met and a score above this (0–100).
+    package var awardScoreFloor = 60.0
     /// Yuan per served resident per year, paid quarterly (the seed: 15).
     package var subsidyYuanPerResidentYear = 15.0
 
@@ -47,6 +51,8 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
     package var rank: Int?
     /// `gold`, `excellent` or nil.
     package var award: String?
+    /// Why no award could be given, whatever the rank (empty: eligible).
+    package var notEligible: [Ineligibility]
 
     package init(
         staff: String, name: String, grid: String, gridName: String, households: Int, population: Int, months: Int,
@@ -64,7 +70,7 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
         belowVisitDuty = visits < Int64(visitDuty)
         figures = Figures(key: "staff:\(staff)", name: name, metrics: gridMetrics, origin: true)
         let collectTarget = max(1, rules.collectPerHouseholdMonth * Double(households * months))
-        let visitShare = visitDuty == 0 ? 1 : min(1, Double(visits) / Double(visitDuty))
+        let visitShare = Self.share(visits: visits, duty: visitDuty)
         let collectShare = min(1, Double(collected) / collectTarget)
         volume = ScorePart(
             score: Self.round(100 * (visitShare + collectShare) / 2), weight: rules.volumeWeight,
@@ -86,14 +92,47 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
             explanation: figures.assigned == 0 ? "nothing assigned to the grid in the period" : "claimed on time \(figures.claimedOnTime) of \(figures.assigned) assigned to the grid"
         )
         score = Self.round(volume.score * volume.weight + quality.score * quality.weight + timeliness.score * timeliness.weight)
+        notEligible = []
+        if belowVisitDuty { notEligible.append(.belowVisitDuty) }
+        if !(score > rules.awardScoreFloor) { notEligible.append(.scoreNotAboveFloor) }
     }
 
-    /// Ranks by score (then requests collected, then id) and gives the awards.
+    /// Why a worker cannot have an award (the JSON and CSV carry the raw value).
+    package enum Ineligibility: String, Sendable, Codable, Equatable {
+        /// Fewer visits than the duty.
+        case belowVisitDuty = "below-visit-duty"
+        /// A score at or below `AssessmentRules.awardScoreFloor`.
+        case scoreNotAboveFloor = "score-not-above-floor"
+    }
+
+    /// The ranking order: the higher score first; on equal scores the larger share of the
+    /// visit duty met, then more requests collected, then the staff id in alphabetical order
+    /// (so an order is always the same for the same figures).
+    static func ranksBefore(_ a: WorkerAssessment, _ b: WorkerAssessment) -> Bool {
+        if a.score != b.score { return a.score > b.score }
+        if a.visitShare != b.visitShare { return a.visitShare > b.visitShare }
+        if a.collected != b.collected { return a.collected > b.collected }
+        return a.staff < b.staff
+    }
+
+    /// Visits over the duty, capped at 1 (1 when there is no duty).
+    var visitShare: Double { Self.share(visits: visits, duty: visitDuty) }
+    static func share(visits: Int64, duty: Int) -> Double { duty == 0 ? 1 : min(1, Double(visits) / Double(duty)) }
+
+    /// Ranks every worker (`ranksBefore`) and gives the awards in rank order to eligible workers
+    /// only: the first `goldAwards` of them gold, the next `excellentAwards` excellent. Fewer
+    /// eligible workers means fewer awards; an ineligible worker never has one.
     package static func rank(_ assessments: [WorkerAssessment], rules: AssessmentRules) -> [WorkerAssessment] {
-        var sorted = assessments.sorted { ($0.score, $0.collected, $1.staff) > ($1.score, $1.collected, $0.staff) }
+        var sorted = assessments.sorted(by: ranksBefore)
+        var given = 0
         for index in sorted.indices {
             sorted[index].rank = index + 1
-            sorted[index].award = index < rules.goldAwards ? "gold" : index < rules.goldAwards + rules.excellentAwards ? "excellent" : nil
+            guard sorted[index].notEligible.isEmpty else {
+                sorted[index].award = nil
+                continue
+            }
+            sorted[index].award = given < rules.goldAwards ? "gold" : given < rules.goldAwards + rules.excellentAwards ? "excellent" : nil
+            given += 1
         }
         return sorted
     }

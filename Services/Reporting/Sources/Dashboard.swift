@@ -97,7 +97,8 @@ struct Dashboard: Sendable {
             let award: String = worker.award.map { text[$0] } ?? ""
             workerRows.append([
                 "rank": "\(worker.rank ?? 0)", "staff": worker.staff, "name": worker.name, "gridName": worker.gridName,
-                "score": String(format: "%.1f", worker.score), "visits": "\(worker.visits)/\(worker.visitDuty)", "award": award, "belowDuty": worker.belowVisitDuty,
+                "score": String(format: "%.1f", worker.score), "visits": "\(worker.visits)/\(worker.visitDuty)", "award": award,
+                "notEligible": text.notEligible(worker, rules: reports.rules),
             ])
         }
         let model: [String: Any] = [
@@ -123,12 +124,13 @@ struct Dashboard: Sendable {
             parts.append(["name": name, "score": String(format: "%.1f", part.score), "weight": String(format: "%.0f%%", part.weight * 100), "why": part.explanation])
         }
         let award: String = worker.award.map { text[$0] } ?? ""
+        let notEligible = text.notEligible(worker, rules: reports.rules)
         let model: [String: Any] = [
             "name": worker.name, "gridName": worker.gridName, "period": period.label,
             "score": String(format: "%.1f", worker.score), "rank": "\(worker.rank ?? 0)", "award": award,
             "parts": parts,
             "partsChart": Charts.bars([(text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score)]),
-            "belowDuty": worker.belowVisitDuty, "visits": "\(worker.visits)/\(worker.visitDuty)",
+            "notEligible": text["notEligible"] + notEligible.joined(separator: text.language == "en" ? "; " : "；"), "hasNotEligible": !notEligible.isEmpty,
             "figures": figuresTable([worker.figures]),
         ]
         return page("worker", model, title: worker.name, text: text)
@@ -252,6 +254,16 @@ struct Texts {
         (language == "en" ? Self.english[key] : Self.chinese[key]) ?? key
     }
 
+    /// Why `worker` has no award, in words (empty: eligible).
+    func notEligible(_ worker: WorkerAssessment, rules: AssessmentRules) -> [String] {
+        worker.notEligible.map { reason in
+            switch reason {
+            case .belowVisitDuty: "\(self["belowDuty"]) \(worker.visits)/\(worker.visitDuty)"
+            case .scoreNotAboveFloor: "\(self["belowFloor"]) \(String(format: "%.1f", rules.awardScoreFloor))"
+            }
+        }
+    }
+
     /// All the words, for the templates' `t`.
     var words: [String: String] { language == "en" ? Self.english : Self.chinese }
 
@@ -263,7 +275,7 @@ struct Texts {
         "title": "GridLoop 网格治理看板", "overview": "总览", "switch": "English", "response": "响应率", "resolution": "解决率", "satisfaction": "满意率",
         "backlog": "积压（按层级与时长）", "trend": "近12个月趋势", "overdue": "超时督办", "request": "诉求", "unit": "办理单位", "category": "类别", "since": "时间",
         "none": "暂无", "streets": "街道（乡镇）", "departments": "区级部门", "ranking": "网格员考核排名", "worker": "网格员", "grid": "网格", "score": "得分",
-        "visits": "走访/应走访", "gold": "金牌网格员", "excellent": "优秀网格员", "belowDuty": "走访未达标", "breakdown": "得分构成", "part": "项目", "weight": "权重",
+        "visits": "走访/应走访", "gold": "金牌网格员", "excellent": "优秀网格员", "belowDuty": "走访未达标", "belowFloor": "得分未超过评奖线", "notEligible": "不参评：", "breakdown": "得分构成", "part": "项目", "weight": "权重",
         "why": "依据", "volume": "工作量", "quality": "质量", "timeliness": "时效", "figures": "辖区诉求指标", "name": "名称", "assigned": "派单",
         "onTime": "按时办结率", "reopen": "重办率", "escalation": "上报率", "medianClaim": "认领用时中位数", "field": "项目", "description": "内容", "reporter": "反映人",
         "claimDue": "认领时限", "resolveDue": "办结时限", "trail": "全程留痕", "event": "事件", "actor": "经办人",
@@ -274,7 +286,7 @@ struct Texts {
         "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate", "satisfaction": "Satisfaction rate",
         "backlog": "Backlog by tier and age", "trend": "Last 12 months", "overdue": "Overdue", "request": "Request", "unit": "Unit", "category": "Category", "since": "Time",
         "none": "None", "streets": "Streets and townships", "departments": "District departments", "ranking": "Grid-worker ranking", "worker": "Grid worker", "grid": "Grid",
-        "score": "Score", "visits": "Visits/duty", "gold": "Gold", "excellent": "Excellent", "belowDuty": "below visit duty", "breakdown": "Score breakdown", "part": "Part",
+        "score": "Score", "visits": "Visits/duty", "gold": "Gold", "excellent": "Excellent", "belowDuty": "below visit duty", "belowFloor": "score not above the award floor", "notEligible": "Not eligible for an award: ", "breakdown": "Score breakdown", "part": "Part",
         "weight": "Weight", "why": "From", "volume": "Volume", "quality": "Quality", "timeliness": "Timeliness", "figures": "Figures of the grid's requests", "name": "Name",
         "assigned": "Assigned", "onTime": "On-time resolution", "reopen": "Reopen rate", "escalation": "Escalation rate", "medianClaim": "Median time to claim",
         "field": "Field", "description": "Description", "reporter": "Reporter", "claimDue": "Claim by", "resolveDue": "Resolve by", "trail": "Trail", "event": "Event",

@@ -56,7 +56,7 @@ package enum DashboardPages {
             {{/figureSections}}
             <section><h2>{{t.ranking}}</h2>
             {{#hasWorkers}}<div class="scroll"><table><thead><tr><th>#</th><th>{{t.worker}}</th><th>{{t.grid}}</th><th>{{t.score}}</th><th>{{t.visits}}</th><th></th></tr></thead><tbody>
-            {{#workers}}<tr><td>{{rank}}</td><td><a href="/dashboard/workers/{{staff}}?lang={{lang}}&period={{period}}">{{name}}</a></td><td>{{gridName}}</td><td>{{score}}</td><td>{{visits}}</td><td>{{award}}{{#belowDuty}} <span class="flag">{{t.belowDuty}}</span>{{/belowDuty}}</td></tr>{{/workers}}
+            {{#workers}}<tr><td>{{rank}}</td><td><a href="/dashboard/workers/{{staff}}?lang={{lang}}&period={{period}}">{{name}}</a></td><td>{{gridName}}</td><td>{{score}}</td><td>{{visits}}</td><td>{{award}}{{#notEligible}} <span class="flag">{{.}}</span>{{/notEligible}}</td></tr>{{/workers}}
             </tbody></table></div>{{/hasWorkers}}{{^workers}}<p class="empty">{{t.none}}</p>{{/workers}}
             </section>
             """,
@@ -68,7 +68,7 @@ package enum DashboardPages {
             <div class="scroll"><table><thead><tr><th>{{t.part}}</th><th>{{t.score}}</th><th>{{t.weight}}</th><th>{{t.why}}</th></tr></thead><tbody>
             {{#parts}}<tr><td>{{name}}</td><td>{{score}}</td><td>{{weight}}</td><td>{{why}}</td></tr>{{/parts}}
             </tbody></table></div>{{{partsChart}}}</section>
-            {{#belowDuty}}<p class="flag">{{t.belowDuty}}: {{visits}}</p>{{/belowDuty}}
+            {{#hasNotEligible}}<p class="flag">{{notEligible}}</p>{{/hasNotEligible}}
             <section><h2>{{t.figures}}</h2>{{#figures}}{{>figures}}{{/figures}}</section>
             """,
         "request": """

@@ -57,6 +57,7 @@ package enum ReportingApp: GridLoopServiceApp {
         rules.collectPerHouseholdMonth = reader.double(forKey: "reporting.collect.per.household.month", default: rules.collectPerHouseholdMonth)
         rules.goldAwards = reader.int(forKey: "reporting.awards.gold", default: rules.goldAwards)
         rules.excellentAwards = reader.int(forKey: "reporting.awards.excellent", default: rules.excellentAwards)
+        rules.awardScoreFloor = reader.double(forKey: "reporting.awards.score.floor", default: rules.awardScoreFloor)
         rules.subsidyYuanPerResidentYear = reader.double(forKey: "reporting.subsidy.yuan", default: rules.subsidyYuanPerResidentYear)
         return rules
     }

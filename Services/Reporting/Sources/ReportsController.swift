@@ -98,12 +98,13 @@ struct ReportsController: Sendable {
         let rows = try await reports.assessments(period: period, logger: context.logger)
         if csv {
             let header = ["rank", "award", "staff", "name", "grid", "score", "volume", "quality", "timeliness", "collected", "visits", "visit_duty", "below_visit_duty",
-                          "response_rate", "resolution_rate", "satisfaction_rate", "reopen_rate"]
+                          "response_rate", "resolution_rate", "satisfaction_rate", "reopen_rate", "not_eligible"]
             let values = rows.map { row -> [String] in
                 func rate(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
                 return ["\(row.rank ?? 0)", row.award ?? "", row.staff, row.name, row.gridName, "\(row.score)", "\(row.volume.score)", "\(row.quality.score)",
                         "\(row.timeliness.score)", "\(row.collected)", "\(row.visits)", "\(row.visitDuty)", row.belowVisitDuty ? "yes" : "no",
-                        rate(row.figures.responseRate), rate(row.figures.resolutionRate), rate(row.figures.satisfactionRate), rate(row.figures.reopenRate)]
+                        rate(row.figures.responseRate), rate(row.figures.resolutionRate), rate(row.figures.satisfactionRate), rate(row.figures.reopenRate),
+                        row.notEligible.map(\.rawValue).joined(separator: " ")]
             }
             return Self.csv(CSV.render(header: header, rows: values), name: "workers-\(period.label)")
         }
