@@ -55,7 +55,7 @@ package enum DashboardPages {
             {{#figureSections}}<section><h2>{{title}}</h2>{{>figures}}</section>
             {{/figureSections}}
             <section><h2>{{t.ranking}}</h2>
-            {{#hasWorkers}}<div class="scroll"><table><thead><tr><th>#</th><th>{{t.worker}}</th><th>{{t.grid}}</th><th>{{t.score}}</th><th>{{t.visits}}</th><th></th></tr></thead><tbody>
+            {{#hasWorkers}}<div class="scroll"><table><thead><tr><th>#</th><th>{{t.worker}}</th><th>{{t.grid}}</th><th>{{t.score}}</th><th>{{t.visits}}</th><th>{{t.award}}</th></tr></thead><tbody>
             {{#workers}}<tr><td>{{rank}}</td><td><a href="/dashboard/workers/{{staff}}?lang={{lang}}&period={{period}}">{{name}}</a></td><td>{{gridName}}</td><td>{{score}}</td><td>{{visits}}</td><td>{{award}}{{#notEligible}} <span class="flag">{{.}}</span>{{/notEligible}}</td></tr>{{/workers}}
             </tbody></table></div>{{/hasWorkers}}{{^workers}}<p class="empty">{{t.none}}</p>{{/workers}}
             </section>
