@@ -226,20 +226,7 @@ struct Dashboard: Sendable {
 func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 
 /// Escapes text for HTML (the SVG charts in ``Charts``, drawn as strings).
-func html(_ text: String) -> String {
-    var escaped = ""
-    for character in text {
-        switch character {
-        case "&": escaped += "&amp;"
-        case "<": escaped += "&lt;"
-        case ">": escaped += "&gt;"
-        case "\"": escaped += "&quot;"
-        case "'": escaped += "&#39;"
-        default: escaped.append(character)
-        }
-    }
-    return escaped
-}
+func html(_ text: String) -> String { HTML.escaped(text) }
 
 /// The dashboard's words in Chinese and English.
 struct Texts {
