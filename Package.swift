@@ -197,6 +197,13 @@ let package = Package(
             path: "Tests/DomainTests",
             swiftSettings: swiftSettings
         ),
+        /// routing's command rules against an in-memory store: no I/O.
+        .testTarget(
+            name: "RoutingTests",
+            dependencies: ["RoutingService", "GridLoopDomain", "GridLoopServiceSupport"],
+            path: "Tests/RoutingTests",
+            swiftSettings: swiftSettings
+        ),
         /// Where the test broker and database are, and real processes of the services.
         .target(
             name: "GridLoopTestSupport",

@@ -95,7 +95,7 @@ struct EscalationRulesTests {
         let street = try UnitRef(parsing: "street:xiping")
         switch EscalationRules.nextUnit(from: street, category: "noise", streetOfGrid: nil, departmentOfCategory: nil) {
         case .success(let unit): Issue.record("expected a refusal, got \(unit)")
-        case .failure(let refused): #expect(refused.code == "no_route")
+        case .failure(let refused): #expect(refused.code == .noRoute)
         }
     }
 }
@@ -160,7 +160,7 @@ struct AuthorizationTests {
     var supervisor: Actor { Actor(id: "wang-xu", role: "supervisor", unit: try! UnitRef(parsing: "oversight:zhanyi")) }
 
     func allowed(_ action: StaffCommand.Action, _ actor: Actor?, at unit: UnitRef, actingFor: UnitRef? = nil, summoned: Set<UnitRef> = []) -> Bool {
-        Authorization.refusal(action, actor: actor, staffId: actor?.id ?? "nobody", actingFor: actingFor, requestUnit: unit, homeGrid: "guanghua-3", summoned: summoned) == nil
+        StaffAuthorization.refusal(action, actor: actor, staffId: actor?.id ?? "nobody", actingFor: actingFor, requestUnit: unit, homeGrid: "guanghua-3", summoned: summoned) == nil
     }
 
     @Test func staffActOnlyForTheirOwnUnit() {

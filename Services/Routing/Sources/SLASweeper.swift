@@ -7,26 +7,15 @@ import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
-/// Fires due SLA timers, in transactions that lock the timers and their request rows with
-/// `FOR UPDATE SKIP LOCKED` (so several routing replicas share the work and each timer fires
-/// once; a staff command racing it either wins before, and the timer is found moot, or waits
-/// and finds the request moved on). An unclaimed or unresolved grid or
-/// street assignment is escalated one tier by `sla`; a district one raises `request.overdue`
-/// for the supervisors and stays open until solved.
-///
-/// `workers` loops fire concurrently (each its own transaction; `SKIP LOCKED` keeps them apart),
-/// and each transaction takes up to `batch` due timers, so a burst of timers falling due
-/// together is neither fired one commit at a time nor found by one index scan per timer (the
-/// fired timers' index entries stay until vacuum, and each scan for "the next due" walked past
-/// all of them: the 100,000-timer benchmark slowed from ~290 to ~30 a second before batching).
-/// Each batch locks its timers together with their requests (`FOR UPDATE OF t, r SKIP
-/// LOCKED`): every due timer of one request goes to one transaction, fired in due order (a
-/// deadline warning before the escalation it warns of), and no two sweepers — nor a sweeper
-/// and a staff command, which locks the request first — wait on each other's rows. (Locking
-/// timers alone let two batches split one request's timers and deadlock on it, and the
-/// escalation then cancelled the warning it should have followed: the fault harness's SLA
-/// phase caught it.) A failed batch (the database gone) is rolled back whole and taken again
-/// after `interval`.
+/// Fires due SLA timers: an unclaimed or unresolved grid or street assignment is escalated one
+/// tier (``RoutingStore/escalate(_:assignment:staff:reason:correlationId:)``); a district one
+/// raises `request.overdue` for the supervisors and stays open until solved; a warning timer
+/// raises `request.deadline.warning`. `workers` loops fire concurrently, each taking up to
+/// `batch` due timers with their requests in one transaction (`FOR UPDATE OF t, r SKIP
+/// LOCKED`), so routing's replicas share the work, every timer fires once, and a staff command
+/// racing a timer either wins before (the timer is found moot) or waits and finds the request
+/// moved on. Why batches and why the request rows are locked with the timers:
+/// `docs/design/sla-sweeper.md`. A failed batch is rolled back whole and taken again after `interval`.
 struct SLASweeper: Service {
     let workflow: Workflow
     let interval: Duration
@@ -95,38 +84,30 @@ extension Workflow {
         var logger = logger
         logger[metadataKey: "request.id"] = "\(requestId)"
         logger[metadataKey: "sla.timer"] = "\(kind)"
-        let rows = try await connection.query(
-            "SELECT state, unit, claimed_by, version, category, description, correlation_id FROM routing.requests WHERE id = \(requestId) FOR UPDATE",
-            logger: logger
-        ).collect()
-        let current = try await connection.query(
-            "SELECT id FROM routing.assignments WHERE request_id = \(requestId) AND kind = 'owner' ORDER BY assigned_at DESC LIMIT 1", logger: logger
-        ).collect().first?.decode(UUID.self)
-        guard let row = rows.first else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
-        let (stateText, unitText, claimedBy, version, category, description, correlationId) = try row.decode((String, String?, String?, Int, String, String, String).self)
+        let store = store(on: connection, logger: logger)
+        let request = try await store.lockRequest(requestId)
+        let current = try await store.ownerAssignment(of: requestId)
+        guard let request else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
+        let (lifecycle, correlationId) = (request.lifecycle, request.correlationId)
         let base = kind.replacingOccurrences(of: "-warning", with: "")
         if current != assignment {
-            return try await fireSummons(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, version: version,
-                                         state: RequestState(rawValue: stateText) ?? .claimed, correlationId: correlationId, on: connection, logger: logger)
+            return try await fireSummons(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, version: lifecycle.version,
+                                         state: lifecycle.state, correlationId: correlationId, on: connection, logger: logger)
         }
-        guard let state = RequestState(rawValue: stateText), let unit = unitText.flatMap({ try? UnitRef(parsing: $0) }),
-              (base == "claim" && state == .assigned) || (base == "resolve" && state == .claimed)
+        let state = lifecycle.state
+        guard let unit = lifecycle.unit, (base == DeadlineKind.claim.rawValue && state == .assigned) || (base == DeadlineKind.resolve.rawValue && state == .claimed)
         else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
 
         try await settle(timer, "fired_at", on: connection, logger: logger)
         if base != kind {
             try await alert(MessageType.deadlineWarning, requestId: requestId, assignment: assignment, unit: unit, deadline: base, dueAt: dueAt,
-                            state: state, version: version, correlationId: correlationId, on: connection, logger: logger)
+                            state: state, version: lifecycle.version, correlationId: correlationId, on: connection, logger: logger)
             return
         }
-        let lifecycle = RequestLifecycle(state: state, unit: unit, claimedBy: claimedBy, version: version)
-        let reason = kind == "claim" ? "not claimed by \(unit) in time" : "not resolved by \(unit) in time"
+        let reason = kind == DeadlineKind.claim.rawValue ? "not claimed by \(unit) in time" : "not resolved by \(unit) in time"
         if unit.tier < .district {
             do {
-                _ = try await escalate(
-                    requestId: requestId, lifecycle: lifecycle, assignment: assignment, category: category, description: description,
-                    staff: "sla", reason: reason, correlationId: correlationId, on: connection, logger: logger
-                )
+                _ = try await store.escalate(request, assignment: assignment, staff: "sla", reason: reason, correlationId: correlationId)
                 logger.info("SLA escalation", metadata: ["from": "\(unit)"])
                 return
             } catch let refused as CommandRefused {
@@ -134,7 +115,7 @@ extension Workflow {
             }
         }
         try await alert(MessageType.requestOverdue, requestId: requestId, assignment: assignment, unit: unit, deadline: kind, dueAt: dueAt,
-                        state: state, version: version, correlationId: correlationId, on: connection, logger: logger)
+                        state: state, version: lifecycle.version, correlationId: correlationId, on: connection, logger: logger)
         logger.warning("overdue at the district: supervisors alerted", metadata: ["unit": "\(unit)"])
     }
 

@@ -9,19 +9,10 @@ import PostgresNIO
 /// at 80% of it. Ordinary categories count working time (the org's calendar), urgent ones
 /// wall-clock time.
 struct SLATimers: Sendable {
-    enum Kind: String {
-        /// The unit must claim (respond) before this.
-        case claim
-        /// The claimer must resolve before this.
-        case resolve
-
-        var warning: String { "\(rawValue)-warning" }
-    }
-
     /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's deadline.
     /// Returns the deadline.
     @discardableResult
-    func start(_ kind: Kind, requestId: UUID, assignment: UUID, category: String, tier: Tier, on connection: PostgresConnection, logger: Logger) async throws -> Date {
+    func start(_ kind: DeadlineKind, requestId: UUID, assignment: UUID, category: String, tier: Tier, on connection: PostgresConnection, logger: Logger) async throws -> Date {
         let durations = try await durations(for: category, at: tier, on: connection, logger: logger)
         let duration = kind == .claim ? durations.claim : durations.resolve
         let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(String.self)

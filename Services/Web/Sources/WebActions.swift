@@ -76,7 +76,7 @@ package enum WebActions {
         if viewer.role == "supervisor", [.assigned, .claimed].contains(situation.state) { actions.append(.reassign) }
         // The on-site check and the resident's verdict: the home grid's staff, or a supervisor.
         if situation.state == .resolved {
-            // As routing decides (Authorization.refusal): the home grid's staff, a supervisor, or
+            // As routing decides (StaffAuthorization.refusal): the home grid's staff, a supervisor, or
             // the street officer when the request has no home grid.
             let homeStaff = ["grid-worker", "grid-leader"].contains(viewer.role) && viewer.unit?.tier == .grid && viewer.unit?.id == situation.homeGrid
             let streetWithoutGrid = situation.homeGrid == nil && viewer.role == "street-officer" && holds

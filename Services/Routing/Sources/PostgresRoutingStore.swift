@@ -1,0 +1,173 @@
+import Foundation
+import GridLoopDomain
+import Logging
+import PostgresNIO
+
+/// Routing's request and assignment SQL, within the caller's transaction: every statement the
+/// workflow's commands, the placement of new requests and the SLA sweeper run on
+/// `routing.requests`, `assignments`, `timers` and `summons` (and the org facts they read).
+struct PostgresRoutingStore: RoutingStore {
+    let connection: PostgresConnection
+    let logger: Logger
+    let workflow: Workflow
+
+    @discardableResult
+    private func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await connection.query(query, logger: logger).collect()
+    }
+
+    // MARK: Requests
+
+    func lockRequest(_ id: UUID) async throws -> RequestRecord? {
+        let rows = try await run(
+            """
+            SELECT state, unit, claimed_by, version, category, description, street_id, reopen_count, correlation_id
+            FROM routing.requests WHERE id = \(id) FOR UPDATE
+            """
+        )
+        guard let row = rows.first else { return nil }
+        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount, correlationId)
+            = try row.decode((String, String?, String?, Int, String, String, String?, Int, String).self)
+        guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(.conflict, "request is in unknown state \(stateText)") }
+        let lifecycle = RequestLifecycle(state: state, unit: unitText.flatMap { try? UnitRef(parsing: $0) }, claimedBy: claimedBy, version: version)
+        return RequestRecord(
+            id: id, lifecycle: lifecycle, category: category, description: description, streetId: streetId, reopenCount: reopenCount, correlationId: correlationId
+        )
+    }
+
+    func save(_ id: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws {
+        let rows = try await run(
+            """
+            UPDATE routing.requests SET state = \(lifecycle.state.rawValue), unit = \(lifecycle.unit?.description),
+                claimed_by = \(lifecycle.claimedBy), version = \(lifecycle.version), updated_at = now()
+            WHERE id = \(id) AND version = \(previousVersion) RETURNING id
+            """
+        )
+        guard !rows.isEmpty else { throw CommandRefused(.conflict, "the request changed meanwhile; try again") }
+    }
+
+    func state(of id: UUID) async throws -> RequestState? {
+        let text = try await run("SELECT state FROM routing.requests WHERE id = \(id)").first?.decode(String.self)
+        return text.flatMap(RequestState.init(rawValue:))
+    }
+
+    func recordSatisfaction(_ satisfaction: Satisfaction, of id: UUID) async throws {
+        try await run("UPDATE routing.requests SET satisfaction = \(satisfaction.rawValue) WHERE id = \(id)")
+    }
+
+    func setReopenCount(_ count: Int, of id: UUID) async throws {
+        try await run("UPDATE routing.requests SET reopen_count = \(count) WHERE id = \(id)")
+    }
+
+    // MARK: Assignments
+
+    func ownerAssignment(of request: UUID) async throws -> UUID? {
+        try await run("SELECT id FROM routing.assignments WHERE request_id = \(request) AND kind = 'owner' ORDER BY assigned_at DESC LIMIT 1")
+            .first?.decode(UUID.self)
+    }
+
+    func homeUnit(of request: UUID) async throws -> UnitRef? {
+        let text = try await run("SELECT unit FROM routing.assignments WHERE request_id = \(request) AND kind = 'owner' ORDER BY assigned_at LIMIT 1")
+            .first?.decode(String.self)
+        return text.flatMap { try? UnitRef(parsing: $0) }
+    }
+
+    func insertAssignment(_ id: UUID, request: UUID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
+        try await run(
+            "INSERT INTO routing.assignments (id, request_id, unit, reason, kind) VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue))"
+        )
+    }
+
+    func markClaimed(assignment: UUID, by staff: String) async throws {
+        try await run("UPDATE routing.assignments SET claimed_by = \(staff), claimed_at = now() WHERE id = \(assignment)")
+    }
+
+    func markResolved(assignment: UUID, note: String) async throws {
+        try await run("UPDATE routing.assignments SET resolved_at = now(), note = \(note) WHERE id = \(assignment)")
+    }
+
+    func markEscalated(assignment: UUID, note: String) async throws {
+        try await run("UPDATE routing.assignments SET escalated_at = now(), note = \(note) WHERE id = \(assignment)")
+    }
+
+    // MARK: Deadlines
+
+    func startTimer(_ kind: DeadlineKind, request: UUID, assignment: UUID, category: String, tier: Tier) async throws -> Date {
+        try await workflow.timers.start(kind, requestId: request, assignment: assignment, category: category, tier: tier, on: connection, logger: logger)
+    }
+
+    func cancelTimers(assignment: UUID) async throws {
+        try await workflow.timers.cancel(assignment: assignment, on: connection, logger: logger)
+    }
+
+    // MARK: Summonses
+
+    func outstandingSummons(of request: UUID) async throws -> [String] {
+        try await run("SELECT unit FROM routing.summons WHERE request_id = \(request) AND done_at IS NULL ORDER BY unit").map { try $0.decode(String.self) }
+    }
+
+    func unacknowledgedSummons(of request: UUID, unit: UnitRef) async throws -> UUID? {
+        try await run(
+            """
+            SELECT assignment_id FROM routing.summons
+            WHERE request_id = \(request) AND unit = \(unit.description) AND acknowledged_at IS NULL AND done_at IS NULL
+            """
+        ).first?.decode(UUID.self)
+    }
+
+    func acknowledgedSummons(of request: UUID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)? {
+        let row = try await run(
+            "SELECT assignment_id, unit FROM routing.summons WHERE request_id = \(request) AND acknowledged_by = \(staff) AND done_at IS NULL"
+        ).first?.decode((UUID, String).self)
+        guard let (assignment, unitText) = row, let unit = try? UnitRef(parsing: unitText) else { return nil }
+        return (assignment, unit)
+    }
+
+    func insertSummons(assignment: UUID, request: UUID, unit: UnitRef, by staff: String) async throws {
+        try await run(
+            "INSERT INTO routing.summons (assignment_id, request_id, unit, summoned_by) VALUES (\(assignment), \(request), \(unit.description), \(staff))"
+        )
+    }
+
+    func acknowledgeSummons(assignment: UUID, by staff: String) async throws {
+        try await run("UPDATE routing.summons SET acknowledged_by = \(staff), acknowledged_at = now() WHERE assignment_id = \(assignment)")
+    }
+
+    func completeSummons(assignment: UUID, note: String) async throws {
+        try await run("UPDATE routing.summons SET done_at = now(), note = \(note) WHERE assignment_id = \(assignment)")
+    }
+
+    // MARK: The org
+
+    func staffMember(_ id: String) async throws -> Actor? {
+        let member = try await run("SELECT role, unit FROM routing.staff WHERE id = \(id)").first?.decode((String, String).self)
+        return member.flatMap { role, unit in (try? UnitRef(parsing: unit)).map { Actor(id: id, role: role, unit: $0) } }
+    }
+
+    func streetOfGrid(_ grid: String) async throws -> String? {
+        try await run("SELECT street_id FROM routing.grids WHERE id = \(grid)").first?.decode(String?.self) ?? nil
+    }
+
+    func departmentOfCategory(_ category: String) async throws -> String? {
+        try await run("SELECT department_id FROM routing.categories WHERE id = \(category)").first?.decode(String?.self) ?? nil
+    }
+
+    func unitExists(_ unit: UnitRef) async throws -> Bool {
+        let table = unit.tier == .grid ? "grids" : (unit.tier == .street ? "streets" : "departments")
+        return try await !run("SELECT 1 FROM routing.\(unescaped: table) WHERE id = \(unit.id)").isEmpty
+    }
+
+    func knownDepartments(_ departments: [String]) async throws -> [String] {
+        try await run("SELECT id FROM routing.departments WHERE id = ANY(\(departments))").map { try $0.decode(String.self) }
+    }
+
+    // MARK: Messages
+
+    func emit<Payload: Codable & Sendable>(_ message: MessageEnvelope<Payload>, exchange: String, routingKey: String?) async throws {
+        try await workflow.outbox.add(event: message, exchange: exchange, routingKey: routingKey, on: connection, logger: logger)
+    }
+
+    func ensureQueue(for unit: UnitRef) async throws {
+        try await workflow.ensureQueue(for: unit, logger: logger)
+    }
+}

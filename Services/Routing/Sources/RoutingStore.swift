@@ -1,0 +1,143 @@
+import Foundation
+import GridLoopDomain
+import GridLoopServiceSupport
+
+/// A request as a command finds it: locked for the command's transaction.
+package struct RequestRecord: Sendable, Equatable {
+    package var id: UUID
+    package var lifecycle: RequestLifecycle
+    package var category: String
+    package var description: String
+    /// The street of the request's grid, if it has one.
+    package var streetId: String?
+    /// How often the resident has been unsatisfied.
+    package var reopenCount: Int
+    package var correlationId: String
+
+    package init(
+        id: UUID, lifecycle: RequestLifecycle, category: String, description: String, streetId: String? = nil, reopenCount: Int = 0, correlationId: String = ""
+    ) {
+        self.id = id
+        self.lifecycle = lifecycle
+        self.category = category
+        self.description = description
+        self.streetId = streetId
+        self.reopenCount = reopenCount
+        self.correlationId = correlationId
+    }
+
+    /// The id as it travels (lowercase).
+    package var idText: String { id.uuidString.lowercased() }
+}
+
+/// Whose an assignment is: the request's owner, or a department summoned to help (吹哨报到).
+package enum AssignmentKind: String, Sendable {
+    case owner
+    case summons
+}
+
+/// Which deadline an SLA timer guards.
+package enum DeadlineKind: String, Sendable {
+    /// The unit must claim (respond) before it.
+    case claim
+    /// The claimer must resolve before it.
+    case resolve
+
+    /// The kind of the timer that warns at 80% of this deadline.
+    package var warning: String { "\(rawValue)-warning" }
+}
+
+/// Routing's request and assignment state, as the workflow's commands read and change it —
+/// within one transaction (``PostgresRoutingStore``) or in memory for the rules' unit tests
+/// (``MemoryRoutingStore``), as Hummingbird's todos example builds its router on a repository.
+/// Methods change nothing but what they name; the rules live in the commands.
+package protocol RoutingStore: Sendable {
+    // MARK: Requests
+
+    /// The request, locked until the transaction ends; `nil` if there is none.
+    func lockRequest(_ id: UUID) async throws -> RequestRecord?
+    /// Writes `lifecycle` if the request is still at `previousVersion`; refuses `conflict` otherwise.
+    func save(_ id: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws
+    /// Another request's state (`nil` if there is none).
+    func state(of id: UUID) async throws -> RequestState?
+    /// Records the resident's satisfaction.
+    func recordSatisfaction(_ satisfaction: Satisfaction, of id: UUID) async throws
+    /// Records how often the resident has been unsatisfied.
+    func setReopenCount(_ count: Int, of id: UUID) async throws
+
+    // MARK: Assignments
+
+    /// The request's current owner assignment.
+    func ownerAssignment(of request: UUID) async throws -> UUID?
+    /// The unit of the request's first owner assignment (its home).
+    func homeUnit(of request: UUID) async throws -> UnitRef?
+    func insertAssignment(_ id: UUID, request: UUID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws
+    func markClaimed(assignment: UUID, by staff: String) async throws
+    func markResolved(assignment: UUID, note: String) async throws
+    func markEscalated(assignment: UUID, note: String) async throws
+
+    // MARK: Deadlines
+
+    /// Starts a deadline (and its 80% warning) for `assignment` by the category's policy; returns the deadline.
+    func startTimer(_ kind: DeadlineKind, request: UUID, assignment: UUID, category: String, tier: Tier) async throws -> Date
+    /// Cancels the live timers of `assignment`.
+    func cancelTimers(assignment: UUID) async throws
+
+    // MARK: Summonses
+
+    /// Summoned departments (`tier:id`) that have not reported done, sorted.
+    func outstandingSummons(of request: UUID) async throws -> [String]
+    /// `unit`'s summons to the request that it has not acknowledged yet.
+    func unacknowledgedSummons(of request: UUID, unit: UnitRef) async throws -> UUID?
+    /// The summons `staff` acknowledged and has not reported done.
+    func acknowledgedSummons(of request: UUID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)?
+    func insertSummons(assignment: UUID, request: UUID, unit: UnitRef, by staff: String) async throws
+    func acknowledgeSummons(assignment: UUID, by staff: String) async throws
+    func completeSummons(assignment: UUID, note: String) async throws
+
+    // MARK: The org
+
+    /// The staff member as the org file names them.
+    func staffMember(_ id: String) async throws -> Actor?
+    func streetOfGrid(_ grid: String) async throws -> String?
+    func departmentOfCategory(_ category: String) async throws -> String?
+    func unitExists(_ unit: UnitRef) async throws -> Bool
+    /// Those of `departments` the org has.
+    func knownDepartments(_ departments: [String]) async throws -> [String]
+
+    // MARK: Messages
+
+    /// Puts a message in the outbox, to be published after the commit.
+    func emit<Payload: Codable & Sendable>(_ message: MessageEnvelope<Payload>, exchange: String, routingKey: String?) async throws
+    /// Makes sure `unit` has its queue before an assignment is sent there.
+    func ensureQueue(for unit: UnitRef) async throws
+}
+
+extension RoutingStore {
+    /// An event on the events exchange (routing key: its type).
+    package func emit<Payload: Codable & Sendable>(event: MessageEnvelope<Payload>) async throws {
+        try await emit(event, exchange: GridLoopExchange.events, routingKey: nil)
+    }
+
+    /// A new assignment of `request` to `unit` with its claim deadline; returns the message that tells the unit.
+    package func recordAssignment(
+        request: UUID, unit: UnitRef, reason: String, category: String, description: String, kind: AssignmentKind = .owner
+    ) async throws -> RequestAssigned {
+        let assignment = UUID()
+        try await insertAssignment(assignment, request: request, unit: unit, reason: reason, kind: kind)
+        let claimDue = try await startTimer(.claim, request: request, assignment: assignment, category: kind == .summons ? "summons" : category, tier: unit.tier)
+        return RequestAssigned(
+            requestId: request.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
+            category: category, description: description, reason: reason, claimDueAt: claimDue
+        )
+    }
+
+    /// Sends `assignment` to its unit's queue (message id: the causing event's, `:assignment`).
+    package func sendAssignment(_ assignment: RequestAssigned, causedBy eventId: String, correlationId: String, version: Int) async throws {
+        var message = MessageEnvelope(
+            type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: version, payload: assignment
+        )
+        message.messageId = "\(eventId):assignment"
+        try await emit(message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey)
+    }
+}
