@@ -47,62 +47,77 @@ struct IntakeConsumers: Sendable {
         logger.info("submission stored", metadata: ["request.id": "\(outcome.requestId)", "request.created": "\(outcome.created)"])
     }
 
-    /// `request.*` events from routing: status and trail.
+    /// `request.*` events from routing: status and trail. A type that is not an event is
+    /// ignored (acked); a malformed payload is dead-lettered with its reason.
     func event(_ delivery: Delivery) async throws {
         let header = delivery.header
         let logger = delivery.logger
-        switch header.type {
-        case MessageType.requestReceived:
+        let event: RequestEvent
+        do {
+            event = try RequestEvent(type: header.type, body: delivery.message.body)
+        } catch RequestEventDecodingError.unknownType {
+            logger.debug("event not followed by intake")
+            return
+        } catch {
+            throw PoisonMessage(error.description)
+        }
+        func moved(_ move: RequestMoved, _ verb: String) async throws {
+            let detail = "\(verb) from \(move.from): \(move.reason)"
+            try await store.follow(header, state: .assigned, unit: move.to, actor: move.staff, detail: detail, logger: logger)
+        }
+        func summons(_ progress: SummonsProgress, _ what: String) async throws {
+            let waiting = progress.outstanding.isEmpty ? "" : "; waiting for \(progress.outstanding.joined(separator: ", "))"
+            let detail = what + (progress.note.map { ": \($0)" } ?? "") + waiting
+            try await store.follow(header, state: .claimed, unit: nil, actor: progress.staff, detail: detail, logger: logger)
+        }
+        switch event.kind {
+        case .received:
             return  // written by intake itself with the request
-        case MessageType.requestAssigned:
-            let event = try delivery.decode(RequestAssigned.self)
-            try await store.follow(header, state: .assigned, unit: event.payload.unit, actor: "routing", detail: event.payload.reason, logger: logger)
-        case MessageType.requestClaimed:
-            let event = try delivery.decode(RequestClaimed.self)
-            try await store.follow(header, state: .claimed, unit: event.payload.unit, actor: event.payload.staff, detail: nil, logger: logger)
-            if let due = event.payload.resolveDueAt, let id = UUID(uuidString: event.payload.requestId) {
+        case .assigned(let assigned):
+            try await store.follow(header, state: .assigned, unit: assigned.unit, actor: "routing", detail: assigned.reason, logger: logger)
+        case .claimed(let claimed):
+            try await store.follow(header, state: .claimed, unit: claimed.unit, actor: claimed.staff, detail: nil, logger: logger)
+            if let due = claimed.resolveDueAt, let id = UUID(uuidString: claimed.requestId) {
                 try await store.expect(id, resolvedBy: due, logger: logger)  // Open311's expected_datetime
             }
-        case MessageType.requestRejected, MessageType.requestMerged:
-            let event = try delivery.decode(RequestEnded.self).payload
-            let merged = header.type == MessageType.requestMerged
-            let detail = merged ? "duplicate of \(event.into ?? "?"): \(event.reason)" : "rejected: \(event.reason)"
-            try await store.follow(header, state: merged ? .merged : .rejected, unit: nil, actor: event.staff, detail: detail, logger: logger)
-        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened, MessageType.requestReassigned:
-            let event = try delivery.decode(RequestMoved.self).payload
-            let verbs = [
-                MessageType.requestEscalated: "escalated", MessageType.requestReturned: "returned for arbitration",
-                MessageType.requestReopened: "reopened", MessageType.requestReassigned: "reassigned",
-            ]
-            let verb = verbs[header.type] ?? "moved"
-            try await store.follow(header, state: .assigned, unit: event.to, actor: event.staff, detail: "\(verb) from \(event.from): \(event.reason)", logger: logger)
-        case MessageType.requestSummoned:
-            let event = try delivery.decode(RequestSummoned.self).payload
-            let detail = "summoned \(event.summoned.keys.sorted().joined(separator: ", "))" + (event.note.isEmpty ? "" : ": \(event.note)")
-            try await store.follow(header, state: .claimed, unit: event.by, actor: event.staff, detail: detail, logger: logger)
-        case MessageType.summonsAcknowledged, MessageType.summonsDone:
-            let event = try delivery.decode(SummonsProgress.self).payload
-            let what = header.type == MessageType.summonsDone ? "done at \(event.unit)" : "\(event.unit) acknowledged the summons"
-            let waiting = event.outstanding.isEmpty ? "" : "; waiting for \(event.outstanding.joined(separator: ", "))"
-            try await store.follow(header, state: .claimed, unit: nil, actor: event.staff, detail: what + (event.note.map { ": \($0)" } ?? "") + waiting, logger: logger)
-        case MessageType.streetInformed:
-            let event = try delivery.decode(StreetInformed.self).payload
-            try await store.follow(header, state: .assigned, unit: nil, actor: "routing", detail: "\(event.street) informed: \(event.category) went straight to \(event.department)", logger: logger)
-        case MessageType.requestClosed:
-            let event = try delivery.decode(RequestClosed.self).payload
-            let detail = event.note.isEmpty ? "feedback: \(event.satisfaction.rawValue)" : "feedback: \(event.satisfaction.rawValue); \(event.note)"
-            try await store.follow(header, state: .closed, unit: nil, actor: event.staff, detail: detail, logger: logger)
-        case MessageType.requestOverdue, MessageType.deadlineWarning:
-            let event = try delivery.decode(RequestOverdue.self).payload
-            let detail = header.type == MessageType.requestOverdue
-                ? "\(event.deadline) deadline passed at \(event.unit): supervisors alerted"
-                : "\(event.deadline) deadline near at \(event.unit): warned"
-            try await store.follow(header, state: event.state, unit: nil, actor: "sla", detail: detail, logger: logger)
-        case MessageType.requestResolved:
-            let event = try delivery.decode(RequestResolved.self)
-            try await store.follow(header, state: .resolved, unit: event.payload.unit, actor: event.payload.staff, detail: event.payload.note, logger: logger)
-        default:
-            logger.debug("event not followed by intake")
+        case .rejected(let ended):
+            try await store.follow(header, state: .rejected, unit: nil, actor: ended.staff, detail: "rejected: \(ended.reason)", logger: logger)
+        case .merged(let ended):
+            let detail = "duplicate of \(ended.into ?? "?"): \(ended.reason)"
+            try await store.follow(header, state: .merged, unit: nil, actor: ended.staff, detail: detail, logger: logger)
+        case .escalated(let move):
+            try await moved(move, "escalated")
+        case .returned(let move):
+            try await moved(move, "returned for arbitration")
+        case .reopened(let move):
+            try await moved(move, "reopened")
+        case .reassigned(let move):
+            try await moved(move, "reassigned")
+        case .summoned(let summoned):
+            let detail = "summoned \(summoned.summoned.keys.sorted().joined(separator: ", "))" + (summoned.note.isEmpty ? "" : ": \(summoned.note)")
+            try await store.follow(header, state: .claimed, unit: summoned.by, actor: summoned.staff, detail: detail, logger: logger)
+        case .summonsAcknowledged(let progress):
+            try await summons(progress, "\(progress.unit) acknowledged the summons")
+        case .summonsDone(let progress):
+            try await summons(progress, "done at \(progress.unit)")
+        case .streetInformed(let informed):
+            try await store.follow(
+                header, state: .assigned, unit: nil, actor: "routing",
+                detail: "\(informed.street) informed: \(informed.category) went straight to \(informed.department)", logger: logger
+            )
+        case .closed(let closed):
+            let detail = closed.note.isEmpty ? "feedback: \(closed.satisfaction.rawValue)" : "feedback: \(closed.satisfaction.rawValue); \(closed.note)"
+            try await store.follow(header, state: .closed, unit: nil, actor: closed.staff, detail: detail, logger: logger)
+        case .overdue(let overdue):
+            let detail = "\(overdue.deadline) deadline passed at \(overdue.unit): supervisors alerted"
+            try await store.follow(header, state: overdue.state, unit: nil, actor: "sla", detail: detail, logger: logger)
+        case .deadlineWarning(let warning):
+            let detail = "\(warning.deadline) deadline near at \(warning.unit): warned"
+            try await store.follow(header, state: warning.state, unit: nil, actor: "sla", detail: detail, logger: logger)
+        case .resolved(let resolved):
+            try await store.follow(header, state: .resolved, unit: resolved.unit, actor: resolved.staff, detail: resolved.note, logger: logger)
+        case .visitLogged:
+            logger.debug("event not followed by intake")  // not a request's event (and not bound to intake.events)
         }
     }
 }

@@ -30,9 +30,15 @@ struct Deliveries: Sendable {
         let header = delivery.header
         let logger = delivery.logger
         logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
-        var decoded = try EventFacts.decode(type: header.type, body: delivery.message.body)
-        decoded?.requestVersion = header.requestVersion
-        let facts = decoded
+        let event: RequestEvent?
+        do {
+            event = try RequestEvent(type: header.type, body: delivery.message.body)
+        } catch RequestEventDecodingError.unknownType {
+            event = nil  // not an event notification knows: only claimed in the inbox
+        } catch {
+            throw PoisonMessage(error.description)
+        }
+        let facts = event.flatMap(EventFacts.init)
         let recorded = try await postgres.transaction(logger: logger) { [self] connection -> Int in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
             var recorded = 0

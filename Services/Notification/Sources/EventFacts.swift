@@ -1,6 +1,5 @@
 import Foundation
 import GridLoopDomain
-import GridLoopServiceSupport
 
 /// What notification needs from one event, whatever its payload type.
 package struct EventFacts: Sendable, Equatable {
@@ -37,88 +36,65 @@ package struct EventFacts: Sendable, Equatable {
         self.requestId = requestId
     }
 
-    /// Decodes the payload of `body` according to `type`; `nil` for types notification ignores.
-    package static func decode(type: String, body: [UInt8]) throws(PoisonMessage) -> EventFacts? {
-        func envelope<P>(_ payload: P.Type) throws(PoisonMessage) -> MessageEnvelope<P> {
-            do { return try WireJSON.decode(MessageEnvelope<P>.self, from: body) } catch {
-                throw PoisonMessage("payload of \(type) does not match its schema: \(error)")
-            }
-        }
-        switch type {
-        case MessageType.requestReceived:
-            let event = try envelope(RequestReceived.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.submission = event.payload.submission
-            facts.category = event.payload.submission.category
-            facts.description = event.payload.submission.description
-            return facts
-        case MessageType.requestAssigned:
-            let event = try envelope(RequestAssigned.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = [event.payload.unit]
-            facts.category = event.payload.category
-            facts.description = event.payload.description
-            facts.reason = event.payload.reason
-            facts.claimDueAt = event.payload.claimDueAt
-            return facts
-        case MessageType.requestClaimed:
-            let event = try envelope(RequestClaimed.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = [event.payload.unit]
-            facts.staff = event.payload.staff
-            return facts
-        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReassigned, MessageType.requestReopened:
-            let event = try envelope(RequestMoved.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = [event.payload.to]
-            facts.staff = event.payload.staff
-            facts.reason = event.payload.reason
-            return facts
-        case MessageType.requestSummoned:
-            let event = try envelope(RequestSummoned.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = event.payload.summoned.keys.sorted().compactMap { try? UnitRef(parsing: $0) }
-            facts.by = event.payload.by
-            facts.staff = event.payload.staff
-            facts.note = event.payload.note
-            return facts
-        case MessageType.streetInformed:
-            let event = try envelope(StreetInformed.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = [event.payload.street]
-            facts.department = event.payload.department
-            facts.category = event.payload.category
-            return facts
-        case MessageType.deadlineWarning, MessageType.requestOverdue:
-            let event = try envelope(RequestOverdue.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = [event.payload.unit]
-            facts.deadline = event.payload.deadline
-            facts.dueAt = event.payload.dueAt
-            return facts
-        case MessageType.requestResolved:
-            let event = try envelope(RequestResolved.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.units = [event.payload.unit]
-            facts.staff = event.payload.staff
-            facts.note = event.payload.note
-            return facts
-        case MessageType.requestClosed:
-            let event = try envelope(RequestClosed.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.staff = event.payload.staff
-            facts.note = event.payload.note
-            facts.satisfaction = event.payload.satisfaction
-            return facts
-        case MessageType.requestRejected, MessageType.requestMerged:
-            let event = try envelope(RequestEnded.self)
-            var facts = EventFacts(type: type, eventId: event.messageId, requestId: event.payload.requestId)
-            facts.staff = event.payload.staff
-            facts.reason = event.payload.reason
-            facts.into = event.payload.into
-            return facts
-        default:
+    /// The facts of `event`, with the envelope's message id and request version; `nil` for
+    /// the kinds notification ignores.
+    package init?(_ event: RequestEvent) {
+        switch event.kind {
+        case .received(let received):
+            self.init(type: event.type, eventId: event.messageId, requestId: received.requestId)
+            submission = received.submission
+            category = received.submission.category
+            description = received.submission.description
+        case .assigned(let assigned):
+            self.init(type: event.type, eventId: event.messageId, requestId: assigned.requestId)
+            units = [assigned.unit]
+            category = assigned.category
+            description = assigned.description
+            reason = assigned.reason
+            claimDueAt = assigned.claimDueAt
+        case .claimed(let claimed):
+            self.init(type: event.type, eventId: event.messageId, requestId: claimed.requestId)
+            units = [claimed.unit]
+            staff = claimed.staff
+        case .escalated(let moved), .returned(let moved), .reassigned(let moved), .reopened(let moved):
+            self.init(type: event.type, eventId: event.messageId, requestId: moved.requestId)
+            units = [moved.to]
+            staff = moved.staff
+            reason = moved.reason
+        case .summoned(let summoned):
+            self.init(type: event.type, eventId: event.messageId, requestId: summoned.requestId)
+            units = summoned.summoned.keys.sorted().compactMap { try? UnitRef(parsing: $0) }
+            by = summoned.by
+            staff = summoned.staff
+            note = summoned.note
+        case .streetInformed(let informed):
+            self.init(type: event.type, eventId: event.messageId, requestId: informed.requestId)
+            units = [informed.street]
+            department = informed.department
+            category = informed.category
+        case .deadlineWarning(let overdue), .overdue(let overdue):
+            self.init(type: event.type, eventId: event.messageId, requestId: overdue.requestId)
+            units = [overdue.unit]
+            deadline = overdue.deadline
+            dueAt = overdue.dueAt
+        case .resolved(let resolved):
+            self.init(type: event.type, eventId: event.messageId, requestId: resolved.requestId)
+            units = [resolved.unit]
+            staff = resolved.staff
+            note = resolved.note
+        case .closed(let closed):
+            self.init(type: event.type, eventId: event.messageId, requestId: closed.requestId)
+            staff = closed.staff
+            note = closed.note
+            satisfaction = closed.satisfaction
+        case .rejected(let ended), .merged(let ended):
+            self.init(type: event.type, eventId: event.messageId, requestId: ended.requestId)
+            staff = ended.staff
+            reason = ended.reason
+            into = ended.into
+        case .summonsAcknowledged, .summonsDone, .visitLogged:
             return nil
         }
+        requestVersion = event.requestVersion
     }
 }

@@ -18,110 +18,118 @@ import PostgresNIO
 /// after an org change gives the same figures.
 struct Projector: Sendable {
     /// Applies `body` (an envelope of type `type`); returns `false` for types reporting ignores.
+    /// A malformed payload is a ``PoisonMessage`` (the live event is dead-lettered).
     @discardableResult
     func apply(type: String, body: [UInt8], on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let event: RequestEvent
+        do {
+            event = try RequestEvent(type: type, body: body)
+        } catch RequestEventDecodingError.unknownType {
+            return false
+        } catch {
+            throw PoisonMessage(error.description)
+        }
+        return try await apply(event, on: connection, logger: logger)
+    }
+
+    /// Applies `event`; returns `false` for kinds reporting ignores.
+    @discardableResult
+    func apply(_ event: RequestEvent, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let offset = try await utcOffset(on: connection, logger: logger)
         var rollups = Rollups(utcOffset: offset)
-        func decode<P>(_ payload: P.Type) throws(PoisonMessage) -> MessageEnvelope<P> {
-            do { return try WireJSON.decode(MessageEnvelope<P>.self, from: body) } catch {
-                throw PoisonMessage("payload of \(type) does not match its schema: \(error)")
-            }
+        /// The request now waits at `moved.to`, under a new assignment.
+        func move(_ moved: RequestMoved) async throws {
+            try await upsertRequest(event, state: .assigned, unit: moved.to, on: connection, logger: logger)
+            try await assign(moved.assignmentId, request: moved.requestId, unit: moved.to, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
         }
-        switch type {
-        case MessageType.requestReceived:
-            let event = try decode(RequestReceived.self)
-            let submission = event.payload.submission
+        /// Closed without work (`rejected` or `merged`), counted at the unit it was at.
+        func end(_ ended: RequestEnded, state: RequestState, metric: String) async throws {
+            let unit = try await connection.query("SELECT unit FROM reporting.requests WHERE id = \(ended.requestId)", logger: logger).collect().first?.decode(String?.self)
+            try await upsertRequest(event, state: state, on: connection, logger: logger)
+            rollups.bump(metric, unit: unit ?? "street:triage", at: event.occurredAt)
+        }
+        switch event.kind {
+        case .received(let received):
+            let submission = received.submission
             // Only what the events say: the grid, when given; otherwise the first grid assignment.
-            try await upsertRequest(event, state: .received, on: connection, logger: logger)
+            try await upsertRequest(event, state: .received, category: submission.category, on: connection, logger: logger)
             try await connection.query(
                 """
                 UPDATE reporting.requests SET grid = coalesce(grid, \(submission.location.gridId)), household = \(submission.location.householdId), submitted_by = \(submission.submittedBy),
                     channel = \(submission.channel.rawValue), reporter_name = \(submission.reporter.name), reporter_phone = \(Masking.phone(submission.reporter.phone)),
                     description = \(submission.description), received_at = \(event.occurredAt)
-                WHERE id = \(event.payload.requestId)
+                WHERE id = \(received.requestId)
                 """,
                 logger: logger
             )
             if let by = submission.submittedBy { rollups.bump("collected", unit: "staff:\(by)", at: event.occurredAt) }
-        case MessageType.requestAssigned:
-            let event = try decode(RequestAssigned.self)
-            try await upsertRequest(event, state: .assigned, unit: event.payload.unit, category: event.payload.category, on: connection, logger: logger)
-            if event.payload.unit.tier == .grid {
-                try await connection.query("UPDATE reporting.requests SET grid = coalesce(grid, \(event.payload.unit.id)) WHERE id = \(event.payload.requestId)", logger: logger)
+        case .assigned(let assigned):
+            try await upsertRequest(event, state: .assigned, unit: assigned.unit, category: assigned.category, on: connection, logger: logger)
+            if assigned.unit.tier == .grid {
+                try await connection.query("UPDATE reporting.requests SET grid = coalesce(grid, \(assigned.unit.id)) WHERE id = \(assigned.requestId)", logger: logger)
             }
-            try await assign(event.payload.assignmentId, request: event.payload.requestId, unit: event.payload.unit, at: event.occurredAt, claimDue: event.payload.claimDueAt, rollups: &rollups, on: connection, logger: logger)
+            try await assign(assigned.assignmentId, request: assigned.requestId, unit: assigned.unit, at: event.occurredAt, claimDue: assigned.claimDueAt, rollups: &rollups, on: connection, logger: logger)
             // A request's first placement (routing resolved its household or address): counted as received there.
-            rollups.bump("received", unit: event.payload.unit.description, at: event.occurredAt)
-        case MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReassigned, MessageType.requestReopened:
-            let event = try decode(RequestMoved.self)
-            let moved = event.payload
-            try await upsertRequest(event, state: .assigned, unit: moved.to, on: connection, logger: logger)
-            try await assign(moved.assignmentId, request: moved.requestId, unit: moved.to, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
-            switch type {
-            case MessageType.requestEscalated: rollups.bump("escalated_from", unit: moved.from.description, at: event.occurredAt)
-            case MessageType.requestReturned: rollups.bump("returned_from", unit: moved.from.description, at: event.occurredAt)
-            case MessageType.requestReopened:
-                let (resolvedUnit, grid) = try await resolvedUnitAndGrid(moved.requestId, on: connection, logger: logger)
-                let unit = resolvedUnit ?? moved.from.description
-                for metric in ["feedback", "reopened"] { rollups.bump(metric, unit: unit, at: event.occurredAt) }
-                if let grid { for metric in ["origin_feedback", "origin_reopened"] { rollups.bump(metric, unit: "grid:\(grid)", at: event.occurredAt) } }
-                try await connection.query("UPDATE reporting.requests SET reopens = reopens + 1, satisfaction = 'unsatisfied' WHERE id = \(moved.requestId)", logger: logger)
-            default: break
-            }
-        case MessageType.requestSummoned:
-            let event = try decode(RequestSummoned.self)
-            for (unitText, assignment) in event.payload.summoned.sorted(by: { $0.key < $1.key }) {
+            rollups.bump("received", unit: assigned.unit.description, at: event.occurredAt)
+        case .escalated(let moved):
+            try await move(moved)
+            rollups.bump("escalated_from", unit: moved.from.description, at: event.occurredAt)
+        case .returned(let moved):
+            try await move(moved)
+            rollups.bump("returned_from", unit: moved.from.description, at: event.occurredAt)
+        case .reassigned(let moved):
+            try await move(moved)
+        case .reopened(let moved):
+            try await move(moved)
+            let (resolvedUnit, grid) = try await resolvedUnitAndGrid(moved.requestId, on: connection, logger: logger)
+            let unit = resolvedUnit ?? moved.from.description
+            for metric in ["feedback", "reopened"] { rollups.bump(metric, unit: unit, at: event.occurredAt) }
+            if let grid { for metric in ["origin_feedback", "origin_reopened"] { rollups.bump(metric, unit: "grid:\(grid)", at: event.occurredAt) } }
+            try await connection.query("UPDATE reporting.requests SET reopens = reopens + 1, satisfaction = 'unsatisfied' WHERE id = \(moved.requestId)", logger: logger)
+        case .summoned(let summoned):
+            for (unitText, assignment) in summoned.summoned.sorted(by: { $0.key < $1.key }) {
                 guard let unit = try? UnitRef(parsing: unitText) else { continue }
-                try await assign(assignment, request: event.payload.requestId, unit: unit, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
+                try await assign(assignment, request: summoned.requestId, unit: unit, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
             }
             try await touch(event, on: connection, logger: logger)
-        case MessageType.requestClaimed:
-            let event = try decode(RequestClaimed.self)
-            try await upsertRequest(event, state: .claimed, unit: event.payload.unit, on: connection, logger: logger)
-            try await connection.query("UPDATE reporting.requests SET resolve_due_at = \(event.payload.resolveDueAt) WHERE id = \(event.payload.requestId)", logger: logger)
-            try await claim(event.payload.assignmentId, at: event.occurredAt, resolveDue: event.payload.resolveDueAt, rollups: &rollups, on: connection, logger: logger)
-        case MessageType.summonsAcknowledged:
-            let event = try decode(SummonsProgress.self)
-            try await claim(event.payload.assignmentId, at: event.occurredAt, resolveDue: nil, rollups: &rollups, on: connection, logger: logger)
+        case .claimed(let claimed):
+            try await upsertRequest(event, state: .claimed, unit: claimed.unit, on: connection, logger: logger)
+            try await connection.query("UPDATE reporting.requests SET resolve_due_at = \(claimed.resolveDueAt) WHERE id = \(claimed.requestId)", logger: logger)
+            try await claim(claimed.assignmentId, at: event.occurredAt, resolveDue: claimed.resolveDueAt, rollups: &rollups, on: connection, logger: logger)
+        case .summonsAcknowledged(let progress):
+            try await claim(progress.assignmentId, at: event.occurredAt, resolveDue: nil, rollups: &rollups, on: connection, logger: logger)
             try await touch(event, on: connection, logger: logger)
-        case MessageType.summonsDone:
-            let event = try decode(SummonsProgress.self)
-            try await resolve(event.payload.assignmentId, at: event.occurredAt, rollups: &rollups, on: connection, logger: logger)
+        case .summonsDone(let progress):
+            try await resolve(progress.assignmentId, at: event.occurredAt, rollups: &rollups, on: connection, logger: logger)
             try await touch(event, on: connection, logger: logger)
-        case MessageType.requestResolved:
-            let event = try decode(RequestResolved.self)
-            try await upsertRequest(event, state: .resolved, unit: event.payload.unit, on: connection, logger: logger)
+        case .resolved(let resolved):
+            try await upsertRequest(event, state: .resolved, unit: resolved.unit, on: connection, logger: logger)
             try await connection.query(
-                "UPDATE reporting.requests SET resolved_unit = \(event.payload.unit.description), resolved_at = \(event.occurredAt) WHERE id = \(event.payload.requestId)",
+                "UPDATE reporting.requests SET resolved_unit = \(resolved.unit.description), resolved_at = \(event.occurredAt) WHERE id = \(resolved.requestId)",
                 logger: logger
             )
-            try await resolve(event.payload.assignmentId, at: event.occurredAt, rollups: &rollups, on: connection, logger: logger)
-        case MessageType.requestClosed:
-            let event = try decode(RequestClosed.self)
+            try await resolve(resolved.assignmentId, at: event.occurredAt, rollups: &rollups, on: connection, logger: logger)
+        case .closed(let closed):
             try await upsertRequest(event, state: .closed, on: connection, logger: logger)
-            let (resolvedUnit, grid) = try await resolvedUnitAndGrid(event.payload.requestId, on: connection, logger: logger)
+            let (resolvedUnit, grid) = try await resolvedUnitAndGrid(closed.requestId, on: connection, logger: logger)
             try await connection.query(
-                "UPDATE reporting.requests SET closed_at = \(event.occurredAt), satisfaction = \(event.payload.satisfaction.rawValue) WHERE id = \(event.payload.requestId)",
+                "UPDATE reporting.requests SET closed_at = \(event.occurredAt), satisfaction = \(closed.satisfaction.rawValue) WHERE id = \(closed.requestId)",
                 logger: logger
             )
             var metrics = ["feedback"]
-            if event.payload.solved ?? true { metrics.append("solved") }
-            if event.payload.satisfaction.closesTheLoop { metrics.append("satisfied") }
-            if event.payload.satisfaction == .basicallySatisfied { metrics.append("basically") }
+            if closed.solved ?? true { metrics.append("solved") }
+            if closed.satisfaction.closesTheLoop { metrics.append("satisfied") }
+            if closed.satisfaction == .basicallySatisfied { metrics.append("basically") }
             if let resolvedUnit { for metric in metrics { rollups.bump(metric, unit: resolvedUnit, at: event.occurredAt) } }
             if let grid { for metric in metrics { rollups.bump("origin_\(metric)", unit: "grid:\(grid)", at: event.occurredAt) } }
-        case MessageType.requestOverdue:
-            let event = try decode(RequestOverdue.self)
-            try await connection.query("UPDATE reporting.requests SET overdue_at = coalesce(overdue_at, \(event.occurredAt)) WHERE id = \(event.payload.requestId)", logger: logger)
-            rollups.bump("overdue", unit: event.payload.unit.description, at: event.occurredAt)
-        case MessageType.requestRejected, MessageType.requestMerged:
-            let event = try decode(RequestEnded.self)
-            let unit = try await connection.query("SELECT unit FROM reporting.requests WHERE id = \(event.payload.requestId)", logger: logger).collect().first?.decode(String?.self)
-            try await upsertRequest(event, state: type == MessageType.requestRejected ? .rejected : .merged, on: connection, logger: logger)
-            rollups.bump(type == MessageType.requestRejected ? "rejected" : "merged", unit: unit ?? "street:triage", at: event.occurredAt)
-        case MessageType.visitLogged:
-            let event = try decode(VisitLogged.self)
-            let visit = event.payload
+        case .overdue(let overdue):
+            try await connection.query("UPDATE reporting.requests SET overdue_at = coalesce(overdue_at, \(event.occurredAt)) WHERE id = \(overdue.requestId)", logger: logger)
+            rollups.bump("overdue", unit: overdue.unit.description, at: event.occurredAt)
+        case .rejected(let ended):
+            try await end(ended, state: .rejected, metric: "rejected")
+        case .merged(let ended):
+            try await end(ended, state: .merged, metric: "merged")
+        case .visitLogged(let visit):
             let inserted = try await connection.query(
                 """
                 INSERT INTO reporting.visits (id, staff, household, visited_at) VALUES (\(visit.visitId), \(visit.staff), \(visit.householdId), \(visit.visitedAt))
@@ -130,8 +138,8 @@ struct Projector: Sendable {
                 logger: logger
             ).collect().count
             if inserted == 1 { rollups.bump("visits", unit: "staff:\(visit.staff)", at: visit.visitedAt) }
-        default:
-            return false
+        case .deadlineWarning, .streetInformed:
+            return false  // no figure counts them
         }
         try await rollups.write(on: connection, logger: logger)
         return true
@@ -142,11 +150,9 @@ struct Projector: Sendable {
     }
 
     /// The request row moves forward only by version (an older event never overwrites a newer state).
-    private func upsertRequest<P>(_ event: MessageEnvelope<P>, state: RequestState, unit: UnitRef? = nil, category: String? = nil, on connection: PostgresConnection, logger: Logger) async throws {
+    private func upsertRequest(_ event: RequestEvent, state: RequestState, unit: UnitRef? = nil, category: String? = nil, on connection: PostgresConnection, logger: Logger) async throws {
         guard let requestId = event.requestId else { return }
         let version = event.requestVersion ?? 0
-        var category = category
-        if category == nil, let received = event.payload as? RequestReceived { category = received.submission.category }
         try await connection.query(
             """
             INSERT INTO reporting.requests (id, state, tier, unit, category, version, received_at, updated_at)
@@ -164,7 +170,7 @@ struct Projector: Sendable {
         )
     }
 
-    private func touch<P>(_ event: MessageEnvelope<P>, on connection: PostgresConnection, logger: Logger) async throws {
+    private func touch(_ event: RequestEvent, on connection: PostgresConnection, logger: Logger) async throws {
         guard let requestId = event.requestId else { return }
         try await connection.query(
             "UPDATE reporting.requests SET version = GREATEST(version, \(event.requestVersion ?? 0)), updated_at = GREATEST(updated_at, \(event.occurredAt)) WHERE id = \(requestId)",
