@@ -72,9 +72,9 @@ struct Org: AsyncParsableCommand {
                 database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
             )
             let file = self.file
-            let intakeDirectory = org.intakeDirectory
-            let directory = org.notificationDirectory
-            let reportingDirectory = org.reportingDirectory
+            let intakeDirectory = IntakeDirectory(org: org)
+            let directory = DirectorySnapshot(org: org)
+            let reportingDirectory = ReportingDirectory(org: org)
             let version = try await withAdminDatabase { client in
                 let version = try await OrgStore(postgres: client).replace(with: org, source: file, logger: logger)
                 try await Directory().replace(with: directory, on: client, logger: logger)
@@ -133,67 +133,6 @@ struct Audit: AsyncParsableCommand {
                 print("chain heads verified: \(exported.heads) heads in \(exported.files) exports, each still in the trail")
             }
         }
-    }
-}
-
-extension OrgFile {
-    /// What notification needs of the org: staff and how to reach them, unit names, which grid
-    /// each household is in, urgent categories, the district's time zone.
-    var notificationDirectory: DirectorySnapshot {
-        var names: [String: String] = ["\(RoutingRules.triage)": "街道分拨中心", "oversight:\(district.id)": district.name]
-        for street in streets { names["street:\(street.id)"] = street.name }
-        for grid in grids { names["grid:\(grid.id)"] = grid.name }
-        for department in departments { names["district:\(department.id)"] = department.name }
-        var households: [String: String] = [:]
-        for household in self.households ?? [] { households[household.id] = household.grid }
-        let staff = (self.staff ?? []).map { member in
-            DirectorySnapshot.Staff(
-                id: member.id, name: member.name, role: member.role, unit: member.unit, language: member.language, email: member.email,
-                phone: member.phone, webhook: member.webhook, quietHours: member.quietHours,
-                digestSeconds: member.digest.flatMap(SLAPolicy.parseDuration).map { Int($0.wholeSeconds) }
-            )
-        }
-        return DirectorySnapshot(
-            staff: staff, unitNames: names, households: households, urgentCategories: urgent ?? SLASettings.defaultUrgent,
-            utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
-        )
-    }
-}
-
-extension OrgFile {
-    /// What reporting needs of the org to present figures: unit names, each grid's street,
-    /// households and population (duties and subsidies), staff roles and units, the time zone.
-    var reportingDirectory: ReportingDirectory {
-        var units = [
-            ReportingDirectory.Unit(ref: "\(RoutingRules.triage)", name: "街道分拨中心", street: nil, households: 0, population: 0),
-            ReportingDirectory.Unit(ref: "oversight:\(district.id)", name: district.name, street: nil, households: 0, population: 0),
-        ]
-        units += streets.map { ReportingDirectory.Unit(ref: "street:\($0.id)", name: $0.name, street: $0.id, households: 0, population: 0) }
-        units += grids.map { ReportingDirectory.Unit(ref: "grid:\($0.id)", name: $0.name, street: $0.street, households: $0.households, population: $0.population) }
-        units += departments.map { ReportingDirectory.Unit(ref: "district:\($0.id)", name: $0.name, street: nil, households: 0, population: 0) }
-        return ReportingDirectory(
-            units: units, staff: (staff ?? []).map { ReportingDirectory.Staff(id: $0.id, name: $0.name, role: $0.role, unit: $0.unit) },
-            utcOffset: (calendar?.utcOffsetHours ?? 8) * 3600
-        )
-    }
-}
-
-extension OrgFile {
-    /// What intake's Open311 API needs: one service per category (grouped by department),
-    /// unit names for `agency_responsible`, the district id as jurisdiction.
-    var intakeDirectory: IntakeDirectory {
-        let services = departments.flatMap { department in
-            department.categories.map { category in
-                IntakeDirectory.Service(
-                    code: category, name: "\(CategoryNames.label(category, language: "zh")) \(CategoryNames.label(category, language: "en"))",
-                    description: "\(CategoryNames.label(category, language: "zh"))（\(department.name)）",
-                    group: department.name, keywords: [category, department.id].joined(separator: ",")
-                )
-            }
-        }.sorted { $0.code < $1.code }
-        var names = notificationDirectory.unitNames
-        names["\(RoutingRules.triage)"] = "街道分拨中心"
-        return IntakeDirectory(jurisdiction: district.id, services: services, unitNames: names)
     }
 }
 

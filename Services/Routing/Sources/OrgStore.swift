@@ -12,8 +12,8 @@ package struct OrgStore: Sendable {
         self.postgres = postgres
     }
 
-    /// Replaces the whole org structure with `org` in one transaction; returns the new version.
-    /// Requests and assignments already made keep their unit names.
+    /// Routing's part of `gridloop org import`: replaces the whole org structure with `org` in one
+    /// transaction; returns the new version. Requests and assignments already made keep their unit names.
     package func replace(with org: OrgFile, source: String, logger: Logger) async throws -> Int {
         try await postgres.transaction(logger: logger) { connection in
             try await connection.query("LOCK TABLE routing.org_versions IN EXCLUSIVE MODE", logger: logger)
@@ -48,7 +48,7 @@ package struct OrgStore: Sendable {
             for member in org.staff ?? [] {
                 try await connection.query("INSERT INTO routing.staff (id, name, role, unit, work_phone) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit), \(member.workPhone))", logger: logger)
             }
-            let settings = SLASettings(calendar: org.workingCalendar, urgent: Set(org.urgent ?? SLASettings.defaultUrgent))
+            let settings = SLASettings(calendar: org.workingCalendar, urgent: Set(org.urgentCategories))
             try await connection.query("INSERT INTO routing.settings (key, value) VALUES ('sla', \(try settings.encoded()))", logger: logger)
             let policy = org.slaPolicy
             let policies = [("*", policy.standard)] + policy.byCategory.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

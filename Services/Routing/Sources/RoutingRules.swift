@@ -27,7 +27,7 @@ package struct PlacementFacts: Sendable, Equatable {
 /// cannot be placed goes to the triage desk of the street tier, never dropped.
 package enum RoutingRules {
     /// Where unplaceable requests go.
-    package static let triage = try! UnitRef(tier: .street, id: "triage")
+    package static let triage = OrgFile.triageDesk
 
     /// The unit and the reason, for the trail.
     package static func firstUnit(for location: Location, facts: PlacementFacts) -> (unit: UnitRef, reason: String) {

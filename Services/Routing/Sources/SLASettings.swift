@@ -8,7 +8,7 @@ package struct SLASettings: Codable, Sendable, Equatable {
     package var urgent: Set<String>
 
     /// Emergencies and utility outages run on wall-clock time unless the org file says otherwise.
-    package static let defaultUrgent = ["emergency", "water", "power", "gas", "heating"]
+    package static let defaultUrgent = OrgFile.defaultUrgent
 
     package struct WorkingCalendarSettings: Codable, Sendable, Equatable {
         var opens: Int
