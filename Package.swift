@@ -60,7 +60,7 @@ let package = Package(
         /// The pure domain: ids, tiers, units, states, the lifecycle, message contracts, validation.
         .target(
             name: "GridLoopDomain",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")],
             path: "Shared/Domain",
             swiftSettings: swiftSettings
         ),
@@ -125,7 +125,7 @@ let package = Package(
 
         .target(name: "IntakeService", dependencies: serviceDependencies + ["GridLoopPhotos"], path: "Services/Intake/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GridLoopIntake", dependencies: ["IntakeService"], path: "Services/Intake/Main", swiftSettings: swiftSettings),
-        .target(name: "RoutingService", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], path: "Services/Routing/Sources", swiftSettings: swiftSettings),
+        .target(name: "RoutingService", dependencies: serviceDependencies, path: "Services/Routing/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GridLoopRouting", dependencies: ["RoutingService"], path: "Services/Routing/Main", swiftSettings: swiftSettings),
         .target(
             name: "NotificationService",
@@ -190,20 +190,30 @@ let package = Package(
 
         // MARK: Tests
 
-        /// Pure domain logic, no I/O.
+        /// Unit tests without I/O, one target per module they test: Shared (the pure domain,
+        /// auth, the AMQP wrapper's pure parts, service support), then each service's library.
         .testTarget(
-            name: "DomainTests",
-            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "GridLoopPhotos", "RoutingService", "NotificationService", "ReportingService", "IntakeService", "WebService"],
-            path: "Tests/DomainTests",
+            name: "SharedTests",
+            dependencies: ["GridLoopAuth", "GridLoopDomain", "GridLoopAMQP", "GridLoopPhotos", "GridLoopServiceSupport"],
+            path: "Tests/SharedTests",
             swiftSettings: swiftSettings
         ),
-        /// routing's command rules against an in-memory store: no I/O.
+        .testTarget(name: "IntakeServiceTests", dependencies: ["IntakeService", "GridLoopDomain"], path: "Tests/IntakeServiceTests", swiftSettings: swiftSettings),
+        /// routing's command rules against an in-memory store (as Hummingbird's todos example tests its router), placement, escalation, authorization.
         .testTarget(
-            name: "RoutingTests",
+            name: "RoutingServiceTests",
             dependencies: ["RoutingService", "GridLoopDomain", "GridLoopServiceSupport"],
-            path: "Tests/RoutingTests",
+            path: "Tests/RoutingServiceTests",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "NotificationServiceTests",
+            dependencies: ["NotificationService", "GridLoopDomain"],
+            path: "Tests/NotificationServiceTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ReportingServiceTests", dependencies: ["ReportingService", "GridLoopDomain"], path: "Tests/ReportingServiceTests", swiftSettings: swiftSettings),
+        .testTarget(name: "WebServiceTests", dependencies: ["WebService", "GridLoopDomain"], path: "Tests/WebServiceTests", swiftSettings: swiftSettings),
         /// Where the test broker and database are, and real processes of the services.
         .target(
             name: "GridLoopTestSupport",

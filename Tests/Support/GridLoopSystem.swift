@@ -31,14 +31,18 @@ package final class GridLoopSystem: Sendable {
     /// Starts every service (migrations run as they start), imports the demo org, and waits
     /// until each is healthy.
     package static func start(environment overrides: [String: String] = [:]) async throws -> GridLoopSystem {
-        var environment = [
+        // The services' environment as deploy/services.env writes it for a local run, on the
+        // test's ports, then the test's own settings.
+        var base = ["WEB_HTTP_PORT": "18085", "MAIL_PORT": "\(MailSink.port)", "HOME_DIR": TestEnvironment.logDir.path]
+        for (service, port) in ports { base["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
+        var environment = try ServicesEnvironment.load(base: base)
+        environment.merge([
             "AMQP_URL": try TestEnvironment.amqpURL(),
             // As deployed: the services (and the CLI) run as the least-privilege role; the
             // owner's login only migrates.
             "DATABASE_URL": try TestEnvironment.serviceDatabaseURL(),
             "DATABASE_MIGRATION_URL": try TestEnvironment.databaseURL(),
             "NOTIFICATION_WEBHOOK_URL": "http://127.0.0.1:\(webhookPort)/hook",
-            "LOG_LEVEL": "info",
             "AMQP_HEARTBEAT": "5",
             "ROUTING_SLA_SWEEP_INTERVAL_MS": "200",
             "NOTIFICATION_WEBHOOK_SECRET": WebhookReceiver.secret,
@@ -49,21 +53,11 @@ package final class GridLoopSystem: Sendable {
             "NOTIFICATION_RETRY_MAXIMUM_MS": "400",
             "NOTIFICATION_LEASE_SECONDS": "3",
             "NOTIFICATION_TIMEOUT_MS": "2000",
-            // Email to the in-test SMTP sink, SMS to the receiver's gateway path.
-            "NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:\(MailSink.port)",
-            "NOTIFICATION_SMTP_FROM": "gridloop@zhanyi.example",
+            // SMS to the receiver's gateway path (email goes to the in-test SMTP sink, MAIL_PORT).
             "NOTIFICATION_SMS_URL": "http://127.0.0.1:\(webhookPort)/sms",
-            "REPORTING_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
-            // The CLI's `staff inbox` asks routing.
-            "GRIDLOOP_ROUTING_URL": "http://127.0.0.1:\(ports["routing"]!)",
-            // The staff web app (launched where a test needs it) calls these.
-            "WEB_ROUTING_URL": "http://127.0.0.1:\(ports["routing"]!)",
-            "WEB_INTAKE_URL": "http://127.0.0.1:\(ports["intake"]!)",
-            "WEB_REPORTING_URL": "http://127.0.0.1:\(ports["reporting"]!)",
-            "WEB_PUBLIC_URL": "http://127.0.0.1:18085",
-            // Residents' status and follow-up links point at the web app the browser test launches.
-            "NOTIFICATION_WEB_URL": "http://127.0.0.1:18085",
-            "REPORTING_WEB_URL": "http://127.0.0.1:18085",
+            // Requests come straight from the tests, not through a proxy.
+            "INTAKE_TRUSTED_PROXIES": "",
+            "ROUTING_TRUSTED_PROXIES": "",
             // Incidents (many reports of one problem made one) only where a test asks for them.
             "ROUTING_INCIDENT_THRESHOLD": "0",
             // The tests submit many requests from one address and one phone: rate limits only
@@ -77,8 +71,7 @@ package final class GridLoopSystem: Sendable {
             // The trail's chain heads, exported every second into this system's own directory.
             "INTAKE_CHAIN_HEAD_DIR": TestEnvironment.logDir.appendingPathComponent("chain-heads-\(TestEnvironment.unique())").path,
             "INTAKE_CHAIN_HEAD_INTERVAL_SECONDS": "1",
-        ]
-        for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = "\(port)" }
+        ]) { _, test in test }
         environment.merge(overrides) { _, new in new }
         // A service left over from an interrupted run would answer for ours and compete for messages.
         // (A service still waiting for its database answers 503: any answer counts.)

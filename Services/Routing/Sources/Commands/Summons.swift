@@ -70,15 +70,7 @@ enum Summons {
             return c.done(c.lifecycle, "done for \(unit); waiting for \(outstanding.joined(separator: ", "))")
         }
         // The last summoned department is done: the request is resolved.
-        let resolved = try c.lifecycle.applying(.resolve)
-        try await c.store.save(c.request.id, resolved, previousVersion: c.lifecycle.version)
-        try await c.store.markResolved(assignment: c.owner, note: c.note)
-        try await c.store.cancelTimers(assignment: c.owner)
-        try await c.emit(
-            MessageType.requestResolved, version: resolved.version,
-            RequestResolved(requestId: c.request.idText, assignmentId: summons.uuidString.lowercased(), unit: unit, staff: c.staff, note: c.note)
-        )
-        return c.done(resolved, "resolved: every summoned department is done")
+        return c.done(try await Resolve.resolved(c, reportedBy: summons, at: unit), "resolved: every summoned department is done")
     }
 
     private static func progress(_ c: CommandContext<some RoutingStore>, _ type: String, assignment: UUID, unit: UnitRef, note: String?) async throws {
