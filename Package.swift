@@ -4,7 +4,7 @@ import PackageDescription
 /// Settings every GridLoop target shares: Swift 6 language mode plus the upcoming features the
 /// model codebases (Hummingbird, postgres-nio) build with.
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -123,7 +123,12 @@ let package = Package(
 
         // MARK: Services (a library with the build function, and a tiny @main)
 
-        .target(name: "IntakeService", dependencies: serviceDependencies + ["GridLoopPhotos"], path: "Services/Intake/Sources", swiftSettings: swiftSettings),
+        .target(
+            name: "IntakeService",
+            dependencies: serviceDependencies + ["GridLoopPhotos"],
+            path: "Services/Intake/Sources",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "GridLoopIntake", dependencies: ["IntakeService"], path: "Services/Intake/Main", swiftSettings: swiftSettings),
         .target(name: "RoutingService", dependencies: serviceDependencies, path: "Services/Routing/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GridLoopRouting", dependencies: ["RoutingService"], path: "Services/Routing/Main", swiftSettings: swiftSettings),
@@ -140,7 +145,12 @@ let package = Package(
             resources: [.copy("Templates")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "GridLoopNotification", dependencies: ["NotificationService"], path: "Services/Notification/Main", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "GridLoopNotification",
+            dependencies: ["NotificationService"],
+            path: "Services/Notification/Main",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ReportingService",
             dependencies: serviceDependencies + [
@@ -150,7 +160,12 @@ let package = Package(
             path: "Services/Reporting/Sources",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "GridLoopReporting", dependencies: ["ReportingService"], path: "Services/Reporting/Main", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "GridLoopReporting",
+            dependencies: ["ReportingService"],
+            path: "Services/Reporting/Main",
+            swiftSettings: swiftSettings
+        ),
         /// The staff's pages: stateless, calls routing and intake with each person's token.
         .target(
             name: "WebService",
@@ -198,7 +213,12 @@ let package = Package(
             path: "Tests/SharedTests",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IntakeServiceTests", dependencies: ["IntakeService", "GridLoopDomain"], path: "Tests/IntakeServiceTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntakeServiceTests",
+            dependencies: ["IntakeService", "GridLoopDomain"],
+            path: "Tests/IntakeServiceTests",
+            swiftSettings: swiftSettings
+        ),
         /// routing's command rules against an in-memory store (as Hummingbird's todos example tests its router), placement, escalation, authorization.
         .testTarget(
             name: "RoutingServiceTests",
@@ -212,8 +232,18 @@ let package = Package(
             path: "Tests/NotificationServiceTests",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ReportingServiceTests", dependencies: ["ReportingService", "GridLoopDomain"], path: "Tests/ReportingServiceTests", swiftSettings: swiftSettings),
-        .testTarget(name: "WebServiceTests", dependencies: ["WebService", "GridLoopDomain"], path: "Tests/WebServiceTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReportingServiceTests",
+            dependencies: ["ReportingService", "GridLoopDomain"],
+            path: "Tests/ReportingServiceTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebServiceTests",
+            dependencies: ["WebService", "GridLoopDomain"],
+            path: "Tests/WebServiceTests",
+            swiftSettings: swiftSettings
+        ),
         /// Where the test broker and database are, and real processes of the services.
         .target(
             name: "GridLoopTestSupport",

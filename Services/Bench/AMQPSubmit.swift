@@ -24,10 +24,16 @@ struct AMQPSubmit: AsyncParsableCommand {
         let run = String(UUID().uuidString.prefix(8)).lowercased()
         let messages = try (0..<requests).map { index in
             let key = "bench-amqp-\(run)-\(index)"
-            let payload = SubmissionPayload(idempotencyKey: key, submission: SubmissionDraft(
-                category: "housing", description: key, location: Location(gridId: grid),
-                reporter: .init(name: "基准居民", phone: "136\(String(format: "%08d", index % 100_000_000))"), channel: "cli"
-            ))
+            let payload = SubmissionPayload(
+                idempotencyKey: key,
+                submission: SubmissionDraft(
+                    category: "housing",
+                    description: key,
+                    location: Location(gridId: grid),
+                    reporter: .init(name: "基准居民", phone: "136\(String(format: "%08d", index % 100_000_000))"),
+                    channel: "cli"
+                )
+            )
             let envelope = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: key, payload: payload)
             return (key, try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate))
         }

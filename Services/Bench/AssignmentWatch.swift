@@ -25,7 +25,14 @@ final class AssignmentWatch: Sendable {
     /// A watch whose consumer records into it.
     static func start(options: AMQPOptions, unit: UnitRef, logger: Logger) -> AssignmentWatch {
         let recorder = Recorder()
-        let consumer = AMQPConsumer(options: options, queue: unit.queueName, topology: GridLoopTopology.unit(unit), prefetch: 256, concurrency: 16, logger: logger) { message in
+        let consumer = AMQPConsumer(
+            options: options,
+            queue: unit.queueName,
+            topology: GridLoopTopology.unit(unit),
+            prefetch: 256,
+            concurrency: 16,
+            logger: logger
+        ) { message in
             recorder.record(message)
             return .ack
         }

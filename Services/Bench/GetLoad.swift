@@ -19,7 +19,10 @@ struct GetLoad: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(30))))
         let parsed = headers.compactMap { line -> (String, String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+            return (
+                String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            )
         }
         let target = url
         @Sendable func read() async -> (Duration, Int, UInt)? {
@@ -27,7 +30,8 @@ struct GetLoad: AsyncParsableCommand {
             for (name, value) in parsed { request.headers.add(name: name, value: value) }
             let sent = ContinuousClock.now
             guard let response = try? await client.execute(request, timeout: .seconds(30)),
-                  let body = try? await response.body.collect(upTo: 16 << 20) else { return nil }
+                let body = try? await response.body.collect(upTo: 16 << 20)
+            else { return nil }
             return (ContinuousClock.now - sent, body.readableBytes, response.status.code)
         }
         for _ in 0..<warmup { _ = await read() }

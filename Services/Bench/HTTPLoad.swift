@@ -11,7 +11,10 @@ import Synchronization
 /// they can, or at `rate` per second in all), while the grid's queue is consumed; prints
 /// accepted/s, HTTP latency and submit → assignment latency.
 struct HTTPLoad: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "http", abstract: "POST submissions to intake; time the answers and the assignments.")
+    static let configuration = CommandConfiguration(
+        commandName: "http",
+        abstract: "POST submissions to intake; time the answers and the assignments."
+    )
 
     @Option(help: "Submissions in all.") var requests = 2_000
     @Option(help: "Concurrent clients (each one request at a time).") var clients = 8
@@ -45,10 +48,14 @@ struct HTTPLoad: AsyncParsableCommand {
                         request.method = .POST
                         request.headers.add(name: "content-type", value: "application/json")
                         request.headers.add(name: "Idempotency-Key", value: key)
-                        request.body = .bytes(ByteBuffer(string: """
-                            {"category":"housing","description":"\(key)","location":{"gridId":"\(gridId)"},\
-                            "reporter":{"name":"基准居民","phone":"137\(String(format: "%08d", index % 100_000_000))"},"channel":"hotline"}
-                            """))
+                        request.body = .bytes(
+                            ByteBuffer(
+                                string: """
+                                    {"category":"housing","description":"\(key)","location":{"gridId":"\(gridId)"},\
+                                    "reporter":{"name":"基准居民","phone":"137\(String(format: "%08d", index % 100_000_000))"},"channel":"hotline"}
+                                    """
+                            )
+                        )
                         let sent = ContinuousClock.now
                         var ok = false
                         do {

@@ -9,7 +9,10 @@ import Synchronization
 /// to a quorum queue through librabbitmq, with a window of outstanding confirms; then the
 /// same messages consumed with manual acks.
 struct PublishRate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "publish-rate", abstract: "Confirmed persistent publishes to a quorum queue, then consumed.")
+    static let configuration = CommandConfiguration(
+        commandName: "publish-rate",
+        abstract: "Confirmed persistent publishes to a quorum queue, then consumed."
+    )
 
     @Option(help: "Messages to publish.") var messages = 20_000
     @Option(help: "Most unconfirmed publishes in flight.") var window = 64

@@ -11,7 +11,9 @@ import Synchronization
 /// pools or confirms (the publisher's pool was never released once) grows with every message.
 /// Exits non-zero when the growth after warm-up reaches `limit-mb`.
 struct Soak: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Confirmed publishes and consumes through the wrapper with RSS sampled; fails when RSS grows after warm-up.")
+    static let configuration = CommandConfiguration(
+        abstract: "Confirmed publishes and consumes through the wrapper with RSS sampled; fails when RSS grows after warm-up."
+    )
 
     @Option(help: "Messages to publish and consume.") var messages = 1_000_000
     @Option(help: "Messages per publish call (the outbox relay's batch).") var batch = 256
@@ -22,7 +24,7 @@ struct Soak: AsyncParsableCommand {
     /// Resident set size of this process, in kB (`VmRSS` of /proc/self/status).
     static func rss() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return 0 }
         return Int(line.split(whereSeparator: \.isWhitespace)[1]) ?? 0
     }
@@ -49,7 +51,9 @@ struct Soak: AsyncParsableCommand {
         var sent = 0
         while sent < messages {
             let count = min(batch, messages - sent)
-            let outcomes = await publisher.publish((sent..<(sent + count)).map { OutgoingMessage(exchange: "", routingKey: queue, body: body, messageId: "soak-\($0)") })
+            let outcomes = await publisher.publish(
+                (sent..<(sent + count)).map { OutgoingMessage(exchange: "", routingKey: queue, body: body, messageId: "soak-\($0)") }
+            )
             confirmed += outcomes.count(where: \.isConfirmed)
             let before = sent
             sent += count
@@ -61,7 +65,9 @@ struct Soak: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("  \(sent) messages: RSS \(Self.rss() / 1024) MB\n".utf8))
             }
         }
-        while consumed.load(ordering: .relaxed) < confirmed, ContinuousClock.now - started < .seconds(3600) { try await Task.sleep(for: .milliseconds(20)) }
+        while consumed.load(ordering: .relaxed) < confirmed, ContinuousClock.now - started < .seconds(3600) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let elapsed = ContinuousClock.now - started
         let final = Self.rss()
         consuming.cancel()

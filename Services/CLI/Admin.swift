@@ -15,7 +15,10 @@ import RoutingService
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply every service's database migrations.")
 
-    @Option(help: "Seconds to keep trying while the database cannot be reached yet (a deployment's first start); a refusal (wrong password, no such database) fails at once.")
+    @Option(
+        help:
+            "Seconds to keep trying while the database cannot be reached yet (a deployment's first start); a refusal (wrong password, no such database) fails at once."
+    )
     var wait = 0
 
     func run() async throws {
@@ -26,7 +29,11 @@ struct Migrate: AsyncParsableCommand {
             while true {
                 do {
                     try await DatabaseBootstrap.migrate(
-                        database: configuration.migrationDatabase, migrator: migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+                        database: configuration.migrationDatabase,
+                        migrator: migrator,
+                        logger: logger,
+                        wait: false,
+                        connectTimeout: CLIConnections.connectTimeout
                     )
                     break
                 } catch let failure as DependencyFailure where !failure.permanent && ContinuousClock.now < deadline {
@@ -51,7 +58,9 @@ struct Org: AsyncParsableCommand {
 
         func run() async throws {
             let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch { throw CLIFailure("cannot read \(file): \(error.localizedDescription)") }
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw CLIFailure("cannot read \(file): \(error.localizedDescription)")
+            }
             let org: OrgFile
             do { org = try OrgFile.parse(text) } catch { throw CLIFailure("\(file): \(error)") }
             let problems = org.validate()
@@ -60,16 +69,32 @@ struct Org: AsyncParsableCommand {
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
             try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+                database: configuration.migrationDatabase,
+                migrator: RoutingApp.migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
             )
             try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase, migrator: NotificationApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+                database: configuration.migrationDatabase,
+                migrator: NotificationApp.migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
             )
             try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase, migrator: ReportingApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+                database: configuration.migrationDatabase,
+                migrator: ReportingApp.migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
             )
             try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout
+                database: configuration.migrationDatabase,
+                migrator: IntakeApp.migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
             )
             let file = self.file
             let intakeDirectory = IntakeDirectory(org: org)
@@ -86,7 +111,9 @@ struct Org: AsyncParsableCommand {
             try await CLIConnections.session(options: configuration.amqp, requireTopology: false) { session in
                 for unit in units { try session.declare(GridLoopTopology.unit(unit)) }
             }
-            print("org version \(version): \(org.streets.count) streets, \(org.grids.count) grids, \((org.households ?? []).count) households, \(org.departments.count) departments, \((org.staff ?? []).count) staff; \(units.count) unit queues")
+            print(
+                "org version \(version): \(org.streets.count) streets, \(org.grids.count) grids, \((org.households ?? []).count) households, \(org.departments.count) departments, \((org.staff ?? []).count) staff; \(units.count) unit queues"
+            )
         }
     }
 }
@@ -128,7 +155,9 @@ struct Audit: AsyncParsableCommand {
                 guard exported.files > 0 else { throw CLIFailure("no chain-head exports in \(heads ?? "")") }
                 guard exported.problems.isEmpty else {
                     let lines = exported.problems.prefix(50).map { "  \($0)" }.joined(separator: "\n")
-                    throw CLIFailure("chain heads FAILED: \(exported.problems.count) of \(exported.heads) exported heads do not match the trail:\n\(lines)")
+                    throw CLIFailure(
+                        "chain heads FAILED: \(exported.problems.count) of \(exported.heads) exported heads do not match the trail:\n\(lines)"
+                    )
                 }
                 print("chain heads verified: \(exported.heads) heads in \(exported.files) exports, each still in the trail")
             }
@@ -138,7 +167,11 @@ struct Audit: AsyncParsableCommand {
 
 /// `gridloop apikey …`: keys for intake clients (Open311, hotline systems).
 struct APIKeyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "apikey", abstract: "API keys for intake clients (Open311 POST requests).", subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "apikey",
+        abstract: "API keys for intake clients (Open311 POST requests).",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a key for a client; prints it once (only its hash is stored).")
@@ -147,11 +180,16 @@ struct APIKeyCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
             try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: Logger(label: "gridloop-cli"), wait: false,
+                database: configuration.migrationDatabase,
+                migrator: IntakeApp.migrator,
+                logger: Logger(label: "gridloop-cli"),
+                wait: false,
                 connectTimeout: CLIConnections.connectTimeout
             )
             let name = self.name
-            let (id, key) = try await withAdminDatabase(schemas: ["intake"]) { client in try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli")) }
+            let (id, key) = try await withAdminDatabase(schemas: ["intake"]) { client in
+                try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli"))
+            }
             print("\(id)\t\(key)")
         }
     }
@@ -160,7 +198,9 @@ struct APIKeyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys (id, name, created, revoked).")
 
         func run() async throws {
-            let keys = try await withAdminDatabase(schemas: ["intake"]) { client in try await APIKeys(postgres: client).list(logger: Logger(label: "gridloop-cli")) }
+            let keys = try await withAdminDatabase(schemas: ["intake"]) { client in
+                try await APIKeys(postgres: client).list(logger: Logger(label: "gridloop-cli"))
+            }
             for (id, name, created, revoked) in keys {
                 print("\(id)\t\(name)\t\(Timestamp.format(created))\t\(revoked.map { "revoked \(Timestamp.format($0))" } ?? "live")")
             }
@@ -174,7 +214,9 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let id = self.id
-            let revoked = try await withAdminDatabase(schemas: ["intake"]) { client in try await APIKeys(postgres: client).revoke(id: id, logger: Logger(label: "gridloop-cli")) }
+            let revoked = try await withAdminDatabase(schemas: ["intake"]) { client in
+                try await APIKeys(postgres: client).revoke(id: id, logger: Logger(label: "gridloop-cli"))
+            }
             guard revoked else { throw CLIFailure("no live API key \(id)") }
             print("\(id) revoked")
         }

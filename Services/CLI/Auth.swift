@@ -18,7 +18,8 @@ struct Auth: AsyncParsableCommand {
     /// `GRIDLOOP_AUTH_SECRET`; staff sign in with `POST /v1/auth/token` instead.
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue a token for a staff member (role and unit from the org) or a service (reads district reports); needs GRIDLOOP_AUTH_SECRET.",
+            abstract:
+                "Issue a token for a staff member (role and unit from the org) or a service (reads district reports); needs GRIDLOOP_AUTH_SECRET.",
             discussion: "Staff commands read the token from GRIDLOOP_TOKEN: export GRIDLOOP_TOKEN=$(gridloop auth token --staff cui-chunhua)"
         )
         @Option(help: "The staff member's id.") var staff: String?
@@ -41,10 +42,17 @@ struct Auth: AsyncParsableCommand {
             let issued: IssuedToken
             if let service {
                 guard UnitRef.isValidID(service) else { throw CLIFailure("--service: lowercase letters, digits and -") }
-                issued = try await authenticator.authority.issue(subject: "service:\(service)", role: Principal.serviceRole, unit: nil, lifetime: lifetime)
+                issued = try await authenticator.authority.issue(
+                    subject: "service:\(service)",
+                    role: Principal.serviceRole,
+                    unit: nil,
+                    lifetime: lifetime
+                )
             } else {
                 let staff = self.staff ?? ""
-                let member = try await withAdminDatabase(schemas: ["routing"]) { client in try await StaffCredentials(postgres: client).member(staff, logger: Logger(label: "gridloop-cli")) }
+                let member = try await withAdminDatabase(schemas: ["routing"]) { client in
+                    try await StaffCredentials(postgres: client).member(staff, logger: Logger(label: "gridloop-cli"))
+                }
                 guard let member else { throw CLIFailure("no staff member '\(staff)' in the org") }
                 issued = try await authenticator.authority.issue(subject: staff, role: member.role, unit: member.unit, lifetime: lifetime)
             }
@@ -65,9 +73,17 @@ struct Auth: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: RoutingApp.migrator, logger: Logger(label: "gridloop-cli"), wait: false, connectTimeout: CLIConnections.connectTimeout)
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase,
+                migrator: RoutingApp.migrator,
+                logger: Logger(label: "gridloop-cli"),
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
+            )
             let staff = self.staff
-            let secret = try await withAdminDatabase(schemas: ["routing"]) { client in try await StaffCredentials(postgres: client).issue(for: staff, logger: Logger(label: "gridloop-cli")) }
+            let secret = try await withAdminDatabase(schemas: ["routing"]) { client in
+                try await StaffCredentials(postgres: client).issue(for: staff, logger: Logger(label: "gridloop-cli"))
+            }
             guard let secret else { throw CLIFailure("no staff member '\(staff)' in the org") }
             print(secret)
         }
@@ -77,12 +93,15 @@ struct Auth: AsyncParsableCommand {
 extension CLIEnvironment {
     /// The data key (`GRIDLOOP_DATA_KEY`), for the commands that store or read residents' phones.
     static func dataProtector() throws -> DataProtector {
-        do { return try DataProtector.fromConfiguration(ConfigReader(provider: EnvironmentVariablesProvider())) } catch { throw CLIFailure("\(error)") }
+        do { return try DataProtector.fromConfiguration(ConfigReader(provider: EnvironmentVariablesProvider())) } catch {
+            throw CLIFailure("\(error)")
+        }
     }
 
     /// The staff member's token for commands: `GRIDLOOP_TOKEN`.
     static func staffToken() throws -> String {
-        guard let token = ProcessInfo.processInfo.environment["GRIDLOOP_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+        guard let token = ProcessInfo.processInfo.environment["GRIDLOOP_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+        else {
             throw CLIFailure("not signed in: set GRIDLOOP_TOKEN (POST /v1/auth/token, or an operator's `gridloop auth token --staff ID`)")
         }
         return token

@@ -23,7 +23,11 @@ enum CLIConnections {
     /// GridLoop's exchanges are there. A broker that cannot be reached, refuses the login or
     /// the vhost, or lacks the topology is thrown as a ``DependencyFailure``.
     /// `requireTopology: false` is for `org import`, which declares the units' topology itself.
-    static func session<T: Sendable>(options: AMQPOptions, requireTopology: Bool = true, _ body: @escaping @Sendable (AMQPSession) throws -> T) async throws -> T {
+    static func session<T: Sendable>(
+        options: AMQPOptions,
+        requireTopology: Bool = true,
+        _ body: @escaping @Sendable (AMQPSession) throws -> T
+    ) async throws -> T {
         do {
             return try await AMQPSession.run(options: options) { session in
                 if requireTopology { try session.requireExchanges(of: GridLoopTopology.exchanges) }
@@ -53,7 +57,9 @@ enum CLIConnections {
 /// first connection has shown that the database answers and has GridLoop's schemas.
 /// `schemas`: those the command needs (default all of GridLoop's).
 func withAdminDatabase<T: Sendable>(
-    poolSize: Int = 2, schemas: [String] = CLIConnections.schemas, _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    poolSize: Int = 2,
+    schemas: [String] = CLIConnections.schemas,
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
     let configuration = try CLIEnvironment.configuration()
     var logger = Logger(label: "gridloop-cli")

@@ -10,7 +10,9 @@ import PostgresNIO
 /// `gridloop data …`: residents' personal data at rest.
 struct DataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Residents' phones at rest: find by phone, re-seal after a key rotation.", subcommands: [Find.self, Rekey.self]
+        commandName: "data",
+        abstract: "Residents' phones at rest: find by phone, re-seal after a key rotation.",
+        subcommands: [Find.self, Rekey.self]
     )
 
     /// `gridloop data find PHONE`: requests by reporter phone, through the keyed hash.
@@ -27,7 +29,9 @@ struct DataCommand: AsyncParsableCommand {
                     logger: Logger(label: "gridloop-cli")
                 ).collect().map { try $0.decode((UUID, String, Date).self) }
             }
-            for (id, state, created) in rows { print("\(id.uuidString.lowercased())\t\(state)\t\(Timestamp.format(created))\t\(Masking.phone(phone))") }
+            for (id, state, created) in rows {
+                print("\(id.uuidString.lowercased())\t\(state)\t\(Timestamp.format(created))\t\(Masking.phone(phone))")
+            }
             if rows.isEmpty { print("no requests from \(Masking.phone(phone))") }
         }
     }
@@ -35,16 +39,21 @@ struct DataCommand: AsyncParsableCommand {
     /// `gridloop data rekey`: seals every stored phone under the current key.
     struct Rekey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-seal stored phones under GRIDLOOP_DATA_KEY (rows sealed with GRIDLOOP_DATA_PREVIOUS_KEY, or not sealed at all) and recompute their hashes.",
-            discussion: "Rotation: set GRIDLOOP_DATA_PREVIOUS_KEY to the old key and GRIDLOOP_DATA_KEY to the new one for every service, restart them, run this, then drop the previous key."
+            abstract:
+                "Re-seal stored phones under GRIDLOOP_DATA_KEY (rows sealed with GRIDLOOP_DATA_PREVIOUS_KEY, or not sealed at all) and recompute their hashes.",
+            discussion:
+                "Rotation: set GRIDLOOP_DATA_PREVIOUS_KEY to the old key and GRIDLOOP_DATA_KEY to the new one for every service, restart them, run this, then drop the previous key."
         )
 
         func run() async throws {
             let protector = try CLIEnvironment.dataProtector()
             let logger = Logger(label: "gridloop-cli")
             let counts = try await withAdminDatabase { client in
-                var intake = 0, notification = 0
-                let requests = try await client.query("SELECT id, reporter_phone FROM intake.requests", logger: logger).collect().map { try $0.decode((UUID, String).self) }
+                var intake = 0
+                var notification = 0
+                let requests = try await client.query("SELECT id, reporter_phone FROM intake.requests", logger: logger).collect().map {
+                    try $0.decode((UUID, String).self)
+                }
                 for (id, stored) in requests where !protector.isCurrent(stored) {
                     let phone = try protector.open(stored)
                     try await client.query(
@@ -53,8 +62,11 @@ struct DataCommand: AsyncParsableCommand {
                     )
                     intake += 1
                 }
-                let contacts = try await client.query("SELECT request_id, reporter_phone FROM notification.requests WHERE reporter_phone IS NOT NULL", logger: logger)
-                    .collect().map { try $0.decode((String, String).self) }
+                let contacts = try await client.query(
+                    "SELECT request_id, reporter_phone FROM notification.requests WHERE reporter_phone IS NOT NULL",
+                    logger: logger
+                )
+                .collect().map { try $0.decode((String, String).self) }
                 for (id, stored) in contacts where !protector.isCurrent(stored) {
                     try await client.query(
                         "UPDATE notification.requests SET reporter_phone = \(protector.seal(try protector.open(stored))) WHERE request_id = \(id) AND reporter_phone = \(stored)",
@@ -62,8 +74,11 @@ struct DataCommand: AsyncParsableCommand {
                     )
                     notification += 1
                 }
-                let pending = try await client.query("SELECT id, target, payload FROM notification.deliveries WHERE channel = 'sms' AND status = 'pending'", logger: logger)
-                    .collect().map { try $0.decode((String, String, String).self) }
+                let pending = try await client.query(
+                    "SELECT id, target, payload FROM notification.deliveries WHERE channel = 'sms' AND status = 'pending'",
+                    logger: logger
+                )
+                .collect().map { try $0.decode((String, String, String).self) }
                 for (id, target, payload) in pending where !protector.isCurrent(target) {
                     let body = try DeliveryPayload.rewritingRecipient(payload) { protector.seal(try protector.open($0)) }
                     try await client.query(

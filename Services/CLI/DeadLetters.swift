@@ -7,7 +7,9 @@ import GridLoopServiceSupport
 /// `gridloop dead-letters list | replay`: what could not be handled, with why, and re-driving it.
 struct DeadLetters: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dead-letters", abstract: "Messages a service could not handle (dead letters), and re-driving them.", subcommands: [List.self, Replay.self]
+        commandName: "dead-letters",
+        abstract: "Messages a service could not handle (dead letters), and re-driving them.",
+        subcommands: [List.self, Replay.self]
     )
 
     /// The service queues whose dead letters are kept in `<queue>.dead`.
@@ -33,11 +35,18 @@ struct DeadLetters: AsyncParsableCommand {
             var letters: [Letter] = []
             for queue in queues {
                 while let message = try session.take(queue: GridLoopQueue.dead(queue), wait: .milliseconds(200)) {
-                    letters.append(Letter(
-                        queue: queue, messageId: message.messageId ?? "-", type: message.type ?? "-",
-                        reason: message.headers["x-gridloop-reason"] ?? "the broker's delivery limit (handled and requeued \(GridLoopTopology.deliveryLimit) times)",
-                        deadAt: message.headers["x-gridloop-dead-at"] ?? "-", size: message.body.count, body: String(decoding: message.body, as: UTF8.self)
-                    ))
+                    letters.append(
+                        Letter(
+                            queue: queue,
+                            messageId: message.messageId ?? "-",
+                            type: message.type ?? "-",
+                            reason: message.headers["x-gridloop-reason"]
+                                ?? "the broker's delivery limit (handled and requeued \(GridLoopTopology.deliveryLimit) times)",
+                            deadAt: message.headers["x-gridloop-dead-at"] ?? "-",
+                            size: message.body.count,
+                            body: String(decoding: message.body, as: UTF8.self)
+                        )
+                    )
                 }
             }
             return letters
@@ -88,14 +97,25 @@ struct DeadLetters: AsyncParsableCommand {
                 while let message = try session.take(queue: GridLoopQueue.dead(queue), wait: .milliseconds(200)) {
                     if message.headers["x-gridloop-replay-run"] == run { break }  // left unacknowledged: back in place at the end
                     guard wanted == nil || message.messageId == wanted else { continue }  // left unacknowledged: back in place at the end
-                    var headers = message.headers.filter { !$0.key.hasPrefix("x-gridloop-") && !$0.key.hasPrefix("x-death") && !$0.key.hasPrefix("x-first-death") && !$0.key.hasPrefix("x-last-death") }
+                    var headers = message.headers.filter {
+                        !$0.key.hasPrefix("x-gridloop-") && !$0.key.hasPrefix("x-death") && !$0.key.hasPrefix("x-first-death")
+                            && !$0.key.hasPrefix("x-last-death")
+                    }
                     headers["x-gridloop-replayed-at"] = Timestamp.format(Date())
                     headers["x-gridloop-replay-run"] = run
                     let copy = OutgoingMessage(
-                        exchange: "", routingKey: queue, body: opened(message.body), messageId: message.messageId ?? MessageID.make(), type: message.type,
-                        correlationId: message.correlationId, replyTo: nil, headers: headers
+                        exchange: "",
+                        routingKey: queue,
+                        body: opened(message.body),
+                        messageId: message.messageId ?? MessageID.make(),
+                        type: message.type,
+                        correlationId: message.correlationId,
+                        replyTo: nil,
+                        headers: headers
                     )
-                    guard case .confirmed = try session.publish(copy) else { throw CLIFailure("the broker did not confirm the copy of \(message.messageId ?? "-"); the dead letter is kept") }
+                    guard case .confirmed = try session.publish(copy) else {
+                        throw CLIFailure("the broker did not confirm the copy of \(message.messageId ?? "-"); the dead letter is kept")
+                    }
                     try session.settle(message, .ack)
                     count += 1
                 }
@@ -110,6 +130,8 @@ struct DeadLetters: AsyncParsableCommand {
 /// `queue` checked against the service queues, or all of them.
 private func selectedQueues(_ queue: String?) throws -> [String] {
     guard let queue else { return DeadLetters.queues }
-    guard DeadLetters.queues.contains(queue) else { throw CLIFailure("'\(queue)' is not a service queue (\(DeadLetters.queues.joined(separator: ", ")))") }
+    guard DeadLetters.queues.contains(queue) else {
+        throw CLIFailure("'\(queue)' is not a service queue (\(DeadLetters.queues.joined(separator: ", ")))")
+    }
     return [queue]
 }

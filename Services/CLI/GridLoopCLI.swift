@@ -13,7 +13,10 @@ struct GridLoopCLI: AsyncParsableCommand {
         commandName: "gridloop",
         abstract: "GridLoop command line: residents' requests from submission to resolution.",
         discussion: "Broker and database come from AMQP_URL and DATABASE_URL (see README).",
-        subcommands: [Submit.self, Import.self, Staff.self, Auth.self, DataCommand.self, Visit.self, Org.self, Audit.self, Notifications.self, Reports.self, APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, OutboxCommand.self, Migrate.self]
+        subcommands: [
+            Submit.self, Import.self, Staff.self, Auth.self, DataCommand.self, Visit.self, Org.self, Audit.self, Notifications.self, Reports.self,
+            APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, OutboxCommand.self, Migrate.self,
+        ]
     )
 
     /// Runs the command; a database error says what the server said (PostgresNIO's own
@@ -78,7 +81,13 @@ extension CommandReply {
 
 /// Sends `payload` as a `type` envelope to `exchange` and waits for the service's reply.
 func call<Payload: Codable & Sendable>(
-    _ payload: Payload, type: String, exchange: String, routingKey: String, requestId: String?, options: AMQPOptions, timeout: Duration
+    _ payload: Payload,
+    type: String,
+    exchange: String,
+    routingKey: String,
+    requestId: String?,
+    options: AMQPOptions,
+    timeout: Duration
 ) async throws -> CommandReply {
     let envelope = MessageEnvelope(type: type, requestId: requestId, correlationId: MessageID.make(), payload: payload)
     let message = try OutgoingMessage(envelope: envelope, exchange: exchange, routingKey: routingKey)
@@ -88,8 +97,10 @@ func call<Payload: Codable & Sendable>(
     } catch let error as AMQPError where error.reason.contains("unroutable") {
         // The exchange is there (checked), but no queue is bound for this message.
         throw DependencyFailure(
-            dependency: "broker", target: "\(options.url)",
-            reason: "no queue takes '\(routingKey)' from exchange '\(exchange)' on vhost '\(options.url.vhost)' (\(error.reason))", permanent: true,
+            dependency: "broker",
+            target: "\(options.url)",
+            reason: "no queue takes '\(routingKey)' from exchange '\(exchange)' on vhost '\(options.url.vhost)' (\(error.reason))",
+            permanent: true,
             fix: "GridLoop's services declare their queues when they start: start them against this vhost, or point AMQP_URL at theirs"
         )
     }

@@ -28,7 +28,9 @@ struct Import: AsyncParsableCommand {
 
         func run() async throws {
             let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch { throw CLIFailure("cannot read \(file) as UTF-8: \(error.localizedDescription)") }
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw CLIFailure("cannot read \(file) as UTF-8: \(error.localizedDescription)")
+            }
             let parsed: [Result<ImportRow, ImportRowRejected>]
             do { parsed = try ImportRow.parse(text) } catch { throw CLIFailure("\(file): \(error)") }
             let good = parsed.compactMap { try? $0.get() }
@@ -37,7 +39,13 @@ struct Import: AsyncParsableCommand {
             let protector = try CLIEnvironment.dataProtector()
             var logger = Logger(label: "gridloop-cli")
             logger.logLevel = .error
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: IntakeApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout)
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase,
+                migrator: IntakeApp.migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
+            )
             let progress = Progress(total: parsed.count, alreadyDone: rejected.count)
             let workers = max(1, min(concurrency, 32))
             let logger2 = logger
@@ -45,7 +53,8 @@ struct Import: AsyncParsableCommand {
                 let importer = BulkImporter(postgres: client, protector: protector)
                 return try await withThrowingTaskGroup(of: (Int, Bool?, String?).self) { group in
                     var next = 0
-                    var created = 0, duplicates = 0
+                    var created = 0
+                    var duplicates = 0
                     var failed: [ImportRowRejected] = []
                     func add() {
                         guard next < good.count else { return }
@@ -71,7 +80,9 @@ struct Import: AsyncParsableCommand {
             progress.finish()
             rejected += outcome.2
             rejected.sort { $0.line < $1.line }
-            print("\(parsed.count) rows: \(outcome.0 + outcome.1) accepted (\(outcome.0) new, \(outcome.1) already imported), \(rejected.count) rejected")
+            print(
+                "\(parsed.count) rows: \(outcome.0 + outcome.1) accepted (\(outcome.0) new, \(outcome.1) already imported), \(rejected.count) rejected"
+            )
             for rejection in rejected { print("  \(rejection)") }
             if !rejected.isEmpty { throw ExitCode(1) }
         }

@@ -50,7 +50,10 @@ extension Staff {
             let response: HTTPClientResponse
             let body: ByteBuffer
             do {
-                response = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(CLIConnections.connectTimeout.components.seconds) + 10))
+                response = try await HTTPClient.shared.execute(
+                    request,
+                    timeout: .seconds(Int64(CLIConnections.connectTimeout.components.seconds) + 10)
+                )
                 body = try await response.body.collect(upTo: 16 << 20)
             } catch {
                 throw CLIFailure("cannot reach routing at \(base) (GRIDLOOP_ROUTING_URL): \(error)")
@@ -66,14 +69,18 @@ extension Staff {
                 return
             }
             let page: StaffInbox.Page
-            do { page = try WireJSON.decode(StaffInbox.Page.self, from: bytes) } catch { throw CLIFailure("routing's answer is not an inbox page: \(error)") }
+            do { page = try WireJSON.decode(StaffInbox.Page.self, from: bytes) } catch {
+                throw CLIFailure("routing's answer is not an inbox page: \(error)")
+            }
             print(Self.table(page, now: Date()))
         }
 
         /// The page as a table: one line an item, deadlines as time left.
         static func table(_ page: StaffInbox.Page, now: Date) -> String {
             let states = page.counts.byState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            var lines = ["\(page.unit): \(page.counts.total) open (\(states.isEmpty ? "none" : states)); \(page.counts.overdue) overdue, \(page.counts.warning) near their deadline; \(page.matching) listed by the filter"]
+            var lines = [
+                "\(page.unit): \(page.counts.total) open (\(states.isEmpty ? "none" : states)); \(page.counts.overdue) overdue, \(page.counts.warning) near their deadline; \(page.matching) listed by the filter"
+            ]
             guard !page.items.isEmpty else { return lines.joined(separator: "\n") }
             lines.append(["REQUEST", "KIND", "STATE", "CATEGORY", "PLACE", "AGE", "DUE", "FLAGS", "DESCRIPTION"].joined(separator: "\t"))
             for item in page.items {
@@ -85,13 +92,19 @@ extension Staff {
                 if let claimed = item.claimedBy { flags.append("by:\(claimed)") }
                 let place = item.householdId ?? item.address ?? item.gridId ?? "-"
                 let description = item.description.count > 40 ? String(item.description.prefix(39)) + "…" : item.description
-                lines.append([
-                    item.requestId, item.kind.rawValue, item.state.rawValue, item.category, place, Self.span(item.ageSeconds),
-                    due.map { Self.left(until: $0, now: now) } ?? "-", flags.isEmpty ? "-" : flags.joined(separator: ","),
-                    description.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " "),
-                ].joined(separator: "\t"))
+                lines.append(
+                    [
+                        item.requestId, item.kind.rawValue, item.state.rawValue, item.category, place, Self.span(item.ageSeconds),
+                        due.map { Self.left(until: $0, now: now) } ?? "-", flags.isEmpty ? "-" : flags.joined(separator: ","),
+                        description.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " "),
+                    ].joined(separator: "\t")
+                )
             }
-            if let next = page.next { lines.append("more: \(page.matching - page.items.count) further items (cursor \(next); narrow with --state, --category, --overdue, --mine)") }
+            if let next = page.next {
+                lines.append(
+                    "more: \(page.matching - page.items.count) further items (cursor \(next); narrow with --state, --category, --overdue, --mine)"
+                )
+            }
             return lines.joined(separator: "\n")
         }
 

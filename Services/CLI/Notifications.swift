@@ -7,7 +7,10 @@ import PostgresNIO
 
 /// `gridloop notifications …`: the delivery log, failed deliveries and their re-sending.
 struct Notifications: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Notification deliveries: failed ones, re-sending, the log of a request.", subcommands: [Failed.self, Retry.self, For.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Notification deliveries: failed ones, re-sending, the log of a request.",
+        subcommands: [Failed.self, Retry.self, For.self]
+    )
 
     /// `gridloop notifications failed`: deliveries that used up their attempts, with the reason.
     struct Failed: AsyncParsableCommand {

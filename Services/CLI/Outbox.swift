@@ -9,12 +9,16 @@ import PostgresNIO
 /// services' relays, see ``OutboxRelay``), and making them due again.
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "outbox", abstract: "Outbox rows the broker kept refusing (parked by the relay), and replaying them.", subcommands: [Parked.self, Replay.self]
+        commandName: "outbox",
+        abstract: "Outbox rows the broker kept refusing (parked by the relay), and replaying them.",
+        subcommands: [Parked.self, Replay.self]
     )
 
     /// `gridloop outbox parked [--schema S]`: every parked row with its last error.
     struct Parked: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List parked outbox rows with their attempts and last error (every service's schema unless --schema).")
+        static let configuration = CommandConfiguration(
+            abstract: "List parked outbox rows with their attempts and last error (every service's schema unless --schema)."
+        )
 
         @Option(help: "Only this service's schema (intake, routing, notification, reporting).") var schema: String?
 
@@ -29,7 +33,9 @@ struct OutboxCommand: AsyncParsableCommand {
             }
             for (schema, row) in rows {
                 let exchange = row.exchange.isEmpty ? "(default exchange)" : row.exchange
-                print("\(schema)\t\(row.id)\t\(row.messageId)\t\(row.type)\t\(exchange)\t\(row.routingKey)\t\(row.attempts) attempts\tparked \(Timestamp.format(row.parkedAt))\t\(row.lastError ?? "")")
+                print(
+                    "\(schema)\t\(row.id)\t\(row.messageId)\t\(row.type)\t\(exchange)\t\(row.routingKey)\t\(row.attempts) attempts\tparked \(Timestamp.format(row.parkedAt))\t\(row.lastError ?? "")"
+                )
             }
             print("\(rows.count) parked outbox rows")
         }
@@ -38,7 +44,8 @@ struct OutboxCommand: AsyncParsableCommand {
     /// `gridloop outbox replay --schema S (--id N | --all)`: due again, fresh attempts.
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make parked outbox rows due again with a fresh set of attempts (after the cause was fixed); the service's relay publishes them.",
+            abstract:
+                "Make parked outbox rows due again with a fresh set of attempts (after the cause was fixed); the service's relay publishes them.",
             discussion: "Consumers are idempotent (inbox by message id): replaying a message that got through after all changes nothing."
         )
 

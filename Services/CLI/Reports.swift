@@ -18,9 +18,16 @@ struct Reports: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
-            try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: ReportingApp.migrator, logger: logger, wait: false, connectTimeout: CLIConnections.connectTimeout)
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase,
+                migrator: ReportingApp.migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: CLIConnections.connectTimeout
+            )
             let started = ContinuousClock.now
-            let replayed = try await withAdminDatabase(schemas: ["reporting"]) { client in try await ReportingApp.rebuild(on: client, logger: logger) }
+            let replayed = try await withAdminDatabase(schemas: ["reporting"]) { client in try await ReportingApp.rebuild(on: client, logger: logger)
+            }
             print("rebuilt reporting from \(replayed) events in \(ContinuousClock.now - started)")
         }
     }

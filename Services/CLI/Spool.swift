@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import GridLoopAMQP
 import GridLoopDomain
 import GridLoopServiceSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The offline spool: submissions `gridloop submit` could not send (no broker), one JSON file
 /// each in `GRIDLOOP_SPOOL_DIR` (default `~/.gridloop/spool`), sent later with their original
@@ -21,7 +22,8 @@ struct Spool {
 
     static func directory() throws -> Spool {
         let environment = ProcessInfo.processInfo.environment
-        let path = environment["GRIDLOOP_SPOOL_DIR"].map { URL(fileURLWithPath: $0) }
+        let path =
+            environment["GRIDLOOP_SPOOL_DIR"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".gridloop/spool")
         do { try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true) } catch {
             throw CLIFailure("cannot use the spool directory \(path.path): \(error.localizedDescription)")
@@ -31,7 +33,9 @@ struct Spool {
 
     /// Writes the entry (to a temporary name, then renamed: never half a file) and returns its path.
     func keep(_ payload: SubmissionPayload, reportedAt: Date) throws -> String {
-        let name = String(format: "%015.0f", reportedAt.timeIntervalSince1970 * 1000) + "-" + (payload.idempotencyKey ?? MessageID.make()).replacingOccurrences(of: "/", with: "_")
+        let name =
+            String(format: "%015.0f", reportedAt.timeIntervalSince1970 * 1000) + "-"
+            + (payload.idempotencyKey ?? MessageID.make()).replacingOccurrences(of: "/", with: "_")
         let file = path.appendingPathComponent(name + ".json")
         let temporary = path.appendingPathComponent("." + name + ".tmp")
         try Data(WireJSON.encode(Entry(payload: payload, reportedAt: reportedAt))).write(to: temporary)
@@ -68,7 +72,11 @@ struct Spool {
 
 /// `gridloop spool status | flush`.
 struct SpoolCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "spool", abstract: "Submissions kept offline by `gridloop submit`.", subcommands: [Status.self, Flush.self])
+    static let configuration = CommandConfiguration(
+        commandName: "spool",
+        abstract: "Submissions kept offline by `gridloop submit`.",
+        subcommands: [Status.self, Flush.self]
+    )
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List spooled submissions (oldest first).")

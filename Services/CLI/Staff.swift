@@ -8,11 +8,18 @@ import GridLoopServiceSupport
 
 /// `gridloop staff …`: work a unit's queue.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work a unit's queue: list its inbox, take, escalate, resolve.", subcommands: [InboxList.self, Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Work a unit's queue: list its inbox, take, escalate, resolve.",
+        subcommands: [
+            InboxList.self, Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self,
+        ]
+    )
 
     /// `gridloop staff reassign REQUEST --staff ID --to tier:id`: within a tier, by a leader.
     struct Reassign: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move a request to another unit of the same tier (grid leaders, street and department officers, supervisors).")
+        static let configuration = CommandConfiguration(
+            abstract: "Move a request to another unit of the same tier (grid leaders, street and department officers, supervisors)."
+        )
 
         @Argument(help: "The request id.") var request: String
         @Option(help: "Your staff id.") var staff: String
@@ -81,7 +88,9 @@ struct Staff: AsyncParsableCommand {
         @Option(help: "Why it is not yours (required; it goes on the trail).") var reason: String
 
         func run() async throws {
-            try await sendStaffCommand(StaffCommand(action: .return, requestId: actor.request, staff: actor.staff, unit: try actor.actingFor(), note: reason))
+            try await sendStaffCommand(
+                StaffCommand(action: .return, requestId: actor.request, staff: actor.staff, unit: try actor.actingFor(), note: reason)
+            )
         }
     }
 
@@ -89,7 +98,8 @@ struct Staff: AsyncParsableCommand {
     struct Feedback: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record the resident's feedback on a resolved request (反馈核查).",
-            discussion: "satisfied or basically-satisfied closes it; unsatisfied reopens it at the unit that resolved it, one tier up the second time."
+            discussion:
+                "satisfied or basically-satisfied closes it; unsatisfied reopens it at the unit that resolved it, one tier up the second time."
         )
 
         @Argument(help: "The request id.") var request: String
@@ -109,7 +119,9 @@ struct Staff: AsyncParsableCommand {
             guard let verdict = Satisfaction(rawValue: satisfaction) else {
                 throw CLIFailure("--satisfaction must be one of \(Satisfaction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            try await sendStaffCommand(StaffCommand(action: .feedback, requestId: request, staff: staff, note: note, satisfaction: verdict, solved: solvedFlag))
+            try await sendStaffCommand(
+                StaffCommand(action: .feedback, requestId: request, staff: staff, note: note, satisfaction: verdict, solved: solvedFlag)
+            )
         }
     }
 
@@ -124,7 +136,9 @@ struct Staff: AsyncParsableCommand {
         @Option(help: "Why this tier cannot settle it (required; it goes on the trail).") var reason: String
 
         func run() async throws {
-            try await sendStaffCommand(StaffCommand(action: .escalate, requestId: actor.request, staff: actor.staff, unit: try actor.actingFor(), note: reason))
+            try await sendStaffCommand(
+                StaffCommand(action: .escalate, requestId: actor.request, staff: actor.staff, unit: try actor.actingFor(), note: reason)
+            )
         }
     }
 
@@ -163,8 +177,15 @@ struct Staff: AsyncParsableCommand {
                         continue
                     }
                     let command = StaffCommand(action: .claim, requestId: assignment.payload.requestId, staff: staff, unit: unitRef, token: token)
-                    let envelope = MessageEnvelope(type: MessageType.staffCommand, requestId: command.requestId, correlationId: assignment.correlationId, payload: command)
-                    let reply = try session.call(try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.commands, routingKey: "staff.claim"))
+                    let envelope = MessageEnvelope(
+                        type: MessageType.staffCommand,
+                        requestId: command.requestId,
+                        correlationId: assignment.correlationId,
+                        payload: command
+                    )
+                    let reply = try session.call(
+                        try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.commands, routingKey: "staff.claim")
+                    )
                     let answer = try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: reply.body).payload
                     // Not signed in: the assignment goes back for whoever is.
                     guard answer.code != "unauthenticated" else {
@@ -177,7 +198,9 @@ struct Staff: AsyncParsableCommand {
                     if answer.ok || !["conflict", "forbidden", "not_found"].contains(answer.code ?? "") {
                         return (assignment.payload, answer)
                     }
-                    FileHandle.standardError.write(Data("skipped a stale assignment of \(assignment.payload.requestId): \(answer.message ?? "")\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("skipped a stale assignment of \(assignment.payload.requestId): \(answer.message ?? "")\n".utf8)
+                    )
                 }
             }
             guard let (assignment, reply) = result else {
@@ -187,19 +210,23 @@ struct Staff: AsyncParsableCommand {
             if json {
                 print(String(decoding: try WireJSON.encode(assignment), as: UTF8.self))
             } else {
-                print("""
-                request     \(assignment.requestId)
-                unit        \(assignment.unit)
-                category    \(assignment.category)
-                reason      \(assignment.reason)
-                description \(assignment.description)
-                claimed by  \(staff)
-                """)
+                print(
+                    """
+                    request     \(assignment.requestId)
+                    unit        \(assignment.unit)
+                    category    \(assignment.category)
+                    reason      \(assignment.reason)
+                    description \(assignment.description)
+                    claimed by  \(staff)
+                    """
+                )
                 if let other = assignment.possibleDuplicateOf {
-                    print("""
-                    duplicate?  an open \(assignment.category) request from the same household or address: \(other)
-                                if it is the same problem: gridloop staff merge \(assignment.requestId) --into \(other) --staff \(staff) --reason "…"
-                    """)
+                    print(
+                        """
+                        duplicate?  an open \(assignment.category) request from the same household or address: \(other)
+                                    if it is the same problem: gridloop staff merge \(assignment.requestId) --into \(other) --staff \(staff) --reason "…"
+                        """
+                    )
                 }
             }
         }
@@ -226,8 +253,13 @@ func sendStaffCommand(_ command: StaffCommand) async throws {
     command.token = try CLIEnvironment.staffToken()
     do {
         let reply = try await call(
-            command, type: MessageType.staffCommand, exchange: GridLoopExchange.commands, routingKey: "staff.\(command.action.rawValue)",
-            requestId: command.requestId, options: configuration.amqp, timeout: .seconds(15)
+            command,
+            type: MessageType.staffCommand,
+            exchange: GridLoopExchange.commands,
+            routingKey: "staff.\(command.action.rawValue)",
+            requestId: command.requestId,
+            options: configuration.amqp,
+            timeout: .seconds(15)
         ).orFail()
         print("\(reply.requestId ?? command.requestId) \(reply.message ?? reply.state?.rawValue ?? "done")")
     } catch let error as AMQPError {

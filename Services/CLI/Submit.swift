@@ -29,8 +29,12 @@ struct Submit: AsyncParsableCommand {
         let configuration = try CLIEnvironment.configuration()
         let location = (grid ?? household ?? address) == nil ? nil : Location(gridId: grid, householdId: household, address: address)
         let draft = SubmissionDraft(
-            category: category, description: description, location: location,
-            reporter: .init(name: name, phone: phone, email: email, language: language), channel: channel, submittedBy: by
+            category: category,
+            description: description,
+            location: location,
+            reporter: .init(name: name, phone: phone, email: email, language: language),
+            channel: channel,
+            submittedBy: by
         )
         let key = idempotencyKey ?? MessageID.make()
         let payload = SubmissionPayload(idempotencyKey: key, submission: draft)
@@ -41,8 +45,13 @@ struct Submit: AsyncParsableCommand {
                 return
             }
             let reply = try await call(
-                payload, type: MessageType.submissionCreate, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate,
-                requestId: nil, options: configuration.amqp, timeout: .seconds(timeout)
+                payload,
+                type: MessageType.submissionCreate,
+                exchange: GridLoopExchange.submissions,
+                routingKey: MessageType.submissionCreate,
+                requestId: nil,
+                options: configuration.amqp,
+                timeout: .seconds(timeout)
             ).orFail()
             print(reply.requestId ?? "")
         } catch let failure as DependencyFailure where !failure.permanent && !noSpool {
@@ -51,7 +60,10 @@ struct Submit: AsyncParsableCommand {
             // A broker that refuses the login or lacks GridLoop's topology is no outage: that
             // is reported, not spooled for ever.
             if case .failure(let invalid) = draft.validate() {
-                throw CLIFailure("the broker cannot be reached, and the submission is not valid anyway:\n" + invalid.errors.map { "  \($0)" }.joined(separator: "\n"))
+                throw CLIFailure(
+                    "the broker cannot be reached, and the submission is not valid anyway:\n"
+                        + invalid.errors.map { "  \($0)" }.joined(separator: "\n")
+                )
             }
             let file = try Spool.directory().keep(payload, reportedAt: Date())
             print("spooled \(key): the broker cannot be reached (\(failure.reason)); `gridloop spool flush` sends it (\(file))")

@@ -32,8 +32,12 @@ package struct AMQPOptions: Sendable {
     package var tlsVerify = true
 
     package init(
-        url: AMQPURL, heartbeat: Int = 10, connectionName: String, connectTimeout: Duration = .seconds(5),
-        confirmTimeout: Duration = .seconds(30), reconnect: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(2))
+        url: AMQPURL,
+        heartbeat: Int = 10,
+        connectionName: String,
+        connectTimeout: Duration = .seconds(5),
+        confirmTimeout: Duration = .seconds(30),
+        reconnect: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(2))
     ) {
         self.url = url
         self.heartbeat = min(max(heartbeat, 1), 30)
@@ -87,7 +91,9 @@ final class AMQPConnection {
     /// bundle) and its host name, unless verification is turned off.
     private static func configureTLS(_ socket: OpaquePointer, options: AMQPOptions) throws(AMQPError) {
         var status = amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST)
-        guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.library, code: status, reason: "cannot require TLS 1.2: \(statusText(status))") }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError(.library, code: status, reason: "cannot require TLS 1.2: \(statusText(status))")
+        }
         amqp_ssl_socket_set_verify_peer(socket, options.tlsVerify ? 1 : 0)
         amqp_ssl_socket_set_verify_hostname(socket, options.tlsVerify ? 1 : 0)
         let bundle = "/etc/ssl/certs/ca-certificates.crt"
@@ -135,18 +141,28 @@ final class AMQPConnection {
         var properties = arena.table([
             ("connection_name", .string(options.connectionName)),
             ("product", .string("GridLoop")),
-            ("capabilities", .table([
-                ("consumer_cancel_notify", .bool(true)),
-                ("connection.blocked", .bool(true)),
-                ("publisher_confirms", .bool(true)),
-                ("basic.nack", .bool(true)),
-                // A refused login gets connection.close with ACCESS_REFUSED and its reason,
-                // instead of a socket the broker just drops.
-                ("authentication_failure_close", .bool(true)),
-            ])),
+            (
+                "capabilities",
+                .table([
+                    ("consumer_cancel_notify", .bool(true)),
+                    ("connection.blocked", .bool(true)),
+                    ("publisher_confirms", .bool(true)),
+                    ("basic.nack", .bool(true)),
+                    // A refused login gets connection.close with ACCESS_REFUSED and its reason,
+                    // instead of a socket the broker just drops.
+                    ("authentication_failure_close", .bool(true)),
+                ])
+            ),
         ])
         let reply = gridloop_amqp_login_plain(
-            state, options.url.vhost, 0, 131_072, Int32(options.heartbeat), &properties, options.url.user, options.url.password
+            state,
+            options.url.vhost,
+            0,
+            131_072,
+            Int32(options.heartbeat),
+            &properties,
+            options.url.user,
+            options.url.password
         )
         do throws(AMQPError) {
             try check(reply, "login to vhost '\(options.url.vhost)' as '\(options.url.user)'", kind: .connectionFailed)
@@ -223,8 +239,19 @@ final class AMQPConnection {
             try check(amqp_get_rpc_reply(state), "declare queue '\(queue.name)'", kind: .serverRefused)
         }
         for binding in topology.bindings {
-            amqp_queue_bind(state, channel, arena.bytes(binding.queue), arena.bytes(binding.exchange), arena.bytes(binding.routingKey), amqp_empty_table)
-            try check(amqp_get_rpc_reply(state), "bind '\(binding.queue)' to '\(binding.exchange)' with '\(binding.routingKey)'", kind: .serverRefused)
+            amqp_queue_bind(
+                state,
+                channel,
+                arena.bytes(binding.queue),
+                arena.bytes(binding.exchange),
+                arena.bytes(binding.routingKey),
+                amqp_empty_table
+            )
+            try check(
+                amqp_get_rpc_reply(state),
+                "bind '\(binding.queue)' to '\(binding.exchange)' with '\(binding.routingKey)'",
+                kind: .serverRefused
+            )
         }
     }
 
@@ -239,9 +266,10 @@ final class AMQPConnection {
             amqp_exchange_declare(state, channel, arena.bytes(exchange.name), arena.bytes(exchange.type), 1, 1, 0, 0, amqp_empty_table)
             do {
                 try check(amqp_get_rpc_reply(state), "exchange '\(exchange.name)'", kind: .serverRefused)
-            } catch where error.code == Int32(AMQP_NOT_FOUND) {
+            } catch  where error.code == Int32(AMQP_NOT_FOUND) {
                 throw AMQPError(
-                    .topologyMissing, code: error.code,
+                    .topologyMissing,
+                    code: error.code,
                     reason: "vhost '\(options.url.vhost)' has no GridLoop topology (exchange '\(exchange.name)' not found)"
                 )
             }
@@ -315,8 +343,14 @@ final class AMQPConnection {
             properties.headers = arena.table(message.headers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
         }
         let status = amqp_basic_publish(
-            state, channel, arena.bytes(message.exchange), arena.bytes(message.routingKey),
-            message.mandatory ? 1 : 0, 0, &properties, arena.bytes(message.body)
+            state,
+            channel,
+            arena.bytes(message.exchange),
+            arena.bytes(message.routingKey),
+            message.mandatory ? 1 : 0,
+            0,
+            &properties,
+            arena.bytes(message.body)
         )
         guard status == AMQP_STATUS_OK.rawValue else {
             throw AMQPError(.connectionClosed, code: status, reason: "basic.publish: \(AMQPConnection.statusText(status))")
@@ -414,8 +448,16 @@ final class AMQPConnection {
         switch reply.reply_type {
         case AMQP_RESPONSE_NORMAL:
             defer { amqp_destroy_envelope(&envelope) }
-            return .delivery(incoming(envelope.message, exchange: envelope.exchange.string, routingKey: envelope.routing_key.string,
-                                      redelivered: envelope.redelivered != 0, tag: envelope.delivery_tag, generation: generation))
+            return .delivery(
+                incoming(
+                    envelope.message,
+                    exchange: envelope.exchange.string,
+                    routingKey: envelope.routing_key.string,
+                    redelivered: envelope.redelivered != 0,
+                    tag: envelope.delivery_tag,
+                    generation: generation
+                )
+            )
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
             return .idle
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:
@@ -443,7 +485,14 @@ final class AMQPConnection {
         // Destroyed only after a normal reply (see the returned-message case above).
         try check(read, "reading a fetched message", kind: .connectionClosed)
         defer { amqp_destroy_message(&message) }
-        var incoming = incoming(message, exchange: exchange, routingKey: routingKey, redelivered: ok.redelivered != 0, tag: ok.delivery_tag, generation: generation)
+        var incoming = incoming(
+            message,
+            exchange: exchange,
+            routingKey: routingKey,
+            redelivered: ok.redelivered != 0,
+            tag: ok.delivery_tag,
+            generation: generation
+        )
         incoming.queue = queue
         return incoming
     }
@@ -461,7 +510,14 @@ final class AMQPConnection {
         }
     }
 
-    private func incoming(_ message: amqp_message_t, exchange: String, routingKey: String, redelivered: Bool, tag: UInt64, generation: Int) -> IncomingMessage {
+    private func incoming(
+        _ message: amqp_message_t,
+        exchange: String,
+        routingKey: String,
+        redelivered: Bool,
+        tag: UInt64,
+        generation: Int
+    ) -> IncomingMessage {
         let properties = message.properties
         func optional(_ flag: amqp_flags_t, _ value: amqp_bytes_t) -> String? {
             (properties._flags & flag) != 0 ? value.string : nil
@@ -490,7 +546,11 @@ final class AMQPConnection {
             return
         case AMQP_RESPONSE_LIBRARY_EXCEPTION:
             abandon()
-            throw AMQPError(kind == .serverRefused ? .connectionClosed : kind, code: reply.library_error, reason: "\(context): \(AMQPConnection.statusText(reply.library_error))")
+            throw AMQPError(
+                kind == .serverRefused ? .connectionClosed : kind,
+                code: reply.library_error,
+                reason: "\(context): \(AMQPConnection.statusText(reply.library_error))"
+            )
         case AMQP_RESPONSE_SERVER_EXCEPTION:
             var code: Int32 = 0
             var text = "server exception"

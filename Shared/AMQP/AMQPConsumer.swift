@@ -54,8 +54,14 @@ package final class AMQPConsumer: Service, Sendable {
     ///     loop, before the next pass reads whether to stop: a test holds the thread there while
     ///     a handler finishes and the consumer drains, the moment a last settle used to be lost.
     package init(
-        options: AMQPOptions, queue: String, topology: AMQPTopology, prefetch: Int = 32, concurrency: Int = 4,
-        logger: Logger, endOfPass: (@Sendable () -> Void)? = nil, handler: @escaping Handler
+        options: AMQPOptions,
+        queue: String,
+        topology: AMQPTopology,
+        prefetch: Int = 32,
+        concurrency: Int = 4,
+        logger: Logger,
+        endOfPass: (@Sendable () -> Void)? = nil,
+        handler: @escaping Handler
     ) {
         self.endOfPass = endOfPass
         self.options = options
@@ -113,7 +119,16 @@ package final class AMQPConsumer: Service, Sendable {
                 running += 1
                 group.addTask { [self] in
                     let disposition = await handler(message)
-                    state.withLock { $0.settles.append(Settle(tag: message.deliveryTag, generation: message.generation, redelivered: message.redelivered, disposition: disposition)) }
+                    state.withLock {
+                        $0.settles.append(
+                            Settle(
+                                tag: message.deliveryTag,
+                                generation: message.generation,
+                                redelivered: message.redelivered,
+                                disposition: disposition
+                            )
+                        )
+                    }
                     wakeup.signal()
                 }
             }

@@ -34,7 +34,10 @@ extension AMQPError {
         case .topologyMissing:
             return failure(reason, fix: "point AMQP_URL at the vhost GridLoop's services use (they declare it when they start), or start them")
         case .connectionFailed where code == Int32(AMQP_ACCESS_REFUSED):
-            return failure("the broker refused the login of '\(url.user)' (ACCESS_REFUSED): \(serverText)", fix: "check the user and password in AMQP_URL")
+            return failure(
+                "the broker refused the login of '\(url.user)' (ACCESS_REFUSED): \(serverText)",
+                fix: "check the user and password in AMQP_URL"
+            )
         case .connectionFailed where code == Int32(AMQP_NOT_ALLOWED):
             return failure(
                 "the broker does not let '\(url.user)' open vhost '\(url.vhost)' (NOT_ALLOWED): \(serverText)",

@@ -15,9 +15,17 @@ package struct OutgoingMessage: Sendable, Equatable {
     package var mandatory: Bool
 
     package init(
-        exchange: String, routingKey: String, body: [UInt8], messageId: String, type: String? = nil,
-        correlationId: String? = nil, replyTo: String? = nil, headers: [String: String] = [:],
-        contentType: String = "application/json", persistent: Bool = true, mandatory: Bool = true
+        exchange: String,
+        routingKey: String,
+        body: [UInt8],
+        messageId: String,
+        type: String? = nil,
+        correlationId: String? = nil,
+        replyTo: String? = nil,
+        headers: [String: String] = [:],
+        contentType: String = "application/json",
+        persistent: Bool = true,
+        mandatory: Bool = true
     ) {
         self.exchange = exchange
         self.routingKey = routingKey

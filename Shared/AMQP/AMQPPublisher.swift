@@ -319,10 +319,13 @@ package final class AMQPPublisher: Service, Sendable {
             guard !rest.isEmpty else { continue }
             do {
                 try connection.declare(rest)
-            } catch where error.kind == .serverRefused && error.code == 406 {
-                logger.error("a queue declared earlier is refused now; left out of the replay", metadata: [
-                    "amqp.queues": "\(part.queues.map(\.name).joined(separator: ","))", "amqp.error": "\(error)",
-                ])
+            } catch  where error.kind == .serverRefused && error.code == 406 {
+                logger.error(
+                    "a queue declared earlier is refused now; left out of the replay",
+                    metadata: [
+                        "amqp.queues": "\(part.queues.map(\.name).joined(separator: ","))", "amqp.error": "\(error)",
+                    ]
+                )
                 refused.append(part)
                 connection = try AMQPConnection(options: options)
                 try connection.declare(exchanges)
@@ -431,7 +434,8 @@ package final class AMQPPublisher: Service, Sendable {
         }
         // Blocked: what was sent may still be confirmed after the alarm, what was not is not
         // sent; both are failures the caller retries (consumers are idempotent).
-        let unknown = connection.isBlocked
+        let unknown =
+            connection.isBlocked
             ? "the broker blocks publishing (\(connection.blockedReason))"
             : "unconfirmed: \(failure?.description ?? "connection lost")"
         return (outcomes.map { $0 ?? .failed(unknown) }, failure)

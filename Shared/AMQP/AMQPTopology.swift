@@ -60,7 +60,11 @@ package struct AMQPTopology: Sendable, Equatable {
             for item in right where !result.contains(item) { result.append(item) }
             return result
         }
-        return AMQPTopology(exchanges: union(exchanges, other.exchanges), queues: union(queues, other.queues), bindings: union(bindings, other.bindings))
+        return AMQPTopology(
+            exchanges: union(exchanges, other.exchanges),
+            queues: union(queues, other.queues),
+            bindings: union(bindings, other.bindings)
+        )
     }
 
     /// Nothing to declare.

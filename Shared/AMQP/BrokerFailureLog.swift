@@ -44,7 +44,10 @@ struct BrokerFailureLog {
     /// Records a successful connect.
     mutating func connected(attempts: Int) {
         if case .recovered(let downFor) = log.succeeded(at: .now) {
-            logger.info("\(role) connected to the broker again", metadata: ["amqp.attempts": "\(attempts)", "dependency.down.seconds": "\(downFor.components.seconds)"])
+            logger.info(
+                "\(role) connected to the broker again",
+                metadata: ["amqp.attempts": "\(attempts)", "dependency.down.seconds": "\(downFor.components.seconds)"]
+            )
         }
     }
 }

@@ -1,10 +1,11 @@
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Synchronization
 
 /// Name resolution with a bound. librabbitmq resolves a broker's host name with
 /// `getaddrinfo`, which has no timeout of its own: a resolver that never answers would hold a

@@ -37,7 +37,8 @@ extension AccessClaims {
     public static func unverifiedSubject(of token: String) -> String? {
         let parts = token.split(separator: ".")
         guard parts.count == 3, let data = Base64URL.decode(parts[1]),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return object["sub"] as? String
     }
 }
@@ -45,7 +46,10 @@ extension AccessClaims {
 /// Base64url without padding, as JWTs write their parts.
 public enum Base64URL {
     public static func encode(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+            of: "=",
+            with: ""
+        )
     }
 
     public static func decode(_ text: some StringProtocol) -> Data? {

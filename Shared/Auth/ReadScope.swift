@@ -62,7 +62,9 @@ public enum ReadScope {
     /// Refuses with a `403` unless ``mayReadInbox(_:unit:)``.
     public static func requireInbox(_ principal: Principal, unit: UnitRef) throws(AuthFailure) {
         guard mayReadInbox(principal, unit: unit) else {
-            throw .forbidden("the inbox of \(unit) is for its own staff and supervisors; \(principal) reads \(principal.unit.map { "the inbox of \($0)" } ?? "no unit's inbox")")
+            throw .forbidden(
+                "the inbox of \(unit) is for its own staff and supervisors; \(principal) reads \(principal.unit.map { "the inbox of \($0)" } ?? "no unit's inbox")"
+            )
         }
     }
 
@@ -70,7 +72,9 @@ public enum ReadScope {
     /// supervisors and services.
     public static func requireDistrict(_ principal: Principal, what: String) throws(AuthFailure) {
         guard principal.readsDistrict else {
-            throw .forbidden("\(what) covers the whole district: supervisors only; \(principal.id) may read their own figures and the requests of their unit")
+            throw .forbidden(
+                "\(what) covers the whole district: supervisors only; \(principal.id) may read their own figures and the requests of their unit"
+            )
         }
     }
 

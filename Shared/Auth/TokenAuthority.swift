@@ -21,7 +21,12 @@ public struct TokenAuthority: Sendable {
     /// - Parameters:
     ///   - secret: `GRIDLOOP_AUTH_SECRET`, at least 32 characters.
     ///   - previousSecret: `GRIDLOOP_AUTH_PREVIOUS_SECRET`: still verifies, never signs.
-    public init(secret: String, previousSecret: String? = nil, issuer: String = "gridloop", audience: String = "gridloop") async throws(AuthConfigurationError) {
+    public init(
+        secret: String,
+        previousSecret: String? = nil,
+        issuer: String = "gridloop",
+        audience: String = "gridloop"
+    ) async throws(AuthConfigurationError) {
         guard secret.utf8.count >= Self.minimumSecretLength else {
             throw AuthConfigurationError("GRIDLOOP_AUTH_SECRET must be at least \(Self.minimumSecretLength) characters (e.g. `openssl rand -hex 32`)")
         }
@@ -38,10 +43,22 @@ public struct TokenAuthority: Sendable {
     }
 
     /// A signed token for `subject` acting as `role` for `unit`, valid for `lifetime` (capped at 15 minutes).
-    public func issue(subject: String, role: String, unit: UnitRef?, lifetime: TimeInterval = maximumLifetime, now: Date = Date()) async throws -> IssuedToken {
+    public func issue(
+        subject: String,
+        role: String,
+        unit: UnitRef?,
+        lifetime: TimeInterval = maximumLifetime,
+        now: Date = Date()
+    ) async throws -> IssuedToken {
         let expiresAt = now.addingTimeInterval(min(max(lifetime, 1), Self.maximumLifetime))
         let claims = AccessClaims(
-            issuer: issuer, audience: audience, subject: subject, role: role, unit: unit?.description, issuedAt: now, expiresAt: expiresAt
+            issuer: issuer,
+            audience: audience,
+            subject: subject,
+            role: role,
+            unit: unit?.description,
+            issuedAt: now,
+            expiresAt: expiresAt
         )
         let token = try await keys.sign(claims, kid: signingKid)
         return IssuedToken(token: token, principal: Principal(id: subject, role: role, unit: unit), expiresAt: expiresAt)
@@ -59,7 +76,9 @@ public struct TokenAuthority: Sendable {
         guard claims.aud.value.contains(audience) else {
             throw .unauthenticated("invalid token: meant for \(claims.aud.value.joined(separator: ", ")), not '\(audience)'")
         }
-        guard claims.exp.value > now else { throw .unauthenticated("token expired at \(ISO8601DateFormatter().string(from: claims.exp.value)); get a new one") }
+        guard claims.exp.value > now else {
+            throw .unauthenticated("token expired at \(ISO8601DateFormatter().string(from: claims.exp.value)); get a new one")
+        }
         guard claims.iat.value <= now.addingTimeInterval(60) else { throw .unauthenticated("invalid token: issued in the future") }
         guard claims.exp.value.timeIntervalSince(claims.iat.value) <= Self.maximumLifetime + 1 else {
             throw .unauthenticated("invalid token: lives longer than 15 minutes")

@@ -117,7 +117,15 @@ public struct RequestAssigned: Codable, Sendable, Equatable {
     /// the staff decide (`merge` into it, or handle both).
     public var possibleDuplicateOf: String?
 
-    public init(requestId: String, assignmentId: String, unit: UnitRef, category: String, description: String, reason: String, claimDueAt: Date? = nil) {
+    public init(
+        requestId: String,
+        assignmentId: String,
+        unit: UnitRef,
+        category: String,
+        description: String,
+        reason: String,
+        claimDueAt: Date? = nil
+    ) {
         self.requestId = requestId
         self.assignmentId = assignmentId
         self.unit = unit
@@ -350,8 +358,17 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var token: String?
 
     public init(
-        action: Action, requestId: String, staff: String, unit: UnitRef? = nil, note: String? = nil, satisfaction: Satisfaction? = nil,
-        departments: [String]? = nil, target: UnitRef? = nil, into: String? = nil, solved: Bool? = nil, token: String? = nil
+        action: Action,
+        requestId: String,
+        staff: String,
+        unit: UnitRef? = nil,
+        note: String? = nil,
+        satisfaction: Satisfaction? = nil,
+        departments: [String]? = nil,
+        target: UnitRef? = nil,
+        into: String? = nil,
+        solved: Bool? = nil,
+        token: String? = nil
     ) {
         self.token = token
         self.solved = solved
@@ -381,7 +398,14 @@ public struct CommandReply: Codable, Sendable, Equatable {
     /// Field errors, for validation failures.
     public var errors: [FieldError]?
 
-    public init(ok: Bool, requestId: String? = nil, state: RequestState? = nil, code: String? = nil, message: String? = nil, errors: [FieldError]? = nil) {
+    public init(
+        ok: Bool,
+        requestId: String? = nil,
+        state: RequestState? = nil,
+        code: String? = nil,
+        message: String? = nil,
+        errors: [FieldError]? = nil
+    ) {
         self.ok = ok
         self.requestId = requestId
         self.state = state

@@ -12,7 +12,8 @@ extension DecodingError {
         case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): is required"
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context): return "\(path(context.codingPath)): expected \(type)"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "the document is not well-formed: \(context.debugDescription)" : "\(path(context.codingPath)): \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "the document is not well-formed: \(context.debugDescription)" : "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default: return "\(self)"
         }
     }

@@ -126,13 +126,20 @@ public enum Timestamp {
                 value /= 10
             }
         }
-        put(year, width: 4, at: 0); bytes[4] = 0x2D
-        put(month, width: 2, at: 5); bytes[7] = 0x2D
-        put(day, width: 2, at: 8); bytes[10] = 0x54
-        put(clock / 3_600_000, width: 2, at: 11); bytes[13] = 0x3A
-        put(clock / 60_000 % 60, width: 2, at: 14); bytes[16] = 0x3A
-        put(clock / 1000 % 60, width: 2, at: 17); bytes[19] = 0x2E
-        put(clock % 1000, width: 3, at: 20); bytes[23] = 0x5A
+        put(year, width: 4, at: 0)
+        bytes[4] = 0x2D
+        put(month, width: 2, at: 5)
+        bytes[7] = 0x2D
+        put(day, width: 2, at: 8)
+        bytes[10] = 0x54
+        put(clock / 3_600_000, width: 2, at: 11)
+        bytes[13] = 0x3A
+        put(clock / 60_000 % 60, width: 2, at: 14)
+        bytes[16] = 0x3A
+        put(clock / 1000 % 60, width: 2, at: 17)
+        bytes[19] = 0x2E
+        put(clock % 1000, width: 3, at: 20)
+        bytes[23] = 0x5A
         return String(decoding: bytes, as: UTF8.self)
     }
 

@@ -23,7 +23,9 @@ extension OrgFile {
         }
         for (index, grid) in grids.enumerated() {
             if !streetIDs.contains(grid.street) { problems.append("grids[\(index)].street: unknown street '\(grid.street)'") }
-            if !Self.gridKinds.contains(grid.kind) { problems.append("grids[\(index)].kind: '\(grid.kind)' is not one of \(Self.gridKinds.sorted().joined(separator: ", "))") }
+            if !Self.gridKinds.contains(grid.kind) {
+                problems.append("grids[\(index)].kind: '\(grid.kind)' is not one of \(Self.gridKinds.sorted().joined(separator: ", "))")
+            }
             if grid.households < 0 { problems.append("grids[\(index)].households: must not be negative") }
             if grid.population < 0 { problems.append("grids[\(index)].population: must not be negative") }
             if let area = grid.area, let problem = GeoArea(points: area).problem { problems.append("grids[\(index)].area: \(problem)") }
@@ -35,8 +37,12 @@ extension OrgFile {
         var categoryOwner: [String: String] = [:]
         for (index, department) in departments.enumerated() {
             for category in department.categories {
-                if !UnitRef.isValidID(category) { problems.append("departments[\(index)].categories: '\(category)' must be lowercase letters, digits and '-'") }
-                if let owner = categoryOwner[category] { problems.append("departments[\(index)].categories: '\(category)' is already handled by '\(owner)'") }
+                if !UnitRef.isValidID(category) {
+                    problems.append("departments[\(index)].categories: '\(category)' must be lowercase letters, digits and '-'")
+                }
+                if let owner = categoryOwner[category] {
+                    problems.append("departments[\(index)].categories: '\(category)' is already handled by '\(owner)'")
+                }
                 categoryOwner[category] = department.id
             }
         }
@@ -57,9 +63,15 @@ extension OrgFile {
         }
         if let calendar {
             if WorkingCalendar.parseHours(calendar.hours) == nil { problems.append("calendar.hours: '\(calendar.hours)' is not like 08:30-17:30") }
-            for day in calendar.weekdays ?? [] where !(1...7).contains(day) { problems.append("calendar.weekdays: \(day) is not 1 (Monday) … 7 (Sunday)") }
-            for holiday in calendar.holidays ?? [] where Timestamp.parse(holiday + "T00:00:00Z") == nil { problems.append("calendar.holidays: '\(holiday)' is not yyyy-MM-dd") }
-            if let offset = calendar.utcOffsetHours, !(-12...14).contains(offset) { problems.append("calendar.utcOffsetHours: \(offset) is out of range") }
+            for day in calendar.weekdays ?? [] where !(1...7).contains(day) {
+                problems.append("calendar.weekdays: \(day) is not 1 (Monday) … 7 (Sunday)")
+            }
+            for holiday in calendar.holidays ?? [] where Timestamp.parse(holiday + "T00:00:00Z") == nil {
+                problems.append("calendar.holidays: '\(holiday)' is not yyyy-MM-dd")
+            }
+            if let offset = calendar.utcOffsetHours, !(-12...14).contains(offset) {
+                problems.append("calendar.utcOffsetHours: \(offset) is out of range")
+            }
         }
         for (index, category) in (direct ?? []).enumerated() where categoryOwner[category] == nil {
             problems.append("direct[\(index)]: no department handles category '\(category)'")
@@ -68,14 +80,24 @@ extension OrgFile {
             if let language = member.language, !Self.languages.contains(language) {
                 problems.append("staff[\(index)].language: '\(language)' is not one of \(Self.languages.joined(separator: ", "))")
             }
-            if let email = member.email, !SubmissionDraft.isEmail(email) { problems.append("staff[\(index)].email: '\(email)' is not an email address") }
-            if let phone = member.phone, !SubmissionDraft.isPhone(phone) { problems.append("staff[\(index)].phone: '\(phone)' is not a phone number") }
+            if let email = member.email, !SubmissionDraft.isEmail(email) {
+                problems.append("staff[\(index)].email: '\(email)' is not an email address")
+            }
+            if let phone = member.phone, !SubmissionDraft.isPhone(phone) {
+                problems.append("staff[\(index)].phone: '\(phone)' is not a phone number")
+            }
             if let webhook = member.webhook, !(webhook.hasPrefix("https://") || webhook.hasPrefix("http://")) || URL(string: webhook)?.host == nil {
                 problems.append("staff[\(index)].webhook: '\(webhook)' is not an http(s) URL")
             }
-            if let quiet = member.quietHours, QuietHours(parsing: quiet) == nil { problems.append("staff[\(index)].quietHours: '\(quiet)' is not like 22:00-07:00") }
-            if let digest = member.digest, SLAPolicy.parseDuration(digest) == nil { problems.append("staff[\(index)].digest: '\(digest)' is not a duration like 30m or 2h") }
-            if !Self.roles.contains(member.role) { problems.append("staff[\(index)].role: '\(member.role)' is not one of \(Self.roles.sorted().joined(separator: ", "))") }
+            if let quiet = member.quietHours, QuietHours(parsing: quiet) == nil {
+                problems.append("staff[\(index)].quietHours: '\(quiet)' is not like 22:00-07:00")
+            }
+            if let digest = member.digest, SLAPolicy.parseDuration(digest) == nil {
+                problems.append("staff[\(index)].digest: '\(digest)' is not a duration like 30m or 2h")
+            }
+            if !Self.roles.contains(member.role) {
+                problems.append("staff[\(index)].role: '\(member.role)' is not one of \(Self.roles.sorted().joined(separator: ", "))")
+            }
             guard let unit = try? UnitRef(parsing: member.unit) else {
                 problems.append("staff[\(index)].unit: '\(member.unit)' is not tier:id")
                 continue

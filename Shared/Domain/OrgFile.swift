@@ -148,7 +148,10 @@ public struct OrgFile: Codable, Sendable, Equatable {
     public var workingCalendar: WorkingCalendar? {
         guard let calendar, let (opens, closes) = WorkingCalendar.parseHours(calendar.hours) else { return nil }
         return WorkingCalendar(
-            opens: opens, closes: closes, weekdays: Set(calendar.weekdays ?? [1, 2, 3, 4, 5]), holidays: Set(calendar.holidays ?? []),
+            opens: opens,
+            closes: closes,
+            weekdays: Set(calendar.weekdays ?? [1, 2, 3, 4, 5]),
+            holidays: Set(calendar.holidays ?? []),
             utcOffset: utcOffset
         )
     }

@@ -97,7 +97,15 @@ public enum OrgSheets {
         public var households: [Household]
 
         public init(
-            id: String, name: String, street: String, streetName: String, kind: String, householdCount: Int, population: Int, staff: [Person], households: [Household]
+            id: String,
+            name: String,
+            street: String,
+            streetName: String,
+            kind: String,
+            householdCount: Int,
+            population: Int,
+            staff: [Person],
+            households: [Household]
         ) {
             self.id = id
             self.name = name

@@ -30,7 +30,9 @@ public struct DataProtector: Sendable {
     ///   - previousKey: the key being rotated away from.
     public init(key: String, previousKey: String? = nil) throws(DataKeyError) {
         self.current = Key(try Self.material(key, name: "GRIDLOOP_DATA_KEY"))
-        self.previous = try previousKey.flatMap { $0.isEmpty ? nil : $0 }.map { text throws(DataKeyError) in Key(try Self.material(text, name: "GRIDLOOP_DATA_PREVIOUS_KEY")) }
+        self.previous = try previousKey.flatMap { $0.isEmpty ? nil : $0 }.map { text throws(DataKeyError) in
+            Key(try Self.material(text, name: "GRIDLOOP_DATA_PREVIOUS_KEY"))
+        }
     }
 
     /// `value` sealed under the current key.
@@ -146,7 +148,11 @@ public enum PhoneRedaction {
 
     /// `body` with the phones ``seal(in:with:)`` sealed opened again (ones that do not open stay sealed).
     public static func open(in body: [UInt8], with protector: DataProtector) -> [UInt8] {
-        transform(body) { value in (try? protector.open(value)) ?? value } text: { $0 }
+        transform(body) { value in
+            (try? protector.open(value)) ?? value
+        } text: {
+            $0
+        }
     }
 
     private static func transform(_ body: [UInt8], phone: (String) -> String, text: (String) -> String) -> [UInt8] {
@@ -169,7 +175,9 @@ public enum PhoneRedaction {
             return value
         }
         let result = walk(object, key: nil)
-        guard changed, let data = try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes]) else { return body }
+        guard changed, let data = try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return body
+        }
         return Array(data)
     }
 
@@ -186,7 +194,9 @@ public enum PhoneRedaction {
             digits = ""
         }
         for character in text {
-            if character.isASCII, character.isNumber { digits.append(character) } else {
+            if character.isASCII, character.isNumber {
+                digits.append(character)
+            } else {
                 flush()
                 result.append(character)
             }

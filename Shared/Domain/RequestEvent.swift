@@ -117,7 +117,8 @@ public struct RequestEvent: Sendable, Equatable {
     ///   dead-letter reason.
     public init(type: String, body: [UInt8]) throws(RequestEventDecodingError) {
         func decode<Payload: Codable & Sendable>(
-            _ payload: Payload.Type, _ kind: (Payload) -> Kind
+            _ payload: Payload.Type,
+            _ kind: (Payload) -> Kind
         ) throws(RequestEventDecodingError) -> RequestEvent {
             do {
                 let envelope = try WireJSON.decode(MessageEnvelope<Payload>.self, from: body)

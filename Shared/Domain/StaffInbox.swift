@@ -53,10 +53,27 @@ public enum StaffInbox {
         public var reopenCount: Int
 
         public init(
-            requestId: String, assignmentId: String, kind: Kind, state: State, category: String, description: String, gridId: String? = nil,
-            householdId: String? = nil, address: String? = nil, assignedAt: Date, ageSeconds: Int, claimedBy: String? = nil, claimedAt: Date? = nil,
-            claimDueAt: Date? = nil, resolveDueAt: Date? = nil, warning: Bool = false, overdue: Bool = false, possibleDuplicateOf: String? = nil,
-            incidentId: String? = nil, summonedBy: String? = nil, reopenCount: Int = 0
+            requestId: String,
+            assignmentId: String,
+            kind: Kind,
+            state: State,
+            category: String,
+            description: String,
+            gridId: String? = nil,
+            householdId: String? = nil,
+            address: String? = nil,
+            assignedAt: Date,
+            ageSeconds: Int,
+            claimedBy: String? = nil,
+            claimedAt: Date? = nil,
+            claimDueAt: Date? = nil,
+            resolveDueAt: Date? = nil,
+            warning: Bool = false,
+            overdue: Bool = false,
+            possibleDuplicateOf: String? = nil,
+            incidentId: String? = nil,
+            summonedBy: String? = nil,
+            reopenCount: Int = 0
         ) {
             self.requestId = requestId
             self.assignmentId = assignmentId
@@ -146,7 +163,10 @@ public enum StaffInbox {
                 if unknown.isEmpty {
                     self.states = Set(names.compactMap(State.init(rawValue:)))
                 } else {
-                    invalid("state", "one or more of \(State.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated; not '\(unknown.joined(separator: ","))'")
+                    invalid(
+                        "state",
+                        "one or more of \(State.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated; not '\(unknown.joined(separator: ","))'"
+                    )
                 }
             }
             if let category = query["category"], !category.isEmpty { self.category = category }
@@ -166,7 +186,11 @@ public enum StaffInbox {
             self.overdue = flag("overdue")
             self.mine = flag("mine") ?? false
             if let limit = query["limit"] {
-                if let value = Int(limit), (1...Self.maximumLimit).contains(value) { self.limit = value } else { invalid("limit", "a whole number from 1 to \(Self.maximumLimit)") }
+                if let value = Int(limit), (1...Self.maximumLimit).contains(value) {
+                    self.limit = value
+                } else {
+                    invalid("limit", "a whole number from 1 to \(Self.maximumLimit)")
+                }
             }
             if let cursor = query["cursor"], !cursor.isEmpty {
                 if let offset = Self.offset(ofCursor: cursor) { self.offset = offset } else { invalid("cursor", "not a cursor this API gave out") }
@@ -187,7 +211,12 @@ public enum StaffInbox {
     /// deadline until the item is claimed, then the resolve deadline (a resolved request waits
     /// for the resident: no deadline of the unit's runs).
     public static func flags(
-        state: State, now: Date, claimDue: Date?, resolveDue: Date?, claimWarning: Date?, resolveWarning: Date?
+        state: State,
+        now: Date,
+        claimDue: Date?,
+        resolveDue: Date?,
+        claimWarning: Date?,
+        resolveWarning: Date?
     ) -> (warning: Bool, overdue: Bool) {
         let (due, warn): (Date?, Date?) =
             switch state {

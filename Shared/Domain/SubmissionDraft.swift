@@ -42,7 +42,14 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
     public var channel: String?
     public var submittedBy: String?
 
-    public init(category: String? = nil, description: String? = nil, location: Location? = nil, reporter: DraftReporter? = nil, channel: String? = nil, submittedBy: String? = nil) {
+    public init(
+        category: String? = nil,
+        description: String? = nil,
+        location: Location? = nil,
+        reporter: DraftReporter? = nil,
+        channel: String? = nil,
+        submittedBy: String? = nil
+    ) {
         self.category = category
         self.description = description
         self.location = location
@@ -102,21 +109,33 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
                 errors.append(FieldError(field: "location.longitude", code: "invalid", message: "must be between -180 and 180"))
             }
             if (given.latitude == nil) != (given.longitude == nil) {
-                errors.append(FieldError(field: given.latitude == nil ? "location.latitude" : "location.longitude", code: "required", message: "latitude and longitude go together"))
+                errors.append(
+                    FieldError(
+                        field: given.latitude == nil ? "location.latitude" : "location.longitude",
+                        code: "required",
+                        message: "latitude and longitude go together"
+                    )
+                )
             }
             let coordinates = given.latitude != nil && given.longitude != nil
             if gridId == nil, householdId == nil, address == nil, !coordinates, !errors.contains(where: { $0.field.hasPrefix("location.") }) {
-                errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId, an address or latitude and longitude"))
+                errors.append(
+                    FieldError(field: "location", code: "required", message: "needs a gridId, a householdId, an address or latitude and longitude")
+                )
             }
             location = Location(gridId: gridId, householdId: householdId, address: address, latitude: given.latitude, longitude: given.longitude)
         } else {
-            errors.append(FieldError(field: "location", code: "required", message: "needs a gridId, a householdId, an address or latitude and longitude"))
+            errors.append(
+                FieldError(field: "location", code: "required", message: "needs a gridId, a householdId, an address or latitude and longitude")
+            )
         }
 
         let name = text(reporter?.name, "reporter.name", max: Limits.name)
         let phone = text(reporter?.phone, "reporter.phone", max: 20)
         if let phone, !Self.isPhone(phone) {
-            errors.append(FieldError(field: "reporter.phone", code: "invalid", message: "must be 5–20 digits, optionally with a leading '+', spaces or '-'"))
+            errors.append(
+                FieldError(field: "reporter.phone", code: "invalid", message: "must be 5–20 digits, optionally with a leading '+', spaces or '-'")
+            )
         }
 
         let email = text(reporter?.email, "reporter.email", max: 254, required: false)
@@ -125,7 +144,9 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
         }
         let language = text(reporter?.language, "reporter.language", max: 5, required: false)
         if let language, !Reporter.languages.contains(language) {
-            errors.append(FieldError(field: "reporter.language", code: "invalid", message: "must be one of \(Reporter.languages.joined(separator: ", "))"))
+            errors.append(
+                FieldError(field: "reporter.language", code: "invalid", message: "must be one of \(Reporter.languages.joined(separator: ", "))")
+            )
         }
 
         var channel: Channel?
@@ -141,10 +162,16 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
         guard errors.isEmpty, let category, let description, let location, let name, let phone, let channel else {
             return .failure(SubmissionInvalid(errors: errors))
         }
-        return .success(Submission(
-            category: category, description: description, location: location,
-            reporter: Reporter(name: name, phone: phone, email: email, language: language), channel: channel, submittedBy: submittedBy
-        ))
+        return .success(
+            Submission(
+                category: category,
+                description: description,
+                location: location,
+                reporter: Reporter(name: name, phone: phone, email: email, language: language),
+                channel: channel,
+                submittedBy: submittedBy
+            )
+        )
     }
 
     static func isSlug(_ text: String) -> Bool {
@@ -155,7 +182,8 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
     /// `local@domain.tld`, no spaces, no control characters (a sanity check, not RFC 5321).
     public static func isEmail(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), text.count <= 254 else { return false }
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), text.count <= 254
+        else { return false }
         return text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value != 127 && !"<>()[]\\,;:\"".unicodeScalars.contains($0) }
     }
 
@@ -163,7 +191,10 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
     public static func isPhone(_ text: String) -> Bool {
         var digits = 0
         for (index, char) in text.enumerated() {
-            if char.isASCII, char.isNumber { digits += 1; continue }
+            if char.isASCII, char.isNumber {
+                digits += 1
+                continue
+            }
             if char == "+", index == 0 { continue }
             if char == " " || char == "-" { continue }
             return false

@@ -16,7 +16,18 @@ public struct TrailEntry: Sendable, Equatable {
     public var detail: String?
     public var occurredAt: Date
 
-    public init(requestId: String, seq: Int, eventId: String, eventType: String, version: Int, state: String, unit: String?, actor: String?, detail: String?, occurredAt: Date) {
+    public init(
+        requestId: String,
+        seq: Int,
+        eventId: String,
+        eventType: String,
+        version: Int,
+        state: String,
+        unit: String?,
+        actor: String?,
+        detail: String?,
+        occurredAt: Date
+    ) {
         self.requestId = requestId
         self.seq = seq
         self.eventId = eventId

@@ -13,7 +13,13 @@ public struct WorkingCalendar: Sendable, Equatable {
     /// Offset of the district's time zone from UTC, in seconds (China: +8 h).
     public var utcOffset: Int
 
-    public init(opens: Int = 8 * 3600 + 1800, closes: Int = 17 * 3600 + 1800, weekdays: Set<Int> = [1, 2, 3, 4, 5], holidays: Set<String> = [], utcOffset: Int = 8 * 3600) {
+    public init(
+        opens: Int = 8 * 3600 + 1800,
+        closes: Int = 17 * 3600 + 1800,
+        weekdays: Set<Int> = [1, 2, 3, 4, 5],
+        holidays: Set<String> = [],
+        utcOffset: Int = 8 * 3600
+    ) {
         self.opens = opens
         self.closes = closes
         self.weekdays = weekdays

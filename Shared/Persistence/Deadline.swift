@@ -16,7 +16,11 @@ package struct DeadlineExceeded: Error, CustomStringConvertible {
 /// the notification sender each stopped for good). Every long-lived loop runs its database
 /// work under a deadline, so such a unit is abandoned and retried on a fresh connection. The
 /// work keeps no effect it did not commit, and commits are idempotent, so retrying is safe.
-package func withDeadline<T: Sendable>(_ limit: Duration, _ what: @autoclosure () -> String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+package func withDeadline<T: Sendable>(
+    _ limit: Duration,
+    _ what: @autoclosure () -> String,
+    _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let description = what()
     let work = Task { try await operation() }
     let race = FirstOutcome<T>()

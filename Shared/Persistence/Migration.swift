@@ -52,7 +52,8 @@ package struct Migrator: Sendable {
             let done = try await client.transaction(logger: logger) { [self] connection -> Bool in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
                 let rows = try await connection.query(
-                    "SELECT 1 FROM \(unescaped: schema).schema_migrations WHERE version = \(migration.version)", logger: logger
+                    "SELECT 1 FROM \(unescaped: schema).schema_migrations WHERE version = \(migration.version)",
+                    logger: logger
                 ).collect()
                 guard rows.isEmpty else { return false }
                 for statement in migration.statements {
@@ -79,9 +80,11 @@ extension Migrator {
         let table = "\(schema).schema_migrations"
         let exists = try await client.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger).collect().first?.decode(Bool.self) ?? false
         guard exists else { return false }
-        let applied = try await client.query(
-            "SELECT count(*) FROM \(unescaped: schema).schema_migrations WHERE version = ANY(\(migrations.map(\.version)))", logger: logger
-        ).collect().first?.decode(Int.self) ?? 0
+        let applied =
+            try await client.query(
+                "SELECT count(*) FROM \(unescaped: schema).schema_migrations WHERE version = ANY(\(migrations.map(\.version)))",
+                logger: logger
+            ).collect().first?.decode(Int.self) ?? 0
         return applied == migrations.count
     }
 }
@@ -96,56 +99,64 @@ extension Migration {
     package static func serviceRole(schema: String, version: Int, appendOnly: [String]) -> Migration {
         precondition((appendOnly + [schema]).allSatisfy { $0.allSatisfy { $0.isLetter || $0 == "_" } }, "constants of letters and _")
         let revokes = appendOnly.map { "EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM %I', '\(schema)', '\($0)', service);" }
-        return Migration(version: version, name: "least-privilege service role", statements: [
-            """
-            DO $$
-            DECLARE service text := current_database() || '_service';
-            BEGIN
-                PERFORM pg_advisory_xact_lock(hashtext('gridloop service role'));
-                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = service) THEN
-                    EXECUTE format('CREATE ROLE %I NOLOGIN', service);
-                END IF;
-                EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', '\(unescaped: schema)', service);
-                EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA %I TO %I', '\(unescaped: schema)', service);
-                EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I', '\(unescaped: schema)', service);
-                EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO %I', '\(unescaped: schema)', service);
-                EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I', '\(unescaped: schema)', service);
-                EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I.schema_migrations FROM %I', '\(unescaped: schema)', service);
-                \(unescaped: revokes.joined(separator: "\n"))
-            END $$
-            """,
-        ])
+        return Migration(
+            version: version,
+            name: "least-privilege service role",
+            statements: [
+                """
+                DO $$
+                DECLARE service text := current_database() || '_service';
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(hashtext('gridloop service role'));
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = service) THEN
+                        EXECUTE format('CREATE ROLE %I NOLOGIN', service);
+                    END IF;
+                    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', '\(unescaped: schema)', service);
+                    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA %I TO %I', '\(unescaped: schema)', service);
+                    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I', '\(unescaped: schema)', service);
+                    EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO %I', '\(unescaped: schema)', service);
+                    EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I', '\(unescaped: schema)', service);
+                    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I.schema_migrations FROM %I', '\(unescaped: schema)', service);
+                    \(unescaped: revokes.joined(separator: "\n"))
+                END $$
+                """
+            ]
+        )
     }
 
     /// The outbox and inbox tables every writing and consuming service has in its schema.
     package static func messaging(schema: String, version: Int) -> Migration {
-        Migration(version: version, name: "outbox and inbox", statements: [
-            """
-            CREATE TABLE \(unescaped: schema).outbox (
-                id bigserial PRIMARY KEY,
-                message_id text NOT NULL UNIQUE,
-                exchange text NOT NULL,
-                routing_key text NOT NULL,
-                message_type text NOT NULL,
-                correlation_id text,
-                reply_to text,
-                headers jsonb NOT NULL DEFAULT '{}',
-                body text NOT NULL,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                published_at timestamptz,
-                attempts integer NOT NULL DEFAULT 0,
-                last_error text
-            )
-            """,
-            "CREATE INDEX outbox_unpublished ON \(unescaped: schema).outbox (id) WHERE published_at IS NULL",
-            """
-            CREATE TABLE \(unescaped: schema).inbox (
-                message_id text PRIMARY KEY,
-                message_type text NOT NULL,
-                processed_at timestamptz NOT NULL DEFAULT now()
-            )
-            """,
-        ])
+        Migration(
+            version: version,
+            name: "outbox and inbox",
+            statements: [
+                """
+                CREATE TABLE \(unescaped: schema).outbox (
+                    id bigserial PRIMARY KEY,
+                    message_id text NOT NULL UNIQUE,
+                    exchange text NOT NULL,
+                    routing_key text NOT NULL,
+                    message_type text NOT NULL,
+                    correlation_id text,
+                    reply_to text,
+                    headers jsonb NOT NULL DEFAULT '{}',
+                    body text NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    published_at timestamptz,
+                    attempts integer NOT NULL DEFAULT 0,
+                    last_error text
+                )
+                """,
+                "CREATE INDEX outbox_unpublished ON \(unescaped: schema).outbox (id) WHERE published_at IS NULL",
+                """
+                CREATE TABLE \(unescaped: schema).inbox (
+                    message_id text PRIMARY KEY,
+                    message_type text NOT NULL,
+                    processed_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+            ]
+        )
     }
 
     /// Per-row backoff and parking for the outbox (see ``OutboxRelay``): `next_attempt_at`
@@ -157,14 +168,18 @@ extension Migration {
     /// published rows the table holds. The service role's grants are per table, so the new
     /// columns need none.
     package static func outboxParking(schema: String, version: Int) -> Migration {
-        Migration(version: version, name: "outbox backoff and parking", statements: [
-            "ALTER TABLE \(unescaped: schema).outbox ADD COLUMN next_attempt_at timestamptz, ADD COLUMN parked_at timestamptz",
-            """
-            CREATE INDEX outbox_due ON \(unescaped: schema).outbox (next_attempt_at NULLS FIRST, id)
-            WHERE published_at IS NULL AND parked_at IS NULL
-            """,
-            "CREATE INDEX outbox_parked ON \(unescaped: schema).outbox (id) WHERE published_at IS NULL AND parked_at IS NOT NULL",
-            "DROP INDEX IF EXISTS \(unescaped: schema).outbox_unpublished",
-        ])
+        Migration(
+            version: version,
+            name: "outbox backoff and parking",
+            statements: [
+                "ALTER TABLE \(unescaped: schema).outbox ADD COLUMN next_attempt_at timestamptz, ADD COLUMN parked_at timestamptz",
+                """
+                CREATE INDEX outbox_due ON \(unescaped: schema).outbox (next_attempt_at NULLS FIRST, id)
+                WHERE published_at IS NULL AND parked_at IS NULL
+                """,
+                "CREATE INDEX outbox_parked ON \(unescaped: schema).outbox (id) WHERE published_at IS NULL AND parked_at IS NOT NULL",
+                "DROP INDEX IF EXISTS \(unescaped: schema).outbox_unpublished",
+            ]
+        )
     }
 }

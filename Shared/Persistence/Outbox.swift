@@ -29,18 +29,32 @@ package struct Outbox: Sendable {
     }
 
     /// Adds an event envelope for the events exchange (routing key = its type).
-    package func add<Payload>(event envelope: MessageEnvelope<Payload>, exchange: String, routingKey: String? = nil, on connection: PostgresConnection, logger: Logger) async throws {
-        try await add(OutgoingMessage(envelope: envelope, exchange: exchange, routingKey: routingKey ?? envelope.type), on: connection, logger: logger)
+    package func add<Payload>(
+        event envelope: MessageEnvelope<Payload>,
+        exchange: String,
+        routingKey: String? = nil,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await add(
+            OutgoingMessage(envelope: envelope, exchange: exchange, routingKey: routingKey ?? envelope.type),
+            on: connection,
+            logger: logger
+        )
     }
 }
-
 
 extension OutgoingMessage {
     /// A message carrying `envelope` as its JSON body.
     package init<Payload>(envelope: MessageEnvelope<Payload>, exchange: String, routingKey: String, replyTo: String? = nil) throws {
         self.init(
-            exchange: exchange, routingKey: routingKey, body: try WireJSON.encode(envelope), messageId: envelope.messageId,
-            type: envelope.type, correlationId: envelope.correlationId, replyTo: replyTo
+            exchange: exchange,
+            routingKey: routingKey,
+            body: try WireJSON.encode(envelope),
+            messageId: envelope.messageId,
+            type: envelope.type,
+            correlationId: envelope.correlationId,
+            replyTo: replyTo
         )
     }
 }

@@ -40,8 +40,14 @@ package struct OutboxParking: Sendable {
             let (id, messageId, type, exchange, routingKey, attempts, lastError, parkedAt) =
                 try row.decode((Int64, String, String, String, String, Int, String?, Date).self)
             return Row(
-                id: id, messageId: messageId, type: type, exchange: exchange, routingKey: routingKey,
-                attempts: attempts, lastError: lastError, parkedAt: parkedAt
+                id: id,
+                messageId: messageId,
+                type: type,
+                exchange: exchange,
+                routingKey: routingKey,
+                attempts: attempts,
+                lastError: lastError,
+                parkedAt: parkedAt
             )
         }
     }

@@ -53,8 +53,14 @@ package final class OutboxRelay: Service, Sendable {
     ///   - maxAttempts: attempts a row has before it is parked (default 20: about an hour of
     ///     refusals with the default backoff).
     package init(
-        client: PostgresClient, schema: String, publisher: AMQPPublisher, batchSize: Int = 256, pollInterval: Duration = .milliseconds(500),
-        backoff: RetryPolicy = RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(300)), maxAttempts: Int = 20, logger: Logger
+        client: PostgresClient,
+        schema: String,
+        publisher: AMQPPublisher,
+        batchSize: Int = 256,
+        pollInterval: Duration = .milliseconds(500),
+        backoff: RetryPolicy = RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(300)),
+        maxAttempts: Int = 20,
+        logger: Logger
     ) {
         self.client = client
         self.schema = schema
@@ -99,7 +105,10 @@ package final class OutboxRelay: Service, Sendable {
                     let now = ContinuousClock.now
                     if failures == 1 || lastLogged.map({ now - $0 >= .seconds(60) }) ?? true {
                         lastLogged = now
-                        logger.warning("outbox relay failed", metadata: ["db.error": "\(String(reflecting: error))", "outbox.failures": "\(failures)"])
+                        logger.warning(
+                            "outbox relay failed",
+                            metadata: ["db.error": "\(String(reflecting: error))", "outbox.failures": "\(failures)"]
+                        )
                     }
                 }
                 let pause = failures > 0 ? (retry.delay(afterAttempt: failures) ?? .seconds(5)) : pollInterval
@@ -131,15 +140,28 @@ package final class OutboxRelay: Service, Sendable {
             )
             var taken: [Row] = []
             for try await (id, attempts, messageId, exchange, routingKey, type, correlationId, replyTo, headers, body)
-                in rows.decode((Int64, Int, String, String, String, String, String?, String?, String, String).self) {
+                in rows.decode((Int64, Int, String, String, String, String, String?, String?, String, String).self)
+            {
                 let headerMap = (try? JSONDecoder().decode([String: String].self, from: Data(headers.utf8))) ?? [:]
-                taken.append(Row(id: id, attempts: attempts, message: OutgoingMessage(
-                    exchange: exchange, routingKey: routingKey, body: Array(body.utf8), messageId: messageId,
-                    type: type.isEmpty ? nil : type, correlationId: correlationId, replyTo: replyTo, headers: headerMap,
-                    // The default exchange carries only replies, whose client may have gone:
-                    // an absent client must not keep a reply in the outbox for ever.
-                    mandatory: exchange != ""
-                )))
+                taken.append(
+                    Row(
+                        id: id,
+                        attempts: attempts,
+                        message: OutgoingMessage(
+                            exchange: exchange,
+                            routingKey: routingKey,
+                            body: Array(body.utf8),
+                            messageId: messageId,
+                            type: type.isEmpty ? nil : type,
+                            correlationId: correlationId,
+                            replyTo: replyTo,
+                            headers: headerMap,
+                            // The default exchange carries only replies, whose client may have gone:
+                            // an absent client must not keep a reply in the outbox for ever.
+                            mandatory: exchange != ""
+                        )
+                    )
+                )
             }
             var batch = OutboxBatch()
             batch.taken = taken.count
@@ -188,13 +210,17 @@ package final class OutboxRelay: Service, Sendable {
                     logger: logger
                 )
                 for try await (id, messageId, type, exchange, routingKey, attempts, lastError, isParked)
-                    in updated.decode((Int64, String, String, String, String, Int, String, Bool).self) {
+                    in updated.decode((Int64, String, String, String, String, Int, String, Bool).self)
+                {
                     guard isParked else { continue }
                     batch.parked += 1
-                    logger.error("outbox row parked: the broker refused it every time; list with `gridloop outbox parked`, replay with `gridloop outbox replay`", metadata: [
-                        "outbox.id": "\(id)", "outbox.message_id": "\(messageId)", "outbox.type": "\(type)", "outbox.exchange": "\(exchange)",
-                        "outbox.routing_key": "\(routingKey)", "outbox.attempts": "\(attempts)", "outbox.error": "\(lastError)",
-                    ])
+                    logger.error(
+                        "outbox row parked: the broker refused it every time; list with `gridloop outbox parked`, replay with `gridloop outbox replay`",
+                        metadata: [
+                            "outbox.id": "\(id)", "outbox.message_id": "\(messageId)", "outbox.type": "\(type)", "outbox.exchange": "\(exchange)",
+                            "outbox.routing_key": "\(routingKey)", "outbox.attempts": "\(attempts)", "outbox.error": "\(lastError)",
+                        ]
+                    )
                 }
                 if batch.parked > 0 { parked.increment(by: batch.parked) }
             }
@@ -213,10 +239,13 @@ package final class OutboxRelay: Service, Sendable {
             batch.refused = refusedIds.count
             batch.unsent = unsentIds.count
             if batch.refused > batch.parked || batch.unsent > 0 {
-                logger.warning("outbox rows not confirmed; will retry", metadata: [
-                    "outbox.refused": "\(batch.refused - batch.parked)", "outbox.unsent": "\(batch.unsent)",
-                    "outbox.error": "\(refusedReasons.first ?? unsentReasons.first ?? "")",
-                ])
+                logger.warning(
+                    "outbox rows not confirmed; will retry",
+                    metadata: [
+                        "outbox.refused": "\(batch.refused - batch.parked)", "outbox.unsent": "\(batch.unsent)",
+                        "outbox.error": "\(refusedReasons.first ?? unsentReasons.first ?? "")",
+                    ]
+                )
             }
             return batch
         }

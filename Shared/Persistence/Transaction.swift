@@ -24,7 +24,9 @@ extension PostgresClient {
     /// server rolled the transaction back when the connection went). No `ROLLBACK` is sent to a
     /// closed connection. Errors are rethrown as they are (not wrapped).
     package func transaction<T: Sendable>(
-        logger: Logger, _ what: String = "a transaction", _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        logger: Logger,
+        _ what: String = "a transaction",
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await withConnection { connection in
             try await connection.transaction(logger: logger, what, body)
@@ -35,7 +37,9 @@ extension PostgresClient {
 extension PostgresConnection {
     /// ``PostgresClient/transaction(logger:_:_:)`` on this connection.
     package func transaction<T: Sendable>(
-        logger: Logger, _ what: String = "a transaction", _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        logger: Logger,
+        _ what: String = "a transaction",
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await whileOpen(what) {
             try await self.query("BEGIN", logger: logger)
@@ -130,10 +134,12 @@ final class FirstOutcome<T: Sendable>: Sendable {
 
     /// Whether this call resumed the caller (the first one does).
     func finish(_ result: Result<T, any Error>) -> Bool {
-        guard let continuation = waiter.withLock({ value -> CheckedContinuation<T, any Error>? in
-            defer { value = nil }
-            return value
-        }) else { return false }
+        guard
+            let continuation = waiter.withLock({ value -> CheckedContinuation<T, any Error>? in
+                defer { value = nil }
+                return value
+            })
+        else { return false }
         continuation.resume(with: result)
         return true
     }

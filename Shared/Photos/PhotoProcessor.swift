@@ -50,8 +50,14 @@ package enum PhotoProcessor {
             while i + 9 < bytes.count {
                 guard bytes[i] == 0xFF else { return nil }
                 let marker = bytes[i + 1]
-                if marker == 0xFF { i += 1; continue }
-                if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 { i += 2; continue }
+                if marker == 0xFF {
+                    i += 1
+                    continue
+                }
+                if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 {
+                    i += 2
+                    continue
+                }
                 let length = be16(i + 2)
                 // SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC).
                 if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) {
@@ -74,7 +80,9 @@ package enum PhotoProcessor {
             if marker == 0xE1, i + 4 + length <= bytes.count, length > 14, Array(bytes[(i + 4)..<(i + 10)]) == Array("Exif\0\0".utf8) {
                 let tiff = i + 10
                 let little = bytes[tiff] == 0x49
-                func u16(_ at: Int) -> Int { at + 1 < bytes.count ? (little ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : Int(bytes[at]) << 8 | Int(bytes[at + 1])) : 0 }
+                func u16(_ at: Int) -> Int {
+                    at + 1 < bytes.count ? (little ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : Int(bytes[at]) << 8 | Int(bytes[at + 1])) : 0
+                }
                 func u32(_ at: Int) -> Int { (little ? u16(at) | u16(at + 2) << 16 : u16(at) << 16 | u16(at + 2)) }
                 let ifd = tiff + u32(tiff + 4)
                 let count = u16(ifd)
@@ -109,19 +117,21 @@ package enum PhotoProcessor {
         guard let decoded else { throw Refused(description: "the \(kind.rawValue) cannot be decoded") }
         defer { gdImageDestroy(decoded) }
         // A flat, white-backed truecolor copy (PNG transparency over white).
-        let width = Int(decoded.pointee.sx), height = Int(decoded.pointee.sy)
+        let width = Int(decoded.pointee.sx)
+        let height = Int(decoded.pointee.sy)
         guard let flat = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw Refused(description: "out of memory") }
         defer { gdImageDestroy(flat) }
         gdImageFilledRectangle(flat, 0, 0, Int32(width - 1), Int32(height - 1), 0xFFFFFF)
         gdImageCopy(flat, decoded, 0, 0, 0, 0, Int32(width), Int32(height))
         var upright = flat
         var rotated: gdImagePtr?
-        let angle: Float? = switch kind == .jpeg ? orientation(of: bytes) : 1 {
+        let angle: Float? =
+            switch kind == .jpeg ? orientation(of: bytes) : 1 {
             case 3: 180
             case 6: 270
             case 8: 90
             default: nil
-        }
+            }
         if let angle, let turned = gdImageRotateInterpolated(flat, angle, 0xFFFFFF) {
             rotated = turned
             upright = turned
@@ -134,12 +144,14 @@ package enum PhotoProcessor {
 
     /// `image` scaled down to fit `edge` (never up), as JPEG.
     static func encode(_ image: gdImagePtr, edge: Int, quality: Int32) throws(Refused) -> (bytes: [UInt8], width: Int, height: Int) {
-        let width = Int(image.pointee.sx), height = Int(image.pointee.sy)
+        let width = Int(image.pointee.sx)
+        let height = Int(image.pointee.sy)
         let scale = min(1.0, Double(edge) / Double(max(width, height)))
         var target = image
         var scaled: gdImagePtr?
         if scale < 1 {
-            let w = max(1, Int((Double(width) * scale).rounded())), h = max(1, Int((Double(height) * scale).rounded()))
+            let w = max(1, Int((Double(width) * scale).rounded()))
+            let h = max(1, Int((Double(height) * scale).rounded()))
             gdImageSetInterpolationMethod(image, GD_BILINEAR_FIXED)
             guard let smaller = gdImageScale(image, UInt32(w), UInt32(h)) else { throw Refused(description: "the photo cannot be scaled") }
             scaled = smaller

@@ -20,7 +20,9 @@ package struct Authenticator: Sendable {
     /// (both `gridloop`).
     package static func fromConfiguration(_ reader: ConfigReader) async throws -> Authenticator {
         guard let secret = reader.string(forKey: "gridloop.auth.secret", isSecret: true), !secret.isEmpty else {
-            throw AuthConfigurationError("GRIDLOOP_AUTH_SECRET is not set: staff tokens cannot be verified (generate one with `openssl rand -hex 32`)")
+            throw AuthConfigurationError(
+                "GRIDLOOP_AUTH_SECRET is not set: staff tokens cannot be verified (generate one with `openssl rand -hex 32`)"
+            )
         }
         let authority = try await TokenAuthority(
             secret: secret,
@@ -41,7 +43,9 @@ package struct Authenticator: Sendable {
     /// problem without one.
     package static func token(of request: Request) throws -> String {
         if let header = request.headers[.authorization] {
-            guard let token = TokenAuthority.bearerToken(header) else { throw Problem(AuthFailure.unauthenticated("send `Authorization: Bearer <token>`")) }
+            guard let token = TokenAuthority.bearerToken(header) else {
+                throw Problem(AuthFailure.unauthenticated("send `Authorization: Bearer <token>`"))
+            }
             return token
         }
         if let cookie = cookie(cookieName, in: request.headers[values: .cookie]), !cookie.isEmpty { return cookie }

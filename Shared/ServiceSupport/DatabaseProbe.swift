@@ -27,8 +27,11 @@ package enum DatabaseProbe {
                     defer { Task { try? await connection.close() } }
                     guard !schemas.isEmpty else { return .success([]) }
                     var present: [String] = []
-                    for try await name in try await connection.query("SELECT nspname FROM pg_namespace WHERE nspname = ANY(\(schemas))", logger: logger)
-                        .decode(String.self) { present.append(name) }
+                    for try await name in try await connection.query(
+                        "SELECT nspname FROM pg_namespace WHERE nspname = ANY(\(schemas))",
+                        logger: logger
+                    )
+                    .decode(String.self) { present.append(name) }
                     return .success(schemas.filter { !present.contains($0) })
                 } catch {
                     return .failure(error)
@@ -50,14 +53,16 @@ package enum DatabaseProbe {
         case .success(let missing):
             return url.failure(
                 reason: "the database has no GridLoop schema \(missing.map { "'\($0)'" }.joined(separator: ", "))",
-                permanent: true, fix: "run `gridloop migrate` (with DATABASE_MIGRATION_URL set to the owner's login), or point \(url.setting) at GridLoop's database"
+                permanent: true,
+                fix: "run `gridloop migrate` (with DATABASE_MIGRATION_URL set to the owner's login), or point \(url.setting) at GridLoop's database"
             )
         case .failure(let error):
             return url.diagnosis(of: error)
         case nil:
             return url.failure(
                 reason: "no answer in time (the host is unreachable, or something that is not PostgreSQL listens there)",
-                permanent: false, fix: "check the host and port in \(url.setting), and that PostgreSQL is running"
+                permanent: false,
+                fix: "check the host and port in \(url.setting), and that PostgreSQL is running"
             )
         }
     }
@@ -85,14 +90,19 @@ extension DatabaseURL {
                 case "57P03":
                     return failure(reason: reason, permanent: false, fix: "wait: PostgreSQL is starting up or shutting down")
                 case "53300":
-                    return failure(reason: reason, permanent: false, fix: "PostgreSQL has no free connections: raise max_connections or lower DATABASE_POOL_SIZE")
+                    return failure(
+                        reason: reason,
+                        permanent: false,
+                        fix: "PostgreSQL has no free connections: raise max_connections or lower DATABASE_POOL_SIZE"
+                    )
                 default:
                     return failure(reason: reason, permanent: state.hasPrefix("28") || state.hasPrefix("3D"), fix: "see PostgreSQL's log")
                 }
             }
             if error.code == .sslUnsupported {
                 return failure(
-                    reason: "the server does not support TLS, and sslmode=\(sslMode.rawValue) requires it", permanent: true,
+                    reason: "the server does not support TLS, and sslmode=\(sslMode.rawValue) requires it",
+                    permanent: true,
                     fix: "turn on ssl in PostgreSQL, or set sslmode=disable in \(setting)"
                 )
             }
@@ -107,31 +117,39 @@ extension DatabaseURL {
     private func diagnosis(ofConnectionError error: any Error) -> DependencyFailure {
         if let tls = error as? NIOSSLError {
             return failure(
-                reason: "the TLS handshake failed (\(tls))", permanent: true,
+                reason: "the TLS handshake failed (\(tls))",
+                permanent: true,
                 fix: "sslrootcert in \(setting) must name the CA that signed the server's certificate, and the host must be the one it names"
             )
         }
         if let tls = error as? BoringSSLError {
             return failure(
-                reason: "the TLS handshake failed (\(tls))", permanent: true,
+                reason: "the TLS handshake failed (\(tls))",
+                permanent: true,
                 fix: "sslrootcert in \(setting) must name the CA that signed the server's certificate, and the host must be the one it names"
             )
         }
         if let io = error as? IOError {
             return failure(
-                reason: "cannot connect (\(String(cString: strerror(io.errnoCode)))); is PostgreSQL running and listening there?", permanent: false,
+                reason: "cannot connect (\(String(cString: strerror(io.errnoCode)))); is PostgreSQL running and listening there?",
+                permanent: false,
                 fix: "start PostgreSQL, or check the host and port in \(setting)"
             )
         }
         if let connect = error as? NIOConnectionError {
             let cause = connect.connectionErrors.first.map { "\($0.error)" } ?? connect.dnsAAAAError.map { "\($0)" } ?? "no address"
             return failure(
-                reason: "cannot connect (\(cause)); is PostgreSQL running and listening there?", permanent: false,
+                reason: "cannot connect (\(cause)); is PostgreSQL running and listening there?",
+                permanent: false,
                 fix: "start PostgreSQL, or check the host and port in \(setting)"
             )
         }
         if let channel = error as? ChannelError, case .connectTimeout = channel {
-            return failure(reason: "no answer in time (the host is unreachable, or something that is not PostgreSQL listens there)", permanent: false, fix: "check the host and port in \(setting), and that PostgreSQL is running")
+            return failure(
+                reason: "no answer in time (the host is unreachable, or something that is not PostgreSQL listens there)",
+                permanent: false,
+                fix: "check the host and port in \(setting), and that PostgreSQL is running"
+            )
         }
         return failure(reason: String(describing: error), permanent: false, fix: "check \(setting) and that PostgreSQL is running")
     }

@@ -27,7 +27,7 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
 
     package init(string: String) throws {
         guard let components = URLComponents(string: string), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-              let host = components.host, !host.isEmpty
+            let host = components.host, !host.isEmpty
         else {
             throw ConfigurationError("DATABASE_URL must look like postgres://user:pass@host:5432/database")
         }
@@ -42,7 +42,9 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             switch item.name {
             case "sslmode":
                 guard let mode = SSLMode(rawValue: item.value ?? "") else {
-                    throw ConfigurationError("sslmode must be one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(item.value ?? "")'")
+                    throw ConfigurationError(
+                        "sslmode must be one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(item.value ?? "")'"
+                    )
                 }
                 sslMode = mode
             case "sslrootcert":
@@ -90,7 +92,9 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             tls = .disable
         }
         var connection = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
-        connection.options.connectTimeout = .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000)
+        connection.options.connectTimeout = .nanoseconds(
+            Int64(connectTimeout.components.seconds) * 1_000_000_000 + connectTimeout.components.attoseconds / 1_000_000_000
+        )
         return connection
     }
 

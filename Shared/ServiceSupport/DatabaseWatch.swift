@@ -67,12 +67,13 @@ extension PostgresClient {
 /// The log lines of a database failure (shared by the watch and the start-up wait).
 enum DatabaseLog {
     static func write(_ decision: DependencyFailureLog.Decision, failure: DependencyFailure?, logger: Logger, what: String) {
-        let metadata: Logger.Metadata = failure.map {
-            [
-                "dependency": "database", "dependency.target": "\($0.target)", "dependency.reason": "\($0.reason)",
-                "dependency.fix": "\($0.fix)", "dependency.permanent": "\($0.permanent)",
-            ]
-        } ?? ["dependency": "database"]
+        let metadata: Logger.Metadata =
+            failure.map {
+                [
+                    "dependency": "database", "dependency.target": "\($0.target)", "dependency.reason": "\($0.reason)",
+                    "dependency.fix": "\($0.fix)", "dependency.permanent": "\($0.permanent)",
+                ]
+            } ?? ["dependency": "database"]
         switch decision {
         case .none:
             break
@@ -118,7 +119,10 @@ package final class StartupHealth: Sendable {
             router.get("health") { [self] _, _ -> Response in
                 let failure = self.failure.withLock { $0 }
                 return try HealthDocument.response(
-                    service: service, status: "starting", ready: false, checks: ["database": "down"],
+                    service: service,
+                    status: "starting",
+                    ready: false,
+                    checks: ["database": "down"],
                     failures: failure.map { ["database": $0] } ?? [:]
                 )
             }

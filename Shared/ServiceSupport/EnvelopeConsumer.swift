@@ -52,14 +52,24 @@ package final class EnvelopeConsumer: Service, Sendable {
     ///   - retry: attempts for a handler failing with an ordinary error (database down …);
     ///     after the last, the message is requeued (and dead-lettered by the queue's delivery limit).
     package init(
-        configuration: ServiceConfiguration, queue: String, topology: AMQPTopology, publisher: AMQPPublisher,
+        configuration: ServiceConfiguration,
+        queue: String,
+        topology: AMQPTopology,
+        publisher: AMQPPublisher,
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(5), maxAttempts: 12),
-        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, logger: Logger, handler: @escaping Handler
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
+        logger: Logger,
+        handler: @escaping Handler
     ) {
         let handling = EnvelopeHandling(publisher: publisher, queue: queue, retry: retry, redact: redact, logger: logger, handler: handler)
         self.consumer = AMQPConsumer(
-            options: configuration.amqp, queue: queue, topology: topology, prefetch: configuration.prefetch,
-            concurrency: configuration.concurrency, logger: logger, handler: { await handling.handle($0) }
+            options: configuration.amqp,
+            queue: queue,
+            topology: topology,
+            prefetch: configuration.prefetch,
+            concurrency: configuration.concurrency,
+            logger: logger,
+            handler: { await handling.handle($0) }
         )
     }
 
@@ -126,15 +136,20 @@ private struct EnvelopeHandling: Sendable {
         logger.error("message dead-lettered", metadata: ["dead.reason": "\(reason)"])
         if let replyTo = message.replyTo, let reply {
             let envelope = MessageEnvelope(
-                type: MessageType.commandReply, requestId: reply.requestId,
-                correlationId: message.correlationId ?? message.messageId ?? MessageID.make(), payload: reply
+                type: MessageType.commandReply,
+                requestId: reply.requestId,
+                correlationId: message.correlationId ?? message.messageId ?? MessageID.make(),
+                payload: reply
             )
             do {
                 var outgoing = try OutgoingMessage(envelope: envelope, exchange: "", routingKey: replyTo)
                 outgoing.correlationId = message.messageId
                 outgoing.mandatory = false
                 if case .failed(let why) = await publisher.publish(outgoing) {
-                    logger.warning("the refusal could not be sent to its reply-to", metadata: ["amqp.error": "\(why)", "amqp.reply_to": "\(replyTo)"])
+                    logger.warning(
+                        "the refusal could not be sent to its reply-to",
+                        metadata: ["amqp.error": "\(why)", "amqp.reply_to": "\(replyTo)"]
+                    )
                 }
             } catch {
                 logger.warning("the refusal could not be encoded for its reply-to", metadata: ["error": "\(error)"])
@@ -145,9 +160,14 @@ private struct EnvelopeHandling: Sendable {
         headers["x-gridloop-queue"] = queue
         headers["x-gridloop-dead-at"] = Timestamp.format(Date())
         let dead = OutgoingMessage(
-            exchange: GridLoopExchange.dead, routingKey: queue, body: redact?(message.body) ?? message.body,
-            messageId: message.messageId ?? MessageID.make(), type: message.type, correlationId: message.correlationId,
-            replyTo: nil, headers: headers
+            exchange: GridLoopExchange.dead,
+            routingKey: queue,
+            body: redact?(message.body) ?? message.body,
+            messageId: message.messageId ?? MessageID.make(),
+            type: message.type,
+            correlationId: message.correlationId,
+            replyTo: nil,
+            headers: headers
         )
         // Never the broker's own dead-lettering as a fallback: it would carry the original
         // body (a resident's raw phone) without its reason. The message stays with this
@@ -165,10 +185,17 @@ private struct EnvelopeHandling: Sendable {
                 attempt += 1
                 let level: Logger.Level = attempt == 1 ? .warning : .error
                 if attempt == 1 || attempt % 12 == 0 {
-                    logger.log(level: level, "dead letter not confirmed; keeping the message and trying again", metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"])
+                    logger.log(
+                        level: level,
+                        "dead letter not confirmed; keeping the message and trying again",
+                        metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"]
+                    )
                 }
                 guard !Task.isShuttingDownGracefully, !Task.isCancelled, ContinuousClock.now < giveUp else {
-                    logger.error("dead letter still not confirmed; the message goes back to its queue", metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"])
+                    logger.error(
+                        "dead letter still not confirmed; the message goes back to its queue",
+                        metadata: ["amqp.error": "\(why)", "attempts": "\(attempt)"]
+                    )
                     return .reject(requeue: true)
                 }
                 let pause = deadLetterRetry.delay(afterAttempt: attempt) ?? .seconds(5)
@@ -177,4 +204,3 @@ private struct EnvelopeHandling: Sendable {
         }
     }
 }
-

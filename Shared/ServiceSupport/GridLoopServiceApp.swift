@@ -24,7 +24,11 @@ extension GridLoopServiceApp {
         let reader = ConfigReader(provider: EnvironmentVariablesProvider())
         let configuration = try ServiceConfiguration(reader: reader, service: name, defaultPort: defaultPort)
         let app = try await build(configuration: configuration, reader: reader)
-        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "gridloop-\(name)"))
+        var group = ServiceGroupConfiguration(
+            services: [app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "gridloop-\(name)")
+        )
         group.maximumGracefulShutdownDuration = shutdownGrace
         try await ServiceGroup(configuration: group).run()
     }

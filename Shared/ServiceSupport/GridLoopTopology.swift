@@ -60,7 +60,9 @@ package enum GridLoopTopology {
     package static let intakeSubmissions = exchanges.merging(queue(GridLoopQueue.intakeSubmissions, bindings: [(GridLoopExchange.submissions, "#")]))
     package static let intakeEvents = exchanges.merging(queue(GridLoopQueue.intakeEvents, bindings: [(GridLoopExchange.events, "request.#")]))
     /// routing: new requests and staff commands.
-    package static let routingRequests = exchanges.merging(queue(GridLoopQueue.routingRequests, bindings: [(GridLoopExchange.events, MessageType.requestReceived)]))
+    package static let routingRequests = exchanges.merging(
+        queue(GridLoopQueue.routingRequests, bindings: [(GridLoopExchange.events, MessageType.requestReceived)])
+    )
     package static let routingCommands = exchanges.merging(queue(GridLoopQueue.routingCommands, bindings: [(GridLoopExchange.commands, "#")]))
     /// notification and reporting: every event.
     package static let notificationEvents = exchanges.merging(queue(GridLoopQueue.notificationEvents, bindings: [(GridLoopExchange.events, "#")]))

@@ -52,7 +52,13 @@ package struct HealthCheck: Sendable {
 /// {name: {"target", "reason", "fix", "permanent"}}}`, `failures` only for what is down and
 /// has a known reason.
 package enum HealthDocument {
-    package static func response(service: String, status: String, ready: Bool, checks: [String: String], failures: [String: DependencyFailure]) throws -> Response {
+    package static func response(
+        service: String,
+        status: String,
+        ready: Bool,
+        checks: [String: String],
+        failures: [String: DependencyFailure]
+    ) throws -> Response {
         var body: [String: any Sendable] = ["service": service, "status": status, "checks": checks]
         if !failures.isEmpty {
             body["failures"] = failures.mapValues { failure -> [String: any Sendable] in
@@ -92,7 +98,13 @@ package struct ObservabilityController: Sendable {
                 if !ok, let failure = check.failure() { failures[check.name] = failure }
                 ready = ready && ok
             }
-            return try HealthDocument.response(service: service, status: ready ? "ready" : "unavailable", ready: ready, checks: results, failures: failures)
+            return try HealthDocument.response(
+                service: service,
+                status: ready ? "ready" : "unavailable",
+                ready: ready,
+                checks: results,
+                failures: failures
+            )
         }
         router.get("metrics") { _, _ -> Response in
             Response(

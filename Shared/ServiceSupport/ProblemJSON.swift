@@ -22,10 +22,13 @@ package struct Problem: Error, Codable, Sendable {
     package var challenge: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, title, statusCode = "status", detail, code, errors
+        case type, title
+        case statusCode = "status"
+        case detail, code, errors
     }
 
-    package init(status: HTTPResponse.Status, code: String, title: String, detail: String? = nil, errors: [FieldError]? = nil, retryAfter: Int? = nil) {
+    package init(status: HTTPResponse.Status, code: String, title: String, detail: String? = nil, errors: [FieldError]? = nil, retryAfter: Int? = nil)
+    {
         self.type = "https://gridloop.dev/problems/\(code)"
         self.title = title
         self.statusCode = status.code
@@ -55,7 +58,13 @@ extension Problem: HTTPResponseError {
 extension Problem {
     /// `429 rate_limited` with `Retry-After: seconds`; `detail` says which limit.
     package static func rateLimited(_ detail: String, retryAfter seconds: Int) -> Problem {
-        Problem(status: .tooManyRequests, code: "rate_limited", title: "Too many requests", detail: "\(detail); try again in \(seconds) s", retryAfter: seconds)
+        Problem(
+            status: .tooManyRequests,
+            code: "rate_limited",
+            title: "Too many requests",
+            detail: "\(detail); try again in \(seconds) s",
+            retryAfter: seconds
+        )
     }
 
     /// `400 invalid_json` for a body that does not decode, naming the field the decoder

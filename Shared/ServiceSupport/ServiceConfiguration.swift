@@ -54,12 +54,15 @@ package struct ServiceConfiguration: Sendable {
         self.amqp.rpcTimeout = .seconds(max(1, reader.int(forKey: "amqp.rpc.timeout", default: 10)))
         self.prefetch = reader.int(forKey: "amqp.prefetch", default: 32)
         self.concurrency = reader.int(forKey: "amqp.concurrency", default: 4)
-        self.database = try DatabaseURL(string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop"))
-        self.migrationDatabase = try reader.string(forKey: "database.migration.url", isSecret: true).map { string in
-            var url = try DatabaseURL(string: string)
-            url.setting = "DATABASE_MIGRATION_URL"
-            return url
-        } ?? database
+        self.database = try DatabaseURL(
+            string: reader.string(forKey: "database.url", isSecret: true, default: "postgres://gridloop:gridloop@127.0.0.1:5432/gridloop")
+        )
+        self.migrationDatabase =
+            try reader.string(forKey: "database.migration.url", isSecret: true).map { string in
+                var url = try DatabaseURL(string: string)
+                url.setting = "DATABASE_MIGRATION_URL"
+                return url
+            } ?? database
         self.databasePoolSize = reader.int(forKey: "database.pool.size", default: 10)
         self.httpHost = reader.string(forKey: "http.host", default: "127.0.0.1")
         self.httpPort = reader.int(forKey: ConfigKey("\(service).http.port"), default: reader.int(forKey: "http.port", default: defaultPort))

@@ -25,16 +25,34 @@ package struct ServiceRuntime: Sendable {
 
     /// Bootstraps logging and metrics (once per process), migrates `schema` (waiting for the
     /// database if it is not up yet), and creates the long-lived parts.
-    package static func make(configuration: ServiceConfiguration, migrator: Migrator, publishes: AMQPTopology = GridLoopTopology.exchanges) async throws -> ServiceRuntime {
+    package static func make(
+        configuration: ServiceConfiguration,
+        migrator: Migrator,
+        publishes: AMQPTopology = GridLoopTopology.exchanges
+    ) async throws -> ServiceRuntime {
         let schema = migrator.schema
         let logger = GridLoopLogging.bootstrap(service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
         let registry = GridLoopMetrics.bootstrap()
-        logger.info("starting", metadata: [
-            "amqp.url": "\(configuration.amqp.url)", "db.url": "\(configuration.database)",
-            "http.port": "\(configuration.httpPort)",
-        ])
-        let startup = StartupHealth(service: "gridloop-\(configuration.service)", host: configuration.httpHost, port: configuration.httpPort, logger: logger)
-        try await DatabaseBootstrap.migrate(database: configuration.migrationDatabase, migrator: migrator, logger: logger, wait: true, startup: startup)
+        logger.info(
+            "starting",
+            metadata: [
+                "amqp.url": "\(configuration.amqp.url)", "db.url": "\(configuration.database)",
+                "http.port": "\(configuration.httpPort)",
+            ]
+        )
+        let startup = StartupHealth(
+            service: "gridloop-\(configuration.service)",
+            host: configuration.httpHost,
+            port: configuration.httpPort,
+            logger: logger
+        )
+        try await DatabaseBootstrap.migrate(
+            database: configuration.migrationDatabase,
+            migrator: migrator,
+            logger: logger,
+            wait: true,
+            startup: startup
+        )
         // The pool logs every failed connect at info (a refused login once a second): the
         // database watch says it once, with the reason, so the pool's own lines stay below
         // warning unless debugging.
@@ -45,34 +63,58 @@ package struct ServiceRuntime: Sendable {
         let publisher = AMQPPublisher(options: configuration.amqp, topology: publishes, logger: logger)
         let relay = OutboxRelay(client: postgres, schema: schema, publisher: publisher, logger: logger)
         return ServiceRuntime(
-            configuration: configuration, logger: logger, registry: registry, postgres: postgres, databaseWatch: databaseWatch,
-            publisher: publisher, outbox: Outbox(schema: schema), relay: relay,
+            configuration: configuration,
+            logger: logger,
+            registry: registry,
+            postgres: postgres,
+            databaseWatch: databaseWatch,
+            publisher: publisher,
+            outbox: Outbox(schema: schema),
+            relay: relay,
             retention: Retention(
-                postgres: postgres, schema: schema, outboxRetention: configuration.outboxRetention, inboxRetention: configuration.inboxRetention,
-                interval: configuration.retentionInterval, logger: logger
+                postgres: postgres,
+                schema: schema,
+                outboxRetention: configuration.outboxRetention,
+                inboxRetention: configuration.inboxRetention,
+                interval: configuration.retentionInterval,
+                logger: logger
             )
         )
     }
 
     /// A consumer of `queue` whose failures and poison messages are handled as documented on ``EnvelopeConsumer``.
     package func consumer(
-        queue: String, topology: AMQPTopology, redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, handler: @escaping EnvelopeConsumer.Handler
+        queue: String,
+        topology: AMQPTopology,
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
+        handler: @escaping EnvelopeConsumer.Handler
     ) -> EnvelopeConsumer {
-        EnvelopeConsumer(configuration: configuration, queue: queue, topology: topology, publisher: publisher, redact: redact, logger: logger, handler: handler)
+        EnvelopeConsumer(
+            configuration: configuration,
+            queue: queue,
+            topology: topology,
+            publisher: publisher,
+            redact: redact,
+            logger: logger,
+            handler: handler
+        )
     }
 
     /// The application: the service's `routes`, `/health` and `/metrics`, problem JSON for
     /// errors, and the services started in dependency order (database, publisher, relay,
     /// `services`, consumers, then HTTP) and stopped in reverse on SIGTERM/SIGINT.
     package func makeApplication(
-        services: [any Service] = [], consumers: [EnvelopeConsumer], routes: (Router<GridLoopRequestContext>) -> Void = { _ in }
+        services: [any Service] = [],
+        consumers: [EnvelopeConsumer],
+        routes: (Router<GridLoopRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: GridLoopRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         routes(router)
         let publisher = self.publisher
         let brokerProbes: [@Sendable () -> Bool] = [{ publisher.isConnected }] + consumers.map { consumer in { @Sendable in consumer.isConnected } }
-        let brokerFailures: [@Sendable () -> DependencyFailure?] = [{ publisher.failure }] + consumers.map { consumer in { @Sendable in consumer.failure } }
+        let brokerFailures: [@Sendable () -> DependencyFailure?] =
+            [{ publisher.failure }] + consumers.map { consumer in { @Sendable in consumer.failure } }
         ObservabilityController(
             service: "gridloop-\(configuration.service)",
             checks: [.database(postgres, watch: databaseWatch), .broker(brokerProbes, failures: brokerFailures)],
@@ -80,7 +122,10 @@ package struct ServiceRuntime: Sendable {
         ).addRoutes(to: router)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "gridloop-\(configuration.service)"),
+            configuration: .init(
+                address: .hostname(configuration.httpHost, port: configuration.httpPort),
+                serverName: "gridloop-\(configuration.service)"
+            ),
             services: [postgres, databaseWatch, publisher, relay, retention] + services + consumers,
             logger: logger
         )
@@ -96,7 +141,12 @@ package enum DatabaseBootstrap {
     /// answering `/health` with the reason through `startup`; without `wait` (the CLI) the
     /// first failure is thrown as a ``DependencyFailure``.
     package static func migrate(
-        database: DatabaseURL, migrator: Migrator, logger: Logger, wait: Bool, connectTimeout: Duration = .seconds(5), startup: StartupHealth? = nil
+        database: DatabaseURL,
+        migrator: Migrator,
+        logger: Logger,
+        wait: Bool,
+        connectTimeout: Duration = .seconds(5),
+        startup: StartupHealth? = nil
     ) async throws {
         let retry = RetryPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5))
         var attempt = 0
@@ -109,7 +159,12 @@ package enum DatabaseBootstrap {
             let delay = retry.delay(afterAttempt: attempt) ?? .seconds(5)
             if let failure = await DatabaseProbe.check(database, timeout: connectTimeout, logger: logger) {
                 guard wait else { throw failure }
-                DatabaseLog.write(failures.failed(failure, at: .now), failure: failure, logger: logger, what: "the database to migrate schema \(migrator.schema)")
+                DatabaseLog.write(
+                    failures.failed(failure, at: .now),
+                    failure: failure,
+                    logger: logger,
+                    what: "the database to migrate schema \(migrator.schema)"
+                )
                 startup?.show(failure)
                 try await Task.sleep(for: delay)
                 continue
@@ -124,9 +179,13 @@ package enum DatabaseBootstrap {
                 if let refusal = serverRefusal(error) {
                     // The database answered and refused (a permission, a failed statement):
                     // waiting will not change that.
-                    logger.error("migration refused by the database", metadata: [
-                        "db.url": "\(database)", "db.schema": "\(migrator.schema)", "db.error": "\(refusal.serverInfo?[.message] ?? "\(refusal)")",
-                    ])
+                    logger.error(
+                        "migration refused by the database",
+                        metadata: [
+                            "db.url": "\(database)", "db.schema": "\(migrator.schema)",
+                            "db.error": "\(refusal.serverInfo?[.message] ?? "\(refusal)")",
+                        ]
+                    )
                     throw refusal
                 }
                 guard wait else { throw database.diagnosis(of: error) }
@@ -143,7 +202,10 @@ extension PostgresClient {
     /// from a client that is not running.
     package func withRunning<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addImmediateTask { await self.run(); return nil }
+            group.addImmediateTask {
+                await self.run()
+                return nil
+            }
             defer { group.cancelAll() }
             return try await body(self)
         }

@@ -24,7 +24,9 @@ extension EndToEndTests {
     func faultMessage(_ key: String, _ index: Int, size: Int = 16) -> OutgoingMessage {
         let padding = String(repeating: "x", count: max(size - 16, 0))
         return OutgoingMessage(
-            exchange: GridLoopExchange.events, routingKey: key, body: Array("{\"n\":\(index),\"p\":\"\(padding)\"}".utf8),
+            exchange: GridLoopExchange.events,
+            routingKey: key,
+            body: Array("{\"n\":\(index),\"p\":\"\(padding)\"}".utf8),
             messageId: "m-\(index)-\(TestEnvironment.unique())"
         )
     }
@@ -60,7 +62,9 @@ extension EndToEndTests {
         var direct = try TestEnvironment.amqpOptions(name: "test-fault-setup")
         direct.url.vhost = vhost
         let big = OutgoingMessage(
-            exchange: "", routingKey: GridLoopQueue.dead(GridLoopQueue.intakeSubmissions), body: Array(repeating: UInt8(ascii: "x"), count: 1 << 20),
+            exchange: "",
+            routingKey: GridLoopQueue.dead(GridLoopQueue.intakeSubmissions),
+            body: Array(repeating: UInt8(ascii: "x"), count: 1 << 20),
             messageId: "big-\(TestEnvironment.unique())"
         )
         let outcome = try await AMQPSession.run(options: direct) { session in
@@ -76,7 +80,8 @@ extension EndToEndTests {
         var url = direct.url
         url.port = proxy.port
         let result = try await runCommand(
-            ["dead-letters", "list", "--queue", GridLoopQueue.intakeSubmissions], environment: ["AMQP_URL": "amqp://\(url.user):\(url.password)@127.0.0.1:\(proxy.port)/\(vhost)"],
+            ["dead-letters", "list", "--queue", GridLoopQueue.intakeSubmissions],
+            environment: ["AMQP_URL": "amqp://\(url.user):\(url.password)@127.0.0.1:\(proxy.port)/\(vhost)"],
             timeout: .seconds(30)
         )
         #expect(result.status == 1, "a clean failure, not a crash (status \(result.status)): \(result.stderr)")
@@ -95,8 +100,8 @@ extension EndToEndTests {
     /// Resident set size of the test process, in bytes (`VmRSS` of /proc/self/status).
     func residentBytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kB = Int(line.split(separator: " ").dropFirst().first ?? "")
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kB = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return kB * 1024
     }
@@ -105,11 +110,22 @@ extension EndToEndTests {
     func publisherReleasesFrames() async throws {
         // Every frame librabbitmq reads is allocated from its channel's pool, kept until released:
         // returned messages are the publisher's biggest frames (their bodies come back whole).
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-publisher-returns"), topology: GridLoopTopology.exchanges, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-publisher-returns"),
+            topology: GridLoopTopology.exchanges,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         let body = Array(repeating: UInt8(ascii: "x"), count: 100_000)
         func batch(_ round: Int) -> [OutgoingMessage] {
-            (0..<50).map { OutgoingMessage(exchange: GridLoopExchange.events, routingKey: "nobody.listens.\(TestEnvironment.unique())", body: body, messageId: "r-\(round)-\($0)") }
+            (0..<50).map {
+                OutgoingMessage(
+                    exchange: GridLoopExchange.events,
+                    routingKey: "nobody.listens.\(TestEnvironment.unique())",
+                    body: body,
+                    messageId: "r-\(round)-\($0)"
+                )
+            }
         }
         // Warm up, then 2,000 returns of 100 KB each.
         for round in 0..<4 { _ = await publisher.publish(batch(round)) }
@@ -142,7 +158,10 @@ extension EndToEndTests {
         // end of its pass until the handler has finished (its settle queued after the thread's
         // last look) and the consumer has drained; only then does the thread read "stop".
         let consumer = AMQPConsumer(
-            options: try TestEnvironment.amqpOptions(name: "test-consumer"), queue: queue, topology: topology, logger: TestEnvironment.logger,
+            options: try TestEnvironment.amqpOptions(name: "test-consumer"),
+            queue: queue,
+            topology: topology,
+            logger: TestEnvironment.logger,
             endOfPass: {
                 guard stopAsked.withLock({ $0 }), !held.withLock({ $0 }) else { return }
                 held.withLock { $0 = true }
@@ -233,7 +252,11 @@ extension EndToEndTests {
         _ = try await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { try $0.declare(otherTopology) }
         let proxy = try await FaultProxy(upstream: try faultBrokerPort, name: "fault-proxy-topology")
         defer { Task { await proxy.stop() } }
-        let publisher = AMQPPublisher(options: try faultOptions(through: proxy, name: "test-topology"), topology: GridLoopTopology.exchanges, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try faultOptions(through: proxy, name: "test-topology"),
+            topology: GridLoopTopology.exchanges,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         try #require(await eventually { publisher.isConnected })
         try await publisher.declare(topology)
@@ -263,19 +286,29 @@ extension EndToEndTests {
     func deadLetterFallback() async throws {
         let (queue, key, topology) = freshFaultQueue()
         let raw = #"{"not":"an envelope","phone":"13800001234"}"#
-        let poison = OutgoingMessage(exchange: GridLoopExchange.events, routingKey: key, body: Array(raw.utf8), messageId: "poison-\(TestEnvironment.unique())")
+        let poison = OutgoingMessage(
+            exchange: GridLoopExchange.events,
+            routingKey: key,
+            body: Array(raw.utf8),
+            messageId: "poison-\(TestEnvironment.unique())"
+        )
         _ = try await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { session in
             try session.declare(topology)
             return try session.publish(poison)
         }
         // The consumer reaches the broker; its publisher (dead letters) does not.
         let publisher = AMQPPublisher(
-            options: AMQPOptions(url: try AMQPURL(string: "amqp://guest:guest@127.0.0.1:1/%2f"), connectionName: "test-no-broker"), logger: TestEnvironment.logger
+            options: AMQPOptions(url: try AMQPURL(string: "amqp://guest:guest@127.0.0.1:1/%2f"), connectionName: "test-no-broker"),
+            logger: TestEnvironment.logger
         )
         publisher.start()
         let consumer = EnvelopeConsumer(
-            configuration: try faultConfiguration(amqp: TestEnvironment.amqpURL()), queue: queue, topology: topology, publisher: publisher,
-            redact: { _ in Array(#"{"sealed":true}"#.utf8) }, logger: TestEnvironment.logger
+            configuration: try faultConfiguration(amqp: TestEnvironment.amqpURL()),
+            queue: queue,
+            topology: topology,
+            publisher: publisher,
+            redact: { _ in Array(#"{"sealed":true}"#.utf8) },
+            logger: TestEnvironment.logger
         ) { _ in }
         let running = Task { try await consumer.run() }
         try await Task.sleep(for: .seconds(3))

@@ -58,14 +58,25 @@ extension EndToEndTests {
         "/v1/reports/overdue.csv", "/v1/reports/trend", "/v1/reports/trend.csv", "/dashboard",
     ]
 
-    @Test("access matrix: every role × staff endpoint and AMQP command × own / other scope; 0 cross-scope reads or writes; 401/403 with reasons; expired, alg=none, wrong-audience and tampered tokens refused by the services")
+    @Test(
+        "access matrix: every role × staff endpoint and AMQP command × own / other scope; 0 cross-scope reads or writes; 401/403 with reasons; expired, alg=none, wrong-audience and tampered tokens refused by the services"
+    )
     func accessMatrix() async throws {
         try await GridLoopSystem.with { system, _ in
             // The requests: G1 at grid:guanghua-3 (street xiping), S1 at street:xiping (claimed by its
             // officer), D1 at district:power-supply (claimed by the department), G2 in street longhua.
-            let g1 = try await submit(system, json: submissionJSON(location: #""householdId":"guanghua-3-10""#, category: "housing", description: "楼道灯坏了"))
-            let s1 = try await submit(system, json: submissionJSON(location: #""householdId":"guanghua-3-11""#, category: "housing", description: "小区围墙开裂"))
-            let d1 = try await submit(system, json: submissionJSON(location: #""householdId":"guanghua-3-12""#, category: "power", description: "变压器负载不过来"))
+            let g1 = try await submit(
+                system,
+                json: submissionJSON(location: #""householdId":"guanghua-3-10""#, category: "housing", description: "楼道灯坏了")
+            )
+            let s1 = try await submit(
+                system,
+                json: submissionJSON(location: #""householdId":"guanghua-3-11""#, category: "housing", description: "小区围墙开裂")
+            )
+            let d1 = try await submit(
+                system,
+                json: submissionJSON(location: #""householdId":"guanghua-3-12""#, category: "power", description: "变压器负载不过来")
+            )
             let g2 = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-1""#, category: "housing", description: "电梯停运"))
             func unit(_ id: String) async -> String? {
                 (try? await http(.GET, system.url("intake", "/v1/requests/\(id)")))?.json["unit"] as? String
@@ -85,21 +96,93 @@ extension EndToEndTests {
             try await setup(d1, #"{"action":"claim","staff":"power-officer-1"}"#)
             #expect(await unit(d1) == "district:power-supply")
             // Reporting has them all, with D1's assignments.
-            #expect(await eventually(timeout: .seconds(30)) {
-                let department = (try? await report(system, "/v1/reports/requests/\(d1)"))?.body.contains("district:power-supply") == true
-                let other = (try? await report(system, "/v1/reports/requests/\(g2)"))?.status == 200
-                return department && other
-            })
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    let department = (try? await report(system, "/v1/reports/requests/\(d1)"))?.body.contains("district:power-supply") == true
+                    let other = (try? await report(system, "/v1/reports/requests/\(g2)"))?.status == 200
+                    return department && other
+                }
+            )
             let g2Before = try await routingVersion(g2)
 
             let everyone: [Who] = [
-                Who(name: "grid worker", staff: "cui-chunhua", role: "grid-worker", readOwn: g1, writeOwn: g1, staffOwn: "cui-chunhua", readOther: g2, writeOther: g2, staffOther: "wu-xiaoli"),
-                Who(name: "grid leader", staff: "leng-yulong", role: "grid-leader", readOwn: g1, writeOwn: g1, staffOwn: "cui-chunhua", readOther: g2, writeOther: g2, staffOther: "wu-xiaoli"),
-                Who(name: "street officer", staff: "xu-chunfeng", role: "street-officer", readOwn: g1, writeOwn: s1, staffOwn: "cui-chunhua", readOther: g2, writeOther: g2, staffOther: "wu-xiaoli"),
-                Who(name: "department officer", staff: "power-officer-1", role: "department-officer", readOwn: d1, writeOwn: d1, staffOwn: "power-officer-1", readOther: g1, writeOther: g1, staffOther: "cui-chunhua"),
-                Who(name: "supervisor", staff: "wang-xu", role: "supervisor", readOwn: g2, writeOwn: g1, staffOwn: "wu-xiaoli", readOther: nil, writeOther: nil, staffOther: nil),
-                Who(name: "service", staff: "service", role: "service", readOwn: g2, writeOwn: g1, staffOwn: "wu-xiaoli", readOther: nil, writeOther: g2, staffOther: nil),
-                Who(name: "anonymous", staff: nil, role: "anonymous", readOwn: g1, writeOwn: g1, staffOwn: "cui-chunhua", readOther: g2, writeOther: g2, staffOther: "wu-xiaoli"),
+                Who(
+                    name: "grid worker",
+                    staff: "cui-chunhua",
+                    role: "grid-worker",
+                    readOwn: g1,
+                    writeOwn: g1,
+                    staffOwn: "cui-chunhua",
+                    readOther: g2,
+                    writeOther: g2,
+                    staffOther: "wu-xiaoli"
+                ),
+                Who(
+                    name: "grid leader",
+                    staff: "leng-yulong",
+                    role: "grid-leader",
+                    readOwn: g1,
+                    writeOwn: g1,
+                    staffOwn: "cui-chunhua",
+                    readOther: g2,
+                    writeOther: g2,
+                    staffOther: "wu-xiaoli"
+                ),
+                Who(
+                    name: "street officer",
+                    staff: "xu-chunfeng",
+                    role: "street-officer",
+                    readOwn: g1,
+                    writeOwn: s1,
+                    staffOwn: "cui-chunhua",
+                    readOther: g2,
+                    writeOther: g2,
+                    staffOther: "wu-xiaoli"
+                ),
+                Who(
+                    name: "department officer",
+                    staff: "power-officer-1",
+                    role: "department-officer",
+                    readOwn: d1,
+                    writeOwn: d1,
+                    staffOwn: "power-officer-1",
+                    readOther: g1,
+                    writeOther: g1,
+                    staffOther: "cui-chunhua"
+                ),
+                Who(
+                    name: "supervisor",
+                    staff: "wang-xu",
+                    role: "supervisor",
+                    readOwn: g2,
+                    writeOwn: g1,
+                    staffOwn: "wu-xiaoli",
+                    readOther: nil,
+                    writeOther: nil,
+                    staffOther: nil
+                ),
+                Who(
+                    name: "service",
+                    staff: "service",
+                    role: "service",
+                    readOwn: g2,
+                    writeOwn: g1,
+                    staffOwn: "wu-xiaoli",
+                    readOther: nil,
+                    writeOther: g2,
+                    staffOther: nil
+                ),
+                Who(
+                    name: "anonymous",
+                    staff: nil,
+                    role: "anonymous",
+                    readOwn: g1,
+                    writeOwn: g1,
+                    staffOwn: "cui-chunhua",
+                    readOther: g2,
+                    writeOther: g2,
+                    staffOther: "wu-xiaoli"
+                ),
             ]
             func token(_ who: Who) async throws -> String? {
                 switch who.staff {
@@ -131,7 +214,17 @@ extension EndToEndTests {
                 for probe in probes {
                     let service = probe.path.hasPrefix("/v1/requests/") ? "intake" : "reporting"
                     let answer = try await http(.GET, system.url(service, probe.path), headers: headers)
-                    cells.append(Cell(who: who.name, what: "GET \(probe.what)", transport: "HTTP", own: probe.own, expectAllowed: probe.expectAllowed, status: answer.status, message: answer.json["detail"] as? String ?? ""))
+                    cells.append(
+                        Cell(
+                            who: who.name,
+                            what: "GET \(probe.what)",
+                            transport: "HTTP",
+                            own: probe.own,
+                            expectAllowed: probe.expectAllowed,
+                            status: answer.status,
+                            message: answer.json["detail"] as? String ?? ""
+                        )
+                    )
                 }
             }
             // Commands, over HTTP and AMQP: every other-scope cell first, then own-scope ones.
@@ -146,46 +239,131 @@ extension EndToEndTests {
                         let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
                         let token = try await token(who)
                         let answer = try await http(
-                            .POST, system.url("routing", "/v1/requests/\(request)/commands"), body: json,
+                            .POST,
+                            system.url("routing", "/v1/requests/\(request)/commands"),
+                            body: json,
                             headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:]
                         )
-                        cells.append(Cell(who: who.name, what: action.rawValue, transport: "HTTP", own: own, expectAllowed: allowed, status: answer.status, message: answer.json["detail"] as? String ?? ""))
-                        let reply = try await amqpCommand(StaffCommand(action: action, requestId: request, staff: who.staff == "service" ? "" : who.staff ?? "", note: extra["note"] as? String,
-                                                                      departments: extra["departments"] as? [String], token: token))
-                        cells.append(Cell(who: who.name, what: action.rawValue, transport: "AMQP", own: own, expectAllowed: allowed, status: reply.status, message: reply.message ?? ""))
+                        cells.append(
+                            Cell(
+                                who: who.name,
+                                what: action.rawValue,
+                                transport: "HTTP",
+                                own: own,
+                                expectAllowed: allowed,
+                                status: answer.status,
+                                message: answer.json["detail"] as? String ?? ""
+                            )
+                        )
+                        let reply = try await amqpCommand(
+                            StaffCommand(
+                                action: action,
+                                requestId: request,
+                                staff: who.staff == "service" ? "" : who.staff ?? "",
+                                note: extra["note"] as? String,
+                                departments: extra["departments"] as? [String],
+                                token: token
+                            )
+                        )
+                        cells.append(
+                            Cell(
+                                who: who.name,
+                                what: action.rawValue,
+                                transport: "AMQP",
+                                own: own,
+                                expectAllowed: allowed,
+                                status: reply.status,
+                                message: reply.message ?? ""
+                            )
+                        )
                     }
                 }
             }
             // Editing the message: someone else's staff id with one's own token, a token signed
             // with another key, expired, alg=none, another audience, a tampered role.
             let cui = try await system.token(for: "cui-chunhua")
-            let foreign = try await TokenAuthority(secret: String(repeating: "f", count: 40)).issue(subject: "xu-chunfeng", role: "street-officer", unit: try UnitRef(parsing: "street:xiping")).token
+            let foreign = try await TokenAuthority(secret: String(repeating: "f", count: 40)).issue(
+                subject: "xu-chunfeng",
+                role: "street-officer",
+                unit: try UnitRef(parsing: "street:xiping")
+            ).token
             let ours = try await TokenAuthority(secret: GridLoopSystem.authSecret)
-            let expired = try await ours.issue(subject: "xu-chunfeng", role: "street-officer", unit: try UnitRef(parsing: "street:xiping"), lifetime: 60, now: Date().addingTimeInterval(-600)).token
-            let audience = try await TokenAuthority(secret: GridLoopSystem.authSecret, audience: "elsewhere").issue(subject: "xu-chunfeng", role: "street-officer", unit: try UnitRef(parsing: "street:xiping")).token
+            let expired = try await ours.issue(
+                subject: "xu-chunfeng",
+                role: "street-officer",
+                unit: try UnitRef(parsing: "street:xiping"),
+                lifetime: 60,
+                now: Date().addingTimeInterval(-600)
+            ).token
+            let audience = try await TokenAuthority(secret: GridLoopSystem.authSecret, audience: "elsewhere").issue(
+                subject: "xu-chunfeng",
+                role: "street-officer",
+                unit: try UnitRef(parsing: "street:xiping")
+            ).token
             let parts = cui.split(separator: ".").map(String.init)
             let none = [Self.base64url(#"{"alg":"none","typ":"JWT"}"#), parts[1], ""].joined(separator: ".")
             let claims = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self).replacingOccurrences(of: "grid-worker", with: "supervisor")
             let tampered = [parts[0], Self.base64url(claims), parts[2]].joined(separator: ".")
             for (name, token, staff, expected) in [
-                ("grid worker's token as the street officer", cui, "xu-chunfeng", 403), ("token signed with another key", foreign, "xu-chunfeng", 401),
+                ("grid worker's token as the street officer", cui, "xu-chunfeng", 403),
+                ("token signed with another key", foreign, "xu-chunfeng", 401),
                 ("expired token", expired, "xu-chunfeng", 401), ("alg=none token", none, "cui-chunhua", 401),
                 ("token for another audience", audience, "xu-chunfeng", 401), ("tampered token (role raised)", tampered, "cui-chunhua", 401),
             ] {
                 let body = #"{"action":"escalate","staff":"\#(staff)","note":"越权"}"#
-                let answer = try await http(.POST, system.url("routing", "/v1/requests/\(s1)/commands"), body: body, headers: ["Authorization": "Bearer \(token)"])
-                cells.append(Cell(who: name, what: "escalate", transport: "HTTP", own: false, expectAllowed: false, expectedStatus: expected, status: answer.status, message: answer.json["detail"] as? String ?? ""))
+                let answer = try await http(
+                    .POST,
+                    system.url("routing", "/v1/requests/\(s1)/commands"),
+                    body: body,
+                    headers: ["Authorization": "Bearer \(token)"]
+                )
+                cells.append(
+                    Cell(
+                        who: name,
+                        what: "escalate",
+                        transport: "HTTP",
+                        own: false,
+                        expectAllowed: false,
+                        expectedStatus: expected,
+                        status: answer.status,
+                        message: answer.json["detail"] as? String ?? ""
+                    )
+                )
                 let reply = try await amqpCommand(StaffCommand(action: .escalate, requestId: s1, staff: staff, note: "越权", token: token))
-                cells.append(Cell(who: name, what: "escalate", transport: "AMQP", own: false, expectAllowed: false, expectedStatus: expected, status: reply.status, message: reply.message ?? ""))
+                cells.append(
+                    Cell(
+                        who: name,
+                        what: "escalate",
+                        transport: "AMQP",
+                        own: false,
+                        expectAllowed: false,
+                        expectedStatus: expected,
+                        status: reply.status,
+                        message: reply.message ?? ""
+                    )
+                )
                 let read = try await http(.GET, system.url("reporting", "/v1/reports/backlog"), headers: ["Authorization": "Bearer \(token)"])
-                cells.append(Cell(who: name, what: "GET /v1/reports/backlog", transport: "HTTP", own: false, expectAllowed: false, expectedStatus: expected == 403 ? 403 : 401, status: read.status, message: read.json["detail"] as? String ?? ""))
+                cells.append(
+                    Cell(
+                        who: name,
+                        what: "GET /v1/reports/backlog",
+                        transport: "HTTP",
+                        own: false,
+                        expectAllowed: false,
+                        expectedStatus: expected == 403 ? 403 : 401,
+                        status: read.status,
+                        message: read.json["detail"] as? String ?? ""
+                    )
+                )
             }
 
             try writeMatrix(cells)
             let crossScope = cells.filter { !$0.own && (200..<300).contains($0.status) }
             #expect(crossScope.isEmpty, "cross-scope reads or writes got through: \(crossScope)")
             for cell in cells where !cell.passes {
-                Issue.record("\(cell.who) \(cell.transport) \(cell.what) (\(cell.own ? "own" : "other") scope): expected \(cell.expectation), got \(cell.status) \(cell.message)")
+                Issue.record(
+                    "\(cell.who) \(cell.transport) \(cell.what) (\(cell.own ? "own" : "other") scope): expected \(cell.expectation), got \(cell.status) \(cell.message)"
+                )
             }
             for cell in cells where [401, 403].contains(cell.status) {
                 #expect(cell.message.count > 10, "a refusal says why: \(cell)")
@@ -194,14 +372,25 @@ extension EndToEndTests {
             // Nobody could touch G2: routing's row and intake's trail are as they were.
             #expect(try await routingVersion(g2) == g2Before)
             let trail = try await http(.GET, system.url("intake", "/v1/requests/\(g2)")).json["trail"] as? [[String: Any]] ?? []
-            #expect(trail.allSatisfy { ["request.received", "request.assigned"].contains($0["type"] as? String ?? "") }, "G2's trail: \(trail.map { $0["type"] ?? "" })")
+            #expect(
+                trail.allSatisfy { ["request.received", "request.assigned"].contains($0["type"] as? String ?? "") },
+                "G2's trail: \(trail.map { $0["type"] ?? "" })"
+            )
             // The staff login: a sign-in secret for a token, the cookie, refresh; a wrong secret is refused.
             let secret = try await system.cli("auth", "credential", "xu-chunfeng")
             try #require(secret.status == 0, "\(secret.stderr)")
-            let login = try await http(.POST, system.url("routing", "/v1/auth/token"), body: #"{"staff":"xu-chunfeng","secret":"\#(secret.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"}"#)
+            let login = try await http(
+                .POST,
+                system.url("routing", "/v1/auth/token"),
+                body: #"{"staff":"xu-chunfeng","secret":"\#(secret.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"}"#
+            )
             #expect(login.status == 200 && login.json["role"] as? String == "street-officer", "\(login.body)")
             let issued = try #require(login.json["token"] as? String)
-            #expect(try await http(.GET, system.url("reporting", "/v1/reports/requests/\(g1)"), headers: ["Cookie": "gridloop_token=\(issued)"]).status == 200, "the cookie signs the browser in")
+            #expect(
+                try await http(.GET, system.url("reporting", "/v1/reports/requests/\(g1)"), headers: ["Cookie": "gridloop_token=\(issued)"]).status
+                    == 200,
+                "the cookie signs the browser in"
+            )
             let refreshed = try await http(.POST, system.url("routing", "/v1/auth/refresh"), headers: ["Authorization": "Bearer \(issued)"])
             #expect(refreshed.status == 200 && (refreshed.json["token"] as? String)?.isEmpty == false)
             let wrong = try await http(.POST, system.url("routing", "/v1/auth/token"), body: #"{"staff":"xu-chunfeng","secret":"gl_guess_guess"}"#)
@@ -233,9 +422,16 @@ extension EndToEndTests {
 
     /// A staff command over AMQP with reply-to, as the CLI sends it; the reply's code as an HTTP status.
     func amqpCommand(_ command: StaffCommand) async throws -> (status: Int, message: String?) {
-        let envelope = MessageEnvelope(type: MessageType.staffCommand, requestId: command.requestId, correlationId: MessageID.make(), payload: command)
+        let envelope = MessageEnvelope(
+            type: MessageType.staffCommand,
+            requestId: command.requestId,
+            correlationId: MessageID.make(),
+            payload: command
+        )
         let outgoing = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.commands, routingKey: "staff.\(command.action.rawValue)")
-        let body = try await AMQPSession.run(options: try TestEnvironment.amqpOptions(name: "gridloop-test-matrix")) { session in try session.call(outgoing).body }
+        let body = try await AMQPSession.run(options: try TestEnvironment.amqpOptions(name: "gridloop-test-matrix")) { session in
+            try session.call(outgoing).body
+        }
         let reply = try WireJSON.decode(MessageEnvelope<CommandReply>.self, from: body).payload
         let status = reply.ok ? 200 : ["unauthenticated": 401, "forbidden": 403, "not_found": 404, "validation_failed": 400][reply.code ?? ""] ?? 409
         return (status, reply.message)
@@ -250,9 +446,11 @@ extension EndToEndTests {
 
     /// The matrix as a table in the test logs (`access-matrix.md`).
     func writeMatrix(_ cells: [Cell]) throws {
-        var text = "# Access matrix (\(cells.count) cells)\n\n| who | transport | what | scope | expected | got | message |\n|---|---|---|---|---|---|---|\n"
+        var text =
+            "# Access matrix (\(cells.count) cells)\n\n| who | transport | what | scope | expected | got | message |\n|---|---|---|---|---|---|---|\n"
         for cell in cells {
-            text += "| \(cell.who) | \(cell.transport) | \(cell.what) | \(cell.own ? "own" : "other") | \(cell.expectation) | \(cell.status)\(cell.passes ? "" : " ✗") | \(cell.message.replacingOccurrences(of: "|", with: "/").prefix(120)) |\n"
+            text +=
+                "| \(cell.who) | \(cell.transport) | \(cell.what) | \(cell.own ? "own" : "other") | \(cell.expectation) | \(cell.status)\(cell.passes ? "" : " ✗") | \(cell.message.replacingOccurrences(of: "|", with: "/").prefix(120)) |\n"
         }
         try text.write(to: TestEnvironment.logDir.appendingPathComponent("access-matrix.md"), atomically: true, encoding: .utf8)
     }

@@ -4,7 +4,9 @@ import Testing
 
 /// The published AMQP contract (`docs/asyncapi.yaml`) driven by a client that knows nothing else.
 extension EndToEndTests {
-    @Test("AsyncAPI contract: a pika client that takes every name from docs/asyncapi.yaml submits for household guanghua-3-05 (reply-to, publisher confirms), takes the assignment from the unit's queue and claims it with cui-chunhua's token; intake shows the request claimed by her")
+    @Test(
+        "AsyncAPI contract: a pika client that takes every name from docs/asyncapi.yaml submits for household guanghua-3-05 (reply-to, publisher confirms), takes the assignment from the unit's queue and claims it with cui-chunhua's token; intake shows the request claimed by her"
+    )
     func asyncAPIClient() async throws {
         try await GridLoopSystem.with { system, _ in
             let staff = "cui-chunhua"
@@ -15,12 +17,14 @@ extension EndToEndTests {
                     GridLoopSystem.repositoryPath("Tests/Support/python/amqp_client_story.py"), amqpURL, staff, token,
                     GridLoopSystem.repositoryPath("docs/asyncapi.yaml"), "--household", "guanghua-3-05", "--category", "water", "--timeout", "30",
                 ],
-                executable: "/usr/bin/python3", environment: ["PYTHONPATH": ProcessInfo.processInfo.environment["GRIDLOOP_TEST_PYTHONPATH"] ?? ""],
+                executable: "/usr/bin/python3",
+                environment: ["PYTHONPATH": ProcessInfo.processInfo.environment["GRIDLOOP_TEST_PYTHONPATH"] ?? ""],
                 timeout: .seconds(150)
             )
             try #require(client.status == 0, "AMQP client story (exit \(client.status)):\n\(client.stdout)\n\(client.stderr)")
             let id = try #require(
-                client.stdout.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) }, "no request id printed: \(client.stdout)"
+                client.stdout.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) },
+                "no request id printed: \(client.stdout)"
             )
             try #require(UUID(uuidString: id) != nil, "the last line is not a request id: \(client.stdout)")
             #expect(client.stdout.contains("SUBMITTED \(id)") && client.stdout.contains("CLAIMED by \(staff)"), "\(client.stdout)")

@@ -8,7 +8,9 @@ import Testing
 /// The publisher while the broker blocks publishing (`connection.blocked`, a memory alarm):
 /// in the serialized end-to-end suite, since the alarm is the whole broker's.
 extension EndToEndTests {
-    @Test("defect 4: while the broker blocks publishing, publishes fail at once (even a batch larger than the socket buffers) and resume when it unblocks")
+    @Test(
+        "defect 4: while the broker blocks publishing, publishes fail at once (even a batch larger than the socket buffers) and resume when it unblocks"
+    )
     func publisherWhileBlocked() async throws {
         let suffix = TestEnvironment.unique()
         let queue = "test.blocked.\(suffix)"
@@ -21,7 +23,9 @@ extension EndToEndTests {
         func batch(_ count: Int, size: Int) -> [OutgoingMessage] {
             (0..<count).map { index in
                 OutgoingMessage(
-                    exchange: GridLoopExchange.events, routingKey: queue, body: Array(repeating: UInt8(ascii: "x"), count: size),
+                    exchange: GridLoopExchange.events,
+                    routingKey: queue,
+                    body: Array(repeating: UInt8(ascii: "x"), count: size),
                     messageId: "blocked-\(suffix)-\(size)-\(index)"
                 )
             }
@@ -53,7 +57,11 @@ extension EndToEndTests {
         #expect(outcomes != nil && largeElapsed < .seconds(30), "the blocked batch returned after \(largeElapsed) (nil: not at all)")
         #expect(outcomes.map { $0.contains { !$0.isConfirmed } } ?? true, "a blocked batch is not reported as all published")
         // Blocked, or the connection the watchdog cut to end a stuck send: a failure either way.
-        if case .failed(let reason) = next { #expect(reason.contains("blocks publishing") || reason.contains("not connected"), "\(reason)") } else { Issue.record("a publish while blocked was confirmed") }
+        if case .failed(let reason) = next {
+            #expect(reason.contains("blocks publishing") || reason.contains("not connected"), "\(reason)")
+        } else {
+            Issue.record("a publish while blocked was confirmed")
+        }
         #expect(nextElapsed < .seconds(2), "a publish while blocked fails at once (took \(nextElapsed))")
         let resumed = await eventually(timeout: .seconds(30)) { await publisher.publish(batch(1, size: 100)[0]).isConfirmed }
         #expect(resumed, "publishing resumes once the broker unblocks")

@@ -7,7 +7,9 @@ import PostgresNIO
 import Testing
 
 extension EndToEndTests {
-    @Test("a malformed message on every service queue is dead-lettered with its reason, listed by gridloop dead-letters, and work goes on; a dead letter replayed after its cause is gone is handled once")
+    @Test(
+        "a malformed message on every service queue is dead-lettered with its reason, listed by gridloop dead-letters, and work goes on; a dead letter replayed after its cause is gone is handled once"
+    )
     func deadLettersListedAndReplayed() async throws {
         try await GridLoopSystem.with { system, _ in
             let tag = TestEnvironment.unique()
@@ -15,14 +17,24 @@ extension EndToEndTests {
             let queues = GridLoopQueue.all
             try await AMQPSession.run(options: options) { session in
                 for queue in queues {
-                    let poison = OutgoingMessage(exchange: "", routingKey: queue, body: Array("{ not json".utf8), messageId: "poison-\(tag)-\(queue)", type: "request.assigned")
+                    let poison = OutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        body: Array("{ not json".utf8),
+                        messageId: "poison-\(tag)-\(queue)",
+                        type: "request.assigned"
+                    )
                     guard case .confirmed = try session.publish(poison) else { throw SystemError("poison for \(queue) not confirmed") }
                 }
             }
             var listing = ""
             let listed = await eventually(timeout: .seconds(30)) {
                 listing = (try? await system.cli("dead-letters", "list"))?.stdout ?? ""
-                return queues.allSatisfy { queue in listing.split(separator: "\n").contains { $0.hasPrefix("\(queue)\tpoison-\(tag)-\(queue)\t") && $0.contains("not a GridLoop envelope") } }
+                return queues.allSatisfy { queue in
+                    listing.split(separator: "\n").contains {
+                        $0.hasPrefix("\(queue)\tpoison-\(tag)-\(queue)\t") && $0.contains("not a GridLoop envelope")
+                    }
+                }
             }
             #expect(listed, "every queue's poison listed with its reason:\n\(listing)")
             let again = try await system.cli("dead-letters", "list")
@@ -33,10 +45,16 @@ extension EndToEndTests {
 
             // A submission that died while its cause was elsewhere: replayed, it makes its request once.
             let key = "replay-\(tag)"
-            let payload = SubmissionPayload(idempotencyKey: key, submission: SubmissionDraft(
-                category: "housing", description: "院墙开裂", location: Location(gridId: "zuoshuichong"),
-                reporter: .init(name: "张三", phone: "13800001234"), channel: "hotline"
-            ))
+            let payload = SubmissionPayload(
+                idempotencyKey: key,
+                submission: SubmissionDraft(
+                    category: "housing",
+                    description: "院墙开裂",
+                    location: Location(gridId: "zuoshuichong"),
+                    reporter: .init(name: "张三", phone: "13800001234"),
+                    channel: "hotline"
+                )
+            )
             let envelope = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: key, payload: payload)
             var dead = try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.dead, routingKey: GridLoopQueue.intakeSubmissions)
             dead.headers["x-gridloop-reason"] = "database unavailable (test)"
@@ -45,41 +63,67 @@ extension EndToEndTests {
                 guard case .confirmed = try session.publish(letter) else { throw SystemError("dead letter not confirmed") }
             }
             let one = try await system.cli("dead-letters", "list", "--queue", "intake.submissions")
-            #expect(one.stdout.contains("\(envelope.messageId)\tsubmission.create") && one.stdout.contains("database unavailable (test)"), "\(one.stdout)")
+            #expect(
+                one.stdout.contains("\(envelope.messageId)\tsubmission.create") && one.stdout.contains("database unavailable (test)"),
+                "\(one.stdout)"
+            )
             let replay = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", envelope.messageId)
-            #expect(replay.status == 0 && replay.stdout.contains("replayed 1 dead letters to intake.submissions"), "\(replay.stdout) \(replay.stderr)")
-            #expect(await eventually {
-                let rows = try? await withDatabase { client in
-                    try await client.query("SELECT count(*)::bigint FROM intake.requests WHERE idempotency_key = \(key)").collect().first?.decode(Int64.self)
-                }
-                return rows == 1
-            }, "the replayed submission made its request")
+            #expect(
+                replay.status == 0 && replay.stdout.contains("replayed 1 dead letters to intake.submissions"),
+                "\(replay.stdout) \(replay.stderr)"
+            )
+            #expect(
+                await eventually {
+                    let rows = try? await withDatabase { client in
+                        try await client.query("SELECT count(*)::bigint FROM intake.requests WHERE idempotency_key = \(key)").collect().first?.decode(
+                            Int64.self
+                        )
+                    }
+                    return rows == 1
+                },
+                "the replayed submission made its request"
+            )
             let twice = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", envelope.messageId)
             #expect(twice.status != 0 && twice.stderr.contains("no dead letter"), "a replayed dead letter is gone: \(twice.stderr)")
             // An invalid submission is dead-lettered by intake with the reporter's phone sealed;
             // a replay sends it back opened (it is refused again, and dead-lettered sealed again).
-            let invalid = MessageEnvelope(type: MessageType.submissionCreate, requestId: nil, correlationId: "invalid-\(tag)", payload: SubmissionPayload(
-                idempotencyKey: "invalid-\(tag)", submission: SubmissionDraft(
-                    category: "housing", description: " ", location: Location(gridId: "zuoshuichong"),
-                    reporter: .init(name: "张三", phone: "13812345678"), channel: "hotline"
+            let invalid = MessageEnvelope(
+                type: MessageType.submissionCreate,
+                requestId: nil,
+                correlationId: "invalid-\(tag)",
+                payload: SubmissionPayload(
+                    idempotencyKey: "invalid-\(tag)",
+                    submission: SubmissionDraft(
+                        category: "housing",
+                        description: " ",
+                        location: Location(gridId: "zuoshuichong"),
+                        reporter: .init(name: "张三", phone: "13812345678"),
+                        channel: "hotline"
+                    )
                 )
-            ))
+            )
             let submission = try OutgoingMessage(envelope: invalid, exchange: "", routingKey: GridLoopQueue.intakeSubmissions)
             try await AMQPSession.run(options: options) { session in
                 guard case .confirmed = try session.publish(submission) else { throw SystemError("submission not confirmed") }
             }
             var bodies = ""
-            #expect(await eventually {
-                bodies = (try? await system.cli("dead-letters", "list", "--queue", "intake.submissions", "--body"))?.stdout ?? ""
-                return bodies.contains(invalid.messageId)
-            }, "the invalid submission is dead-lettered")
+            #expect(
+                await eventually {
+                    bodies = (try? await system.cli("dead-letters", "list", "--queue", "intake.submissions", "--body"))?.stdout ?? ""
+                    return bodies.contains(invalid.messageId)
+                },
+                "the invalid submission is dead-lettered"
+            )
             #expect(!bodies.contains("13812345678") && bodies.contains(DataProtector.prefix), "its phone is sealed: \(bodies)")
             let resent = try await system.cli("dead-letters", "replay", "--queue", "intake.submissions", "--id", invalid.messageId)
             #expect(resent.status == 0, "\(resent.stderr)")
-            #expect(await eventually {
-                let again = (try? await system.cli("dead-letters", "list", "--queue", "intake.submissions", "--body"))?.stdout ?? ""
-                return again.contains(invalid.messageId) && !again.contains("13812345678")
-            }, "replayed, refused again, and still sealed")
+            #expect(
+                await eventually {
+                    let again = (try? await system.cli("dead-letters", "list", "--queue", "intake.submissions", "--body"))?.stdout ?? ""
+                    return again.contains(invalid.messageId) && !again.contains("13812345678")
+                },
+                "replayed, refused again, and still sealed"
+            )
             let stillThere = try await system.cli("dead-letters", "list", "--queue", "intake.submissions")
             #expect(stillThere.stdout.contains("poison-\(tag)-intake.submissions"), "replaying one leaves the others")
             try await leaveGridQueueEmpty("zuoshuichong", count: 2)
@@ -108,14 +152,19 @@ extension EndToEndTests {
             }
             #expect(slowest < .seconds(3), "HTTP intake never waits on the blocked broker (slowest \(slowest))")
             let waiting = try await withDatabase { client in
-                try await client.query("SELECT count(*)::bigint FROM intake.outbox WHERE published_at IS NULL").collect().first?.decode(Int64.self) ?? 0
+                try await client.query("SELECT count(*)::bigint FROM intake.outbox WHERE published_at IS NULL").collect().first?.decode(Int64.self)
+                    ?? 0
             }
             #expect(waiting >= 1, "requests wait in the outbox while the broker is blocked")
             let off = try await runCommand(["broker-alarm", "off"], executable: control, environment: [:], timeout: .seconds(60))
             try #require(off.status == 0, "broker-alarm off: \(off.stderr)")
             let all = ids
-            #expect(await eventually(timeout: .seconds(60)) { (try? await assignmentCounts(for: all)) == Dictionary(uniqueKeysWithValues: all.map { ($0, 1) }) },
-                    "every request assigned once after the alarm")
+            #expect(
+                await eventually(timeout: .seconds(60)) {
+                    (try? await assignmentCounts(for: all)) == Dictionary(uniqueKeysWithValues: all.map { ($0, 1) })
+                },
+                "every request assigned once after the alarm"
+            )
             try await leaveGridQueueEmpty("zuoshuichong", count: all.count)
         }
     }

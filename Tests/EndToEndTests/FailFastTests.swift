@@ -42,7 +42,8 @@ struct FailFast {
     func gridloop(_ arguments: [String], _ environment: [String: String]) async throws -> Outcome {
         let started = ContinuousClock.now
         let result = try await runCommand(
-            arguments, environment: environment.merging(["GRIDLOOP_SPOOL_DIR": spool.path]) { old, _ in old },
+            arguments,
+            environment: environment.merging(["GRIDLOOP_SPOOL_DIR": spool.path]) { old, _ in old },
             removing: ["AMQP_URL", "DATABASE_URL", "DATABASE_MIGRATION_URL", "AMQP_TLS_CA_FILE", "AMQP_TLS_VERIFY", "GRIDLOOP_CONNECT_TIMEOUT"],
             timeout: .seconds(30)
         )
@@ -63,14 +64,24 @@ struct FailFast {
     /// A new vhost the test user may open, without GridLoop's topology: its name and URL.
     func emptyVhost() async throws -> (String, String) {
         let name = "gridloop-empty-\(TestEnvironment.unique())"
-        let created = try await runCommand(["broker-vhost", name], executable: try TestEnvironment.brokerControl(), environment: [:], timeout: .seconds(60))
+        let created = try await runCommand(
+            ["broker-vhost", name],
+            executable: try TestEnvironment.brokerControl(),
+            environment: [:],
+            timeout: .seconds(60)
+        )
         guard created.status == 0 else { throw SystemError("broker-vhost \(name): \(created.stderr)") }
         return (name, variant(try TestEnvironment.amqpURL(), path: "/\(name)"))
     }
 
     /// Removes a vhost made by ``emptyVhost()``.
     func deleteVhost(_ name: String) async {
-        _ = try? await runCommand(["broker-vhost-delete", name], executable: try TestEnvironment.brokerControl(), environment: [:], timeout: .seconds(60))
+        _ = try? await runCommand(
+            ["broker-vhost-delete", name],
+            executable: try TestEnvironment.brokerControl(),
+            environment: [:],
+            timeout: .seconds(60)
+        )
     }
 
     /// A reporting process with `environment` over what it needs, on a port of its own and a
@@ -122,29 +133,45 @@ extension EndToEndTests {
         // The default is postgres://gridloop:gridloop@127.0.0.1:5432/gridloop: where the test
         // server listens on 5432 it refuses that password, elsewhere nothing answers.
         f.expectFailure(
-            unset, ["postgres://gridloop@127.0.0.1:5432/gridloop", "DATABASE_URL is not set", "deploy/local.sh env"]
+            unset,
+            ["postgres://gridloop@127.0.0.1:5432/gridloop", "DATABASE_URL is not set", "deploy/local.sh env"]
                 + (database.port == 5432 ? ["password authentication failed", "SQLSTATE 28P01"] : ["cannot connect"]),
             "no DATABASE_URL"
         )
         let wrongPassword = "not-the-password-\(TestEnvironment.unique())"
         let password = try await f.gridloop(["audit", "verify"], ["DATABASE_URL": f.variant(good, password: wrongPassword)])
         f.expectFailure(
-            password, ["cannot use the database postgres://\(database.user)@127.0.0.1:\(database.port)/\(database.database)", "password authentication failed",
-                       "SQLSTATE 28P01", "check the user and password in DATABASE_URL"],
-            secret: wrongPassword, "wrong password"
+            password,
+            [
+                "cannot use the database postgres://\(database.user)@127.0.0.1:\(database.port)/\(database.database)",
+                "password authentication failed",
+                "SQLSTATE 28P01", "check the user and password in DATABASE_URL",
+            ],
+            secret: wrongPassword,
+            "wrong password"
         )
         #expect(!password.result.stderr.contains("DATABASE_URL is not set"))
         let migrate = try await f.gridloop(["migrate"], ["DATABASE_URL": f.variant(good, password: wrongPassword)])
         f.expectFailure(migrate, ["password authentication failed", "SQLSTATE 28P01"], secret: wrongPassword, "migrate with a wrong password")
-        let noDatabase = try await f.gridloop(["audit", "verify"], ["DATABASE_URL": f.variant(good, path: "/no_such_database_\(TestEnvironment.unique())")])
+        let noDatabase = try await f.gridloop(
+            ["audit", "verify"],
+            ["DATABASE_URL": f.variant(good, path: "/no_such_database_\(TestEnvironment.unique())")]
+        )
         f.expectFailure(noDatabase, ["does not exist", "SQLSTATE 3D000", "check the database name in DATABASE_URL"], "wrong database")
         let unmigrated = try await f.gridloop(["notifications", "failed"], ["DATABASE_URL": f.variant(good, path: "/postgres")])
         f.expectFailure(unmigrated, ["has no GridLoop schema", "gridloop migrate"], "a database without GridLoop's schemas")
         let down = try await f.gridloop(["audit", "verify"], ["DATABASE_URL": f.variant(good, port: try f.closedPort())])
-        f.expectFailure(down, ["cannot connect", "is PostgreSQL running", "start PostgreSQL, or check the host and port in DATABASE_URL"], "database down")
-        let tls = try await f.gridloop(["audit", "verify"], [
-            "DATABASE_URL": f.variant(good, query: "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt", host: "localhost"),
-        ])
+        f.expectFailure(
+            down,
+            ["cannot connect", "is PostgreSQL running", "start PostgreSQL, or check the host and port in DATABASE_URL"],
+            "database down"
+        )
+        let tls = try await f.gridloop(
+            ["audit", "verify"],
+            [
+                "DATABASE_URL": f.variant(good, query: "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt", host: "localhost")
+            ]
+        )
         f.expectFailure(tls, ["TLS handshake failed", "sslrootcert"], "TLS with the wrong CA")
     }
 
@@ -153,7 +180,11 @@ extension EndToEndTests {
         let f = FailFast()
         let good = try TestEnvironment.amqpURL()
         let unset = try await f.gridloop(["dead-letters", "list"], [:])
-        f.expectFailure(unset, ["cannot use the broker amqp://guest@127.0.0.1:5672/%2f", "AMQP_URL is not set", "deploy/local.sh env"], "no AMQP_URL")
+        f.expectFailure(
+            unset,
+            ["cannot use the broker amqp://guest@127.0.0.1:5672/%2f", "AMQP_URL is not set", "deploy/local.sh env"],
+            "no AMQP_URL"
+        )
         let wrongPassword = "not-the-password-\(TestEnvironment.unique())"
         let password = try await f.gridloop(["dead-letters", "list"], ["AMQP_URL": f.variant(good, password: wrongPassword)])
         f.expectFailure(password, ["ACCESS_REFUSED", "check the user and password in AMQP_URL"], secret: wrongPassword, "wrong password")
@@ -163,10 +194,15 @@ extension EndToEndTests {
         // A vhost the user may open, where GridLoop's services never ran.
         let (empty, bare) = try await f.emptyVhost()
         let noTopology = try await f.gridloop(["dead-letters", "list"], ["AMQP_URL": bare])
-        f.expectFailure(noTopology, ["vhost '\(empty)' has no GridLoop topology", "point AMQP_URL at the vhost GridLoop's services use"], "no topology")
+        f.expectFailure(
+            noTopology,
+            ["vhost '\(empty)' has no GridLoop topology", "point AMQP_URL at the vhost GridLoop's services use"],
+            "no topology"
+        )
         // A submission there is refused, not sent into the void or spooled for ever.
         let submit = try await f.gridloop(
-            ["submit", "--category", "water", "--description", "停水", "--address", "西平街道红星社区三组2号", "--name", "李四", "--phone", "13900002222"], ["AMQP_URL": bare]
+            ["submit", "--category", "water", "--description", "停水", "--address", "西平街道红星社区三组2号", "--name", "李四", "--phone", "13900002222"],
+            ["AMQP_URL": bare]
         )
         f.expectFailure(submit, ["has no GridLoop topology"], "submit without topology")
         #expect(!submit.result.stdout.contains("spooled"), "\(submit.result.stdout)")
@@ -179,10 +215,13 @@ extension EndToEndTests {
         f.expectFailure(wrongLogin, ["ACCESS_REFUSED"], secret: wrongPassword, "submit with a wrong password")
         #expect(!wrongLogin.result.stdout.contains("spooled"), "a refused login is no outage to wait out: \(wrongLogin.result.stdout)")
         let (_, amqpsPort) = try TestEnvironment.tls()
-        let tls = try await f.gridloop(["dead-letters", "list"], [
-            "AMQP_URL": f.variant(good.replacingOccurrences(of: "amqp://", with: "amqps://"), port: Int(amqpsPort)!, host: "localhost"),
-            "AMQP_TLS_CA_FILE": "/etc/ssl/certs/ca-certificates.crt",
-        ])
+        let tls = try await f.gridloop(
+            ["dead-letters", "list"],
+            [
+                "AMQP_URL": f.variant(good.replacingOccurrences(of: "amqp://", with: "amqps://"), port: Int(amqpsPort)!, host: "localhost"),
+                "AMQP_TLS_CA_FILE": "/etc/ssl/certs/ca-certificates.crt",
+            ]
+        )
         f.expectFailure(tls, ["TLS handshake failed", "AMQP_TLS_CA_FILE"], "TLS with the wrong CA")
         await f.deleteVhost(empty)
         try? FileManager.default.removeItem(at: f.spool)
@@ -215,7 +254,9 @@ extension EndToEndTests {
     @Test("a service with a wrong broker password: /health names ACCESS_REFUSED, the log says it as an error, rate-limited")
     func serviceWrongBrokerPassword() async throws {
         let f = FailFast()
-        let (process, url, vhost) = try await f.reporting(["AMQP_URL": f.variant(try TestEnvironment.amqpURL(), password: "wrong-\(TestEnvironment.unique())")])
+        let (process, url, vhost) = try await f.reporting([
+            "AMQP_URL": f.variant(try TestEnvironment.amqpURL(), password: "wrong-\(TestEnvironment.unique())")
+        ])
         await f.deleteVhost(vhost)
         let (status, document) = try await f.failure(of: "broker", at: url)
         try await Task.sleep(for: .seconds(3))  // retries go on meanwhile
@@ -259,19 +300,32 @@ extension EndToEndTests {
             case .wrongDatabase: return ["DATABASE_URL": f.variant(database, path: "/no_such_database_\(TestEnvironment.unique())")]
             case .databaseDown: return ["DATABASE_URL": f.variant(database, port: try f.closedPort())]
             case .databaseTLS:
-                return ["DATABASE_URL": f.variant(database, query: "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt", host: "localhost")]
+                return [
+                    "DATABASE_URL": f.variant(
+                        database,
+                        query: "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt",
+                        host: "localhost"
+                    )
+                ]
             case .wrongVhost: return ["AMQP_URL": f.variant(amqp, path: "/no-such-vhost-\(TestEnvironment.unique())")]
             case .brokerDown: return ["AMQP_URL": f.variant(amqp, port: try f.closedPort())]
             case .brokerTLS:
                 return [
-                    "AMQP_URL": f.variant(amqp.replacingOccurrences(of: "amqp://", with: "amqps://"), port: Int(try TestEnvironment.tls().amqpsPort)!, host: "localhost"),
+                    "AMQP_URL": f.variant(
+                        amqp.replacingOccurrences(of: "amqp://", with: "amqps://"),
+                        port: Int(try TestEnvironment.tls().amqpsPort)!,
+                        host: "localhost"
+                    ),
                     "AMQP_TLS_CA_FILE": "/etc/ssl/certs/ca-certificates.crt",
                 ]
             }
         }
     }
 
-    @Test("a running service whose database or broker is wrong says why on /health and in its log (a warning or an error, rate-limited), and stops cleanly", arguments: ServiceFailure.allCases)
+    @Test(
+        "a running service whose database or broker is wrong says why on /health and in its log (a warning or an error, rate-limited), and stops cleanly",
+        arguments: ServiceFailure.allCases
+    )
     func serviceFailures(_ failure: ServiceFailure) async throws {
         let f = FailFast()
         let (process, url, vhost) = try await f.reporting(try failure.environment(f))

@@ -210,9 +210,22 @@ struct RequestFacts: Sendable {
             for row in rows {
                 let c = try row.decode((String, String, Int, Int, Int, Int, Int, Int, Int, Int, Bool, Int, Int, Int, Int, Int).self)
                 facts[c.0] = RequestFacts(
-                    key: c.0, id: c.1, received: c.2, assigned: c.3, escalated: c.4, overdue: c.5, otherTrail: c.6, trail: c.7,
-                    assignments: c.8, firedClaims: c.9, reportingRow: c.10, reportingEvents: c.11, reportingNotInTrail: c.12,
-                    deliveries: c.13, deliveriesSent: c.14, deliveriesNotInTrail: c.15
+                    key: c.0,
+                    id: c.1,
+                    received: c.2,
+                    assigned: c.3,
+                    escalated: c.4,
+                    overdue: c.5,
+                    otherTrail: c.6,
+                    trail: c.7,
+                    assignments: c.8,
+                    firedClaims: c.9,
+                    reportingRow: c.10,
+                    reportingEvents: c.11,
+                    reportingNotInTrail: c.12,
+                    deliveries: c.13,
+                    deliveriesSent: c.14,
+                    deliveriesNotInTrail: c.15
                 )
             }
             return facts
@@ -222,7 +235,9 @@ struct RequestFacts: Sendable {
     /// Delivered delivery ids with their channel.
     static func sentDeliveries(requestIds: [String], client: PostgresClient) async throws -> [(id: String, channel: String)] {
         do {
-            let rows = try await client.query("SELECT id, channel FROM notification.deliveries WHERE request_id = ANY(\(requestIds)) AND status = 'delivered'")
+            let rows = try await client.query(
+                "SELECT id, channel FROM notification.deliveries WHERE request_id = ANY(\(requestIds)) AND status = 'delivered'"
+            )
             var sent: [(id: String, channel: String)] = []
             for try await (id, channel) in rows.decode((String, String).self) { sent.append((id, channel)) }
             return sent

@@ -10,43 +10,54 @@ import Testing
 extension EndToEndTests {
     /// The short version runs with the suite; `deploy/local.sh faults` runs 10,000 requests
     /// (`GRIDLOOP_FAULT_REQUESTS`) and writes the figures to `GRIDLOOP_FAULT_REPORT`.
-    @Test("fault injection: each fault in turn while requests flow (kills, broker/database restarts, memory alarm, redelivery, poison, SLA during a kill); every accepted request reconciled, 0 lost, 0 duplicated")
+    @Test(
+        "fault injection: each fault in turn while requests flow (kills, broker/database restarts, memory alarm, redelivery, poison, SLA during a kill); every accepted request reconciled, 0 lost, 0 duplicated"
+    )
     func faultInjection() async throws {
         let environment = ProcessInfo.processInfo.environment
         let total = Int(environment["GRIDLOOP_FAULT_REQUESTS"] ?? "") ?? 55 * Fault.allCases.count
         let perFault = max(20, (total + Fault.allCases.count - 1) / Fault.allCases.count)
-        try await GridLoopSystem.with { system, receiver in try await withDatabase { database in
-            try await system.importOrg(FaultRun.org)
-            let run = FaultRun(system: system, receiver: receiver, database: database)
-            run.watcher.start()
-            var rows: [FaultFigures] = []
-            do {
-                for fault in Fault.allCases {
-                    // The network faults need every service to go through the proxies.
-                    if fault.network, !run.throughProxies { try await run.useProxies() }
-                    let figures = try await run.phase(fault, requests: perFault)
-                    rows.append(figures)
-                    print("[faults] \(fault.rawValue): accepted \(figures.accepted), lost \(figures.lost), duplicated \(figures.duplicated), unexpected \(figures.unexpected), settled in \(figures.settled.seconds()) s")
+        try await GridLoopSystem.with { system, receiver in
+            try await withDatabase { database in
+                try await system.importOrg(FaultRun.org)
+                let run = FaultRun(system: system, receiver: receiver, database: database)
+                run.watcher.start()
+                var rows: [FaultFigures] = []
+                do {
+                    for fault in Fault.allCases {
+                        // The network faults need every service to go through the proxies.
+                        if fault.network, !run.throughProxies { try await run.useProxies() }
+                        let figures = try await run.phase(fault, requests: perFault)
+                        rows.append(figures)
+                        print(
+                            "[faults] \(fault.rawValue): accepted \(figures.accepted), lost \(figures.lost), duplicated \(figures.duplicated), unexpected \(figures.unexpected), settled in \(figures.settled.seconds()) s"
+                        )
+                    }
+                } catch {
+                    await run.watcher.stop()
+                    await run.stopProxies()
+                    try? await system.importOrg(try GridLoopSystem.demoOrg)
+                    throw error
                 }
-            } catch {
                 await run.watcher.stop()
                 await run.stopProxies()
-                try? await system.importOrg(try GridLoopSystem.demoOrg)
-                throw error
-            }
-            await run.watcher.stop()
-            await run.stopProxies()
-            try await system.importOrg(try GridLoopSystem.demoOrg)
+                try await system.importOrg(try GridLoopSystem.demoOrg)
 
-            let table = faultTable(rows)
-            print(table)
-            if let path = environment["GRIDLOOP_FAULT_REPORT"] { try FaultRun.report(table: table, rows: rows, perFault: perFault).write(toFile: path, atomically: true, encoding: .utf8) }
-            for row in rows {
-                #expect(row.accepted == perFault, "\(row.fault.rawValue): every submission was accepted in the end")
-                #expect(row.clean, "\(row.fault.rawValue): lost \(row.lost), duplicated \(row.duplicated), unexpected \(row.unexpected): \(row.problems.prefix(10))")
+                let table = faultTable(rows)
+                print(table)
+                if let path = environment["GRIDLOOP_FAULT_REPORT"] {
+                    try FaultRun.report(table: table, rows: rows, perFault: perFault).write(toFile: path, atomically: true, encoding: .utf8)
+                }
+                for row in rows {
+                    #expect(row.accepted == perFault, "\(row.fault.rawValue): every submission was accepted in the end")
+                    #expect(
+                        row.clean,
+                        "\(row.fault.rawValue): lost \(row.lost), duplicated \(row.duplicated), unexpected \(row.unexpected): \(row.problems.prefix(10))"
+                    )
+                }
+                #expect(run.watcher.undecodableCount == 0, "every message in the unit queues is an assignment")
             }
-            #expect(run.watcher.undecodableCount == 0, "every message in the unit queues is an assignment")
-        } }
+        }
     }
 }
 
@@ -71,13 +82,19 @@ final class FaultRun: Sendable {
         get throws {
             try GridLoopSystem.demoOrg
                 .replacingOccurrences(of: "streets:\n", with: "streets:\n  - { id: \(street), name: 故障演练街道, kind: street }\n")
-                .replacingOccurrences(of: "grids:\n", with: "grids:\n  - { id: \(grid), name: 故障演练网格, street: \(street), kind: residents, households: 25, population: 80 }\n")
-                .replacingOccurrences(of: "staff:\n", with: """
-                    staff:
-                      - { id: fault-worker, name: 演练网格员, role: grid-worker, unit: "grid:\(grid)", email: fault-worker@zhanyi.example, phone: "13900009001" }
-                      - { id: fault-officer, name: 演练街道干部, role: street-officer, unit: "street:\(street)", email: fault-officer@zhanyi.example }
+                .replacingOccurrences(
+                    of: "grids:\n",
+                    with: "grids:\n  - { id: \(grid), name: 故障演练网格, street: \(street), kind: residents, households: 25, population: 80 }\n"
+                )
+                .replacingOccurrences(
+                    of: "staff:\n",
+                    with: """
+                        staff:
+                          - { id: fault-worker, name: 演练网格员, role: grid-worker, unit: "grid:\(grid)", email: fault-worker@zhanyi.example, phone: "13900009001" }
+                          - { id: fault-officer, name: 演练街道干部, role: street-officer, unit: "street:\(street)", email: fault-officer@zhanyi.example }
 
-                    """)
+                        """
+                )
                 .replacingOccurrences(of: "urgent: [", with: "urgent: [market, ")
                 .replacingOccurrences(of: "sla:\n", with: "sla:\n  market: { claim: 2s, resolve: 3s }\n")
         }
@@ -157,7 +174,9 @@ final class FaultRun: Sendable {
                     }) {
                         let key = prefix + "\(index)"
                         // One in ten through the CLI publisher, the rest over HTTP.
-                        let ok = index % 10 == 0 ? try await submitCLI(key: key, index: index, fault: fault) : await submitHTTP(key: key, index: index, fault: fault)
+                        let ok =
+                            index % 10 == 0
+                            ? try await submitCLI(key: key, index: index, fault: fault) : await submitHTTP(key: key, index: index, fault: fault)
                         if ok { load.accepted.withLock { $0.append(Accepted(key: key, at: Date())) } }
                     }
                 }
@@ -179,7 +198,13 @@ final class FaultRun: Sendable {
         let acceptedNow = load.accepted.withLock { $0 }
         figures.accepted = acceptedNow.count
         figures.healthyAfterHeal = load.healthyAfterHeal.withLock { $0 }
-        try await settleAndReconcile(fault, prefix: prefix, accepted: Dictionary(uniqueKeysWithValues: acceptedNow.map { ($0.key, $0.at) }), injectedAt: load.injected.withLock { $0 } ?? Date(), figures: &figures)
+        try await settleAndReconcile(
+            fault,
+            prefix: prefix,
+            accepted: Dictionary(uniqueKeysWithValues: acceptedNow.map { ($0.key, $0.at) }),
+            injectedAt: load.injected.withLock { $0 } ?? Date(),
+            figures: &figures
+        )
         try await conclude(fault, prefix: prefix, figures: &figures)
         if fault == .redeliverAll { try await restartAll(extra: [:]) }
         if let replica { await replica.stop() }
@@ -223,9 +248,24 @@ final class FaultRun: Sendable {
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             let result = try await system.cli(
-                "submit", "--category", fault.escalates ? "market" : "housing", "--description", "故障演练 \(fault.tag) \(index)",
-                "--grid", Self.grid, "--name", "演练居民\(index)", "--phone", "137\(String(format: "%08d", index))", "--channel", "hotline",
-                "--idempotency-key", key, "--no-wait", "--no-spool", timeout: .seconds(30)
+                "submit",
+                "--category",
+                fault.escalates ? "market" : "housing",
+                "--description",
+                "故障演练 \(fault.tag) \(index)",
+                "--grid",
+                Self.grid,
+                "--name",
+                "演练居民\(index)",
+                "--phone",
+                "137\(String(format: "%08d", index))",
+                "--channel",
+                "hotline",
+                "--idempotency-key",
+                key,
+                "--no-wait",
+                "--no-spool",
+                timeout: .seconds(30)
             )
             if result.status == 0 { return true }
             try? await Task.sleep(for: .milliseconds(200))
@@ -321,7 +361,13 @@ final class FaultRun: Sendable {
             let tag = prefix
             try await AMQPSession.run(options: options) { session in
                 for queue in FaultRun.serviceQueues {
-                    let poison = OutgoingMessage(exchange: "", routingKey: queue, body: Array("{ not json".utf8), messageId: "\(tag)poison-\(queue)", type: "request.assigned")
+                    let poison = OutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        body: Array("{ not json".utf8),
+                        messageId: "\(tag)poison-\(queue)",
+                        type: "request.assigned"
+                    )
                     guard case .confirmed = try session.publish(poison) else { throw SystemError("poison for \(queue) not confirmed") }
                 }
             }
@@ -386,10 +432,12 @@ final class FaultRun: Sendable {
             let unit = Self.refusedUnit
             try await AMQPSession.run(options: options) { session in
                 try session.deleteQueue(unit.queueName)
-                try session.declare(AMQPTopology(
-                    queues: [.init(name: unit.queueName, quorum: false)],
-                    bindings: [.init(queue: unit.queueName, exchange: GridLoopExchange.assignments, routingKey: unit.routingKey)]
-                ))
+                try session.declare(
+                    AMQPTopology(
+                        queues: [.init(name: unit.queueName, quorum: false)],
+                        bindings: [.init(queue: unit.queueName, exchange: GridLoopExchange.assignments, routingKey: unit.routingKey)]
+                    )
+                )
             }
         default:
             break
@@ -467,7 +515,13 @@ final class FaultRun: Sendable {
             && facts.deliveries > 0 && facts.deliveries == facts.deliveriesSent && watcher.arrivals(of: facts.id).count >= expected.assignments
     }
 
-    private func settleAndReconcile(_ fault: Fault, prefix: String, accepted: [String: Date], injectedAt: Date, figures: inout FaultFigures) async throws {
+    private func settleAndReconcile(
+        _ fault: Fault,
+        prefix: String,
+        accepted: [String: Date],
+        injectedAt: Date,
+        figures: inout FaultFigures
+    ) async throws {
         let expected = Expected(fault)
         // Settled: every accepted request has every effect, and nothing changed for 3 polls in a row.
         var facts: [String: RequestFacts] = [:]
@@ -479,7 +533,9 @@ final class FaultRun: Sendable {
         while ContinuousClock.now < deadline {
             facts = (try? await RequestFacts.load(prefix: prefix, client: database)) ?? [:]
             let done = accepted.keys.allSatisfy { key in facts[key].map { complete($0, expected) } ?? false }
-            let fingerprint = facts.values.map { "\($0.key):\($0.trail):\($0.deliveries):\($0.deliveriesSent):\($0.reportingEvents):\(watcher.arrivals(of: $0.id).count)" }.sorted().joined()
+            let fingerprint = facts.values.map {
+                "\($0.key):\($0.trail):\($0.deliveries):\($0.deliveriesSent):\($0.reportingEvents):\(watcher.arrivals(of: $0.id).count)"
+            }.sorted().joined()
             stable = done && fingerprint == previous ? stable + 1 : 0
             previous = fingerprint
             if stable >= 3 { break }
@@ -489,10 +545,13 @@ final class FaultRun: Sendable {
         // Deliveries every plain request gets, learned from the baseline; the SLA phase's from its own majority.
         let counts = accepted.keys.compactMap { facts[$0]?.deliveries }
         let majority = Dictionary(grouping: counts, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? 0
-        let expectedDeliveries = fault.escalates ? majority : plainDeliveries.withLock { known in
-            if known == nil { known = majority }
-            return known!
-        }
+        let expectedDeliveries =
+            fault.escalates
+            ? majority
+            : plainDeliveries.withLock { known in
+                if known == nil { known = majority }
+                return known!
+            }
         if fault == .none { figures.notes.append("\(expectedDeliveries) notifications a request") }
 
         func problem(_ text: String) { if figures.problems.count < 50 { figures.problems.append(text) } }
@@ -511,15 +570,39 @@ final class FaultRun: Sendable {
             var doubled: [String] = []
             if request.received < 1 { lost.append("received") } else if request.received > 1 { doubled.append("received ×\(request.received)") }
             if request.assigned < 1 { lost.append("assigned") } else if request.assigned > 1 { doubled.append("assigned ×\(request.assigned)") }
-            if request.escalated < expected.escalated { lost.append("escalated \(request.escalated)") } else if request.escalated > expected.escalated { doubled.append("escalated ×\(request.escalated)") }
-            if request.overdue < expected.overdue { lost.append("overdue") } else if request.overdue > expected.overdue { doubled.append("overdue ×\(request.overdue)") }
-            if request.trail < expected.trail { lost.append("trail \(request.trail)") } else if request.trail > expected.trail { doubled.append("trail \(request.trail)") }
-            if request.assignments < expected.assignments { lost.append("assignments \(request.assignments)") } else if request.assignments > expected.assignments { doubled.append("assignments ×\(request.assignments)") }
+            if request.escalated < expected.escalated {
+                lost.append("escalated \(request.escalated)")
+            } else if request.escalated > expected.escalated {
+                doubled.append("escalated ×\(request.escalated)")
+            }
+            if request.overdue < expected.overdue {
+                lost.append("overdue")
+            } else if request.overdue > expected.overdue {
+                doubled.append("overdue ×\(request.overdue)")
+            }
+            if request.trail < expected.trail {
+                lost.append("trail \(request.trail)")
+            } else if request.trail > expected.trail {
+                doubled.append("trail \(request.trail)")
+            }
+            if request.assignments < expected.assignments {
+                lost.append("assignments \(request.assignments)")
+            } else if request.assignments > expected.assignments {
+                doubled.append("assignments ×\(request.assignments)")
+            }
             if fault.escalates, request.firedClaims > 3 { doubled.append("claim timers fired ×\(request.firedClaims)") }
-            if distinctArrivals < expected.assignments { lost.append("assignment messages \(distinctArrivals)") } else if distinctArrivals > expected.assignments { doubled.append("assignment messages ×\(distinctArrivals)") }
-            if !request.reportingRow || request.reportingEvents < request.trail { lost.append("reporting \(request.reportingEvents)/\(request.trail)") }
+            if distinctArrivals < expected.assignments {
+                lost.append("assignment messages \(distinctArrivals)")
+            } else if distinctArrivals > expected.assignments {
+                doubled.append("assignment messages ×\(distinctArrivals)")
+            }
+            if !request.reportingRow || request.reportingEvents < request.trail {
+                lost.append("reporting \(request.reportingEvents)/\(request.trail)")
+            }
             if request.reportingEvents > request.trail { doubled.append("reporting events \(request.reportingEvents)") }
-            if request.deliveries < expectedDeliveries || request.deliveriesSent < request.deliveries { lost.append("notifications \(request.deliveriesSent)/\(expectedDeliveries)") }
+            if request.deliveries < expectedDeliveries || request.deliveriesSent < request.deliveries {
+                lost.append("notifications \(request.deliveriesSent)/\(expectedDeliveries)")
+            }
             if request.deliveries > expectedDeliveries { doubled.append("notifications \(request.deliveries)") }
             if !lost.isEmpty {
                 figures.lost += 1
@@ -570,7 +653,9 @@ final class FaultRun: Sendable {
         if fault == .malformed {
             let listing = try await system.cli("dead-letters", "list")
             let listed = Self.serviceQueues.filter { queue in
-                listing.stdout.split(separator: "\n").contains { $0.hasPrefix("\(queue)\t\(prefix)poison-\(queue)\t") && $0.contains("not a GridLoop envelope") }
+                listing.stdout.split(separator: "\n").contains {
+                    $0.hasPrefix("\(queue)\t\(prefix)poison-\(queue)\t") && $0.contains("not a GridLoop envelope")
+                }
             }
             figures.notes.append("\(listed.count)/\(Self.serviceQueues.count) dead-lettered with reason")
             if listed.count != Self.serviceQueues.count {

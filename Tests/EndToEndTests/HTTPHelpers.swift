@@ -31,7 +31,9 @@ func http(_ method: NIOHTTP1.HTTPMethod, _ url: String, body: String? = nil, hea
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     let bytes = try await response.body.collect(upTo: 1 << 22)
     return HTTPAnswer(
-        status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: String(buffer: bytes),
+        status: Int(response.status.code),
+        contentType: response.headers.first(name: "content-type"),
+        body: String(buffer: bytes),
         retryAfter: response.headers.first(name: "retry-after")
     )
 }

@@ -5,7 +5,9 @@ import PostgresNIO
 import Testing
 
 extension EndToEndTests {
-    @Test("rate limits: past the per-phone limit a submission gets 429 with Retry-After and problem JSON naming the phone, others still pass; past the per-client limit every submission from that address waits")
+    @Test(
+        "rate limits: past the per-phone limit a submission gets 429 with Retry-After and problem JSON naming the phone, others still pass; past the per-client limit every submission from that address waits"
+    )
     func rateLimits() async throws {
         try await GridLoopSystem.with(environment: ["INTAKE_RATE_PHONE_PER_HOUR": "3", "INTAKE_RATE_CLIENT_PER_MINUTE": "6"]) { system, _ in
             let url = system.url("intake", "/v1/requests")
@@ -25,16 +27,22 @@ extension EndToEndTests {
             // The client has made 5 of its 6 a minute (the refused one counted): one more, then 429.
             #expect(try await http(.POST, url, body: body("13900009999")).status == 201)
             let flooded = try await http(.POST, url, body: body("13900006666"))
-            #expect(flooded.status == 429 && (flooded.json["detail"] as? String)?.contains("this client") == true, "\(flooded.status) \(flooded.body)")
+            #expect(
+                flooded.status == 429 && (flooded.json["detail"] as? String)?.contains("this client") == true,
+                "\(flooded.status) \(flooded.body)"
+            )
             #expect(Int(flooded.retryAfter ?? "") ?? 0 >= 1)
             let count = try await withDatabase { client in
-                try await client.query("SELECT count(*) FROM intake.requests WHERE description = '停水' AND grid_id = 'hanjiaxu-1'").collect().first?.decode(Int.self)
+                try await client.query("SELECT count(*) FROM intake.requests WHERE description = '停水' AND grid_id = 'hanjiaxu-1'").collect().first?
+                    .decode(Int.self)
             }
             #expect(count == 5, "refused submissions store nothing")
         }
     }
 
-    @Test("with public submissions off, POST /v1/requests needs an API key or a staff token: none, a revoked key and a bad token are 401; a live key and a grid worker's token are taken")
+    @Test(
+        "with public submissions off, POST /v1/requests needs an API key or a staff token: none, a revoked key and a bad token are 401; a live key and a grid worker's token are taken"
+    )
     func submissionKeys() async throws {
         try await GridLoopSystem.with(environment: ["INTAKE_PUBLIC_SUBMISSIONS": "false"]) { system, _ in
             let url = system.url("intake", "/v1/requests")
@@ -45,7 +53,10 @@ extension EndToEndTests {
             let parts = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t").map(String.init)
             try #require(created.status == 0 && parts.count == 2, "\(created.stderr)")
             #expect(try await http(.POST, url, body: body, headers: ["X-API-Key": parts[1]]).status == 201)
-            #expect(try await http(.POST, url, body: body, headers: try await system.bearer("han-jiayi")).status == 201, "a grid worker's app signs in")
+            #expect(
+                try await http(.POST, url, body: body, headers: try await system.bearer("han-jiayi")).status == 201,
+                "a grid worker's app signs in"
+            )
             #expect(try await http(.POST, url, body: body, headers: ["Authorization": "Bearer not-a-token"]).status == 401)
             #expect(try await system.cli("apikey", "revoke", parts[0]).status == 0)
             let revoked = try await http(.POST, url, body: body, headers: ["X-API-Key": parts[1]])
@@ -60,18 +71,28 @@ extension EndToEndTests {
         try await GridLoopSystem.with { system, _ in
             let tag = TestEnvironment.unique()
             // A few rows with the services running: they are assigned like any request.
-            let small = try writeCSV(#"""
+            let small = try writeCSV(
+                #"""
                 category,description,household_id,reporter_name,reporter_phone,channel,external_id
                 water,"停水, 已两天",guanghua-3-05,张三,13800005555,hotline,\#(tag)-flow-1
                 power,"电压低 ""晚上""",guanghua-3-06,李四,13800006666,hotline,\#(tag)-flow-2
-                """#)
+                """#
+            )
             let flowed = try await system.cli("import", "requests", small)
-            #expect(flowed.status == 0 && flowed.stdout.contains("2 rows: 2 accepted (2 new, 0 already imported), 0 rejected"), "\(flowed.stdout) \(flowed.stderr)")
+            #expect(
+                flowed.status == 0 && flowed.stdout.contains("2 rows: 2 accepted (2 new, 0 already imported), 0 rejected"),
+                "\(flowed.stdout) \(flowed.stderr)"
+            )
             let ids = try await withDatabase { client in
-                try await client.query("SELECT id FROM intake.requests WHERE idempotency_key LIKE \("import:\(tag)-flow-%")").collect().map { try $0.decode(UUID.self).uuidString.lowercased() }
+                try await client.query("SELECT id FROM intake.requests WHERE idempotency_key LIKE \("import:\(tag)-flow-%")").collect().map {
+                    try $0.decode(UUID.self).uuidString.lowercased()
+                }
             }
             #expect(ids.count == 2)
-            #expect(await eventually { (try? await assignmentCounts(for: ids)) == Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }) }, "imported requests assigned once")
+            #expect(
+                await eventually { (try? await assignmentCounts(for: ids)) == Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }) },
+                "imported requests assigned once"
+            )
 
             // 10,000 rows with the services stopped, so that they do not flow on into later tests.
             await system.stop()
@@ -94,21 +115,36 @@ extension EndToEndTests {
                     bad[line] = "has 6 fields, the header 9"
                 default:
                     let external = index % 3 == 0 ? "" : "\(tag)-\(index)"
-                    lines.append("housing,\"楼道灯坏了, 第\(index)号\",hongxing-3,,,居民\(index % 97),1380000\(String(format: "%04d", index % 10_000)),hotline,\(external)")
+                    lines.append(
+                        "housing,\"楼道灯坏了, 第\(index)号\",hongxing-3,,,居民\(index % 97),1380000\(String(format: "%04d", index % 10_000)),hotline,\(external)"
+                    )
                 }
             }
             let big = try writeCSV(lines.joined(separator: "\r\n"))
             let first = try await runCommand(["import", "requests", big], environment: system.environment, timeout: .seconds(600))
             let accepted = 10_000 - bad.count
             #expect(first.status == 1, "rejected rows make the exit status 1: \(first.stderr.suffix(300))")
-            #expect(first.stdout.hasPrefix("10000 rows: \(accepted) accepted (\(accepted) new, 0 already imported), \(bad.count) rejected"), "\(first.stdout.prefix(300))")
+            #expect(
+                first.stdout.hasPrefix("10000 rows: \(accepted) accepted (\(accepted) new, 0 already imported), \(bad.count) rejected"),
+                "\(first.stdout.prefix(300))"
+            )
             for (line, reason) in bad {
-                #expect(first.stdout.contains("line \(line): ") && first.stdout.split(separator: "\n").contains { $0.contains("line \(line): ") && $0.contains(reason) }, "line \(line) named with '\(reason)'")
+                #expect(
+                    first.stdout.contains("line \(line): ")
+                        && first.stdout.split(separator: "\n").contains { $0.contains("line \(line): ") && $0.contains(reason) },
+                    "line \(line) named with '\(reason)'"
+                )
             }
-            #expect(first.stderr.contains("10000/10000 rows (100%)") && first.stderr.contains("/10000 rows (50%)"), "progress: \(first.stderr.suffix(200))")
+            #expect(
+                first.stderr.contains("10000/10000 rows (100%)") && first.stderr.contains("/10000 rows (50%)"),
+                "progress: \(first.stderr.suffix(200))"
+            )
 
             let again = try await runCommand(["import", "requests", big], environment: system.environment, timeout: .seconds(600))
-            #expect(again.stdout.hasPrefix("10000 rows: \(accepted) accepted (0 new, \(accepted) already imported), \(bad.count) rejected"), "\(again.stdout.prefix(300))")
+            #expect(
+                again.stdout.hasPrefix("10000 rows: \(accepted) accepted (0 new, \(accepted) already imported), \(bad.count) rejected"),
+                "\(again.stdout.prefix(300))"
+            )
 
             let counts = try await withDatabase { client in
                 try await client.query(
@@ -119,7 +155,10 @@ extension EndToEndTests {
                     """
                 ).collect().first!.decode((Int64, Int64, Int64).self)
             }
-            #expect(counts.0 == Int64(accepted) && counts.1 == Int64(accepted) && counts.2 == Int64(accepted), "one request, one key and one outbox event per accepted row: \(counts)")
+            #expect(
+                counts.0 == Int64(accepted) && counts.1 == Int64(accepted) && counts.2 == Int64(accepted),
+                "one request, one key and one outbox event per accepted row: \(counts)"
+            )
             // Keep the 10,000 out of later tests: their events are not published.
             try await withDatabase { client in
                 _ = try await client.query(
@@ -129,7 +168,9 @@ extension EndToEndTests {
         }
     }
 
-    @Test("offline spool: with the broker stopped, 50 grid-worker submissions are kept; once it is back, a flush makes 50 requests, each once, with their original time")
+    @Test(
+        "offline spool: with the broker stopped, 50 grid-worker submissions are kept; once it is back, a flush makes 50 requests, each once, with their original time"
+    )
     func offlineSpool() async throws {
         try await GridLoopSystem.with { system, _ in
             let spool = FileManager.default.temporaryDirectory.appendingPathComponent("gridloop-spool-\(TestEnvironment.unique())")
@@ -144,13 +185,19 @@ extension EndToEndTests {
             for index in 0..<50 {
                 let key = "visit-\(TestEnvironment.unique())-\(index)"
                 keys.append(key)
-                let result = try await runCommand([
-                    "submit", "--category", "housing", "--description", "院墙裂缝 \(index)", "--household", "hongxing-3-01", "--name", "赵红梅",
-                    "--phone", "13800001234", "--channel", "grid-worker", "--by", "zhao-hongmei", "--idempotency-key", key,
-                ], environment: environment)
+                let result = try await runCommand(
+                    [
+                        "submit", "--category", "housing", "--description", "院墙裂缝 \(index)", "--household", "hongxing-3-01", "--name", "赵红梅",
+                        "--phone", "13800001234", "--channel", "grid-worker", "--by", "zhao-hongmei", "--idempotency-key", key,
+                    ],
+                    environment: environment
+                )
                 #expect(result.status == 0 && result.stdout.hasPrefix("spooled \(key)"), "\(result.stdout) \(result.stderr)")
             }
-            let invalid = try await runCommand(["submit", "--category", "housing", "--description", "x", "--name", "n", "--phone", "1"], environment: environment)
+            let invalid = try await runCommand(
+                ["submit", "--category", "housing", "--description", "x", "--name", "n", "--phone", "1"],
+                environment: environment
+            )
             #expect(invalid.status != 0 && invalid.stderr.contains("not valid"), "an invalid submission is refused, not spooled: \(invalid.stderr)")
             let status = try await runCommand(["spool", "status"], environment: environment)
             #expect(status.stdout.contains("50 spooled"), "\(status.stdout.suffix(200))")
@@ -166,14 +213,19 @@ extension EndToEndTests {
             let sent = keys
             let rows = try await eventuallyValue(timeout: .seconds(30)) { () -> [(String, Date?, Date)]? in
                 let rows = try await withDatabase { client in
-                    try await client.query("SELECT idempotency_key, reported_at, created_at FROM intake.requests WHERE idempotency_key = ANY(\(sent))")
-                        .collect().map { try $0.decode((String, Date?, Date).self) }
+                    try await client.query(
+                        "SELECT idempotency_key, reported_at, created_at FROM intake.requests WHERE idempotency_key = ANY(\(sent))"
+                    )
+                    .collect().map { try $0.decode((String, Date?, Date).self) }
                 }
                 return rows.count == 50 ? rows : nil
             }
             let stored = try #require(rows, "50 requests")
             #expect(Set(stored.map(\.0)) == Set(keys), "each key once")
-            #expect(stored.allSatisfy { row in row.1.map { $0 >= before.addingTimeInterval(-1) && $0 < row.2 } ?? false }, "taken down offline, before the request was stored")
+            #expect(
+                stored.allSatisfy { row in row.1.map { $0 >= before.addingTimeInterval(-1) && $0 < row.2 } ?? false },
+                "taken down offline, before the request was stored"
+            )
         }
     }
 }
@@ -186,12 +238,23 @@ func writeCSV(_ text: String) throws -> String {
 }
 
 extension EndToEndTests {
-    @Test("a second open request of the same category from the same household is offered as a possible duplicate; the grid worker merges it on confirmation")
+    @Test(
+        "a second open request of the same category from the same household is offered as a possible duplicate; the grid worker merges it on confirmation"
+    )
     func duplicateOffered() async throws {
         try await GridLoopSystem.with { system, _ in
-            let first = try await submit(system, json: submissionJSON(location: #""householdId":"hongxing-3-02""#, category: "property", description: "楼顶漏水"))
-            let second = try await submit(system, json: submissionJSON(location: #""householdId":"hongxing-3-02""#, category: "property", description: "屋顶又漏了"))
-            let other = try await submit(system, json: submissionJSON(location: #""householdId":"hongxing-3-03""#, category: "property", description: "楼顶漏水"))
+            let first = try await submit(
+                system,
+                json: submissionJSON(location: #""householdId":"hongxing-3-02""#, category: "property", description: "楼顶漏水")
+            )
+            let second = try await submit(
+                system,
+                json: submissionJSON(location: #""householdId":"hongxing-3-02""#, category: "property", description: "屋顶又漏了")
+            )
+            let other = try await submit(
+                system,
+                json: submissionJSON(location: #""householdId":"hongxing-3-03""#, category: "property", description: "楼顶漏水")
+            )
             // Both reports placed at once (concurrent handlers): the second still sees the first.
             var seen: [String: RequestAssigned] = [:]
             while seen[second] == nil || seen[other] == nil || seen[first] == nil {
@@ -207,10 +270,12 @@ extension EndToEndTests {
             let (duplicate, original) = seen[second]?.possibleDuplicateOf == first ? (second, first) : (first, second)
             let merged = try await system.cli("staff", "merge", duplicate, "--into", original, "--staff", "zhao-hongmei", "--reason", "同一处漏水")
             #expect(merged.status == 0, "\(merged.stderr)")
-            #expect(await eventually {
-                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(duplicate)"))
-                return status?.json["state"] as? String == "merged"
-            })
+            #expect(
+                await eventually {
+                    let status = try? await http(.GET, system.url("intake", "/v1/requests/\(duplicate)"))
+                    return status?.json["state"] as? String == "merged"
+                }
+            )
         }
     }
 }

@@ -41,7 +41,10 @@ func expectTransformerStoryNotifications(_ system: GridLoopSystem, _ receiver: W
     #expect(resolved.count == 1 && resolvedLinked.count == 19, "resolution notices: \(resolved.count) + \(resolvedLinked.count)")
     #expect(Set(linked).allSatisfy { id in resolvedLinked.contains { $0.webhookId?.contains(":reporter:\(id):") == true } }, "one per linked report")
     let linkedText = try #require(resolvedLinked.first { !$0.body.contains("resident-01") })
-    #expect(linkedText.body.contains("已随同类诉求 \(lead.prefix(8)) 一并办结") || linkedText.body.contains("solved together with request \(lead.prefix(8))"), "\(linkedText.body)")
+    #expect(
+        linkedText.body.contains("已随同类诉求 \(lead.prefix(8)) 一并办结") || linkedText.body.contains("solved together with request \(lead.prefix(8))"),
+        "\(linkedText.body)"
+    )
     #expect(texts.filter { $0.body.contains("\"template\":\"merged\"") }.count == 19, "19 residents told their report is handled with the lead")
     #expect(texts.filter { $0.body.contains("\"template\":\"received\"") }.count == 20)
     #expect(texts.filter { $0.body.contains("13900000061") }.count == 1, "the duty officer's SMS")
@@ -50,19 +53,31 @@ func expectTransformerStoryNotifications(_ system: GridLoopSystem, _ receiver: W
     for (address, count) in staffEmails {
         #expect(mails.filter { $0.to == [address] }.count == count, "\(address): \(mails.filter { $0.to == [address] }.map(\.subject))")
     }
-    #expect(mails.filter { $0.to == ["xu-chunfeng@zhanyi.example"] }.allSatisfy { $0.subject.hasPrefix("[GridLoop] New request \(lead.prefix(8))") && $0.language == "en" })
+    #expect(
+        mails.filter { $0.to == ["xu-chunfeng@zhanyi.example"] }.allSatisfy {
+            $0.subject.hasPrefix("[GridLoop] New request \(lead.prefix(8))") && $0.language == "en"
+        }
+    )
     let cui = mails.filter { $0.to == ["cui-chunhua@zhanyi.example"] }.map(\.subject)
-    #expect(cui.filter { $0.contains("已派至光华社区第三居民小组") }.count == 4 && cui.contains { $0.contains("\(lead.prefix(8))") && $0.contains("已上报至西平街道") }
-            && cui.contains { $0.contains("\(lead.prefix(8))") && $0.contains("请入户核查") }, "\(cui)")
+    #expect(
+        cui.filter { $0.contains("已派至光华社区第三居民小组") }.count == 4 && cui.contains { $0.contains("\(lead.prefix(8))") && $0.contains("已上报至西平街道") }
+            && cui.contains { $0.contains("\(lead.prefix(8))") && $0.contains("请入户核查") },
+        "\(cui)"
+    )
     #expect(mails.first { $0.to == ["power-duty@zhanyi.example"] }.map { $0.subject.contains("吹哨报到：西平街道召集区供电部门") } == true)
     let resident = mails.filter { $0.to == ["resident-01@example.org"] }
-    #expect(resident.count == englishResident && resident.allSatisfy { $0.language == "en" && $0.subject.hasPrefix("[GridLoop]") }, "\(resident.map(\.subject))")
+    #expect(
+        resident.count == englishResident && resident.allSatisfy { $0.language == "en" && $0.subject.hasPrefix("[GridLoop]") },
+        "\(resident.map(\.subject))"
+    )
     #expect(resident.contains { $0.subject.contains("施工方案已敲定，新变压器投运") }, "the English resident hears of the solution")
     #expect(texts.filter { $0.body.contains("\"language\":\"en\"") }.count == englishResident, "the English resident's SMS are in English")
 }
 
 extension EndToEndTests {
-    @Test("a receiver that fails half the time and answers some calls only after the timeout: every message arrives, nothing is sent again after a success")
+    @Test(
+        "a receiver that fails half the time and answers some calls only after the timeout: every message arrives, nothing is sent again after a success"
+    )
     func flakyReceiver() async throws {
         try await GridLoopSystem.with(environment: [
             "NOTIFICATION_RETRY_ATTEMPTS": "60", "NOTIFICATION_RETRY_INITIAL_MS": "50", "NOTIFICATION_RETRY_MAXIMUM_MS": "300",
@@ -92,11 +107,16 @@ extension EndToEndTests {
                 if received.answer == .ok { answered.insert(id) }
             }
             #expect(sentAfterSuccess.isEmpty, "sent again after a success: \(sentAfterSuccess)")
-            #expect(receiver.refused > 0 && log.contains { $0.answer == .late }, "the faults happened: \(receiver.refused) refused, \(log.filter { $0.answer == .late }.count) late")
+            #expect(
+                receiver.refused > 0 && log.contains { $0.answer == .late },
+                "the faults happened: \(receiver.refused) refused, \(log.filter { $0.answer == .late }.count) late"
+            )
         }
     }
 
-    @Test("digests gather a staff member's non-urgent messages into one; quiet hours hold them; urgent ones go at once; a permanent SMTP refusal fails without retries")
+    @Test(
+        "digests gather a staff member's non-urgent messages into one; quiet hours hold them; urgent ones go at once; a permanent SMTP refusal fails without retries"
+    )
     func digestsAndQuietHours() async throws {
         try await GridLoopSystem.with { system, _ in
             // Beijing's hour now: quiet from it for two hours.
@@ -105,30 +125,44 @@ extension EndToEndTests {
             var org = try GridLoopSystem.demoOrg
             org = org.replacingOccurrences(
                 of: #"{ id: zhu-guangping, name: 朱广平, role: grid-worker, unit: "grid:damaidi", workPhone: "0874-3012351" }"#,
-                with: #"{ id: zhu-guangping, name: 朱广平, role: grid-worker, unit: "grid:damaidi", email: zhu@zhanyi.example, digest: 5s, workPhone: "0874-3012351" }"#
+                with:
+                    #"{ id: zhu-guangping, name: 朱广平, role: grid-worker, unit: "grid:damaidi", email: zhu@zhanyi.example, digest: 5s, workPhone: "0874-3012351" }"#
             )
             org = org.replacingOccurrences(
                 of: #"{ id: han-jiayi, name: 韩佳怡, role: grid-worker, unit: "grid:hanjiaxu-2", workPhone: "0874-3012342" }"#,
-                with: #"{ id: han-jiayi, name: 韩佳怡, role: grid-worker, unit: "grid:hanjiaxu-2", email: han@zhanyi.example, quietHours: "\#(quiet)", workPhone: "0874-3012342" }"#
+                with:
+                    #"{ id: han-jiayi, name: 韩佳怡, role: grid-worker, unit: "grid:hanjiaxu-2", email: han@zhanyi.example, quietHours: "\#(quiet)", workPhone: "0874-3012342" }"#
             )
             org = org.replacingOccurrences(
                 of: #"{ id: wu-xiaoli, name: 吴小莉, role: grid-worker, unit: "grid:hanjiaxu-1", workPhone: "0874-3012341" }"#,
-                with: #"{ id: wu-xiaoli, name: 吴小莉, role: grid-worker, unit: "grid:hanjiaxu-1", email: wu@bounce.invalid, workPhone: "0874-3012341" }"#
+                with:
+                    #"{ id: wu-xiaoli, name: 吴小莉, role: grid-worker, unit: "grid:hanjiaxu-1", email: wu@bounce.invalid, workPhone: "0874-3012341" }"#
             )
-            #expect(org.contains("zhu@zhanyi.example") && org.contains("han@zhanyi.example") && org.contains("wu@bounce.invalid"), "the demo org's lines changed: adapt the test")
+            #expect(
+                org.contains("zhu@zhanyi.example") && org.contains("han@zhanyi.example") && org.contains("wu@bounce.invalid"),
+                "the demo org's lines changed: adapt the test"
+            )
             try await system.importOrg(org)
 
             var digested: [String] = []
             for _ in 0..<3 {
-                digested.append(try await submit(system, json: submissionJSON(location: #""gridId":"damaidi""#, category: "housing", description: "院墙开裂")))
+                digested.append(
+                    try await submit(system, json: submissionJSON(location: #""gridId":"damaidi""#, category: "housing", description: "院墙开裂"))
+                )
             }
             let urgent = try await submit(system, json: submissionJSON(location: #""gridId":"damaidi""#, category: "water", description: "停水两天"))
             let held = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-2""#, category: "housing", description: "楼道灯坏了"))
-            let urgentInQuiet = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-2""#, category: "water", description: "水管爆裂"))
+            let urgentInQuiet = try await submit(
+                system,
+                json: submissionJSON(location: #""gridId":"hanjiaxu-2""#, category: "water", description: "水管爆裂")
+            )
             let bounced = try await submit(system, json: submissionJSON(location: #""gridId":"hanjiaxu-1""#, category: "housing", description: "x"))
 
             func to(_ address: String) -> [MailSink.Mail] { system.mail.messages.filter { $0.to == [address] } }
-            #expect(await eventually(timeout: .seconds(30)) { to("zhu@zhanyi.example").count == 2 }, "one urgent email and one digest: \(to("zhu@zhanyi.example").map(\.subject))")
+            #expect(
+                await eventually(timeout: .seconds(30)) { to("zhu@zhanyi.example").count == 2 },
+                "one urgent email and one digest: \(to("zhu@zhanyi.example").map(\.subject))"
+            )
             try await Task.sleep(for: .seconds(1))
             let zhu = to("zhu@zhanyi.example")
             #expect(zhu.count == 2)
@@ -142,13 +176,20 @@ extension EndToEndTests {
             #expect(await eventually { to("han@zhanyi.example").contains { $0.request == urgentInQuiet } })
             #expect(!to("han@zhanyi.example").contains { $0.request == held })
             let waiting = try await runCommand(["notifications", "for", held], environment: system.environment)
-            #expect(waiting.status == 0 && waiting.stdout.contains("han@zhanyi.example") && waiting.stdout.contains("waiting until"), "\(waiting.stdout)")
+            #expect(
+                waiting.status == 0 && waiting.stdout.contains("han@zhanyi.example") && waiting.stdout.contains("waiting until"),
+                "\(waiting.stdout)"
+            )
 
             // A 550 from the mail server is permanent: failed after one attempt, with the reason.
-            #expect(await eventually {
-                let failed = try? await runCommand(["notifications", "failed"], environment: system.environment)
-                return failed?.stdout.split(separator: "\n").contains { $0.contains(bounced) && $0.contains("1 attempts") && $0.contains("SMTP 550") } ?? false
-            })
+            #expect(
+                await eventually {
+                    let failed = try? await runCommand(["notifications", "failed"], environment: system.environment)
+                    return failed?.stdout.split(separator: "\n").contains {
+                        $0.contains(bounced) && $0.contains("1 attempts") && $0.contains("SMTP 550")
+                    } ?? false
+                }
+            )
         }
     }
 }
@@ -170,10 +211,14 @@ extension EndToEndTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let openssl = try await runCommand([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-        ], executable: "/usr/bin/openssl", environment: [:])
+        let openssl = try await runCommand(
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+            ],
+            executable: "/usr/bin/openssl",
+            environment: [:]
+        )
         try #require(openssl.status == 0, "openssl: \(openssl.stderr)")
         let tlsSink = try await MailSink.start(port: 18026, starttls: (certificate, key))
         do {
@@ -184,7 +229,10 @@ extension EndToEndTests {
                 var ids: [String] = []
                 for index in 0..<12 {
                     let json = submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "market", description: "商户占道经营")
-                        .replacingOccurrences(of: #""phone":"13800001234"}"#, with: #""phone":"13800001234","email":"merchant-\#(index)@example.org"}"#)
+                        .replacingOccurrences(
+                            of: #""phone":"13800001234"}"#,
+                            with: #""phone":"13800001234","email":"merchant-\#(index)@example.org"}"#
+                        )
                     ids.append(try await submit(system, json: json))
                     if index == 4 { await notification.kill() }
                 }

@@ -4,7 +4,9 @@ import GridLoopTestSupport
 import Testing
 
 extension EndToEndTests {
-    @Test("Open311 GeoReport v2: the PyPI georeport client lists services and reads a posted request back (JSON and XML); plain HTTP with XML too; coordinates and addresses place requests; the spec's errors; no personal data in public reads")
+    @Test(
+        "Open311 GeoReport v2: the PyPI georeport client lists services and reads a posted request back (JSON and XML); plain HTTP with XML too; coordinates and addresses place requests; the spec's errors; no personal data in public reads"
+    )
     func open311() async throws {
         try await GridLoopSystem.with { system, _ in
             let root = system.url("intake", "/open311/v2")
@@ -16,7 +18,8 @@ extension EndToEndTests {
             // The georeport client: services and a definition in both formats, the request read back.
             let client = try await runCommand(
                 [GridLoopSystem.repositoryPath("Tests/Support/python/open311_client.py"), root, key, "property", "25.605", "103.805"],
-                executable: "/usr/bin/python3", environment: ["PYTHONPATH": ProcessInfo.processInfo.environment["GRIDLOOP_TEST_PYTHONPATH"] ?? ""]
+                executable: "/usr/bin/python3",
+                environment: ["PYTHONPATH": ProcessInfo.processInfo.environment["GRIDLOOP_TEST_PYTHONPATH"] ?? ""]
             )
             try #require(client.status == 0, "georeport client: \(client.stderr)")
             let answers = try #require(try JSONSerialization.jsonObject(with: Data(client.stdout.utf8)) as? [String: Any])
@@ -41,34 +44,61 @@ extension EndToEndTests {
             #expect(!client.stdout.contains("13900003333") && !client.stdout.contains("lisi@example.org"), "no personal data in public reads")
 
             // The coordinates lie in 大麦地's area: routing places it there, and Open311 names the agency.
-            #expect(await eventually {
-                let answer = try? await http(.GET, "\(root)/requests/\(id).json")
-                return answer?.body.contains("\"agency_responsible\":\"小卡郎村委会大麦地村民小组\"") == true
-            }, "agency_responsible is the grid whose area holds the coordinates")
+            #expect(
+                await eventually {
+                    let answer = try? await http(.GET, "\(root)/requests/\(id).json")
+                    return answer?.body.contains("\"agency_responsible\":\"小卡郎村委会大麦地村民小组\"") == true
+                },
+                "agency_responsible is the grid whose area holds the coordinates"
+            )
             let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
             #expect(status.json["unit"] as? String == "grid:damaidi")
 
             // Plain HTTP with XML: an address that matches a household places the request in its grid.
-            let form = "api_key=\(key)&service_code=water&address_string=\("西平街道红星社区三组2号".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&description=%E5%81%9C%E6%B0%B4&phone=13900004444&first_name=Wang"
+            let form =
+                "api_key=\(key)&service_code=water&address_string=\("西平街道红星社区三组2号".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&description=%E5%81%9C%E6%B0%B4&phone=13900004444&first_name=Wang"
             let posted = try await http(.POST, "\(root)/requests.xml", body: form, headers: ["content-type": "application/x-www-form-urlencoded"])
             #expect(posted.status == 201 && posted.contentType?.hasPrefix("text/xml") == true, "\(posted.body)")
             let xmlId = try #require(posted.body.firstMatch(of: /<service_request_id>([0-9a-f-]{36})<\/service_request_id>/)?.1).description
-            #expect(await eventually {
-                let answer = try? await http(.GET, "\(root)/requests/\(xmlId).xml")
-                return answer?.body.contains("<agency_responsible>红星社区第三居民小组</agency_responsible>") == true
-            }, "address → household → grid")
+            #expect(
+                await eventually {
+                    let answer = try? await http(.GET, "\(root)/requests/\(xmlId).xml")
+                    return answer?.body.contains("<agency_responsible>红星社区第三居民小组</agency_responsible>") == true
+                },
+                "address → household → grid"
+            )
             let read = try await http(.GET, "\(root)/requests/\(xmlId).xml")
             #expect(read.body.hasPrefix("<?xml") && read.body.contains("<service_requests><request>") && read.body.contains("<status>open</status>"))
             #expect(!read.body.contains("13900004444"))
 
             // Errors, as the spec's list.
-            let noKey = try await http(.POST, "\(root)/requests.xml", body: "service_code=water&lat=1&long=1", headers: ["content-type": "application/x-www-form-urlencoded"])
+            let noKey = try await http(
+                .POST,
+                "\(root)/requests.xml",
+                body: "service_code=water&lat=1&long=1",
+                headers: ["content-type": "application/x-www-form-urlencoded"]
+            )
             #expect(noKey.status == 403 && noKey.body.contains("<errors><error><code>403</code>"), "\(noKey.body)")
-            let unknownService = try await http(.POST, "\(root)/requests.json", body: "api_key=\(key)&service_code=ufo&lat=1&long=1", headers: ["content-type": "application/x-www-form-urlencoded"])
+            let unknownService = try await http(
+                .POST,
+                "\(root)/requests.json",
+                body: "api_key=\(key)&service_code=ufo&lat=1&long=1",
+                headers: ["content-type": "application/x-www-form-urlencoded"]
+            )
             #expect(unknownService.status == 404 && unknownService.body.contains("\"code\":404"))
-            let badPlace = try await http(.POST, "\(root)/requests.json", body: "api_key=\(key)&service_code=water&lat=91&long=1&description=x&phone=13900005555", headers: ["content-type": "application/x-www-form-urlencoded"])
+            let badPlace = try await http(
+                .POST,
+                "\(root)/requests.json",
+                body: "api_key=\(key)&service_code=water&lat=91&long=1&description=x&phone=13900005555",
+                headers: ["content-type": "application/x-www-form-urlencoded"]
+            )
             #expect(badPlace.status == 400 && badPlace.body.contains("lat: must be between -90 and 90"), "\(badPlace.body)")
-            let noPhone = try await http(.POST, "\(root)/requests.json", body: "api_key=\(key)&service_code=water&address_string=x&description=x", headers: ["content-type": "application/x-www-form-urlencoded"])
+            let noPhone = try await http(
+                .POST,
+                "\(root)/requests.json",
+                body: "api_key=\(key)&service_code=water&address_string=x&description=x",
+                headers: ["content-type": "application/x-www-form-urlencoded"]
+            )
             #expect(noPhone.status == 400 && noPhone.body.contains("phone: is required"), "\(noPhone.body)")
             let missing = try await http(.GET, "\(root)/requests/\(UUID().uuidString.lowercased()).json")
             #expect(missing.status == 404 && missing.body.hasPrefix("[{\"code\":404"))
@@ -81,7 +111,12 @@ extension EndToEndTests {
 
             // A revoked key stops working at once.
             #expect(try await system.cli("apikey", "revoke", keyId).status == 0)
-            let revoked = try await http(.POST, "\(root)/requests.json", body: "api_key=\(key)&service_code=water&lat=25.605&long=103.805&description=x&phone=13900006666", headers: ["content-type": "application/x-www-form-urlencoded"])
+            let revoked = try await http(
+                .POST,
+                "\(root)/requests.json",
+                body: "api_key=\(key)&service_code=water&lat=25.605&long=103.805&description=x&phone=13900006666",
+                headers: ["content-type": "application/x-www-form-urlencoded"]
+            )
             #expect(revoked.status == 403 && revoked.body.contains("not valid"))
         }
     }

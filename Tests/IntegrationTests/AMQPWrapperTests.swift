@@ -18,13 +18,23 @@ struct AMQPWrapperTests {
     }
 
     func message(_ key: String, _ index: Int) -> OutgoingMessage {
-        OutgoingMessage(exchange: GridLoopExchange.events, routingKey: key, body: Array("{\"n\":\(index)}".utf8), messageId: "m-\(index)-\(TestEnvironment.unique())")
+        OutgoingMessage(
+            exchange: GridLoopExchange.events,
+            routingKey: key,
+            body: Array("{\"n\":\(index)}".utf8),
+            messageId: "m-\(index)-\(TestEnvironment.unique())"
+        )
     }
 
     @Test("publishes with confirms, consumes with manual acks, every message exactly once")
     func publishConsumeAck() async throws {
         let (queue, key, topology) = freshQueue()
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-publisher"), topology: topology, window: 16, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-publisher"),
+            topology: topology,
+            window: 16,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         let messages = (0..<500).map { message(key, $0) }
         let outcomes = await publisher.publish(messages)
@@ -34,7 +44,11 @@ struct AMQPWrapperTests {
 
         let received = Mutex<[String]>([])
         let consumer = AMQPConsumer(
-            options: try TestEnvironment.amqpOptions(name: "test-consumer"), queue: queue, topology: topology, prefetch: 20, concurrency: 4,
+            options: try TestEnvironment.amqpOptions(name: "test-consumer"),
+            queue: queue,
+            topology: topology,
+            prefetch: 20,
+            concurrency: 4,
             logger: TestEnvironment.logger
         ) { delivery in
             received.withLock { $0.append(delivery.messageId ?? "") }
@@ -55,9 +69,15 @@ struct AMQPWrapperTests {
 
     @Test("an unroutable mandatory publish is a failure, not a confirm")
     func unroutableFails() async throws {
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-publisher"), topology: GridLoopTopology.exchanges, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-publisher"),
+            topology: GridLoopTopology.exchanges,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
-        let outcomes = await publisher.publish([message("nobody.listens.\(TestEnvironment.unique())", 1), message("nobody.either.\(TestEnvironment.unique())", 2)])
+        let outcomes = await publisher.publish([
+            message("nobody.listens.\(TestEnvironment.unique())", 1), message("nobody.either.\(TestEnvironment.unique())", 2),
+        ])
         await publisher.shutdown()
         for outcome in outcomes {
             guard case .failed(let reason) = outcome else {
@@ -78,7 +98,12 @@ struct AMQPWrapperTests {
         }
         #expect(outcome == .confirmed)
         let deliveries = Mutex(0)
-        let consumer = AMQPConsumer(options: try TestEnvironment.amqpOptions(name: "test-consumer"), queue: queue, topology: topology, logger: TestEnvironment.logger) { _ in
+        let consumer = AMQPConsumer(
+            options: try TestEnvironment.amqpOptions(name: "test-consumer"),
+            queue: queue,
+            topology: topology,
+            logger: TestEnvironment.logger
+        ) { _ in
             deliveries.withLock { $0 += 1 }
             return .reject(requeue: false)
         }

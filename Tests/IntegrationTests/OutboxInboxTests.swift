@@ -19,7 +19,9 @@ struct OutboxInboxTests {
     func withSchema(_ body: @escaping @Sendable (PostgresClient, String) async throws -> Void) async throws {
         // Schema names are letters only: the unique hex with its digits turned into letters g–p
         // (dropping them made names of two or three letters, and parallel tests collided).
-        let schema = "test_" + String(TestEnvironment.unique().lowercased().map { $0.isNumber ? Character(UnicodeScalar($0.asciiValue! - 48 + 103)) : $0 }) + "x"
+        let schema =
+            "test_" + String(TestEnvironment.unique().lowercased().map { $0.isNumber ? Character(UnicodeScalar($0.asciiValue! - 48 + 103)) : $0 })
+            + "x"
         let database = try TestEnvironment.database()
         try await DatabaseBootstrap.migrate(database: database, migrator: Self.migrator(schema), logger: TestEnvironment.logger, wait: false)
         try await database.makeClient(poolSize: 4, logger: TestEnvironment.logger).withRunning { client in
@@ -46,19 +48,34 @@ struct OutboxInboxTests {
                     VALUES (\(id), 'x', 'k', 't', '{}', \(published.map { _ in Date() }))
                     """
                 )
-                if let published { try await client.query("UPDATE \(unescaped: schema).outbox SET published_at = now() - \(published)::interval WHERE message_id = \(id)") }
+                if let published {
+                    try await client.query(
+                        "UPDATE \(unescaped: schema).outbox SET published_at = now() - \(published)::interval WHERE message_id = \(id)"
+                    )
+                }
             }
             try await outboxRow("old-published", published: "10 days")
             try await outboxRow("new-published", published: "1 hour")
             try await outboxRow("unpublished", published: nil)
             try await client.query("UPDATE \(unescaped: schema).outbox SET created_at = now() - interval '60 days' WHERE message_id = 'unpublished'")
             for (id, age) in [("old", "40 days"), ("recent", "2 days")] {
-                try await client.query("INSERT INTO \(unescaped: schema).inbox (message_id, message_type, processed_at) VALUES (\(id), 't', now() - \(age)::interval)")
+                try await client.query(
+                    "INSERT INTO \(unescaped: schema).inbox (message_id, message_type, processed_at) VALUES (\(id), 't', now() - \(age)::interval)"
+                )
             }
-            let retention = Retention(postgres: client, schema: schema, outboxRetention: .seconds(7 * 86400), inboxRetention: .seconds(30 * 86400), interval: .seconds(60), logger: TestEnvironment.logger)
+            let retention = Retention(
+                postgres: client,
+                schema: schema,
+                outboxRetention: .seconds(7 * 86400),
+                inboxRetention: .seconds(30 * 86400),
+                interval: .seconds(60),
+                logger: TestEnvironment.logger
+            )
             let pruned = try await retention.pruneOnce()
             #expect(pruned.outbox == 1 && pruned.inbox == 1)
-            let outbox = try await client.query("SELECT message_id FROM \(unescaped: schema).outbox ORDER BY message_id").collect().map { try $0.decode(String.self) }
+            let outbox = try await client.query("SELECT message_id FROM \(unescaped: schema).outbox ORDER BY message_id").collect().map {
+                try $0.decode(String.self)
+            }
             #expect(outbox == ["new-published", "unpublished"], "an unpublished row is never pruned, however old")
             let inbox = try await client.query("SELECT message_id FROM \(unescaped: schema).inbox").collect().map { try $0.decode(String.self) }
             #expect(inbox == ["recent"])
@@ -70,8 +87,12 @@ struct OutboxInboxTests {
     func inboxOnce() async throws {
         try await withSchema { client, schema in
             let inbox = Inbox(schema: schema)
-            let first = try await client.withTransaction(logger: TestEnvironment.logger) { try await inbox.claim("m1", type: "t", on: $0, logger: TestEnvironment.logger) }
-            let second = try await client.withTransaction(logger: TestEnvironment.logger) { try await inbox.claim("m1", type: "t", on: $0, logger: TestEnvironment.logger) }
+            let first = try await client.withTransaction(logger: TestEnvironment.logger) {
+                try await inbox.claim("m1", type: "t", on: $0, logger: TestEnvironment.logger)
+            }
+            let second = try await client.withTransaction(logger: TestEnvironment.logger) {
+                try await inbox.claim("m1", type: "t", on: $0, logger: TestEnvironment.logger)
+            }
             #expect(first)
             #expect(!second)
         }
@@ -82,23 +103,48 @@ struct OutboxInboxTests {
         let suffix = TestEnvironment.unique()
         let queue = "test.outbox.\(suffix)"
         let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(GridLoopExchange.events, "outbox.\(suffix)")]))
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-relay"), topology: topology, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-relay"),
+            topology: topology,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         try await withSchema { client, schema in
             let outbox = Outbox(schema: schema)
             let logger = TestEnvironment.logger
-            let committed = (0..<10).map { OutgoingMessage(exchange: GridLoopExchange.events, routingKey: "outbox.\(suffix)", body: Array("{\"n\":\($0)}".utf8), messageId: "c\($0)-\(suffix)") }
+            let committed = (0..<10).map {
+                OutgoingMessage(
+                    exchange: GridLoopExchange.events,
+                    routingKey: "outbox.\(suffix)",
+                    body: Array("{\"n\":\($0)}".utf8),
+                    messageId: "c\($0)-\(suffix)"
+                )
+            }
             try await client.withTransaction(logger: logger) { connection in
                 for message in committed { try await outbox.add(message, on: connection, logger: logger) }
             }
             struct Rollback: Error {}
             await #expect(throws: PostgresTransactionError.self) {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await outbox.add(OutgoingMessage(exchange: GridLoopExchange.events, routingKey: "outbox.\(suffix)", body: [], messageId: "rolled-back-\(suffix)"), on: connection, logger: logger)
+                    try await outbox.add(
+                        OutgoingMessage(
+                            exchange: GridLoopExchange.events,
+                            routingKey: "outbox.\(suffix)",
+                            body: [],
+                            messageId: "rolled-back-\(suffix)"
+                        ),
+                        on: connection,
+                        logger: logger
+                    )
                     throw Rollback()
                 }
             }
-            let unroutable = OutgoingMessage(exchange: GridLoopExchange.events, routingKey: "nowhere.\(suffix)", body: Array("{}".utf8), messageId: "lost-\(suffix)")
+            let unroutable = OutgoingMessage(
+                exchange: GridLoopExchange.events,
+                routingKey: "nowhere.\(suffix)",
+                body: Array("{}".utf8),
+                messageId: "lost-\(suffix)"
+            )
             try await client.withTransaction(logger: logger) { try await outbox.add(unroutable, on: $0, logger: logger) }
 
             let relay = OutboxRelay(client: client, schema: schema, publisher: publisher, logger: logger)
@@ -106,7 +152,9 @@ struct OutboxInboxTests {
             #expect(batch.taken == 11)
             #expect(batch.confirmed == 10 && batch.refused == 1 && batch.parked == 0, "the unroutable row is not confirmed: \(batch)")
             #expect(!batch.brokerFailing, "a refusal is the row's problem, not the broker's")
-            let rows = try await client.query("SELECT message_id, published_at IS NOT NULL, attempts, last_error FROM \(unescaped: schema).outbox ORDER BY id").collect()
+            let rows = try await client.query(
+                "SELECT message_id, published_at IS NOT NULL, attempts, last_error FROM \(unescaped: schema).outbox ORDER BY id"
+            ).collect()
             let states = try rows.map { try $0.decode((String, Bool, Int, String?).self) }
             #expect(states.filter { $0.1 }.map(\.0) == committed.map(\.messageId))
             let failed = try #require(states.first { $0.0 == unroutable.messageId })
@@ -144,7 +192,11 @@ struct OutboxInboxTests {
         let exchange = GridLoopExchange.assignments
         let healthyKey = "test.pass-\(suffix)"
         let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, healthyKey)]))
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-relay-pass"), topology: topology, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-relay-pass"),
+            topology: topology,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         try await withSchema { client, schema in
             let logger = TestEnvironment.logger
@@ -152,17 +204,29 @@ struct OutboxInboxTests {
             quiet.logLevel = .critical
             let outbox = Outbox(schema: schema)
             // Unroutable for good (no queue takes the key), written first; the healthy rows after them.
-            let bad = (0..<300).map { OutgoingMessage(exchange: exchange, routingKey: "test.gone-\(suffix)", body: Array("{}".utf8), messageId: "gone\($0)-\(suffix)") }
-            let healthy = (0..<20).map { OutgoingMessage(exchange: exchange, routingKey: healthyKey, body: Array("{}".utf8), messageId: "pass\($0)-\(suffix)") }
+            let bad = (0..<300).map {
+                OutgoingMessage(exchange: exchange, routingKey: "test.gone-\(suffix)", body: Array("{}".utf8), messageId: "gone\($0)-\(suffix)")
+            }
+            let healthy = (0..<20).map {
+                OutgoingMessage(exchange: exchange, routingKey: healthyKey, body: Array("{}".utf8), messageId: "pass\($0)-\(suffix)")
+            }
             try await client.withTransaction(logger: logger) { connection in
                 for message in bad + healthy { try await outbox.add(message, on: connection, logger: logger) }
             }
-            let relay = OutboxRelay(client: client, schema: schema, publisher: publisher, batchSize: 100, pollInterval: .milliseconds(50), logger: quiet)
+            let relay = OutboxRelay(
+                client: client,
+                schema: schema,
+                publisher: publisher,
+                batchSize: 100,
+                pollInterval: .milliseconds(50),
+                logger: quiet
+            )
             for _ in 0..<6 { _ = try await relay.relayBatch() }
             let ids = healthy.map(\.messageId)
-            let published = try await client.query(
-                "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE message_id = ANY(\(ids)) AND published_at IS NOT NULL"
-            ).collect().first?.decode(Int64.self) ?? 0
+            let published =
+                try await client.query(
+                    "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE message_id = ANY(\(ids)) AND published_at IS NOT NULL"
+                ).collect().first?.decode(Int64.self) ?? 0
             #expect(published == 20, "after six batches of 100, \(published) of the 20 healthy rows went out: the refused rows held them back")
         }
         await publisher.shutdown()
@@ -179,7 +243,11 @@ struct OutboxInboxTests {
         let healthyKey = "test.ok-\(suffix)"
         let badKey = "test.gone-\(suffix)"
         let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, healthyKey)]))
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-relay-parking"), topology: topology, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-relay-parking"),
+            topology: topology,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         try await withSchema { client, schema in
             let logger = TestEnvironment.logger
@@ -188,7 +256,10 @@ struct OutboxInboxTests {
             let outbox = Outbox(schema: schema)
             func outgoing(_ key: String, _ name: String) -> OutgoingMessage {
                 OutgoingMessage(
-                    exchange: exchange, routingKey: key, body: Array("{\"m\":\"\(name)\"}".utf8), messageId: "\(name)-\(suffix)",
+                    exchange: exchange,
+                    routingKey: key,
+                    body: Array("{\"m\":\"\(name)\"}".utf8),
+                    messageId: "\(name)-\(suffix)",
                     type: key == badKey ? "test.bad" : "test.ok"
                 )
             }
@@ -199,15 +270,17 @@ struct OutboxInboxTests {
             }
             func published(_ messages: [OutgoingMessage]) async throws -> Int {
                 let ids = messages.map(\.messageId)
-                let count = try await client.query(
-                    "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE message_id = ANY(\(ids)) AND published_at IS NOT NULL"
-                ).collect().first?.decode(Int64.self) ?? 0
+                let count =
+                    try await client.query(
+                        "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE message_id = ANY(\(ids)) AND published_at IS NOT NULL"
+                    ).collect().first?.decode(Int64.self) ?? 0
                 return Int(count)
             }
             func parkedCount() async throws -> Int {
-                let count = try await client.query(
-                    "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE parked_at IS NOT NULL"
-                ).collect().first?.decode(Int64.self) ?? 0
+                let count =
+                    try await client.query(
+                        "SELECT count(*)::bigint FROM \(unescaped: schema).outbox WHERE parked_at IS NOT NULL"
+                    ).collect().first?.decode(Int64.self) ?? 0
                 return Int(count)
             }
 
@@ -219,8 +292,14 @@ struct OutboxInboxTests {
             let clock = try await client.query("SELECT now()").collect()
             let start = try #require(clock.first).decode(Date.self)
             let relay = OutboxRelay(
-                client: client, schema: schema, publisher: publisher, batchSize: 100, pollInterval: .milliseconds(50),
-                backoff: RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(2)), maxAttempts: 3, logger: quiet
+                client: client,
+                schema: schema,
+                publisher: publisher,
+                batchSize: 100,
+                pollInterval: .milliseconds(50),
+                backoff: RetryPolicy(initialDelay: .seconds(1), maximumDelay: .seconds(2)),
+                maxAttempts: 3,
+                logger: quiet
             )
             var batches: [OutboxBatch] = []
             for _ in 0..<4 {
@@ -260,10 +339,13 @@ struct OutboxInboxTests {
             let parking = OutboxParking(schema: schema)
             let parked = try await parking.list(client: client)
             #expect(parked.map(\.messageId) == bad.map(\.messageId))
-            #expect(parked.allSatisfy {
-                $0.attempts == 3 && $0.exchange == exchange && $0.routingKey == badKey && $0.type == "test.bad"
-                    && $0.lastError?.contains("unroutable") == true && $0.parkedAt >= start
-            }, "\(parked.prefix(2))")
+            #expect(
+                parked.allSatisfy {
+                    $0.attempts == 3 && $0.exchange == exchange && $0.routingKey == badKey && $0.type == "test.bad"
+                        && $0.lastError?.contains("unroutable") == true && $0.parkedAt >= start
+                },
+                "\(parked.prefix(2))"
+            )
             #expect(try await relay.relayBatch() == OutboxBatch(), "a parked row is not taken again")
 
             // The cause fixed (a queue takes the key): replaying one row publishes that row alone…

@@ -23,7 +23,9 @@ struct TLSTests {
         return options
     }
 
-    @Test("amqps:// with the CA file: declare, publish confirmed, consume over TLS; a certificate from an unknown CA is refused unless verification is off")
+    @Test(
+        "amqps:// with the CA file: declare, publish confirmed, consume over TLS; a certificate from an unknown CA is refused unless verification is off"
+    )
     func amqpOverTLS() async throws {
         let ca = try TestEnvironment.tls().caFile
         let queue = "test.tls.\(TestEnvironment.unique())"
@@ -38,10 +40,14 @@ struct TLSTests {
         #expect(body == "over TLS")
         // The system's bundle does not know our CA: the handshake fails, nothing is sent in clear.
         await #expect(throws: AMQPError.self) {
-            try await AMQPSession.run(options: try amqpsOptions(caFile: nil)) { session in try session.declare(GridLoopTopology.queue(queue, bindings: [])) }
+            try await AMQPSession.run(options: try amqpsOptions(caFile: nil)) { session in
+                try session.declare(GridLoopTopology.queue(queue, bindings: []))
+            }
         }
         // AMQP_TLS_VERIFY=false encrypts without checking (for a broker behind a known tunnel only).
-        try await AMQPSession.run(options: try amqpsOptions(caFile: nil, verify: false)) { session in try session.declare(GridLoopTopology.queue(queue, bindings: [])) }
+        try await AMQPSession.run(options: try amqpsOptions(caFile: nil, verify: false)) { session in
+            try session.declare(GridLoopTopology.queue(queue, bindings: []))
+        }
         // The services read the same settings.
         let url = "amqps://\(try AMQPURL(string: TestEnvironment.amqpURL()).user):x@localhost:\(try TestEnvironment.tls().amqpsPort)/gridloop_test"
         #expect(try AMQPURL(string: url).tls)
@@ -66,7 +72,9 @@ struct TLSTests {
         }
     }
 
-    @Test("PostgreSQL with sslmode=verify-full and the CA: the session is encrypted with TLS 1.2+; require encrypts without the CA; verify-full with another CA is refused; disable stays clear")
+    @Test(
+        "PostgreSQL with sslmode=verify-full and the CA: the session is encrypted with TLS 1.2+; require encrypts without the CA; verify-full with another CA is refused; disable stays clear"
+    )
     func postgresOverTLS() async throws {
         let ca = try TestEnvironment.tls().caFile
         let (ssl, version) = try await sessionTLS(try database(.verifyFull, rootCertificate: ca))

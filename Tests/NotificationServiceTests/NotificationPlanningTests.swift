@@ -47,7 +47,13 @@ struct NotificationPlanningTests {
 
     let cui = Recipient(key: "staff:cui-chunhua", name: "崔春花", language: "zh", email: "cui@zhanyi.example")
     let xu = Recipient(key: "staff:xu-chunfeng", name: "Xu Chunfeng", language: "en", email: "xu@zhanyi.example", phone: "13900000001")
-    let wang = Recipient(key: "staff:wang-xu", name: "王旭", language: "zh", email: "wang@zhanyi.example", quietHours: QuietHours(parsing: "00:00-23:59"))
+    let wang = Recipient(
+        key: "staff:wang-xu",
+        name: "王旭",
+        language: "zh",
+        email: "wang@zhanyi.example",
+        quietHours: QuietHours(parsing: "00:00-23:59")
+    )
     var reporter: Recipient { Recipient(key: "reporter", name: "张大爷", language: "zh", phone: "13800001234") }
 
     var directory: DirectoryView {
@@ -105,7 +111,9 @@ struct NotificationPlanningTests {
         facts.deadline = "claim"
         facts.dueAt = now.addingTimeInterval(3600)
         var view = directory
-        view.staffByUnit["street:xiping"] = [wang, Recipient(key: "staff:digest", name: "D", language: "zh", email: "d@x.example", digestSeconds: 1800)]
+        view.staffByUnit["street:xiping"] = [
+            wang, Recipient(key: "staff:digest", name: "D", language: "zh", email: "d@x.example", digestSeconds: 1800),
+        ]
         let planned = planner.plan(facts, request: request(), directory: view, now: now)
         #expect(planned.count == 2)
         if case .at(let when) = planned[0].dispatch { #expect(when > now, "quiet: waits") } else { Issue.record("expected a delayed send") }
@@ -132,8 +140,10 @@ struct NotificationPlanningTests {
         let noSMS = NotificationPlanner(rules: rules, templates: templates, enabledChannels: [.email, .webhook])
         #expect(noSMS.plan(facts, request: RequestContact(reporter: reporter), directory: directory, now: now).map(\.channel) == [.email])
         let restricted = NotificationPlanner(
-            rules: NotificationRules(byEvent: [MessageType.requestReceived: [NotificationRule(to: .reporter, template: "received", channels: [.sms])]]),
-            templates: templates, enabledChannels: [.email, .sms]
+            rules: NotificationRules(byEvent: [MessageType.requestReceived: [NotificationRule(to: .reporter, template: "received", channels: [.sms])]]
+            ),
+            templates: templates,
+            enabledChannels: [.email, .sms]
         )
         #expect(restricted.plan(facts, request: RequestContact(reporter: reporter), directory: directory, now: now).map(\.channel) == [.sms])
     }
@@ -169,13 +179,19 @@ struct NotificationPlanningTests {
 struct MailMessageTests {
     @Test func headersAreEncodedAndTheBodyIsBase64() throws {
         let mail = MailMessage(
-            from: "gridloop@zhanyi.example", to: "cui@zhanyi.example", subject: "【GridLoop】新工单 0a1b2c3d（供电）已派至光华三组，请在 2026-11-26 12:00 前认领。",
-            body: "诉求内容：电磁炉炒不了菜\n.leading dot", messageId: "e1:staff:cui:email@gridloop", date: Date(timeIntervalSince1970: 0)
+            from: "gridloop@zhanyi.example",
+            to: "cui@zhanyi.example",
+            subject: "【GridLoop】新工单 0a1b2c3d（供电）已派至光华三组，请在 2026-11-26 12:00 前认领。",
+            body: "诉求内容：电磁炉炒不了菜\n.leading dot",
+            messageId: "e1:staff:cui:email@gridloop",
+            date: Date(timeIntervalSince1970: 0)
         )
         let text = mail.rendered
         #expect(text.contains("Message-ID: <e1:staff:cui:email@gridloop>\r\n"))
         #expect(text.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
-        let subjectLines = text.components(separatedBy: "\r\n").drop { !$0.hasPrefix("Subject:") }.prefix { $0.hasPrefix("Subject:") || $0.hasPrefix(" ") }
+        let subjectLines = text.components(separatedBy: "\r\n").drop { !$0.hasPrefix("Subject:") }.prefix {
+            $0.hasPrefix("Subject:") || $0.hasPrefix(" ")
+        }
         #expect(subjectLines.count > 1 && subjectLines.allSatisfy { $0.count <= 78 }, "folded encoded words")
         let decoded = subjectLines.map { line in
             line.replacingOccurrences(of: "Subject: ", with: "").trimmingCharacters(in: .whitespaces)

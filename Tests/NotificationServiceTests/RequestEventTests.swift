@@ -27,14 +27,27 @@ struct RequestEventTests {
     }
 
     static func sample<Payload: Codable & Sendable>(
-        _ type: String, _ payload: Payload, _ kind: RequestEvent.Kind, requestId: String? = "r1"
+        _ type: String,
+        _ payload: Payload,
+        _ kind: RequestEvent.Kind,
+        requestId: String? = "r1"
     ) throws -> Sample {
         let envelope = MessageEnvelope(
-            messageId: "m-\(type)", type: type, occurredAt: at, requestId: requestId, correlationId: "c1", requestVersion: 3, payload: payload
+            messageId: "m-\(type)",
+            type: type,
+            occurredAt: at,
+            requestId: requestId,
+            correlationId: "c1",
+            requestVersion: 3,
+            payload: payload
         )
         let fields = EnvelopeFields(
-            messageId: envelope.messageId, schemaVersion: envelope.schemaVersion, occurredAt: envelope.occurredAt,
-            requestId: envelope.requestId, correlationId: envelope.correlationId, requestVersion: envelope.requestVersion
+            messageId: envelope.messageId,
+            schemaVersion: envelope.schemaVersion,
+            occurredAt: envelope.occurredAt,
+            requestId: envelope.requestId,
+            correlationId: envelope.correlationId,
+            requestVersion: envelope.requestVersion
         )
         return Sample(type: type, body: try WireJSON.encode(envelope), envelope: fields, kind: kind)
     }
@@ -45,13 +58,22 @@ struct RequestEventTests {
         let street = try UnitRef(parsing: "street:zhanyi")
         let power = try UnitRef(parsing: "district:power")
         let submission = Submission(
-            category: "power", description: "停电", location: Location(gridId: "guanghua-3", householdId: "guanghua-3-07"),
-            reporter: Reporter(name: "张三", phone: "138****1234", language: "zh"), channel: .gridWorker, submittedBy: "w1"
+            category: "power",
+            description: "停电",
+            location: Location(gridId: "guanghua-3", householdId: "guanghua-3-07"),
+            reporter: Reporter(name: "张三", phone: "138****1234", language: "zh"),
+            channel: .gridWorker,
+            submittedBy: "w1"
         )
         let received = RequestReceived(requestId: "r1", submission: submission)
         var assigned = RequestAssigned(
-            requestId: "r1", assignmentId: "a1", unit: grid, category: "power", description: "停电",
-            reason: "grid of household guanghua-3-07", claimDueAt: at
+            requestId: "r1",
+            assignmentId: "a1",
+            unit: grid,
+            category: "power",
+            description: "停电",
+            reason: "grid of household guanghua-3-07",
+            claimDueAt: at
         )
         assigned.possibleDuplicateOf = "r0"
         let claimed = RequestClaimed(requestId: "r1", assignmentId: "a1", unit: grid, staff: "w1", resolveDueAt: at)
@@ -61,7 +83,11 @@ struct RequestEventTests {
         let reassigned = RequestMoved(requestId: "r1", assignmentId: "a4", from: street, to: other, staff: "s1", reason: "wrong street")
         let reopened = RequestMoved(requestId: "r1", assignmentId: "a5", from: grid, to: grid, staff: "w1", reason: "still dark")
         let summoned = RequestSummoned(
-            requestId: "r1", by: street, staff: "s1", summoned: ["district:power": "a6", "district:housing": "a7"], note: "吹哨"
+            requestId: "r1",
+            by: street,
+            staff: "s1",
+            summoned: ["district:power": "a6", "district:housing": "a7"],
+            note: "吹哨"
         )
         let acknowledged = SummonsProgress(requestId: "r1", assignmentId: "a6", unit: power, staff: "p1", note: nil, outstanding: ["power"])
         let done = SummonsProgress(requestId: "r1", assignmentId: "a6", unit: power, staff: "p1", note: "fixed", outstanding: [])
@@ -118,8 +144,12 @@ struct RequestEventTests {
             #expect(event.kind == sample.kind, "\(sample.type)")
             #expect(event.type == sample.type)
             let fields = EnvelopeFields(
-                messageId: event.messageId, schemaVersion: event.schemaVersion, occurredAt: event.occurredAt,
-                requestId: event.requestId, correlationId: event.correlationId, requestVersion: event.requestVersion
+                messageId: event.messageId,
+                schemaVersion: event.schemaVersion,
+                occurredAt: event.occurredAt,
+                requestId: event.requestId,
+                correlationId: event.correlationId,
+                requestVersion: event.requestVersion
             )
             #expect(fields == sample.envelope, "\(sample.type)")
         }

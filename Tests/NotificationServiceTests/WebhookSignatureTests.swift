@@ -8,8 +8,10 @@ struct WebhookSignatureTests {
     let body = Array(#"{"test": 2432232314}"#.utf8)
 
     @Test func matchesTheStandardWebhooksExample() {
-        #expect(WebhookSignature.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: body, secret: secret)
-            == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(
+            WebhookSignature.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: body, secret: secret)
+                == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        )
     }
 
     @Test func verifiesAndRotates() {
@@ -25,10 +27,13 @@ struct WebhookSignatureTests {
 
 @Suite("Webhook targets")
 struct WebhookTargetTests {
-    @Test("loopback, private and link-local targets are refused", arguments: [
-        "http://localhost:9000/hook", "http://127.0.0.1/hook", "http://10.1.2.3/x", "http://172.20.0.5/x", "http://192.168.1.1/x",
-        "http://169.254.169.254/latest", "http://[::1]:8080/x", "http://[fd00::1]/x", "http://[fe80::1]/x", "ftp://example.org/x", "not a url",
-    ])
+    @Test(
+        "loopback, private and link-local targets are refused",
+        arguments: [
+            "http://localhost:9000/hook", "http://127.0.0.1/hook", "http://10.1.2.3/x", "http://172.20.0.5/x", "http://192.168.1.1/x",
+            "http://169.254.169.254/latest", "http://[::1]:8080/x", "http://[fd00::1]/x", "http://[fe80::1]/x", "ftp://example.org/x", "not a url",
+        ]
+    )
     func refused(url: String) {
         #expect(WebhookTarget.refusal(url) != nil)
     }

@@ -78,7 +78,9 @@ final class MemoryRoutingStore: RoutingStore {
 
     func save(_ id: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws {
         try state.withLock { state throws(CommandRefused) in
-            guard state.requests[id]?.lifecycle.version == previousVersion else { throw CommandRefused(.conflict, "the request changed meanwhile; try again") }
+            guard state.requests[id]?.lifecycle.version == previousVersion else {
+                throw CommandRefused(.conflict, "the request changed meanwhile; try again")
+            }
             state.requests[id]?.lifecycle = lifecycle
         }
     }
@@ -119,7 +121,9 @@ final class MemoryRoutingStore: RoutingStore {
         let due = Date().addingTimeInterval(Double(duration.components.seconds))
         state.withLock {
             $0.timers.append(Timer(assignment: assignment, kind: kind.rawValue, dueAt: due))
-            $0.timers.append(Timer(assignment: assignment, kind: kind.warning, dueAt: Date().addingTimeInterval(Double(duration.components.seconds) * 0.8)))
+            $0.timers.append(
+                Timer(assignment: assignment, kind: kind.warning, dueAt: Date().addingTimeInterval(Double(duration.components.seconds) * 0.8))
+            )
         }
         return due
     }
@@ -155,7 +159,9 @@ final class MemoryRoutingStore: RoutingStore {
 
     func acknowledgeSummons(assignment: UUID, by staff: String) async throws {
         state.withLock { state in
-            for index in state.summonses.indices where state.summonses[index].assignment == assignment { state.summonses[index].acknowledgedBy = staff }
+            for index in state.summonses.indices where state.summonses[index].assignment == assignment {
+                state.summonses[index].acknowledgedBy = staff
+            }
         }
     }
 
@@ -189,10 +195,16 @@ final class MemoryRoutingStore: RoutingStore {
     func emit<Payload: Codable & Sendable>(_ message: MessageEnvelope<Payload>, exchange: String, routingKey: String?) async throws {
         let payload = try WireJSON.encode(message.payload)
         state.withLock {
-            $0.outbox.append(Emitted(
-                type: message.type, exchange: exchange, routingKey: routingKey, messageId: message.messageId, requestVersion: message.requestVersion,
-                payload: payload
-            ))
+            $0.outbox.append(
+                Emitted(
+                    type: message.type,
+                    exchange: exchange,
+                    routingKey: routingKey,
+                    messageId: message.messageId,
+                    requestVersion: message.requestVersion,
+                    payload: payload
+                )
+            )
         }
     }
 

@@ -5,7 +5,8 @@ import Testing
 
 @Suite("Org file and first assignment")
 struct OrgAndRoutingTests {
-    static let demoPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml").standardized.path
+    static let demoPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/demo-org.yaml")
+        .standardized.path
 
     @Test func theDemoOrgIsValidAndDrawnFromTheSeed() throws {
         let org = try OrgFile.parse(String(contentsOfFile: Self.demoPath, encoding: .utf8))
@@ -22,17 +23,17 @@ struct OrgAndRoutingTests {
 
     @Test func validationNamesEachProblem() throws {
         let yaml = """
-        district: { id: zhanyi, name: 沾益区 }
-        streets: [ { id: xiping, name: 西平街道, kind: city } ]
-        grids:
-          - { id: g1, name: a, street: nowhere, kind: palace, households: 20, population: 50 }
-          - { id: g1, name: b, street: xiping, kind: residents, households: 20, population: 50 }
-        households: [ { id: h1, grid: g9, address: "1号" } ]
-        departments:
-          - { id: power-supply, name: 供电, categories: [power] }
-          - { id: water, name: 水务, categories: [power] }
-        staff: [ { id: s1, name: x, role: mayor, unit: "grid:g7" } ]
-        """
+            district: { id: zhanyi, name: 沾益区 }
+            streets: [ { id: xiping, name: 西平街道, kind: city } ]
+            grids:
+              - { id: g1, name: a, street: nowhere, kind: palace, households: 20, population: 50 }
+              - { id: g1, name: b, street: xiping, kind: residents, households: 20, population: 50 }
+            households: [ { id: h1, grid: g9, address: "1号" } ]
+            departments:
+              - { id: power-supply, name: 供电, categories: [power] }
+              - { id: water, name: 水务, categories: [power] }
+            staff: [ { id: s1, name: x, role: mayor, unit: "grid:g7" } ]
+            """
         let problems = try OrgFile.parse(yaml).validate()
         let expected = [
             "grids[1].id: 'g1' appears twice",
@@ -48,7 +49,8 @@ struct OrgAndRoutingTests {
     }
 
     @Test func aMissingFieldIsNamed() {
-        let yaml = "district: { id: zhanyi, name: 沾益区 }\nstreets: []\ngrids: [ { id: g1, name: a, street: s, households: 1, population: 1 } ]\ndepartments: []\n"
+        let yaml =
+            "district: { id: zhanyi, name: 沾益区 }\nstreets: []\ngrids: [ { id: g1, name: a, street: s, households: 1, population: 1 } ]\ndepartments: []\n"
         #expect {
             try OrgFile.parse(yaml)
         } throws: { error in
@@ -65,7 +67,10 @@ struct OrgAndRoutingTests {
         facts.knownGrid = nil
         #expect(RoutingRules.firstUnit(for: location, facts: facts).reason == "grid of the household at the address")
         facts.directDepartment = "power-supply"
-        #expect(RoutingRules.firstUnit(for: location, facts: facts).unit.description == "district:power-supply", "a direct category skips grid and street")
+        #expect(
+            RoutingRules.firstUnit(for: location, facts: facts).unit.description == "district:power-supply",
+            "a direct category skips grid and street"
+        )
         facts.directDepartment = nil
         facts.addressGrid = nil
         let triage = RoutingRules.firstUnit(for: location, facts: facts)
@@ -78,20 +83,33 @@ struct OrgAndRoutingTests {
 struct EscalationRulesTests {
     @Test func gridGoesToItsStreetAndStreetToTheCategorysDepartment() throws {
         let grid = try UnitRef(parsing: "grid:guanghua-3")
-        #expect(try EscalationRules.nextUnit(from: grid, category: "power", streetOfGrid: "xiping", departmentOfCategory: nil).get().description == "street:xiping")
+        #expect(
+            try EscalationRules.nextUnit(from: grid, category: "power", streetOfGrid: "xiping", departmentOfCategory: nil).get().description
+                == "street:xiping"
+        )
         let street = try UnitRef(parsing: "street:xiping")
-        #expect(try EscalationRules.nextUnit(from: street, category: "power", streetOfGrid: nil, departmentOfCategory: "power-supply").get().description == "district:power-supply")
-        #expect(try EscalationRules.nextUnit(from: RoutingRules.triage, category: "water", streetOfGrid: nil, departmentOfCategory: "water").get().description == "district:water")
+        #expect(
+            try EscalationRules.nextUnit(from: street, category: "power", streetOfGrid: nil, departmentOfCategory: "power-supply").get().description
+                == "district:power-supply"
+        )
+        #expect(
+            try EscalationRules.nextUnit(from: RoutingRules.triage, category: "water", streetOfGrid: nil, departmentOfCategory: "water").get()
+                .description == "district:water"
+        )
     }
 
     @Test func aGridNobodyKnowsGoesToTriage() throws {
         let grid = try UnitRef(parsing: "grid:gone")
-        #expect(try EscalationRules.nextUnit(from: grid, category: "power", streetOfGrid: nil, departmentOfCategory: nil).get() == RoutingRules.triage)
+        #expect(
+            try EscalationRules.nextUnit(from: grid, category: "power", streetOfGrid: nil, departmentOfCategory: nil).get() == RoutingRules.triage
+        )
     }
 
     @Test func theDistrictAndUnhandledCategoriesAreRefusedWithACode() throws {
         let department = try UnitRef(parsing: "district:power-supply")
-        #expect(throws: EscalationRefused.self) { try EscalationRules.nextUnit(from: department, category: "power", streetOfGrid: nil, departmentOfCategory: "power-supply").get() }
+        #expect(throws: EscalationRefused.self) {
+            try EscalationRules.nextUnit(from: department, category: "power", streetOfGrid: nil, departmentOfCategory: "power-supply").get()
+        }
         let street = try UnitRef(parsing: "street:xiping")
         switch EscalationRules.nextUnit(from: street, category: "noise", streetOfGrid: nil, departmentOfCategory: nil) {
         case .success(let unit): Issue.record("expected a refusal, got \(unit)")
@@ -119,24 +137,32 @@ struct SLAPolicyTests {
         #expect(policy.durations(for: "summons").claim == .seconds(30 * 60), "a summoned department acknowledges within 30 minutes")
 
         let yaml = """
-        district: { id: zhanyi, name: 沾益区 }
-        streets: [ { id: xiping, name: 西平街道 } ]
-        grids: [ { id: g1, name: a, street: xiping, kind: residents, households: 20, population: 50 } ]
-        departments: [ { id: market-regulation, name: 市场监管, categories: [market] } ]
-        sla:
-          default: { claim: 4h, resolve: 3d }
-          market: { claim: 2s, resolve: 3s }
-          noise: { claim: 1h, resolve: 2h }
-          water: { claim: 2d, resolve: 1d }
-          power: { claim: soon, resolve: 1d }
-        """
+            district: { id: zhanyi, name: 沾益区 }
+            streets: [ { id: xiping, name: 西平街道 } ]
+            grids: [ { id: g1, name: a, street: xiping, kind: residents, households: 20, population: 50 } ]
+            departments: [ { id: market-regulation, name: 市场监管, categories: [market] } ]
+            sla:
+              default: { claim: 4h, resolve: 3d }
+              market: { claim: 2s, resolve: 3s }
+              noise: { claim: 1h, resolve: 2h }
+              water: { claim: 2d, resolve: 1d }
+              power: { claim: soon, resolve: 1d }
+            """
         let org = try OrgFile.parse(yaml)
-        #expect(org.validate() == [
-            "sla.noise: no department handles category 'noise'",
-            "sla.power.claim: 'soon' is not a duration like 90s, 30m, 24h or 7d",
-            "sla.water: claim (2d) is longer than resolve (1d)",
-        ])
-        let tiered = try OrgFile.parse(yaml.replacingOccurrences(of: "  noise: { claim: 1h, resolve: 2h }\n", with: "  district/market: { claim: 1h, resolve: 2h }\n  street/default: { claim: 8h, resolve: 2d }\n  city/market: { claim: 1h, resolve: 2h }\n"))
+        #expect(
+            org.validate() == [
+                "sla.noise: no department handles category 'noise'",
+                "sla.power.claim: 'soon' is not a duration like 90s, 30m, 24h or 7d",
+                "sla.water: claim (2d) is longer than resolve (1d)",
+            ]
+        )
+        let tiered = try OrgFile.parse(
+            yaml.replacingOccurrences(
+                of: "  noise: { claim: 1h, resolve: 2h }\n",
+                with:
+                    "  district/market: { claim: 1h, resolve: 2h }\n  street/default: { claim: 8h, resolve: 2d }\n  city/market: { claim: 1h, resolve: 2h }\n"
+            )
+        )
         #expect(tiered.validate().contains("sla.city/market: 'city' is not a tier (grid, street, district)"))
         let byTier = tiered.slaPolicy
         #expect(byTier.durations(for: "market", at: .district) == SLADurations(claim: .seconds(3600), resolve: .seconds(7200)))
@@ -160,7 +186,15 @@ struct AuthorizationTests {
     var supervisor: Actor { Actor(id: "wang-xu", role: "supervisor", unit: try! UnitRef(parsing: "oversight:zhanyi")) }
 
     func allowed(_ action: StaffCommand.Action, _ actor: Actor?, at unit: UnitRef, actingFor: UnitRef? = nil, summoned: Set<UnitRef> = []) -> Bool {
-        StaffAuthorization.refusal(action, actor: actor, staffId: actor?.id ?? "nobody", actingFor: actingFor, requestUnit: unit, homeGrid: "guanghua-3", summoned: summoned) == nil
+        StaffAuthorization.refusal(
+            action,
+            actor: actor,
+            staffId: actor?.id ?? "nobody",
+            actingFor: actingFor,
+            requestUnit: unit,
+            homeGrid: "guanghua-3",
+            summoned: summoned
+        ) == nil
     }
 
     @Test func staffActOnlyForTheirOwnUnit() {

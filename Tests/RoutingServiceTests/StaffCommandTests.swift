@@ -37,23 +37,50 @@ struct StaffCommandTests {
         try lifecycle.apply(.assign(unit))
         store.state.withLock {
             $0.requests[id] = RequestRecord(
-                id: id, lifecycle: lifecycle, category: category, description: "电磁炉炒不了菜", streetId: "xiping", correlationId: "c-\(id)"
+                id: id,
+                lifecycle: lifecycle,
+                category: category,
+                description: "电磁炉炒不了菜",
+                streetId: "xiping",
+                correlationId: "c-\(id)"
             )
         }
-        _ = try await store.recordAssignment(request: id, unit: unit, reason: "grid of household guanghua-3-01", category: category, description: "电磁炉炒不了菜")
+        _ = try await store.recordAssignment(
+            request: id,
+            unit: unit,
+            reason: "grid of household guanghua-3-01",
+            category: category,
+            description: "电磁炉炒不了菜"
+        )
         return id
     }
 
     /// Applies `action` as `staff`; a refusal rolls the store back, as the savepoint does in PostgreSQL.
     @discardableResult
     func run(
-        _ store: MemoryRoutingStore, _ action: StaffCommand.Action, _ request: UUID, as staff: String, unit: UnitRef? = nil, note: String? = nil,
-        satisfaction: Satisfaction? = nil, departments: [String]? = nil, target: UnitRef? = nil, into: UUID? = nil, residentAt: Int? = nil
+        _ store: MemoryRoutingStore,
+        _ action: StaffCommand.Action,
+        _ request: UUID,
+        as staff: String,
+        unit: UnitRef? = nil,
+        note: String? = nil,
+        satisfaction: Satisfaction? = nil,
+        departments: [String]? = nil,
+        target: UnitRef? = nil,
+        into: UUID? = nil,
+        residentAt: Int? = nil
     ) async throws -> Result<CommandReply, CommandRefused> {
         let saved = store.snapshot
         let command = StaffCommand(
-            action: action, requestId: request.uuidString.lowercased(), staff: staff, unit: unit, note: note, satisfaction: satisfaction,
-            departments: departments, target: target, into: into?.uuidString.lowercased()
+            action: action,
+            requestId: request.uuidString.lowercased(),
+            staff: staff,
+            unit: unit,
+            note: note,
+            satisfaction: satisfaction,
+            departments: departments,
+            target: target,
+            into: into?.uuidString.lowercased()
         )
         do {
             return .success(try await StaffCommands.apply(command, correlationId: "command-1", residentAt: residentAt, store: store))
@@ -157,14 +184,24 @@ struct StaffCommandTests {
         #expect(refusal(try await run(store, .summon, id, as: "xu-chunfeng", departments: ["water"])) == .conflict, "already summoned")
         #expect(refusal(try await run(store, .resolve, id, as: "xu-chunfeng")) == .conflict, "summoned departments have not reported done")
 
-        #expect(try await run(store, .claim, id, as: "power-officer-1", unit: power).get().message == "summons acknowledged by district:power-supply (power-officer-1)")
-        #expect(try await run(store, .resolve, id, as: "power-officer-1", note: "换了变压器").get().message == "done for district:power-supply; waiting for district:water")
+        #expect(
+            try await run(store, .claim, id, as: "power-officer-1", unit: power).get().message
+                == "summons acknowledged by district:power-supply (power-officer-1)"
+        )
+        #expect(
+            try await run(store, .resolve, id, as: "power-officer-1", note: "换了变压器").get().message
+                == "done for district:power-supply; waiting for district:water"
+        )
         #expect(lifecycle(store, id)?.state == .claimed)
         try await run(store, .claim, id, as: "water-officer-1", unit: water).get()
         let last = try await run(store, .resolve, id, as: "water-officer-1", note: "水管修好").get()
         #expect(last.state == .resolved && last.message == "resolved: every summoned department is done")
-        #expect(types(store).suffix(4) == [MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.summonsAcknowledged, MessageType.requestResolved],
-                "the last department's report resolves the request instead of a summons.done")
+        #expect(
+            types(store).suffix(4) == [
+                MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.summonsAcknowledged, MessageType.requestResolved,
+            ],
+            "the last department's report resolves the request instead of a summons.done"
+        )
         for assignment in store.snapshot.assignments { #expect(store.liveTimers(assignment.id).isEmpty, "\(assignment.unit)") }
     }
 
@@ -194,7 +231,10 @@ struct StaffCommandTests {
         #expect(merged.state == .merged && merged.message == "merged into \(first.uuidString.lowercased())")
         #expect(try store.snapshot.outbox.last?.decode(RequestEnded.self).into == first.uuidString.lowercased())
         let third = try await assigned(store, to: grid)
-        #expect(refusal(try await run(store, .merge, third, as: "cui-chunhua", note: "重复", into: second)) == .validationFailed, "the target has ended")
+        #expect(
+            refusal(try await run(store, .merge, third, as: "cui-chunhua", note: "重复", into: second)) == .validationFailed,
+            "the target has ended"
+        )
         #expect(try await run(store, .reject, first, as: "cui-chunhua", note: "不是居民诉求").get().state == .rejected)
         #expect(types(store).last == MessageType.requestRejected)
     }
@@ -211,14 +251,20 @@ struct StaffCommandTests {
         try await resolveIt()
         #expect(refusal(try await run(store, .feedback, id, as: "cui-chunhua")) == .validationFailed, "no satisfaction")
         #expect(refusal(try await run(store, .feedback, id, as: "zhao-hongmei", satisfaction: .satisfied)) == .forbidden, "another grid's worker")
-        #expect(try await run(store, .feedback, id, as: "cui-chunhua", note: "还是停电", satisfaction: .unsatisfied).get().message == "reopened at grid:guanghua-3")
+        #expect(
+            try await run(store, .feedback, id, as: "cui-chunhua", note: "还是停电", satisfaction: .unsatisfied).get().message
+                == "reopened at grid:guanghua-3"
+        )
         #expect(store.snapshot.requests[id]?.reopenCount == 1)
         try await resolveIt()
         #expect(try await run(store, .feedback, id, as: "wang-xu", satisfaction: .unsatisfied).get().message == "reopened at street:xiping")
         try await run(store, .claim, id, as: "xu-chunfeng").get()
         try await run(store, .resolve, id, as: "xu-chunfeng").get()
         let version = try #require(lifecycle(store, id)?.version)
-        #expect(refusal(try await run(store, .feedback, id, as: "resident", satisfaction: .satisfied, residentAt: version - 1)) == .conflict, "a stale follow-up link")
+        #expect(
+            refusal(try await run(store, .feedback, id, as: "resident", satisfaction: .satisfied, residentAt: version - 1)) == .conflict,
+            "a stale follow-up link"
+        )
         let closed = try await run(store, .feedback, id, as: "resident", satisfaction: .basicallySatisfied, residentAt: version).get()
         #expect(closed.state == .closed && closed.message == "closed")
         #expect(store.snapshot.satisfaction[id] == .basicallySatisfied)

@@ -8,7 +8,12 @@ struct AccessTokenTests {
     static let secret = String(repeating: "s3cret-", count: 6)
     let grid = try! UnitRef(parsing: "grid:guanghua-3")
 
-    func authority(_ secret: String = secret, previous: String? = nil, audience: String = "gridloop", issuer: String = "gridloop") async throws -> TokenAuthority {
+    func authority(
+        _ secret: String = secret,
+        previous: String? = nil,
+        audience: String = "gridloop",
+        issuer: String = "gridloop"
+    ) async throws -> TokenAuthority {
         try await TokenAuthority(secret: secret, previousSecret: previous, issuer: issuer, audience: audience)
     }
 
@@ -34,13 +39,25 @@ struct AccessTokenTests {
 
     @Test func lifetimesAreCappedAtFifteenMinutes() async throws {
         let now = Date()
-        let issued = try await authority().issue(subject: "a", role: "supervisor", unit: try UnitRef(parsing: "oversight:zhanyi"), lifetime: 86400, now: now)
+        let issued = try await authority().issue(
+            subject: "a",
+            role: "supervisor",
+            unit: try UnitRef(parsing: "oversight:zhanyi"),
+            lifetime: 86400,
+            now: now
+        )
         #expect(issued.expiresAt == now.addingTimeInterval(900))
     }
 
     @Test func anExpiredTokenIsRefused() async throws {
         let authority = try await authority()
-        let issued = try await authority.issue(subject: "cui-chunhua", role: "grid-worker", unit: grid, lifetime: 60, now: Date().addingTimeInterval(-120))
+        let issued = try await authority.issue(
+            subject: "cui-chunhua",
+            role: "grid-worker",
+            unit: grid,
+            lifetime: 60,
+            now: Date().addingTimeInterval(-120)
+        )
         let failure = await refusal(issued.token, by: authority)
         #expect(failure?.kind == .unauthenticated)
         #expect(failure?.message.contains("expired") == true)
@@ -50,7 +67,9 @@ struct AccessTokenTests {
         let authority = try await authority()
         let issued = try await authority.issue(subject: "cui-chunhua", role: "grid-worker", unit: grid)
         let payload = issued.token.split(separator: ".")[1]
-        for header in [#"{"alg":"none","typ":"JWT"}"#, #"{"alg":"none","typ":"JWT","kid":"\#(issued.token.kidForTest)"}"#, #"{"alg":"HS512","typ":"JWT"}"#] {
+        for header in [
+            #"{"alg":"none","typ":"JWT"}"#, #"{"alg":"none","typ":"JWT","kid":"\#(issued.token.kidForTest)"}"#, #"{"alg":"HS512","typ":"JWT"}"#,
+        ] {
             for signature in ["", String(issued.token.split(separator: ".")[2])] {
                 let forged = "\(Self.base64url(header)).\(payload).\(signature)"
                 let failure = await refusal(forged, by: authority)
@@ -91,7 +110,10 @@ struct AccessTokenTests {
         #expect(try await rotated.verify(oldToken.token).id == "cui-chunhua")
         let newToken = try await rotated.issue(subject: "cui-chunhua", role: "grid-worker", unit: grid)
         #expect(await refusal(newToken.token, by: old) != nil, "the old secret alone does not verify the new one's tokens")
-        #expect(await refusal(oldToken.token, by: try await authority(newSecret)) != nil, "once the previous secret is dropped, its tokens are refused")
+        #expect(
+            await refusal(oldToken.token, by: try await authority(newSecret)) != nil,
+            "once the previous secret is dropped, its tokens are refused"
+        )
     }
 
     @Test func shortSecretsAndMissingHeadersAreRefused() async throws {
@@ -125,7 +147,9 @@ struct AccessTokenTests {
         #expect(!ReadScope.mayRead(department, request: facts))
         #expect(ReadScope.mayRead(department, request: ReadScope.RequestFacts(grid: "guanghua-3", street: "xiping", units: [grid, street, power])))
         #expect(ReadScope.mayRead(supervisor, request: facts))
-        #expect(throws: AuthFailure.forbidden("request r1 is outside the scope of \(otherWorker)")) { try ReadScope.requireRead(otherWorker, request: "r1", facts: facts) }
+        #expect(throws: AuthFailure.forbidden("request r1 is outside the scope of \(otherWorker)")) {
+            try ReadScope.requireRead(otherWorker, request: "r1", facts: facts)
+        }
 
         #expect(ReadScope.mayReadStaff(worker, staff: "cui-chunhua", staffUnit: grid, staffStreet: "xiping"))
         #expect(!ReadScope.mayReadStaff(otherWorker, staff: "cui-chunhua", staffUnit: grid, staffStreet: "xiping"))

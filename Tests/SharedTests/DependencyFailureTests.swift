@@ -8,7 +8,13 @@ struct DependencyFailureTests {
     let start = ContinuousClock.now
 
     func failure(_ reason: String = "connection refused", permanent: Bool = false) -> DependencyFailure {
-        DependencyFailure(dependency: "database", target: "postgres://gridloop@127.0.0.1:5432/gridloop", reason: reason, permanent: permanent, fix: "start it")
+        DependencyFailure(
+            dependency: "database",
+            target: "postgres://gridloop@127.0.0.1:5432/gridloop",
+            reason: reason,
+            permanent: permanent,
+            fix: "start it"
+        )
     }
 
     @Test("a passing outage: a warning first, an error once it lasts 30 s, then one line a minute, one on recovery")
@@ -56,16 +62,25 @@ struct DependencyFailureTests {
     @Test("broker failures in words: refused login, unknown vhost, TLS, no topology are permanent; a broker that is down is not")
     func brokerDiagnosis() throws {
         let url = "amqp://gridloop:secret@127.0.0.1:5672/gridloop"
-        let login = AMQPError(.connectionFailed, code: 403, reason: "login to vhost 'gridloop' as 'gridloop': ACCESS_REFUSED - Login was refused").diagnosis(options: try options(url))
+        let login = AMQPError(.connectionFailed, code: 403, reason: "login to vhost 'gridloop' as 'gridloop': ACCESS_REFUSED - Login was refused")
+            .diagnosis(options: try options(url))
         #expect(login.permanent && login.reason.contains("ACCESS_REFUSED") && login.fix.contains("password in AMQP_URL"))
         #expect(!login.target.contains("secret") && login.target.contains("127.0.0.1:5672"))
-        let vhost = AMQPError(.connectionFailed, code: 530, reason: "login to vhost 'nope' as 'gridloop': NOT_ALLOWED - vhost nope not found").diagnosis(options: try options(url))
-        #expect(vhost.permanent && vhost.reason.contains("NOT_ALLOWED") && vhost.reason.contains("vhost nope not found") && vhost.fix.contains("vhost"))
-        let tls = AMQPError(.connectionFailed, code: -0x0202, reason: "cannot reach 127.0.0.1:5671: SSL peer verification failed").diagnosis(options: try options("amqps://u:p@127.0.0.1:5671/v"))
+        let vhost = AMQPError(.connectionFailed, code: 530, reason: "login to vhost 'nope' as 'gridloop': NOT_ALLOWED - vhost nope not found")
+            .diagnosis(options: try options(url))
+        #expect(
+            vhost.permanent && vhost.reason.contains("NOT_ALLOWED") && vhost.reason.contains("vhost nope not found") && vhost.fix.contains("vhost")
+        )
+        let tls = AMQPError(.connectionFailed, code: -0x0202, reason: "cannot reach 127.0.0.1:5671: SSL peer verification failed").diagnosis(
+            options: try options("amqps://u:p@127.0.0.1:5671/v")
+        )
         #expect(tls.permanent && tls.reason.contains("TLS") && tls.fix.contains("AMQP_TLS_CA_FILE"))
-        let topology = AMQPError(.topologyMissing, code: 404, reason: "vhost '/' has no GridLoop topology (exchange 'gridloop.events' not found)").diagnosis(options: try options(url))
+        let topology = AMQPError(.topologyMissing, code: 404, reason: "vhost '/' has no GridLoop topology (exchange 'gridloop.events' not found)")
+            .diagnosis(options: try options(url))
         #expect(topology.permanent && topology.reason.contains("no GridLoop topology"))
-        let down = AMQPError(.connectionFailed, code: -9, reason: "cannot reach 127.0.0.1:5672: a socket error occurred").diagnosis(options: try options(url))
+        let down = AMQPError(.connectionFailed, code: -9, reason: "cannot reach 127.0.0.1:5672: a socket error occurred").diagnosis(
+            options: try options(url)
+        )
         #expect(!down.permanent && down.reason.contains("socket error") && down.fix.contains("start the broker"))
         #expect(down.description.hasPrefix("cannot use the broker amqp://gridloop@127.0.0.1:5672/gridloop: "))
     }

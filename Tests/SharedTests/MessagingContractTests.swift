@@ -1,13 +1,21 @@
 import Foundation
-@testable import GridLoopAMQP
 import GridLoopDomain
 import Testing
+
+@testable import GridLoopAMQP
 
 @Suite("Message contracts and AMQP settings")
 struct MessagingContractTests {
     @Test func envelopeRoundTripsAndItsHeaderDecodesAlone() throws {
         let unit = try UnitRef(parsing: "grid:guanghua-3")
-        let payload = RequestAssigned(requestId: "r1", assignmentId: "a1", unit: unit, category: "power", description: "停电", reason: "grid of household")
+        let payload = RequestAssigned(
+            requestId: "r1",
+            assignmentId: "a1",
+            unit: unit,
+            category: "power",
+            description: "停电",
+            reason: "grid of household"
+        )
         let envelope = MessageEnvelope(type: MessageType.requestAssigned, requestId: "r1", correlationId: "c1", requestVersion: 2, payload: payload)
         let bytes = try WireJSON.encode(envelope)
         let back = try WireJSON.decode(MessageEnvelope<RequestAssigned>.self, from: bytes)
@@ -39,7 +47,9 @@ struct MessagingContractTests {
         #expect(throws: AMQPError.self) { try AMQPURL(string: "http://h/") }
         // A cluster: every node, in order; a missing port is 5672.
         let cluster = try AMQPURL(string: "amqp://gridloop:pw@rabbitmq-1:5672,rabbitmq-2,rabbitmq-3:5673/gridloop")
-        #expect(cluster.nodes == [.init(host: "rabbitmq-1", port: 5672), .init(host: "rabbitmq-2", port: 5672), .init(host: "rabbitmq-3", port: 5673)])
+        #expect(
+            cluster.nodes == [.init(host: "rabbitmq-1", port: 5672), .init(host: "rabbitmq-2", port: 5672), .init(host: "rabbitmq-3", port: 5673)]
+        )
         #expect(cluster.user == "gridloop" && cluster.password == "pw" && cluster.vhost == "gridloop")
         #expect(cluster.description == "amqp://gridloop@rabbitmq-1:5672,rabbitmq-2:5672,rabbitmq-3:5673/gridloop", "no password in logs")
         #expect(throws: AMQPError.self) { try AMQPURL(string: "amqp://u:p@h1,,h3/v") }

@@ -28,7 +28,10 @@ struct NameResolutionTests {
         #expect(NameResolution.check("127.0.0.1", port: 5672, within: .seconds(1), lookup: recording) == nil)
         #expect(NameResolution.check("::1", port: 5672, within: .seconds(1), lookup: recording) == nil)
         #expect(NameResolution.check("broker.internal", port: 5672, within: .seconds(1), lookup: recording) == nil)
-        #expect(NameResolution.check("rabit.internal", port: 5672, within: .seconds(1), lookup: recording) == "cannot resolve 'rabit.internal': Name or service not known")
+        #expect(
+            NameResolution.check("rabit.internal", port: 5672, within: .seconds(1), lookup: recording)
+                == "cannot resolve 'rabit.internal': Name or service not known"
+        )
         #expect(asked.withLock { $0 } == ["broker.internal", "rabit.internal"])
     }
 

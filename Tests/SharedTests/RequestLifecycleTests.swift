@@ -14,9 +14,18 @@ struct RequestLifecycleTests {
         switch state {
         case .received: break
         case .assigned: try lifecycle.apply(.assign(unit))
-        case .claimed: try lifecycle.apply(.assign(unit)); try lifecycle.apply(.claim(staff: "cui-chunhua"))
-        case .resolved: try lifecycle.apply(.assign(unit)); try lifecycle.apply(.claim(staff: "cui-chunhua")); try lifecycle.apply(.resolve)
-        case .closed: try lifecycle.apply(.assign(unit)); try lifecycle.apply(.claim(staff: "cui-chunhua")); try lifecycle.apply(.resolve); try lifecycle.apply(.close)
+        case .claimed:
+            try lifecycle.apply(.assign(unit))
+            try lifecycle.apply(.claim(staff: "cui-chunhua"))
+        case .resolved:
+            try lifecycle.apply(.assign(unit))
+            try lifecycle.apply(.claim(staff: "cui-chunhua"))
+            try lifecycle.apply(.resolve)
+        case .closed:
+            try lifecycle.apply(.assign(unit))
+            try lifecycle.apply(.claim(staff: "cui-chunhua"))
+            try lifecycle.apply(.resolve)
+            try lifecycle.apply(.close)
         case .rejected: try lifecycle.apply(.reject)
         case .merged: try lifecycle.apply(.merge)
         }
@@ -24,7 +33,10 @@ struct RequestLifecycleTests {
     }
 
     var transitions: [RequestTransition] {
-        [.assign(grid), .claim(staff: "cui-chunhua"), .resolve, .escalate(to: street), .close, .reopen(grid), .returnForArbitration(street), .reject, .merge]
+        [
+            .assign(grid), .claim(staff: "cui-chunhua"), .resolve, .escalate(to: street), .close, .reopen(grid), .returnForArbitration(street),
+            .reject, .merge,
+        ]
     }
 
     /// The whole table: which transition is legal from which state, and where it leads.

@@ -5,8 +5,12 @@ import Testing
 @Suite("Submission validation")
 struct SubmissionValidationTests {
     let valid = SubmissionDraft(
-        category: "power", description: "电磁炉炒不了菜，电饭煲煮不了饭", location: Location(householdId: "guanghua-3-01"),
-        reporter: .init(name: "崔春花", phone: "+86 138-0000-1234"), channel: "grid-worker", submittedBy: "cui-chunhua"
+        category: "power",
+        description: "电磁炉炒不了菜，电饭煲煮不了饭",
+        location: Location(householdId: "guanghua-3-01"),
+        reporter: .init(name: "崔春花", phone: "+86 138-0000-1234"),
+        channel: "grid-worker",
+        submittedBy: "cui-chunhua"
     )
 
     @Test func acceptsACompleteSubmissionAndTrims() throws {
@@ -81,13 +85,22 @@ struct SubmissionValidationTests {
 
     @Test func controlCharactersAreRefusedWhereverTheyAre() {
         var draft = SubmissionDraft(
-            category: "water", description: "停水\n三天\t了", location: .init(gridId: "hanjiaxu-1"),
-            reporter: .init(name: "t\u{0}x", phone: "13800001234"), channel: "hotline"
+            category: "water",
+            description: "停水\n三天\t了",
+            location: .init(gridId: "hanjiaxu-1"),
+            reporter: .init(name: "t\u{0}x", phone: "13800001234"),
+            channel: "hotline"
         )
-        guard case .failure(let invalid) = draft.validate() else { Issue.record("a NUL in the name passed"); return }
+        guard case .failure(let invalid) = draft.validate() else {
+            Issue.record("a NUL in the name passed")
+            return
+        }
         #expect(invalid.errors == [FieldError(field: "reporter.name", code: "invalid", message: "must not contain control characters")])
         draft.reporter?.name = "李四"
-        guard case .success = draft.validate() else { Issue.record("tabs and line breaks in a description are fine"); return }
+        guard case .success = draft.validate() else {
+            Issue.record("tabs and line breaks in a description are fine")
+            return
+        }
         let command = StaffCommand(action: .resolve, requestId: "x", staff: "wu-xiaoli", note: "done\u{7}")
         #expect(command.fieldWithControlCharacters == "note")
     }

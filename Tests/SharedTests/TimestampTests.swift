@@ -1,6 +1,7 @@
 import Foundation
-@testable import GridLoopDomain
 import Testing
+
+@testable import GridLoopDomain
 
 /// `Timestamp` writes and reads dates by hand; Foundation's ISO 8601 style is the reference.
 @Suite("Timestamps: the hand-written ISO 8601 form is Foundation's, both ways")
@@ -11,8 +12,15 @@ struct TimestampTests {
     /// leap days, the turn of a century and of a millisecond.
     static var dates: [Date] {
         var generator = SplitMix(seed: 20_261_202)
-        var dates = (0..<20_000).map { _ in Date(timeIntervalSince1970: Double(generator.next() % 9_467_280_000_000) / 1000 - 2_208_988_800 + Double(generator.next() % 1000) / 1_000_000) }
-        dates += [0, -0.0005, -1, 0.0009999, 951_782_400, 4_107_542_399.9996, 1_764_201_600.1234, -2_208_988_800].map(Date.init(timeIntervalSince1970:))
+        var dates = (0..<20_000).map { _ in
+            Date(
+                timeIntervalSince1970: Double(generator.next() % 9_467_280_000_000) / 1000 - 2_208_988_800 + Double(generator.next() % 1000)
+                    / 1_000_000
+            )
+        }
+        dates += [0, -0.0005, -1, 0.0009999, 951_782_400, 4_107_542_399.9996, 1_764_201_600.1234, -2_208_988_800].map(
+            Date.init(timeIntervalSince1970:)
+        )
         dates += [Date(timeIntervalSinceReferenceDate: 0), Date(timeIntervalSinceReferenceDate: 816_019_500.123)]
         return dates
     }
@@ -30,7 +38,11 @@ struct TimestampTests {
         for date in Self.dates {
             let text = date.formatted(Self.style)
             let foundation = try Date(text, strategy: Self.style)
-            if Timestamp.parse(text) != foundation { differences.append("\(text): \(String(describing: Timestamp.parse(text)?.timeIntervalSince1970)) ≠ \(foundation.timeIntervalSince1970)") }
+            if Timestamp.parse(text) != foundation {
+                differences.append(
+                    "\(text): \(String(describing: Timestamp.parse(text)?.timeIntervalSince1970)) ≠ \(foundation.timeIntervalSince1970)"
+                )
+            }
         }
         #expect(differences.isEmpty, "\(differences.prefix(5))")
     }

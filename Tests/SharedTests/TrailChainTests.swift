@@ -8,9 +8,16 @@ struct TrailChainTests {
         var links: [TrailLink] = []
         for seq in 1...count {
             let entry = TrailEntry(
-                requestId: "r1", seq: seq, eventId: "e\(seq)", eventType: seq == 1 ? "request.received" : "request.escalated",
-                version: seq, state: seq == 1 ? "received" : "assigned", unit: seq == 1 ? nil : "street:xiping",
-                actor: "cui-chunhua", detail: "变压器负载不过来\n第\(seq)次", occurredAt: Date(timeIntervalSince1970: 1_764_000_000.123 + Double(seq))
+                requestId: "r1",
+                seq: seq,
+                eventId: "e\(seq)",
+                eventType: seq == 1 ? "request.received" : "request.escalated",
+                version: seq,
+                state: seq == 1 ? "received" : "assigned",
+                unit: seq == 1 ? nil : "street:xiping",
+                actor: "cui-chunhua",
+                detail: "变压器负载不过来\n第\(seq)次",
+                occurredAt: Date(timeIntervalSince1970: 1_764_000_000.123 + Double(seq))
             )
             links.append(TrailChain.link(entry, after: links.last))
         }

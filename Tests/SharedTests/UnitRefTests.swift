@@ -12,7 +12,10 @@ struct UnitRefTests {
         #expect(unit.description == "grid:guanghua-3")
     }
 
-    @Test("refuses malformed units", arguments: ["grid", "grid:", "city:x", "grid:Guanghua", "grid:a.b", "grid:a b", ":x", "grid:" + String(repeating: "a", count: 65)])
+    @Test(
+        "refuses malformed units",
+        arguments: ["grid", "grid:", "city:x", "grid:Guanghua", "grid:a.b", "grid:a b", ":x", "grid:" + String(repeating: "a", count: 65)]
+    )
     func refuses(text: String) {
         #expect(throws: DomainError.self) { try UnitRef(parsing: text) }
     }

@@ -13,7 +13,8 @@ package final class FaultProxy: Sendable {
 
     /// Starts a proxy to `upstream` (a port on 127.0.0.1).
     package init(upstream: Int, name: String = "fault-proxy") async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/tools/fault-proxy.py").standardized
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/tools/fault-proxy.py")
+            .standardized
         let ports = TestEnvironment.logDir.appendingPathComponent("\(name)-\(TestEnvironment.unique()).ports")
         // The proxy prints its ports as one JSON line on stdout; the log gets both streams.
         let shell = "exec /usr/bin/python3 '\(script.path)' --listen 0 --upstream 127.0.0.1:\(upstream) --control 0 > '\(ports.path)'"
@@ -27,7 +28,7 @@ package final class FaultProxy: Sendable {
             if document == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         guard let document, let control = document["control"] as? Int, let route = (document["routes"] as? [[String: Any]])?.first,
-              let listen = route["listen"] as? Int
+            let listen = route["listen"] as? Int
         else { throw SystemError("the fault proxy did not start (log: \(process.logFile.path))") }
         self.control = control
         self.port = listen

@@ -76,7 +76,9 @@ package final class GridLoopSystem: Sendable {
         // A service left over from an interrupted run would answer for ours and compete for messages.
         // (A service still waiting for its database answers 503: any answer counts.)
         for (service, port) in ports.sorted(by: { $0.key < $1.key }) where await answers("http://127.0.0.1:\(port)/health") {
-            throw SystemError("port \(port) already answers /health: a \(service) left over from an interrupted run? (pkill -x gridloop-\(service.prefix(6)))")
+            throw SystemError(
+                "port \(port) already answers /health: a \(service) left over from an interrupted run? (pkill -x gridloop-\(service.prefix(6)))"
+            )
         }
         let system = GridLoopSystem(environment: environment)
         let imported = try await runCommand(["org", "import", demoOrgPath], environment: environment)
@@ -305,7 +307,13 @@ package final class WebhookReceiver: Sendable {
             let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
             let timestamp = request.headers[HTTPField.Name("webhook-timestamp")!].flatMap { Int($0) } ?? 0
             let signature = request.headers[HTTPField.Name("webhook-signature")!] ?? ""
-            let valid = WebhookSignature.verify(header: signature, id: id, timestamp: timestamp, body: Array(body.readableBytesView), secret: WebhookReceiver.secret)
+            let valid = WebhookSignature.verify(
+                header: signature,
+                id: id,
+                timestamp: timestamp,
+                body: Array(body.readableBytesView),
+                secret: WebhookReceiver.secret
+            )
             receiver.received.withLock {
                 $0.append(Received(webhookId: id, body: String(buffer: body), signatureValid: valid, path: path, answer: late ? .late : .ok))
             }

@@ -34,7 +34,9 @@ package final class MailSink: Sendable {
         var arguments = ["--port", "\(port)", "--out", file.path]
         if let starttls { arguments += ["--starttls-cert", starttls.certificate, "--starttls-key", starttls.key] }
         let process = try ServiceProcess(
-            path: URL(fileURLWithPath: GridLoopSystem.repositoryPath("deploy/tools/smtp-sink.py")), name: "smtp-sink-\(port)", environment: [:],
+            path: URL(fileURLWithPath: GridLoopSystem.repositoryPath("deploy/tools/smtp-sink.py")),
+            name: "smtp-sink-\(port)",
+            environment: [:],
             arguments: arguments
         )
         let sink = MailSink(process: process, file: file)

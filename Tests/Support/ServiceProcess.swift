@@ -10,7 +10,12 @@ package final class ServiceProcess: Sendable {
 
     /// Starts `executable` from the build directory with `environment` added to this process's.
     package convenience init(_ executable: String, name: String? = nil, environment: [String: String], arguments: [String] = []) throws {
-        try self.init(path: try TestEnvironment.binDir().appendingPathComponent(executable), name: name ?? executable, environment: environment, arguments: arguments)
+        try self.init(
+            path: try TestEnvironment.binDir().appendingPathComponent(executable),
+            name: name ?? executable,
+            environment: environment,
+            arguments: arguments
+        )
     }
 
     /// Starts the program at `path` (a helper such as the SMTP sink).
@@ -74,10 +79,15 @@ package struct CommandResult: Sendable {
 /// files, not pipes, so a daemon the command leaves behind (RabbitMQ) cannot hold it open.
 /// `removing` names variables of this process's environment the command must not see.
 package func runCommand(
-    _ arguments: [String], executable: String = "gridloop", environment: [String: String], removing: [String] = [], timeout: Duration = .seconds(60)
+    _ arguments: [String],
+    executable: String = "gridloop",
+    environment: [String: String],
+    removing: [String] = [],
+    timeout: Duration = .seconds(60)
 ) async throws -> CommandResult {
     let process = Process()
-    process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : try TestEnvironment.binDir().appendingPathComponent(executable)
+    process.executableURL =
+        executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : try TestEnvironment.binDir().appendingPathComponent(executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.filter { !removing.contains($0.key) }.merging(environment) { _, new in new }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gridloop-cmd-\(UUID().uuidString)")

@@ -47,7 +47,10 @@ package enum ServicesEnvironment {
         var depth = 0
         for index in text.indices {
             if text[index] == "{" { depth += 1 }
-            if text[index] == "}" { depth -= 1; if depth == 0 { return index } }
+            if text[index] == "}" {
+                depth -= 1
+                if depth == 0 { return index }
+            }
         }
         return nil
     }

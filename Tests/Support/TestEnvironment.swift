@@ -59,7 +59,11 @@ package enum TestEnvironment {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-package func eventually(timeout: Duration = .seconds(20), every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async rethrows -> Bool {
+package func eventually(
+    timeout: Duration = .seconds(20),
+    every interval: Duration = .milliseconds(100),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

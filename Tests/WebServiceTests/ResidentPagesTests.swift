@@ -38,7 +38,10 @@ struct ResidentPagesTests {
         #expect(flags(.resolved, "done") == [true, true, false, false])
     }
 
-    @Test("closed and rejected stand at the last step (a merged report is handled with the one it joined)", arguments: [RequestState.closed, .rejected])
+    @Test(
+        "closed and rejected stand at the last step (a merged report is handled with the one it joined)",
+        arguments: [RequestState.closed, .rejected]
+    )
     func endStates(state: RequestState) {
         #expect(flags(state, "current") == [false, false, false, true])
         #expect(flags(state, "done") == [true, true, true, false])

@@ -13,11 +13,21 @@ struct WebActionsTests {
 
     func viewer(_ id: String, _ role: String, _ unit: UnitRef?) -> WebActions.Viewer { WebActions.Viewer(id: id, role: role, unit: unit) }
 
-    @Test("a grid worker: claim an assigned request of her grid; once hers, resolve or escalate; nothing on another's claim or another unit's request")
+    @Test(
+        "a grid worker: claim an assigned request of her grid; once hers, resolve or escalate; nothing on another's claim or another unit's request"
+    )
     func gridWorker() {
         let worker = viewer("cui-chunhua", "grid-worker", grid)
-        #expect(WebActions.available(to: worker, on: .init(state: .assigned, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")) == [.claim, .return, .reject, .merge])
-        #expect(WebActions.available(to: worker, on: .init(state: .claimed, unit: grid, claimedBy: "cui-chunhua", homeGrid: "guanghua-3")) == [.resolve, .escalate, .return, .reject, .merge])
+        #expect(
+            WebActions.available(to: worker, on: .init(state: .assigned, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")) == [
+                .claim, .return, .reject, .merge,
+            ]
+        )
+        #expect(
+            WebActions.available(to: worker, on: .init(state: .claimed, unit: grid, claimedBy: "cui-chunhua", homeGrid: "guanghua-3")) == [
+                .resolve, .escalate, .return, .reject, .merge,
+            ]
+        )
         #expect(WebActions.available(to: worker, on: .init(state: .claimed, unit: grid, claimedBy: "leng-yulong", homeGrid: "guanghua-3")).isEmpty)
         #expect(WebActions.available(to: worker, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")).isEmpty)
         #expect(WebActions.available(to: worker, on: .init(state: .closed, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")).isEmpty)
@@ -37,20 +47,48 @@ struct WebActionsTests {
     func streetAndDepartment() {
         let officer = viewer("xu-chunfeng", "street-officer", street)
         // A street does not return to itself for arbitration.
-        #expect(WebActions.available(to: officer, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")) == [.claim, .reject, .merge, .reassign])
-        #expect(WebActions.available(to: officer, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3"))
-            == [.resolve, .escalate, .summon, .reject, .merge, .reassign])
+        #expect(
+            WebActions.available(to: officer, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")) == [
+                .claim, .reject, .merge, .reassign,
+            ]
+        )
+        #expect(
+            WebActions.available(to: officer, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3"))
+                == [.resolve, .escalate, .summon, .reject, .merge, .reassign]
+        )
         // A resolved request with no home grid: the street officer who holds it records the verdict.
         #expect(WebActions.available(to: officer, on: .init(state: .resolved, unit: street, claimedBy: "xu-chunfeng", homeGrid: nil)) == [.feedback])
         #expect(WebActions.available(to: officer, on: .init(state: .resolved, unit: power, claimedBy: nil, homeGrid: nil)).isEmpty)
         let duty = viewer("power-officer-1", "department-officer", power)
-        #expect(WebActions.available(to: duty, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3", summons: .summoned)) == [.claim])
-        #expect(WebActions.available(to: duty, on: .init(state: .claimed, unit: street, claimedBy: "power-officer-1", homeGrid: "guanghua-3", summons: .acknowledged)) == [.resolve])
+        #expect(
+            WebActions.available(
+                to: duty,
+                on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3", summons: .summoned)
+            ) == [.claim]
+        )
+        #expect(
+            WebActions.available(
+                to: duty,
+                on: .init(state: .claimed, unit: street, claimedBy: "power-officer-1", homeGrid: "guanghua-3", summons: .acknowledged)
+            ) == [.resolve]
+        )
         // Only whoever acknowledged the summons reports it done.
-        #expect(WebActions.available(to: viewer("power-officer-2", "department-officer", power), on: .init(state: .claimed, unit: street, claimedBy: "power-officer-1", homeGrid: nil, summons: .acknowledged)).isEmpty)
+        #expect(
+            WebActions.available(
+                to: viewer("power-officer-2", "department-officer", power),
+                on: .init(state: .claimed, unit: street, claimedBy: "power-officer-1", homeGrid: nil, summons: .acknowledged)
+            ).isEmpty
+        )
         // The district holds it: no escalation beyond.
-        #expect(!WebActions.available(to: duty, on: .init(state: .claimed, unit: power, claimedBy: "power-officer-1", homeGrid: nil)).contains(.escalate))
-        #expect(WebActions.available(to: viewer("wang-xu", "supervisor", nil), on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: nil)) == [.reassign])
+        #expect(
+            !WebActions.available(to: duty, on: .init(state: .claimed, unit: power, claimedBy: "power-officer-1", homeGrid: nil)).contains(.escalate)
+        )
+        #expect(
+            WebActions.available(
+                to: viewer("wang-xu", "supervisor", nil),
+                on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: nil)
+            ) == [.reassign]
+        )
     }
 
     @Test("a token's subject, role, unit and expiry are read for the pages; refresh in its last 5 minutes; junk is no session")
@@ -61,7 +99,11 @@ struct WebActionsTests {
             return "eyJhbGciOiJIUzI1NiJ9.\(body).c2lnbmF0dXJl"
         }
         let now = Date()
-        let session = try #require(Session(token: try token(["sub": "cui-chunhua", "role": "grid-worker", "unit": "grid:guanghua-3", "exp": now.timeIntervalSince1970 + 240])))
+        let session = try #require(
+            Session(
+                token: try token(["sub": "cui-chunhua", "role": "grid-worker", "unit": "grid:guanghua-3", "exp": now.timeIntervalSince1970 + 240])
+            )
+        )
         #expect(session.staff == "cui-chunhua" && session.role == "grid-worker" && session.unit == grid)
         #expect(session.wantsRefresh(now: now))
         let fresh = try #require(Session(token: try token(["sub": "x", "role": "supervisor", "exp": now.timeIntervalSince1970 + 900])))

@@ -5,7 +5,8 @@ import WebService
 struct WebWordsTests {
     @Test("every word the pages use exists in Chinese and in English, and none is empty")
     func bothLanguages() {
-        let zh = Pages.words("zh"), en = Pages.words("en")
+        let zh = Pages.words("zh")
+        let en = Pages.words("en")
         #expect(Set(zh.keys).subtracting(en.keys).sorted() == [], "missing in English")
         #expect(Set(en.keys).subtracting(zh.keys).sorted() == [], "missing in Chinese")
         #expect(zh.values.allSatisfy { !$0.isEmpty } && en.values.allSatisfy { !$0.isEmpty })
@@ -13,7 +14,8 @@ struct WebWordsTests {
 
     @Test("every {{t.word}} a template names is a word in both languages")
     func templatesNameKnownWords() throws {
-        let zh = Pages.words("zh"), en = Pages.words("en")
+        let zh = Pages.words("zh")
+        let en = Pages.words("en")
         let pattern = try Regex(#"\{\{[#^/]?t\.([A-Za-z0-9-]+)\}\}"#)
         var used: Set<String> = []
         for text in Pages.templateTexts {
@@ -28,7 +30,8 @@ struct WebWordsTests {
 
     @Test("the door plates' words exist in both languages, and their template names only those or the pages' words")
     func plates() throws {
-        let zh = WebController.plateWords["zh"] ?? [:], en = WebController.plateWords["en"] ?? [:]
+        let zh = WebController.plateWords["zh"] ?? [:]
+        let en = WebController.plateWords["en"] ?? [:]
         #expect(!zh.isEmpty && Set(zh.keys) == Set(en.keys))
         let pattern = try Regex(#"\{\{[#^/]?t\.([A-Za-z0-9-]+)\}\}"#)
         for text in WebController.plateTemplates.values {

@@ -1,5 +1,5 @@
-import IntakeService
 import GridLoopServiceSupport
+import IntakeService
 
 ConcurrencyExecutor.adoptEventLoops()
 try await IntakeApp.main()

@@ -100,13 +100,28 @@ package struct ImportRow: Sendable {
                 }
                 return value
             }
-            let latitude = number("latitude"), longitude = number("longitude")
+            let latitude = number("latitude")
+            let longitude = number("longitude")
             let hasLocation = values["grid_id"] != nil || values["household_id"] != nil || values["address"] != nil || latitude != nil
             let draft = SubmissionDraft(
-                category: values["category"], description: values["description"],
-                location: hasLocation ? Location(gridId: values["grid_id"], householdId: values["household_id"], address: values["address"], latitude: latitude, longitude: longitude) : nil,
-                reporter: .init(name: values["reporter_name"], phone: values["reporter_phone"], email: values["reporter_email"], language: values["language"]),
-                channel: values["channel"] ?? Channel.hotline.rawValue, submittedBy: values["submitted_by"]
+                category: values["category"],
+                description: values["description"],
+                location: hasLocation
+                    ? Location(
+                        gridId: values["grid_id"],
+                        householdId: values["household_id"],
+                        address: values["address"],
+                        latitude: latitude,
+                        longitude: longitude
+                    ) : nil,
+                reporter: .init(
+                    name: values["reporter_name"],
+                    phone: values["reporter_phone"],
+                    email: values["reporter_email"],
+                    language: values["language"]
+                ),
+                channel: values["channel"] ?? Channel.hotline.rawValue,
+                submittedBy: values["submitted_by"]
             )
             if case .failure(let invalid) = draft.validate() { problems += invalid.errors.map(\.description) }
             guard problems.isEmpty else { return .failure(ImportRowRejected(line: row.line, reasons: problems)) }

@@ -73,7 +73,8 @@ package enum ChainHeads {
     /// Checks every export in `directory` against the trail (only `requestId`'s heads if given).
     package static func check(directory: String, requestId: UUID?, on client: PostgresClient, logger: Logger) async throws -> Check {
         var check = Check()
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("chain-heads-") && $0.hasSuffix(".jsonl") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("chain-heads-") && $0.hasSuffix(".jsonl") }
+            .sorted()
         for name in names {
             check.files += 1
             let text = try String(contentsOfFile: (directory as NSString).appendingPathComponent(name), encoding: .utf8)

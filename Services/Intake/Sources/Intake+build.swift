@@ -1,10 +1,10 @@
-import Foundation
 import Configuration
-import GridLoopAuth
+import Foundation
 import GridLoopAMQP
+import GridLoopAuth
 import GridLoopDomain
-import GridLoopServiceSupport
 import GridLoopPersistence
+import GridLoopServiceSupport
 import Hummingbird
 import ServiceLifecycle
 
@@ -23,10 +23,14 @@ package enum IntakeApp: GridLoopServiceApp {
         // The trail's chain heads, exported where database logins cannot rewrite them.
         var services: [any Service] = []
         if let directory = reader.string(forKey: "intake.chain.head.dir"), !directory.isEmpty {
-            services.append(ChainHeadExporter(
-                postgres: runtime.postgres, directory: directory,
-                interval: .seconds(max(1, reader.int(forKey: "intake.chain.head.interval.seconds", default: 3600))), logger: runtime.logger
-            ))
+            services.append(
+                ChainHeadExporter(
+                    postgres: runtime.postgres,
+                    directory: directory,
+                    interval: .seconds(max(1, reader.int(forKey: "intake.chain.head.interval.seconds", default: 3600))),
+                    logger: runtime.logger
+                )
+            )
         } else {
             runtime.logger.notice("chain-head export off (INTAKE_CHAIN_HEAD_DIR unset): audit verify checks the hash chains only")
         }
@@ -40,14 +44,21 @@ package enum IntakeApp: GridLoopServiceApp {
             consumers: [
                 // A submission that cannot be taken is kept with its phones sealed (`dead-letters replay` opens them).
                 runtime.consumer(
-                    queue: GridLoopQueue.intakeSubmissions, topology: GridLoopTopology.intakeSubmissions,
-                    redact: { PhoneRedaction.seal(in: $0, with: protector) }, handler: handlers.submission
+                    queue: GridLoopQueue.intakeSubmissions,
+                    topology: GridLoopTopology.intakeSubmissions,
+                    redact: { PhoneRedaction.seal(in: $0, with: protector) },
+                    handler: handlers.submission
                 ),
                 runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
             ],
             routes: { router in
                 RequestsController(
-                    store: store, photos: photos, uploads: uploads, relay: runtime.relay, authenticator: authenticator, keys: APIKeys(postgres: runtime.postgres),
+                    store: store,
+                    photos: photos,
+                    uploads: uploads,
+                    relay: runtime.relay,
+                    authenticator: authenticator,
+                    keys: APIKeys(postgres: runtime.postgres),
                     publicSubmissions: reader.bool(forKey: "intake.public.submissions", default: true),
                     perClient: RateLimiter(limit: reader.int(forKey: "intake.rate.client.per.minute", default: 600), period: .seconds(60)),
                     perPhone: RateLimiter(limit: reader.int(forKey: "intake.rate.phone.per.hour", default: 20), period: .seconds(3600)),
@@ -55,7 +66,9 @@ package enum IntakeApp: GridLoopServiceApp {
                 ).addRoutes(to: router)
                 PhotosController(store: photos, authenticator: authenticator, uploads: uploads).addRoutes(to: router)
                 Open311Controller(
-                    store: store, relay: runtime.relay, keys: APIKeys(postgres: runtime.postgres),
+                    store: store,
+                    relay: runtime.relay,
+                    keys: APIKeys(postgres: runtime.postgres),
                     publicURL: reader.string(forKey: "intake.public.url", default: "http://127.0.0.1:\(configuration.httpPort)")
                 ).addRoutes(to: router)
             }

@@ -23,7 +23,10 @@ struct IntakeConsumers: Sendable {
         switch envelope.payload.submission.validate() {
         case .success(let valid): submission = valid
         case .failure(let invalid):
-            throw PoisonMessage(invalid.description, reply: CommandReply(ok: false, code: "validation_failed", message: invalid.description, errors: invalid.errors))
+            throw PoisonMessage(
+                invalid.description,
+                reply: CommandReply(ok: false, code: "validation_failed", message: invalid.description, errors: invalid.errors)
+            )
         }
         let key = envelope.payload.idempotencyKey ?? envelope.messageId
         let replyTo = delivery.message.replyTo
@@ -31,12 +34,25 @@ struct IntakeConsumers: Sendable {
         let outbox = self.outbox
         let logger = delivery.logger
         let header = delivery.header
-        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: envelope.correlationId, reportedAt: envelope.payload.reportedAt, logger: logger) { connection, outcome in
+        let outcome = try await store.submit(
+            submission,
+            idempotencyKey: key,
+            correlationId: envelope.correlationId,
+            reportedAt: envelope.payload.reportedAt,
+            logger: logger
+        ) { connection, outcome in
             _ = try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger)
             guard let replyTo else { return }
             var reply = MessageEnvelope(
-                type: MessageType.commandReply, requestId: outcome.requestId, correlationId: header.correlationId,
-                payload: CommandReply(ok: true, requestId: outcome.requestId, state: .received, message: outcome.created ? "received" : "already received")
+                type: MessageType.commandReply,
+                requestId: outcome.requestId,
+                correlationId: header.correlationId,
+                payload: CommandReply(
+                    ok: true,
+                    requestId: outcome.requestId,
+                    state: .received,
+                    message: outcome.created ? "received" : "already received"
+                )
             )
             reply.messageId = "\(header.messageId):reply"
             var message = try OutgoingMessage(envelope: reply, exchange: "", routingKey: replyTo)
@@ -102,11 +118,16 @@ struct IntakeConsumers: Sendable {
             try await summons(progress, "done at \(progress.unit)")
         case .streetInformed(let informed):
             try await store.follow(
-                header, state: .assigned, unit: nil, actor: "routing",
-                detail: "\(informed.street) informed: \(informed.category) went straight to \(informed.department)", logger: logger
+                header,
+                state: .assigned,
+                unit: nil,
+                actor: "routing",
+                detail: "\(informed.street) informed: \(informed.category) went straight to \(informed.department)",
+                logger: logger
             )
         case .closed(let closed):
-            let detail = closed.note.isEmpty ? "feedback: \(closed.satisfaction.rawValue)" : "feedback: \(closed.satisfaction.rawValue); \(closed.note)"
+            let detail =
+                closed.note.isEmpty ? "feedback: \(closed.satisfaction.rawValue)" : "feedback: \(closed.satisfaction.rawValue); \(closed.note)"
             try await store.follow(header, state: .closed, unit: nil, actor: closed.staff, detail: detail, logger: logger)
         case .overdue(let overdue):
             let detail = "\(overdue.deadline) deadline passed at \(overdue.unit): supervisors alerted"

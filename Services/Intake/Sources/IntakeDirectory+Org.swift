@@ -8,9 +8,11 @@ extension IntakeDirectory {
         let services = org.departments.flatMap { department in
             department.categories.map { category in
                 Service(
-                    code: category, name: "\(CategoryNames.label(category, language: "zh")) \(CategoryNames.label(category, language: "en"))",
+                    code: category,
+                    name: "\(CategoryNames.label(category, language: "zh")) \(CategoryNames.label(category, language: "en"))",
                     description: "\(CategoryNames.label(category, language: "zh"))（\(department.name)）",
-                    group: department.name, keywords: [category, department.id].joined(separator: ",")
+                    group: department.name,
+                    keywords: [category, department.id].joined(separator: ",")
                 )
             }
         }.sorted { $0.code < $1.code }

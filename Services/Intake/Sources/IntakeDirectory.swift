@@ -55,11 +55,18 @@ package struct IntakeDirectory: Sendable {
     }
 
     static func load(from postgres: PostgresClient, logger: Logger) async throws -> IntakeDirectory {
-        let services = try await postgres.query("SELECT code, name, description, grp, keywords FROM intake.services ORDER BY code", logger: logger).collect()
-            .map { try $0.decode((String, String, String, String, String).self) }.map { Service(code: $0.0, name: $0.1, description: $0.2, group: $0.3, keywords: $0.4) }
+        let services = try await postgres.query("SELECT code, name, description, grp, keywords FROM intake.services ORDER BY code", logger: logger)
+            .collect()
+            .map { try $0.decode((String, String, String, String, String).self) }.map {
+                Service(code: $0.0, name: $0.1, description: $0.2, group: $0.3, keywords: $0.4)
+            }
         var names: [String: String] = [:]
-        for try await (ref, name) in try await postgres.query("SELECT ref, name FROM intake.units", logger: logger).decode((String, String).self) { names[ref] = name }
-        let jurisdiction = try await postgres.query("SELECT jurisdiction FROM intake.settings WHERE id = 1", logger: logger).collect().first?.decode(String.self) ?? ""
+        for try await (ref, name) in try await postgres.query("SELECT ref, name FROM intake.units", logger: logger).decode((String, String).self) {
+            names[ref] = name
+        }
+        let jurisdiction =
+            try await postgres.query("SELECT jurisdiction FROM intake.settings WHERE id = 1", logger: logger).collect().first?.decode(String.self)
+            ?? ""
         return IntakeDirectory(jurisdiction: jurisdiction, services: services, unitNames: names)
     }
 }
@@ -81,7 +88,8 @@ package struct APIKeys: Sendable {
 
     /// Revokes a key; `false` if there is no such live key.
     package func revoke(id: String, logger: Logger) async throws -> Bool {
-        try await postgres.query("UPDATE intake.api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger).collect().count == 1
+        try await postgres.query("UPDATE intake.api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger)
+            .collect().count == 1
     }
 
     /// Every key: id, name, created, revoked.

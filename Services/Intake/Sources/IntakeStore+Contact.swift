@@ -29,17 +29,30 @@ extension IntakeStore {
                 """,
                 logger: logger
             ).collect()
-            guard let (name, sealed, unit, version, state, homeUnit) = try rows.first?.decode((String, String, String?, Int, String, String?).self) else { return nil }
+            guard let (name, sealed, unit, version, state, homeUnit) = try rows.first?.decode((String, String, String?, Int, String, String?).self)
+            else { return nil }
             let current = unit.flatMap { try? UnitRef(parsing: $0) }
             let homeGrid = homeUnit.flatMap { try? UnitRef(parsing: $0) }?.id
             guard ReadScope.mayViewContact(principal, currentUnit: current, homeGrid: homeGrid) else {
-                return .failure(.forbidden("the reporter's contact is for the staff of \(unit ?? "the request's unit") and of its grid (\(homeGrid.map { "grid:\($0)" } ?? "none")); \(principal) sees it masked"))
+                return .failure(
+                    .forbidden(
+                        "the reporter's contact is for the staff of \(unit ?? "the request's unit") and of its grid (\(homeGrid.map { "grid:\($0)" } ?? "none")); \(principal) sees it masked"
+                    )
+                )
             }
             let phone = try protector.open(sealed)
             try await appendTrail(
-                requestId: requestId, eventId: "contact:\(UUID().uuidString.lowercased())", type: "contact.viewed", version: version,
-                state: RequestState(rawValue: state) ?? .received, unit: principal.unit, actor: principal.id,
-                detail: "viewed the reporter's contact details", occurredAt: Date(), on: connection, logger: logger
+                requestId: requestId,
+                eventId: "contact:\(UUID().uuidString.lowercased())",
+                type: "contact.viewed",
+                version: version,
+                state: RequestState(rawValue: state) ?? .received,
+                unit: principal.unit,
+                actor: principal.id,
+                detail: "viewed the reporter's contact details",
+                occurredAt: Date(),
+                on: connection,
+                logger: logger
             )
             logger.notice("reporter contact viewed", metadata: ["request": "\(requestId)", "staff": "\(principal.id)"])
             return .success(ReporterContact(requestId: requestId.uuidString.lowercased(), name: name, phone: phone, email: nil))

@@ -26,7 +26,11 @@ struct IntakeStore: Sendable {
     /// earlier request and writes nothing. `inTransaction` runs extra work in the same
     /// transaction (the AMQP path records its inbox claim and its reply there).
     func submit(
-        _ submission: Submission, idempotencyKey: String?, correlationId: String, reportedAt: Date? = nil, logger: Logger,
+        _ submission: Submission,
+        idempotencyKey: String?,
+        correlationId: String,
+        reportedAt: Date? = nil,
+        logger: Logger,
         inTransaction: @escaping @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
     ) async throws -> SubmissionOutcome {
         try await postgres.transaction(logger: logger) { [self] connection in
@@ -46,7 +50,8 @@ struct IntakeStore: Sendable {
             ).collect()
             guard !rows.isEmpty else {
                 let existing = try await connection.query(
-                    "SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger
+                    "SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)",
+                    logger: logger
                 ).collect()
                 guard let earlier = try existing.first?.decode(UUID.self) else { throw IntakeError.idempotencyRace }
                 let outcome = SubmissionOutcome(requestId: earlier.uuidString.lowercased(), created: false)
@@ -58,14 +63,26 @@ struct IntakeStore: Sendable {
             var published = submission
             published.reporter = submission.reporter.protected(by: protector)
             let event = MessageEnvelope(
-                type: MessageType.requestReceived, requestId: requestId, correlationId: correlationId, requestVersion: 1,
+                type: MessageType.requestReceived,
+                requestId: requestId,
+                correlationId: correlationId,
+                requestVersion: 1,
                 payload: RequestReceived(requestId: requestId, submission: published)
             )
             try await appendTrail(
-                requestId: id, eventId: event.messageId, type: event.type, version: 1, state: .received, unit: nil,
+                requestId: id,
+                eventId: event.messageId,
+                type: event.type,
+                version: 1,
+                state: .received,
+                unit: nil,
                 actor: submission.submittedBy ?? submission.channel.rawValue,
-                detail: "received via \(submission.channel.rawValue)" + (reportedAt.map { "; taken down \(Timestamp.format($0)), sent later from an offline spool" } ?? ""),
-                occurredAt: event.occurredAt, first: true, on: connection, logger: logger
+                detail: "received via \(submission.channel.rawValue)"
+                    + (reportedAt.map { "; taken down \(Timestamp.format($0)), sent later from an offline spool" } ?? ""),
+                occurredAt: event.occurredAt,
+                first: true,
+                on: connection,
+                logger: logger
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
             let outcome = SubmissionOutcome(requestId: requestId, created: true)
@@ -90,12 +107,22 @@ struct IntakeStore: Sendable {
         )
         var status: RequestStatus?
         for try await (id, state, unit, version, category, description, channel, name, phone, created, updated)
-            in rows.decode((UUID, String, String?, Int, String, String, String, String, String, Date, Date).self) {
+            in rows.decode((UUID, String, String?, Int, String, String, String, String, String, Date, Date).self)
+        {
             let unitRef = unit.flatMap { try? UnitRef(parsing: $0) }
             status = RequestStatus(
-                id: id.uuidString.lowercased(), state: RequestState(rawValue: state) ?? .received, tier: unitRef?.tier,
-                unit: unit, version: version, category: category, description: description, channel: channel,
-                reporter: .init(name: name, phone: Masking.phone((try? protector.open(phone)) ?? "")), createdAt: created, updatedAt: updated, trail: []
+                id: id.uuidString.lowercased(),
+                state: RequestState(rawValue: state) ?? .received,
+                tier: unitRef?.tier,
+                unit: unit,
+                version: version,
+                category: category,
+                description: description,
+                channel: channel,
+                reporter: .init(name: name, phone: Masking.phone((try? protector.open(phone)) ?? "")),
+                createdAt: created,
+                updatedAt: updated,
+                trail: []
             )
         }
         guard var status else { return nil }
@@ -103,8 +130,16 @@ struct IntakeStore: Sendable {
         // Shown in workflow order; the chain itself is in recording order (seq).
         status.trail = links.sorted { ($0.entry.version, $0.entry.seq) < ($1.entry.version, $1.entry.seq) }.map { link in
             let entry = link.entry
-            return .init(type: entry.eventType, version: entry.version, state: entry.state, unit: entry.unit, actor: entry.actor,
-                         detail: entry.detail, occurredAt: entry.occurredAt, hash: link.hash)
+            return .init(
+                type: entry.eventType,
+                version: entry.version,
+                state: entry.state,
+                unit: entry.unit,
+                actor: entry.actor,
+                detail: entry.detail,
+                occurredAt: entry.occurredAt,
+                hash: link.hash
+            )
         }
         status.trailVerified = TrailChain.verify(links) == nil
         return status
@@ -122,8 +157,17 @@ struct IntakeStore: Sendable {
             let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId) FOR UPDATE", logger: logger).collect()
             guard !known.isEmpty else { throw PoisonMessage("\(header.type) for unknown request \(requestId)") }
             try await appendTrail(
-                requestId: requestId, eventId: header.messageId, type: header.type, version: version, state: state, unit: unit,
-                actor: actor, detail: detail, occurredAt: header.occurredAt, on: connection, logger: logger
+                requestId: requestId,
+                eventId: header.messageId,
+                type: header.type,
+                version: version,
+                state: state,
+                unit: unit,
+                actor: actor,
+                detail: detail,
+                occurredAt: header.occurredAt,
+                on: connection,
+                logger: logger
             )
             try await connection.query(
                 """
@@ -141,20 +185,39 @@ extension IntakeStore {
     /// The caller holds the request's row lock (or has just inserted the row: `first`, whose
     /// trail is empty, so the two reads of the chain's head are skipped).
     func appendTrail(
-        requestId: UUID, eventId: String, type: String, version: Int, state: RequestState, unit: UnitRef?, actor: String?, detail: String?,
-        occurredAt: Date, first: Bool = false, on connection: PostgresConnection, logger: Logger
+        requestId: UUID,
+        eventId: String,
+        type: String,
+        version: Int,
+        state: RequestState,
+        unit: UnitRef?,
+        actor: String?,
+        detail: String?,
+        occurredAt: Date,
+        first: Bool = false,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws {
         var last: (Int, String)?
         if !first {
             let duplicate = try await connection.query("SELECT 1 FROM intake.trail WHERE event_id = \(eventId)", logger: logger).collect()
             guard duplicate.isEmpty else { return }
             last = try await connection.query(
-                "SELECT seq, hash FROM intake.trail WHERE request_id = \(requestId) ORDER BY seq DESC LIMIT 1", logger: logger
+                "SELECT seq, hash FROM intake.trail WHERE request_id = \(requestId) ORDER BY seq DESC LIMIT 1",
+                logger: logger
             ).collect().first?.decode((Int, String).self)
         }
         let entry = TrailEntry(
-            requestId: requestId.uuidString.lowercased(), seq: (last?.0 ?? 0) + 1, eventId: eventId, eventType: type, version: version,
-            state: state.rawValue, unit: unit?.description, actor: actor, detail: detail, occurredAt: occurredAt
+            requestId: requestId.uuidString.lowercased(),
+            seq: (last?.0 ?? 0) + 1,
+            eventId: eventId,
+            eventType: type,
+            version: version,
+            state: state.rawValue,
+            unit: unit?.description,
+            actor: actor,
+            detail: detail,
+            occurredAt: occurredAt
         )
         let previous = last?.1 ?? TrailChain.genesis
         try await connection.query(
@@ -173,4 +236,3 @@ enum IntakeError: Error {
     /// An idempotency key conflicted but its request could not be read back.
     case idempotencyRace
 }
-

@@ -7,7 +7,9 @@ enum Open311Format: String, Sendable {
 
     /// Splits `services.json` / `abc.xml` into the name and the format.
     static func split(_ file: String) -> (String, Open311Format)? {
-        guard let dot = file.lastIndex(of: "."), let format = Open311Format(rawValue: String(file[file.index(after: dot)...]).lowercased()) else { return nil }
+        guard let dot = file.lastIndex(of: "."), let format = Open311Format(rawValue: String(file[file.index(after: dot)...]).lowercased()) else {
+            return nil
+        }
         return (String(file[..<dot]), format)
     }
 

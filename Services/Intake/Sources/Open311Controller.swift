@@ -48,7 +48,11 @@ struct Open311Controller: Sendable {
     }
 
     /// Runs `body` for `file` (`name.json|xml`) and renders its document, or the error list.
-    private func respond(_ file: String, status: HTTPResponse.Status = .ok, _ body: (String, Open311Format) async throws -> (root: String, value: Open311Value)) async throws -> Response {
+    private func respond(
+        _ file: String,
+        status: HTTPResponse.Status = .ok,
+        _ body: (String, Open311Format) async throws -> (root: String, value: Open311Value)
+    ) async throws -> Response {
         guard let (name, format) = Open311Format.split(file) else {
             return render(Open311Error(404, "use .json or .xml").document, root: "errors", format: .json, status: .notFound)
         }
@@ -77,51 +81,88 @@ struct Open311Controller: Sendable {
 
     private func discovery(_ format: Open311Format) async throws -> (String, Open311Value) {
         let changeset = "2026-11-26T00:00:00Z"
-        return ("discovery", .object([
-            ("changeset", .string(changeset)),
-            ("contact", .string("GridLoop operators")),
-            ("key_service", .string("API keys are issued by the operators: gridloop apikey create NAME")),
-            ("endpoints", .array(item: "endpoint", [.object([
-                ("specification", .string("http://wiki.open311.org/GeoReport_v2")),
-                ("url", .string("\(publicURL)/open311/v2")),
+        return (
+            "discovery",
+            .object([
                 ("changeset", .string(changeset)),
-                ("type", .string("production")),
-                ("formats", .array(item: "format", [.string("text/xml"), .string("application/json")])),
-            ])])),
-        ]))
+                ("contact", .string("GridLoop operators")),
+                ("key_service", .string("API keys are issued by the operators: gridloop apikey create NAME")),
+                (
+                    "endpoints",
+                    .array(
+                        item: "endpoint",
+                        [
+                            .object([
+                                ("specification", .string("http://wiki.open311.org/GeoReport_v2")),
+                                ("url", .string("\(publicURL)/open311/v2")),
+                                ("changeset", .string(changeset)),
+                                ("type", .string("production")),
+                                ("formats", .array(item: "format", [.string("text/xml"), .string("application/json")])),
+                            ])
+                        ]
+                    )
+                ),
+            ])
+        )
     }
 
     private func services(_ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         let directory = try await directory(request, context: context)
-        return ("services", .array(item: "service", directory.services.map { service in
-            .object([
-                ("service_code", .string(service.code)), ("service_name", .string(service.name)), ("description", .string(service.description)),
-                ("metadata", .bool(true)), ("type", .string("realtime")), ("keywords", .string(service.keywords)), ("group", .string(service.group)),
-            ])
-        }))
+        return (
+            "services",
+            .array(
+                item: "service",
+                directory.services.map { service in
+                    .object([
+                        ("service_code", .string(service.code)), ("service_name", .string(service.name)),
+                        ("description", .string(service.description)),
+                        ("metadata", .bool(true)), ("type", .string("realtime")), ("keywords", .string(service.keywords)),
+                        ("group", .string(service.group)),
+                    ])
+                }
+            )
+        )
     }
 
     private func definition(_ code: String, _ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
         let directory = try await directory(request, context: context)
         guard directory.services.contains(where: { $0.code == code }) else { throw Open311Error(404, "service_code '\(code)' was not found") }
-        return ("service_definition", .object([
-            ("service_code", .string(code)),
-            ("attributes", .array(item: "attribute", [
-                .object([
-                    ("variable", .bool(true)), ("code", .string("household_id")), ("datatype", .string("string")), ("required", .bool(false)),
-                    ("datatype_description", .string("the household id the grid worker gave the resident, e.g. guanghua-3-01")),
-                    ("order", .number(1)), ("description", .string("Household (places the request in its grid)")),
-                ]),
-                .object([
-                    ("variable", .bool(true)), ("code", .string("language")), ("datatype", .string("singlevaluelist")), ("required", .bool(false)),
-                    ("datatype_description", .string("the language of the resident's notifications")), ("order", .number(2)),
-                    ("description", .string("Language / 语言")),
-                    ("values", .array(item: "value", [
-                        .object([("key", .string("zh")), ("name", .string("中文"))]), .object([("key", .string("en")), ("name", .string("English"))]),
-                    ])),
-                ]),
-            ])),
-        ]))
+        return (
+            "service_definition",
+            .object([
+                ("service_code", .string(code)),
+                (
+                    "attributes",
+                    .array(
+                        item: "attribute",
+                        [
+                            .object([
+                                ("variable", .bool(true)), ("code", .string("household_id")), ("datatype", .string("string")),
+                                ("required", .bool(false)),
+                                ("datatype_description", .string("the household id the grid worker gave the resident, e.g. guanghua-3-01")),
+                                ("order", .number(1)), ("description", .string("Household (places the request in its grid)")),
+                            ]),
+                            .object([
+                                ("variable", .bool(true)), ("code", .string("language")), ("datatype", .string("singlevaluelist")),
+                                ("required", .bool(false)),
+                                ("datatype_description", .string("the language of the resident's notifications")), ("order", .number(2)),
+                                ("description", .string("Language / 语言")),
+                                (
+                                    "values",
+                                    .array(
+                                        item: "value",
+                                        [
+                                            .object([("key", .string("zh")), ("name", .string("中文"))]),
+                                            .object([("key", .string("en")), ("name", .string("English"))]),
+                                        ]
+                                    )
+                                ),
+                            ]),
+                        ]
+                    )
+                ),
+            ])
+        )
     }
 
     private func create(_ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
@@ -130,10 +171,16 @@ struct Open311Controller: Sendable {
         var fields: [String: String] = [:]
         var attributes: [String: String] = [:]
         for (key, value) in FormEncoding.decode(String(buffer: body)) + FormEncoding.decode(request.uri.query ?? "") {
-            if key.hasPrefix("attribute["), key.hasSuffix("]") { attributes[String(key.dropFirst(10).dropLast())] = value } else if fields[key] == nil { fields[key] = value }
+            if key.hasPrefix("attribute["), key.hasSuffix("]") {
+                attributes[String(key.dropFirst(10).dropLast())] = value
+            } else if fields[key] == nil {
+                fields[key] = value
+            }
         }
         guard let apiKey = fields["api_key"], !apiKey.isEmpty else { throw Open311Error(403, "api_key is required to submit a request") }
-        guard let keyId = try await keys.verify(apiKey, logger: context.logger) else { throw Open311Error(403, "api_key is not valid (unknown or revoked)") }
+        guard let keyId = try await keys.verify(apiKey, logger: context.logger) else {
+            throw Open311Error(403, "api_key is not valid (unknown or revoked)")
+        }
         let directory = try await IntakeDirectory.load(from: store.postgres, logger: context.logger)
         if let jurisdiction = fields["jurisdiction_id"], !jurisdiction.isEmpty, jurisdiction != directory.jurisdiction {
             throw Open311Error(404, "jurisdiction_id '\(jurisdiction)' was not found")
@@ -149,24 +196,36 @@ struct Open311Controller: Sendable {
             }
             return value
         }
-        let latitude = coordinate("lat"), longitude = coordinate("long")
-        let name = [fields["first_name"], fields["last_name"]].compactMap { $0?.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+        let latitude = coordinate("lat")
+        let longitude = coordinate("long")
+        let name = [fields["first_name"], fields["last_name"]].compactMap { $0?.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(
+            separator: " "
+        )
         if (fields["description"] ?? "").count > 4000 { problems.append("description: must be at most 4,000 characters") }
         guard problems.isEmpty else { throw Open311Error(status: 400, descriptions: problems) }
         let draft = SubmissionDraft(
-            category: code, description: fields["description"],
-            location: Location(householdId: attributes["household_id"] ?? fields["address_id"], address: fields["address_string"], latitude: latitude, longitude: longitude),
+            category: code,
+            description: fields["description"],
+            location: Location(
+                householdId: attributes["household_id"] ?? fields["address_id"],
+                address: fields["address_string"],
+                latitude: latitude,
+                longitude: longitude
+            ),
             reporter: .init(name: name.isEmpty ? "匿名" : name, phone: fields["phone"], email: fields["email"], language: attributes["language"]),
             channel: Channel.open311.rawValue
         )
         let submission: Submission
         switch draft.validate() {
         case .success(let valid): submission = valid
-        case .failure(let invalid): throw Open311Error(status: 400, descriptions: invalid.errors.map { "\(Self.open311Field($0.field)): \($0.message)" })
+        case .failure(let invalid):
+            throw Open311Error(status: 400, descriptions: invalid.errors.map { "\(Self.open311Field($0.field)): \($0.message)" })
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "open311:\(keyId):\($0)" }
         let extras = (keyId, fields["email"], fields["device_id"], fields["account_id"], fields["media_url"])
-        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger) { connection, outcome in
+        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger) {
+            connection,
+            outcome in
             guard outcome.created, let id = UUID(uuidString: outcome.requestId) else { return }
             try await connection.query(
                 """
@@ -177,18 +236,27 @@ struct Open311Controller: Sendable {
             )
         }
         if outcome.created { relay.wake() }
-        return ("service_requests", .array(item: "request", [.object([
-            ("service_request_id", .string(outcome.requestId)),
-            ("service_notice", .string("受理后将派至所在网格；进度可按编号查询。Routed to the resident's grid; follow it by its id.")),
-            ("account_id", .string(fields["account_id"])),
-        ])]))
+        return (
+            "service_requests",
+            .array(
+                item: "request",
+                [
+                    .object([
+                        ("service_request_id", .string(outcome.requestId)),
+                        ("service_notice", .string("受理后将派至所在网格；进度可按编号查询。Routed to the resident's grid; follow it by its id.")),
+                        ("account_id", .string(fields["account_id"])),
+                    ])
+                ]
+            )
+        )
     }
 
     /// The Open311 parameter a validation error is about.
     static func open311Field(_ field: String) -> String {
         [
             "reporter.phone": "phone", "reporter.name": "first_name", "reporter.email": "email", "reporter.language": "attribute[language]",
-            "location": "lat/long, address_string or address_id", "location.address": "address_string", "location.householdId": "attribute[household_id]",
+            "location": "lat/long, address_string or address_id", "location.address": "address_string",
+            "location.householdId": "attribute[household_id]",
             "location.latitude": "lat", "location.longitude": "long", "category": "service_code",
         ][field] ?? field
     }
@@ -198,11 +266,16 @@ struct Open311Controller: Sendable {
         let query = request.uri.queryParameters
         if let ids = query["service_request_id"], !ids.isEmpty {
             let uuids = ids.split(separator: ",").compactMap { UUID(uuidString: String($0).trimmingCharacters(in: .whitespaces)) }
-            return ("service_requests", .array(item: "request", try await rows(where: .ids(Array(uuids.prefix(maxResults))), directory: directory, logger: context.logger)))
+            return (
+                "service_requests",
+                .array(item: "request", try await rows(where: .ids(Array(uuids.prefix(maxResults))), directory: directory, logger: context.logger))
+            )
         }
         func date(_ name: String) throws -> Date? {
             guard let text = query[Substring(name)].map(String.init), !text.isEmpty else { return nil }
-            guard let date = ISO8601DateFormatter().date(from: text) ?? Timestamp.parse(text) else { throw Open311Error(400, "\(name): '\(text)' is not a w3c date-time like 2026-11-01T00:00:00Z") }
+            guard let date = ISO8601DateFormatter().date(from: text) ?? Timestamp.parse(text) else {
+                throw Open311Error(400, "\(name): '\(text)' is not a w3c date-time like 2026-11-01T00:00:00Z")
+            }
             return date
         }
         let end = try date("end_date") ?? Date()
@@ -211,8 +284,16 @@ struct Open311Controller: Sendable {
         guard end.timeIntervalSince(start) <= 90 * 86400 else { throw Open311Error(400, "start_date to end_date may not span more than 90 days") }
         let codes = query["service_code"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
         let statuses = query["status"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces).lowercased() } } ?? []
-        for status in statuses where status != "open" && status != "closed" { throw Open311Error(400, "status must be open or closed, not '\(status)'") }
-        return ("service_requests", .array(item: "request", try await rows(where: .filter(start: start, end: end, codes: codes, statuses: statuses), directory: directory, logger: context.logger)))
+        for status in statuses where status != "open" && status != "closed" {
+            throw Open311Error(400, "status must be open or closed, not '\(status)'")
+        }
+        return (
+            "service_requests",
+            .array(
+                item: "request",
+                try await rows(where: .filter(start: start, end: end, codes: codes, statuses: statuses), directory: directory, logger: context.logger)
+            )
+        )
     }
 
     private func single(_ id: String, _ request: Request, context: GridLoopRequestContext) async throws -> (String, Open311Value) {
@@ -241,7 +322,8 @@ struct Open311Controller: Sendable {
                 FROM intake.requests r LEFT JOIN intake.open311 o ON o.request_id = r.id WHERE r.id = ANY(\(ids)) ORDER BY r.created_at
                 """
         case .filter(let start, let end, let codes, let statuses):
-            let wantOpen = statuses.isEmpty || statuses.contains("open"), wantClosed = statuses.isEmpty || statuses.contains("closed")
+            let wantOpen = statuses.isEmpty || statuses.contains("open")
+            let wantClosed = statuses.isEmpty || statuses.contains("closed")
             query = """
                 SELECT r.id, r.state, r.category, r.description, r.unit, r.address, r.household_id, r.latitude, r.longitude, r.created_at, r.updated_at, r.expected_at,
                        coalesce(o.media_url, (SELECT '/v1/photos/' || p.id FROM intake.photos p WHERE p.request_id = r.id AND p.stage = 'submission' ORDER BY p.created_at LIMIT 1)),
@@ -258,26 +340,28 @@ struct Open311Controller: Sendable {
         for try await row in rows {
             let (id, state, category, description, unit, address, household, latitude, longitude, created, updated, expected, media, notes) =
                 try row.decode((UUID, String, String, String, String?, String?, String?, Double?, Double?, Date, Date, Date?, String?, String?).self)
-            result.append(.object([
-                ("service_request_id", .string(id.uuidString.lowercased())),
-                ("status", .string(closedStates.contains(state) ? "closed" : "open")),
-                ("status_notes", .string(notes)),
-                ("service_name", .string(names[category] ?? category)),
-                ("service_code", .string(category)),
-                ("description", .string(description)),
-                ("agency_responsible", .string(unit.map { directory.unitNames[$0] ?? $0 })),
-                ("service_notice", .string(nil)),
-                ("requested_datetime", .string(Self.w3c(created))),
-                ("updated_datetime", .string(Self.w3c(updated))),
-                ("expected_datetime", .string(expected.map(Self.w3c))),
-                ("address", .string(address)),
-                ("address_id", .string(household)),
-                ("zipcode", .string(nil)),
-                ("lat", .number(latitude)),
-                ("long", .number(longitude)),
-                // The client's own media URL, else the first submission photo's public copy (no EXIF).
-                ("media_url", .string(media.map { $0.hasPrefix("/v1/photos/") ? publicURL + $0 : $0 })),
-            ]))
+            result.append(
+                .object([
+                    ("service_request_id", .string(id.uuidString.lowercased())),
+                    ("status", .string(closedStates.contains(state) ? "closed" : "open")),
+                    ("status_notes", .string(notes)),
+                    ("service_name", .string(names[category] ?? category)),
+                    ("service_code", .string(category)),
+                    ("description", .string(description)),
+                    ("agency_responsible", .string(unit.map { directory.unitNames[$0] ?? $0 })),
+                    ("service_notice", .string(nil)),
+                    ("requested_datetime", .string(Self.w3c(created))),
+                    ("updated_datetime", .string(Self.w3c(updated))),
+                    ("expected_datetime", .string(expected.map(Self.w3c))),
+                    ("address", .string(address)),
+                    ("address_id", .string(household)),
+                    ("zipcode", .string(nil)),
+                    ("lat", .number(latitude)),
+                    ("long", .number(longitude)),
+                    // The client's own media URL, else the first submission photo's public copy (no EXIF).
+                    ("media_url", .string(media.map { $0.hasPrefix("/v1/photos/") ? publicURL + $0 : $0 })),
+                ])
+            )
         }
         return result
     }

@@ -31,11 +31,18 @@ struct PhotosController: Sendable {
 
     private func upload(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let raw = context.parameters.get("id") ?? ""
-        guard let id = UUID(uuidString: raw) else { throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id") }
+        guard let id = UUID(uuidString: raw) else {
+            throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id")
+        }
         let stage = request.uri.queryParameters["stage"].map(String.init) ?? "submission"
         guard ["submission", "resolution"].contains(stage) else {
-            throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid photo", detail: "stage: submission or resolution",
-                          errors: [FieldError(field: "stage", code: "invalid", message: "submission or resolution")])
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "Invalid photo",
+                detail: "stage: submission or resolution",
+                errors: [FieldError(field: "stage", code: "invalid", message: "submission or resolution")]
+            )
         }
         // Who adds it: staff with a token (the request's unit or grid), or the submitter's token.
         let by: String
@@ -78,7 +85,10 @@ struct PhotosController: Sendable {
             throw Problem(status: .notFound, code: "not_found", title: "No such photo", detail: "no photo \(raw)")
         }
         return Response(
-            status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400, immutable", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+            status: .ok,
+            headers: [
+                .contentType: "image/jpeg", .cacheControl: "public, max-age=86400, immutable", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
@@ -101,12 +111,24 @@ struct PhotoStore: Sendable {
     static func url(_ id: UUID) -> String { "/v1/photos/\(id.uuidString.lowercased())" }
 
     func add(
-        _ photo: PhotoProcessor.Processed, to requestId: UUID, stage: String, by: String, principal: Principal?, idempotencyKey: String? = nil, logger: Logger
+        _ photo: PhotoProcessor.Processed,
+        to requestId: UUID,
+        stage: String,
+        by: String,
+        principal: Principal?,
+        idempotencyKey: String? = nil,
+        logger: Logger
     ) async throws -> PhotoRef {
         let id = UUID()
         if let directory {
-            try Data(photo.jpeg).write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(id.uuidString.lowercased()).jpg"), options: .atomic)
-            try Data(photo.thumbnail).write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(id.uuidString.lowercased())-thumb.jpg"), options: .atomic)
+            try Data(photo.jpeg).write(
+                to: URL(fileURLWithPath: directory).appendingPathComponent("\(id.uuidString.lowercased()).jpg"),
+                options: .atomic
+            )
+            try Data(photo.thumbnail).write(
+                to: URL(fileURLWithPath: directory).appendingPathComponent("\(id.uuidString.lowercased())-thumb.jpg"),
+                options: .atomic
+            )
         }
         let outcome = try await postgres.transaction(logger: logger) { [self] connection -> Result<PhotoRef, Refused>? in
             let rows = try await connection.query(
@@ -120,7 +142,10 @@ struct PhotoStore: Sendable {
                 """,
                 logger: logger
             ).collect()
-            guard let (unit, version, state, created, homeUnit, count, worked, actors) = try rows.first?.decode((String?, Int, String, Date, String?, Int, [String], [String]).self)
+            guard
+                let (unit, version, state, created, homeUnit, count, worked, actors) = try rows.first?.decode(
+                    (String?, Int, String, Date, String?, Int, [String], [String]).self
+                )
             else { return nil }
             if let principal {
                 let current = unit.flatMap { try? UnitRef(parsing: $0) }
@@ -129,19 +154,35 @@ struct PhotoStore: Sendable {
                 // officer who acknowledged a summons).
                 let workedOnIt = (principal.unit.map { worked.contains($0.description) } ?? false) || actors.contains(principal.id)
                 guard workedOnIt || ReadScope.mayViewContact(principal, currentUnit: current, homeGrid: homeGrid) else {
-                    return .failure(Refused(status: .forbidden, code: "forbidden", message: "photos are added by the staff of the units that worked on the request (now \(unit ?? "none")) and of its grid"))
+                    return .failure(
+                        Refused(
+                            status: .forbidden,
+                            code: "forbidden",
+                            message: "photos are added by the staff of the units that worked on the request (now \(unit ?? "none")) and of its grid"
+                        )
+                    )
                 }
             } else if created < Date().addingTimeInterval(-3600) {
                 return .failure(Refused(status: .forbidden, code: "forbidden", message: "the upload token is valid for an hour after the submission"))
             }
             // The same form's photo again: the one already added.
-            if let idempotencyKey, let (existing, existingStage, width, height, created) = try await connection.query(
-                "SELECT id, stage, width, height, created_at FROM intake.photos WHERE idempotency_key = \(idempotencyKey) AND request_id = \(requestId)", logger: logger
-            ).collect().first?.decode((UUID, String, Int, Int, Date).self) {
-                return .success(PhotoRef(
-                    id: existing.uuidString.lowercased(), stage: existingStage, url: Self.url(existing), thumbnailUrl: Self.url(existing) + "/thumbnail",
-                    width: width, height: height, addedAt: created
-                ))
+            if let idempotencyKey,
+                let (existing, existingStage, width, height, created) = try await connection.query(
+                    "SELECT id, stage, width, height, created_at FROM intake.photos WHERE idempotency_key = \(idempotencyKey) AND request_id = \(requestId)",
+                    logger: logger
+                ).collect().first?.decode((UUID, String, Int, Int, Date).self)
+            {
+                return .success(
+                    PhotoRef(
+                        id: existing.uuidString.lowercased(),
+                        stage: existingStage,
+                        url: Self.url(existing),
+                        thumbnailUrl: Self.url(existing) + "/thumbnail",
+                        width: width,
+                        height: height,
+                        addedAt: created
+                    )
+                )
             }
             guard count < Self.perRequest else {
                 return .failure(Refused(status: .conflict, code: "too_many_photos", message: "a request keeps at most \(Self.perRequest) photos"))
@@ -155,13 +196,29 @@ struct PhotoStore: Sendable {
                 logger: logger
             )
             try await store.appendTrail(
-                requestId: requestId, eventId: "photo:\(id.uuidString.lowercased())", type: "photo.added", version: version,
-                state: RequestState(rawValue: state) ?? .received, unit: principal?.unit, actor: by,
-                detail: "\(stage) photo \(Self.url(id)) (\(photo.width)×\(photo.height))", occurredAt: Date(), on: connection, logger: logger
+                requestId: requestId,
+                eventId: "photo:\(id.uuidString.lowercased())",
+                type: "photo.added",
+                version: version,
+                state: RequestState(rawValue: state) ?? .received,
+                unit: principal?.unit,
+                actor: by,
+                detail: "\(stage) photo \(Self.url(id)) (\(photo.width)×\(photo.height))",
+                occurredAt: Date(),
+                on: connection,
+                logger: logger
             )
-            return .success(PhotoRef(
-                id: id.uuidString.lowercased(), stage: stage, url: Self.url(id), thumbnailUrl: Self.url(id) + "/thumbnail", width: photo.width, height: photo.height, addedAt: Date()
-            ))
+            return .success(
+                PhotoRef(
+                    id: id.uuidString.lowercased(),
+                    stage: stage,
+                    url: Self.url(id),
+                    thumbnailUrl: Self.url(id) + "/thumbnail",
+                    width: photo.width,
+                    height: photo.height,
+                    addedAt: Date()
+                )
+            )
         }
         // Files written for a photo that was not added (refused, a repeat, no such request) go again.
         if let directory, (try? outcome?.get())?.id != id.uuidString.lowercased() {
@@ -174,7 +231,10 @@ struct PhotoStore: Sendable {
     }
 
     func bytes(of id: UUID, thumbnail: Bool, logger: Logger) async throws -> [UInt8]? {
-        let rows = try await postgres.query("SELECT \(unescaped: thumbnail ? "thumbnail" : "content") FROM intake.photos WHERE id = \(id)", logger: logger).collect()
+        let rows = try await postgres.query(
+            "SELECT \(unescaped: thumbnail ? "thumbnail" : "content") FROM intake.photos WHERE id = \(id)",
+            logger: logger
+        ).collect()
         guard let row = rows.first else { return nil }
         if let buffer = try row.decode(ByteBuffer?.self) { return Array(buffer.readableBytesView) }
         guard let directory else { return nil }
@@ -185,9 +245,20 @@ struct PhotoStore: Sendable {
     func photos(of requestId: UUID, logger: Logger) async throws -> [PhotoRef] {
         var photos: [PhotoRef] = []
         for try await (id, stage, width, height, created) in try await postgres.query(
-            "SELECT id, stage, width, height, created_at FROM intake.photos WHERE request_id = \(requestId) ORDER BY created_at", logger: logger
+            "SELECT id, stage, width, height, created_at FROM intake.photos WHERE request_id = \(requestId) ORDER BY created_at",
+            logger: logger
         ).decode((UUID, String, Int, Int, Date).self) {
-            photos.append(PhotoRef(id: id.uuidString.lowercased(), stage: stage, url: Self.url(id), thumbnailUrl: Self.url(id) + "/thumbnail", width: width, height: height, addedAt: created))
+            photos.append(
+                PhotoRef(
+                    id: id.uuidString.lowercased(),
+                    stage: stage,
+                    url: Self.url(id),
+                    thumbnailUrl: Self.url(id) + "/thumbnail",
+                    width: width,
+                    height: height,
+                    addedAt: created
+                )
+            )
         }
         return photos
     }

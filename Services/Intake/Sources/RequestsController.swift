@@ -47,7 +47,9 @@ struct RequestsController: Sendable {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(raw)' is not a request id")
         }
         let contact: ReporterContact?
-        do { contact = try await store.contact(of: id, for: principal, logger: context.logger) } catch let failure as AuthFailure { throw Problem(failure) }
+        do { contact = try await store.contact(of: id, for: principal, logger: context.logger) } catch let failure as AuthFailure {
+            throw Problem(failure)
+        }
         guard let contact else { throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "no request \(raw)") }
         return try JSONResponse.make(contact, headers: [.cacheControl: "no-store"])
     }
@@ -59,14 +61,24 @@ struct RequestsController: Sendable {
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let key, key.isEmpty || key.count > 200 {
-            throw Problem(status: .badRequest, code: "invalid_idempotency_key", title: "Invalid Idempotency-Key", detail: "the Idempotency-Key header must be 1–200 characters")
+            throw Problem(
+                status: .badRequest,
+                code: "invalid_idempotency_key",
+                title: "Invalid Idempotency-Key",
+                detail: "the Idempotency-Key header must be 1–200 characters"
+            )
         }
         var request = request
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: maxBody)
         } catch {
-            throw Problem(status: .contentTooLarge, code: "too_large", title: "Body too large", detail: "request bodies are limited to \(maxBody) bytes")
+            throw Problem(
+                status: .contentTooLarge,
+                code: "too_large",
+                title: "Body too large",
+                detail: "request bodies are limited to \(maxBody) bytes"
+            )
         }
         let draft: SubmissionDraft
         do {
@@ -78,7 +90,13 @@ struct RequestsController: Sendable {
         switch draft.validate() {
         case .success(let valid): submission = valid
         case .failure(let invalid):
-            throw Problem(status: .badRequest, code: "validation_failed", title: "The submission is not valid", detail: invalid.description, errors: invalid.errors)
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "The submission is not valid",
+                detail: invalid.description,
+                errors: invalid.errors
+            )
         }
         if let wait = perPhone.take(submission.reporter.phone.filter(\.isNumber)) {
             throw Problem.rateLimited("reporter.phone: at most \(perPhone.limit) requests an hour from one reporter", retryAfter: wait)
@@ -89,8 +107,14 @@ struct RequestsController: Sendable {
         var headers: HTTPFields = [.location: location]
         if !outcome.created { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return try JSONResponse.make(
-            SubmissionAccepted(id: outcome.requestId, state: .received, statusUrl: location, uploadToken: uploads.signature(requestId: outcome.requestId, version: 0)),
-            status: outcome.created ? .created : .ok, headers: headers
+            SubmissionAccepted(
+                id: outcome.requestId,
+                state: .received,
+                statusUrl: location,
+                uploadToken: uploads.signature(requestId: outcome.requestId, version: 0)
+            ),
+            status: outcome.created ? .created : .ok,
+            headers: headers
         )
     }
 
@@ -108,7 +132,11 @@ struct RequestsController: Sendable {
             return "staff:\(try await authenticator.principal(of: request).id)"
         }
         guard publicSubmissions else {
-            throw Problem(AuthFailure.unauthenticated("submissions need an API key (X-API-Key, from `gridloop apikey create`) or a staff token (Authorization: Bearer)"))
+            throw Problem(
+                AuthFailure.unauthenticated(
+                    "submissions need an API key (X-API-Key, from `gridloop apikey create`) or a staff token (Authorization: Bearer)"
+                )
+            )
         }
         return context.client(of: request, trusting: trustedProxies)
     }

@@ -58,9 +58,20 @@ package enum TrailAudit {
 
     static func link(_ row: LinkRow) -> TrailLink {
         TrailLink(
-            entry: TrailEntry(requestId: row.0.uuidString.lowercased(), seq: row.1, eventId: row.2, eventType: row.3, version: row.4,
-                              state: row.5, unit: row.6, actor: row.7, detail: row.8, occurredAt: row.9),
-            previousHash: row.10, hash: row.11
+            entry: TrailEntry(
+                requestId: row.0.uuidString.lowercased(),
+                seq: row.1,
+                eventId: row.2,
+                eventType: row.3,
+                version: row.4,
+                state: row.5,
+                unit: row.6,
+                actor: row.7,
+                detail: row.8,
+                occurredAt: row.9
+            ),
+            previousHash: row.10,
+            hash: row.11
         )
     }
 }

@@ -1,5 +1,5 @@
-import NotificationService
 import GridLoopServiceSupport
+import NotificationService
 
 ConcurrencyExecutor.adoptEventLoops()
 try await NotificationApp.main()

@@ -23,7 +23,8 @@ struct Deliveries: Sendable {
     /// The event types the integration webhook receives.
     static let integrationEvents: Set<String> = [
         MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened,
-        MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed, MessageType.requestOverdue, MessageType.deadlineWarning,
+        MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed, MessageType.requestOverdue,
+        MessageType.deadlineWarning,
     ]
 
     func event(_ delivery: Delivery) async throws {
@@ -43,7 +44,13 @@ struct Deliveries: Sendable {
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
             var recorded = 0
             if Self.integrationEvents.contains(header.type), let webhookURL {
-                try await recordIntegrationWebhook(header, body: String(decoding: delivery.message.body, as: UTF8.self), url: webhookURL, on: connection, logger: logger)
+                try await recordIntegrationWebhook(
+                    header,
+                    body: String(decoding: delivery.message.body, as: UTF8.self),
+                    url: webhookURL,
+                    on: connection,
+                    logger: logger
+                )
                 recorded += 1
             }
             if let facts {
@@ -54,7 +61,13 @@ struct Deliveries: Sendable {
         if recorded > 0 { wakeup.wake() }
     }
 
-    private func recordIntegrationWebhook(_ header: EnvelopeHeader, body: String, url: String, on connection: PostgresConnection, logger: Logger) async throws {
+    private func recordIntegrationWebhook(
+        _ header: EnvelopeHeader,
+        body: String,
+        url: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         // A target on loopback, private or link-local addresses is refused unless allowed:
         // the delivery is recorded as failed with the reason, visible and retryable.
         let refusal = allowPrivateTargets ? nil : WebhookTarget.refusal(url)
@@ -96,7 +109,11 @@ struct Deliveries: Sendable {
             throw RequestNotYetKnown(requestId: facts.requestId)
         }
         var directory = try await directory.view(
-            units: facts.units, extraUnits: [facts.by, facts.department].compactMap { $0 }, grid: request?.grid, on: connection, logger: logger
+            units: facts.units,
+            extraUnits: [facts.by, facts.department].compactMap { $0 },
+            grid: request?.grid,
+            on: connection,
+            logger: logger
         )
         if let staff = facts.staff, directory.staffNames[staff] == nil {
             directory.staffNames[staff] = try await self.directory.staffName(staff, on: connection, logger: logger)
@@ -134,7 +151,9 @@ struct Deliveries: Sendable {
             "SELECT reporter_name, reporter_phone, reporter_email, language, grid, category, description FROM notification.requests WHERE request_id = \(requestId)",
             logger: logger
         )
-        for try await (name, phone, email, language, grid, category, description) in rows.decode((String?, String?, String?, String?, String?, String?, String?).self) {
+        for try await (name, phone, email, language, grid, category, description) in rows.decode(
+            (String?, String?, String?, String?, String?, String?, String?).self
+        ) {
             let reporter = name.map {
                 Recipient(key: "reporter", name: $0, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: opened(phone))
             }
@@ -148,7 +167,13 @@ struct Deliveries: Sendable {
             )
             for try await (id, name, phone, email, language) in linked.decode((String, String?, String?, String?, String?).self) {
                 guard let name else { continue }
-                var recipient = Recipient(key: "reporter:\(id)", name: name, language: language ?? NotificationTemplates.defaultLanguage, email: email, phone: opened(phone))
+                var recipient = Recipient(
+                    key: "reporter:\(id)",
+                    name: name,
+                    language: language ?? NotificationTemplates.defaultLanguage,
+                    email: email,
+                    phone: opened(phone)
+                )
                 recipient.ownRequestId = id
                 contact.linked.append(recipient)
             }

@@ -27,14 +27,34 @@ package struct DeliveryPayload: Codable, Sendable, Equatable {
         let payload: DeliveryPayload
         switch message.channel {
         case .sms:
-            payload = DeliveryPayload(id: message.id, to: message.target, text: message.message.subject, requestId: requestId, template: message.template, language: message.language)
+            payload = DeliveryPayload(
+                id: message.id,
+                to: message.target,
+                text: message.message.subject,
+                requestId: requestId,
+                template: message.template,
+                language: message.language
+            )
         case .webhook:
             payload = DeliveryPayload(
-                id: message.id, recipient: message.recipient.key, name: message.recipient.name, requestId: requestId, event: event,
-                template: message.template, language: message.language, subject: message.message.subject, body: message.message.body
+                id: message.id,
+                recipient: message.recipient.key,
+                name: message.recipient.name,
+                requestId: requestId,
+                event: event,
+                template: message.template,
+                language: message.language,
+                subject: message.message.subject,
+                body: message.message.body
             )
         case .email:
-            payload = DeliveryPayload(to: message.target, requestId: requestId, language: message.language, subject: message.message.subject, body: message.message.body)
+            payload = DeliveryPayload(
+                to: message.target,
+                requestId: requestId,
+                language: message.language,
+                subject: message.message.subject,
+                body: message.message.body
+            )
         }
         return String(decoding: try WireJSON.encode(payload), as: UTF8.self)
     }

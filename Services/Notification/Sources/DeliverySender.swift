@@ -122,9 +122,14 @@ struct DeliverySender: Service {
         let elapsed = ContinuousClock.now - started
         let latency = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         do {
-            try await withDeadline(.seconds(30), "recording delivery \(delivery.id)") { [outcome] in try await self.record(delivery, outcome: outcome, latencyMs: latency) }
+            try await withDeadline(.seconds(30), "recording delivery \(delivery.id)") { [outcome] in
+                try await self.record(delivery, outcome: outcome, latencyMs: latency)
+            }
         } catch {
-            logger.error("cannot record a delivery attempt; it will be retried after its lease", metadata: ["delivery.id": "\(delivery.id)", "error": "\(String(reflecting: error))"])
+            logger.error(
+                "cannot record a delivery attempt; it will be retried after its lease",
+                metadata: ["delivery.id": "\(delivery.id)", "error": "\(String(reflecting: error))"]
+            )
         }
     }
 
@@ -145,11 +150,17 @@ struct DeliverySender: Service {
         request.headers.add(name: "webhook-id", value: delivery.id)
         request.headers.add(name: "webhook-timestamp", value: "\(timestamp)")
         if !secrets.isEmpty {
-            request.headers.add(name: "webhook-signature", value: WebhookSignature.header(id: delivery.id, timestamp: timestamp, body: Array(delivery.payload.utf8), secrets: secrets))
+            request.headers.add(
+                name: "webhook-signature",
+                value: WebhookSignature.header(id: delivery.id, timestamp: timestamp, body: Array(delivery.payload.utf8), secrets: secrets)
+            )
         }
         request.body = .bytes(ByteBuffer(string: delivery.payload))
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.execute(
+                request,
+                timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            )
             _ = try? await response.body.collect(upTo: 1 << 16)
             let code = Int(response.status.code)
             return Outcome(statusCode: code, failure: (200..<300).contains(code) ? nil : "HTTP \(code)")
@@ -163,8 +174,12 @@ struct DeliverySender: Service {
         do {
             let payload = try DeliveryPayload.decode(delivery.payload)
             let message = MailMessage(
-                from: smtp.from, to: delivery.target, subject: payload.subject ?? "GridLoop", body: payload.body ?? "",
-                messageId: MailMessage.messageId(for: delivery.id), date: Date(),
+                from: smtp.from,
+                to: delivery.target,
+                subject: payload.subject ?? "GridLoop",
+                body: payload.body ?? "",
+                messageId: MailMessage.messageId(for: delivery.id),
+                date: Date(),
                 headers: [("X-GridLoop-Delivery", delivery.id), ("X-GridLoop-Request", payload.requestId), ("Content-Language", payload.language)]
             )
             try await SMTPClient.send(message, to: delivery.target, configuration: smtp)

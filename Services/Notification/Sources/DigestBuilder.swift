@@ -57,8 +57,15 @@ struct DigestBuilder: Sendable {
             let when = quietHours?.end(ofQuietAround: now, utcOffset: utcOffset) ?? now
             let digestId = "digest:\(recipient):\(channel.rawValue):\(first.0)"
             let message = PlannedMessage(
-                id: digestId, recipient: Recipient(key: recipient, name: first.1, language: first.3), channel: channel, target: first.2,
-                template: "digest", language: first.3, message: rendered, urgent: false, dispatch: .at(when)
+                id: digestId,
+                recipient: Recipient(key: recipient, name: first.1, language: first.3),
+                channel: channel,
+                target: first.2,
+                template: "digest",
+                language: first.3,
+                message: rendered,
+                urgent: false,
+                dispatch: .at(when)
             )
             let payload = try DeliveryPayload.encode(message, requestId: "", event: "digest")
             try await connection.query(

@@ -17,7 +17,18 @@ package struct DirectorySnapshot: Sendable {
         package var quietHours: String?
         package var digestSeconds: Int?
 
-        package init(id: String, name: String, role: String, unit: String, language: String?, email: String?, phone: String?, webhook: String?, quietHours: String?, digestSeconds: Int?) {
+        package init(
+            id: String,
+            name: String,
+            role: String,
+            unit: String,
+            language: String?,
+            email: String?,
+            phone: String?,
+            webhook: String?,
+            quietHours: String?,
+            digestSeconds: Int?
+        ) {
             self.id = id
             self.name = name
             self.role = role
@@ -87,7 +98,8 @@ package struct Directory: Sendable {
 
     /// The directory entries one event needs: staff of `units`, grid workers of `grid`,
     /// supervisors, unit and staff names, settings.
-    func view(units: [UnitRef], extraUnits: [UnitRef], grid: String?, on connection: PostgresConnection, logger: Logger) async throws -> DirectoryView {
+    func view(units: [UnitRef], extraUnits: [UnitRef], grid: String?, on connection: PostgresConnection, logger: Logger) async throws -> DirectoryView
+    {
         var view = DirectoryView()
         let unitRefs = units.map(\.description)
         let gridUnit = grid.map { "grid:\($0)" } ?? ""
@@ -99,10 +111,18 @@ package struct Directory: Sendable {
             """,
             logger: logger
         )
-        for try await (id, name, role, unit, language, email, phone, webhook, quiet, digest) in rows.decode((String, String, String, String, String, String?, String?, String?, String?, Int?).self) {
+        for try await (id, name, role, unit, language, email, phone, webhook, quiet, digest) in rows.decode(
+            (String, String, String, String, String, String?, String?, String?, String?, Int?).self
+        ) {
             let recipient = Recipient(
-                key: "staff:\(id)", name: name, language: language, email: email, phone: phone, webhook: webhook,
-                quietHours: quiet.flatMap(QuietHours.init(parsing:)), digestSeconds: digest
+                key: "staff:\(id)",
+                name: name,
+                language: language,
+                email: email,
+                phone: phone,
+                webhook: webhook,
+                quietHours: quiet.flatMap(QuietHours.init(parsing:)),
+                digestSeconds: digest
             )
             view.staffNames[id] = name
             if unitRefs.contains(unit) { view.staffByUnit[unit, default: []].append(recipient) }
@@ -110,10 +130,15 @@ package struct Directory: Sendable {
             if unit == gridUnit, role == "grid-worker", let grid { view.gridWorkers[grid, default: []].append(recipient) }
         }
         let named = unitRefs + extraUnits.map(\.description)
-        for try await (ref, name) in try await connection.query("SELECT ref, name FROM notification.units WHERE ref = ANY(\(named))", logger: logger).decode((String, String).self) {
+        for try await (ref, name) in try await connection.query("SELECT ref, name FROM notification.units WHERE ref = ANY(\(named))", logger: logger)
+            .decode((String, String).self)
+        {
             view.unitNames[ref] = name
         }
-        for try await (urgent, offset) in try await connection.query("SELECT urgent, utc_offset FROM notification.settings WHERE id = 1", logger: logger).decode(([String], Int).self) {
+        for try await (urgent, offset) in try await connection.query(
+            "SELECT urgent, utc_offset FROM notification.settings WHERE id = 1",
+            logger: logger
+        ).decode(([String], Int).self) {
             view.urgentCategories = Set(urgent)
             view.utcOffset = offset
         }
@@ -127,6 +152,8 @@ package struct Directory: Sendable {
 
     /// The grid of a household, if the org file lists it.
     func grid(ofHousehold household: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
-        try await connection.query("SELECT grid FROM notification.households WHERE id = \(household)", logger: logger).collect().first?.decode(String.self)
+        try await connection.query("SELECT grid FROM notification.households WHERE id = \(household)", logger: logger).collect().first?.decode(
+            String.self
+        )
     }
 }

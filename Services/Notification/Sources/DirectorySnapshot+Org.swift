@@ -9,8 +9,15 @@ extension DirectorySnapshot {
         for household in org.households ?? [] { households[household.id] = household.grid }
         let staff = (org.staff ?? []).map { member in
             Staff(
-                id: member.id, name: member.name, role: member.role, unit: member.unit, language: member.language, email: member.email,
-                phone: member.phone, webhook: member.webhook, quietHours: member.quietHours,
+                id: member.id,
+                name: member.name,
+                role: member.role,
+                unit: member.unit,
+                language: member.language,
+                email: member.email,
+                phone: member.phone,
+                webhook: member.webhook,
+                quietHours: member.quietHours,
                 digestSeconds: member.digest.flatMap(SLAPolicy.parseDuration).map { Int($0.wholeSeconds) }
             )
         }

@@ -30,14 +30,16 @@ package enum NotificationApp: GridLoopServiceApp {
             reader.string(forKey: "notification.webhook.previous.secret", isSecret: true),
         ].compactMap { $0 }.filter { !$0.isEmpty }
         let rules = try NotificationRules.parse(
-            try reader.nonEmptyString(forKey: "notification.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) } ?? NotificationTemplates.builtInRules()
+            try reader.nonEmptyString(forKey: "notification.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) }
+                ?? NotificationTemplates.builtInRules()
         )
         let templates = try NotificationTemplates.load(overrideDirectory: reader.nonEmptyString(forKey: "notification.templates.dir"))
         try templates.check(rules)
         let timeout = Duration.milliseconds(reader.int(forKey: "notification.timeout.ms", default: 10_000))
         let smtp = try reader.nonEmptyString(forKey: "notification.smtp.url", isSecret: true).map { url in
             try SMTPConfiguration(
-                url: url, from: reader.string(forKey: "notification.smtp.from", default: "gridloop@localhost"),
+                url: url,
+                from: reader.string(forKey: "notification.smtp.from", default: "gridloop@localhost"),
                 heloName: reader.string(forKey: "notification.smtp.helo", default: "gridloop.local"),
                 caFile: reader.nonEmptyString(forKey: "notification.smtp.ca.file"),
                 timeout: .milliseconds(Int64(reader.int(forKey: "notification.timeout.ms", default: 10_000)))
@@ -49,10 +51,16 @@ package enum NotificationApp: GridLoopServiceApp {
         if smsGatewayURL != nil { channels.insert(.sms) }
 
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
-        runtime.logger.info("notification channels", metadata: ["channels": "\(channels.map(\.rawValue).sorted())", "rules": "\(rules.byEvent.count) event types"])
+        runtime.logger.info(
+            "notification channels",
+            metadata: ["channels": "\(channels.map(\.rawValue).sorted())", "rules": "\(rules.byEvent.count) event types"]
+        )
         // Residents' status and follow-up links point at the web app (none without it).
         let residentLinks = reader.nonEmptyString(forKey: "notification.web.url").map { url in
-            ResidentLinks(baseURL: url, followUp: reader.string(forKey: "gridloop.auth.secret", isSecret: true).flatMap { $0.isEmpty ? nil : FollowUpLink(authSecret: $0) })
+            ResidentLinks(
+                baseURL: url,
+                followUp: reader.string(forKey: "gridloop.auth.secret", isSecret: true).flatMap { $0.isEmpty ? nil : FollowUpLink(authSecret: $0) }
+            )
         }
         let allowPrivate = reader.bool(forKey: "notification.allow.private.targets", default: false)
         let retry = RetryPolicy(
@@ -62,19 +70,31 @@ package enum NotificationApp: GridLoopServiceApp {
         )
         let protector = try DataProtector.fromConfiguration(reader)
         let deliveries = Deliveries(
-            postgres: runtime.postgres, webhookURL: webhookURL, allowPrivateTargets: allowPrivate,
-            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels, residentLinks: residentLinks), protector: protector
+            postgres: runtime.postgres,
+            webhookURL: webhookURL,
+            allowPrivateTargets: allowPrivate,
+            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels, residentLinks: residentLinks),
+            protector: protector
         )
         let sender = DeliverySender(
-            postgres: runtime.postgres, wakeup: deliveries.wakeup, secrets: secrets, retry: retry,
-            concurrency: reader.int(forKey: "notification.concurrency", default: 8), timeout: timeout,
-            smsGatewayURL: smsGatewayURL, protector: protector, smtp: smtp,
+            postgres: runtime.postgres,
+            wakeup: deliveries.wakeup,
+            secrets: secrets,
+            retry: retry,
+            concurrency: reader.int(forKey: "notification.concurrency", default: 8),
+            timeout: timeout,
+            smsGatewayURL: smsGatewayURL,
+            protector: protector,
+            smtp: smtp,
             digests: DigestBuilder(postgres: runtime.postgres, templates: templates, logger: runtime.logger),
-            lease: .seconds(reader.int(forKey: "notification.lease.seconds", default: 60)), logger: runtime.logger
+            lease: .seconds(reader.int(forKey: "notification.lease.seconds", default: 60)),
+            logger: runtime.logger
         )
         return runtime.makeApplication(
             services: [sender],
-            consumers: [runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)]
+            consumers: [
+                runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)
+            ]
         )
     }
 

@@ -18,7 +18,16 @@ package struct Recipient: Sendable, Equatable {
     /// For the reporter of a linked request: that request's id.
     package var ownRequestId: String?
 
-    package init(key: String, name: String, language: String, email: String? = nil, phone: String? = nil, webhook: String? = nil, quietHours: QuietHours? = nil, digestSeconds: Int? = nil) {
+    package init(
+        key: String,
+        name: String,
+        language: String,
+        email: String? = nil,
+        phone: String? = nil,
+        webhook: String? = nil,
+        quietHours: QuietHours? = nil,
+        digestSeconds: Int? = nil
+    ) {
         self.key = key
         self.name = name
         self.language = language
@@ -119,7 +128,12 @@ package struct NotificationPlanner: Sendable {
     /// Residents' links: the status page and the 回访 follow-up (`NOTIFICATION_WEB_URL`).
     package var residentLinks: ResidentLinks?
 
-    package init(rules: NotificationRules, templates: NotificationTemplates, enabledChannels: Set<DeliveryChannel>, residentLinks: ResidentLinks? = nil) {
+    package init(
+        rules: NotificationRules,
+        templates: NotificationTemplates,
+        enabledChannels: Set<DeliveryChannel>,
+        residentLinks: ResidentLinks? = nil
+    ) {
         self.rules = rules
         self.templates = templates
         self.enabledChannels = enabledChannels
@@ -152,14 +166,32 @@ package struct NotificationPlanner: Sendable {
             }
             let urgent = rule.urgent == true || urgentCategory
             for (recipient, unit) in audience where told.insert(recipient.key).inserted {
-                let context = self.context(facts, request: request, category: category, recipient: recipient, unit: unit, urgent: urgent, directory: directory, now: now)
+                let context = self.context(
+                    facts,
+                    request: request,
+                    category: category,
+                    recipient: recipient,
+                    unit: unit,
+                    urgent: urgent,
+                    directory: directory,
+                    now: now
+                )
                 guard let message = templates.render(rule.template, language: recipient.language, context: context) else { continue }
                 let dispatch = Self.dispatch(for: recipient, urgent: urgent, now: now, utcOffset: directory.utcOffset)
                 for (channel, target) in recipient.channels(enabled: enabledChannels) where rule.channels.map({ $0.contains(channel) }) ?? true {
-                    planned.append(PlannedMessage(
-                        id: "\(facts.eventId):\(recipient.key):\(channel.rawValue)", recipient: recipient, channel: channel, target: target,
-                        template: rule.template, language: recipient.language, message: message, urgent: urgent, dispatch: dispatch
-                    ))
+                    planned.append(
+                        PlannedMessage(
+                            id: "\(facts.eventId):\(recipient.key):\(channel.rawValue)",
+                            recipient: recipient,
+                            channel: channel,
+                            target: target,
+                            template: rule.template,
+                            language: recipient.language,
+                            message: message,
+                            urgent: urgent,
+                            dispatch: dispatch
+                        )
+                    )
                 }
             }
         }
@@ -175,7 +207,14 @@ package struct NotificationPlanner: Sendable {
     }
 
     private func context(
-        _ facts: EventFacts, request: RequestContact?, category: String?, recipient: Recipient, unit: UnitRef?, urgent: Bool, directory: DirectoryView, now: Date
+        _ facts: EventFacts,
+        request: RequestContact?,
+        category: String?,
+        recipient: Recipient,
+        unit: UnitRef?,
+        urgent: Bool,
+        directory: DirectoryView,
+        now: Date
     ) -> [String: Any] {
         let language = recipient.language
         let english = language == "en"
@@ -222,7 +261,9 @@ package struct NotificationPlanner: Sendable {
         if let links = residentLinks, recipient.key == "reporter" || recipient.ownRequestId != nil {
             let own = recipient.ownRequestId ?? facts.requestId
             context["statusUrl"] = "\(links.baseURL)/status/\(own)"
-            if facts.type == MessageType.requestResolved, recipient.key == "reporter", let version = facts.requestVersion, let followUp = links.followUp {
+            if facts.type == MessageType.requestResolved, recipient.key == "reporter", let version = facts.requestVersion,
+                let followUp = links.followUp
+            {
                 context["followUpUrl"] = links.baseURL + followUp.path(requestId: facts.requestId, version: version)
             }
         }
@@ -237,4 +278,3 @@ package struct NotificationPlanner: Sendable {
         return String(format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
     }
 }
-

@@ -67,7 +67,10 @@ package struct NotificationTemplates: Sendable {
     package func check(_ rules: NotificationRules) throws {
         let missing = (rules.templates.union(["digest"])).filter { !names.contains("\($0).\(Self.defaultLanguage)") }.sorted()
         guard missing.isEmpty else {
-            throw TemplatesInvalid(reason: "no \(Self.defaultLanguage) template for \(missing.joined(separator: ", ")) (expected files like \(missing[0]).\(Self.defaultLanguage).mustache)")
+            throw TemplatesInvalid(
+                reason:
+                    "no \(Self.defaultLanguage) template for \(missing.joined(separator: ", ")) (expected files like \(missing[0]).\(Self.defaultLanguage).mustache)"
+            )
         }
     }
 

@@ -74,12 +74,15 @@ package struct SMTPReply: Sendable, Equatable {
 /// checked; the conversation has one overall timeout.
 package enum SMTPClient {
     package static func send(_ message: MailMessage, to recipient: String, configuration: SMTPConfiguration) async throws {
-        let sslContext: NIOSSLContext? = try configuration.security == .none ? nil : {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.minimumTLSVersion = .tlsv12
-            if let caFile = configuration.caFile { tls.trustRoots = .file(caFile) }
-            return try NIOSSLContext(configuration: tls)
-        }()
+        let sslContext: NIOSSLContext? =
+            try configuration.security == .none
+            ? nil
+            : {
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.minimumTLSVersion = .tlsv12
+                if let caFile = configuration.caFile { tls.trustRoots = .file(caFile) }
+                return try NIOSSLContext(configuration: tls)
+            }()
         let replies = SMTPReplyHandler()
         let host = configuration.host
         let implicitTLS = configuration.security == .tls
@@ -112,7 +115,10 @@ package enum SMTPClient {
                 throw SMTPFailure(reason: "SMTP \(stage): no reply (\(error))", permanent: false)
             }
             guard accepted.contains(reply.code) else {
-                throw SMTPFailure(reason: "SMTP \(reply.code) at \(stage): \(reply.lines.joined(separator: " "))", permanent: (500...599).contains(reply.code))
+                throw SMTPFailure(
+                    reason: "SMTP \(reply.code) at \(stage): \(reply.lines.joined(separator: " "))",
+                    permanent: (500...599).contains(reply.code)
+                )
             }
             return reply
         }

@@ -7,7 +7,7 @@ package enum WebhookTarget {
     /// Why `url` is refused, or `nil` when it may be used.
     package static func refusal(_ url: String) -> String? {
         guard let components = URLComponents(string: url), let scheme = components.scheme, ["http", "https"].contains(scheme),
-              let host = components.host?.lowercased(), !host.isEmpty
+            let host = components.host?.lowercased(), !host.isEmpty
         else { return "target refused: '\(url)' is not an http(s) URL" }
         if host == "localhost" || host.hasSuffix(".localhost") { return "target refused: \(host) is loopback" }
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host

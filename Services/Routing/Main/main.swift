@@ -1,5 +1,5 @@
-import RoutingService
 import GridLoopServiceSupport
+import RoutingService
 
 ConcurrencyExecutor.adoptEventLoops()
 try await RoutingApp.main()

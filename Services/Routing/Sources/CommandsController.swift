@@ -42,11 +42,21 @@ struct CommandsController: Sendable {
         }
         let token = try Authenticator.token(of: request)
         let command = StaffCommand(
-            action: body.action, requestId: id, staff: body.staff ?? "", unit: body.unit, note: body.note, satisfaction: body.satisfaction,
-            departments: body.departments, target: body.target, into: body.into, solved: body.solved, token: token
+            action: body.action,
+            requestId: id,
+            staff: body.staff ?? "",
+            unit: body.unit,
+            note: body.note,
+            satisfaction: body.satisfaction,
+            departments: body.departments,
+            target: body.target,
+            into: body.into,
+            solved: body.solved,
+            token: token
         )
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "http:\($0)" } ?? MessageID.make()
-        guard let reply = try await workflow.execute(command, messageId: key, correlationId: MessageID.make(), replyTo: nil, logger: context.logger) else {
+        guard let reply = try await workflow.execute(command, messageId: key, correlationId: MessageID.make(), replyTo: nil, logger: context.logger)
+        else {
             return try JSONResponse.make(CommandReply(ok: true, requestId: id, message: "already applied (same Idempotency-Key)"))
         }
         guard reply.ok else {

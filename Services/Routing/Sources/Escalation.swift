@@ -18,7 +18,12 @@ package struct EscalationRefused: Error, Equatable, CustomStringConvertible {
 /// or ``EscalationRules/nextUnit(from:category:streetOfGrid:departmentOfCategory:)``.
 package enum EscalationRules {
     /// The unit one tier up from `current`.
-    package static func nextUnit(from current: UnitRef, category: String, streetOfGrid: String?, departmentOfCategory: String?) -> Result<UnitRef, EscalationRefused> {
+    package static func nextUnit(
+        from current: UnitRef,
+        category: String,
+        streetOfGrid: String?,
+        departmentOfCategory: String?
+    ) -> Result<UnitRef, EscalationRefused> {
         switch current.tier {
         case .grid:
             guard let street = streetOfGrid, let unit = try? UnitRef(tier: .street, id: street) else {
@@ -27,11 +32,18 @@ package enum EscalationRules {
             return .success(unit)
         case .street:
             guard let department = departmentOfCategory, let unit = try? UnitRef(tier: .district, id: department) else {
-                return .failure(EscalationRefused(code: .noRoute, description: "no district department handles category '\(category)'; add it to the org file"))
+                return .failure(
+                    EscalationRefused(code: .noRoute, description: "no district department handles category '\(category)'; add it to the org file")
+                )
             }
             return .success(unit)
         case .district, .oversight:
-            return .failure(EscalationRefused(code: .conflict, description: "a \(current.tier.rawValue) assignment cannot be escalated further; it stays open until solved"))
+            return .failure(
+                EscalationRefused(
+                    code: .conflict,
+                    description: "a \(current.tier.rawValue) assignment cannot be escalated further; it stays open until solved"
+                )
+            )
         }
     }
 }
@@ -39,7 +51,13 @@ package enum EscalationRules {
 extension RoutingStore {
     /// Sends the request one tier up under a new assignment (staff command or SLA sweeper):
     /// state, timers, trail event, the new unit's assignment message. Returns the new lifecycle.
-    package func escalate(_ request: RequestRecord, assignment: UUID, staff: String, reason: String, correlationId: String) async throws -> RequestLifecycle {
+    package func escalate(
+        _ request: RequestRecord,
+        assignment: UUID,
+        staff: String,
+        reason: String,
+        correlationId: String
+    ) async throws -> RequestLifecycle {
         guard let unit = request.lifecycle.unit else { throw CommandRefused(.conflict, "the request is not assigned to any unit") }
         let streetOfGrid = unit.tier == .grid ? try await self.streetOfGrid(unit.id) : nil
         let department = try await departmentOfCategory(request.category)
@@ -50,15 +68,27 @@ extension RoutingStore {
         }
         try await markEscalated(assignment: assignment, note: reason)
         return try await move(
-            request, transition: .escalate(to: target), type: MessageType.requestEscalated, assignment: assignment, staff: staff, reason: reason,
-            assignmentReason: "escalated from \(unit) by \(staff): \(reason)", correlationId: correlationId
+            request,
+            transition: .escalate(to: target),
+            type: MessageType.requestEscalated,
+            assignment: assignment,
+            staff: staff,
+            reason: reason,
+            assignmentReason: "escalated from \(unit) by \(staff): \(reason)",
+            correlationId: correlationId
         )
     }
 
     /// Moves the request to another unit under a new assignment (escalate, return, reopen,
     /// reassign): state, timers, the `type` event and the new unit's assignment message.
     package func move(
-        _ request: RequestRecord, transition: RequestTransition, type: String, assignment: UUID, staff: String, reason: String, assignmentReason: String,
+        _ request: RequestRecord,
+        transition: RequestTransition,
+        type: String,
+        assignment: UUID,
+        staff: String,
+        reason: String,
+        assignmentReason: String,
         correlationId: String
     ) async throws -> RequestLifecycle {
         let current = request.lifecycle
@@ -69,10 +99,17 @@ extension RoutingStore {
         try await save(request.id, lifecycle, previousVersion: current.version)
         try await cancelTimers(assignment: assignment)
         let next = try await recordAssignment(
-            request: request.id, unit: target, reason: assignmentReason, category: request.category, description: request.description
+            request: request.id,
+            unit: target,
+            reason: assignmentReason,
+            category: request.category,
+            description: request.description
         )
         let event = MessageEnvelope(
-            type: type, requestId: request.idText, correlationId: correlationId, requestVersion: lifecycle.version,
+            type: type,
+            requestId: request.idText,
+            correlationId: correlationId,
+            requestVersion: lifecycle.version,
             payload: RequestMoved(requestId: request.idText, assignmentId: next.assignmentId, from: from, to: target, staff: staff, reason: reason)
         )
         try await emit(event: event)

@@ -31,33 +31,68 @@ struct FollowUpController: Sendable {
 
     private func answer(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let id = (context.parameters.get("id") ?? "").lowercased()
-        guard UUID(uuidString: id) != nil else { throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(id)' is not a request id") }
+        guard UUID(uuidString: id) != nil else {
+            throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(id)' is not a request id")
+        }
         var request = request
         let buffer = try await request.collectBody(upTo: 16 * 1024)
         let body: Body
-        do { body = try WireJSON.decode(Body.self, from: buffer.readableBytesView) } catch { throw Problem.invalidJSON(error, title: "Malformed follow-up answer") }
+        do { body = try WireJSON.decode(Body.self, from: buffer.readableBytesView) } catch {
+            throw Problem.invalidJSON(error, title: "Malformed follow-up answer")
+        }
         if let note = body.note, note.count > 2000 {
-            throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid follow-up answer", detail: "note: at most 2000 characters",
-                          errors: [FieldError(field: "note", code: "too_long", message: "at most 2000 characters")])
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "Invalid follow-up answer",
+                detail: "note: at most 2000 characters",
+                errors: [FieldError(field: "note", code: "too_long", message: "at most 2000 characters")]
+            )
         }
         guard links.contains(where: { $0.verify(requestId: id, version: body.version, signature: body.signature) }) else {
-            throw Problem(status: .forbidden, code: "forbidden", title: "Not a follow-up link", detail: "the link's signature does not match this request")
+            throw Problem(
+                status: .forbidden,
+                code: "forbidden",
+                title: "Not a follow-up link",
+                detail: "the link's signature does not match this request"
+            )
         }
         var words: [String] = []
         if let contacted = body.contacted { words.append(contacted ? "contacted by staff" : "not contacted by staff") }
         if let solved = body.solved { words.append(solved ? "solved" : "not solved") }
         if let note = body.note?.trimmingCharacters(in: .whitespacesAndNewlines), !note.isEmpty { words.append(note) }
         let command = StaffCommand(
-            action: .feedback, requestId: id, staff: "resident", note: "resident's follow-up: " + words.joined(separator: "; "),
-            satisfaction: body.satisfaction, solved: body.solved
+            action: .feedback,
+            requestId: id,
+            staff: "resident",
+            note: "resident's follow-up: " + words.joined(separator: "; "),
+            satisfaction: body.satisfaction,
+            solved: body.solved
         )
-        guard let reply = try await workflow.execute(
-            command, messageId: "followup:\(id):\(body.version)", correlationId: MessageID.make(), replyTo: nil, logger: context.logger, residentAt: body.version
-        ) else {
-            throw Problem(status: .conflict, code: "already_answered", title: "Follow-up already answered", detail: "this follow-up link was answered before")
+        guard
+            let reply = try await workflow.execute(
+                command,
+                messageId: "followup:\(id):\(body.version)",
+                correlationId: MessageID.make(),
+                replyTo: nil,
+                logger: context.logger,
+                residentAt: body.version
+            )
+        else {
+            throw Problem(
+                status: .conflict,
+                code: "already_answered",
+                title: "Follow-up already answered",
+                detail: "this follow-up link was answered before"
+            )
         }
         guard reply.ok else {
-            throw Problem(status: reply.code == "not_found" ? .notFound : .conflict, code: reply.code ?? "conflict", title: "Follow-up not recorded", detail: reply.message)
+            throw Problem(
+                status: reply.code == "not_found" ? .notFound : .conflict,
+                code: reply.code ?? "conflict",
+                title: "Follow-up not recorded",
+                detail: reply.message
+            )
         }
         return try JSONResponse.make(reply)
     }

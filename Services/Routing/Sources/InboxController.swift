@@ -49,25 +49,56 @@ struct InboxStore: Sendable {
             let base = 10
             guard let request = try columns[base].decode(UUID?.self) else { continue }
             let (assignment, kindText, stateText, category, description, grid, household, address, assignedAt, claimedBy, claimedAt) =
-                (try columns[base + 1].decode(UUID.self), try columns[base + 2].decode(String.self), try columns[base + 3].decode(String.self), try columns[base + 4].decode(String.self),
-                 try columns[base + 5].decode(String.self), try columns[base + 6].decode(String?.self), try columns[base + 7].decode(String?.self), try columns[base + 8].decode(String?.self),
-                 try columns[base + 9].decode(Date.self), try columns[base + 10].decode(String?.self), try columns[base + 11].decode(Date?.self))
+                (
+                    try columns[base + 1].decode(UUID.self), try columns[base + 2].decode(String.self), try columns[base + 3].decode(String.self),
+                    try columns[base + 4].decode(String.self),
+                    try columns[base + 5].decode(String.self), try columns[base + 6].decode(String?.self), try columns[base + 7].decode(String?.self),
+                    try columns[base + 8].decode(String?.self),
+                    try columns[base + 9].decode(Date.self), try columns[base + 10].decode(String?.self), try columns[base + 11].decode(Date?.self)
+                )
             let (duplicate, incident, summonedBy, reopens, claimDue, resolveDue, overdue, warning) =
-                (try columns[base + 12].decode(UUID?.self), try columns[base + 13].decode(UUID?.self), try columns[base + 14].decode(String?.self), try columns[base + 15].decode(Int.self),
-                 try columns[base + 16].decode(Date?.self), try columns[base + 17].decode(Date?.self), try columns[base + 18].decode(Bool.self), try columns[base + 19].decode(Bool.self))
+                (
+                    try columns[base + 12].decode(UUID?.self), try columns[base + 13].decode(UUID?.self), try columns[base + 14].decode(String?.self),
+                    try columns[base + 15].decode(Int.self),
+                    try columns[base + 16].decode(Date?.self), try columns[base + 17].decode(Date?.self), try columns[base + 18].decode(Bool.self),
+                    try columns[base + 19].decode(Bool.self)
+                )
             guard let kind = StaffInbox.Kind(rawValue: kindText), let state = StaffInbox.State(rawValue: stateText) else { continue }
             let running = state == .assigned || state == .summoned
-            items.append(StaffInbox.Item(
-                requestId: request.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), kind: kind, state: state,
-                category: category, description: description, gridId: grid, householdId: household, address: address, assignedAt: assignedAt,
-                ageSeconds: max(0, Int(now.timeIntervalSince(assignedAt))), claimedBy: claimedBy, claimedAt: claimedAt,
-                claimDueAt: running ? claimDue : nil, resolveDueAt: running || state == .resolved ? nil : resolveDue, warning: warning, overdue: overdue,
-                possibleDuplicateOf: duplicate?.uuidString.lowercased(), incidentId: incident?.uuidString.lowercased(), summonedBy: summonedBy,
-                reopenCount: reopens
-            ))
+            items.append(
+                StaffInbox.Item(
+                    requestId: request.uuidString.lowercased(),
+                    assignmentId: assignment.uuidString.lowercased(),
+                    kind: kind,
+                    state: state,
+                    category: category,
+                    description: description,
+                    gridId: grid,
+                    householdId: household,
+                    address: address,
+                    assignedAt: assignedAt,
+                    ageSeconds: max(0, Int(now.timeIntervalSince(assignedAt))),
+                    claimedBy: claimedBy,
+                    claimedAt: claimedAt,
+                    claimDueAt: running ? claimDue : nil,
+                    resolveDueAt: running || state == .resolved ? nil : resolveDue,
+                    warning: warning,
+                    overdue: overdue,
+                    possibleDuplicateOf: duplicate?.uuidString.lowercased(),
+                    incidentId: incident?.uuidString.lowercased(),
+                    summonedBy: summonedBy,
+                    reopenCount: reopens
+                )
+            )
         }
         let end = filter.offset + items.count
-        return StaffInbox.Page(unit: unit.description, counts: counts, matching: matching, items: items, next: end < matching ? StaffInbox.Filter.cursor(offset: end) : nil)
+        return StaffInbox.Page(
+            unit: unit.description,
+            counts: counts,
+            matching: matching,
+            items: items,
+            next: end < matching ? StaffInbox.Filter.cursor(offset: end) : nil
+        )
     }
 }
 
@@ -89,19 +120,35 @@ struct InboxController: Sendable {
         let unit: UnitRef
         if let named = query["unit"], !named.isEmpty {
             do { unit = try UnitRef(parsing: named) } catch {
-                throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid inbox query", detail: "unit: \(error)",
-                              errors: [FieldError(field: "unit", code: "invalid", message: "a unit such as grid:guanghua-3 or street:xiping")])
+                throw Problem(
+                    status: .badRequest,
+                    code: "validation_failed",
+                    title: "Invalid inbox query",
+                    detail: "unit: \(error)",
+                    errors: [FieldError(field: "unit", code: "invalid", message: "a unit such as grid:guanghua-3 or street:xiping")]
+                )
             }
         } else if let own = principal.unit {
             unit = own
         } else {
-            throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid inbox query", detail: "\(principal.id) belongs to no unit: name one with ?unit=",
-                          errors: [FieldError(field: "unit", code: "required", message: "is required for readers without a unit")])
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "Invalid inbox query",
+                detail: "\(principal.id) belongs to no unit: name one with ?unit=",
+                errors: [FieldError(field: "unit", code: "required", message: "is required for readers without a unit")]
+            )
         }
         do { try ReadScope.requireInbox(principal, unit: unit) } catch { throw Problem(error) }
         let filter: StaffInbox.Filter
         do { filter = try StaffInbox.Filter(query: query) } catch {
-            throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid inbox query", detail: error.errors.map(\.description).joined(separator: "; "), errors: error.errors)
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "Invalid inbox query",
+                detail: error.errors.map(\.description).joined(separator: "; "),
+                errors: error.errors
+            )
         }
         return try JSONResponse.make(try await store.page(of: unit, filter: filter, reader: principal.id, logger: context.logger))
     }

@@ -23,29 +23,56 @@ extension Workflow {
             try await link([requestId], to: lead, incident: incident, count: nil, category: category, correlationId: correlationId, store: store)
             return true
         }
-        let waiting = try await store.waitingForIncident(grid: grid, category: category, besides: requestId, window: Double(incidents.window.components.seconds))
+        let waiting = try await store.waitingForIncident(
+            grid: grid,
+            category: category,
+            besides: requestId,
+            window: Double(incidents.window.components.seconds)
+        )
         guard waiting.count + 1 >= incidents.threshold, let lead = waiting.first else { return false }
         let incident = UUID()
         try await store.insertIncident(incident, grid: grid, category: category, lead: lead)
         try await store.setIncident(incident, of: lead)
-        try await link(Array(waiting.dropFirst()) + [requestId], to: lead, incident: incident, count: waiting.count + 1, category: category,
-                       correlationId: correlationId, store: store)
-        store.logger.info("incident opened", metadata: ["incident.id": "\(incident)", "lead": "\(lead)", "requests": "\(waiting.count + 1)", "grid": "\(grid)", "category": "\(category)"])
+        try await link(
+            Array(waiting.dropFirst()) + [requestId],
+            to: lead,
+            incident: incident,
+            count: waiting.count + 1,
+            category: category,
+            correlationId: correlationId,
+            store: store
+        )
+        store.logger.info(
+            "incident opened",
+            metadata: [
+                "incident.id": "\(incident)", "lead": "\(lead)", "requests": "\(waiting.count + 1)", "grid": "\(grid)", "category": "\(category)",
+            ]
+        )
         return true
     }
 
     private func link(
-        _ requests: [UUID], to lead: UUID, incident: UUID, count: Int?, category: String, correlationId: String, store: PostgresRoutingStore
+        _ requests: [UUID],
+        to lead: UUID,
+        incident: UUID,
+        count: Int?,
+        category: String,
+        correlationId: String,
+        store: PostgresRoutingStore
     ) async throws {
         let leadText = lead.uuidString.lowercased()
-        let why = "同一网格\(count.map { "\($0)户" } ?? "多户")反映同类问题（\(category)），合并为一件办理（事件 \(incident.uuidString.lowercased().prefix(8))），由 \(leadText.prefix(8)) 统一办理"
+        let why =
+            "同一网格\(count.map { "\($0)户" } ?? "多户")反映同类问题（\(category)），合并为一件办理（事件 \(incident.uuidString.lowercased().prefix(8))），由 \(leadText.prefix(8)) 统一办理"
         for request in requests {
             guard let record = try await store.lockRequest(request), let merged = try? record.lifecycle.applying(.merge) else { continue }
             try await store.save(request, merged, previousVersion: record.lifecycle.version)
             try await store.setIncident(incident, of: request)
             for assignment in try await store.assignments(of: request) { try await store.cancelTimers(assignment: assignment) }
             let event = MessageEnvelope(
-                type: MessageType.requestMerged, requestId: record.idText, correlationId: correlationId, requestVersion: merged.version,
+                type: MessageType.requestMerged,
+                requestId: record.idText,
+                correlationId: correlationId,
+                requestVersion: merged.version,
                 payload: RequestEnded(requestId: record.idText, staff: "routing", reason: why, into: leadText)
             )
             try await store.emit(event: event)

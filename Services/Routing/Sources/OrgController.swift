@@ -33,22 +33,29 @@ struct OrgController: Sendable {
     private func summary(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let logger = context.logger
         var district = ""
-        for try await row in try await postgres.query("SELECT district FROM routing.org_versions ORDER BY version DESC LIMIT 1", logger: logger).decode(String.self) {
+        for try await row in try await postgres.query("SELECT district FROM routing.org_versions ORDER BY version DESC LIMIT 1", logger: logger)
+            .decode(String.self)
+        {
             district = row
         }
         var streets: [OrgSheets.Summary.Street] = []
-        for try await (id, name, kind) in try await postgres.query("SELECT id, name, kind FROM routing.streets ORDER BY id", logger: logger).decode((String, String, String).self) {
+        for try await (id, name, kind) in try await postgres.query("SELECT id, name, kind FROM routing.streets ORDER BY id", logger: logger).decode(
+            (String, String, String).self
+        ) {
             streets.append(.init(id: id, name: name, kind: kind))
         }
         var grids: [OrgSheets.Summary.Grid] = []
-        for try await (id, name, street, kind) in try await postgres.query("SELECT id, name, street_id, kind FROM routing.grids ORDER BY street_id, id", logger: logger)
-            .decode((String, String, String, String).self)
-        {
+        for try await (id, name, street, kind) in try await postgres.query(
+            "SELECT id, name, street_id, kind FROM routing.grids ORDER BY street_id, id",
+            logger: logger
+        )
+        .decode((String, String, String, String).self) {
             grids.append(.init(id: id, name: name, street: street, kind: kind))
         }
         var categories: [OrgSheets.Summary.Category] = []
         for try await (id, department, name) in try await postgres.query(
-            "SELECT c.id, c.department_id, d.name FROM routing.categories c JOIN routing.departments d ON d.id = c.department_id ORDER BY c.id", logger: logger
+            "SELECT c.id, c.department_id, d.name FROM routing.categories c JOIN routing.departments d ON d.id = c.department_id ORDER BY c.id",
+            logger: logger
         ).decode((String, String, String).self) {
             categories.append(.init(id: id, department: department, departmentName: name))
         }
@@ -59,7 +66,9 @@ struct OrgController: Sendable {
     private func grid(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let principal = try await authenticator.principal(of: request)
         let id = context.parameters.get("grid") ?? ""
-        guard UnitRef.isValidID(id) else { throw Problem(status: .notFound, code: "not_found", title: "No such grid", detail: "'\(id)' is not a grid id") }
+        guard UnitRef.isValidID(id) else {
+            throw Problem(status: .notFound, code: "not_found", title: "No such grid", detail: "'\(id)' is not a grid id")
+        }
         let logger = context.logger
         var found: (name: String, street: String, streetName: String, kind: String, households: Int, population: Int)?
         for try await row in try await postgres.query(
@@ -74,25 +83,42 @@ struct OrgController: Sendable {
         guard let found else { throw Problem(status: .notFound, code: "not_found", title: "No such grid", detail: "no grid '\(id)' in the org") }
         // The grid's own staff, its street's, and those who oversee.
         let unit = principal.unit
-        let allowed = principal.role == "supervisor" || unit?.tier == .oversight || (unit?.tier == .grid && unit?.id == id) || (unit?.tier == .street && unit?.id == found.street)
+        let allowed =
+            principal.role == "supervisor" || unit?.tier == .oversight || (unit?.tier == .grid && unit?.id == id)
+            || (unit?.tier == .street && unit?.id == found.street)
         guard allowed else {
-            throw Problem(status: .forbidden, code: "forbidden", title: "Not your grid", detail: "\(principal.id) works for \(unit?.description ?? "no unit"), not grid:\(id) or street:\(found.street)")
+            throw Problem(
+                status: .forbidden,
+                code: "forbidden",
+                title: "Not your grid",
+                detail: "\(principal.id) works for \(unit?.description ?? "no unit"), not grid:\(id) or street:\(found.street)"
+            )
         }
         var staff: [OrgSheets.Grid.Person] = []
         for try await (staffId, name, role, phone) in try await postgres.query(
-            "SELECT id, name, role, work_phone FROM routing.staff WHERE unit = \("grid:\(id)") ORDER BY role DESC, id", logger: logger
+            "SELECT id, name, role, work_phone FROM routing.staff WHERE unit = \("grid:\(id)") ORDER BY role DESC, id",
+            logger: logger
         ).decode((String, String, String, String?).self) {
             staff.append(.init(id: staffId, name: name, role: role, phone: phone))
         }
         var households: [OrgSheets.Grid.Household] = []
-        for try await (household, address) in try await postgres.query("SELECT id, address FROM routing.households WHERE grid_id = \(id) ORDER BY id", logger: logger)
-            .decode((String, String).self)
-        {
+        for try await (household, address) in try await postgres.query(
+            "SELECT id, address FROM routing.households WHERE grid_id = \(id) ORDER BY id",
+            logger: logger
+        )
+        .decode((String, String).self) {
             households.append(.init(id: household, address: address))
         }
         let sheet = OrgSheets.Grid(
-            id: id, name: found.name, street: found.street, streetName: found.streetName, kind: found.kind, householdCount: found.households,
-            population: found.population, staff: staff, households: households
+            id: id,
+            name: found.name,
+            street: found.street,
+            streetName: found.streetName,
+            kind: found.kind,
+            householdCount: found.households,
+            population: found.population,
+            staff: staff,
+            households: households
         )
         return try JSONResponse.make(sheet, headers: [.cacheControl: "private, no-store"])
     }
@@ -110,35 +136,66 @@ struct OrgController: Sendable {
         var request = request
         let buffer = try await request.collectBody(upTo: 16 * 1024)
         let body: VisitBody
-        do { body = try WireJSON.decode(VisitBody.self, from: buffer.readableBytesView) } catch { throw Problem.invalidJSON(error, title: "Malformed visit") }
+        do { body = try WireJSON.decode(VisitBody.self, from: buffer.readableBytesView) } catch {
+            throw Problem.invalidJSON(error, title: "Malformed visit")
+        }
         var errors: [FieldError] = []
         if !UnitRef.isValidID(body.householdId) { errors.append(FieldError(field: "householdId", code: "invalid", message: "is not a household id")) }
-        if let id = body.id, !UnitRef.isValidID(id) { errors.append(FieldError(field: "id", code: "invalid", message: "letters, digits and - only, at most 64")) }
+        if let id = body.id, !UnitRef.isValidID(id) {
+            errors.append(FieldError(field: "id", code: "invalid", message: "letters, digits and - only, at most 64"))
+        }
         if let note = body.note, note.count > 2000 { errors.append(FieldError(field: "note", code: "too_long", message: "at most 2000 characters")) }
-        if let at = body.visitedAt, at > Date().addingTimeInterval(300) { errors.append(FieldError(field: "visitedAt", code: "in_future", message: "is in the future")) }
+        if let at = body.visitedAt, at > Date().addingTimeInterval(300) {
+            errors.append(FieldError(field: "visitedAt", code: "in_future", message: "is in the future"))
+        }
         guard errors.isEmpty else {
-            throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid visit", detail: errors.map(\.description).joined(separator: "; "), errors: errors)
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "Invalid visit",
+                detail: errors.map(\.description).joined(separator: "; "),
+                errors: errors
+            )
         }
         guard ["grid-worker", "grid-leader"].contains(principal.role), let unit = principal.unit, unit.tier == .grid else {
-            throw Problem(status: .forbidden, code: "forbidden", title: "Only grid staff log visits", detail: "\(principal.id) is a \(principal.role)")
+            throw Problem(
+                status: .forbidden,
+                code: "forbidden",
+                title: "Only grid staff log visits",
+                detail: "\(principal.id) is a \(principal.role)"
+            )
         }
         let logger = context.logger
         var grid: String?
-        for try await found in try await postgres.query("SELECT grid_id FROM routing.households WHERE id = \(body.householdId)", logger: logger).decode(String.self) {
+        for try await found in try await postgres.query("SELECT grid_id FROM routing.households WHERE id = \(body.householdId)", logger: logger)
+            .decode(String.self)
+        {
             grid = found
         }
         guard let grid else {
-            throw Problem(status: .badRequest, code: "validation_failed", title: "Invalid visit", detail: "householdId: no household '\(body.householdId)' in the org",
-                          errors: [FieldError(field: "householdId", code: "unknown", message: "no such household")])
+            throw Problem(
+                status: .badRequest,
+                code: "validation_failed",
+                title: "Invalid visit",
+                detail: "householdId: no household '\(body.householdId)' in the org",
+                errors: [FieldError(field: "householdId", code: "unknown", message: "no such household")]
+            )
         }
         guard grid == unit.id else {
-            throw Problem(status: .forbidden, code: "forbidden", title: "Not your grid", detail: "household \(body.householdId) is in grid:\(grid), not \(unit)")
+            throw Problem(
+                status: .forbidden,
+                code: "forbidden",
+                title: "Not your grid",
+                detail: "household \(body.householdId) is in grid:\(grid), not \(unit)"
+            )
         }
         let visitId = body.id ?? MessageID.make()
         let visitedAt = body.visitedAt ?? Date()
         let note = body.note.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         var envelope = MessageEnvelope(
-            type: MessageType.visitLogged, requestId: nil, correlationId: visitId,
+            type: MessageType.visitLogged,
+            requestId: nil,
+            correlationId: visitId,
             payload: VisitLogged(visitId: visitId, staff: principal.id, householdId: body.householdId, visitedAt: visitedAt, note: note)
         )
         envelope.messageId = "visit:\(visitId)"

@@ -21,7 +21,10 @@ package struct OrgStore: Sendable {
                 try await connection.query("DELETE FROM routing.\(unescaped: table)", logger: logger)
             }
             for street in org.streets {
-                try await connection.query("INSERT INTO routing.streets (id, name, kind) VALUES (\(street.id), \(street.name), \(street.kind ?? "street"))", logger: logger)
+                try await connection.query(
+                    "INSERT INTO routing.streets (id, name, kind) VALUES (\(street.id), \(street.name), \(street.kind ?? "street"))",
+                    logger: logger
+                )
             }
             for grid in org.grids {
                 try await connection.query(
@@ -34,19 +37,26 @@ package struct OrgStore: Sendable {
                 )
             }
             for household in org.households ?? [] {
-                try await connection.query("INSERT INTO routing.households (id, grid_id, address) VALUES (\(household.id), \(household.grid), \(household.address))", logger: logger)
+                try await connection.query(
+                    "INSERT INTO routing.households (id, grid_id, address) VALUES (\(household.id), \(household.grid), \(household.address))",
+                    logger: logger
+                )
             }
             for department in org.departments {
                 try await connection.query("INSERT INTO routing.departments (id, name) VALUES (\(department.id), \(department.name))", logger: logger)
                 for category in department.categories {
                     let direct = (org.direct ?? []).contains(category)
                     try await connection.query(
-                        "INSERT INTO routing.categories (id, department_id, direct) VALUES (\(category), \(department.id), \(direct))", logger: logger
+                        "INSERT INTO routing.categories (id, department_id, direct) VALUES (\(category), \(department.id), \(direct))",
+                        logger: logger
                     )
                 }
             }
             for member in org.staff ?? [] {
-                try await connection.query("INSERT INTO routing.staff (id, name, role, unit, work_phone) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit), \(member.workPhone))", logger: logger)
+                try await connection.query(
+                    "INSERT INTO routing.staff (id, name, role, unit, work_phone) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit), \(member.workPhone))",
+                    logger: logger
+                )
             }
             let settings = SLASettings(calendar: org.workingCalendar, urgent: Set(org.urgentCategories))
             try await connection.query("INSERT INTO routing.settings (key, value) VALUES ('sla', \(try settings.encoded()))", logger: logger)
@@ -62,7 +72,8 @@ package struct OrgStore: Sendable {
                 )
             }
             let rows = try await connection.query(
-                "INSERT INTO routing.org_versions (district, source) VALUES (\(org.district.id), \(source)) RETURNING version", logger: logger
+                "INSERT INTO routing.org_versions (district, source) VALUES (\(org.district.id), \(source)) RETURNING version",
+                logger: logger
             )
             for try await version in rows.decode(Int.self) { return version }
             return 0
@@ -89,24 +100,31 @@ package struct OrgStore: Sendable {
     func facts(for location: Location, category: String, on connection: PostgresConnection, logger: Logger) async throws -> PlacementFacts {
         var facts = PlacementFacts()
         if let grid = location.gridId {
-            facts.knownGrid = try await connection.query("SELECT id FROM routing.grids WHERE id = \(grid)", logger: logger).collect().first?.decode(String.self)
+            facts.knownGrid = try await connection.query("SELECT id FROM routing.grids WHERE id = \(grid)", logger: logger).collect().first?.decode(
+                String.self
+            )
         }
         if let household = location.householdId {
-            facts.householdGrid = try await connection.query("SELECT grid_id FROM routing.households WHERE id = \(household)", logger: logger).collect().first?.decode(String.self)
+            facts.householdGrid = try await connection.query("SELECT grid_id FROM routing.households WHERE id = \(household)", logger: logger)
+                .collect().first?.decode(String.self)
         }
         facts.directDepartment = try await connection.query(
-            "SELECT department_id FROM routing.categories WHERE id = \(category) AND direct", logger: logger
+            "SELECT department_id FROM routing.categories WHERE id = \(category) AND direct",
+            logger: logger
         ).collect().first?.decode(String.self)
         if let address = location.address {
             facts.addressGrid = try await connection.query(
-                "SELECT grid_id FROM routing.households WHERE replace(address, ' ', '') = replace(\(address), ' ', '') ORDER BY id LIMIT 1", logger: logger
+                "SELECT grid_id FROM routing.households WHERE replace(address, ' ', '') = replace(\(address), ' ', '') ORDER BY id LIMIT 1",
+                logger: logger
             ).collect().first?.decode(String.self)
         }
         if let latitude = location.latitude, let longitude = location.longitude {
             let rows = try await connection.query("SELECT id, area FROM routing.grids WHERE area IS NOT NULL ORDER BY id", logger: logger)
             for try await (id, area) in rows.decode((String, String).self) {
                 guard let points = try? JSONDecoder().decode([[Double]].self, from: Data(area.utf8)) else { continue }
-                if facts.coordinateGrid == nil, GeoArea(points: points).contains(latitude: latitude, longitude: longitude) { facts.coordinateGrid = id }
+                if facts.coordinateGrid == nil, GeoArea(points: points).contains(latitude: latitude, longitude: longitude) {
+                    facts.coordinateGrid = id
+                }
             }
         }
         return facts

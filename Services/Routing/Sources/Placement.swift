@@ -12,12 +12,20 @@ extension Workflow {
     func received(_ delivery: Delivery) async throws {
         let envelope = try delivery.decode(RequestReceived.self)
         let logger = delivery.logger
-        guard let requestId = UUID(uuidString: envelope.payload.requestId) else { throw PoisonMessage("request id '\(envelope.payload.requestId)' is not a UUID") }
+        guard let requestId = UUID(uuidString: envelope.payload.requestId) else {
+            throw PoisonMessage("request id '\(envelope.payload.requestId)' is not a UUID")
+        }
         let submission = envelope.payload.submission
         let assigned = try await postgres.transaction(logger: logger) { [self] connection -> UnitRef? in
             guard try await inbox.claim(envelope.messageId, type: envelope.type, on: connection, logger: logger) else { return nil }
             let store = store(on: connection, logger: logger)
-            guard try await store.insertRequest(requestId, category: submission.category, description: submission.description, correlationId: envelope.correlationId)
+            guard
+                try await store.insertRequest(
+                    requestId,
+                    category: submission.category,
+                    description: submission.description,
+                    correlationId: envelope.correlationId
+                )
             else { return nil }
             let facts = try await org.facts(for: submission.location, category: submission.category, on: connection, logger: logger)
             let (unit, reason) = RoutingRules.firstUnit(for: submission.location, facts: facts)
@@ -26,24 +34,38 @@ extension Workflow {
                 try await store.place(requestId, inGrid: grid)
             }
             let duplicate = try await store.possibleDuplicate(
-                of: requestId, category: submission.category, location: submission.location, window: Double(duplicateWindow.components.seconds)
+                of: requestId,
+                category: submission.category,
+                location: submission.location,
+                window: Double(duplicateWindow.components.seconds)
             ).map { $0.uuidString.lowercased() }
-            if unit.tier == .grid, try await linkToIncident(requestId, grid: unit.id, category: submission.category, correlationId: envelope.correlationId, store: store) {
+            if unit.tier == .grid,
+                try await linkToIncident(requestId, grid: unit.id, category: submission.category, correlationId: envelope.correlationId, store: store)
+            {
                 return nil  // one of many reports of one problem: handled with the incident's lead
             }
             let request = RequestRecord(
-                id: requestId, lifecycle: RequestLifecycle(), category: submission.category, description: submission.description,
+                id: requestId,
+                lifecycle: RequestLifecycle(),
+                category: submission.category,
+                description: submission.description,
                 correlationId: envelope.correlationId
             )
             let lifecycle = try request.lifecycle.applying(.assign(unit))
             try await store.save(requestId, lifecycle, previousVersion: lifecycle.version - 1)
             var assignment = try await store.recordAssignment(
-                request: requestId, unit: unit, reason: reason + (duplicate.map { "; possible duplicate of \($0)" } ?? ""),
-                category: submission.category, description: submission.description
+                request: requestId,
+                unit: unit,
+                reason: reason + (duplicate.map { "; possible duplicate of \($0)" } ?? ""),
+                category: submission.category,
+                description: submission.description
             )
             assignment.possibleDuplicateOf = duplicate
             let event = MessageEnvelope(
-                type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: envelope.correlationId, requestVersion: lifecycle.version,
+                type: MessageType.requestAssigned,
+                requestId: assignment.requestId,
+                correlationId: envelope.correlationId,
+                requestVersion: lifecycle.version,
                 payload: assignment
             )
             try await store.emit(event: event)
@@ -52,7 +74,9 @@ extension Workflow {
                 // Skipped the street: tell its centre (the grid's street, else the triage desk).
                 let street = try await store.street(of: requestId).flatMap { try? UnitRef(tier: .street, id: $0) } ?? RoutingRules.triage
                 let informed = MessageEnvelope(
-                    type: MessageType.streetInformed, requestId: envelope.payload.requestId, correlationId: envelope.correlationId,
+                    type: MessageType.streetInformed,
+                    requestId: envelope.payload.requestId,
+                    correlationId: envelope.correlationId,
                     requestVersion: lifecycle.version,
                     payload: StreetInformed(requestId: envelope.payload.requestId, street: street, department: unit, category: submission.category)
                 )

@@ -27,7 +27,8 @@ extension PostgresRoutingStore {
 
     /// The street the request was placed in, if any.
     func street(of id: UUID) async throws -> String? {
-        try await connection.query("SELECT street_id FROM routing.requests WHERE id = \(id)", logger: logger).collect().first?.decode(String?.self) ?? nil
+        try await connection.query("SELECT street_id FROM routing.requests WHERE id = \(id)", logger: logger).collect().first?.decode(String?.self)
+            ?? nil
     }
 
     /// Records where the request is (for duplicate hints) and returns the oldest open request of
@@ -36,7 +37,8 @@ extension PostgresRoutingStore {
     /// second waits for the first's commit and sees it.
     func possibleDuplicate(of id: UUID, category: String, location: Location, window seconds: Double) async throws -> UUID? {
         try await connection.query(
-            "UPDATE routing.requests SET household_id = \(location.householdId), address = \(location.address) WHERE id = \(id)", logger: logger
+            "UPDATE routing.requests SET household_id = \(location.householdId), address = \(location.address) WHERE id = \(id)",
+            logger: logger
         )
         guard location.householdId != nil || location.address != nil else { return nil }
         let place = location.householdId ?? (location.address ?? "").replacingOccurrences(of: " ", with: "")
@@ -91,7 +93,8 @@ extension PostgresRoutingStore {
 
     func insertIncident(_ incident: UUID, grid: String, category: String, lead: UUID) async throws {
         try await connection.query(
-            "INSERT INTO routing.incidents (id, grid_id, category, lead_request_id) VALUES (\(incident), \(grid), \(category), \(lead))", logger: logger
+            "INSERT INTO routing.incidents (id, grid_id, category, lead_request_id) VALUES (\(incident), \(grid), \(category), \(lead))",
+            logger: logger
         )
     }
 
@@ -101,6 +104,8 @@ extension PostgresRoutingStore {
 
     /// Every assignment of the request (owner and summonses).
     func assignments(of request: UUID) async throws -> [UUID] {
-        try await connection.query("SELECT id FROM routing.assignments WHERE request_id = \(request)", logger: logger).collect().map { try $0.decode(UUID.self) }
+        try await connection.query("SELECT id FROM routing.assignments WHERE request_id = \(request)", logger: logger).collect().map {
+            try $0.decode(UUID.self)
+        }
     }
 }

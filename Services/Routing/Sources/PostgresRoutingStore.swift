@@ -26,12 +26,19 @@ struct PostgresRoutingStore: RoutingStore {
             """
         )
         guard let row = rows.first else { return nil }
-        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount, correlationId)
-            = try row.decode((String, String?, String?, Int, String, String, String?, Int, String).self)
+        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount, correlationId) = try row.decode(
+            (String, String?, String?, Int, String, String, String?, Int, String).self
+        )
         guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(.conflict, "request is in unknown state \(stateText)") }
         let lifecycle = RequestLifecycle(state: state, unit: unitText.flatMap { try? UnitRef(parsing: $0) }, claimedBy: claimedBy, version: version)
         return RequestRecord(
-            id: id, lifecycle: lifecycle, category: category, description: description, streetId: streetId, reopenCount: reopenCount, correlationId: correlationId
+            id: id,
+            lifecycle: lifecycle,
+            category: category,
+            description: description,
+            streetId: streetId,
+            reopenCount: reopenCount,
+            correlationId: correlationId
         )
     }
 
@@ -93,7 +100,15 @@ struct PostgresRoutingStore: RoutingStore {
     // MARK: Deadlines
 
     func startTimer(_ kind: DeadlineKind, request: UUID, assignment: UUID, category: String, tier: Tier) async throws -> Date {
-        try await workflow.timers.start(kind, requestId: request, assignment: assignment, category: category, tier: tier, on: connection, logger: logger)
+        try await workflow.timers.start(
+            kind,
+            requestId: request,
+            assignment: assignment,
+            category: category,
+            tier: tier,
+            on: connection,
+            logger: logger
+        )
     }
 
     func cancelTimers(assignment: UUID) async throws {
@@ -103,7 +118,9 @@ struct PostgresRoutingStore: RoutingStore {
     // MARK: Summonses
 
     func outstandingSummons(of request: UUID) async throws -> [String] {
-        try await run("SELECT unit FROM routing.summons WHERE request_id = \(request) AND done_at IS NULL ORDER BY unit").map { try $0.decode(String.self) }
+        try await run("SELECT unit FROM routing.summons WHERE request_id = \(request) AND done_at IS NULL ORDER BY unit").map {
+            try $0.decode(String.self)
+        }
     }
 
     func unacknowledgedSummons(of request: UUID, unit: UnitRef) async throws -> UUID? {

@@ -20,7 +20,12 @@ package enum RoutingApp: GridLoopServiceApp {
         let org = OrgStore(postgres: runtime.postgres)
         let authenticator = try await Authenticator.fromConfiguration(reader)
         let workflow = Workflow(
-            postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, publisher: runtime.publisher, org: org, authenticator: authenticator,
+            postgres: runtime.postgres,
+            outbox: runtime.outbox,
+            relay: runtime.relay,
+            publisher: runtime.publisher,
+            org: org,
+            authenticator: authenticator,
             duplicateWindow: .seconds(Int64(reader.int(forKey: "routing.duplicate.window.hours", default: 72)) * 3600),
             incidents: IncidentRules(
                 threshold: reader.int(forKey: "routing.incident.threshold", default: 5),
@@ -31,9 +36,11 @@ package enum RoutingApp: GridLoopServiceApp {
             services: [
                 UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger),
                 SLASweeper(
-                    workflow: workflow, interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)),
+                    workflow: workflow,
+                    interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)),
                     workers: reader.int(forKey: "routing.sla.sweep.workers", default: 4),
-                    batch: reader.int(forKey: "routing.sla.sweep.batch", default: 32), logger: runtime.logger
+                    batch: reader.int(forKey: "routing.sla.sweep.batch", default: 32),
+                    logger: runtime.logger
                 ),
             ],
             consumers: [
@@ -44,12 +51,17 @@ package enum RoutingApp: GridLoopServiceApp {
                 CommandsController(workflow: workflow).addRoutes(to: router)
                 FollowUpController(
                     workflow: workflow,
-                    links: ["gridloop.auth.secret", "gridloop.auth.previous.secret"].compactMap { reader.string(forKey: $0, isSecret: true) }.filter { !$0.isEmpty }.map { FollowUpLink(authSecret: $0) }
+                    links: ["gridloop.auth.secret", "gridloop.auth.previous.secret"].compactMap { reader.string(forKey: $0, isSecret: true) }.filter {
+                        !$0.isEmpty
+                    }.map { FollowUpLink(authSecret: $0) }
                 ).addRoutes(to: router)
                 InboxController(store: InboxStore(postgres: runtime.postgres), authenticator: authenticator).addRoutes(to: router)
-                OrgController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(to: router)
+                OrgController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(
+                    to: router
+                )
                 AuthController(
-                    credentials: StaffCredentials(postgres: runtime.postgres), authenticator: authenticator,
+                    credentials: StaffCredentials(postgres: runtime.postgres),
+                    authenticator: authenticator,
                     attempts: RateLimiter(limit: reader.int(forKey: "routing.signin.per.minute", default: 30), period: .seconds(60)),
                     trustedProxies: TrustedProxies(reader.string(forKey: "routing.trusted.proxies", default: ""))
                 ).addRoutes(to: router)

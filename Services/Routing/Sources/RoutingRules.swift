@@ -13,7 +13,13 @@ package struct PlacementFacts: Sendable, Equatable {
     /// The grid whose area contains the request's coordinates.
     package var coordinateGrid: String?
 
-    package init(knownGrid: String? = nil, householdGrid: String? = nil, addressGrid: String? = nil, directDepartment: String? = nil, coordinateGrid: String? = nil) {
+    package init(
+        knownGrid: String? = nil,
+        householdGrid: String? = nil,
+        addressGrid: String? = nil,
+        directDepartment: String? = nil,
+        coordinateGrid: String? = nil
+    ) {
         self.coordinateGrid = coordinateGrid
         self.knownGrid = knownGrid
         self.householdGrid = householdGrid
@@ -49,4 +55,3 @@ package enum RoutingRules {
         return (triage, "location could not be placed in a grid: triage")
     }
 }
-

@@ -15,7 +15,13 @@ package struct RequestRecord: Sendable, Equatable {
     package var correlationId: String
 
     package init(
-        id: UUID, lifecycle: RequestLifecycle, category: String, description: String, streetId: String? = nil, reopenCount: Int = 0, correlationId: String = ""
+        id: UUID,
+        lifecycle: RequestLifecycle,
+        category: String,
+        description: String,
+        streetId: String? = nil,
+        reopenCount: Int = 0,
+        correlationId: String = ""
     ) {
         self.id = id
         self.lifecycle = lifecycle
@@ -121,21 +127,41 @@ extension RoutingStore {
 
     /// A new assignment of `request` to `unit` with its claim deadline; returns the message that tells the unit.
     package func recordAssignment(
-        request: UUID, unit: UnitRef, reason: String, category: String, description: String, kind: AssignmentKind = .owner
+        request: UUID,
+        unit: UnitRef,
+        reason: String,
+        category: String,
+        description: String,
+        kind: AssignmentKind = .owner
     ) async throws -> RequestAssigned {
         let assignment = UUID()
         try await insertAssignment(assignment, request: request, unit: unit, reason: reason, kind: kind)
-        let claimDue = try await startTimer(.claim, request: request, assignment: assignment, category: kind == .summons ? "summons" : category, tier: unit.tier)
+        let claimDue = try await startTimer(
+            .claim,
+            request: request,
+            assignment: assignment,
+            category: kind == .summons ? "summons" : category,
+            tier: unit.tier
+        )
         return RequestAssigned(
-            requestId: request.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
-            category: category, description: description, reason: reason, claimDueAt: claimDue
+            requestId: request.uuidString.lowercased(),
+            assignmentId: assignment.uuidString.lowercased(),
+            unit: unit,
+            category: category,
+            description: description,
+            reason: reason,
+            claimDueAt: claimDue
         )
     }
 
     /// Sends `assignment` to its unit's queue (message id: the causing event's, `:assignment`).
     package func sendAssignment(_ assignment: RequestAssigned, causedBy eventId: String, correlationId: String, version: Int) async throws {
         var message = MessageEnvelope(
-            type: MessageType.requestAssigned, requestId: assignment.requestId, correlationId: correlationId, requestVersion: version, payload: assignment
+            type: MessageType.requestAssigned,
+            requestId: assignment.requestId,
+            correlationId: correlationId,
+            requestVersion: version,
+            payload: assignment
         )
         message.messageId = "\(eventId):assignment"
         try await emit(message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey)

@@ -20,7 +20,13 @@ package struct SLASettings: Codable, Sendable, Equatable {
 
     package init(calendar: WorkingCalendar?, urgent: Set<String>) {
         self.calendar = calendar.map {
-            WorkingCalendarSettings(opens: $0.opens, closes: $0.closes, weekdays: $0.weekdays.sorted(), holidays: $0.holidays.sorted(), utcOffset: $0.utcOffset)
+            WorkingCalendarSettings(
+                opens: $0.opens,
+                closes: $0.closes,
+                weekdays: $0.weekdays.sorted(),
+                holidays: $0.holidays.sorted(),
+                utcOffset: $0.utcOffset
+            )
         }
         self.urgent = urgent
     }
@@ -30,8 +36,14 @@ package struct SLASettings: Codable, Sendable, Equatable {
         guard let calendar, !urgent.contains(category) else {
             return start.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
         }
-        return WorkingCalendar(opens: calendar.opens, closes: calendar.closes, weekdays: Set(calendar.weekdays), holidays: Set(calendar.holidays), utcOffset: calendar.utcOffset)
-            .adding(duration, to: start)
+        return WorkingCalendar(
+            opens: calendar.opens,
+            closes: calendar.closes,
+            weekdays: Set(calendar.weekdays),
+            holidays: Set(calendar.holidays),
+            utcOffset: calendar.utcOffset
+        )
+        .adding(duration, to: start)
     }
 
     func encoded() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }

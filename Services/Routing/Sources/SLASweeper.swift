@@ -42,9 +42,13 @@ struct SLASweeper: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 while true {
-                    let count = try await withDeadline(.seconds(30), "SLA sweep", { [workflow, logger, batch] in
-                        try await workflow.fireDueTimers(limit: batch, logger: logger)
-                    })
+                    let count = try await withDeadline(
+                        .seconds(30),
+                        "SLA sweep",
+                        { [workflow, logger, batch] in
+                            try await workflow.fireDueTimers(limit: batch, logger: logger)
+                        }
+                    )
                     fired.increment(by: count)
                     if count == 0 || Task.isShuttingDownGracefully { break }
                 }
@@ -80,7 +84,15 @@ extension Workflow {
         return count
     }
 
-    private func fire(timer: UUID, requestId: UUID, assignment: UUID, kind: String, dueAt: Date, on connection: PostgresConnection, logger: Logger) async throws {
+    private func fire(
+        timer: UUID,
+        requestId: UUID,
+        assignment: UUID,
+        kind: String,
+        dueAt: Date,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         var logger = logger
         logger[metadataKey: "request.id"] = "\(requestId)"
         logger[metadataKey: "sla.timer"] = "\(kind)"
@@ -91,17 +103,39 @@ extension Workflow {
         let (lifecycle, correlationId) = (request.lifecycle, request.correlationId)
         let base = kind.replacingOccurrences(of: "-warning", with: "")
         if current != assignment {
-            return try await fireSummons(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, version: lifecycle.version,
-                                         state: lifecycle.state, correlationId: correlationId, on: connection, logger: logger)
+            return try await fireSummons(
+                timer: timer,
+                requestId: requestId,
+                assignment: assignment,
+                kind: kind,
+                dueAt: dueAt,
+                version: lifecycle.version,
+                state: lifecycle.state,
+                correlationId: correlationId,
+                on: connection,
+                logger: logger
+            )
         }
         let state = lifecycle.state
-        guard let unit = lifecycle.unit, (base == DeadlineKind.claim.rawValue && state == .assigned) || (base == DeadlineKind.resolve.rawValue && state == .claimed)
+        guard let unit = lifecycle.unit,
+            (base == DeadlineKind.claim.rawValue && state == .assigned) || (base == DeadlineKind.resolve.rawValue && state == .claimed)
         else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
 
         try await settle(timer, "fired_at", on: connection, logger: logger)
         if base != kind {
-            try await alert(MessageType.deadlineWarning, requestId: requestId, assignment: assignment, unit: unit, deadline: base, dueAt: dueAt,
-                            state: state, version: lifecycle.version, correlationId: correlationId, on: connection, logger: logger)
+            try await alert(
+                MessageType.deadlineWarning,
+                requestId: requestId,
+                assignment: assignment,
+                unit: unit,
+                deadline: base,
+                dueAt: dueAt,
+                state: state,
+                version: lifecycle.version,
+                correlationId: correlationId,
+                on: connection,
+                logger: logger
+            )
             return
         }
         let reason = kind == DeadlineKind.claim.rawValue ? "not claimed by \(unit) in time" : "not resolved by \(unit) in time"
@@ -114,19 +148,43 @@ extension Workflow {
                 logger.warning("SLA escalation impossible; alerting supervisors", metadata: ["reason": "\(refused.message)"])
             }
         }
-        try await alert(MessageType.requestOverdue, requestId: requestId, assignment: assignment, unit: unit, deadline: kind, dueAt: dueAt,
-                        state: state, version: lifecycle.version, correlationId: correlationId, on: connection, logger: logger)
+        try await alert(
+            MessageType.requestOverdue,
+            requestId: requestId,
+            assignment: assignment,
+            unit: unit,
+            deadline: kind,
+            dueAt: dueAt,
+            state: state,
+            version: lifecycle.version,
+            correlationId: correlationId,
+            on: connection,
+            logger: logger
+        )
         logger.warning("overdue at the district: supervisors alerted", metadata: ["unit": "\(unit)"])
     }
 
     /// An overdue alert or a deadline warning: an event, no state change.
     private func alert(
-        _ type: String, requestId: UUID, assignment: UUID, unit: UnitRef, deadline: String, dueAt: Date, state: RequestState, version: Int,
-        correlationId: String, on connection: PostgresConnection, logger: Logger
+        _ type: String,
+        requestId: UUID,
+        assignment: UUID,
+        unit: UnitRef,
+        deadline: String,
+        dueAt: Date,
+        state: RequestState,
+        version: Int,
+        correlationId: String,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws {
         let payload = RequestOverdue(
-            requestId: requestId.uuidString.lowercased(), assignmentId: assignment.uuidString.lowercased(), unit: unit,
-            deadline: deadline, dueAt: dueAt, state: state
+            requestId: requestId.uuidString.lowercased(),
+            assignmentId: assignment.uuidString.lowercased(),
+            unit: unit,
+            deadline: deadline,
+            dueAt: dueAt,
+            state: state
         )
         let event = MessageEnvelope(type: type, requestId: payload.requestId, correlationId: correlationId, requestVersion: version, payload: payload)
         try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
@@ -134,8 +192,16 @@ extension Workflow {
 
     /// A summoned department late to acknowledge (or to finish): the alert is charged to it.
     private func fireSummons(
-        timer: UUID, requestId: UUID, assignment: UUID, kind: String, dueAt: Date, version: Int, state: RequestState, correlationId: String,
-        on connection: PostgresConnection, logger: Logger
+        timer: UUID,
+        requestId: UUID,
+        assignment: UUID,
+        kind: String,
+        dueAt: Date,
+        version: Int,
+        state: RequestState,
+        correlationId: String,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws {
         let base = kind.replacingOccurrences(of: "-warning", with: "")
         let late = try await connection.query(
@@ -148,8 +214,19 @@ extension Workflow {
         guard let late, let unit = try? UnitRef(parsing: late) else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
         try await settle(timer, "fired_at", on: connection, logger: logger)
         let deadline = base == "claim" ? "summons acknowledgement" : "summons completion"
-        try await alert(base == kind ? MessageType.requestOverdue : MessageType.deadlineWarning, requestId: requestId, assignment: assignment,
-                        unit: unit, deadline: deadline, dueAt: dueAt, state: state, version: version, correlationId: correlationId, on: connection, logger: logger)
+        try await alert(
+            base == kind ? MessageType.requestOverdue : MessageType.deadlineWarning,
+            requestId: requestId,
+            assignment: assignment,
+            unit: unit,
+            deadline: deadline,
+            dueAt: dueAt,
+            state: state,
+            version: version,
+            correlationId: correlationId,
+            on: connection,
+            logger: logger
+        )
         if base == kind { logger.warning("summoned department late: supervisors alerted", metadata: ["unit": "\(unit)"]) }
     }
 

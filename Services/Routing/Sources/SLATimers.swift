@@ -12,10 +12,20 @@ struct SLATimers: Sendable {
     /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's deadline.
     /// Returns the deadline.
     @discardableResult
-    func start(_ kind: DeadlineKind, requestId: UUID, assignment: UUID, category: String, tier: Tier, on connection: PostgresConnection, logger: Logger) async throws -> Date {
+    func start(
+        _ kind: DeadlineKind,
+        requestId: UUID,
+        assignment: UUID,
+        category: String,
+        tier: Tier,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Date {
         let durations = try await durations(for: category, at: tier, on: connection, logger: logger)
         let duration = kind == .claim ? durations.claim : durations.resolve
-        let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(String.self)
+        let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(
+            String.self
+        )
         let settings = settingsText.flatMap(SLASettings.decoded) ?? SLASettings(calendar: nil, urgent: Set(SLASettings.defaultUrgent))
         let now = Date()
         let due = settings.deadline(after: now, duration, category: category)

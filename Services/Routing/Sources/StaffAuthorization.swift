@@ -24,7 +24,13 @@ package struct Actor: Sendable, Equatable {
 package enum StaffAuthorization {
     /// Why `actor` may not do `action`, or `nil` when they may.
     package static func refusal(
-        _ action: StaffCommand.Action, actor: Actor?, staffId: String, actingFor: UnitRef?, requestUnit: UnitRef, homeGrid: String?, summoned: Set<UnitRef>
+        _ action: StaffCommand.Action,
+        actor: Actor?,
+        staffId: String,
+        actingFor: UnitRef?,
+        requestUnit: UnitRef,
+        homeGrid: String?,
+        summoned: Set<UnitRef>
     ) -> CommandRefused? {
         guard let actor else { return CommandRefused(.forbidden, "unknown staff '\(staffId)': not in the org file") }
         if let actingFor, actingFor != actor.unit {
@@ -39,7 +45,11 @@ package enum StaffAuthorization {
             let homeStaff = ["grid-worker", "grid-leader"].contains(actor.role) && actor.unit.tier == .grid && actor.unit.id == homeGrid
             let streetWithoutGrid = homeGrid == nil && actor.role == "street-officer"
             return homeStaff || isSupervisor || streetWithoutGrid
-                ? nil : CommandRefused(.forbidden, "feedback is recorded by the staff of the request's grid (\(homeGrid.map { "grid:\($0)" } ?? "none")) or a supervisor")
+                ? nil
+                : CommandRefused(
+                    .forbidden,
+                    "feedback is recorded by the staff of the request's grid (\(homeGrid.map { "grid:\($0)" } ?? "none")) or a supervisor"
+                )
         case .reassign where isSupervisor:
             return nil
         case _ where isSupervisor:
@@ -67,8 +77,13 @@ extension StaffAuthorization {
         let home = try await store.homeUnit(of: request.id)
         let summoned = try await store.outstandingSummons(of: request.id).compactMap { try? UnitRef(parsing: $0) }
         if let refusal = refusal(
-            command.action, actor: actor, staffId: command.staff, actingFor: command.unit, requestUnit: unit,
-            homeGrid: home?.tier == .grid ? home?.id : nil, summoned: Set(summoned)
+            command.action,
+            actor: actor,
+            staffId: command.staff,
+            actingFor: command.unit,
+            requestUnit: unit,
+            homeGrid: home?.tier == .grid ? home?.id : nil,
+            summoned: Set(summoned)
         ) {
             throw refusal
         }
@@ -83,7 +98,9 @@ extension Workflow {
         let principal: Principal
         do throws(AuthFailure) {
             guard let token = command.token, !token.isEmpty else {
-                throw AuthFailure.unauthenticated("a staff command carries its actor's token (`gridloop auth token`, or `Authorization: Bearer` over HTTP)")
+                throw AuthFailure.unauthenticated(
+                    "a staff command carries its actor's token (`gridloop auth token`, or `Authorization: Bearer` over HTTP)"
+                )
             }
             principal = try await authenticator.authority.verify(token)
         } catch {

@@ -82,7 +82,9 @@ struct AuthController: Sendable {
         var request = request
         let body = try await request.collectBody(upTo: 4096)
         let login: Login
-        do { login = try WireJSON.decode(Login.self, from: body.readableBytesView) } catch { throw Problem.invalidJSON(error, title: "Malformed sign-in") }
+        do { login = try WireJSON.decode(Login.self, from: body.readableBytesView) } catch {
+            throw Problem.invalidJSON(error, title: "Malformed sign-in")
+        }
         guard let member = try await credentials.verify(staff: login.staff, secret: login.secret, logger: context.logger) else {
             context.logger.notice("sign-in refused", metadata: ["staff": "\(login.staff)", "client": "\(client)"])
             throw Problem(AuthFailure.unauthenticated("unknown staff id or wrong secret"))

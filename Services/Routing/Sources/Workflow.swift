@@ -29,8 +29,14 @@ final class Workflow: Sendable {
     let incidents: IncidentRules
 
     init(
-        postgres: PostgresClient, outbox: Outbox, relay: OutboxRelay, publisher: AMQPPublisher, org: OrgStore, authenticator: Authenticator,
-        duplicateWindow: Duration = .seconds(72 * 3600), incidents: IncidentRules = IncidentRules()
+        postgres: PostgresClient,
+        outbox: Outbox,
+        relay: OutboxRelay,
+        publisher: AMQPPublisher,
+        org: OrgStore,
+        authenticator: Authenticator,
+        duplicateWindow: Duration = .seconds(72 * 3600),
+        incidents: IncidentRules = IncidentRules()
     ) {
         self.authenticator = authenticator
         self.duplicateWindow = duplicateWindow
@@ -60,9 +66,12 @@ final class Workflow: Sendable {
         } catch {
             // (One catch with a test inside: a `catch where` on this typed throw crashes Swift 6.3's SILGen.)
             guard error.kind == .serverRefused, error.code == 406 else { throw error }
-            logger.error("the unit's queue exists with other arguments than GridLoop declares (re-created by hand?); assignments are published to it as it is", metadata: [
-                "unit": "\(unit)", "amqp.queue": "\(unit.queueName)", "amqp.error": "\(error)",
-            ])
+            logger.error(
+                "the unit's queue exists with other arguments than GridLoop declares (re-created by hand?); assignments are published to it as it is",
+                metadata: [
+                    "unit": "\(unit)", "amqp.queue": "\(unit.queueName)", "amqp.error": "\(error)",
+                ]
+            )
         }
         declaredUnits.withLock { _ = $0.insert(unit) }
     }
@@ -71,7 +80,11 @@ final class Workflow: Sendable {
     func command(_ delivery: Delivery) async throws {
         let envelope = try delivery.decode(StaffCommand.self)
         _ = try await execute(
-            envelope.payload, messageId: envelope.messageId, correlationId: envelope.correlationId, replyTo: delivery.message.replyTo, logger: delivery.logger
+            envelope.payload,
+            messageId: envelope.messageId,
+            correlationId: envelope.correlationId,
+            replyTo: delivery.message.replyTo,
+            logger: delivery.logger
         )
     }
 
@@ -84,7 +97,12 @@ final class Workflow: Sendable {
     /// `residentAt`: the resident's own verdict through a signed follow-up link (proven by the
     /// link, not a token), valid only while the request is at that version.
     func execute(
-        _ command: StaffCommand, messageId: String, correlationId: String, replyTo: String?, logger: Logger, residentAt: Int? = nil
+        _ command: StaffCommand,
+        messageId: String,
+        correlationId: String,
+        replyTo: String?,
+        logger: Logger,
+        residentAt: Int? = nil
     ) async throws -> CommandReply? {
         var command = command
         var unproven: CommandRefused?
@@ -99,14 +117,24 @@ final class Workflow: Sendable {
                 guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
                 try await connection.query("SAVEPOINT command", logger: logger)
                 do {
-                    outcome = try await StaffCommands.apply(command, correlationId: correlationId, residentAt: residentAt, store: store(on: connection, logger: logger))
+                    outcome = try await StaffCommands.apply(
+                        command,
+                        correlationId: correlationId,
+                        residentAt: residentAt,
+                        store: store(on: connection, logger: logger)
+                    )
                 } catch let refused as CommandRefused {
                     try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
                     outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code.description, message: refused.message)
                 }
             }
             if let replyTo {
-                var message = MessageEnvelope(type: MessageType.commandReply, requestId: command.requestId, correlationId: correlationId, payload: outcome)
+                var message = MessageEnvelope(
+                    type: MessageType.commandReply,
+                    requestId: command.requestId,
+                    correlationId: correlationId,
+                    payload: outcome
+                )
                 // An unproven command's answer has its own id: the same id sent again with a good token gets its own.
                 message.messageId = "\(messageId):reply" + (unproven == nil ? "" : ":unproven")
                 var outgoing = try OutgoingMessage(envelope: message, exchange: "", routingKey: replyTo)

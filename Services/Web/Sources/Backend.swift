@@ -33,7 +33,11 @@ package struct Backend: Sendable {
             guard !ok, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
             var text = (object["detail"] as? String) ?? (object["title"] as? String) ?? ""
             if let errors = object["errors"] as? [[String: Any]], !errors.isEmpty {
-                text += " (" + errors.compactMap { error in (error["field"] as? String).map { "\($0): \(error["message"] as? String ?? "")" } }.joined(separator: "; ") + ")"
+                text +=
+                    " ("
+                    + errors.compactMap { error in (error["field"] as? String).map { "\($0): \(error["message"] as? String ?? "")" } }.joined(
+                        separator: "; "
+                    ) + ")"
             }
             return text
         }
@@ -49,8 +53,14 @@ package struct Backend: Sendable {
     }
 
     package func call(
-        _ method: HTTPMethod, _ service: String, _ path: String, token: String?, json: [String: Any]? = nil, headers extra: [String: String] = [:],
-        client: String? = nil, raw: [UInt8]? = nil
+        _ method: HTTPMethod,
+        _ service: String,
+        _ path: String,
+        token: String?,
+        json: [String: Any]? = nil,
+        headers extra: [String: String] = [:],
+        client: String? = nil,
+        raw: [UInt8]? = nil
     ) async throws -> Answer {
         let base = service == "routing" ? routing : service == "reporting" ? reporting : intake
         var request = HTTPClientRequest(url: base + path)
@@ -87,8 +97,8 @@ package struct Session: Sendable, Equatable {
     package init?(token: String) {
         let parts = token.split(separator: ".")
         guard parts.count == 3, let data = Base64URL.decode(parts[1]),
-              let claims = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let staff = claims["sub"] as? String, let exp = claims["exp"] as? Double
+            let claims = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let staff = claims["sub"] as? String, let exp = claims["exp"] as? Double
         else { return nil }
         self.token = token
         self.staff = staff

@@ -22,12 +22,21 @@ extension WebController {
         path += "?" + query.joined(separator: "&")
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "reporting", path, token: session.token, headers: ["X-GridLoop-Web": "1"]) } catch {
-            return page(visit, "message", [:], title: "GridLoop", error: visit.language == "en" ? "The dashboard is not reachable right now." : "暂时无法打开督办看板。", status: .serviceUnavailable)
+            return page(
+                visit,
+                "message",
+                [:],
+                title: "GridLoop",
+                error: visit.language == "en" ? "The dashboard is not reachable right now." : "暂时无法打开督办看板。",
+                status: .serviceUnavailable
+            )
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
         guard answer.ok else {
-            let message = answer.status == 403
-                ? (visit.language == "en" ? "The dashboard's overview is for supervisors; your own figures are under My assessment." : "总览仅供督办人员查看；您的考核见“我的考核”。")
+            let message =
+                answer.status == 403
+                ? (visit.language == "en"
+                    ? "The dashboard's overview is for supervisors; your own figures are under My assessment." : "总览仅供督办人员查看；您的考核见“我的考核”。")
                 : (answer.problem ?? "\(answer.status)")
             return page(visit, "message", [:], title: "GridLoop", error: message, status: HTTPResponse.Status(code: answer.status))
         }

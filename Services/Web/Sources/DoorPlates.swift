@@ -30,7 +30,11 @@ extension WebController {
         do { answer = try await backend.call(.GET, "routing", "/v1/org/grids/\(grid)", token: session.token) } catch {
             context.logger.warning("door plates: routing unreachable", metadata: ["grid": "\(grid)", "error": "\(error)"])
             return platePage(
-                visit, [:], title: words["platesTitle"]!, error: en ? "The grid's sheet cannot be read right now." : "暂时无法读取网格信息。", status: .serviceUnavailable
+                visit,
+                [:],
+                title: words["platesTitle"]!,
+                error: en ? "The grid's sheet cannot be read right now." : "暂时无法读取网格信息。",
+                status: .serviceUnavailable
             )
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
@@ -40,7 +44,13 @@ extension WebController {
         }
         guard let sheet = try? answer.decode(OrgSheets.Grid.self) else {
             context.logger.error("door plates: routing's grid sheet does not decode", metadata: ["grid": "\(grid)"])
-            return platePage(visit, [:], title: words["platesTitle"]!, error: en ? "The grid's sheet could not be read." : "网格信息无法读取。", status: .badGateway)
+            return platePage(
+                visit,
+                [:],
+                title: words["platesTitle"]!,
+                error: en ? "The grid's sheet could not be read." : "网格信息无法读取。",
+                status: .badGateway
+            )
         }
 
         let staff: [[String: Any]] = sheet.staff.map { person -> [String: Any] in
@@ -66,7 +76,8 @@ extension WebController {
             }
             plates.append(plate)
         }
-        let summary = en
+        let summary =
+            en
             ? "\(plates.count) plates · the org file counts \(sheet.householdCount) households"
             : "共 \(plates.count) 张门牌 · 登记户数 \(sheet.householdCount)"
         let sheetContext: [String: Any] = [
@@ -125,32 +136,32 @@ extension WebController {
     /// `{{x}}` is escaped; only `{{{qr}}}`, the server's own SVG of numbers, is not.
     package static let plateTemplates: [String: String] = [
         "plates": """
-            <div class="noprint">
-              <h1>{{t.platesTitle}}{{#gridName}} <small>{{streetName}} · {{gridName}}</small>{{/gridName}}</h1>
-              {{#summary}}<p class="summary">{{summary}}</p>{{/summary}}
-              <p class="hint">{{t.platesPrintHint}}</p>
-            </div>
-            <div class="plates">
-            {{#plates}}
-            <article class="plate">
-              <header class="plate-head"><span class="plate-grid">{{streetName}} · {{gridName}}</span><span class="plate-id">{{t.plateHousehold}} {{householdId}}</span></header>
-              <p class="plate-address">{{address}}</p>
-              <h2 class="plate-title">{{t.plateTitle}}</h2>
-              <ul class="plate-staff">
-                {{#staff}}<li><span class="plate-role">{{role}}</span> <b class="plate-name">{{name}}</b> <span class="plate-phone">{{phone}}</span></li>{{/staff}}
-                {{^staff}}<li>{{t.plateNoStaff}}</li>{{/staff}}
-              </ul>
-              <p class="plate-duties">{{t.plateDuties}}</p>
-              <div class="plate-qr">
-                {{#hasQR}}<div class="plate-code" role="img" aria-label="{{t.plateQRLabel}}">{{{qr}}}</div>{{/hasQR}}
-                {{^hasQR}}<p class="plate-link">{{link}}</p>{{/hasQR}}
-                <p class="plate-scan">{{t.plateScan}}</p>
-              </div>
-            </article>
-            {{/plates}}
-            </div>
-            {{^plates}}{{#gridName}}<p class="empty">{{t.platesNone}}</p>{{/gridName}}{{/plates}}
-            """
+        <div class="noprint">
+          <h1>{{t.platesTitle}}{{#gridName}} <small>{{streetName}} · {{gridName}}</small>{{/gridName}}</h1>
+          {{#summary}}<p class="summary">{{summary}}</p>{{/summary}}
+          <p class="hint">{{t.platesPrintHint}}</p>
+        </div>
+        <div class="plates">
+        {{#plates}}
+        <article class="plate">
+          <header class="plate-head"><span class="plate-grid">{{streetName}} · {{gridName}}</span><span class="plate-id">{{t.plateHousehold}} {{householdId}}</span></header>
+          <p class="plate-address">{{address}}</p>
+          <h2 class="plate-title">{{t.plateTitle}}</h2>
+          <ul class="plate-staff">
+            {{#staff}}<li><span class="plate-role">{{role}}</span> <b class="plate-name">{{name}}</b> <span class="plate-phone">{{phone}}</span></li>{{/staff}}
+            {{^staff}}<li>{{t.plateNoStaff}}</li>{{/staff}}
+          </ul>
+          <p class="plate-duties">{{t.plateDuties}}</p>
+          <div class="plate-qr">
+            {{#hasQR}}<div class="plate-code" role="img" aria-label="{{t.plateQRLabel}}">{{{qr}}}</div>{{/hasQR}}
+            {{^hasQR}}<p class="plate-link">{{link}}</p>{{/hasQR}}
+            <p class="plate-scan">{{t.plateScan}}</p>
+          </div>
+        </article>
+        {{/plates}}
+        </div>
+        {{^plates}}{{#gridName}}<p class="empty">{{t.platesNone}}</p>{{/gridName}}{{/plates}}
+        """
     ]
 
     /// The plates' words. The scan line is printed in both languages on every plate (the

@@ -32,7 +32,9 @@ package struct FormBody: Sendable {
     static func urlencoded(_ text: String) -> [String: [String]] {
         var fields: [String: [String]] = [:]
         for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
             guard let name = parts.first, !name.isEmpty else { continue }
             fields[name, default: []].append(parts.count > 1 ? parts[1] : "")
         }
@@ -68,7 +70,9 @@ package struct FormBody: Sendable {
             guard partStart < partEnd, let split = find(Array("\r\n\r\n".utf8), in: body, from: partStart), split < partEnd else { continue }
             let headers = String(decoding: body[partStart..<split], as: UTF8.self)
             let content = Array(body[(split + 4)..<partEnd])
-            guard let disposition = headers.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-disposition:") }) else { continue }
+            guard let disposition = headers.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-disposition:") }) else {
+                continue
+            }
             guard let name = parameter("name", in: String(disposition)), !name.isEmpty else { continue }
             if let filename = parameter("filename", in: String(disposition)) {
                 if !content.isEmpty { form.files[name] = File(filename: filename, bytes: content) }

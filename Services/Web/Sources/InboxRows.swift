@@ -6,8 +6,12 @@ import GridLoopDomain
 /// fraction of the cost (docs/benchmarks/inbox.md).
 enum InboxRows {
     static func render(_ items: [StaffInbox.Item], now: Date, language: String, words: [String: String]) -> HTML {
-        let summons = words["summons"]!, new = words["new"]!, overdue = words["overdue"]!
-        let late = words["late"]!, left = words["left"]!, duplicate = words["possibleDuplicate"]!
+        let summons = words["summons"]!
+        let new = words["new"]!
+        let overdue = words["overdue"]!
+        let late = words["late"]!
+        let left = words["left"]!
+        let duplicate = words["possibleDuplicate"]!
         var html: HTML = ""
         for item in items {
             let isNew = item.claimedBy == nil && item.ageSeconds < 3600 && !item.overdue
@@ -16,7 +20,8 @@ enum InboxRows {
             if let claimedBy = item.claimedBy { meta += " · \(claimedBy)" }
             var due: HTML = ""
             if let at = item.claimDueAt ?? item.resolveDueAt {
-                due = "\n      <span class=\"due\" data-due=\"\(Timestamp.format(at))\" data-late=\"\(late)\" data-left=\"\(left)\">\(Pages.due(at, now: now, language: language))</span>"
+                due =
+                    "\n      <span class=\"due\" data-due=\"\(Timestamp.format(at))\" data-late=\"\(late)\" data-left=\"\(left)\">\(Pages.due(at, now: now, language: language))</span>"
             }
             html += """
 

@@ -22,212 +22,212 @@ package enum Pages {
 
     static let templates: [String: String] = [
         "layout": """
-            <!doctype html>
-            <html lang="{{htmlLang}}"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>{{title}} · GridLoop</title>
-            <link rel="stylesheet" href="/static/app.css">
-            <link rel="manifest" href="/manifest.webmanifest"><meta name="theme-color" content="#0b5cad">
-            <script src="/static/app.js" defer></script>
-            </head><body data-lang="{{lang}}">
-            <header class="bar">
-              <a class="brand" href="{{homeHref}}">网格通 GridLoop</a>
-              <span class="who">{{#who}}{{who}}{{/who}}</span>
-              <a class="lang" href="{{langHref}}">{{otherLangName}}</a>
-              {{#signedIn}}
-              <form method="post" action="/signout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="link" type="submit">{{t.signOut}}</button></form>
-              {{/signedIn}}
-            </header>
-            <main>
-            <p class="queue" role="status" hidden data-words="{{t.waiting}}"></p>
-            <p class="queue-refused" role="alert" hidden data-words="{{t.waitingRefused}}"></p>
-            {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
-            {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
-            {{{content}}}
-            </main>
-            </body></html>
-            """,
+        <!doctype html>
+        <html lang="{{htmlLang}}"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · GridLoop</title>
+        <link rel="stylesheet" href="/static/app.css">
+        <link rel="manifest" href="/manifest.webmanifest"><meta name="theme-color" content="#0b5cad">
+        <script src="/static/app.js" defer></script>
+        </head><body data-lang="{{lang}}">
+        <header class="bar">
+          <a class="brand" href="{{homeHref}}">网格通 GridLoop</a>
+          <span class="who">{{#who}}{{who}}{{/who}}</span>
+          <a class="lang" href="{{langHref}}">{{otherLangName}}</a>
+          {{#signedIn}}
+          <form method="post" action="/signout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="link" type="submit">{{t.signOut}}</button></form>
+          {{/signedIn}}
+        </header>
+        <main>
+        <p class="queue" role="status" hidden data-words="{{t.waiting}}"></p>
+        <p class="queue-refused" role="alert" hidden data-words="{{t.waitingRefused}}"></p>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{{content}}}
+        </main>
+        </body></html>
+        """,
         "signin": """
-            <section class="card narrow">
-            <h1>{{t.signInTitle}}</h1>
-            <form method="post" action="/signin" class="stack" novalidate>
-              <input type="hidden" name="csrf" value="{{csrf}}">
-              <label>{{t.staffId}}<input name="staff" value="{{staff}}" required autocomplete="username" autocapitalize="none" maxlength="64"></label>
-              <label>{{t.secret}}<input name="secret" type="password" required autocomplete="current-password" maxlength="200"></label>
-              <button type="submit" class="primary">{{t.signIn}}</button>
-            </form>
-            <p class="hint">{{t.signInHint}}</p>
-            </section>
-            """,
+        <section class="card narrow">
+        <h1>{{t.signInTitle}}</h1>
+        <form method="post" action="/signin" class="stack" novalidate>
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>{{t.staffId}}<input name="staff" value="{{staff}}" required autocomplete="username" autocapitalize="none" maxlength="64"></label>
+          <label>{{t.secret}}<input name="secret" type="password" required autocomplete="current-password" maxlength="200"></label>
+          <button type="submit" class="primary">{{t.signIn}}</button>
+        </form>
+        <p class="hint">{{t.signInHint}}</p>
+        </section>
+        """,
         "inbox": """
-            <h1>{{t.inboxTitle}} <small>{{unitName}}</small></h1>
-            <nav class="filters">
-              {{#filters}}<a href="/inbox?state={{value}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
-            </nav>
-            <p class="summary">{{summary}}</p>
-            <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}}</p>
-            <ul class="items">
-            {{{rows}}}
-            </ul>
-            {{^hasItems}}<p class="empty">{{t.nothingOpen}}</p>{{/hasItems}}
-            {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}">{{t.more}}</a></p>{{/next}}
-            """,
+        <h1>{{t.inboxTitle}} <small>{{unitName}}</small></h1>
+        <nav class="filters">
+          {{#filters}}<a href="/inbox?state={{value}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
+        </nav>
+        <p class="summary">{{summary}}</p>
+        <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}}</p>
+        <ul class="items">
+        {{{rows}}}
+        </ul>
+        {{^hasItems}}<p class="empty">{{t.nothingOpen}}</p>{{/hasItems}}
+        {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}">{{t.more}}</a></p>{{/next}}
+        """,
         "message": """
-            <p><a href="/inbox">← {{t.backToInbox}}</a></p>
-            """,
+        <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+        """,
         "report": """
-            <section class="card">
-            <h1>{{t.reportTitle}}</h1>
-            <p class="hint">{{t.reportHint}}</p>
-            {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
-            <form method="post" action="/report" class="stack report-form" enctype="multipart/form-data" novalidate>
-              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}">
-              {{#household}}<input type="hidden" name="household" value="{{household}}"><p class="hint">{{t.doorPlate}}: {{household}}</p>{{/household}}
-              <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
-              <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
-              <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"{{^household}} required{{/household}}></label>
-              <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
-                <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
-              <label>{{t.photo}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>
-              <label>{{t.yourName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="name"></label>
-              <label>{{t.yourPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="tel"></label>
-              <label>{{t.yourEmail}}<input name="email" value="{{email}}" type="email" maxlength="200" autocomplete="email"></label>
-              <p class="hint">{{t.phonePrivacy}}</p>
-              <button type="submit" class="primary">{{t.send}}</button>
-            </form>
-            </section>
-            """,
+        <section class="card">
+        <h1>{{t.reportTitle}}</h1>
+        <p class="hint">{{t.reportHint}}</p>
+        {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
+        <form method="post" action="/report" class="stack report-form" enctype="multipart/form-data" novalidate>
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}">
+          {{#household}}<input type="hidden" name="household" value="{{household}}"><p class="hint">{{t.doorPlate}}: {{household}}</p>{{/household}}
+          <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
+          <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
+          <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"{{^household}} required{{/household}}></label>
+          <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
+            <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
+          <label>{{t.photo}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>
+          <label>{{t.yourName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="name"></label>
+          <label>{{t.yourPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="tel"></label>
+          <label>{{t.yourEmail}}<input name="email" value="{{email}}" type="email" maxlength="200" autocomplete="email"></label>
+          <p class="hint">{{t.phonePrivacy}}</p>
+          <button type="submit" class="primary">{{t.send}}</button>
+        </form>
+        </section>
+        """,
         "status": """
-            <section class="card">
-              <h1>{{t.statusTitle}} <small>{{shortId}}</small></h1>
-              {{#isNew}}<p class="notice" role="status">{{t.reportReceived}}</p>{{/isNew}}
-              {{#photoRefused}}<p class="error" role="alert">{{t.photoRefused}}</p>{{/photoRefused}}
-              <ol class="steps">{{#steps}}<li class="{{#done}}done{{/done}}{{#current}}current{{/current}}">{{name}}</li>{{/steps}}</ol>
-              <p class="state-sentence">{{stateLabel}}</p>
-              <dl class="facts">
-                <dt>{{t.category}}</dt><dd>{{category}}</dd>
-                <dt>{{t.description}}</dt><dd class="description">{{description}}</dd>
-                {{#agency}}<dt>{{t.unit}}</dt><dd class="agency">{{agency}}</dd>{{/agency}}
-                {{#expected}}<dt>{{t.expected}}</dt><dd>{{expected}}</dd>{{/expected}}
-                <dt>{{t.reporter}}</dt><dd>{{reporter}}</dd>
-              </dl>
-              {{#hasPhotos}}<div class="photos">{{#photos}}<a href="{{href}}"><img src="{{src}}" alt="{{label}}" loading="lazy"><small>{{label}}</small></a>{{/photos}}</div>{{/hasPhotos}}
-            </section>
-            <section class="card">
-              <h2>{{t.whatWasDone}}</h2>
-              <ol class="trail">{{#trail}}<li><time>{{at}}</time> <b>{{what}}</b>{{#detail}}<br><span class="detail">{{detail}}</span>{{/detail}}</li>{{/trail}}</ol>
-            </section>
-            <p class="hint">{{t.keepLink}}</p>
-            """,
+        <section class="card">
+          <h1>{{t.statusTitle}} <small>{{shortId}}</small></h1>
+          {{#isNew}}<p class="notice" role="status">{{t.reportReceived}}</p>{{/isNew}}
+          {{#photoRefused}}<p class="error" role="alert">{{t.photoRefused}}</p>{{/photoRefused}}
+          <ol class="steps">{{#steps}}<li class="{{#done}}done{{/done}}{{#current}}current{{/current}}">{{name}}</li>{{/steps}}</ol>
+          <p class="state-sentence">{{stateLabel}}</p>
+          <dl class="facts">
+            <dt>{{t.category}}</dt><dd>{{category}}</dd>
+            <dt>{{t.description}}</dt><dd class="description">{{description}}</dd>
+            {{#agency}}<dt>{{t.unit}}</dt><dd class="agency">{{agency}}</dd>{{/agency}}
+            {{#expected}}<dt>{{t.expected}}</dt><dd>{{expected}}</dd>{{/expected}}
+            <dt>{{t.reporter}}</dt><dd>{{reporter}}</dd>
+          </dl>
+          {{#hasPhotos}}<div class="photos">{{#photos}}<a href="{{href}}"><img src="{{src}}" alt="{{label}}" loading="lazy"><small>{{label}}</small></a>{{/photos}}</div>{{/hasPhotos}}
+        </section>
+        <section class="card">
+          <h2>{{t.whatWasDone}}</h2>
+          <ol class="trail">{{#trail}}<li><time>{{at}}</time> <b>{{what}}</b>{{#detail}}<br><span class="detail">{{detail}}</span>{{/detail}}</li>{{/trail}}</ol>
+        </section>
+        <p class="hint">{{t.keepLink}}</p>
+        """,
         "followup": """
-            <section class="card">
-              <h1>{{t.followUpTitle}} <small>{{shortId}}</small></h1>
-              {{#category}}<p><b>{{category}}</b> · <span class="description">{{description}}</span></p>{{/category}}
-              {{#answered}}<p class="notice">{{t.alreadyAnswered}} {{stateLabel}}</p><p><a href="/status/{{requestId}}">{{t.seeStatus}}</a></p>{{/answered}}
-              {{^answered}}
-              <form method="post" action="/followup/{{requestId}}" class="stack followup-form">
-                <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><input type="hidden" name="signature" value="{{signature}}">
-                <fieldset><legend>{{t.qContacted}}</legend>
-                  <label class="choice"><input type="radio" name="contacted" value="yes" required> {{t.yes}}</label><label class="choice"><input type="radio" name="contacted" value="no"> {{t.no}}</label></fieldset>
-                <fieldset><legend>{{t.qSolved}}</legend>
-                  <label class="choice"><input type="radio" name="solved" value="yes" required> {{t.yes}}</label><label class="choice"><input type="radio" name="solved" value="no"> {{t.no}}</label></fieldset>
-                <fieldset><legend>{{t.qSatisfied}}</legend>
-                  <label class="choice"><input type="radio" name="satisfaction" value="satisfied" required> {{t.satisfied}}</label>
-                  <label class="choice"><input type="radio" name="satisfaction" value="basically-satisfied"> {{t.basicallySatisfied}}</label>
-                  <label class="choice"><input type="radio" name="satisfaction" value="unsatisfied"> {{t.unsatisfied}}</label></fieldset>
-                <label>{{t.anythingElse}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>
-                <button type="submit" class="primary">{{t.sendAnswer}}</button>
-              </form>
-              {{/answered}}
-            </section>
-            """,
+        <section class="card">
+          <h1>{{t.followUpTitle}} <small>{{shortId}}</small></h1>
+          {{#category}}<p><b>{{category}}</b> · <span class="description">{{description}}</span></p>{{/category}}
+          {{#answered}}<p class="notice">{{t.alreadyAnswered}} {{stateLabel}}</p><p><a href="/status/{{requestId}}">{{t.seeStatus}}</a></p>{{/answered}}
+          {{^answered}}
+          <form method="post" action="/followup/{{requestId}}" class="stack followup-form">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><input type="hidden" name="signature" value="{{signature}}">
+            <fieldset><legend>{{t.qContacted}}</legend>
+              <label class="choice"><input type="radio" name="contacted" value="yes" required> {{t.yes}}</label><label class="choice"><input type="radio" name="contacted" value="no"> {{t.no}}</label></fieldset>
+            <fieldset><legend>{{t.qSolved}}</legend>
+              <label class="choice"><input type="radio" name="solved" value="yes" required> {{t.yes}}</label><label class="choice"><input type="radio" name="solved" value="no"> {{t.no}}</label></fieldset>
+            <fieldset><legend>{{t.qSatisfied}}</legend>
+              <label class="choice"><input type="radio" name="satisfaction" value="satisfied" required> {{t.satisfied}}</label>
+              <label class="choice"><input type="radio" name="satisfaction" value="basically-satisfied"> {{t.basicallySatisfied}}</label>
+              <label class="choice"><input type="radio" name="satisfaction" value="unsatisfied"> {{t.unsatisfied}}</label></fieldset>
+            <label>{{t.anythingElse}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>
+            <button type="submit" class="primary">{{t.sendAnswer}}</button>
+          </form>
+          {{/answered}}
+        </section>
+        """,
         "submit": """
-            <p><a href="/inbox">← {{t.backToInbox}}</a></p>
-            <section class="card">
-            <h1>{{t.submitTitle}}</h1>
-            {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
-            {{#hasGrids}}
-            <form method="get" action="/submit" class="stack grid-choice">
-              <label>{{t.grid}}<select name="grid">{{#grids}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/grids}}</select></label>
-              <button type="submit">{{t.chooseGrid}}</button>
-            </form>
-            {{/hasGrids}}
-            <form method="post" action="/submit" class="stack submit-form" enctype="multipart/form-data" novalidate>
-              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="grid" value="{{grid}}">
-              <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
-              <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
-              {{#hasHouseholds}}<label>{{t.household}} <small>{{gridName}}</small><select name="household"><option value="">—</option>{{#households}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{address}}</option>{{/households}}</select></label>{{/hasHouseholds}}
-              <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"></label>
-              <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
-                <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
-              <label>{{t.photo}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>
-              <label>{{t.residentName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="off"></label>
-              <label>{{t.residentPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="off"></label>
-              <button type="submit" class="primary">{{t.send}}</button>
-            </form>
-            </section>
-            """,
+        <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+        <section class="card">
+        <h1>{{t.submitTitle}}</h1>
+        {{#hasProblems}}<ul class="error" role="alert">{{#problems}}<li>{{.}}</li>{{/problems}}</ul>{{/hasProblems}}
+        {{#hasGrids}}
+        <form method="get" action="/submit" class="stack grid-choice">
+          <label>{{t.grid}}<select name="grid">{{#grids}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/grids}}</select></label>
+          <button type="submit">{{t.chooseGrid}}</button>
+        </form>
+        {{/hasGrids}}
+        <form method="post" action="/submit" class="stack submit-form" enctype="multipart/form-data" novalidate>
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="grid" value="{{grid}}">
+          <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
+          <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
+          {{#hasHouseholds}}<label>{{t.household}} <small>{{gridName}}</small><select name="household"><option value="">—</option>{{#households}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{address}}</option>{{/households}}</select></label>{{/hasHouseholds}}
+          <label>{{t.address}}<input name="address" value="{{address}}" maxlength="200"></label>
+          <div class="geo"><button type="button" class="locate" hidden data-locating="{{t.locating}}" data-located="{{t.located}}" data-refused="{{t.locationRefused}}">{{t.useLocation}}</button> <span class="hint geo-status"></span>
+            <input type="hidden" name="latitude" value="{{latitude}}"><input type="hidden" name="longitude" value="{{longitude}}"></div>
+          <label>{{t.photo}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>
+          <label>{{t.residentName}}<input name="name" value="{{name}}" required maxlength="100" autocomplete="off"></label>
+          <label>{{t.residentPhone}}<input name="phone" value="{{phone}}" required type="tel" inputmode="tel" maxlength="20" autocomplete="off"></label>
+          <button type="submit" class="primary">{{t.send}}</button>
+        </form>
+        </section>
+        """,
         "request": """
-            <p><a href="/inbox">← {{t.backToInbox}}</a></p>
-            <section class="card">
-              <h1>{{category}} <small class="state">{{stateLabel}}</small></h1>
-              <p class="description">{{description}}</p>
-              <dl class="facts">
-                <dt>{{t.unit}}</dt><dd>{{unit}}</dd>
-                <dt>{{t.place}}</dt><dd>{{place}}</dd>
-                <dt>{{t.reporter}}</dt><dd>{{reporter}}
-                  {{#contactPhone}}<a class="call" href="{{contactTel}}">{{t.call}} {{contactPhone}}</a>{{/contactPhone}}
-                  {{#mayShowNumber}}<form method="post" action="/requests/{{requestId}}/contact" class="inline show-number"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="link">{{t.showNumber}}</button></form>{{/mayShowNumber}}
-                </dd>
-                {{#due}}<dt>{{t.due}}</dt><dd><span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span></dd>{{/due}}
-              </dl>
-              {{#duplicate}}<p class="hint">{{t.possibleDuplicate}} <a href="/requests/{{duplicate}}">{{duplicate}}</a></p>{{/duplicate}}
-              {{#hasPhotos}}<div class="photos">{{#photos}}<a href="{{href}}"><img src="{{src}}" alt="{{label}}" loading="lazy"><small>{{label}}</small></a>{{/photos}}</div>{{/hasPhotos}}
-            </section>
-            {{#hasActions}}
-            <section class="card actions">
-              <h2>{{t.actions}}</h2>
-              {{#actions}}
-              {{#collapsed}}<details class="more"><summary>{{label}}</summary>{{/collapsed}}
-              <form method="post" action="/requests/{{requestId}}/act" class="stack action-{{action}}"{{#needsPhoto}} enctype="multipart/form-data"{{/needsPhoto}}>
-                <input type="hidden" name="csrf" value="{{csrf}}">
-                <input type="hidden" name="action" value="{{action}}">
-                <input type="hidden" name="key" value="{{key}}">
-                {{#needsNote}}<label>{{noteLabel}}<textarea name="note" required maxlength="2000" rows="2"></textarea></label>{{/needsNote}}
-                {{#optionalNote}}<label>{{noteLabel}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>{{/optionalNote}}
-                {{#needsDepartments}}<label>{{t.departments}}<select name="departments" multiple required>{{#departments}}<option value="{{id}}">{{name}}</option>{{/departments}}</select></label>{{/needsDepartments}}
-                {{#needsTarget}}<label>{{t.target}}<input name="target" required placeholder="grid:hongxing-3" maxlength="80"></label>{{/needsTarget}}
-                {{#needsInto}}<label>{{t.into}}<input name="into" required value="{{suggestedInto}}" maxlength="40"></label>{{/needsInto}}
-                {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
-                  <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
-                </select></label>{{/needsSatisfaction}}
-                {{#needsPhoto}}<label>{{t.photoAfter}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>{{/needsPhoto}}
-                <button type="submit" class="{{style}}">{{label}}</button>
-              </form>
-              {{#collapsed}}</details>{{/collapsed}}
-              {{/actions}}
-            </section>
-            {{/hasActions}}
-            {{#visitHousehold}}
-            <section class="card">
-              <details class="more"><summary>{{t.logVisit}}</summary>
-              <form method="post" action="/requests/{{requestId}}/visit" class="stack visit-form">
-                <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{visitKey}}">
-                <input type="hidden" name="household" value="{{visitHousehold}}">
-                <p class="hint">{{t.household}}: {{visitHousehold}}</p>
-                <label>{{t.visitNote}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>
-                <button type="submit">{{t.logVisit}}</button>
-              </form>
-              </details>
-            </section>
-            {{/visitHousehold}}
-            <section class="card">
-              <h2>{{t.trail}} {{#verified}}<small class="ok">✓ {{t.verified}}</small>{{/verified}}{{^verified}}<small class="error">{{t.notVerified}}</small>{{/verified}}</h2>
-              <ol class="trail">
-              {{#trail}}<li><time>{{at}}</time> <b>{{what}}</b>{{#actor}} · {{actor}}{{/actor}}{{#unit}} · {{unit}}{{/unit}}{{#detail}}<br><span class="detail">{{detail}}</span>{{/detail}}</li>{{/trail}}
-              </ol>
-            </section>
-            """,
+        <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+        <section class="card">
+          <h1>{{category}} <small class="state">{{stateLabel}}</small></h1>
+          <p class="description">{{description}}</p>
+          <dl class="facts">
+            <dt>{{t.unit}}</dt><dd>{{unit}}</dd>
+            <dt>{{t.place}}</dt><dd>{{place}}</dd>
+            <dt>{{t.reporter}}</dt><dd>{{reporter}}
+              {{#contactPhone}}<a class="call" href="{{contactTel}}">{{t.call}} {{contactPhone}}</a>{{/contactPhone}}
+              {{#mayShowNumber}}<form method="post" action="/requests/{{requestId}}/contact" class="inline show-number"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="link">{{t.showNumber}}</button></form>{{/mayShowNumber}}
+            </dd>
+            {{#due}}<dt>{{t.due}}</dt><dd><span class="due" data-due="{{due}}" data-late="{{t.late}}" data-left="{{t.left}}">{{dueText}}</span></dd>{{/due}}
+          </dl>
+          {{#duplicate}}<p class="hint">{{t.possibleDuplicate}} <a href="/requests/{{duplicate}}">{{duplicate}}</a></p>{{/duplicate}}
+          {{#hasPhotos}}<div class="photos">{{#photos}}<a href="{{href}}"><img src="{{src}}" alt="{{label}}" loading="lazy"><small>{{label}}</small></a>{{/photos}}</div>{{/hasPhotos}}
+        </section>
+        {{#hasActions}}
+        <section class="card actions">
+          <h2>{{t.actions}}</h2>
+          {{#actions}}
+          {{#collapsed}}<details class="more"><summary>{{label}}</summary>{{/collapsed}}
+          <form method="post" action="/requests/{{requestId}}/act" class="stack action-{{action}}"{{#needsPhoto}} enctype="multipart/form-data"{{/needsPhoto}}>
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="action" value="{{action}}">
+            <input type="hidden" name="key" value="{{key}}">
+            {{#needsNote}}<label>{{noteLabel}}<textarea name="note" required maxlength="2000" rows="2"></textarea></label>{{/needsNote}}
+            {{#optionalNote}}<label>{{noteLabel}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>{{/optionalNote}}
+            {{#needsDepartments}}<label>{{t.departments}}<select name="departments" multiple required>{{#departments}}<option value="{{id}}">{{name}}</option>{{/departments}}</select></label>{{/needsDepartments}}
+            {{#needsTarget}}<label>{{t.target}}<input name="target" required placeholder="grid:hongxing-3" maxlength="80"></label>{{/needsTarget}}
+            {{#needsInto}}<label>{{t.into}}<input name="into" required value="{{suggestedInto}}" maxlength="40"></label>{{/needsInto}}
+            {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
+              <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
+            </select></label>{{/needsSatisfaction}}
+            {{#needsPhoto}}<label>{{t.photoAfter}}<input type="file" name="photo" accept="image/jpeg,image/png" capture="environment"></label>{{/needsPhoto}}
+            <button type="submit" class="{{style}}">{{label}}</button>
+          </form>
+          {{#collapsed}}</details>{{/collapsed}}
+          {{/actions}}
+        </section>
+        {{/hasActions}}
+        {{#visitHousehold}}
+        <section class="card">
+          <details class="more"><summary>{{t.logVisit}}</summary>
+          <form method="post" action="/requests/{{requestId}}/visit" class="stack visit-form">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{visitKey}}">
+            <input type="hidden" name="household" value="{{visitHousehold}}">
+            <p class="hint">{{t.household}}: {{visitHousehold}}</p>
+            <label>{{t.visitNote}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>
+            <button type="submit">{{t.logVisit}}</button>
+          </form>
+          </details>
+        </section>
+        {{/visitHousehold}}
+        <section class="card">
+          <h2>{{t.trail}} {{#verified}}<small class="ok">✓ {{t.verified}}</small>{{/verified}}{{^verified}}<small class="error">{{t.notVerified}}</small>{{/verified}}</h2>
+          <ol class="trail">
+          {{#trail}}<li><time>{{at}}</time> <b>{{what}}</b>{{#actor}} · {{actor}}{{/actor}}{{#unit}} · {{unit}}{{/unit}}{{#detail}}<br><span class="detail">{{detail}}</span>{{/detail}}</li>{{/trail}}
+          </ol>
+        </section>
+        """,
     ]
 
     /// Every template's text (for the words check).
@@ -250,9 +250,11 @@ package enum Pages {
         "newRequest": "新建诉求", "submitTitle": "新建诉求", "grid": "网格", "chooseGrid": "选择网格", "category": "类别", "description": "问题描述",
         "household": "住户", "address": "地址", "useLocation": "使用当前位置", "residentName": "居民姓名", "residentPhone": "居民电话", "send": "提交",
         "done-submitted": "已提交，诉求已受理。", "done-visit": "走访已登记。", "logVisit": "登记入户走访", "visitNote": "走访情况",
-        "showNumber": "显示号码", "call": "拨打", "doorPlates": "门牌", "waiting": "没有网络时保存的 %d 件，联网后自动发送。", "waitingRefused": "离线保存的 %d 件未被受理（表单已过期或内容有误），请重新填写。", "myAssessment": "我的考核", "locating": "正在定位…", "located": "已定位",
+        "showNumber": "显示号码", "call": "拨打", "doorPlates": "门牌", "waiting": "没有网络时保存的 %d 件，联网后自动发送。",
+        "waitingRefused": "离线保存的 %d 件未被受理（表单已过期或内容有误），请重新填写。", "myAssessment": "我的考核", "locating": "正在定位…", "located": "已定位",
         "locationRefused": "无法定位，请填写地址。",
-        "reportTitle": "反映问题", "reportHint": "无需注册。您的电话只给办理人员看，用于联系您。", "doorPlate": "门牌", "yourName": "您的姓名", "yourPhone": "您的电话", "yourEmail": "邮箱（可不填，用于接收进度）", "photo": "照片（可不填，JPEG/PNG，10MB以内）", "photoAfter": "办结照片（可不填）",
+        "reportTitle": "反映问题", "reportHint": "无需注册。您的电话只给办理人员看，用于联系您。", "doorPlate": "门牌", "yourName": "您的姓名", "yourPhone": "您的电话",
+        "yourEmail": "邮箱（可不填，用于接收进度）", "photo": "照片（可不填，JPEG/PNG，10MB以内）", "photoAfter": "办结照片（可不填）",
         "photoRefused": "诉求已受理，但照片未能添加（须为10MB以内的JPEG或PNG）。", "done-submitted-photo-refused": "诉求已受理，但照片未能添加（须为10MB以内的JPEG或PNG）。",
         "phonePrivacy": "提交后会给您一个查看进度的链接；办结后我们会请您评价。", "statusTitle": "办理进度", "reportReceived": "已收到您的反映。请保存本页链接查看进度。",
         "expected": "预计办结", "whatWasDone": "办理经过", "keepLink": "收藏本页即可随时查看进度。", "followUpTitle": "回访评价",
@@ -264,16 +266,22 @@ package enum Pages {
         "signInTitle": "Staff sign-in", "staffId": "Staff id", "secret": "Sign-in secret", "signIn": "Sign in", "signOut": "Sign out",
         "signInHint": "Your sign-in secret comes from an operator (gridloop auth credential).",
         "inboxTitle": "Inbox", "all": "All", "summons": "Summons", "new": "New", "overdue": "Overdue", "late": "late by", "left": "left",
-        "possibleDuplicate": "Possibly a duplicate of another request", "nothingOpen": "Nothing open.", "more": "More", "dashboard": "Supervisors' dashboard",
-        "backToInbox": "Back to the inbox", "unit": "Held by", "place": "Place", "reporter": "Reported by", "due": "Deadline", "actions": "What you can do",
+        "possibleDuplicate": "Possibly a duplicate of another request", "nothingOpen": "Nothing open.", "more": "More",
+        "dashboard": "Supervisors' dashboard",
+        "backToInbox": "Back to the inbox", "unit": "Held by", "place": "Place", "reporter": "Reported by", "due": "Deadline",
+        "actions": "What you can do",
         "departments": "Departments to summon", "target": "Move to", "into": "Merge into request", "satisfaction": "The resident's verdict",
-        "satisfied": "Satisfied", "basicallySatisfied": "Basically satisfied", "unsatisfied": "Unsatisfied", "trail": "Trail", "verified": "trail verified",
+        "satisfied": "Satisfied", "basicallySatisfied": "Basically satisfied", "unsatisfied": "Unsatisfied", "trail": "Trail",
+        "verified": "trail verified",
         "notVerified": "trail failed verification", "done": "Done: ",
         "newRequest": "New request", "submitTitle": "New request", "grid": "Grid", "chooseGrid": "Choose the grid", "category": "Category",
-        "description": "What is the problem", "household": "Household", "address": "Address", "useLocation": "Use my location", "residentName": "Resident's name",
+        "description": "What is the problem", "household": "Household", "address": "Address", "useLocation": "Use my location",
+        "residentName": "Resident's name",
         "residentPhone": "Resident's phone", "send": "Send", "done-submitted": "Sent: the request is received.", "done-visit": "Visit logged.",
-        "logVisit": "Log a household visit", "visitNote": "What you found", "showNumber": "Show number", "call": "Call", "doorPlates": "Door plates", "waiting": "%d saved without signal, sent by itself when the network is back.",
-        "waitingRefused": "%d kept offline were refused (the form expired or was not valid); please fill them in again.", "myAssessment": "My assessment",
+        "logVisit": "Log a household visit", "visitNote": "What you found", "showNumber": "Show number", "call": "Call", "doorPlates": "Door plates",
+        "waiting": "%d saved without signal, sent by itself when the network is back.",
+        "waitingRefused": "%d kept offline were refused (the form expired or was not valid); please fill them in again.",
+        "myAssessment": "My assessment",
         "locating": "Finding your location…", "located": "Location found", "locationRefused": "No location: give an address.",
         "reportTitle": "Report a problem", "reportHint": "No account needed. Your phone is shown only to the staff handling it, to reach you.",
         "doorPlate": "Door plate", "yourName": "Your name", "yourPhone": "Your phone", "yourEmail": "Email (optional, for updates)",
@@ -282,8 +290,10 @@ package enum Pages {
         "done-submitted-photo-refused": "The request is received, but the photo could not be added (a JPEG or PNG up to 10 MB).",
         "phonePrivacy": "You get a link to follow its progress; once it is solved we ask for your verdict.", "statusTitle": "Progress",
         "reportReceived": "Your report is received. Keep this page's link to follow it.", "expected": "Expected by", "whatWasDone": "What was done",
-        "keepLink": "Bookmark this page to check the progress any time.", "followUpTitle": "Your verdict", "alreadyAnswered": "This request was already answered or has moved on:",
-        "seeStatus": "See the progress", "qContacted": "Did the staff contact you?", "qSolved": "Is the problem solved?", "qSatisfied": "Are you satisfied with the result?",
+        "keepLink": "Bookmark this page to check the progress any time.", "followUpTitle": "Your verdict",
+        "alreadyAnswered": "This request was already answered or has moved on:",
+        "seeStatus": "See the progress", "qContacted": "Did the staff contact you?", "qSolved": "Is the problem solved?",
+        "qSatisfied": "Are you satisfied with the result?",
         "yes": "Yes", "no": "No", "anythingElse": "Anything else (optional)", "sendAnswer": "Send",
     ]
 
@@ -324,7 +334,9 @@ package enum Pages {
     package static func span(_ seconds: Int, language: String) -> String {
         let seconds = max(seconds, 0)
         let en = language == "en"
-        let days = seconds / 86_400, hours = seconds % 86_400 / 3600, minutes = seconds % 3600 / 60
+        let days = seconds / 86_400
+        let hours = seconds % 86_400 / 3600
+        let minutes = seconds % 3600 / 60
         if days > 0 { return en ? "\(days) d \(hours) h" : "\(days)天\(hours)小时" }
         if hours > 0 { return en ? "\(hours) h \(minutes) min" : "\(hours)小时\(minutes)分" }
         return en ? "\(max(minutes, 1)) min" : "\(max(minutes, 1))分钟"

@@ -74,12 +74,15 @@ package struct QRCode: Sendable, Equatable {
                 }
                 var run = 1
                 while x + run < size, isDark(x: x + run, y: y) { run += 1 }
-                let left = (x + margin) * unit, top = (y + margin) * unit, length = run * unit
+                let left = (x + margin) * unit
+                let top = (y + margin) * unit
+                let length = run * unit
                 path += "M\(left) \(top)h\(length)v\(unit)h-\(length)z"
                 x += run
             }
         }
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(side) \(side)\" width=\"\(side)\" height=\"\(side)\" shape-rendering=\"crispEdges\">"
+        return
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(side) \(side)\" width=\"\(side)\" height=\"\(side)\" shape-rendering=\"crispEdges\">"
             + "<rect width=\"\(side)\" height=\"\(side)\" fill=\"#fff\"/>"
             + "<path fill=\"#000\" d=\"\(path)\"/>"
             + "</svg>"

@@ -18,7 +18,13 @@ extension WebController {
         return await drawReport(visit, form: form)
     }
 
-    func drawReport(_ visit: Visit, form: SubmitForm, problems: [String] = [], error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
+    func drawReport(
+        _ visit: Visit,
+        form: SubmitForm,
+        problems: [String] = [],
+        error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async -> Response {
         var context = form.values
         // No door plate line without a household (Mustache counts an empty string as set).
         if form.household.isEmpty { context.removeValue(forKey: "household") }
@@ -39,27 +45,52 @@ extension WebController {
         let en = visit.language == "en"
         let form = SubmitForm(fields)
         guard checkCSRF(fields, visit) else {
-            return await drawReport(visit, form: form, error: en ? "The form expired; nothing was sent. Send it again." : "页面已过期，未提交，请再提交一次。", status: .forbidden)
+            return await drawReport(
+                visit,
+                form: form,
+                error: en ? "The form expired; nothing was sent. Send it again." : "页面已过期，未提交，请再提交一次。",
+                status: .forbidden
+            )
         }
         let problems = form.problems(language: visit.language)
         guard problems.isEmpty else { return await drawReport(visit, form: form, problems: problems, status: .badRequest) }
         let answer: Backend.Answer
         do {
             answer = try await backend.call(
-                .POST, "intake", "/v1/requests", token: nil, json: form.body(channel: .web, language: visit.language),
-                headers: ["Idempotency-Key": "web-report:\(form.key)"], client: context.client(of: request, trusting: trustedProxies)
+                .POST,
+                "intake",
+                "/v1/requests",
+                token: nil,
+                json: form.body(channel: .web, language: visit.language),
+                headers: ["Idempotency-Key": "web-report:\(form.key)"],
+                client: context.client(of: request, trusting: trustedProxies)
             )
         } catch {
-            return await drawReport(visit, form: form, error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
+            return await drawReport(
+                visit,
+                form: form,
+                error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。",
+                status: .serviceUnavailable
+            )
         }
         guard answer.ok, let accepted = try? answer.decode(Accepted.self) else {
-            let message = answer.status == 429
+            let message =
+                answer.status == 429
                 ? (en ? "Too many reports from here just now; try again in a while." : "提交过于频繁，请稍后再试。")
                 : (en ? "Not accepted: " : "未受理：") + (answer.problem ?? "\(answer.status)")
             return await drawReport(visit, form: form, error: message, status: answer.status == 429 ? .tooManyRequests : .badRequest)
         }
         if let photo = posted.files["photo"],
-           await addPhoto(photo, to: accepted.id, stage: "submission", token: nil, uploadToken: accepted.uploadToken, key: form.key, language: visit.language) != nil {
+            await addPhoto(
+                photo,
+                to: accepted.id,
+                stage: "submission",
+                token: nil,
+                uploadToken: accepted.uploadToken,
+                key: form.key,
+                language: visit.language
+            ) != nil
+        {
             return Self.redirect("/status/\(accepted.id)?new=1&photo=refused", cookies: visit.setCookies)
         }
         return Self.redirect("/status/\(accepted.id)?new=1", cookies: visit.setCookies)
@@ -84,7 +115,14 @@ extension WebController {
         }
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "intake", "/v1/requests/\(id)", token: nil) } catch {
-            return page(visit, "message", [:], title: "GridLoop", error: en ? "The status cannot be read right now; try again shortly." : "暂时无法查询，请稍后再试。", status: .serviceUnavailable)
+            return page(
+                visit,
+                "message",
+                [:],
+                title: "GridLoop",
+                error: en ? "The status cannot be read right now; try again shortly." : "暂时无法查询，请稍后再试。",
+                status: .serviceUnavailable
+            )
         }
         guard answer.ok, let status = try? answer.decode(StatusBody.self) else {
             return page(visit, "message", [:], title: "GridLoop", error: en ? "There is no such request." : "没有这件诉求。", status: .notFound)
@@ -93,8 +131,10 @@ extension WebController {
         let publicView = open311.flatMap { try? JSONDecoder().decode([PublicRequest].self, from: Data($0.body)) }?.first
         let steps = ResidentProgress.steps(status.state, language: language)
         var facts: [String: Any] = [
-            "requestId": id, "shortId": String(id.prefix(8)), "category": CategoryNames.label(status.category, language: language), "description": status.description,
-            "stateLabel": ResidentProgress.sentence(status.state, language: language), "steps": steps, "reporter": "\(status.reporter.name) \(status.reporter.phone)",
+            "requestId": id, "shortId": String(id.prefix(8)), "category": CategoryNames.label(status.category, language: language),
+            "description": status.description,
+            "stateLabel": ResidentProgress.sentence(status.state, language: language), "steps": steps,
+            "reporter": "\(status.reporter.name) \(status.reporter.phone)",
         ]
         if let agency = publicView?.agency_responsible { facts["agency"] = agency }
         if let expected = publicView?.expected_datetime.flatMap(Timestamp.parse), ![.closed, .rejected, .merged].contains(status.state) {
@@ -104,7 +144,11 @@ extension WebController {
         facts["trail"] = status.trail.compactMap { event -> [String: Any]? in
             guard ResidentProgress.shown.contains(event.type) else { return nil }
             var row: [String: Any] = ["at": Self.localTime(event.occurredAt), "what": ResidentProgress.eventSentence(event.type, language: language)]
-            if ["request.resolved", "request.closed", "request.rejected", "request.merged"].contains(event.type), let detail = event.detail, !detail.isEmpty { row["detail"] = detail }
+            if ["request.resolved", "request.closed", "request.rejected", "request.merged"].contains(event.type), let detail = event.detail,
+                !detail.isEmpty
+            {
+                row["detail"] = detail
+            }
             return row
         }
         if request.uri.queryParameters["new"] != nil { facts["isNew"] = true }
@@ -125,13 +169,29 @@ extension WebController {
         return await drawFollowUp(visit, id: id, version: version, signature: signature)
     }
 
-    func drawFollowUp(_ visit: Visit, id: String, version: Int?, signature: String, error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
+    func drawFollowUp(
+        _ visit: Visit,
+        id: String,
+        version: Int?,
+        signature: String,
+        error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async -> Response {
         let en = visit.language == "en"
         guard UUID(uuidString: id) != nil, let version, !signature.isEmpty, signature.count < 64 else {
-            return page(visit, "message", [:], title: "GridLoop", error: en ? "This link is not complete; open it from the message again." : "链接不完整，请从短信重新打开。", status: .notFound)
+            return page(
+                visit,
+                "message",
+                [:],
+                title: "GridLoop",
+                error: en ? "This link is not complete; open it from the message again." : "链接不完整，请从短信重新打开。",
+                status: .notFound
+            )
         }
         var context: [String: Any] = ["requestId": id, "version": version, "signature": signature, "shortId": String(id.prefix(8))]
-        if let answer = try? await backend.call(.GET, "intake", "/v1/requests/\(id)", token: nil), answer.ok, let body = try? answer.decode(StatusBody.self) {
+        if let answer = try? await backend.call(.GET, "intake", "/v1/requests/\(id)", token: nil), answer.ok,
+            let body = try? answer.decode(StatusBody.self)
+        {
             context["category"] = CategoryNames.label(body.category, language: visit.language)
             context["description"] = body.description
             if body.state != .resolved {
@@ -157,20 +217,55 @@ extension WebController {
             return await drawFollowUp(visit, id: id, version: version, signature: signature, error: expired, status: .forbidden)
         }
         func yesNo(_ name: String) -> Bool? { fields[name]?.first.flatMap { $0 == "yes" ? true : $0 == "no" ? false : nil } }
-        guard let satisfaction = fields["satisfaction"]?.first.flatMap(Satisfaction.init(rawValue:)), let contacted = yesNo("contacted"), let solved = yesNo("solved") else {
-            return await drawFollowUp(visit, id: id, version: version, signature: signature, error: en ? "Please answer all three questions." : "请回答全部三个问题。", status: .badRequest)
+        guard let satisfaction = fields["satisfaction"]?.first.flatMap(Satisfaction.init(rawValue:)), let contacted = yesNo("contacted"),
+            let solved = yesNo("solved")
+        else {
+            return await drawFollowUp(
+                visit,
+                id: id,
+                version: version,
+                signature: signature,
+                error: en ? "Please answer all three questions." : "请回答全部三个问题。",
+                status: .badRequest
+            )
         }
-        var body: [String: Any] = ["version": version ?? -1, "signature": signature, "contacted": contacted, "solved": solved, "satisfaction": satisfaction.rawValue]
+        var body: [String: Any] = [
+            "version": version ?? -1, "signature": signature, "contacted": contacted, "solved": solved, "satisfaction": satisfaction.rawValue,
+        ]
         if let note = fields["note"]?.first?.trimmingCharacters(in: .whitespacesAndNewlines), !note.isEmpty { body["note"] = note }
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/followup", token: nil, json: body, client: context.client(of: request, trusting: trustedProxies)) } catch {
-            return await drawFollowUp(visit, id: id, version: version, signature: signature, error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
+        do {
+            answer = try await backend.call(
+                .POST,
+                "routing",
+                "/v1/requests/\(id)/followup",
+                token: nil,
+                json: body,
+                client: context.client(of: request, trusting: trustedProxies)
+            )
+        } catch {
+            return await drawFollowUp(
+                visit,
+                id: id,
+                version: version,
+                signature: signature,
+                error: en ? "Not sent: the service is not reachable. Try again shortly." : "未发送：服务暂时无法连接，请稍后再试。",
+                status: .serviceUnavailable
+            )
         }
         guard answer.ok else {
-            let message = answer.status == 409
+            let message =
+                answer.status == 409
                 ? (en ? "This follow-up was already answered, or the request has moved on." : "该回访已评价过，或诉求已有新进展。")
                 : answer.status == 403 ? (en ? "This link is not valid." : "链接无效。") : (answer.problem ?? "\(answer.status)")
-            return await drawFollowUp(visit, id: id, version: version, signature: signature, error: message, status: answer.status == 403 ? .forbidden : .conflict)
+            return await drawFollowUp(
+                visit,
+                id: id,
+                version: version,
+                signature: signature,
+                error: message,
+                status: answer.status == 403 ? .forbidden : .conflict
+            )
         }
         return Self.redirect("/status/\(id)?done=followup", cookies: visit.setCookies)
     }

@@ -54,7 +54,9 @@ extension WebController {
                 }
             }
             if name.isEmpty { problems.append(en ? "Give the resident's name." : "请填写居民姓名。") }
-            if !email.isEmpty, !(email.contains("@") && email.count <= 200 && !email.contains(" ")) { problems.append(en ? "The email address is not valid." : "邮箱格式不对。") }
+            if !email.isEmpty, !(email.contains("@") && email.count <= 200 && !email.contains(" ")) {
+                problems.append(en ? "The email address is not valid." : "邮箱格式不对。")
+            }
             if phone.filter(\.isNumber).count < 7 { problems.append(en ? "Give a phone number to reach the resident." : "请填写能联系到居民的电话。") }
             return problems
         }
@@ -72,14 +74,19 @@ extension WebController {
             var reporter: [String: Any] = ["name": name, "phone": phone]
             if let language { reporter["language"] = language }
             if !email.isEmpty { reporter["email"] = email }
-            var body: [String: Any] = ["category": category, "description": description, "location": location, "reporter": reporter, "channel": channel.rawValue]
+            var body: [String: Any] = [
+                "category": category, "description": description, "location": location, "reporter": reporter, "channel": channel.rawValue,
+            ]
             if let submittedBy { body["submittedBy"] = submittedBy }
             return body
         }
 
         var values: [String: Any] {
-            ["household": household, "category": category, "description": description, "address": address, "latitude": latitude, "longitude": longitude,
-             "name": name, "phone": phone, "email": email, "key": key, "grid": grid]
+            [
+                "household": household, "category": category, "description": description, "address": address, "latitude": latitude,
+                "longitude": longitude,
+                "name": name, "phone": phone, "email": email, "key": key, "grid": grid,
+            ]
         }
     }
 
@@ -95,7 +102,9 @@ extension WebController {
     }
 
     func gridSheet(_ grid: String, token: String) async -> OrgSheets.Grid? {
-        guard UnitRef.isValidID(grid), let answer = try? await backend.call(.GET, "routing", "/v1/org/grids/\(grid)", token: token), answer.ok else { return nil }
+        guard UnitRef.isValidID(grid), let answer = try? await backend.call(.GET, "routing", "/v1/org/grids/\(grid)", token: token), answer.ok else {
+            return nil
+        }
         return try? answer.decode(OrgSheets.Grid.self)
     }
 
@@ -110,7 +119,14 @@ extension WebController {
         return await drawSubmit(visit, session: session, form: form)
     }
 
-    func drawSubmit(_ visit: Visit, session: Session, form: SubmitForm, problems: [String] = [], error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
+    func drawSubmit(
+        _ visit: Visit,
+        session: Session,
+        form: SubmitForm,
+        problems: [String] = [],
+        error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async -> Response {
         let language = visit.language
         var form = form
         if session.unit?.tier == .grid, let own = session.unit?.id { form.grid = own }
@@ -144,7 +160,13 @@ extension WebController {
         let en = visit.language == "en"
         var form = SubmitForm(fields)
         guard checkCSRF(fields, visit) else {
-            return await drawSubmit(visit, session: session, form: form, error: en ? "The form expired; nothing was sent. Send it again." : "页面已过期，未提交，请再提交一次。", status: .forbidden)
+            return await drawSubmit(
+                visit,
+                session: session,
+                form: form,
+                error: en ? "The form expired; nothing was sent. Send it again." : "页面已过期，未提交，请再提交一次。",
+                status: .forbidden
+            )
         }
         if session.unit?.tier == .grid, let own = session.unit?.id { form.grid = own }
         let problems = form.problems(language: visit.language)
@@ -152,16 +174,45 @@ extension WebController {
         let channel: Channel = session.unit?.tier == .grid ? .gridWorker : .hotline
         let answer: Backend.Answer
         do {
-            answer = try await backend.call(.POST, "intake", "/v1/requests", token: session.token, json: form.body(channel: channel, submittedBy: session.staff), headers: ["Idempotency-Key": "web:\(form.key)"])
+            answer = try await backend.call(
+                .POST,
+                "intake",
+                "/v1/requests",
+                token: session.token,
+                json: form.body(channel: channel, submittedBy: session.staff),
+                headers: ["Idempotency-Key": "web:\(form.key)"]
+            )
         } catch {
-            return await drawSubmit(visit, session: session, form: form, error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。", status: .serviceUnavailable)
+            return await drawSubmit(
+                visit,
+                session: session,
+                form: form,
+                error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。",
+                status: .serviceUnavailable
+            )
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
         guard answer.ok, let accepted = try? answer.decode(Accepted.self) else {
-            return await drawSubmit(visit, session: session, form: form, error: (en ? "Not accepted: " : "未受理：") + (answer.problem ?? "\(answer.status)"), status: .ok)
+            return await drawSubmit(
+                visit,
+                session: session,
+                form: form,
+                error: (en ? "Not accepted: " : "未受理：") + (answer.problem ?? "\(answer.status)"),
+                status: .ok
+            )
         }
         // The photo, once the request exists (a refused photo loses nothing else: the request stands).
-        if let photo = posted.files["photo"], let refusal = await addPhoto(photo, to: accepted.id, stage: "submission", token: session.token, uploadToken: nil, key: form.key, language: visit.language) {
+        if let photo = posted.files["photo"],
+            let refusal = await addPhoto(
+                photo,
+                to: accepted.id,
+                stage: "submission",
+                token: session.token,
+                uploadToken: nil,
+                key: form.key,
+                language: visit.language
+            )
+        {
             return Self.redirect("/requests/\(accepted.id)?done=submitted-photo-refused&why=\(Self.reasonCode(refusal))", cookies: visit.setCookies)
         }
         return Self.redirect("/requests/\(accepted.id)?done=submitted", cookies: visit.setCookies)
@@ -197,10 +248,17 @@ extension WebController {
         if let note = fields["note"]?.first?.trimmingCharacters(in: .whitespacesAndNewlines), !note.isEmpty { body["note"] = note }
         let answer: Backend.Answer
         do { answer = try await backend.call(.POST, "routing", "/v1/visits", token: session.token, json: body) } catch {
-            return try await requestPage(request, context: context, error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。", status: .serviceUnavailable)
+            return try await requestPage(
+                request,
+                context: context,
+                error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。",
+                status: .serviceUnavailable
+            )
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
-        guard answer.ok else { return try await requestPage(request, context: context, error: (en ? "Not logged: " : "未登记：") + (answer.problem ?? "\(answer.status)")) }
+        guard answer.ok else {
+            return try await requestPage(request, context: context, error: (en ? "Not logged: " : "未登记：") + (answer.problem ?? "\(answer.status)"))
+        }
         return Self.redirect("/requests/\(id)?done=visit", cookies: visit.setCookies)
     }
 
@@ -219,7 +277,12 @@ extension WebController {
         }
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "intake", "/v1/requests/\(id)/contact", token: session.token) } catch {
-            return try await requestPage(request, context: context, error: en ? "The service is not reachable. Try again." : "服务暂时无法连接，请重试。", status: .serviceUnavailable)
+            return try await requestPage(
+                request,
+                context: context,
+                error: en ? "The service is not reachable. Try again." : "服务暂时无法连接，请重试。",
+                status: .serviceUnavailable
+            )
         }
         guard answer.ok, let contact = try? answer.decode(Contact.self) else {
             let message = answer.status == 403 ? (en ? "This number is not yours to see." : "您无权查看该号码。") : (answer.problem ?? "\(answer.status)")

@@ -78,7 +78,8 @@ package enum WebActions {
         if situation.state == .resolved {
             // As routing decides (StaffAuthorization.refusal): the home grid's staff, a supervisor, or
             // the street officer when the request has no home grid.
-            let homeStaff = ["grid-worker", "grid-leader"].contains(viewer.role) && viewer.unit?.tier == .grid && viewer.unit?.id == situation.homeGrid
+            let homeStaff =
+                ["grid-worker", "grid-leader"].contains(viewer.role) && viewer.unit?.tier == .grid && viewer.unit?.id == situation.homeGrid
             let streetWithoutGrid = situation.homeGrid == nil && viewer.role == "street-officer" && holds
             if homeStaff || viewer.role == "supervisor" || streetWithoutGrid { actions.append(.feedback) }
         }

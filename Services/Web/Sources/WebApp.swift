@@ -28,7 +28,8 @@ package enum WebApp: GridLoopServiceApp {
         let router = Router(context: GridLoopRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         var controller = WebController(
-            backend: backend, publicURL: reader.string(forKey: "web.public.url", default: "http://127.0.0.1:\(configuration.httpPort)"),
+            backend: backend,
+            publicURL: reader.string(forKey: "web.public.url", default: "http://127.0.0.1:\(configuration.httpPort)"),
             secureCookies: reader.bool(forKey: "web.secure.cookies", default: false)
         )
         controller.trustedProxies = TrustedProxies(reader.string(forKey: "web.trusted.proxies", default: ""))

@@ -87,7 +87,12 @@ package struct WebController: Sendable {
         let asked = request.uri.queryParameters["lang"].map(String.init)
         let stored = Authenticator.cookie(Self.languageCookie, in: cookies)
         let language = (asked ?? stored) == "en" ? "en" : "zh"
-        var visit = Visit(language: language, csrf: "", newCSRF: false, session: Authenticator.cookie(Self.sessionCookie, in: cookies).flatMap(Session.init(token:)))
+        var visit = Visit(
+            language: language,
+            csrf: "",
+            newCSRF: false,
+            session: Authenticator.cookie(Self.sessionCookie, in: cookies).flatMap(Session.init(token:))
+        )
         visit.path = Self.canonicalPath(request)
         if let csrf = Authenticator.cookie(Self.csrfCookie, in: cookies), csrf.count == 64 {
             visit.csrf = csrf
@@ -119,7 +124,7 @@ package struct WebController: Sendable {
         guard let session = visit.session, session.expires > Date() else { return nil }
         guard session.wantsRefresh() else { return session }
         guard let answer = try? await backend.call(.POST, "routing", "/v1/auth/refresh", token: session.token), answer.ok,
-              let issued = try? answer.decode(IssuedTokenBody.self), let fresh = Session(token: issued.token)
+            let issued = try? answer.decode(IssuedTokenBody.self), let fresh = Session(token: issued.token)
         else { return session }
         visit.session = fresh
         visit.setCookies.append(cookie(Self.sessionCookie, fresh.token, maxAge: max(60, Int(fresh.expires.timeIntervalSinceNow))))
@@ -147,7 +152,15 @@ package struct WebController: Sendable {
         return layout
     }
 
-    func page(_ visit: Visit, _ template: String, _ context: [String: Any], title: String, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+    func page(
+        _ visit: Visit,
+        _ template: String,
+        _ context: [String: Any],
+        title: String,
+        notice: String? = nil,
+        error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
         var context = context
         context["t"] = Pages.words(visit.language)
         context["csrf"] = visit.csrf
@@ -169,17 +182,47 @@ package struct WebController: Sendable {
         let form = try await Self.form(request)
         let en = visit.language == "en"
         guard checkCSRF(form, visit) else {
-            return page(visit, "signin", [:], title: "GridLoop", error: en ? "The form expired; please sign in again." : "页面已过期，请重新登录。", status: .forbidden)
+            return page(
+                visit,
+                "signin",
+                [:],
+                title: "GridLoop",
+                error: en ? "The form expired; please sign in again." : "页面已过期，请重新登录。",
+                status: .forbidden
+            )
         }
         let staff = (form["staff"]?.first ?? "").trimmingCharacters(in: .whitespaces)
         let secret = form["secret"]?.first ?? ""
         guard !staff.isEmpty, !secret.isEmpty else {
-            return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "Enter your staff id and sign-in secret." : "请填写工号和登录密码。", status: .badRequest)
+            return page(
+                visit,
+                "signin",
+                ["staff": staff],
+                title: "GridLoop",
+                error: en ? "Enter your staff id and sign-in secret." : "请填写工号和登录密码。",
+                status: .badRequest
+            )
         }
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/auth/token", token: nil, json: ["staff": staff, "secret": secret], client: context.client(of: request, trusting: trustedProxies)) } catch {
+        do {
+            answer = try await backend.call(
+                .POST,
+                "routing",
+                "/v1/auth/token",
+                token: nil,
+                json: ["staff": staff, "secret": secret],
+                client: context.client(of: request, trusting: trustedProxies)
+            )
+        } catch {
             context.logger.warning("sign-in: routing unreachable", metadata: ["error": "\(error)"])
-            return page(visit, "signin", ["staff": staff], title: "GridLoop", error: en ? "The service is not reachable; try again shortly." : "服务暂时无法连接，请稍后再试。", status: .serviceUnavailable)
+            return page(
+                visit,
+                "signin",
+                ["staff": staff],
+                title: "GridLoop",
+                error: en ? "The service is not reachable; try again shortly." : "服务暂时无法连接，请稍后再试。",
+                status: .serviceUnavailable
+            )
         }
         guard answer.ok, let issued = try? answer.decode(IssuedTokenBody.self), let session = Session(token: issued.token) else {
             let message: String
@@ -188,7 +231,14 @@ package struct WebController: Sendable {
             case 429: message = en ? "Too many attempts; wait a minute." : "尝试次数过多，请一分钟后再试。"
             default: message = answer.problem ?? "\(answer.status)"
             }
-            return page(visit, "signin", ["staff": staff], title: "GridLoop", error: message, status: answer.status == 429 ? .tooManyRequests : .unauthorized)
+            return page(
+                visit,
+                "signin",
+                ["staff": staff],
+                title: "GridLoop",
+                error: message,
+                status: answer.status == 429 ? .tooManyRequests : .unauthorized
+            )
         }
         visit.setCookies.append(cookie(Self.sessionCookie, session.token, maxAge: max(60, Int(session.expires.timeIntervalSinceNow))))
         return Self.redirect("/inbox", cookies: visit.setCookies)
@@ -198,7 +248,10 @@ package struct WebController: Sendable {
         let visit = visit(request)
         let form = try await Self.form(request)
         guard checkCSRF(form, visit) else { return Self.redirect("/inbox", cookies: visit.setCookies) }
-        return Self.redirect("/signin", cookies: visit.setCookies + ["\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")])
+        return Self.redirect(
+            "/signin",
+            cookies: visit.setCookies + ["\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")]
+        )
     }
 
     func inbox(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
@@ -209,7 +262,11 @@ package struct WebController: Sendable {
         let state = request.uri.queryParameters["state"].map(String.init).flatMap { StaffInbox.State(rawValue: $0) }
         var path = "/v1/inbox?limit=50"
         if let state { path += "&state=\(state.rawValue)" }
-        if let cursor = request.uri.queryParameters["cursor"].map(String.init), cursor.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }) { path += "&cursor=\(cursor)" }
+        if let cursor = request.uri.queryParameters["cursor"].map(String.init),
+            cursor.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) })
+        {
+            path += "&cursor=\(cursor)"
+        }
         var chosenUnit: UnitRef?
         if session.oversees, let unit = request.uri.queryParameters["unit"].map(String.init), let ref = try? UnitRef(parsing: unit) {
             chosenUnit = ref
@@ -217,19 +274,31 @@ package struct WebController: Sendable {
         }
         let answer: Backend.Answer
         do { answer = try await backend.call(.GET, "routing", path, token: session.token) } catch {
-            return page(visit, "inbox", ["hasItems": false], title: words["inboxTitle"]!, error: language == "en" ? "The inbox is not reachable right now." : "暂时无法读取待办。", status: .serviceUnavailable)
+            return page(
+                visit,
+                "inbox",
+                ["hasItems": false],
+                title: words["inboxTitle"]!,
+                error: language == "en" ? "The inbox is not reachable right now." : "暂时无法读取待办。",
+                status: .serviceUnavailable
+            )
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
         guard answer.ok, let inbox = try? answer.decode(StaffInbox.Page.self) else {
             return page(visit, "inbox", ["hasItems": false], title: words["inboxTitle"]!, error: answer.problem ?? "\(answer.status)", status: .ok)
         }
-        let filters: [[String: Any]] = [["value": "", "label": words["all"]!, "count": inbox.counts.total, "active": state == nil]]
+        let filters: [[String: Any]] =
+            [["value": "", "label": words["all"]!, "count": inbox.counts.total, "active": state == nil]]
             + StaffInbox.State.allCases.compactMap { candidate in
                 let count = inbox.counts.byState[candidate.rawValue] ?? 0
                 guard count > 0 || candidate == state else { return nil }
-                return ["value": candidate.rawValue, "label": Pages.state(candidate.rawValue, language: language), "count": count, "active": candidate == state]
+                return [
+                    "value": candidate.rawValue, "label": Pages.state(candidate.rawValue, language: language), "count": count,
+                    "active": candidate == state,
+                ]
             }
-        let summary = language == "en"
+        let summary =
+            language == "en"
             ? "\(inbox.counts.total) open · \(inbox.counts.overdue) overdue · \(inbox.counts.warning) near the deadline · \(inbox.counts.unclaimed) unclaimed"
             : "共 \(inbox.counts.total) 件 · 超时 \(inbox.counts.overdue) · 临近时限 \(inbox.counts.warning) · 待认领 \(inbox.counts.unclaimed)"
         var context: [String: Any] = [
@@ -250,7 +319,9 @@ package struct WebController: Sendable {
     /// Intake's status of a request (the trail), and the viewer's inbox item for it.
     func load(_ id: String, session: Session) async throws -> (status: StatusBody?, item: StaffInbox.Item?, unit: UnitRef?, problem: String?) {
         let statusAnswer = try await backend.call(.GET, "intake", "/v1/requests/\(id)", token: nil)
-        guard statusAnswer.ok, let status = try? statusAnswer.decode(StatusBody.self) else { return (nil, nil, nil, statusAnswer.problem ?? "\(statusAnswer.status)") }
+        guard statusAnswer.ok, let status = try? statusAnswer.decode(StatusBody.self) else {
+            return (nil, nil, nil, statusAnswer.problem ?? "\(statusAnswer.status)")
+        }
         var unit = session.unit
         if session.oversees { unit = status.unit.flatMap { try? UnitRef(parsing: $0) } }
         var item: StaffInbox.Item?
@@ -309,30 +380,56 @@ package struct WebController: Sendable {
     /// Photos as the pages show them: thumbnails through the app (the CSP allows only 'self').
     static func photoRows(_ photos: [StatusBody.Photo], language: String) -> [[String: Any]] {
         photos.filter { UUID(uuidString: $0.id) != nil }.map { photo in
-            ["href": "/photos/\(photo.id)", "src": "/photos/\(photo.id)/thumbnail",
-             "label": photo.stage == "resolution" ? (language == "en" ? "after" : "办结后") : (language == "en" ? "reported" : "反映时")]
+            [
+                "href": "/photos/\(photo.id)", "src": "/photos/\(photo.id)/thumbnail",
+                "label": photo.stage == "resolution" ? (language == "en" ? "after" : "办结后") : (language == "en" ? "reported" : "反映时"),
+            ]
         }
     }
 
     /// Sends a photo to intake; `nil` when added, else the reason in words.
-    func addPhoto(_ photo: FormBody.File, to id: String, stage: String, token: String?, uploadToken: String?, key: String?, language: String) async -> String? {
+    func addPhoto(
+        _ photo: FormBody.File,
+        to id: String,
+        stage: String,
+        token: String?,
+        uploadToken: String?,
+        key: String?,
+        language: String
+    ) async -> String? {
         let en = language == "en"
         var headers: [String: String] = [:]
         // The form's key: the same form sent again (a double tap, an offline resend) adds it once.
         if let key { headers["Idempotency-Key"] = "web-photo:\(key)" }
         if let uploadToken { headers["X-Upload-Token"] = uploadToken }
-        guard let answer = try? await backend.call(.POST, "intake", "/v1/requests/\(id)/photos?stage=\(stage)", token: token, headers: headers, raw: photo.bytes) else {
+        guard
+            let answer = try? await backend.call(
+                .POST,
+                "intake",
+                "/v1/requests/\(id)/photos?stage=\(stage)",
+                token: token,
+                headers: headers,
+                raw: photo.bytes
+            )
+        else {
             return en ? "The photo was not sent: the service is not reachable." : "照片未上传：服务暂时无法连接。"
         }
         guard answer.ok else {
-            let reason = answer.status == 415 ? (en ? "not a JPEG or PNG photo" : "不是 JPEG 或 PNG 照片") : answer.status == 413 ? (en ? "larger than 10 MB" : "超过10MB") : (answer.problem ?? "\(answer.status)")
+            let reason =
+                answer.status == 415
+                ? (en ? "not a JPEG or PNG photo" : "不是 JPEG 或 PNG 照片")
+                : answer.status == 413 ? (en ? "larger than 10 MB" : "超过10MB") : (answer.problem ?? "\(answer.status)")
             return (en ? "The photo was not added: " : "照片未添加：") + reason
         }
         return nil
     }
 
     func requestPage(
-        _ request: Request, context: GridLoopRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok, contact: Contact? = nil
+        _ request: Request,
+        context: GridLoopRequestContext,
+        error: String? = nil,
+        status: HTTPResponse.Status = .ok,
+        contact: Contact? = nil
     ) async throws -> Response {
         var visit = visit(request)
         guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
@@ -341,15 +438,25 @@ package struct WebController: Sendable {
         let language = visit.language
         let loaded: (status: StatusBody?, item: StaffInbox.Item?, unit: UnitRef?, problem: String?)
         do { loaded = try await load(id, session: session) } catch {
-            return page(visit, "request", [:], title: "GridLoop", error: language == "en" ? "The request cannot be read right now." : "暂时无法读取该诉求。", status: .serviceUnavailable)
+            return page(
+                visit,
+                "request",
+                [:],
+                title: "GridLoop",
+                error: language == "en" ? "The request cannot be read right now." : "暂时无法读取该诉求。",
+                status: .serviceUnavailable
+            )
         }
         guard let statusBody = loaded.status else { return page(visit, "request", [:], title: "GridLoop", error: loaded.problem, status: .notFound) }
         let item = loaded.item
         // Routing's inbox is the workflow's own word (intake's copy follows its events a moment later).
         let current = item.flatMap { $0.kind == .request ? RequestState(rawValue: $0.state.rawValue) : nil } ?? statusBody.state
         let situation = WebActions.Situation(
-            state: current, unit: item?.kind == .request && item?.state != .resolved ? loaded.unit : statusBody.unit.flatMap { try? UnitRef(parsing: $0) }, claimedBy: item?.claimedBy,
-            homeGrid: item?.gridId, summons: item?.kind == .summons ? item?.state : nil
+            state: current,
+            unit: item?.kind == .request && item?.state != .resolved ? loaded.unit : statusBody.unit.flatMap { try? UnitRef(parsing: $0) },
+            claimedBy: item?.claimedBy,
+            homeGrid: item?.gridId,
+            summons: item?.kind == .summons ? item?.state : nil
         )
         let viewer = WebActions.Viewer(id: session.staff, role: session.role, unit: session.unit)
         let actions: [[String: Any]] = WebActions.available(to: viewer, on: situation).map { action in
@@ -391,8 +498,10 @@ package struct WebController: Sendable {
         }
         var context: [String: Any] = [
             "requestId": id, "category": CategoryNames.label(statusBody.category, language: language), "description": statusBody.description,
-            "stateLabel": Pages.state(item?.state.rawValue ?? statusBody.state.rawValue, language: language), "unit": situation.unit?.description ?? statusBody.unit ?? "-",
-            "place": item.map { $0.householdId ?? $0.address ?? $0.gridId ?? "-" } ?? "-", "reporter": "\(statusBody.reporter.name) \(statusBody.reporter.phone)",
+            "stateLabel": Pages.state(item?.state.rawValue ?? statusBody.state.rawValue, language: language),
+            "unit": situation.unit?.description ?? statusBody.unit ?? "-",
+            "place": item.map { $0.householdId ?? $0.address ?? $0.gridId ?? "-" } ?? "-",
+            "reporter": "\(statusBody.reporter.name) \(statusBody.reporter.phone)",
             "actions": actions, "hasActions": !actions.isEmpty, "trail": trail, "verified": statusBody.trailVerified,
         ]
         if let due = item?.claimDueAt ?? item?.resolveDueAt {
@@ -411,12 +520,22 @@ package struct WebController: Sendable {
             context["mayShowNumber"] = true
         }
         // A household visit, for the staff of the household's grid.
-        if let household = item?.householdId, session.unit?.tier == .grid, ["grid-worker", "grid-leader"].contains(session.role), session.unit?.id == item?.gridId {
+        if let household = item?.householdId, session.unit?.tier == .grid, ["grid-worker", "grid-leader"].contains(session.role),
+            session.unit?.id == item?.gridId
+        {
             context["visitHousehold"] = household
             context["visitKey"] = UUID().uuidString.lowercased()
         }
         let done = Self.doneNotice(request, language: language)
-        return page(visit, "request", context, title: CategoryNames.label(statusBody.category, language: language), notice: done, error: error, status: status)
+        return page(
+            visit,
+            "request",
+            context,
+            title: CategoryNames.label(statusBody.category, language: language),
+            notice: done,
+            error: error,
+            status: status
+        )
     }
 
     /// The departments a street officer may summon (the demo org's; routing checks the real list).
@@ -448,7 +567,14 @@ package struct WebController: Sendable {
         let body = try await FormBody.read(request)
         guard checkCSRF(body.fields, visit) else {
             let en = visit.language == "en"
-            return .answer(try await requestPage(request, context: context, error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。", status: .forbidden))
+            return .answer(
+                try await requestPage(
+                    request,
+                    context: context,
+                    error: en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。",
+                    status: .forbidden
+                )
+            )
         }
         return .ready(PostedForm(visit: visit, session: session, id: id, body: body))
     }
@@ -468,8 +594,13 @@ package struct WebController: Sendable {
         // The resolution's photo goes first: a photo refused stops the resolution, in words.
         if action == .resolve, let photo = body.files["photo"] {
             if let refusal = await addPhoto(
-                photo, to: id, stage: "resolution", token: session.token, uploadToken: nil,
-                key: form["key"]?.first.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(), language: visit.language
+                photo,
+                to: id,
+                stage: "resolution",
+                token: session.token,
+                uploadToken: nil,
+                key: form["key"]?.first.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(),
+                language: visit.language
             ) {
                 return try await requestPage(request, context: context, error: refusal, status: .ok)
             }
@@ -477,7 +608,12 @@ package struct WebController: Sendable {
         var command: [String: Any] = ["action": action.rawValue]
         let note = (form["note"]?.first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if Pages.action(action, language: visit.language).required, note.isEmpty {
-            return try await requestPage(request, context: context, error: (en ? "Please fill in: " : "请填写：") + (Pages.action(action, language: visit.language).note ?? ""), status: .badRequest)
+            return try await requestPage(
+                request,
+                context: context,
+                error: (en ? "Please fill in: " : "请填写：") + (Pages.action(action, language: visit.language).note ?? ""),
+                status: .badRequest
+            )
         }
         if !note.isEmpty { command["note"] = note }
         if action == .summon { command["departments"] = form["departments"] ?? [] }
@@ -487,12 +623,31 @@ package struct WebController: Sendable {
         if action == .claim || action == .resolve, session.unit?.tier == .district { command["unit"] = session.unit?.description }
         let key = form["key"]?.first.flatMap { UUID(uuidString: $0) }?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", "/v1/requests/\(id)/commands", token: session.token, json: command, headers: ["Idempotency-Key": "web:\(key)"]) } catch {
-            return try await requestPage(request, context: context, error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。", status: .serviceUnavailable)
+        do {
+            answer = try await backend.call(
+                .POST,
+                "routing",
+                "/v1/requests/\(id)/commands",
+                token: session.token,
+                json: command,
+                headers: ["Idempotency-Key": "web:\(key)"]
+            )
+        } catch {
+            return try await requestPage(
+                request,
+                context: context,
+                error: en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。",
+                status: .serviceUnavailable
+            )
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
         guard answer.ok else {
-            return try await requestPage(request, context: context, error: (en ? "Not done: " : "未完成：") + (answer.problem ?? "\(answer.status)"), status: .ok)
+            return try await requestPage(
+                request,
+                context: context,
+                error: (en ? "Not done: " : "未完成：") + (answer.problem ?? "\(answer.status)"),
+                status: .ok
+            )
         }
         // Escalated, returned, merged or reassigned away: back to the inbox; else the request again.
         let away: Set<StaffCommand.Action> = [.escalate, .return, .reassign, .reject, .merge]
@@ -503,10 +658,16 @@ package struct WebController: Sendable {
     /// A photo's public copy from intake (re-encoded, no EXIF).
     func photo(context: GridLoopRequestContext, thumbnail: Bool) async throws -> Response {
         let id = (context.parameters.get("id") ?? "").lowercased()
-        guard UUID(uuidString: id) != nil, let answer = try? await backend.call(.GET, "intake", "/v1/photos/\(id)\(thumbnail ? "/thumbnail" : "")", token: nil), answer.ok else {
+        guard UUID(uuidString: id) != nil,
+            let answer = try? await backend.call(.GET, "intake", "/v1/photos/\(id)\(thumbnail ? "/thumbnail" : "")", token: nil), answer.ok
+        else {
             return Response(status: .notFound)
         }
-        return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400, immutable"], body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        return Response(
+            status: .ok,
+            headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400, immutable"],
+            body: .init(byteBuffer: ByteBuffer(bytes: answer.body))
+        )
     }
 
     static func eventName(_ type: String, language: String) -> String {
@@ -517,7 +678,8 @@ package struct WebController: Sendable {
             "request.reassigned": ("改派", "reassigned"), "request.closed": ("结案", "closed"), "request.reopened": ("重办", "reopened"),
             "request.rejected": ("不予受理", "rejected"), "request.merged": ("合并", "merged"), "request.summoned": ("吹哨", "summoned"),
             "request.summons.acknowledged": ("部门报到", "summons acknowledged"), "request.summons.done": ("部门办结", "summons done"),
-            "contact.viewed": ("查看电话", "phone viewed"), "request.deadline.warning": ("时限预警", "deadline warning"), "request.overdue": ("超时", "overdue"),
+            "contact.viewed": ("查看电话", "phone viewed"), "request.deadline.warning": ("时限预警", "deadline warning"),
+            "request.overdue": ("超时", "overdue"),
             "request.street.informed": ("告知街道", "street informed"), "visit.logged": ("走访", "visit logged"), "photo.added": ("照片", "photo added"),
         ]
         guard let name = names[type] else { return type }
@@ -549,11 +711,14 @@ package struct WebController: Sendable {
         if path == "/signout" || path == "/signin" { return "/signin" }
         if path == "/report" || path.hasPrefix("/status/") { return path }
         if path.hasPrefix("/followup/"), let v = request.uri.queryParameters["v"], let s = request.uri.queryParameters["s"],
-           Int(String(v)) != nil, s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            Int(String(v)) != nil, s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        {
             return "\(path)?v=\(v)&s=\(s)"
         }
         guard path == "/inbox" else { return path }
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+        var allowed = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        )
         allowed.insert(charactersIn: "-:._")
         let kept = ["state", "cursor", "unit"].compactMap { name in
             request.uri.queryParameters[name].map { "\(name)=\(String($0).addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }

@@ -9,10 +9,23 @@ enum Claim {
         try await c.store.save(c.request.id, next, previousVersion: c.lifecycle.version)
         try await c.store.markClaimed(assignment: c.owner, by: c.staff)
         try await c.store.cancelTimers(assignment: c.owner)
-        let resolveDue = try await c.store.startTimer(.resolve, request: c.request.id, assignment: c.owner, category: c.request.category, tier: c.unit.tier)
+        let resolveDue = try await c.store.startTimer(
+            .resolve,
+            request: c.request.id,
+            assignment: c.owner,
+            category: c.request.category,
+            tier: c.unit.tier
+        )
         try await c.emit(
-            MessageType.requestClaimed, version: next.version,
-            RequestClaimed(requestId: c.request.idText, assignmentId: c.owner.uuidString.lowercased(), unit: c.unit, staff: c.staff, resolveDueAt: resolveDue)
+            MessageType.requestClaimed,
+            version: next.version,
+            RequestClaimed(
+                requestId: c.request.idText,
+                assignmentId: c.owner.uuidString.lowercased(),
+                unit: c.unit,
+                staff: c.staff,
+                resolveDueAt: resolveDue
+            )
         )
         return c.done(next, "claimed by \(c.staff)")
     }

@@ -28,7 +28,10 @@ struct CommandContext<Store: RoutingStore>: Sendable {
     /// Once claimed, only the claimer acts on the request.
     func requireClaimer() throws(CommandRefused) {
         if lifecycle.state == .claimed, lifecycle.claimedBy != staff {
-            throw CommandRefused(.forbidden, "the request was claimed by \(lifecycle.claimedBy ?? "someone else"); only they can \(command.action.rawValue) it")
+            throw CommandRefused(
+                .forbidden,
+                "the request was claimed by \(lifecycle.claimedBy ?? "someone else"); only they can \(command.action.rawValue) it"
+            )
         }
     }
 
@@ -41,7 +44,12 @@ struct CommandContext<Store: RoutingStore>: Sendable {
     /// A `type` event about the request at `version`.
     func emit<Payload: Codable & Sendable>(_ type: String, version: Int, _ payload: Payload, messageId: String = MessageID.make()) async throws {
         let event = MessageEnvelope(
-            messageId: messageId, type: type, requestId: request.idText, correlationId: correlationId, requestVersion: version, payload: payload
+            messageId: messageId,
+            type: type,
+            requestId: request.idText,
+            correlationId: correlationId,
+            requestVersion: version,
+            payload: payload
         )
         try await store.emit(event: event)
     }
@@ -49,7 +57,13 @@ struct CommandContext<Store: RoutingStore>: Sendable {
     /// Moves the request to another unit (see ``RoutingStore/move(_:transition:type:assignment:staff:reason:assignmentReason:correlationId:)``).
     func move(_ transition: RequestTransition, _ type: String, reason: String, assignmentReason: String) async throws -> RequestLifecycle {
         try await store.move(
-            request, transition: transition, type: type, assignment: owner, staff: staff, reason: reason, assignmentReason: assignmentReason,
+            request,
+            transition: transition,
+            type: type,
+            assignment: owner,
+            staff: staff,
+            reason: reason,
+            assignmentReason: assignmentReason,
             correlationId: correlationId
         )
     }

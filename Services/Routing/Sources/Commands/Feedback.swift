@@ -9,13 +9,16 @@ enum Feedback {
         guard let satisfaction = c.command.satisfaction else {
             throw CommandRefused(.validationFailed, "feedback needs --satisfaction: satisfied, basically-satisfied or unsatisfied")
         }
-        guard c.lifecycle.state == .resolved else { throw CommandRefused(.conflict, "feedback is for resolved requests; this one is \(c.lifecycle.state.rawValue)") }
+        guard c.lifecycle.state == .resolved else {
+            throw CommandRefused(.conflict, "feedback is for resolved requests; this one is \(c.lifecycle.state.rawValue)")
+        }
         try await c.store.recordSatisfaction(satisfaction, of: c.request.id)
         if satisfaction.closesTheLoop {
             let next = try c.lifecycle.applying(.close)
             try await c.store.save(c.request.id, next, previousVersion: c.lifecycle.version)
             try await c.emit(
-                MessageType.requestClosed, version: next.version,
+                MessageType.requestClosed,
+                version: next.version,
                 RequestClosed(requestId: c.request.idText, satisfaction: satisfaction, staff: c.staff, note: c.note, solved: c.command.solved ?? true)
             )
             return c.done(next, "closed")
@@ -25,13 +28,20 @@ enum Feedback {
         if failures > 1 {
             let department = try await c.store.departmentOfCategory(c.request.category)
             let streetOfGrid = c.unit.tier == .grid ? c.request.streetId : nil
-            if case .success(let next) = EscalationRules.nextUnit(from: c.unit, category: c.request.category, streetOfGrid: streetOfGrid, departmentOfCategory: department) {
+            if case .success(let next) = EscalationRules.nextUnit(
+                from: c.unit,
+                category: c.request.category,
+                streetOfGrid: streetOfGrid,
+                departmentOfCategory: department
+            ) {
                 target = next
             }
         }
         try await c.store.setReopenCount(failures, of: c.request.id)
         let next = try await c.move(
-            .reopen(target), MessageType.requestReopened, reason: c.note.isEmpty ? "resident unsatisfied" : "resident unsatisfied: \(c.note)",
+            .reopen(target),
+            MessageType.requestReopened,
+            reason: c.note.isEmpty ? "resident unsatisfied" : "resident unsatisfied: \(c.note)",
             assignmentReason: "reopened (\(failures == 1 ? "first" : "repeated") unsatisfied feedback, recorded by \(c.staff)): \(c.note)"
         )
         return c.done(next, "reopened at \(next.unit?.description ?? "?")")

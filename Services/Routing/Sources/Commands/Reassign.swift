@@ -15,7 +15,9 @@ enum Reassign {
         }
         let reason = c.note.trimmingCharacters(in: .whitespacesAndNewlines)
         let next = try await c.move(
-            .assign(target), MessageType.requestReassigned, reason: reason.isEmpty ? "reassigned" : reason,
+            .assign(target),
+            MessageType.requestReassigned,
+            reason: reason.isEmpty ? "reassigned" : reason,
             assignmentReason: "reassigned from \(c.unit) by \(c.staff)" + (reason.isEmpty ? "" : ": \(reason)")
         )
         return c.done(next, "reassigned to \(next.unit?.description ?? "?")")

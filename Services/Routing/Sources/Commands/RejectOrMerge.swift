@@ -21,7 +21,8 @@ enum RejectOrMerge {
         try await c.store.save(c.request.id, next, previousVersion: c.lifecycle.version)
         try await c.store.cancelTimers(assignment: c.owner)
         try await c.emit(
-            merging ? MessageType.requestMerged : MessageType.requestRejected, version: next.version,
+            merging ? MessageType.requestMerged : MessageType.requestRejected,
+            version: next.version,
             RequestEnded(requestId: c.request.idText, staff: c.staff, reason: reason, into: into)
         )
         return c.done(next, merging ? "merged into \(c.command.into ?? "?")" : "rejected")

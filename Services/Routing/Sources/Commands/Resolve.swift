@@ -22,7 +22,8 @@ enum Resolve {
         try await c.store.markResolved(assignment: c.owner, note: c.note)
         try await c.store.cancelTimers(assignment: c.owner)
         try await c.emit(
-            MessageType.requestResolved, version: next.version,
+            MessageType.requestResolved,
+            version: next.version,
             RequestResolved(requestId: c.request.idText, assignmentId: assignment.uuidString.lowercased(), unit: unit, staff: c.staff, note: c.note)
         )
         return next

@@ -11,7 +11,9 @@ enum Return {
         }
         let street = c.request.streetId.flatMap { try? UnitRef(tier: .street, id: $0) } ?? RoutingRules.triage
         let next = try await c.move(
-            .returnForArbitration(street), MessageType.requestReturned, reason: reason,
+            .returnForArbitration(street),
+            MessageType.requestReturned,
+            reason: reason,
             assignmentReason: "returned by \(c.unit) (\(c.staff)) for arbitration: \(reason)"
         )
         return c.done(next, "returned to \(next.unit?.description ?? "?") for arbitration")

@@ -7,7 +7,12 @@ import GridLoopDomain
 package enum StaffCommands {
     /// Applies `command`. `residentAt`: the resident's own verdict through a signed follow-up
     /// link (proven by the link, not a token), valid only while the request is at that version.
-    package static func apply(_ command: StaffCommand, correlationId: String, residentAt: Int? = nil, store: some RoutingStore) async throws -> CommandReply {
+    package static func apply(
+        _ command: StaffCommand,
+        correlationId: String,
+        residentAt: Int? = nil,
+        store: some RoutingStore
+    ) async throws -> CommandReply {
         if let field = command.fieldWithControlCharacters {
             throw CommandRefused(.validationFailed, "\(field): must not contain control characters")
         }
@@ -21,7 +26,8 @@ package enum StaffCommands {
             // The follow-up link speaks for the resident of this resolution only.
             guard command.action == .feedback, request.lifecycle.state == .resolved, request.lifecycle.version == residentAt else {
                 throw CommandRefused(
-                    .conflict, "this follow-up link has been answered or the request has moved on (it is \(request.lifecycle.state.rawValue) now)"
+                    .conflict,
+                    "this follow-up link has been answered or the request has moved on (it is \(request.lifecycle.state.rawValue) now)"
                 )
             }
         } else {

@@ -27,18 +27,29 @@ enum Summons {
             guard !outstanding.contains(target.description) else { continue }
             try await c.store.ensureQueue(for: target)
             let assignment = try await c.store.recordAssignment(
-                request: c.request.id, unit: target, reason: "summoned by \(c.unit) (\(c.staff)): \(c.note)", category: c.request.category,
-                description: c.request.description, kind: .summons
+                request: c.request.id,
+                unit: target,
+                reason: "summoned by \(c.unit) (\(c.staff)): \(c.note)",
+                category: c.request.category,
+                description: c.request.description,
+                kind: .summons
             )
             guard let assignmentId = UUID(uuidString: assignment.assignmentId) else { continue }
             try await c.store.insertSummons(assignment: assignmentId, request: c.request.id, unit: target, by: c.staff)
-            try await c.store.sendAssignment(assignment, causedBy: "\(eventId):\(department)", correlationId: c.correlationId, version: c.lifecycle.version)
+            try await c.store.sendAssignment(
+                assignment,
+                causedBy: "\(eventId):\(department)",
+                correlationId: c.correlationId,
+                version: c.lifecycle.version
+            )
             summoned[target.description] = assignment.assignmentId
         }
         guard !summoned.isEmpty else { throw CommandRefused(.conflict, "every named department is already summoned and has not reported done") }
         try await c.emit(
-            MessageType.requestSummoned, version: c.lifecycle.version,
-            RequestSummoned(requestId: c.request.idText, by: c.unit, staff: c.staff, summoned: summoned, note: c.note), messageId: eventId
+            MessageType.requestSummoned,
+            version: c.lifecycle.version,
+            RequestSummoned(requestId: c.request.idText, by: c.unit, staff: c.staff, summoned: summoned, note: c.note),
+            messageId: eventId
         )
         return c.done(c.lifecycle, "summoned \(summoned.keys.sorted().joined(separator: ", "))")
     }
@@ -47,7 +58,7 @@ enum Summons {
     /// (it names no district unit, or that unit has no summons waiting to be acknowledged).
     static func acknowledge(_ c: CommandContext<some RoutingStore>) async throws -> CommandReply? {
         guard let unit = c.command.unit, unit.tier == .district,
-              let pending = try await c.store.unacknowledgedSummons(of: c.request.id, unit: unit)
+            let pending = try await c.store.unacknowledgedSummons(of: c.request.id, unit: unit)
         else { return nil }
         try await c.store.acknowledgeSummons(assignment: pending, by: c.staff)
         try await c.store.markClaimed(assignment: pending, by: c.staff)
@@ -73,9 +84,14 @@ enum Summons {
         return c.done(try await Resolve.resolved(c, reportedBy: summons, at: unit), "resolved: every summoned department is done")
     }
 
-    private static func progress(_ c: CommandContext<some RoutingStore>, _ type: String, assignment: UUID, unit: UnitRef, note: String?) async throws {
+    private static func progress(_ c: CommandContext<some RoutingStore>, _ type: String, assignment: UUID, unit: UnitRef, note: String?) async throws
+    {
         let payload = SummonsProgress(
-            requestId: c.request.idText, assignmentId: assignment.uuidString.lowercased(), unit: unit, staff: c.staff, note: note,
+            requestId: c.request.idText,
+            assignmentId: assignment.uuidString.lowercased(),
+            unit: unit,
+            staff: c.staff,
+            note: note,
             outstanding: try await c.store.outstandingSummons(of: c.request.id)
         )
         try await c.emit(type, version: c.lifecycle.version, payload)
