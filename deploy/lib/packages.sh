@@ -19,7 +19,7 @@ install_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   /usr/bin/python3 -c "import selenium" 2>/dev/null || missing+=(python3-selenium)
-  fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
+  fc-list 2>/dev/null | grep -i "wenquanyi\|noto sans cjk" >/dev/null || missing+=(fonts-wqy-microhei)  # not -q: with pipefail, grep leaving early fails fc-list
   /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
   /usr/bin/python3 -c "import requests, xmltodict" 2>/dev/null || missing+=(python3-requests python3-xmltodict)
   /usr/bin/python3 -c "import yaml" 2>/dev/null || missing+=(python3-yaml)
