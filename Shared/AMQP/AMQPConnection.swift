@@ -105,6 +105,26 @@ final class AMQPConnection {
         }
     }
 
+    /// TCP keepalive and a user timeout on the socket, so a peer that vanished (a host gone, a
+    /// network cut that sends no reset) is found dead by the kernel within about `heartbeat`
+    /// seconds even while the connection has unacknowledged data in flight (where heartbeats
+    /// alone can wait for a full write buffer): keepalive probes after `heartbeat` / 2 idle
+    /// seconds, 3 unanswered probes a second apart; sent data unacknowledged for
+    /// 2 × `heartbeat` seconds fails the socket. Best effort: an option the kernel refuses is
+    /// left as it was (heartbeats and the RPC timeout still bound every wait).
+    static func detectDeadPeers(_ descriptor: Int32, within heartbeat: Int) {
+        guard descriptor >= 0 else { return }
+        func set(_ level: Int32, _ name: Int32, _ value: Int32) {
+            var value = value
+            _ = setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+        set(SOL_SOCKET, SO_KEEPALIVE, 1)
+        set(Int32(IPPROTO_TCP), TCP_KEEPIDLE, Int32(max(1, heartbeat / 2)))
+        set(Int32(IPPROTO_TCP), TCP_KEEPINTVL, 1)
+        set(Int32(IPPROTO_TCP), TCP_KEEPCNT, 3)
+        set(Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, Int32(2 * heartbeat * 1000))
+    }
+
     /// Connects, logs in and opens the channel.
     init(options: AMQPOptions) throws(AMQPError) {
         self.options = options
@@ -136,6 +156,7 @@ final class AMQPConnection {
             throw AMQPError(.connectionFailed, code: status, reason: "cannot reach \(node): \(AMQPConnection.statusText(status))")
         }
         amqp_set_handshake_timeout(state, &timeout)
+        AMQPConnection.detectDeadPeers(amqp_socket_get_sockfd(socket), within: options.heartbeat)
         let arena = AMQPArena()
         defer { arena.release() }
         var properties = arena.table([

@@ -103,6 +103,10 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         configuration.options.maximumConnections = poolSize
         configuration.options.minimumConnections = 0
+        // An idle pooled connection runs a short liveness query every 5 s (PostgresNIO's default
+        // is 30 s), so one the server or the network dropped is found and replaced before work
+        // is given to it; busy connections end with their transaction (PostgresClient.transaction).
+        configuration.options.keepAliveBehavior = .init(frequency: .seconds(5), query: "SELECT 1")
         return configuration
     }
 

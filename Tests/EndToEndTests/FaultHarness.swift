@@ -82,6 +82,9 @@ struct FaultFigures: Sendable {
     /// From the injection (a network fault: from the moment the network healed) to the first
     /// request accepted after it arriving in its unit's queue.
     var recovery: Duration?
+    /// Restarts of the broker or the database: from the moment it accepted connections again
+    /// until the first assignment arrived in a unit's queue after it.
+    var flowingAfterBack: Duration?
     /// Network faults: from the moment the network healed until every service's `/health` is 200.
     var healthyAfterHeal: Duration?
     /// Fired claim timers: fired − due, p50 and p99.
@@ -279,14 +282,14 @@ extension Duration {
 /// The figures as a Markdown table.
 func faultTable(_ rows: [FaultFigures]) -> String {
     var lines = [
-        "| fault | accepted | lost | duplicated | unexpected | same-id repeats | recovery s | healthy after heal s | escalation lateness p50 / p99 ms | settled s | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| fault | accepted | lost | duplicated | unexpected | same-id repeats | recovery s | flowing after back s | healthy after heal s | escalation lateness p50 / p99 ms | settled s | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows {
         let lateness = row.latenessP50.map { "\($0.milliseconds) / \(row.latenessP99?.milliseconds ?? "-")" } ?? "-"
         lines.append(
             "| \(row.fault.rawValue) | \(row.accepted) | \(row.lost) | \(row.duplicated) | \(row.unexpected) | \(row.sameIdRepeats) | "
-                + "\(row.recovery?.seconds() ?? "-") | \(row.healthyAfterHeal?.seconds() ?? "-") | \(lateness) | \(row.settled.seconds()) | \(row.notes.joined(separator: "; ")) |"
+                + "\(row.recovery?.seconds() ?? "-") | \(row.flowingAfterBack?.seconds() ?? "-") | \(row.healthyAfterHeal?.seconds() ?? "-") | \(lateness) | \(row.settled.seconds()) | \(row.notes.joined(separator: "; ")) |"
         )
     }
     let total = rows.reduce(into: (0, 0, 0, 0)) { sum, row in
@@ -295,6 +298,6 @@ func faultTable(_ rows: [FaultFigures]) -> String {
         sum.2 += row.duplicated
         sum.3 += row.unexpected
     }
-    lines.append("| **all** | \(total.0) | \(total.1) | \(total.2) | \(total.3) | | | | | | |")
+    lines.append("| **all** | \(total.0) | \(total.1) | \(total.2) | \(total.3) | | | | | | | |")
     return lines.joined(separator: "\n")
 }

@@ -120,6 +120,9 @@ final class FaultRun: Sendable {
         let healthyAfterHeal = Mutex<Duration?>(nil)
     }
 
+    /// When the restarted broker or database accepted connections again (the restart phases).
+    private let backInService = Mutex<Date?>(nil)
+
     /// The proxies between the services and the broker and the database, once the network
     /// faults begin.
     private let proxies = Mutex<(broker: FaultProxy, database: FaultProxy)?>(nil)
@@ -345,12 +348,14 @@ final class FaultRun: Sendable {
         case .restartBroker:
             try await control("broker-stop")
             try await Task.sleep(for: .seconds(1))
-            try await control("broker-start")
+            try await control("broker-start")  // returns once the node accepts connections
+            backInService.withLock { $0 = Date() }
             try await waitUntilAllHealthy()
         case .crashPostgres:
             try await control("postgres-crash")
             try await Task.sleep(for: .seconds(1))
-            try await control("postgres-start")
+            try await control("postgres-start")  // returns once the server accepts connections
+            backInService.withLock { $0 = Date() }
             try await waitUntilAllHealthy()
         case .memoryAlarm:
             try await control("broker-alarm", "on")
@@ -644,6 +649,16 @@ final class FaultRun: Sendable {
             return watcher.arrivals(of: id).map(\.at).min()
         }
         if let first = arrivalsAfter.min() { figures.recovery = .milliseconds(Int64(first.timeIntervalSince(injectedAt) * 1000)) }
+        // A restart: from the moment the broker or database accepted connections again until the
+        // first assignment arrived after it.
+        let back = backInService.withLock { value -> Date? in
+            defer { value = nil }
+            return value
+        }
+        if let back {
+            let arrived = requestIds.flatMap { watcher.arrivals(of: $0).map(\.at) }.filter { $0 >= back }.min()
+            figures.flowingAfterBack = arrived.map { .milliseconds(Int64($0.timeIntervalSince(back) * 1000)) }
+        }
         if fault.escalates {
             let lateness = try await RequestFacts.lateness(requestIds: requestIds, client: database)
             figures.latenessP50 = percentile(lateness, 0.5)
@@ -703,6 +718,8 @@ final class FaultRun: Sendable {
             - **recovery**: from the injection until a request accepted after it arrives in its unit's queue. \
             The baseline's figure is the pipeline's own lag at this load (the debug build assigns more slowly \
             than it accepts); compare each fault against it.
+            - **flowing after back**: the restarts: from the moment the restarted RabbitMQ or PostgreSQL \
+            accepted connections again until the first assignment arrived in a unit's queue after it.
             - **escalation lateness**: fired − due of every claim timer (2 s claim deadlines, sweeps every 200 ms).
 
             \(table)
