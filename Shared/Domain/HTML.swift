@@ -1,3 +1,5 @@
+import Foundation
+
 /// HTML written in Swift with every interpolated value escaped, as the templates' `{{x}}` are
 /// (the same five characters); only another `HTML` goes in as it is. For the parts of a page
 /// that repeat many times (the web app's inbox rows), where Mustache's dynamic look-ups in
@@ -14,6 +16,9 @@ public struct HTML: ExpressibleByStringInterpolation, CustomStringConvertible, S
     public static func when(_ condition: Bool, _ html: @autoclosure () -> HTML) -> HTML { condition ? html() : "" }
 
     public static func += (lhs: inout HTML, rhs: HTML) { lhs.text += rhs.text }
+    public static func + (lhs: HTML, rhs: HTML) -> HTML { HTML(text: lhs.text + rhs.text) }
+
+    private init(text: String) { self.text = text }
 
     public struct Interpolation: StringInterpolationProtocol {
         var text = ""
@@ -21,6 +26,10 @@ public struct HTML: ExpressibleByStringInterpolation, CustomStringConvertible, S
         public mutating func appendLiteral(_ literal: String) { text += literal }
         public mutating func appendInterpolation(_ value: String) { HTML.escape(value, into: &text) }
         public mutating func appendInterpolation(_ html: HTML) { text += html.text }
+        /// A number: nothing to escape.
+        public mutating func appendInterpolation(_ value: some BinaryInteger) { text += String(value) }
+        /// A number with `decimals` digits after the point (SVG coordinates).
+        public mutating func appendInterpolation(_ value: Double, decimals: Int) { text += String(format: "%.\(decimals)f", value) }
     }
 
     /// `value` with `<`, `>`, `&`, `"` and `'` escaped.

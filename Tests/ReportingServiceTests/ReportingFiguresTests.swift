@@ -26,10 +26,14 @@ struct ReportingFiguresTests {
     }
 
     @Test func ratesFromCounters() {
-        let figures = Figures(key: "grid:a", name: "A", metrics: [
-            "assigned": 75, "claimed": 65, "claimed_on_time": 65, "feedback": 65, "solved": 55, "satisfied": 60, "reopened": 5,
-            "escalated_from": 10, "resolved": 65, "resolved_on_time": 60, "origin_feedback": 75,
-        ])
+        let figures = Figures(
+            key: "grid:a",
+            name: "A",
+            metrics: [
+                "assigned": 75, "claimed": 65, "claimed_on_time": 65, "feedback": 65, "solved": 55, "satisfied": 60, "reopened": 5,
+                "escalated_from": 10, "resolved": 65, "resolved_on_time": 60, "origin_feedback": 75,
+            ]
+        )
         #expect(figures.responseRate == 65.0 / 75)
         #expect(figures.resolutionRate == 55.0 / 65)
         #expect(figures.satisfactionRate == 60.0 / 65)
@@ -59,21 +63,49 @@ struct ReportingFiguresTests {
     @Test func assessmentBreakdownAndRanking() throws {
         let rules = AssessmentRules()
         let zhao = WorkerAssessment(
-            staff: "zhao-hongmei", name: "赵红梅", grid: "grid:hongxing-3", gridName: "红星三组", households: 18, population: 52, months: 1,
-            gridMetrics: ["assigned": 75, "claimed_on_time": 65, "origin_feedback": 75, "origin_solved": 65, "origin_satisfied": 70, "origin_reopened": 5],
-            staffMetrics: ["visits": 40, "collected": 70], rules: rules
+            staff: "zhao-hongmei",
+            name: "赵红梅",
+            grid: "grid:hongxing-3",
+            gridName: "红星三组",
+            households: 18,
+            population: 52,
+            months: 1,
+            gridMetrics: [
+                "assigned": 75, "claimed_on_time": 65, "origin_feedback": 75, "origin_solved": 65, "origin_satisfied": 70, "origin_reopened": 5,
+            ],
+            staffMetrics: ["visits": 40, "collected": 70],
+            rules: rules
         )
         #expect(zhao.visitDuty == 36 && !zhao.belowVisitDuty)
-        #expect(zhao.volume.score == 100 && zhao.quality.score == 86.7 && zhao.timeliness.score == 86.7)
-        #expect(zhao.score == 90.7)
+        // Quality is the 12345 composite less half the reopen rate: 0.1·75/75 + 0.5·65/75 + 0.4·70/75 − ½·5/75 = 0.8733.
+        #expect(zhao.volume.score == 100 && zhao.quality.score == 87.3 && zhao.timeliness.score == 86.7)
+        #expect(zhao.score == 90.9)
         #expect(zhao.quality.explanation.contains("86.7%") && zhao.quality.explanation.contains("93.3%"))
         let wu = WorkerAssessment(
-            staff: "wu-xiaoli", name: "吴小莉", grid: "grid:hanjiaxu-1", gridName: "韩家圩一", households: 24, population: 80, months: 1,
+            staff: "wu-xiaoli",
+            name: "吴小莉",
+            grid: "grid:hanjiaxu-1",
+            gridName: "韩家圩一",
+            households: 24,
+            population: 80,
+            months: 1,
             gridMetrics: ["assigned": 40, "claimed_on_time": 40, "origin_feedback": 40, "origin_solved": 40, "origin_satisfied": 40],
-            staffMetrics: ["visits": 10, "collected": 40], rules: rules
+            staffMetrics: ["visits": 10, "collected": 40],
+            rules: rules
         )
         #expect(wu.belowVisitDuty && wu.volume.score == 60.4 && wu.score == 88.1)
-        let idle = WorkerAssessment(staff: "idle", name: "idle", grid: "grid:x", gridName: "x", households: 10, population: 30, months: 1, gridMetrics: [:], staffMetrics: [:], rules: rules)
+        let idle = WorkerAssessment(
+            staff: "idle",
+            name: "idle",
+            grid: "grid:x",
+            gridName: "x",
+            households: 10,
+            population: 30,
+            months: 1,
+            gridMetrics: [:],
+            staffMetrics: [:],
+            rules: rules
+        )
         #expect(idle.score == 0 && idle.quality.explanation.contains("no feedback"))
         var fewAwards = rules
         fewAwards.excellentAwards = 1
@@ -86,11 +118,24 @@ struct ReportingFiguresTests {
 
     /// A worker as the awards see one: `visits` against a duty of 20 (10 households), a
     /// collection target of 2, and grid figures that give `quality` and `timeliness` in full or not at all.
-    static func worker(_ staff: String, visits: Int64, collected: Int64 = 2, served: Bool = true, rules: AssessmentRules = AssessmentRules()) -> WorkerAssessment {
+    static func worker(
+        _ staff: String,
+        visits: Int64,
+        collected: Int64 = 2,
+        served: Bool = true,
+        rules: AssessmentRules = AssessmentRules()
+    ) -> WorkerAssessment {
         WorkerAssessment(
-            staff: staff, name: staff, grid: "grid:\(staff)", gridName: staff, households: 10, population: 30, months: 1,
+            staff: staff,
+            name: staff,
+            grid: "grid:\(staff)",
+            gridName: staff,
+            households: 10,
+            population: 30,
+            months: 1,
             gridMetrics: served ? ["assigned": 10, "claimed_on_time": 10, "origin_feedback": 10, "origin_solved": 10, "origin_satisfied": 10] : [:],
-            staffMetrics: ["visits": visits, "collected": collected], rules: rules
+            staffMetrics: ["visits": visits, "collected": collected],
+            rules: rules
         )
     }
 
@@ -104,7 +149,10 @@ struct ReportingFiguresTests {
         #expect(idle.map(\.award) == [nil] && idle.map(\.rank) == [1])
         #expect(idle[0].notEligible == [.belowVisitDuty, .scoreNotAboveFloor])
         // The demo's six: one worker did the work, five did nothing.
-        let six = WorkerAssessment.rank([Self.worker("cui", visits: 40)] + ["zhao", "li", "wu", "han", "zhu"].map { Self.worker($0, visits: 0, collected: 0, served: false) }, rules: rules)
+        let six = WorkerAssessment.rank(
+            [Self.worker("cui", visits: 40)] + ["zhao", "li", "wu", "han", "zhu"].map { Self.worker($0, visits: 0, collected: 0, served: false) },
+            rules: rules
+        )
         #expect(six.map(\.award) == ["gold", nil, nil, nil, nil, nil])
         #expect(six.dropFirst().allSatisfy { $0.score == 0 && $0.notEligible == [.belowVisitDuty, .scoreNotAboveFloor] })
         // Everyone below the visit duty, however well they scored: no award at all.
@@ -114,8 +162,14 @@ struct ReportingFiguresTests {
         var many = rules
         many.goldAwards = 2
         many.excellentAwards = 2
-        let mixed = WorkerAssessment.rank([Self.worker("a", visits: 20), Self.worker("b", visits: 5), Self.worker("c", visits: 20, served: false), Self.worker("d", visits: 30)], rules: many)
-        #expect(mixed.map(\.staff) == ["a", "d", "b", "c"] && mixed.map(\.award) == ["gold", "gold", nil, nil], "\(mixed.map { ($0.staff, $0.score, $0.award ?? "-") })")
+        let mixed = WorkerAssessment.rank(
+            [Self.worker("a", visits: 20), Self.worker("b", visits: 5), Self.worker("c", visits: 20, served: false), Self.worker("d", visits: 30)],
+            rules: many
+        )
+        #expect(
+            mixed.map(\.staff) == ["a", "d", "b", "c"] && mixed.map(\.award) == ["gold", "gold", nil, nil],
+            "\(mixed.map { ($0.staff, $0.score, $0.award ?? "-") })"
+        )
         #expect(mixed[3].score == 30 && mixed[3].notEligible == [.scoreNotAboveFloor], "the duty met, the score not above 60")
     }
 
@@ -143,12 +197,18 @@ struct ReportingFiguresTests {
         #expect(ranked.map(\.award) == ["gold", "excellent", "excellent", "excellent"])
         var short = rules
         short.visitsPerHouseholdMonth = 4  // a duty of 40: d's 30 visits are a larger share than the others' 20
-        let byVisits = WorkerAssessment.rank(tied.map { Self.worker($0.staff, visits: $0.visits, collected: $0.collected, rules: short) }, rules: short)
+        let byVisits = WorkerAssessment.rank(
+            tied.map { Self.worker($0.staff, visits: $0.visits, collected: $0.collected, rules: short) },
+            rules: short
+        )
         #expect(byVisits.first?.staff == "d")
     }
 
     @Test func quarterlySubsidy() {
-        let lines = SubsidyLine.quarter(workers: [("a", "A", "grid:a", "east", 52, 1), ("b", "B", "grid:b", "east", 80, 2)], rules: AssessmentRules())
+        let lines = SubsidyLine.quarter(
+            workers: [("a", "A", "grid:a", "east", 52, 1), ("b", "B", "grid:b", "east", 80, 2)],
+            rules: AssessmentRules()
+        )
         #expect(lines.map(\.yuan) == [195, 150])
     }
 

@@ -1,5 +1,5 @@
-import ReportingService
 import GridLoopServiceSupport
+import ReportingService
 
 ConcurrencyExecutor.adoptEventLoops()
 try await ReportingApp.main()

@@ -3,7 +3,8 @@ import Foundation
 /// How grid workers are scored (configurable: `REPORTING_WEIGHT_VOLUME`, `…_QUALITY`,
 /// `…_TIMELINESS`, `REPORTING_VISITS_PER_HOUSEHOLD_MONTH`, `REPORTING_COLLECT_PER_HOUSEHOLD_MONTH`,
 /// `REPORTING_AWARDS_GOLD`, `REPORTING_AWARDS_EXCELLENT`, `REPORTING_AWARDS_SCORE_FLOOR`,
-/// `REPORTING_SUBSIDY_YUAN`).
+/// `REPORTING_SUBSIDY_YUAN`), and how the 12345 rates are weighed for units and for the
+/// quality part (`REPORTING_RATES_BASIC_SATISFIED_WEIGHT`, `REPORTING_RATES_WEIGHTS`).
 package struct AssessmentRules: Sendable, Codable, Equatable {
     package var volumeWeight = 0.3
     package var qualityWeight = 0.4
@@ -19,6 +20,8 @@ package struct AssessmentRules: Sendable, Codable, Equatable {
     package var awardScoreFloor = 60.0
     /// Yuan per served resident per year, paid quarterly (the seed: 15).
     package var subsidyYuanPerResidentYear = 15.0
+    /// The 12345 rates' weights: every figure's ``Figures/rates12345`` and the quality part.
+    package var rates12345 = Rates12345Rules()
 
     package init() {}
 }
@@ -55,8 +58,16 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
     package var notEligible: [Ineligibility]
 
     package init(
-        staff: String, name: String, grid: String, gridName: String, households: Int, population: Int, months: Int,
-        gridMetrics: [String: Int64], staffMetrics: [String: Int64], rules: AssessmentRules
+        staff: String,
+        name: String,
+        grid: String,
+        gridName: String,
+        households: Int,
+        population: Int,
+        months: Int,
+        gridMetrics: [String: Int64],
+        staffMetrics: [String: Int64],
+        rules: AssessmentRules
     ) {
         self.staff = staff
         self.name = name
@@ -68,28 +79,40 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
         visits = staffMetrics["visits"] ?? 0
         visitDuty = Int((rules.visitsPerHouseholdMonth * Double(households * months)).rounded(.up))
         belowVisitDuty = visits < Int64(visitDuty)
-        figures = Figures(key: "staff:\(staff)", name: name, metrics: gridMetrics, origin: true)
+        figures = Figures(key: "staff:\(staff)", name: name, metrics: gridMetrics, origin: true, rates: rules.rates12345)
         let collectTarget = max(1, rules.collectPerHouseholdMonth * Double(households * months))
         let visitShare = Self.share(visits: visits, duty: visitDuty)
         let collectShare = min(1, Double(collected) / collectTarget)
         volume = ScorePart(
-            score: Self.round(100 * (visitShare + collectShare) / 2), weight: rules.volumeWeight,
-            explanation: "visits \(visits)/\(visitDuty) duty (\(Self.percent(visitShare))), requests collected \(collected)/\(Self.round(collectTarget)) (\(Self.percent(collectShare))), averaged"
+            score: Self.round(100 * (visitShare + collectShare) / 2),
+            weight: rules.volumeWeight,
+            explanation:
+                "visits \(visits)/\(visitDuty) duty (\(Self.percent(visitShare))), requests collected \(collected)/\(Self.round(collectTarget)) (\(Self.percent(collectShare))), averaged"
         )
-        let rates = [figures.resolutionRate, figures.satisfactionRate].compactMap { $0 }
-        if rates.isEmpty {
-            quality = ScorePart(score: 0, weight: rules.qualityWeight, explanation: "no feedback from residents in the period")
-        } else {
-            let mean = rates.reduce(0, +) / Double(rates.count)
+        // Quality: the 12345 composite of the worker's own residents' answers, minus half the reopen rate.
+        let hotline = figures.rates12345
+        let weights = rules.rates12345
+        if let composite = hotline.composite {
             let penalty = (figures.reopenRate ?? 0) * 0.5
             quality = ScorePart(
-                score: Self.round(max(0, 100 * (mean - penalty))), weight: rules.qualityWeight,
-                explanation: "resolution \(Self.percent(figures.resolutionRate)), satisfaction \(Self.percent(figures.satisfactionRate)) averaged, minus half the reopen rate \(Self.percent(figures.reopenRate))"
+                score: Self.round(max(0, 100 * (composite - penalty))),
+                weight: rules.qualityWeight,
+                explanation:
+                    "12345 composite \(Self.percent(composite)) = \(Self.weightText(weights.responseWeight)) response \(Self.percent(hotline.response))"
+                    + " + \(Self.weightText(weights.resolutionWeight)) resolution \(Self.percent(hotline.resolution))"
+                    + " + \(Self.weightText(weights.satisfactionWeight)) satisfaction \(Self.percent(hotline.satisfaction))"
+                    + " (basically satisfied counted \(String(format: "%g", weights.basicallySatisfiedWeight))) of \(hotline.answered) answers,"
+                    + " minus half the reopen rate \(Self.percent(figures.reopenRate))"
             )
+        } else {
+            quality = ScorePart(score: 0, weight: rules.qualityWeight, explanation: "no feedback from residents in the period")
         }
         timeliness = ScorePart(
-            score: Self.round(100 * (figures.responseRate ?? 0)), weight: rules.timelinessWeight,
-            explanation: figures.assigned == 0 ? "nothing assigned to the grid in the period" : "claimed on time \(figures.claimedOnTime) of \(figures.assigned) assigned to the grid"
+            score: Self.round(100 * (figures.responseRate ?? 0)),
+            weight: rules.timelinessWeight,
+            explanation: figures.assigned == 0
+                ? "nothing assigned to the grid in the period"
+                : "claimed on time \(figures.claimedOnTime) of \(figures.assigned) assigned to the grid"
         )
         score = Self.round(volume.score * volume.weight + quality.score * quality.weight + timeliness.score * timeliness.weight)
         notEligible = []
@@ -139,6 +162,8 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
 
     static func round(_ value: Double) -> Double { (value * 10).rounded() / 10 }
     static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a" }
+    /// A weight as a share: `10%`, `12.5%`.
+    static func weightText(_ weight: Double) -> String { String(format: "%g%%", weight * 100) }
 }
 
 /// Quarterly subsidy (补贴) for grid workers: residents served × the yearly rate ÷ 4, a grid's
@@ -151,10 +176,20 @@ package struct SubsidyLine: Sendable, Codable, Equatable {
     package var population: Int
     package var yuan: Double
 
-    package static func quarter(workers: [(staff: String, name: String, grid: String, street: String, population: Int, sharedBy: Int)], rules: AssessmentRules) -> [SubsidyLine] {
+    package static func quarter(
+        workers: [(staff: String, name: String, grid: String, street: String, population: Int, sharedBy: Int)],
+        rules: AssessmentRules
+    ) -> [SubsidyLine] {
         workers.map { worker in
             let yuan = Double(worker.population) * rules.subsidyYuanPerResidentYear / 4 / Double(max(1, worker.sharedBy))
-            return SubsidyLine(staff: worker.staff, name: worker.name, grid: worker.grid, street: worker.street, population: worker.population, yuan: (yuan * 100).rounded() / 100)
+            return SubsidyLine(
+                staff: worker.staff,
+                name: worker.name,
+                grid: worker.grid,
+                street: worker.street,
+                population: worker.population,
+                yuan: (yuan * 100).rounded() / 100
+            )
         }
     }
 }

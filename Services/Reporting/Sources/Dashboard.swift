@@ -6,12 +6,13 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The HTML dashboard: overview (three rates, backlog by tier, overdue list), trends, streets
-/// and departments, grid-worker ranking, a worker's own page with the score breakdown, and a
-/// request page. Server-rendered from Mustache templates (``DashboardPages``) with inline SVG
-/// charts and reporting's own style sheet (nothing loaded from elsewhere; a strict
-/// Content-Security-Policy), readable on a phone; `?lang=en` for English (Chinese by default).
-/// Signed-in browsers carry the web login's cookie; scopes as in ``ReportingAccess``.
+/// The HTML dashboard: overview (three rates and the 12345 composite, backlog by tier, overdue
+/// list), trends, streets and departments ranked by the composite, grid-worker ranking, a
+/// worker's own page with the score breakdown, and a request page. Server-rendered from
+/// Mustache templates (``DashboardPages``) with inline SVG charts and reporting's own style
+/// sheet (nothing loaded from elsewhere; a strict Content-Security-Policy), readable on a phone;
+/// `?lang=en` for English (Chinese by default). Signed-in browsers carry the web login's cookie;
+/// scopes as in ``ReportingAccess``.
 struct Dashboard: Sendable {
     let reports: Reports
     let trail: IntakeTrail
@@ -48,7 +49,9 @@ struct Dashboard: Sendable {
         do { principal = try await access.authenticator.authority.verify(token) } catch { throw Problem(error) }
         var next = query["next"].map(String.init) ?? "/dashboard"
         if !next.hasPrefix("/dashboard") || next.contains("//") || next.contains("\\") { next = "/dashboard" }
-        if principal.role != "supervisor", principal.role != Principal.serviceRole, next == "/dashboard" { next = "/dashboard/workers/\(principal.id)" }
+        if principal.role != "supervisor", principal.role != Principal.serviceRole, next == "/dashboard" {
+            next = "/dashboard/workers/\(principal.id)"
+        }
         let cookie = "\(Authenticator.cookieName)=\(token); Path=/; Max-Age=900; HttpOnly; SameSite=Lax"
         return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie, .cacheControl: "no-store"])
     }
@@ -59,13 +62,15 @@ struct Dashboard: Sendable {
         let period = try await ReportsController.period(request, reports: reports, context: context)
         let data = try await reports.data(period, logger: context.logger)
         let directory = data.directory
-        let district = data.figures(.district).first ?? Figures(key: "district", name: "", metrics: [:])
-        let streets = data.figures(.street)
-        let departments = data.figures(.department)
+        let district = data.figures(.district).first ?? Figures(key: "district", name: "", metrics: [:], rates: reports.rules.rates12345)
+        let streets = data.ranked(.street)
+        let departments = data.ranked(.department)
         let backlog = try await reports.store.backlog(logger: context.logger)
         let overdue = try await reports.store.overdue(limit: 20, logger: context.logger)
         let end = String(LocalDay.string(Date(), utcOffset: directory.utcOffset).prefix(7)) + "-01"
-        let trend = try await reports.store.monthlyTrend(endingAt: end, months: 12, logger: context.logger).map { Figures(key: $0.month, name: $0.month, metrics: $0.metrics) }
+        let trend = try await reports.store.monthlyTrend(endingAt: end, months: 12, logger: context.logger).map {
+            Figures(key: $0.month, name: $0.month, metrics: $0.metrics)
+        }
         let workers = data.assessments(rules: reports.rules)
         let base = actBase(request)
 
@@ -75,8 +80,13 @@ struct Dashboard: Sendable {
             (text["resolution"], district.resolutionRate, "\(district.solved)/\(district.feedback)"),
             (text["satisfaction"], district.satisfactionRate, "\(district.satisfied)/\(district.feedback)"),
         ] {
-            rates.append(["label": label, "value": percent(value), "detail": detail, "gauge": Charts.gauge(value)])
+            rates.append(["label": label, "value": percent(value), "detail": detail, "gauge": Charts.gauge(value).text])
         }
+        let hotline = district.rates12345
+        rates.append([
+            "label": text["composite"], "value": percent(hotline.composite), "detail": text.rates12345Detail(hotline),
+            "formula": text.compositeFormula(reports.rules.rates12345), "gauge": Charts.gauge(hotline.composite).text, "wide": true,
+        ])
         var overdueRows: [[String: Any]] = []
         for row in overdue {
             var cells: [String: Any] = [
@@ -88,7 +98,7 @@ struct Dashboard: Sendable {
         }
         var figureSections: [[String: Any]] = []
         for (title, rows) in [(text["streets"], streets), (text["departments"], departments)] {
-            var section = figuresTable(rows)
+            var section = figuresTable(rows, ranked: true)
             section["title"] = title
             figureSections.append(section)
         }
@@ -103,8 +113,8 @@ struct Dashboard: Sendable {
         }
         let model: [String: Any] = [
             "period": period.label, "otherLang": text.other, "rates": rates,
-            "backlogChart": Charts.stackedBars(backlog, labels: BacklogRow.labels, tierNames: text.tierNames),
-            "trendChart": Charts.lines(trend, names: [text["response"], text["resolution"], text["satisfaction"]]),
+            "backlogChart": Charts.stackedBars(backlog, labels: BacklogRow.labels, tierNames: text.tierNames).text,
+            "trendChart": Charts.lines(trend, names: [text["response"], text["resolution"], text["satisfaction"]]).text,
             "overdueCount": "\(overdue.count)", "overdue": overdueRows, "hasOverdue": !overdueRows.isEmpty,
             "figureSections": figureSections, "workers": workerRows, "hasWorkers": !workerRows.isEmpty,
         ]
@@ -121,7 +131,10 @@ struct Dashboard: Sendable {
         }
         var parts: [[String: Any]] = []
         for (name, part) in [(text["volume"], worker.volume), (text["quality"], worker.quality), (text["timeliness"], worker.timeliness)] {
-            parts.append(["name": name, "score": String(format: "%.1f", part.score), "weight": String(format: "%.0f%%", part.weight * 100), "why": part.explanation])
+            parts.append([
+                "name": name, "score": String(format: "%.1f", part.score), "weight": String(format: "%.0f%%", part.weight * 100),
+                "why": part.explanation,
+            ])
         }
         let award: String = worker.award.map { text[$0] } ?? ""
         let notEligible = text.notEligible(worker, rules: reports.rules)
@@ -129,8 +142,11 @@ struct Dashboard: Sendable {
             "name": worker.name, "gridName": worker.gridName, "period": period.label,
             "score": String(format: "%.1f", worker.score), "rank": "\(worker.rank ?? 0)", "award": award,
             "parts": parts,
-            "partsChart": Charts.bars([(text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score)]),
-            "notEligible": text["notEligible"] + notEligible.joined(separator: text.language == "en" ? "; " : "；"), "hasNotEligible": !notEligible.isEmpty,
+            "partsChart": Charts.bars([
+                (text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score),
+            ]).text,
+            "notEligible": text["notEligible"] + notEligible.joined(separator: text.language == "en" ? "; " : "；"),
+            "hasNotEligible": !notEligible.isEmpty,
             "figures": figuresTable([worker.figures]),
         ]
         return page("worker", model, title: worker.name, text: text)
@@ -159,12 +175,15 @@ struct Dashboard: Sendable {
         if let verified = await trail.fetch(item.id, logger: context.logger) {
             var entries: [[String: Any]] = []
             for entry in verified.trail {
-                let unit: String = directory.name(entry.unit ?? ""), actor: String = entry.actor ?? "", detail: String = entry.detail ?? ""
+                let unit: String = directory.name(entry.unit ?? "")
+                let actor: String = entry.actor ?? ""
+                let detail: String = entry.detail ?? ""
                 entries.append(["at": Timestamp.format(entry.occurredAt), "event": entry.type, "unit": unit, "actor": actor, "detail": detail])
             }
             let head = String(verified.trail.last?.hash.prefix(12) ?? "")
             let trailModel: [String: Any] = [
-                "intact": verified.trailVerified, "count": "\(verified.trail.count)", "head": head, "entries": entries, "hasEntries": !entries.isEmpty,
+                "intact": verified.trailVerified, "count": "\(verified.trail.count)", "head": head, "entries": entries,
+                "hasEntries": !entries.isEmpty,
             ]
             model["verified"] = trailModel
         } else {
@@ -178,18 +197,20 @@ struct Dashboard: Sendable {
         return page("request", model, title: text["request"], text: text)
     }
 
-    /// A figures table's context: its rows, and whether there are any.
-    private func figuresTable(_ rows: [Figures]) -> [String: Any] {
+    /// A figures table's context: its rows, and whether there are any; `ranked` numbers the
+    /// rows (units compared, in ``ReportData/ranked(_:)``'s order).
+    private func figuresTable(_ rows: [Figures], ranked: Bool = false) -> [String: Any] {
         var cells: [[String: Any]] = []
-        for row in rows {
+        for (index, row) in rows.enumerated() {
             let medianClaim: String = row.medianClaimSeconds.map(Self.duration) ?? "-"
             cells.append([
-                "name": row.name, "assigned": "\(row.assigned)", "response": percent(row.responseRate), "resolution": percent(row.resolutionRate),
-                "satisfaction": percent(row.satisfactionRate), "onTime": percent(row.onTimeResolutionRate), "reopen": percent(row.reopenRate),
-                "escalation": percent(row.escalationRate), "medianClaim": medianClaim,
+                "rank": "\(index + 1)", "name": row.name, "assigned": "\(row.assigned)", "response": percent(row.responseRate),
+                "resolution": percent(row.resolutionRate), "satisfaction": percent(row.satisfactionRate), "onTime": percent(row.onTimeResolutionRate),
+                "reopen": percent(row.reopenRate), "escalation": percent(row.escalationRate), "medianClaim": medianClaim,
+                "composite": percent(row.rates12345.composite),
             ])
         }
-        return ["rows": cells, "hasRows": !cells.isEmpty]
+        return ["rows": cells, "hasRows": !cells.isEmpty, "ranked": ranked]
     }
 
     /// Template `template` with `model` in the layout, as a page with the dashboard's security headers.
@@ -218,15 +239,16 @@ struct Dashboard: Sendable {
     }
 
     static func duration(_ seconds: Double) -> String {
-        seconds < 120 ? "\(Int(seconds)) s" : seconds < 7200 ? "\(Int(seconds / 60)) min" : seconds < 172_800 ? String(format: "%.1f h", seconds / 3600) : String(format: "%.1f d", seconds / 86400)
+        seconds < 120
+            ? "\(Int(seconds)) s"
+            : seconds < 7200
+                ? "\(Int(seconds / 60)) min"
+                : seconds < 172_800 ? String(format: "%.1f h", seconds / 3600) : String(format: "%.1f d", seconds / 86400)
     }
 }
 
 /// `12.5%`, or `-` without data.
 func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
-
-/// Escapes text for HTML (the SVG charts in ``Charts``, drawn as strings).
-func html(_ text: String) -> String { HTML.escaped(text) }
 
 /// The dashboard's words in Chinese and English.
 struct Texts {
@@ -251,18 +273,45 @@ struct Texts {
         }
     }
 
+    /// The 12345 composite's formula in words, with the configured weights.
+    func compositeFormula(_ rules: Rates12345Rules) -> String {
+        let share = WorkerAssessment.weightText
+        let basic = String(format: "%g", rules.basicallySatisfiedWeight)
+        let (r, s, m) = (share(rules.responseWeight), share(rules.resolutionWeight), share(rules.satisfactionWeight))
+        if language == "en" {
+            return
+                "Composite = \(r) × response + \(s) × resolution + \(m) × satisfaction, from the follow-up answers: response = contacted / answered"
+                + " (an answer means the resident was reached), resolution = solved / answered, satisfaction = (satisfied + \(basic) × basically satisfied) / answered"
+        }
+        return "综合率 = 响应率×\(r) + 解决率×\(s) + 满意率×\(m)，均按回访计：响应率 = 已联系/回访数（有回访即视为已联系），解决率 = 已解决/回访数，"
+            + "满意率 = (满意 + \(basic)×基本满意)/回访数"
+    }
+
+    /// The three 12345 rates behind the composite, and how many answers they come from.
+    func rates12345Detail(_ rates: Rates12345) -> String {
+        if language == "en" {
+            return
+                "\(rates.answered) answers: response \(percent(rates.response)) · resolution \(percent(rates.resolution)) · satisfaction \(percent(rates.satisfaction))"
+        }
+        return "回访 \(rates.answered) 件：响应 \(percent(rates.response)) · 解决 \(percent(rates.resolution)) · 满意 \(percent(rates.satisfaction))"
+    }
+
     /// All the words, for the templates' `t`.
     var words: [String: String] { language == "en" ? Self.english : Self.chinese }
 
     var tierNames: [String: String] {
-        language == "en" ? ["grid": "grid", "street": "street", "district": "department", "unassigned": "unassigned"] : ["grid": "网格", "street": "街道", "district": "区级部门", "unassigned": "未派"]
+        language == "en"
+            ? ["grid": "grid", "street": "street", "district": "department", "unassigned": "unassigned"]
+            : ["grid": "网格", "street": "街道", "district": "区级部门", "unassigned": "未派"]
     }
 
     static let chinese = [
         "title": "GridLoop 网格治理看板", "overview": "总览", "switch": "English", "response": "响应率", "resolution": "解决率", "satisfaction": "满意率",
+        "composite": "综合率（12345口径）", "compositeColumn": "综合率",
         "backlog": "积压（按层级与时长）", "trend": "近12个月趋势", "overdue": "超时督办", "request": "诉求", "unit": "办理单位", "category": "类别", "since": "时间",
         "none": "暂无", "streets": "街道（乡镇）", "departments": "区级部门", "ranking": "网格员考核排名", "worker": "网格员", "grid": "网格", "score": "得分",
-        "visits": "走访/应走访", "award": "评奖", "gold": "金牌网格员", "excellent": "优秀网格员", "belowDuty": "走访未达标", "belowFloor": "得分未超过评奖线", "notEligible": "不参评：", "breakdown": "得分构成", "part": "项目", "weight": "权重",
+        "visits": "走访/应走访", "award": "评奖", "gold": "金牌网格员", "excellent": "优秀网格员", "belowDuty": "走访未达标", "belowFloor": "得分未超过评奖线",
+        "notEligible": "不参评：", "breakdown": "得分构成", "part": "项目", "weight": "权重",
         "why": "依据", "volume": "工作量", "quality": "质量", "timeliness": "时效", "figures": "辖区诉求指标", "name": "名称", "assigned": "派单",
         "onTime": "按时办结率", "reopen": "重办率", "escalation": "上报率", "medianClaim": "认领用时中位数", "field": "项目", "description": "内容", "reporter": "反映人",
         "claimDue": "认领时限", "resolveDue": "办结时限", "trail": "全程留痕", "event": "事件", "actor": "经办人",
@@ -270,13 +319,21 @@ struct Texts {
         "act": "办理",
     ]
     static let english = [
-        "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate", "satisfaction": "Satisfaction rate",
-        "backlog": "Backlog by tier and age", "trend": "Last 12 months", "overdue": "Overdue", "request": "Request", "unit": "Unit", "category": "Category", "since": "Time",
-        "none": "None", "streets": "Streets and townships", "departments": "District departments", "ranking": "Grid-worker ranking", "worker": "Grid worker", "grid": "Grid",
-        "score": "Score", "visits": "Visits/duty", "award": "Award", "gold": "Gold", "excellent": "Excellent", "belowDuty": "below visit duty", "belowFloor": "score not above the award floor", "notEligible": "Not eligible for an award: ", "breakdown": "Score breakdown", "part": "Part",
-        "weight": "Weight", "why": "From", "volume": "Volume", "quality": "Quality", "timeliness": "Timeliness", "figures": "Figures of the grid's requests", "name": "Name",
-        "assigned": "Assigned", "onTime": "On-time resolution", "reopen": "Reopen rate", "escalation": "Escalation rate", "medianClaim": "Median time to claim",
-        "field": "Field", "description": "Description", "reporter": "Reporter", "claimDue": "Claim by", "resolveDue": "Resolve by", "trail": "Trail", "event": "Event",
+        "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate",
+        "satisfaction": "Satisfaction rate",
+        "composite": "Composite rate (12345)", "compositeColumn": "Composite",
+        "backlog": "Backlog by tier and age", "trend": "Last 12 months", "overdue": "Overdue", "request": "Request", "unit": "Unit",
+        "category": "Category", "since": "Time",
+        "none": "None", "streets": "Streets and townships", "departments": "District departments", "ranking": "Grid-worker ranking",
+        "worker": "Grid worker", "grid": "Grid",
+        "score": "Score", "visits": "Visits/duty", "award": "Award", "gold": "Gold", "excellent": "Excellent", "belowDuty": "below visit duty",
+        "belowFloor": "score not above the award floor", "notEligible": "Not eligible for an award: ", "breakdown": "Score breakdown", "part": "Part",
+        "weight": "Weight", "why": "From", "volume": "Volume", "quality": "Quality", "timeliness": "Timeliness",
+        "figures": "Figures of the grid's requests", "name": "Name",
+        "assigned": "Assigned", "onTime": "On-time resolution", "reopen": "Reopen rate", "escalation": "Escalation rate",
+        "medianClaim": "Median time to claim",
+        "field": "Field", "description": "Description", "reporter": "Reporter", "claimDue": "Claim by", "resolveDue": "Resolve by", "trail": "Trail",
+        "event": "Event",
         "actor": "By", "verified": "trail verified", "broken": "trail verification FAILED: a record may have been altered",
         "unverified": "intake cannot be asked to verify the trail; the events reporting received follow", "act": "Act on it",
     ]

@@ -30,62 +30,63 @@ package enum DashboardPages {
 
     static let templates: [String: String] = [
         "layout": """
-            <!doctype html><html lang="{{htmlLang}}"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1"><title>GridLoop · {{title}}</title>
-            <link rel="stylesheet" href="\(stylesheetPath)">
-            </head><body>{{{content}}}<footer><small>GridLoop · {{generated}}</small></footer></body></html>
-            """,
-        // A figures table (streets, departments, a worker's grid): `rows` and `hasRows` in scope.
+        <!doctype html><html lang="{{htmlLang}}"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1"><title>GridLoop · {{title}}</title>
+        <link rel="stylesheet" href="\(stylesheetPath)">
+        </head><body>{{{content}}}<footer><small>GridLoop · {{generated}}</small></footer></body></html>
+        """,
+        // A figures table (streets, departments, a worker's grid): `rows`, `hasRows` and `ranked`
+        // (a rank column: units compared by the 12345 composite) in scope.
         "figures": """
-            {{#hasRows}}<div class="scroll"><table><thead><tr><th>{{t.name}}</th><th>{{t.assigned}}</th><th>{{t.response}}</th><th>{{t.resolution}}</th><th>{{t.satisfaction}}</th><th>{{t.onTime}}</th><th>{{t.reopen}}</th><th>{{t.escalation}}</th><th>{{t.medianClaim}}</th></tr></thead><tbody>
-            {{#rows}}<tr><td>{{name}}</td><td>{{assigned}}</td><td>{{response}}</td><td>{{resolution}}</td><td>{{satisfaction}}</td><td>{{onTime}}</td><td>{{reopen}}</td><td>{{escalation}}</td><td>{{medianClaim}}</td></tr>{{/rows}}
-            </tbody></table></div>{{/hasRows}}{{^rows}}<p class="empty">{{t.none}}</p>{{/rows}}
-            """,
+        {{#hasRows}}<div class="scroll"><table><thead><tr>{{#ranked}}<th>#</th>{{/ranked}}<th>{{t.name}}</th><th>{{t.compositeColumn}}</th><th>{{t.assigned}}</th><th>{{t.response}}</th><th>{{t.resolution}}</th><th>{{t.satisfaction}}</th><th>{{t.onTime}}</th><th>{{t.reopen}}</th><th>{{t.escalation}}</th><th>{{t.medianClaim}}</th></tr></thead><tbody>
+        {{#rows}}<tr>{{#ranked}}<td>{{rank}}</td>{{/ranked}}<td>{{name}}</td><td>{{composite}}</td><td>{{assigned}}</td><td>{{response}}</td><td>{{resolution}}</td><td>{{satisfaction}}</td><td>{{onTime}}</td><td>{{reopen}}</td><td>{{escalation}}</td><td>{{medianClaim}}</td></tr>{{/rows}}
+        </tbody></table></div>{{/hasRows}}{{^rows}}<p class="empty">{{t.none}}</p>{{/rows}}
+        """,
         "overview": """
-            <h1>{{t.title}} <small>{{period}}</small></h1>
-            <nav><a href="?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="/v1/reports/figures.csv?by=street&period={{period}}">CSV</a> · <a href="?lang={{otherLang}}&period={{period}}">{{t.switch}}</a></nav>
-            <section class="rates">{{#rates}}<div class="rate"><div class="label">{{label}}</div><div class="value">{{value}}</div><div class="detail">{{detail}}</div>{{{gauge}}}</div>{{/rates}}</section>
-            <section><h2>{{t.backlog}}</h2>{{{backlogChart}}}</section>
-            <section><h2>{{t.trend}}</h2>{{{trendChart}}}</section>
-            <section><h2>{{t.overdue}} ({{overdueCount}})</h2>
-            {{#hasOverdue}}<div class="scroll"><table><thead><tr><th>{{t.request}}</th><th>{{t.unit}}</th><th>{{t.category}}</th><th>{{t.since}}</th></tr></thead><tbody>
-            {{#overdue}}<tr><td><a href="/dashboard/requests/{{requestId}}?lang={{lang}}">{{shortId}}</a>{{#actHref}} · <a href="{{actHref}}">{{t.act}}</a>{{/actHref}}</td><td>{{unit}}</td><td>{{category}}</td><td>{{since}}</td></tr>{{/overdue}}
-            </tbody></table></div>{{/hasOverdue}}{{^overdue}}<p class="empty">{{t.none}}</p>{{/overdue}}
-            </section>
-            {{#figureSections}}<section><h2>{{title}}</h2>{{>figures}}</section>
-            {{/figureSections}}
-            <section><h2>{{t.ranking}}</h2>
-            {{#hasWorkers}}<div class="scroll"><table><thead><tr><th>#</th><th>{{t.worker}}</th><th>{{t.grid}}</th><th>{{t.score}}</th><th>{{t.visits}}</th><th>{{t.award}}</th></tr></thead><tbody>
-            {{#workers}}<tr><td>{{rank}}</td><td><a href="/dashboard/workers/{{staff}}?lang={{lang}}&period={{period}}">{{name}}</a></td><td>{{gridName}}</td><td>{{score}}</td><td>{{visits}}</td><td>{{award}}{{#notEligible}} <span class="flag">{{.}}</span>{{/notEligible}}</td></tr>{{/workers}}
-            </tbody></table></div>{{/hasWorkers}}{{^workers}}<p class="empty">{{t.none}}</p>{{/workers}}
-            </section>
-            """,
+        <h1>{{t.title}} <small>{{period}}</small></h1>
+        <nav><a href="?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="/v1/reports/figures.csv?by=street&period={{period}}">CSV</a> · <a href="?lang={{otherLang}}&period={{period}}">{{t.switch}}</a></nav>
+        <section class="rates">{{#rates}}<div class="rate{{#wide}} wide{{/wide}}"><div class="label">{{label}}</div><div class="value">{{value}}</div><div class="detail">{{detail}}</div>{{{gauge}}}{{#formula}}<div class="formula">{{formula}}</div>{{/formula}}</div>{{/rates}}</section>
+        <section><h2>{{t.backlog}}</h2>{{{backlogChart}}}</section>
+        <section><h2>{{t.trend}}</h2>{{{trendChart}}}</section>
+        <section><h2>{{t.overdue}} ({{overdueCount}})</h2>
+        {{#hasOverdue}}<div class="scroll"><table><thead><tr><th>{{t.request}}</th><th>{{t.unit}}</th><th>{{t.category}}</th><th>{{t.since}}</th></tr></thead><tbody>
+        {{#overdue}}<tr><td><a href="/dashboard/requests/{{requestId}}?lang={{lang}}">{{shortId}}</a>{{#actHref}} · <a href="{{actHref}}">{{t.act}}</a>{{/actHref}}</td><td>{{unit}}</td><td>{{category}}</td><td>{{since}}</td></tr>{{/overdue}}
+        </tbody></table></div>{{/hasOverdue}}{{^overdue}}<p class="empty">{{t.none}}</p>{{/overdue}}
+        </section>
+        {{#figureSections}}<section><h2>{{title}}</h2>{{>figures}}</section>
+        {{/figureSections}}
+        <section><h2>{{t.ranking}}</h2>
+        {{#hasWorkers}}<div class="scroll"><table><thead><tr><th>#</th><th>{{t.worker}}</th><th>{{t.grid}}</th><th>{{t.score}}</th><th>{{t.visits}}</th><th>{{t.award}}</th></tr></thead><tbody>
+        {{#workers}}<tr><td>{{rank}}</td><td><a href="/dashboard/workers/{{staff}}?lang={{lang}}&period={{period}}">{{name}}</a></td><td>{{gridName}}</td><td>{{score}}</td><td>{{visits}}</td><td>{{award}}{{#notEligible}} <span class="flag">{{.}}</span>{{/notEligible}}</td></tr>{{/workers}}
+        </tbody></table></div>{{/hasWorkers}}{{^workers}}<p class="empty">{{t.none}}</p>{{/workers}}
+        </section>
+        """,
         "worker": """
-            <h1>{{name}} <small>{{gridName}} · {{period}}</small></h1>
-            <nav><a href="/dashboard?lang={{lang}}&period={{period}}">{{t.overview}}</a></nav>
-            <section class="rates"><div class="rate"><div class="label">{{t.score}}</div><div class="value">{{score}}</div><div class="detail">#{{rank}} {{award}}</div></div></section>
-            <section><h2>{{t.breakdown}}</h2>
-            <div class="scroll"><table><thead><tr><th>{{t.part}}</th><th>{{t.score}}</th><th>{{t.weight}}</th><th>{{t.why}}</th></tr></thead><tbody>
-            {{#parts}}<tr><td>{{name}}</td><td>{{score}}</td><td>{{weight}}</td><td>{{why}}</td></tr>{{/parts}}
-            </tbody></table></div>{{{partsChart}}}</section>
-            {{#hasNotEligible}}<p class="flag">{{notEligible}}</p>{{/hasNotEligible}}
-            <section><h2>{{t.figures}}</h2>{{#figures}}{{>figures}}{{/figures}}</section>
-            """,
+        <h1>{{name}} <small>{{gridName}} · {{period}}</small></h1>
+        <nav><a href="/dashboard?lang={{lang}}&period={{period}}">{{t.overview}}</a></nav>
+        <section class="rates"><div class="rate"><div class="label">{{t.score}}</div><div class="value">{{score}}</div><div class="detail">#{{rank}} {{award}}</div></div></section>
+        <section><h2>{{t.breakdown}}</h2>
+        <div class="scroll"><table><thead><tr><th>{{t.part}}</th><th>{{t.score}}</th><th>{{t.weight}}</th><th>{{t.why}}</th></tr></thead><tbody>
+        {{#parts}}<tr><td>{{name}}</td><td>{{score}}</td><td>{{weight}}</td><td>{{why}}</td></tr>{{/parts}}
+        </tbody></table></div>{{{partsChart}}}</section>
+        {{#hasNotEligible}}<p class="flag">{{notEligible}}</p>{{/hasNotEligible}}
+        <section><h2>{{t.figures}}</h2>{{#figures}}{{>figures}}{{/figures}}</section>
+        """,
         "request": """
-            <h1>{{t.request}} {{shortId}} <small>{{state}}</small></h1>
-            <nav><a href="/dashboard?lang={{lang}}">{{t.overview}}</a>{{#actHref}} · <a href="{{actHref}}">{{t.act}}</a>{{/actHref}}</nav>
-            <div class="scroll"><table><thead><tr><th>{{t.field}}</th><th></th></tr></thead><tbody>
-            {{#facts}}<tr><td>{{label}}</td><td>{{value}}</td></tr>{{/facts}}
-            </tbody></table></div>
-            {{#verified}}<section><h2>{{t.trail}}</h2>{{#intact}}<p class="ok">✓ {{t.verified}} ({{count}}, {{head}}…)</p>{{/intact}}{{^intact}}<p class="flag">✗ {{t.broken}}</p>{{/intact}}
-            {{#hasEntries}}<div class="scroll"><table><thead><tr><th>{{t.since}}</th><th>{{t.event}}</th><th>{{t.unit}}</th><th>{{t.actor}}</th><th></th></tr></thead><tbody>
-            {{#entries}}<tr><td>{{at}}</td><td>{{event}}</td><td>{{unit}}</td><td>{{actor}}</td><td>{{detail}}</td></tr>{{/entries}}
-            </tbody></table></div>{{/hasEntries}}{{^entries}}<p class="empty">{{t.none}}</p>{{/entries}}</section>{{/verified}}
-            {{^verified}}<section><h2>{{t.trail}}</h2><p class="flag">{{t.unverified}}</p>
-            {{#hasEvents}}<div class="scroll"><table><thead><tr><th>{{t.since}}</th><th>{{t.event}}</th><th></th></tr></thead><tbody>
-            {{#events}}<tr><td>{{at}}</td><td>{{event}}</td><td>{{summary}}</td></tr>{{/events}}
-            </tbody></table></div>{{/hasEvents}}{{^events}}<p class="empty">{{t.none}}</p>{{/events}}</section>{{/verified}}
-            """,
+        <h1>{{t.request}} {{shortId}} <small>{{state}}</small></h1>
+        <nav><a href="/dashboard?lang={{lang}}">{{t.overview}}</a>{{#actHref}} · <a href="{{actHref}}">{{t.act}}</a>{{/actHref}}</nav>
+        <div class="scroll"><table><thead><tr><th>{{t.field}}</th><th></th></tr></thead><tbody>
+        {{#facts}}<tr><td>{{label}}</td><td>{{value}}</td></tr>{{/facts}}
+        </tbody></table></div>
+        {{#verified}}<section><h2>{{t.trail}}</h2>{{#intact}}<p class="ok">✓ {{t.verified}} ({{count}}, {{head}}…)</p>{{/intact}}{{^intact}}<p class="flag">✗ {{t.broken}}</p>{{/intact}}
+        {{#hasEntries}}<div class="scroll"><table><thead><tr><th>{{t.since}}</th><th>{{t.event}}</th><th>{{t.unit}}</th><th>{{t.actor}}</th><th></th></tr></thead><tbody>
+        {{#entries}}<tr><td>{{at}}</td><td>{{event}}</td><td>{{unit}}</td><td>{{actor}}</td><td>{{detail}}</td></tr>{{/entries}}
+        </tbody></table></div>{{/hasEntries}}{{^entries}}<p class="empty">{{t.none}}</p>{{/entries}}</section>{{/verified}}
+        {{^verified}}<section><h2>{{t.trail}}</h2><p class="flag">{{t.unverified}}</p>
+        {{#hasEvents}}<div class="scroll"><table><thead><tr><th>{{t.since}}</th><th>{{t.event}}</th><th></th></tr></thead><tbody>
+        {{#events}}<tr><td>{{at}}</td><td>{{event}}</td><td>{{summary}}</td></tr>{{/events}}
+        </tbody></table></div>{{/hasEvents}}{{^events}}<p class="empty">{{t.none}}</p>{{/events}}</section>{{/verified}}
+        """,
     ]
 
     /// The dashboard's style sheet (`GET /dashboard/static/dashboard.css`).
@@ -95,7 +96,7 @@ package enum DashboardPages {
         nav a{color:#0b5cad}section{background:#fff;border-radius:8px;padding:10px 14px;margin:10px 0;box-shadow:0 1px 2px #0001}
         .rates{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:10px;background:none;box-shadow:none;padding:0}
         .rate{background:#fff;border-radius:8px;padding:10px;box-shadow:0 1px 2px #0001}.rate .value{font-size:2em;font-weight:600}
-        .rate .label,.rate .detail{color:#556}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9em}
+        .rate .label,.rate .detail{color:#556}.rate.wide{grid-column:span 2}.rate .formula{color:#556;font-size:.8em;margin-top:6px}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9em}
         th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap}.flag{color:#b3261e}.ok{color:#2e7d32}.empty{color:#889}
         svg{max-width:100%;height:auto}
 

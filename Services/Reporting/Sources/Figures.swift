@@ -85,8 +85,10 @@ package struct Period: Sendable, Equatable, Codable {
     /// The whole months inside the period (`firstMonth`…`lastMonth`, first days; the last whole
     /// month ends on `wholeMonthsEnd`); an empty range (`lastMonth` < `firstMonth`) when none.
     package var monthSplit: (firstMonth: String, lastMonth: String, wholeMonthsEnd: String) {
-        let fromYear = Int(from.prefix(4))!, fromMonth = Int(from.dropFirst(5).prefix(2))!
-        let toYear = Int(to.prefix(4))!, toMonth = Int(to.dropFirst(5).prefix(2))!
+        let fromYear = Int(from.prefix(4))!
+        let fromMonth = Int(from.dropFirst(5).prefix(2))!
+        let toYear = Int(to.prefix(4))!
+        let toMonth = Int(to.dropFirst(5).prefix(2))!
         var first = fromYear * 12 + fromMonth - 1
         if !from.hasSuffix("-01") { first += 1 }
         var last = toYear * 12 + toMonth - 1
@@ -105,7 +107,9 @@ package struct Period: Sendable, Equatable, Codable {
 
     static func isDay(_ text: String) -> Bool {
         let parts = text.split(separator: "-")
-        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else { return false }
+        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
+            return false
+        }
         return (1...Int(lastDay(year: year, month: month).suffix(2))!).contains(day) && parts[0].count == 4
     }
 
@@ -132,11 +136,13 @@ package struct Figures: Sendable, Equatable, Codable {
     package var returned: Int64
     package var escalated: Int64
     package var overdue: Int64
-    /// Claimed within the claim deadline / assigned (响应率).
+    /// Claimed within the claim deadline / assigned (响应率 as GridLoop's work counters measure
+    /// it; ``Rates12345/response`` is the 12345 hotline's, from the follow-up answers).
     package var responseRate: Double?
-    /// Confirmed solved at feedback / feedback given (解决率).
+    /// Confirmed solved at feedback / feedback given (解决率; the same as ``Rates12345/resolution``).
     package var resolutionRate: Double?
-    /// Satisfied or basically satisfied / feedback given (满意率).
+    /// Satisfied or basically satisfied, both counting 1 / feedback given (满意率;
+    /// ``Rates12345/satisfaction`` counts "basically satisfied" at its configured weight).
     package var satisfactionRate: Double?
     package var onTimeResolutionRate: Double?
     package var reopenRate: Double?
@@ -147,10 +153,15 @@ package struct Figures: Sendable, Equatable, Codable {
     package var p90ClaimSeconds: Double?
     package var medianResolveSeconds: Double?
     package var p90ResolveSeconds: Double?
+    /// The three rates as the 12345 hotline computes them from the same feedback, and their
+    /// composite (see ``Rates12345``): every answer counts as contacted (the events do not carry
+    /// the resident's "contacted?" answer, and staff who record a verdict have reached the
+    /// resident), `satisfied` there is the "satisfied" answers only.
+    package var rates12345: Rates12345
 
     /// Figures from summed counters. `origin` reads the `origin_*` feedback counters (a grid
-    /// worker's own residents) instead of the resolving unit's.
-    package init(key: String, name: String, metrics m: [String: Int64], origin: Bool = false) {
+    /// worker's own residents) instead of the resolving unit's; `rates` weighs ``rates12345``.
+    package init(key: String, name: String, metrics m: [String: Int64], origin: Bool = false, rates: Rates12345Rules = Rates12345Rules()) {
         func value(_ metric: String) -> Int64 { m[metric] ?? 0 }
         func rate(_ part: Int64, _ whole: Int64) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
         let feedbackPrefix = origin ? "origin_" : ""
@@ -180,13 +191,26 @@ package struct Figures: Sendable, Equatable, Codable {
         p90ClaimSeconds = DurationHistogram.percentile(0.9, kind: "claim", in: m)
         medianResolveSeconds = DurationHistogram.percentile(0.5, kind: "resolve", in: m)
         p90ResolveSeconds = DurationHistogram.percentile(0.9, kind: "resolve", in: m)
+        let basically = min(value(feedbackPrefix + "basically"), satisfied)
+        rates12345 = Rates12345(
+            answered: feedback,
+            contacted: feedback,
+            solved: solved,
+            satisfied: satisfied - basically,
+            basicallySatisfied: basically,
+            rules: rates
+        )
     }
 
     /// The CSV columns, in order.
     package static let columns = [
-        "key", "name", "received", "assigned", "claimed", "claimed_on_time", "response_rate", "resolved", "resolved_on_time", "on_time_resolution_rate",
+        "key", "name", "received", "assigned", "claimed", "claimed_on_time", "response_rate", "resolved", "resolved_on_time",
+        "on_time_resolution_rate",
         "feedback", "solved", "resolution_rate", "satisfied", "satisfaction_rate", "reopened", "reopen_rate", "returned", "return_rate",
         "escalated", "escalation_rate", "overdue", "median_claim_seconds", "p90_claim_seconds", "median_resolve_seconds", "p90_resolve_seconds",
+        "rates12345_response", "rates12345_resolution", "rates12345_satisfaction", "rates12345_composite", "rates12345_answered",
+        "rates12345_contacted",
+        "rates12345_solved", "rates12345_satisfied", "rates12345_basically_satisfied",
     ]
 
     package var csvValues: [String] {
@@ -197,6 +221,9 @@ package struct Figures: Sendable, Equatable, Codable {
             number(onTimeResolutionRate), "\(feedback)", "\(solved)", number(resolutionRate), "\(satisfied)", number(satisfactionRate), "\(reopened)",
             number(reopenRate), "\(returned)", number(returnRate), "\(escalated)", number(escalationRate), "\(overdue)",
             seconds(medianClaimSeconds), seconds(p90ClaimSeconds), seconds(medianResolveSeconds), seconds(p90ResolveSeconds),
+            number(rates12345.response), number(rates12345.resolution), number(rates12345.satisfaction), number(rates12345.composite),
+            "\(rates12345.answered)", "\(rates12345.contacted)", "\(rates12345.solved)", "\(rates12345.satisfied)",
+            "\(rates12345.basicallySatisfied)",
         ]
     }
 }

@@ -40,13 +40,23 @@ struct Projector: Sendable {
         /// The request now waits at `moved.to`, under a new assignment.
         func move(_ moved: RequestMoved) async throws {
             try await upsertRequest(event, state: .assigned, unit: moved.to, on: connection, logger: logger)
-            try await assign(moved.assignmentId, request: moved.requestId, unit: moved.to, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
+            try await assign(
+                moved.assignmentId,
+                request: moved.requestId,
+                unit: moved.to,
+                at: event.occurredAt,
+                claimDue: nil,
+                rollups: &rollups,
+                on: connection,
+                logger: logger
+            )
         }
         /// Closed without work (`rejected` or `merged`), counted at the unit it was at.
         func end(_ ended: RequestEnded, state: RequestState, metric: String) async throws {
-            let unit = try await connection.query("SELECT unit FROM reporting.requests WHERE id = \(ended.requestId)", logger: logger).collect().first?.decode(String?.self)
+            let unit = try await connection.query("SELECT unit FROM reporting.requests WHERE id = \(ended.requestId)", logger: logger).collect()
+                .first?.decode(String?.self)
             try await upsertRequest(event, state: state, on: connection, logger: logger)
-            rollups.bump(metric, unit: unit ?? "street:triage", at: event.occurredAt)
+            rollups.bump(metric, unit: unit ?? OrgFile.triageDesk.description, at: event.occurredAt)
         }
         switch event.kind {
         case .received(let received):
@@ -66,9 +76,21 @@ struct Projector: Sendable {
         case .assigned(let assigned):
             try await upsertRequest(event, state: .assigned, unit: assigned.unit, category: assigned.category, on: connection, logger: logger)
             if assigned.unit.tier == .grid {
-                try await connection.query("UPDATE reporting.requests SET grid = coalesce(grid, \(assigned.unit.id)) WHERE id = \(assigned.requestId)", logger: logger)
+                try await connection.query(
+                    "UPDATE reporting.requests SET grid = coalesce(grid, \(assigned.unit.id)) WHERE id = \(assigned.requestId)",
+                    logger: logger
+                )
             }
-            try await assign(assigned.assignmentId, request: assigned.requestId, unit: assigned.unit, at: event.occurredAt, claimDue: assigned.claimDueAt, rollups: &rollups, on: connection, logger: logger)
+            try await assign(
+                assigned.assignmentId,
+                request: assigned.requestId,
+                unit: assigned.unit,
+                at: event.occurredAt,
+                claimDue: assigned.claimDueAt,
+                rollups: &rollups,
+                on: connection,
+                logger: logger
+            )
             // A request's first placement (routing resolved its household or address): counted as received there.
             rollups.bump("received", unit: assigned.unit.description, at: event.occurredAt)
         case .escalated(let moved):
@@ -85,17 +107,39 @@ struct Projector: Sendable {
             let unit = resolvedUnit ?? moved.from.description
             for metric in ["feedback", "reopened"] { rollups.bump(metric, unit: unit, at: event.occurredAt) }
             if let grid { for metric in ["origin_feedback", "origin_reopened"] { rollups.bump(metric, unit: "grid:\(grid)", at: event.occurredAt) } }
-            try await connection.query("UPDATE reporting.requests SET reopens = reopens + 1, satisfaction = 'unsatisfied' WHERE id = \(moved.requestId)", logger: logger)
+            try await connection.query(
+                "UPDATE reporting.requests SET reopens = reopens + 1, satisfaction = 'unsatisfied' WHERE id = \(moved.requestId)",
+                logger: logger
+            )
         case .summoned(let summoned):
             for (unitText, assignment) in summoned.summoned.sorted(by: { $0.key < $1.key }) {
                 guard let unit = try? UnitRef(parsing: unitText) else { continue }
-                try await assign(assignment, request: summoned.requestId, unit: unit, at: event.occurredAt, claimDue: nil, rollups: &rollups, on: connection, logger: logger)
+                try await assign(
+                    assignment,
+                    request: summoned.requestId,
+                    unit: unit,
+                    at: event.occurredAt,
+                    claimDue: nil,
+                    rollups: &rollups,
+                    on: connection,
+                    logger: logger
+                )
             }
             try await touch(event, on: connection, logger: logger)
         case .claimed(let claimed):
             try await upsertRequest(event, state: .claimed, unit: claimed.unit, on: connection, logger: logger)
-            try await connection.query("UPDATE reporting.requests SET resolve_due_at = \(claimed.resolveDueAt) WHERE id = \(claimed.requestId)", logger: logger)
-            try await claim(claimed.assignmentId, at: event.occurredAt, resolveDue: claimed.resolveDueAt, rollups: &rollups, on: connection, logger: logger)
+            try await connection.query(
+                "UPDATE reporting.requests SET resolve_due_at = \(claimed.resolveDueAt) WHERE id = \(claimed.requestId)",
+                logger: logger
+            )
+            try await claim(
+                claimed.assignmentId,
+                at: event.occurredAt,
+                resolveDue: claimed.resolveDueAt,
+                rollups: &rollups,
+                on: connection,
+                logger: logger
+            )
         case .summonsAcknowledged(let progress):
             try await claim(progress.assignmentId, at: event.occurredAt, resolveDue: nil, rollups: &rollups, on: connection, logger: logger)
             try await touch(event, on: connection, logger: logger)
@@ -123,7 +167,10 @@ struct Projector: Sendable {
             if let resolvedUnit { for metric in metrics { rollups.bump(metric, unit: resolvedUnit, at: event.occurredAt) } }
             if let grid { for metric in metrics { rollups.bump("origin_\(metric)", unit: "grid:\(grid)", at: event.occurredAt) } }
         case .overdue(let overdue):
-            try await connection.query("UPDATE reporting.requests SET overdue_at = coalesce(overdue_at, \(event.occurredAt)) WHERE id = \(overdue.requestId)", logger: logger)
+            try await connection.query(
+                "UPDATE reporting.requests SET overdue_at = coalesce(overdue_at, \(event.occurredAt)) WHERE id = \(overdue.requestId)",
+                logger: logger
+            )
             rollups.bump("overdue", unit: overdue.unit.description, at: event.occurredAt)
         case .rejected(let ended):
             try await end(ended, state: .rejected, metric: "rejected")
@@ -146,11 +193,19 @@ struct Projector: Sendable {
     }
 
     private func utcOffset(on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        try await connection.query("SELECT utc_offset FROM reporting.settings WHERE id = 1", logger: logger).collect().first?.decode(Int.self) ?? 8 * 3600
+        try await connection.query("SELECT utc_offset FROM reporting.settings WHERE id = 1", logger: logger).collect().first?.decode(Int.self) ?? 8
+            * 3600
     }
 
     /// The request row moves forward only by version (an older event never overwrites a newer state).
-    private func upsertRequest(_ event: RequestEvent, state: RequestState, unit: UnitRef? = nil, category: String? = nil, on connection: PostgresConnection, logger: Logger) async throws {
+    private func upsertRequest(
+        _ event: RequestEvent,
+        state: RequestState,
+        unit: UnitRef? = nil,
+        category: String? = nil,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         guard let requestId = event.requestId else { return }
         let version = event.requestVersion ?? 0
         try await connection.query(
@@ -178,7 +233,16 @@ struct Projector: Sendable {
         )
     }
 
-    private func assign(_ assignment: String, request: String, unit: UnitRef, at: Date, claimDue: Date?, rollups: inout Rollups, on connection: PostgresConnection, logger: Logger) async throws {
+    private func assign(
+        _ assignment: String,
+        request: String,
+        unit: UnitRef,
+        at: Date,
+        claimDue: Date?,
+        rollups: inout Rollups,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         let inserted = try await connection.query(
             """
             INSERT INTO reporting.assignments (id, request_id, unit, assigned_at, claim_due_at) VALUES (\(assignment), \(request), \(unit.description), \(at), \(claimDue))
@@ -186,11 +250,20 @@ struct Projector: Sendable {
             """,
             logger: logger
         ).collect().count
-        if claimDue != nil { try await connection.query("UPDATE reporting.requests SET claim_due_at = \(claimDue) WHERE id = \(request)", logger: logger) }
+        if claimDue != nil {
+            try await connection.query("UPDATE reporting.requests SET claim_due_at = \(claimDue) WHERE id = \(request)", logger: logger)
+        }
         if inserted == 1 { rollups.bump("assigned", unit: unit.description, at: at) }
     }
 
-    private func claim(_ assignment: String, at: Date, resolveDue: Date?, rollups: inout Rollups, on connection: PostgresConnection, logger: Logger) async throws {
+    private func claim(
+        _ assignment: String,
+        at: Date,
+        resolveDue: Date?,
+        rollups: inout Rollups,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         let rows = try await connection.query(
             """
             UPDATE reporting.assignments SET claimed_at = \(at), resolve_due_at = \(resolveDue) WHERE id = \(assignment) AND claimed_at IS NULL
@@ -228,7 +301,8 @@ struct Projector: Sendable {
     /// The unit that resolved the request and its grid; the resolution must have been applied
     /// (feedback follows it, but events are handled concurrently: retried until it has).
     private func resolvedUnitAndGrid(_ request: String, on connection: PostgresConnection, logger: Logger) async throws -> (String?, String?) {
-        let row = try await connection.query("SELECT resolved_unit, grid FROM reporting.requests WHERE id = \(request)", logger: logger).collect().first
+        let row = try await connection.query("SELECT resolved_unit, grid FROM reporting.requests WHERE id = \(request)", logger: logger).collect()
+            .first
         let (unit, grid) = try row?.decode((String?, String?).self) ?? (nil, nil)
         guard unit != nil else { throw ProjectionNotReady(reason: "feedback on request \(request) before its resolution was projected") }
         return (unit, grid)

@@ -38,13 +38,17 @@ struct ReadModel: Sendable {
             // projected waits and is projected after the rebuild; one already projected has
             // committed before it, and the replay (a later statement) reads it. (The event store
             // itself is not locked: the services' role may only read and append to it.)
-            try await connection.query("TRUNCATE reporting.requests, reporting.assignments, reporting.daily, reporting.monthly, reporting.visits", logger: logger)
+            try await connection.query(
+                "TRUNCATE reporting.requests, reporting.assignments, reporting.daily, reporting.monthly, reporting.visits",
+                logger: logger
+            )
             let projector = Projector()
             var replayed = 0
             var after: Int64 = 0
             while true {
                 let batch = try await connection.query(
-                    "SELECT seq, type, body FROM reporting.events WHERE seq > \(after) ORDER BY seq LIMIT 1000", logger: logger
+                    "SELECT seq, type, body FROM reporting.events WHERE seq > \(after) ORDER BY seq LIMIT 1000",
+                    logger: logger
                 ).collect().map { try $0.decode((Int64, String, String).self) }
                 guard let last = batch.last else { break }
                 for (_, type, body) in batch {
@@ -62,7 +66,10 @@ struct ReadModel: Sendable {
         for state in RequestState.allCases { summary.byState[state.rawValue] = 0 }
         for tier in Tier.allCases { summary.byTier[tier.rawValue] = 0 }
         summary.byTier["unassigned"] = 0
-        let rows = try await postgres.query("SELECT state, COALESCE(tier, 'unassigned'), count(*)::bigint FROM reporting.requests GROUP BY 1, 2", logger: logger)
+        let rows = try await postgres.query(
+            "SELECT state, COALESCE(tier, 'unassigned'), count(*)::bigint FROM reporting.requests GROUP BY 1, 2",
+            logger: logger
+        )
         for try await (state, tier, count) in rows.decode((String, String, Int64).self) {
             summary.total += Int(count)
             summary.byState[state, default: 0] += Int(count)

@@ -63,7 +63,10 @@ package struct ReportingDirectory: Sendable {
                 )
             }
             for member in staff {
-                try await connection.query("INSERT INTO reporting.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))", logger: logger)
+                try await connection.query(
+                    "INSERT INTO reporting.staff (id, name, role, unit) VALUES (\(member.id), \(member.name), \(member.role), \(member.unit))",
+                    logger: logger
+                )
             }
             try await connection.query("INSERT INTO reporting.settings (id, utc_offset) VALUES (1, \(utcOffset))", logger: logger)
         }
@@ -75,7 +78,9 @@ package struct ReportingDirectory: Sendable {
             .map { Unit(ref: $0.0, name: $0.1, street: $0.2, households: $0.3, population: $0.4) }
         let staff = try await postgres.query("SELECT id, name, role, unit FROM reporting.staff ORDER BY id", logger: logger).collect()
             .map { try $0.decode((String, String, String, String).self) }.map { Staff(id: $0.0, name: $0.1, role: $0.2, unit: $0.3) }
-        let offset = try await postgres.query("SELECT utc_offset FROM reporting.settings WHERE id = 1", logger: logger).collect().first?.decode(Int.self) ?? 8 * 3600
+        let offset =
+            try await postgres.query("SELECT utc_offset FROM reporting.settings WHERE id = 1", logger: logger).collect().first?.decode(Int.self) ?? 8
+            * 3600
         return ReportingDirectory(units: units, staff: staff, utcOffset: offset)
     }
 }
@@ -172,12 +177,23 @@ struct ReportStore: Sendable {
         let (requestId, state, unit, category, description, name, phone, received, claimDue, resolveDue, overdue, satisfaction) =
             try row.decode((String, String, String, String, String, String, String, Date?, Date?, Date?, Date?, String?).self)
         let events = try await postgres.query(
-            "SELECT type, occurred_at, body FROM reporting.events WHERE request_id = \(id) ORDER BY occurred_at, seq", logger: logger
+            "SELECT type, occurred_at, body FROM reporting.events WHERE request_id = \(id) ORDER BY occurred_at, seq",
+            logger: logger
         ).collect().map { try $0.decode((String, Date, String).self) }
         return RequestPage(
-            id: requestId, state: state, unit: unit, category: category, description: description, reporterName: Masking.name(name),
-            reporterPhone: Masking.phone(phone), receivedAt: received, claimDueAt: claimDue, resolveDueAt: resolveDue, overdueAt: overdue,
-            satisfaction: satisfaction, events: events.map { RequestPage.Event(type: $0.0, at: $0.1, summary: RequestPage.summary(type: $0.0, body: $0.2)) }
+            id: requestId,
+            state: state,
+            unit: unit,
+            category: category,
+            description: description,
+            reporterName: Masking.name(name),
+            reporterPhone: Masking.phone(phone),
+            receivedAt: received,
+            claimDueAt: claimDue,
+            resolveDueAt: resolveDue,
+            overdueAt: overdue,
+            satisfaction: satisfaction,
+            events: events.map { RequestPage.Event(type: $0.0, at: $0.1, summary: RequestPage.summary(type: $0.0, body: $0.2)) }
         )
     }
 }
@@ -222,7 +238,9 @@ package struct RequestPage: Sendable, Codable, Equatable {
 
     /// Who did what, from the event's payload (no contact details).
     static func summary(type: String, body: String) -> String {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let payload = object["payload"] as? [String: Any] else { return "" }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let payload = object["payload"] as? [String: Any]
+        else { return "" }
         let parts = ["unit", "to", "staff", "reason", "note", "satisfaction", "deadline"].compactMap { key -> String? in
             guard let value = payload[key] else { return nil }
             return "\(key): \(value)"
@@ -230,4 +248,3 @@ package struct RequestPage: Sendable, Codable, Equatable {
         return parts.joined(separator: "; ")
     }
 }
-

@@ -17,16 +17,17 @@ import PostgresNIO
 /// | `reporting.intake.url` | `REPORTING_INTAKE_URL` | `http://127.0.0.1:8080` (where the request page asks for the verified trail) |
 /// | `reporting.web.url` | `REPORTING_WEB_URL` | unset (the staff web app as the browser reaches it: the dashboard's links to act on a request; relative when the web app proxies the dashboard) |
 ///
-/// The assessment's keys are under ``assessmentRules(_:)``.
+/// The assessment's keys are under ``assessmentRules(_:)``, the 12345 rates' under ``Rates12345Rules``.
 package enum ReportingApp: GridLoopServiceApp {
     package static let name = "reporting"
     package static let defaultPort = 8081
 
     /// The composition root.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
+        let rules = try assessmentRules(reader)  // a bad setting stops the service before it connects anywhere
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         let model = ReadModel(postgres: runtime.postgres)
-        let reports = Reports(store: ReportStore(postgres: runtime.postgres), rules: assessmentRules(reader))
+        let reports = Reports(store: ReportStore(postgres: runtime.postgres), rules: rules)
         let access = ReportingAccess(authenticator: try await Authenticator.fromConfiguration(reader), postgres: runtime.postgres)
         let webURL = reader.string(forKey: "reporting.web.url").flatMap(Self.webBase)
         return runtime.makeApplication(
@@ -34,7 +35,9 @@ package enum ReportingApp: GridLoopServiceApp {
         ) { router in
             ReportsController(reports: reports, model: model, access: access).addRoutes(to: router)
             Dashboard(
-                reports: reports, trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080")), access: access,
+                reports: reports,
+                trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080")),
+                access: access,
                 webURL: webURL
             ).addRoutes(to: router)
         }
@@ -47,8 +50,9 @@ package enum ReportingApp: GridLoopServiceApp {
         return text.isEmpty ? nil : text
     }
 
-    /// Assessment weights, duties, awards and the subsidy rate from `REPORTING_*` variables.
-    static func assessmentRules(_ reader: ConfigReader) -> AssessmentRules {
+    /// Assessment weights, duties, awards, the subsidy rate and the 12345 rates' weights from
+    /// `REPORTING_*` variables; refuses 12345 weights ``Rates12345Rules`` does not accept.
+    static func assessmentRules(_ reader: ConfigReader) throws(Rates12345Rules.Invalid) -> AssessmentRules {
         var rules = AssessmentRules()
         rules.volumeWeight = reader.double(forKey: "reporting.weight.volume", default: rules.volumeWeight)
         rules.qualityWeight = reader.double(forKey: "reporting.weight.quality", default: rules.qualityWeight)
@@ -59,6 +63,10 @@ package enum ReportingApp: GridLoopServiceApp {
         rules.excellentAwards = reader.int(forKey: "reporting.awards.excellent", default: rules.excellentAwards)
         rules.awardScoreFloor = reader.double(forKey: "reporting.awards.score.floor", default: rules.awardScoreFloor)
         rules.subsidyYuanPerResidentYear = reader.double(forKey: "reporting.subsidy.yuan", default: rules.subsidyYuanPerResidentYear)
+        rules.rates12345 = try Rates12345Rules(
+            basicallySatisfiedWeight: reader.string(forKey: "reporting.rates.basic.satisfied.weight"),
+            weights: reader.string(forKey: "reporting.rates.weights")
+        )
         return rules
     }
 
@@ -70,4 +78,3 @@ package enum ReportingApp: GridLoopServiceApp {
     /// reporting's schema migrations (for `gridloop migrate`).
     package static let migrator = Migrator(schema: ReportingSchema.name, migrations: ReportingSchema.migrations)
 }
-

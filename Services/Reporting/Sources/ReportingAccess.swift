@@ -25,7 +25,8 @@ struct ReportingAccess: Sendable {
     func staff(_ request: Request, staff: String, logger: Logger) async throws {
         let principal = try await authenticator.principal(of: request)
         let rows = try await postgres.query(
-            "SELECT s.unit, u.street FROM reporting.staff s LEFT JOIN reporting.units u ON u.ref = s.unit WHERE s.id = \(staff)", logger: logger
+            "SELECT s.unit, u.street FROM reporting.staff s LEFT JOIN reporting.units u ON u.ref = s.unit WHERE s.id = \(staff)",
+            logger: logger
         ).collect()
         let (unitText, street) = try rows.first?.decode((String, String?).self) ?? ("", nil)
         let unit = try? UnitRef(parsing: unitText)
@@ -47,6 +48,8 @@ struct ReportingAccess: Sendable {
         ).collect()
         guard let (grid, street, current, assigned) = try rows.first?.decode((String?, String?, String?, [String]).self) else { return }
         let units = Set((assigned + [current].compactMap { $0 }).compactMap { try? UnitRef(parsing: $0) })
-        do { try ReadScope.requireRead(principal, request: id, facts: ReadScope.RequestFacts(grid: grid, street: street, units: units)) } catch { throw Problem(error) }
+        do { try ReadScope.requireRead(principal, request: id, facts: ReadScope.RequestFacts(grid: grid, street: street, units: units)) } catch {
+            throw Problem(error)
+        }
     }
 }

@@ -5,95 +5,110 @@ enum ReportingSchema {
     static let name = "reporting"
     static let migrations: [Migration] = [
         .messaging(schema: name, version: 1),
-        Migration(version: 2, name: "request read model", statements: [
-            """
-            CREATE TABLE reporting.requests (
-                id text PRIMARY KEY,
-                state text NOT NULL,
-                tier text,
-                unit text,
-                category text,
-                version integer NOT NULL,
-                received_at timestamptz,
-                updated_at timestamptz NOT NULL
-            )
-            """,
-        ]),
-        Migration(version: 3, name: "event store, assignments, daily rollups, visits, directory", statements: [
-            """
-            CREATE TABLE reporting.events (
-                seq bigserial PRIMARY KEY,
-                message_id text NOT NULL UNIQUE,
-                type text NOT NULL,
-                request_id text,
-                occurred_at timestamptz NOT NULL,
-                body text NOT NULL
-            )
-            """,
-            """
-            ALTER TABLE reporting.requests
-                ADD COLUMN grid text, ADD COLUMN household text, ADD COLUMN submitted_by text, ADD COLUMN channel text,
-                ADD COLUMN reporter_name text, ADD COLUMN reporter_phone text, ADD COLUMN description text,
-                ADD COLUMN claim_due_at timestamptz, ADD COLUMN resolve_due_at timestamptz, ADD COLUMN overdue_at timestamptz,
-                ADD COLUMN resolved_unit text, ADD COLUMN resolved_at timestamptz, ADD COLUMN closed_at timestamptz,
-                ADD COLUMN satisfaction text, ADD COLUMN reopens integer NOT NULL DEFAULT 0
-            """,
-            "CREATE INDEX requests_open ON reporting.requests (state) WHERE state NOT IN ('closed', 'rejected', 'merged')",
-            """
-            CREATE TABLE reporting.assignments (
-                id text PRIMARY KEY,
-                request_id text NOT NULL,
-                unit text NOT NULL,
-                assigned_at timestamptz NOT NULL,
-                claim_due_at timestamptz,
-                claimed_at timestamptz,
-                resolve_due_at timestamptz,
-                resolved_at timestamptz
-            )
-            """,
-            "CREATE INDEX assignments_by_request ON reporting.assignments (request_id)",
-            """
-            CREATE TABLE reporting.daily (
-                day date NOT NULL,
-                unit text NOT NULL,
-                metric text NOT NULL,
-                value bigint NOT NULL,
-                PRIMARY KEY (day, unit, metric)
-            )
-            """,
-            """
-            CREATE TABLE reporting.monthly (
-                month date NOT NULL,
-                unit text NOT NULL,
-                metric text NOT NULL,
-                value bigint NOT NULL,
-                PRIMARY KEY (month, unit, metric)
-            )
-            """,
-            "CREATE TABLE reporting.visits (id text PRIMARY KEY, staff text NOT NULL, household text NOT NULL, visited_at timestamptz NOT NULL)",
-            """
-            CREATE TABLE reporting.units (
-                ref text PRIMARY KEY,
-                name text NOT NULL,
-                street text,
-                households integer NOT NULL DEFAULT 0,
-                population integer NOT NULL DEFAULT 0
-            )
-            """,
-            "CREATE TABLE reporting.staff (id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, unit text NOT NULL)",
-            "CREATE TABLE reporting.settings (id integer PRIMARY KEY CHECK (id = 1), utc_offset integer NOT NULL DEFAULT 28800)",
-        ]),
-        Migration(version: 4, name: "overdue list index", statements: [
-            "CREATE INDEX requests_overdue ON reporting.requests (overdue_at) WHERE overdue_at IS NOT NULL AND state NOT IN ('closed', 'rejected', 'merged', 'resolved')",
-        ]),
+        Migration(
+            version: 2,
+            name: "request read model",
+            statements: [
+                """
+                CREATE TABLE reporting.requests (
+                    id text PRIMARY KEY,
+                    state text NOT NULL,
+                    tier text,
+                    unit text,
+                    category text,
+                    version integer NOT NULL,
+                    received_at timestamptz,
+                    updated_at timestamptz NOT NULL
+                )
+                """
+            ]
+        ),
+        Migration(
+            version: 3,
+            name: "event store, assignments, daily rollups, visits, directory",
+            statements: [
+                """
+                CREATE TABLE reporting.events (
+                    seq bigserial PRIMARY KEY,
+                    message_id text NOT NULL UNIQUE,
+                    type text NOT NULL,
+                    request_id text,
+                    occurred_at timestamptz NOT NULL,
+                    body text NOT NULL
+                )
+                """,
+                """
+                ALTER TABLE reporting.requests
+                    ADD COLUMN grid text, ADD COLUMN household text, ADD COLUMN submitted_by text, ADD COLUMN channel text,
+                    ADD COLUMN reporter_name text, ADD COLUMN reporter_phone text, ADD COLUMN description text,
+                    ADD COLUMN claim_due_at timestamptz, ADD COLUMN resolve_due_at timestamptz, ADD COLUMN overdue_at timestamptz,
+                    ADD COLUMN resolved_unit text, ADD COLUMN resolved_at timestamptz, ADD COLUMN closed_at timestamptz,
+                    ADD COLUMN satisfaction text, ADD COLUMN reopens integer NOT NULL DEFAULT 0
+                """,
+                "CREATE INDEX requests_open ON reporting.requests (state) WHERE state NOT IN ('closed', 'rejected', 'merged')",
+                """
+                CREATE TABLE reporting.assignments (
+                    id text PRIMARY KEY,
+                    request_id text NOT NULL,
+                    unit text NOT NULL,
+                    assigned_at timestamptz NOT NULL,
+                    claim_due_at timestamptz,
+                    claimed_at timestamptz,
+                    resolve_due_at timestamptz,
+                    resolved_at timestamptz
+                )
+                """,
+                "CREATE INDEX assignments_by_request ON reporting.assignments (request_id)",
+                """
+                CREATE TABLE reporting.daily (
+                    day date NOT NULL,
+                    unit text NOT NULL,
+                    metric text NOT NULL,
+                    value bigint NOT NULL,
+                    PRIMARY KEY (day, unit, metric)
+                )
+                """,
+                """
+                CREATE TABLE reporting.monthly (
+                    month date NOT NULL,
+                    unit text NOT NULL,
+                    metric text NOT NULL,
+                    value bigint NOT NULL,
+                    PRIMARY KEY (month, unit, metric)
+                )
+                """,
+                "CREATE TABLE reporting.visits (id text PRIMARY KEY, staff text NOT NULL, household text NOT NULL, visited_at timestamptz NOT NULL)",
+                """
+                CREATE TABLE reporting.units (
+                    ref text PRIMARY KEY,
+                    name text NOT NULL,
+                    street text,
+                    households integer NOT NULL DEFAULT 0,
+                    population integer NOT NULL DEFAULT 0
+                )
+                """,
+                "CREATE TABLE reporting.staff (id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, unit text NOT NULL)",
+                "CREATE TABLE reporting.settings (id integer PRIMARY KEY CHECK (id = 1), utc_offset integer NOT NULL DEFAULT 28800)",
+            ]
+        ),
+        Migration(
+            version: 4,
+            name: "overdue list index",
+            statements: [
+                "CREATE INDEX requests_overdue ON reporting.requests (overdue_at) WHERE overdue_at IS NOT NULL AND state NOT IN ('closed', 'rejected', 'merged', 'resolved')"
+            ]
+        ),
         // The request page reads a request's events; without this it scanned the whole store.
-        Migration(version: 5, name: "events by request", statements: [
-            "CREATE INDEX events_by_request ON reporting.events (request_id)",
-        ]),
+        Migration(
+            version: 5,
+            name: "events by request",
+            statements: [
+                "CREATE INDEX events_by_request ON reporting.events (request_id)"
+            ]
+        ),
         // The event store is reporting's copy of the trail: appended, never rewritten.
         .serviceRole(schema: name, version: 6, appendOnly: ["events"]),
         // A row the broker keeps refusing backs off and is parked instead of holding the outbox up.
         .outboxParking(schema: name, version: 7),
     ]
 }
-

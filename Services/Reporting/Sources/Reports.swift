@@ -34,12 +34,12 @@ struct Reports: Sendable {
 
     /// The directory and the summed counters of `period`: one read serves every table of a page.
     func data(_ period: Period, logger: Logger) async throws -> ReportData {
-        ReportData(period: period, directory: try await directory(logger: logger), metrics: try await store.metrics(period, logger: logger))
-    }
-
-    /// One row per key of `dimension`, sorted by key.
-    func figures(_ dimension: Dimension, period: Period, logger: Logger) async throws -> [Figures] {
-        try await data(period, logger: logger).figures(dimension)
+        ReportData(
+            period: period,
+            directory: try await directory(logger: logger),
+            metrics: try await store.metrics(period, logger: logger),
+            rates: rules.rates12345
+        )
     }
 
     /// Every grid worker's assessment over `period`, ranked.
@@ -67,6 +67,8 @@ struct ReportData: Sendable {
     var period: Period
     var directory: ReportingDirectory
     var metrics: [String: [String: Int64]]
+    /// How every row's ``Figures/rates12345`` are weighed.
+    var rates: Rates12345Rules
 
     /// One row per key of `dimension` (units' counters added up), sorted by key.
     func figures(_ dimension: Dimension) -> [Figures] {
@@ -77,8 +79,22 @@ struct ReportData: Sendable {
         }
         if dimension == .district, sums.isEmpty { sums["district"] = [:] }
         return sums.keys.sorted().map { key in
-            let name = dimension == .district ? (directory.units.values.first { $0.ref.hasPrefix("oversight:") }?.name ?? "district") : directory.name(key)
-            return Figures(key: key, name: name, metrics: sums[key]!)
+            let name =
+                dimension == .district ? (directory.units.values.first { $0.ref.hasPrefix("oversight:") }?.name ?? "district") : directory.name(key)
+            return Figures(key: key, name: name, metrics: sums[key]!, rates: rates)
+        }
+    }
+
+    /// The rows of `dimension` as units are compared: the highest 12345 composite first, rows
+    /// without follow-up answers last, then by key.
+    func ranked(_ dimension: Dimension) -> [Figures] {
+        figures(dimension).sorted { a, b in
+            switch (a.rates12345.composite, b.rates12345.composite) {
+            case let (x?, y?) where x != y: x > y
+            case (_?, nil): true
+            case (nil, _?): false
+            default: a.key < b.key
+            }
         }
     }
 
@@ -87,9 +103,16 @@ struct ReportData: Sendable {
         let assessed = workers.map { worker in
             let grid = directory.units[worker.unit]
             return WorkerAssessment(
-                staff: worker.id, name: worker.name, grid: worker.unit, gridName: grid?.name ?? worker.unit, households: grid?.households ?? 0,
-                population: grid?.population ?? 0, months: period.months, gridMetrics: metrics[worker.unit] ?? [:],
-                staffMetrics: metrics["staff:\(worker.id)"] ?? [:], rules: rules
+                staff: worker.id,
+                name: worker.name,
+                grid: worker.unit,
+                gridName: grid?.name ?? worker.unit,
+                households: grid?.households ?? 0,
+                population: grid?.population ?? 0,
+                months: period.months,
+                gridMetrics: metrics[worker.unit] ?? [:],
+                staffMetrics: metrics["staff:\(worker.id)"] ?? [:],
+                rules: rules
             )
         }
         return WorkerAssessment.rank(assessed, rules: rules)

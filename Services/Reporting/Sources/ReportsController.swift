@@ -20,10 +20,16 @@ struct ReportsController: Sendable {
         for format in ["", ".csv"] {
             let csv = !format.isEmpty
             district("v1/reports/figures\(format)", "figures", router) { request, context in try await figures(request, context: context, csv: csv) }
-            district("v1/reports/workers\(format)", "the grid workers' ranking", router) { request, context in try await workers(request, context: context, csv: csv) }
-            district("v1/reports/subsidy\(format)", "the subsidy table", router) { request, context in try await subsidy(request, context: context, csv: csv) }
+            district("v1/reports/workers\(format)", "the grid workers' ranking", router) { request, context in
+                try await workers(request, context: context, csv: csv)
+            }
+            district("v1/reports/subsidy\(format)", "the subsidy table", router) { request, context in
+                try await subsidy(request, context: context, csv: csv)
+            }
             district("v1/reports/backlog\(format)", "the backlog", router) { _, context in try await backlog(context: context, csv: csv) }
-            district("v1/reports/overdue\(format)", "the overdue list", router) { request, context in try await overdue(request, context: context, csv: csv) }
+            district("v1/reports/overdue\(format)", "the overdue list", router) { request, context in
+                try await overdue(request, context: context, csv: csv)
+            }
             district("v1/reports/trend\(format)", "the trend", router) { request, context in try await trend(request, context: context, csv: csv) }
         }
         router.get("v1/reports/workers/:staff") { request, context in
@@ -47,7 +53,9 @@ struct ReportsController: Sendable {
 
     /// A district-wide route: supervisors and services only.
     private func district(
-        _ path: String, _ what: String, _ router: Router<GridLoopRequestContext>,
+        _ path: String,
+        _ what: String,
+        _ router: Router<GridLoopRequestContext>,
         _ handler: @escaping @Sendable (Request, GridLoopRequestContext) async throws -> Response
     ) {
         router.get(RouterPath(path)) { request, context in
@@ -61,13 +69,23 @@ struct ReportsController: Sendable {
         let query = request.uri.queryParameters
         if let from = query["from"].map(String.init), let to = query["to"].map(String.init) {
             guard let period = Period.custom(from: from, to: to) else {
-                throw Problem(status: .badRequest, code: "invalid_period", title: "Invalid period", detail: "from and to must be days (YYYY-MM-DD), from ≤ to")
+                throw Problem(
+                    status: .badRequest,
+                    code: "invalid_period",
+                    title: "Invalid period",
+                    detail: "from and to must be days (YYYY-MM-DD), from ≤ to"
+                )
             }
             return period
         }
         if let text = query["period"].map(String.init) {
             guard let period = Period(parsing: text) else {
-                throw Problem(status: .badRequest, code: "invalid_period", title: "Invalid period", detail: "period must look like 2026-11, 2026-Q4 or 2026")
+                throw Problem(
+                    status: .badRequest,
+                    code: "invalid_period",
+                    title: "Invalid period",
+                    detail: "period must look like 2026-11, 2026-Q4 or 2026"
+                )
             }
             return period
         }
@@ -85,10 +103,25 @@ struct ReportsController: Sendable {
     private func figures(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let by = request.uri.queryParameters["by"].map(String.init) ?? "district"
         guard let dimension = Dimension(rawValue: by) else {
-            throw Problem(status: .badRequest, code: "invalid_dimension", title: "Invalid dimension", detail: "by must be one of \(Dimension.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw Problem(
+                status: .badRequest,
+                code: "invalid_dimension",
+                title: "Invalid dimension",
+                detail: "by must be one of \(Dimension.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        let sort = request.uri.queryParameters["sort"].map(String.init) ?? "key"
+        guard ["key", "composite"].contains(sort) else {
+            throw Problem(
+                status: .badRequest,
+                code: "invalid_sort",
+                title: "Invalid sort",
+                detail: "sort must be key (the default) or composite (the 12345 composite, highest first)"
+            )
         }
         let period = try await Self.period(request, reports: reports, context: context)
-        let rows = try await reports.figures(dimension, period: period, logger: context.logger)
+        let data = try await reports.data(period, logger: context.logger)
+        let rows = sort == "composite" ? data.ranked(dimension) : data.figures(dimension)
         if csv { return Self.csv(CSV.render(header: Figures.columns, rows: rows.map(\.csvValues)), name: "figures-\(by)-\(period.label)") }
         return try JSONResponse.make(FiguresReport(period: period, by: dimension, rows: rows))
     }
@@ -97,14 +130,21 @@ struct ReportsController: Sendable {
         let period = try await Self.period(request, reports: reports, context: context)
         let rows = try await reports.assessments(period: period, logger: context.logger)
         if csv {
-            let header = ["rank", "award", "staff", "name", "grid", "score", "volume", "quality", "timeliness", "collected", "visits", "visit_duty", "below_visit_duty",
-                          "response_rate", "resolution_rate", "satisfaction_rate", "reopen_rate", "not_eligible"]
+            let header = [
+                "rank", "award", "staff", "name", "grid", "score", "volume", "quality", "timeliness", "collected", "visits", "visit_duty",
+                "below_visit_duty",
+                "response_rate", "resolution_rate", "satisfaction_rate", "reopen_rate", "not_eligible", "rates12345_composite",
+            ]
             let values = rows.map { row -> [String] in
                 func rate(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
-                return ["\(row.rank ?? 0)", row.award ?? "", row.staff, row.name, row.gridName, "\(row.score)", "\(row.volume.score)", "\(row.quality.score)",
-                        "\(row.timeliness.score)", "\(row.collected)", "\(row.visits)", "\(row.visitDuty)", row.belowVisitDuty ? "yes" : "no",
-                        rate(row.figures.responseRate), rate(row.figures.resolutionRate), rate(row.figures.satisfactionRate), rate(row.figures.reopenRate),
-                        row.notEligible.map(\.rawValue).joined(separator: " ")]
+                return [
+                    "\(row.rank ?? 0)", row.award ?? "", row.staff, row.name, row.gridName, "\(row.score)", "\(row.volume.score)",
+                    "\(row.quality.score)",
+                    "\(row.timeliness.score)", "\(row.collected)", "\(row.visits)", "\(row.visitDuty)", row.belowVisitDuty ? "yes" : "no",
+                    rate(row.figures.responseRate), rate(row.figures.resolutionRate), rate(row.figures.satisfactionRate),
+                    rate(row.figures.reopenRate),
+                    row.notEligible.map(\.rawValue).joined(separator: " "), rate(row.figures.rates12345.composite),
+                ]
             }
             return Self.csv(CSV.render(header: header, rows: values), name: "workers-\(period.label)")
         }
@@ -115,10 +155,19 @@ struct ReportsController: Sendable {
         let lines = try await reports.subsidy(logger: context.logger)
         let directory = try await reports.directory(logger: context.logger)
         let byStreet = Dictionary(grouping: lines, by: \.street).map { street, lines in
-            SubsidyReport.StreetTotal(street: street, name: directory.name("street:\(street)"), yuan: (lines.reduce(0) { $0 + $1.yuan } * 100).rounded() / 100)
+            SubsidyReport.StreetTotal(
+                street: street,
+                name: directory.name("street:\(street)"),
+                yuan: (lines.reduce(0) { $0 + $1.yuan } * 100).rounded() / 100
+            )
         }.sorted { $0.street < $1.street }
         if csv {
-            let rows = lines.map { [$0.staff, $0.name, directory.name($0.grid), directory.name("street:\($0.street)"), "\($0.population)", String(format: "%.2f", $0.yuan)] }
+            let rows = lines.map {
+                [
+                    $0.staff, $0.name, directory.name($0.grid), directory.name("street:\($0.street)"), "\($0.population)",
+                    String(format: "%.2f", $0.yuan),
+                ]
+            }
             return Self.csv(CSV.render(header: ["staff", "name", "grid", "street", "population", "yuan_per_quarter"], rows: rows), name: "subsidy")
         }
         return try JSONResponse.make(SubsidyReport(yuanPerResidentYear: reports.rules.subsidyYuanPerResidentYear, workers: lines, streets: byStreet))
@@ -126,7 +175,12 @@ struct ReportsController: Sendable {
 
     private func backlog(context: GridLoopRequestContext, csv: Bool) async throws -> Response {
         let rows = try await reports.store.backlog(logger: context.logger)
-        if csv { return Self.csv(CSV.render(header: ["tier"] + BacklogRow.labels, rows: rows.map { [$0.tier] + $0.buckets.map(String.init) }), name: "backlog") }
+        if csv {
+            return Self.csv(
+                CSV.render(header: ["tier"] + BacklogRow.labels, rows: rows.map { [$0.tier] + $0.buckets.map(String.init) }),
+                name: "backlog"
+            )
+        }
         return try JSONResponse.make(BacklogReport(ages: BacklogRow.labels, rows: rows))
     }
 
@@ -134,7 +188,13 @@ struct ReportsController: Sendable {
         let limit = try Self.limit(request)
         let rows = try await reports.store.overdue(limit: limit, logger: context.logger)
         if csv {
-            return Self.csv(CSV.render(header: ["request", "unit", "category", "state", "overdue_at"], rows: rows.map { [$0.requestId, $0.unit, $0.category, $0.state, Timestamp.format($0.overdueAt)] }), name: "overdue")
+            return Self.csv(
+                CSV.render(
+                    header: ["request", "unit", "category", "state", "overdue_at"],
+                    rows: rows.map { [$0.requestId, $0.unit, $0.category, $0.state, Timestamp.format($0.overdueAt)] }
+                ),
+                name: "overdue"
+            )
         }
         return try JSONResponse.make(rows)
     }
@@ -143,7 +203,9 @@ struct ReportsController: Sendable {
         let months = try Self.limit(request, name: "months", default: 12, maximum: 60)
         let directory = try await reports.directory(logger: context.logger)
         let end = String(LocalDay.string(Date(), utcOffset: directory.utcOffset).prefix(7)) + "-01"
-        let rows = try await reports.store.monthlyTrend(endingAt: end, months: months, logger: context.logger).map { Figures(key: $0.month, name: $0.month, metrics: $0.metrics) }
+        let rows = try await reports.store.monthlyTrend(endingAt: end, months: months, logger: context.logger).map {
+            Figures(key: $0.month, name: $0.month, metrics: $0.metrics, rates: reports.rules.rates12345)
+        }
         if csv { return Self.csv(CSV.render(header: Figures.columns, rows: rows.map(\.csvValues)), name: "trend") }
         return try JSONResponse.make(rows)
     }
