@@ -36,6 +36,10 @@ cmd_test() {
   docker-compose -f "$ROOT/deploy/docker-compose.yml" config -q || die "deploy/docker-compose.yml is not valid"
   /usr/bin/python3 "$ROOT/deploy/tools/openapi-routes.py" || die "docs/openapi.yaml and the routes in the code differ"
   /usr/bin/python3 "$ROOT/deploy/tools/asyncapi-check.py" || die "docs/asyncapi.yaml and the message types and queues in the code differ"
+  if [ $# -eq 0 ] || [ -n "${FORMAT_CHECK:-}" ]; then  # whole runs (or FORMAT_CHECK=1)
+    log "checking the Swift sources' format (.swift-format; to fix: swift format --in-place -r Package.swift Services Shared Tests)"
+    (cd "$ROOT" && swift format lint --strict --recursive --parallel Package.swift Services Shared Tests) || die "the Swift sources are not formatted as .swift-format says"
+  fi
   log "testing the fault proxy the fault tests use"
   /usr/bin/python3 "$ROOT/deploy/tools/test_fault_proxy.py" >"$GRIDLOOP_TEST_LOGS/fault-proxy-tests.log" 2>&1 \
     || { tail -30 "$GRIDLOOP_TEST_LOGS/fault-proxy-tests.log" >&2; die "the fault proxy's own tests failed"; }
