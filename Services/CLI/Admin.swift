@@ -28,13 +28,7 @@ struct Migrate: AsyncParsableCommand {
         for migrator in [IntakeApp.migrator, RoutingApp.migrator, NotificationApp.migrator, ReportingApp.migrator] {
             while true {
                 do {
-                    try await DatabaseBootstrap.migrate(
-                        database: configuration.migrationDatabase,
-                        migrator: migrator,
-                        logger: logger,
-                        wait: false,
-                        connectTimeout: CLIConnections.connectTimeout
-                    )
+                    try await CLIConnections.migrate(migrator, configuration: configuration, logger: logger)
                     break
                 } catch let failure as DependencyFailure where !failure.permanent && ContinuousClock.now < deadline {
                     FileHandle.standardError.write(Data("waiting for the database: \(failure.reason)\n".utf8))
@@ -68,33 +62,13 @@ struct Org: AsyncParsableCommand {
 
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: RoutingApp.migrator,
-                logger: logger,
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: NotificationApp.migrator,
-                logger: logger,
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: ReportingApp.migrator,
-                logger: logger,
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: IntakeApp.migrator,
-                logger: logger,
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
+            try await CLIConnections.migrate(
+                RoutingApp.migrator,
+                NotificationApp.migrator,
+                ReportingApp.migrator,
+                IntakeApp.migrator,
+                configuration: configuration,
+                logger: logger
             )
             let file = self.file
             let intakeDirectory = IntakeDirectory(org: org)
@@ -179,13 +153,7 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: IntakeApp.migrator,
-                logger: Logger(label: "gridloop-cli"),
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
+            try await CLIConnections.migrate(IntakeApp.migrator, configuration: configuration)
             let name = self.name
             let (id, key) = try await withAdminDatabase(schemas: ["intake"]) { client in
                 try await APIKeys(postgres: client).create(name: name, logger: Logger(label: "gridloop-cli"))

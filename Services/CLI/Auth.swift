@@ -73,13 +73,7 @@ struct Auth: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: RoutingApp.migrator,
-                logger: Logger(label: "gridloop-cli"),
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
+            try await CLIConnections.migrate(RoutingApp.migrator, configuration: configuration)
             let staff = self.staff
             let secret = try await withAdminDatabase(schemas: ["routing"]) { client in
                 try await StaffCredentials(postgres: client).issue(for: staff, logger: Logger(label: "gridloop-cli"))

@@ -1,6 +1,7 @@
 import Foundation
 import GridLoopAMQP
 import GridLoopDomain
+import GridLoopPersistence
 import GridLoopServiceSupport
 import Logging
 import PostgresNIO
@@ -14,6 +15,20 @@ enum CLIConnections {
     static var connectTimeout: Duration {
         let seconds = ProcessInfo.processInfo.environment["GRIDLOOP_CONNECT_TIMEOUT"].flatMap(Int.init) ?? 5
         return .seconds(min(max(seconds, 1), 60))
+    }
+
+    /// Brings each migrator's schema up to date (as the owner's login, `DATABASE_MIGRATION_URL`)
+    /// before a command uses it; a database that does not answer fails at once, not after waiting.
+    static func migrate(_ migrators: Migrator..., configuration: ServiceConfiguration, logger: Logger = Logger(label: "gridloop-cli")) async throws {
+        for migrator in migrators {
+            try await DatabaseBootstrap.migrate(
+                database: configuration.migrationDatabase,
+                migrator: migrator,
+                logger: logger,
+                wait: false,
+                connectTimeout: connectTimeout
+            )
+        }
     }
 
     /// The schemas every GridLoop database has once `gridloop migrate` ran.

@@ -39,13 +39,7 @@ struct Import: AsyncParsableCommand {
             let protector = try CLIEnvironment.dataProtector()
             var logger = Logger(label: "gridloop-cli")
             logger.logLevel = .error
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: IntakeApp.migrator,
-                logger: logger,
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
+            try await CLIConnections.migrate(IntakeApp.migrator, configuration: configuration, logger: logger)
             let progress = Progress(total: parsed.count, alreadyDone: rejected.count)
             let workers = max(1, min(concurrency, 32))
             let logger2 = logger

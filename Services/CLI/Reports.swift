@@ -18,13 +18,7 @@ struct Reports: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CLIEnvironment.configuration()
             let logger = Logger(label: "gridloop-cli")
-            try await DatabaseBootstrap.migrate(
-                database: configuration.migrationDatabase,
-                migrator: ReportingApp.migrator,
-                logger: logger,
-                wait: false,
-                connectTimeout: CLIConnections.connectTimeout
-            )
+            try await CLIConnections.migrate(ReportingApp.migrator, configuration: configuration, logger: logger)
             let started = ContinuousClock.now
             let replayed = try await withAdminDatabase(schemas: ["reporting"]) { client in try await ReportingApp.rebuild(on: client, logger: logger)
             }
