@@ -165,14 +165,18 @@ public struct RequestMoved: Codable, Sendable, Equatable {
     /// Who moved it (a staff id, or `sla` for the deadline sweeper).
     public var staff: String
     public var reason: String
+    /// `request.reopened` by the resident's follow-up answer: whether they say staff contacted
+    /// them (the 12345 响应率); absent = contacted, or not a follow-up.
+    public var contacted: Bool?
 
-    public init(requestId: String, assignmentId: String, from: UnitRef, to: UnitRef, staff: String, reason: String) {
+    public init(requestId: String, assignmentId: String, from: UnitRef, to: UnitRef, staff: String, reason: String, contacted: Bool? = nil) {
         self.requestId = requestId
         self.assignmentId = assignmentId
         self.from = from
         self.to = to
         self.staff = staff
         self.reason = reason
+        self.contacted = contacted
     }
 }
 
@@ -286,13 +290,17 @@ public struct RequestClosed: Codable, Sendable, Equatable {
     public var note: String
     /// Whether the resident says the problem is solved (解决率); absent = solved.
     public var solved: Bool?
+    /// Whether the resident says staff contacted them (the 12345 响应率); absent = contacted (staff
+    /// who record a verdict have reached the resident).
+    public var contacted: Bool?
 
-    public init(requestId: String, satisfaction: Satisfaction, staff: String, note: String, solved: Bool? = nil) {
+    public init(requestId: String, satisfaction: Satisfaction, staff: String, note: String, solved: Bool? = nil, contacted: Bool? = nil) {
         self.requestId = requestId
         self.satisfaction = satisfaction
         self.staff = staff
         self.note = note
         self.solved = solved
+        self.contacted = contacted
     }
 }
 
@@ -353,6 +361,8 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var into: String?
     /// For `feedback`: whether the resident says the problem is solved (default: solved unless unsatisfied).
     public var solved: Bool?
+    /// For `feedback`: whether the resident says staff contacted them (the 12345 响应率; absent = contacted).
+    public var contacted: Bool?
     /// The actor's access token (JWT): routing acts only for the staff member it proves, so
     /// editing `staff` in a message does not let anyone act for another unit.
     public var token: String?
@@ -368,10 +378,12 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         target: UnitRef? = nil,
         into: String? = nil,
         solved: Bool? = nil,
+        contacted: Bool? = nil,
         token: String? = nil
     ) {
         self.token = token
         self.solved = solved
+        self.contacted = contacted
         self.target = target
         self.into = into
         self.action = action

@@ -107,10 +107,14 @@ struct Rates12345Tests {
         #expect(figures.responseRate == 9.0 / 12 && figures.resolutionRate == 0.7 && figures.satisfactionRate == 0.7 && figures.satisfied == 7)
         let rates = figures.rates12345
         #expect(rates.answered == 10 && rates.contacted == 10 && rates.solved == 7 && rates.satisfied == 5 && rates.basicallySatisfied == 2)
-        #expect(close(rates.response, 1))  // every answer counts as contacted
+        #expect(close(rates.response, 1))  // no resident said nobody contacted them
         #expect(close(rates.resolution, 0.7))
         #expect(close(rates.satisfaction, 0.68))  // (5 + 0.9 × 2) / 10
         #expect(close(rates.composite, 0.722))  // 0.1 × 1 + 0.5 × 0.7 + 0.4 × 0.68 = 0.1 + 0.35 + 0.272
+        // Two residents said through the follow-up link that nobody contacted them.
+        let uncontacted = Figures(key: "grid:a", name: "A", metrics: metrics.merging(["not_contacted": 2]) { _, new in new })
+        #expect(uncontacted.rates12345.contacted == 8 && close(uncontacted.rates12345.response, 0.8))
+        #expect(close(uncontacted.rates12345.composite, 0.1 * 0.8 + 0.35 + 0.272))
         // A grid worker's own residents: the origin_* counters.
         let origin = Figures(
             key: "staff:x",

@@ -68,6 +68,7 @@ struct StaffCommandTests {
         departments: [String]? = nil,
         target: UnitRef? = nil,
         into: UUID? = nil,
+        contacted: Bool? = nil,
         residentAt: Int? = nil
     ) async throws -> Result<CommandReply, CommandRefused> {
         let saved = store.snapshot
@@ -80,7 +81,8 @@ struct StaffCommandTests {
             satisfaction: satisfaction,
             departments: departments,
             target: target,
-            into: into?.uuidString.lowercased()
+            into: into?.uuidString.lowercased(),
+            contacted: contacted
         )
         do {
             return .success(try await StaffCommands.apply(command, correlationId: "command-1", residentAt: residentAt, store: store))
@@ -258,6 +260,8 @@ struct StaffCommandTests {
         #expect(store.snapshot.requests[id]?.reopenCount == 1)
         try await resolveIt()
         #expect(try await run(store, .feedback, id, as: "wang-xu", satisfaction: .unsatisfied).get().message == "reopened at street:xiping")
+        let reopened = try #require(store.snapshot.outbox.last { $0.type == MessageType.requestReopened }).decode(RequestMoved.self)
+        #expect(reopened.contacted == nil, "staff's own verdict says nothing about contact")
         try await run(store, .claim, id, as: "xu-chunfeng").get()
         try await run(store, .resolve, id, as: "xu-chunfeng").get()
         let version = try #require(lifecycle(store, id)?.version)
@@ -265,10 +269,12 @@ struct StaffCommandTests {
             refusal(try await run(store, .feedback, id, as: "resident", satisfaction: .satisfied, residentAt: version - 1)) == .conflict,
             "a stale follow-up link"
         )
-        let closed = try await run(store, .feedback, id, as: "resident", satisfaction: .basicallySatisfied, residentAt: version).get()
+        let closed = try await run(store, .feedback, id, as: "resident", satisfaction: .basicallySatisfied, contacted: false, residentAt: version)
+            .get()
         #expect(closed.state == .closed && closed.message == "closed")
         #expect(store.snapshot.satisfaction[id] == .basicallySatisfied)
-        #expect(try store.snapshot.outbox.last?.decode(RequestClosed.self).solved == true)
+        let event = try #require(store.snapshot.outbox.last).decode(RequestClosed.self)
+        #expect(event.solved == true && event.contacted == false, "the resident's 'nobody contacted me' travels with the verdict")
     }
 
     @Test("bad ids and unknown requests are refused before anything is read")

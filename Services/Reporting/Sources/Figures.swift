@@ -154,9 +154,9 @@ package struct Figures: Sendable, Equatable, Codable {
     package var medianResolveSeconds: Double?
     package var p90ResolveSeconds: Double?
     /// The three rates as the 12345 hotline computes them from the same feedback, and their
-    /// composite (see ``Rates12345``): every answer counts as contacted (the events do not carry
-    /// the resident's "contacted?" answer, and staff who record a verdict have reached the
-    /// resident), `satisfied` there is the "satisfied" answers only.
+    /// composite (see ``Rates12345``): an answer counts as contacted unless the resident said
+    /// through the follow-up link that nobody contacted them (staff who record a verdict have
+    /// reached the resident); `satisfied` there is the "satisfied" answers only.
     package var rates12345: Rates12345
 
     /// Figures from summed counters. `origin` reads the `origin_*` feedback counters (a grid
@@ -194,7 +194,7 @@ package struct Figures: Sendable, Equatable, Codable {
         let basically = min(value(feedbackPrefix + "basically"), satisfied)
         rates12345 = Rates12345(
             answered: feedback,
-            contacted: feedback,
+            contacted: feedback - min(value(feedbackPrefix + "not_contacted"), feedback),
             solved: solved,
             satisfied: satisfied - basically,
             basicallySatisfied: basically,

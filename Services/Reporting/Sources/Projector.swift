@@ -105,8 +105,9 @@ struct Projector: Sendable {
             try await move(moved)
             let (resolvedUnit, grid) = try await resolvedUnitAndGrid(moved.requestId, on: connection, logger: logger)
             let unit = resolvedUnit ?? moved.from.description
-            for metric in ["feedback", "reopened"] { rollups.bump(metric, unit: unit, at: event.occurredAt) }
-            if let grid { for metric in ["origin_feedback", "origin_reopened"] { rollups.bump(metric, unit: "grid:\(grid)", at: event.occurredAt) } }
+            let metrics = ["feedback", "reopened"] + (moved.contacted == false ? ["not_contacted"] : [])
+            for metric in metrics { rollups.bump(metric, unit: unit, at: event.occurredAt) }
+            if let grid { for metric in metrics { rollups.bump("origin_\(metric)", unit: "grid:\(grid)", at: event.occurredAt) } }
             try await connection.query(
                 "UPDATE reporting.requests SET reopens = reopens + 1, satisfaction = 'unsatisfied' WHERE id = \(moved.requestId)",
                 logger: logger
@@ -164,6 +165,7 @@ struct Projector: Sendable {
             if closed.solved ?? true { metrics.append("solved") }
             if closed.satisfaction.closesTheLoop { metrics.append("satisfied") }
             if closed.satisfaction == .basicallySatisfied { metrics.append("basically") }
+            if closed.contacted == false { metrics.append("not_contacted") }
             if let resolvedUnit { for metric in metrics { rollups.bump(metric, unit: resolvedUnit, at: event.occurredAt) } }
             if let grid { for metric in metrics { rollups.bump("origin_\(metric)", unit: "grid:\(grid)", at: event.occurredAt) } }
         case .overdue(let overdue):

@@ -81,6 +81,7 @@ extension RoutingStore {
 
     /// Moves the request to another unit under a new assignment (escalate, return, reopen,
     /// reassign): state, timers, the `type` event and the new unit's assignment message.
+    /// `contacted`: a reopen by the resident's answer, whether they say staff contacted them.
     package func move(
         _ request: RequestRecord,
         transition: RequestTransition,
@@ -89,7 +90,8 @@ extension RoutingStore {
         staff: String,
         reason: String,
         assignmentReason: String,
-        correlationId: String
+        correlationId: String,
+        contacted: Bool? = nil
     ) async throws -> RequestLifecycle {
         let current = request.lifecycle
         guard let from = current.unit else { throw CommandRefused(.conflict, "the request is not assigned to any unit") }
@@ -110,7 +112,15 @@ extension RoutingStore {
             requestId: request.idText,
             correlationId: correlationId,
             requestVersion: lifecycle.version,
-            payload: RequestMoved(requestId: request.idText, assignmentId: next.assignmentId, from: from, to: target, staff: staff, reason: reason)
+            payload: RequestMoved(
+                requestId: request.idText,
+                assignmentId: next.assignmentId,
+                from: from,
+                to: target,
+                staff: staff,
+                reason: reason,
+                contacted: contacted
+            )
         )
         try await emit(event: event)
         try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version)

@@ -67,7 +67,8 @@ struct FollowUpController: Sendable {
             staff: "resident",
             note: "resident's follow-up: " + words.joined(separator: "; "),
             satisfaction: body.satisfaction,
-            solved: body.solved
+            solved: body.solved,
+            contacted: body.contacted
         )
         guard
             let reply = try await workflow.execute(

@@ -54,8 +54,14 @@ struct CommandContext<Store: RoutingStore>: Sendable {
         try await store.emit(event: event)
     }
 
-    /// Moves the request to another unit (see ``RoutingStore/move(_:transition:type:assignment:staff:reason:assignmentReason:correlationId:)``).
-    func move(_ transition: RequestTransition, _ type: String, reason: String, assignmentReason: String) async throws -> RequestLifecycle {
+    /// Moves the request to another unit (see ``RoutingStore/move(_:transition:type:assignment:staff:reason:assignmentReason:correlationId:contacted:)``).
+    func move(
+        _ transition: RequestTransition,
+        _ type: String,
+        reason: String,
+        assignmentReason: String,
+        contacted: Bool? = nil
+    ) async throws -> RequestLifecycle {
         try await store.move(
             request,
             transition: transition,
@@ -64,7 +70,8 @@ struct CommandContext<Store: RoutingStore>: Sendable {
             staff: staff,
             reason: reason,
             assignmentReason: assignmentReason,
-            correlationId: correlationId
+            correlationId: correlationId,
+            contacted: contacted
         )
     }
 

@@ -19,7 +19,14 @@ enum Feedback {
             try await c.emit(
                 MessageType.requestClosed,
                 version: next.version,
-                RequestClosed(requestId: c.request.idText, satisfaction: satisfaction, staff: c.staff, note: c.note, solved: c.command.solved ?? true)
+                RequestClosed(
+                    requestId: c.request.idText,
+                    satisfaction: satisfaction,
+                    staff: c.staff,
+                    note: c.note,
+                    solved: c.command.solved ?? true,
+                    contacted: c.command.contacted
+                )
             )
             return c.done(next, "closed")
         }
@@ -42,7 +49,8 @@ enum Feedback {
             .reopen(target),
             MessageType.requestReopened,
             reason: c.note.isEmpty ? "resident unsatisfied" : "resident unsatisfied: \(c.note)",
-            assignmentReason: "reopened (\(failures == 1 ? "first" : "repeated") unsatisfied feedback, recorded by \(c.staff)): \(c.note)"
+            assignmentReason: "reopened (\(failures == 1 ? "first" : "repeated") unsatisfied feedback, recorded by \(c.staff)): \(c.note)",
+            contacted: c.command.contacted
         )
         return c.done(next, "reopened at \(next.unit?.description ?? "?")")
     }
