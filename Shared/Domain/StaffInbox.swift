@@ -171,7 +171,7 @@ public enum StaffInbox {
             }
             if let category = query["category"], !category.isEmpty { self.category = category }
             if let request = query["request"], !request.isEmpty {
-                if let id = UUID(uuidString: request) { self.request = id.uuidString.lowercased() } else { invalid("request", "a request id (UUID)") }
+                if let id = RequestID(request) { self.request = id.description } else { invalid("request", "a request id (UUID)") }
             }
             func flag(_ name: String) -> Bool? {
                 switch query[name] {

@@ -9,7 +9,7 @@ import Synchronization
 final class MemoryRoutingStore: RoutingStore {
     struct Assignment: Equatable {
         var id: UUID
-        var request: UUID
+        var request: RequestID
         var unit: UnitRef
         var reason: String
         var kind: AssignmentKind
@@ -27,7 +27,7 @@ final class MemoryRoutingStore: RoutingStore {
 
     struct Summons: Equatable {
         var assignment: UUID
-        var request: UUID
+        var request: RequestID
         var unit: UnitRef
         var summonedBy: String
         var acknowledgedBy: String?
@@ -48,8 +48,8 @@ final class MemoryRoutingStore: RoutingStore {
     }
 
     struct State: Equatable {
-        var requests: [UUID: RequestRecord] = [:]
-        var satisfaction: [UUID: Satisfaction] = [:]
+        var requests: [RequestID: RequestRecord] = [:]
+        var satisfaction: [RequestID: Satisfaction] = [:]
         var assignments: [Assignment] = []
         var timers: [Timer] = []
         var summonses: [Summons] = []
@@ -74,9 +74,9 @@ final class MemoryRoutingStore: RoutingStore {
 
     // MARK: Requests
 
-    func lockRequest(_ id: UUID) async throws -> RequestRecord? { state.withLock { $0.requests[id] } }
+    func lockRequest(_ id: RequestID) async throws -> RequestRecord? { state.withLock { $0.requests[id] } }
 
-    func save(_ id: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws {
+    func save(_ id: RequestID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws {
         try state.withLock { state throws(CommandRefused) in
             guard state.requests[id]?.lifecycle.version == previousVersion else {
                 throw CommandRefused(.conflict, "the request changed meanwhile; try again")
@@ -85,21 +85,21 @@ final class MemoryRoutingStore: RoutingStore {
         }
     }
 
-    func state(of id: UUID) async throws -> RequestState? { state.withLock { $0.requests[id]?.lifecycle.state } }
-    func recordSatisfaction(_ satisfaction: Satisfaction, of id: UUID) async throws { state.withLock { $0.satisfaction[id] = satisfaction } }
-    func setReopenCount(_ count: Int, of id: UUID) async throws { state.withLock { $0.requests[id]?.reopenCount = count } }
+    func state(of id: RequestID) async throws -> RequestState? { state.withLock { $0.requests[id]?.lifecycle.state } }
+    func recordSatisfaction(_ satisfaction: Satisfaction, of id: RequestID) async throws { state.withLock { $0.satisfaction[id] = satisfaction } }
+    func setReopenCount(_ count: Int, of id: RequestID) async throws { state.withLock { $0.requests[id]?.reopenCount = count } }
 
     // MARK: Assignments
 
-    func ownerAssignment(of request: UUID) async throws -> UUID? {
+    func ownerAssignment(of request: RequestID) async throws -> UUID? {
         state.withLock { $0.assignments.last { $0.request == request && $0.kind == .owner }?.id }
     }
 
-    func homeUnit(of request: UUID) async throws -> UnitRef? {
+    func homeUnit(of request: RequestID) async throws -> UnitRef? {
         state.withLock { $0.assignments.first { $0.request == request && $0.kind == .owner }?.unit }
     }
 
-    func insertAssignment(_ id: UUID, request: UUID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
+    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
         state.withLock { $0.assignments.append(Assignment(id: id, request: request, unit: unit, reason: reason, kind: kind)) }
     }
 
@@ -115,7 +115,7 @@ final class MemoryRoutingStore: RoutingStore {
 
     // MARK: Deadlines
 
-    func startTimer(_ kind: DeadlineKind, request: UUID, assignment: UUID, category: String, tier: Tier) async throws -> Date {
+    func startTimer(_ kind: DeadlineKind, request: RequestID, assignment: UUID, category: String, tier: Tier) async throws -> Date {
         let durations = SLAPolicy().durations(for: category, at: tier)
         let duration = kind == .claim ? durations.claim : durations.resolve
         let due = Date().addingTimeInterval(Double(duration.components.seconds))
@@ -141,19 +141,19 @@ final class MemoryRoutingStore: RoutingStore {
 
     // MARK: Summonses
 
-    func outstandingSummons(of request: UUID) async throws -> [String] {
+    func outstandingSummons(of request: RequestID) async throws -> [String] {
         state.withLock { $0.summonses.filter { $0.request == request && !$0.done }.map(\.unit.description).sorted() }
     }
 
-    func unacknowledgedSummons(of request: UUID, unit: UnitRef) async throws -> UUID? {
+    func unacknowledgedSummons(of request: RequestID, unit: UnitRef) async throws -> UUID? {
         state.withLock { $0.summonses.first { $0.request == request && $0.unit == unit && $0.acknowledgedBy == nil && !$0.done }?.assignment }
     }
 
-    func acknowledgedSummons(of request: UUID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)? {
+    func acknowledgedSummons(of request: RequestID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)? {
         state.withLock { $0.summonses.first { $0.request == request && $0.acknowledgedBy == staff && !$0.done } }.map { ($0.assignment, $0.unit) }
     }
 
-    func insertSummons(assignment: UUID, request: UUID, unit: UnitRef, by staff: String) async throws {
+    func insertSummons(assignment: UUID, request: RequestID, unit: UnitRef, by staff: String) async throws {
         state.withLock { $0.summonses.append(Summons(assignment: assignment, request: request, unit: unit, summonedBy: staff)) }
     }
 

@@ -31,8 +31,8 @@ struct StaffCommandTests {
     }
 
     /// A request of `category` assigned to `unit` (its home), as placement leaves it.
-    func assigned(_ store: MemoryRoutingStore, to unit: UnitRef, category: String = "power") async throws -> UUID {
-        let id = UUID()
+    func assigned(_ store: MemoryRoutingStore, to unit: UnitRef, category: String = "power") async throws -> RequestID {
+        let id = RequestID()
         var lifecycle = RequestLifecycle()
         try lifecycle.apply(.assign(unit))
         store.state.withLock {
@@ -60,28 +60,28 @@ struct StaffCommandTests {
     func run(
         _ store: MemoryRoutingStore,
         _ action: StaffCommand.Action,
-        _ request: UUID,
+        _ request: RequestID,
         as staff: String,
         unit: UnitRef? = nil,
         note: String? = nil,
         satisfaction: Satisfaction? = nil,
         departments: [String]? = nil,
         target: UnitRef? = nil,
-        into: UUID? = nil,
+        into: RequestID? = nil,
         contacted: Bool? = nil,
         residentAt: Int? = nil
     ) async throws -> Result<CommandReply, CommandRefused> {
         let saved = store.snapshot
         let command = StaffCommand(
             action: action,
-            requestId: request.uuidString.lowercased(),
+            requestId: request.description,
             staff: staff,
             unit: unit,
             note: note,
             satisfaction: satisfaction,
             departments: departments,
             target: target,
-            into: into?.uuidString.lowercased(),
+            into: into?.description,
             contacted: contacted
         )
         do {
@@ -97,7 +97,7 @@ struct StaffCommandTests {
         return nil
     }
 
-    func lifecycle(_ store: MemoryRoutingStore, _ id: UUID) -> RequestLifecycle? { store.snapshot.requests[id]?.lifecycle }
+    func lifecycle(_ store: MemoryRoutingStore, _ id: RequestID) -> RequestLifecycle? { store.snapshot.requests[id]?.lifecycle }
     func types(_ store: MemoryRoutingStore) -> [String] { store.snapshot.outbox.filter { $0.exchange == GridLoopExchange.events }.map(\.type) }
 
     @Test("claim: the unit's staff take it; the claim deadline gives way to the resolve deadline; others are refused and nothing changes")
@@ -230,8 +230,8 @@ struct StaffCommandTests {
         #expect(refusal(try await run(store, .merge, second, as: "cui-chunhua", note: "重复")) == .validationFailed, "into what?")
         #expect(refusal(try await run(store, .merge, second, as: "cui-chunhua", note: "重复", into: second)) == .validationFailed, "not into itself")
         let merged = try await run(store, .merge, second, as: "cui-chunhua", note: "重复", into: first).get()
-        #expect(merged.state == .merged && merged.message == "merged into \(first.uuidString.lowercased())")
-        #expect(try store.snapshot.outbox.last?.decode(RequestEnded.self).into == first.uuidString.lowercased())
+        #expect(merged.state == .merged && merged.message == "merged into \(first.description)")
+        #expect(try store.snapshot.outbox.last?.decode(RequestEnded.self).into == first.description)
         let third = try await assigned(store, to: grid)
         #expect(
             refusal(try await run(store, .merge, third, as: "cui-chunhua", note: "重复", into: second)) == .validationFailed,
@@ -284,7 +284,7 @@ struct StaffCommandTests {
         await #expect(throws: CommandRefused(.notFound, "'not-a-uuid' is not a request id")) {
             try await StaffCommands.apply(command, correlationId: "c", store: store)
         }
-        #expect(refusal(try await run(store, .claim, UUID(), as: "cui-chunhua")) == .notFound)
+        #expect(refusal(try await run(store, .claim, RequestID(), as: "cui-chunhua")) == .notFound)
         let controlled = StaffCommand(action: .resolve, requestId: UUID().uuidString, staff: "cui-chunhua", note: "a\u{7}b")
         await #expect(throws: CommandRefused.self) { try await StaffCommands.apply(controlled, correlationId: "c", store: store) }
     }

@@ -38,8 +38,8 @@ package enum ChainHeads {
                 """,
                 logger: logger
             ).collect().map { row in
-                let (id, seq, hash) = try row.decode((UUID, Int, String).self)
-                return Head(requestId: id.uuidString.lowercased(), seq: seq, hash: hash)
+                let (id, seq, hash) = try row.decode((RequestID, Int, String).self)
+                return Head(requestId: id.description, seq: seq, hash: hash)
             }
             return (heads, at)
         }
@@ -104,8 +104,8 @@ package enum ChainHeads {
                 ).collect()
                 var now: [String: String] = [:]
                 for row in rows {
-                    let (id, seq, hash) = try row.decode((UUID, Int, String?).self)
-                    if let hash { now["\(id.uuidString.lowercased()):\(seq)"] = hash }
+                    let (id, seq, hash) = try row.decode((RequestID, Int, String?).self)
+                    if let hash { now["\(id):\(seq)"] = hash }
                 }
                 for head in batch where now["\(head.requestId):\(head.seq)"] != head.hash {
                     check.problems.append(

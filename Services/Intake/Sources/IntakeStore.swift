@@ -34,7 +34,7 @@ struct IntakeStore: Sendable {
         inTransaction: @escaping @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
     ) async throws -> SubmissionOutcome {
         try await postgres.transaction(logger: logger) { [self] connection in
-            let id = UUID()
+            let id = RequestID()
             let rows = try await connection.query(
                 """
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
@@ -53,12 +53,12 @@ struct IntakeStore: Sendable {
                     "SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)",
                     logger: logger
                 ).collect()
-                guard let earlier = try existing.first?.decode(UUID.self) else { throw IntakeError.idempotencyRace }
-                let outcome = SubmissionOutcome(requestId: earlier.uuidString.lowercased(), created: false)
+                guard let earlier = try existing.first?.decode(RequestID.self) else { throw IntakeError.idempotencyRace }
+                let outcome = SubmissionOutcome(requestId: earlier.description, created: false)
                 try await inTransaction(connection, outcome)
                 return outcome
             }
-            let requestId = id.uuidString.lowercased()
+            let requestId = id.description
             // The event carries the phone masked, and sealed for notification's SMS to the resident.
             var published = submission
             published.reporter = submission.reporter.protected(by: protector)
@@ -70,7 +70,7 @@ struct IntakeStore: Sendable {
                 payload: RequestReceived(requestId: requestId, submission: published)
             )
             try await appendTrail(
-                requestId: id,
+                requestId: id.uuid,
                 eventId: event.messageId,
                 type: event.type,
                 version: 1,
@@ -107,11 +107,11 @@ struct IntakeStore: Sendable {
         )
         var status: RequestStatus?
         for try await (id, state, unit, version, category, description, channel, name, phone, created, updated)
-            in rows.decode((UUID, String, String?, Int, String, String, String, String, String, Date, Date).self)
+            in rows.decode((RequestID, String, String?, Int, String, String, String, String, String, Date, Date).self)
         {
             let unitRef = unit.flatMap { try? UnitRef(parsing: $0) }
             status = RequestStatus(
-                id: id.uuidString.lowercased(),
+                id: id.description,
                 state: RequestState(rawValue: state) ?? .received,
                 tier: unitRef?.tier,
                 unit: unit,

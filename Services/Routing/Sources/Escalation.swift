@@ -109,11 +109,11 @@ extension RoutingStore {
         )
         let event = MessageEnvelope(
             type: type,
-            requestId: request.idText,
+            requestId: request.id.description,
             correlationId: correlationId,
             requestVersion: lifecycle.version,
             payload: RequestMoved(
-                requestId: request.idText,
+                requestId: request.id.description,
                 assignmentId: next.assignmentId,
                 from: from,
                 to: target,

@@ -31,7 +31,7 @@ struct FollowUpController: Sendable {
 
     private func answer(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let id = (context.parameters.get("id") ?? "").lowercased()
-        guard UUID(uuidString: id) != nil else {
+        guard GridLoopDomain.RequestID(id) != nil else {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(id)' is not a request id")
         }
         var request = request

@@ -23,7 +23,7 @@ struct InboxStore: Sendable {
 
     func page(of unit: UnitRef, filter: StaffInbox.Filter, reader: String, now: Date = Date(), logger: Logger) async throws -> StaffInbox.Page {
         let states = filter.states.map(\.rawValue).sorted()
-        let request = filter.request.flatMap(UUID.init(uuidString:))
+        let request = filter.request.flatMap(GridLoopDomain.RequestID.init)
         let rows = try await postgres.query(
             """
             SELECT * FROM routing.inbox_page(\(unit.description), \(unit.tier == .grid), \(unit.id), \(now), \(states)::text[], \(filter.category)::text,
@@ -47,7 +47,7 @@ struct InboxStore: Sendable {
             }
             matching = try columns[9].decode(Int.self)
             let base = 10
-            guard let request = try columns[base].decode(UUID?.self) else { continue }
+            guard let request = try columns[base].decode(GridLoopDomain.RequestID?.self) else { continue }
             let (assignment, kindText, stateText, category, description, grid, household, address, assignedAt, claimedBy, claimedAt) =
                 (
                     try columns[base + 1].decode(UUID.self), try columns[base + 2].decode(String.self), try columns[base + 3].decode(String.self),
@@ -58,7 +58,8 @@ struct InboxStore: Sendable {
                 )
             let (duplicate, incident, summonedBy, reopens, claimDue, resolveDue, overdue, warning) =
                 (
-                    try columns[base + 12].decode(UUID?.self), try columns[base + 13].decode(UUID?.self), try columns[base + 14].decode(String?.self),
+                    try columns[base + 12].decode(GridLoopDomain.RequestID?.self), try columns[base + 13].decode(UUID?.self),
+                    try columns[base + 14].decode(String?.self),
                     try columns[base + 15].decode(Int.self),
                     try columns[base + 16].decode(Date?.self), try columns[base + 17].decode(Date?.self), try columns[base + 18].decode(Bool.self),
                     try columns[base + 19].decode(Bool.self)
@@ -67,7 +68,7 @@ struct InboxStore: Sendable {
             let running = state == .assigned || state == .summoned
             items.append(
                 StaffInbox.Item(
-                    requestId: request.uuidString.lowercased(),
+                    requestId: request.description,
                     assignmentId: assignment.uuidString.lowercased(),
                     kind: kind,
                     state: state,
@@ -84,7 +85,7 @@ struct InboxStore: Sendable {
                     resolveDueAt: running || state == .resolved ? nil : resolveDue,
                     warning: warning,
                     overdue: overdue,
-                    possibleDuplicateOf: duplicate?.uuidString.lowercased(),
+                    possibleDuplicateOf: duplicate?.description,
                     incidentId: incident?.uuidString.lowercased(),
                     summonedBy: summonedBy,
                     reopenCount: reopens

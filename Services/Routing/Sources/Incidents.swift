@@ -16,7 +16,13 @@ extension Workflow {
     /// merged into the lead, never assigned — and `true` is returned. Linked reporters are told,
     /// and told again when the lead is resolved; the lead is worked, escalated and resolved once
     /// for all. Serialized per grid and category, in the caller's transaction.
-    func linkToIncident(_ requestId: UUID, grid: String, category: String, correlationId: String, store: PostgresRoutingStore) async throws -> Bool {
+    func linkToIncident(
+        _ requestId: RequestID,
+        grid: String,
+        category: String,
+        correlationId: String,
+        store: PostgresRoutingStore
+    ) async throws -> Bool {
         guard incidents.threshold > 1 else { return false }
         try await store.lockIncidents(grid: grid, category: category)
         if let (incident, lead) = try await store.openIncident(grid: grid, category: category) {
@@ -52,15 +58,15 @@ extension Workflow {
     }
 
     private func link(
-        _ requests: [UUID],
-        to lead: UUID,
+        _ requests: [RequestID],
+        to lead: RequestID,
         incident: UUID,
         count: Int?,
         category: String,
         correlationId: String,
         store: PostgresRoutingStore
     ) async throws {
-        let leadText = lead.uuidString.lowercased()
+        let leadText = lead.description
         let why =
             "同一网格\(count.map { "\($0)户" } ?? "多户")反映同类问题（\(category)），合并为一件办理（事件 \(incident.uuidString.lowercased().prefix(8))），由 \(leadText.prefix(8)) 统一办理"
         for request in requests {
@@ -70,10 +76,10 @@ extension Workflow {
             for assignment in try await store.assignments(of: request) { try await store.cancelTimers(assignment: assignment) }
             let event = MessageEnvelope(
                 type: MessageType.requestMerged,
-                requestId: record.idText,
+                requestId: record.id.description,
                 correlationId: correlationId,
                 requestVersion: merged.version,
-                payload: RequestEnded(requestId: record.idText, staff: "routing", reason: why, into: leadText)
+                payload: RequestEnded(requestId: record.id.description, staff: "routing", reason: why, into: leadText)
             )
             try await store.emit(event: event)
         }

@@ -12,7 +12,7 @@ extension Workflow {
     func received(_ delivery: Delivery) async throws {
         let envelope = try delivery.decode(RequestReceived.self)
         let logger = delivery.logger
-        guard let requestId = UUID(uuidString: envelope.payload.requestId) else {
+        guard let requestId = RequestID(envelope.payload.requestId) else {
             throw PoisonMessage("request id '\(envelope.payload.requestId)' is not a UUID")
         }
         let submission = envelope.payload.submission
@@ -38,7 +38,7 @@ extension Workflow {
                 category: submission.category,
                 location: submission.location,
                 window: Double(duplicateWindow.components.seconds)
-            ).map { $0.uuidString.lowercased() }
+            ).map(\.description)
             if unit.tier == .grid,
                 try await linkToIncident(requestId, grid: unit.id, category: submission.category, correlationId: envelope.correlationId, store: store)
             {

@@ -1,5 +1,6 @@
 import Foundation
 import GridLoopDomain
+import GridLoopPersistence
 import Logging
 import PostgresNIO
 
@@ -18,7 +19,7 @@ struct PostgresRoutingStore: RoutingStore {
 
     // MARK: Requests
 
-    func lockRequest(_ id: UUID) async throws -> RequestRecord? {
+    func lockRequest(_ id: RequestID) async throws -> RequestRecord? {
         let rows = try await run(
             """
             SELECT state, unit, claimed_by, version, category, description, street_id, reopen_count, correlation_id
@@ -42,7 +43,7 @@ struct PostgresRoutingStore: RoutingStore {
         )
     }
 
-    func save(_ id: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws {
+    func save(_ id: RequestID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws {
         let rows = try await run(
             """
             UPDATE routing.requests SET state = \(lifecycle.state.rawValue), unit = \(lifecycle.unit?.description),
@@ -53,33 +54,33 @@ struct PostgresRoutingStore: RoutingStore {
         guard !rows.isEmpty else { throw CommandRefused(.conflict, "the request changed meanwhile; try again") }
     }
 
-    func state(of id: UUID) async throws -> RequestState? {
+    func state(of id: RequestID) async throws -> RequestState? {
         let text = try await run("SELECT state FROM routing.requests WHERE id = \(id)").first?.decode(String.self)
         return text.flatMap(RequestState.init(rawValue:))
     }
 
-    func recordSatisfaction(_ satisfaction: Satisfaction, of id: UUID) async throws {
+    func recordSatisfaction(_ satisfaction: Satisfaction, of id: RequestID) async throws {
         try await run("UPDATE routing.requests SET satisfaction = \(satisfaction.rawValue) WHERE id = \(id)")
     }
 
-    func setReopenCount(_ count: Int, of id: UUID) async throws {
+    func setReopenCount(_ count: Int, of id: RequestID) async throws {
         try await run("UPDATE routing.requests SET reopen_count = \(count) WHERE id = \(id)")
     }
 
     // MARK: Assignments
 
-    func ownerAssignment(of request: UUID) async throws -> UUID? {
+    func ownerAssignment(of request: RequestID) async throws -> UUID? {
         try await run("SELECT id FROM routing.assignments WHERE request_id = \(request) AND kind = 'owner' ORDER BY assigned_at DESC LIMIT 1")
             .first?.decode(UUID.self)
     }
 
-    func homeUnit(of request: UUID) async throws -> UnitRef? {
+    func homeUnit(of request: RequestID) async throws -> UnitRef? {
         let text = try await run("SELECT unit FROM routing.assignments WHERE request_id = \(request) AND kind = 'owner' ORDER BY assigned_at LIMIT 1")
             .first?.decode(String.self)
         return text.flatMap { try? UnitRef(parsing: $0) }
     }
 
-    func insertAssignment(_ id: UUID, request: UUID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
+    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
         try await run(
             "INSERT INTO routing.assignments (id, request_id, unit, reason, kind) VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue))"
         )
@@ -99,10 +100,10 @@ struct PostgresRoutingStore: RoutingStore {
 
     // MARK: Deadlines
 
-    func startTimer(_ kind: DeadlineKind, request: UUID, assignment: UUID, category: String, tier: Tier) async throws -> Date {
+    func startTimer(_ kind: DeadlineKind, request: RequestID, assignment: UUID, category: String, tier: Tier) async throws -> Date {
         try await workflow.timers.start(
             kind,
-            requestId: request,
+            requestId: request.uuid,
             assignment: assignment,
             category: category,
             tier: tier,
@@ -117,13 +118,13 @@ struct PostgresRoutingStore: RoutingStore {
 
     // MARK: Summonses
 
-    func outstandingSummons(of request: UUID) async throws -> [String] {
+    func outstandingSummons(of request: RequestID) async throws -> [String] {
         try await run("SELECT unit FROM routing.summons WHERE request_id = \(request) AND done_at IS NULL ORDER BY unit").map {
             try $0.decode(String.self)
         }
     }
 
-    func unacknowledgedSummons(of request: UUID, unit: UnitRef) async throws -> UUID? {
+    func unacknowledgedSummons(of request: RequestID, unit: UnitRef) async throws -> UUID? {
         try await run(
             """
             SELECT assignment_id FROM routing.summons
@@ -132,7 +133,7 @@ struct PostgresRoutingStore: RoutingStore {
         ).first?.decode(UUID.self)
     }
 
-    func acknowledgedSummons(of request: UUID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)? {
+    func acknowledgedSummons(of request: RequestID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)? {
         let row = try await run(
             "SELECT assignment_id, unit FROM routing.summons WHERE request_id = \(request) AND acknowledged_by = \(staff) AND done_at IS NULL"
         ).first?.decode((UUID, String).self)
@@ -140,7 +141,7 @@ struct PostgresRoutingStore: RoutingStore {
         return (assignment, unit)
     }
 
-    func insertSummons(assignment: UUID, request: UUID, unit: UnitRef, by staff: String) async throws {
+    func insertSummons(assignment: UUID, request: RequestID, unit: UnitRef, by staff: String) async throws {
         try await run(
             "INSERT INTO routing.summons (assignment_id, request_id, unit, summoned_by) VALUES (\(assignment), \(request), \(unit.description), \(staff))"
         )

@@ -4,7 +4,7 @@ import GridLoopServiceSupport
 
 /// A request as a command finds it: locked for the command's transaction.
 package struct RequestRecord: Sendable, Equatable {
-    package var id: UUID
+    package var id: RequestID
     package var lifecycle: RequestLifecycle
     package var category: String
     package var description: String
@@ -15,7 +15,7 @@ package struct RequestRecord: Sendable, Equatable {
     package var correlationId: String
 
     package init(
-        id: UUID,
+        id: RequestID,
         lifecycle: RequestLifecycle,
         category: String,
         description: String,
@@ -31,9 +31,6 @@ package struct RequestRecord: Sendable, Equatable {
         self.reopenCount = reopenCount
         self.correlationId = correlationId
     }
-
-    /// The id as it travels (lowercase).
-    package var idText: String { id.uuidString.lowercased() }
 }
 
 /// Whose an assignment is: the request's owner, or a department summoned to help (吹哨报到).
@@ -61,23 +58,23 @@ package protocol RoutingStore: Sendable {
     // MARK: Requests
 
     /// The request, locked until the transaction ends; `nil` if there is none.
-    func lockRequest(_ id: UUID) async throws -> RequestRecord?
+    func lockRequest(_ id: RequestID) async throws -> RequestRecord?
     /// Writes `lifecycle` if the request is still at `previousVersion`; refuses `conflict` otherwise.
-    func save(_ id: UUID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws
+    func save(_ id: RequestID, _ lifecycle: RequestLifecycle, previousVersion: Int) async throws
     /// Another request's state (`nil` if there is none).
-    func state(of id: UUID) async throws -> RequestState?
+    func state(of id: RequestID) async throws -> RequestState?
     /// Records the resident's satisfaction.
-    func recordSatisfaction(_ satisfaction: Satisfaction, of id: UUID) async throws
+    func recordSatisfaction(_ satisfaction: Satisfaction, of id: RequestID) async throws
     /// Records how often the resident has been unsatisfied.
-    func setReopenCount(_ count: Int, of id: UUID) async throws
+    func setReopenCount(_ count: Int, of id: RequestID) async throws
 
     // MARK: Assignments
 
     /// The request's current owner assignment.
-    func ownerAssignment(of request: UUID) async throws -> UUID?
+    func ownerAssignment(of request: RequestID) async throws -> UUID?
     /// The unit of the request's first owner assignment (its home).
-    func homeUnit(of request: UUID) async throws -> UnitRef?
-    func insertAssignment(_ id: UUID, request: UUID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws
+    func homeUnit(of request: RequestID) async throws -> UnitRef?
+    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws
     func markClaimed(assignment: UUID, by staff: String) async throws
     func markResolved(assignment: UUID, note: String) async throws
     func markEscalated(assignment: UUID, note: String) async throws
@@ -85,19 +82,19 @@ package protocol RoutingStore: Sendable {
     // MARK: Deadlines
 
     /// Starts a deadline (and its 80% warning) for `assignment` by the category's policy; returns the deadline.
-    func startTimer(_ kind: DeadlineKind, request: UUID, assignment: UUID, category: String, tier: Tier) async throws -> Date
+    func startTimer(_ kind: DeadlineKind, request: RequestID, assignment: UUID, category: String, tier: Tier) async throws -> Date
     /// Cancels the live timers of `assignment`.
     func cancelTimers(assignment: UUID) async throws
 
     // MARK: Summonses
 
     /// Summoned departments (`tier:id`) that have not reported done, sorted.
-    func outstandingSummons(of request: UUID) async throws -> [String]
+    func outstandingSummons(of request: RequestID) async throws -> [String]
     /// `unit`'s summons to the request that it has not acknowledged yet.
-    func unacknowledgedSummons(of request: UUID, unit: UnitRef) async throws -> UUID?
+    func unacknowledgedSummons(of request: RequestID, unit: UnitRef) async throws -> UUID?
     /// The summons `staff` acknowledged and has not reported done.
-    func acknowledgedSummons(of request: UUID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)?
-    func insertSummons(assignment: UUID, request: UUID, unit: UnitRef, by staff: String) async throws
+    func acknowledgedSummons(of request: RequestID, by staff: String) async throws -> (assignment: UUID, unit: UnitRef)?
+    func insertSummons(assignment: UUID, request: RequestID, unit: UnitRef, by staff: String) async throws
     func acknowledgeSummons(assignment: UUID, by staff: String) async throws
     func completeSummons(assignment: UUID, note: String) async throws
 
@@ -127,7 +124,7 @@ extension RoutingStore {
 
     /// A new assignment of `request` to `unit` with its claim deadline; returns the message that tells the unit.
     package func recordAssignment(
-        request: UUID,
+        request: RequestID,
         unit: UnitRef,
         reason: String,
         category: String,
@@ -144,7 +141,7 @@ extension RoutingStore {
             tier: unit.tier
         )
         return RequestAssigned(
-            requestId: request.uuidString.lowercased(),
+            requestId: request.description,
             assignmentId: assignment.uuidString.lowercased(),
             unit: unit,
             category: category,

@@ -75,7 +75,7 @@ extension Workflow {
                 logger: logger
             ).collect()
             for row in due {
-                let (timer, requestId, assignment, kind, dueAt) = try row.decode((UUID, UUID, UUID, String, Date).self)
+                let (timer, requestId, assignment, kind, dueAt) = try row.decode((UUID, RequestID, UUID, String, Date).self)
                 try await fire(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, on: connection, logger: logger)
             }
             return due.count
@@ -86,7 +86,7 @@ extension Workflow {
 
     private func fire(
         timer: UUID,
-        requestId: UUID,
+        requestId: RequestID,
         assignment: UUID,
         kind: String,
         dueAt: Date,
@@ -167,7 +167,7 @@ extension Workflow {
     /// An overdue alert or a deadline warning: an event, no state change.
     private func alert(
         _ type: String,
-        requestId: UUID,
+        requestId: RequestID,
         assignment: UUID,
         unit: UnitRef,
         deadline: String,
@@ -179,7 +179,7 @@ extension Workflow {
         logger: Logger
     ) async throws {
         let payload = RequestOverdue(
-            requestId: requestId.uuidString.lowercased(),
+            requestId: requestId.description,
             assignmentId: assignment.uuidString.lowercased(),
             unit: unit,
             deadline: deadline,
@@ -193,7 +193,7 @@ extension Workflow {
     /// A summoned department late to acknowledge (or to finish): the alert is charged to it.
     private func fireSummons(
         timer: UUID,
-        requestId: UUID,
+        requestId: RequestID,
         assignment: UUID,
         kind: String,
         dueAt: Date,

@@ -20,7 +20,7 @@ enum Claim {
             MessageType.requestClaimed,
             version: next.version,
             RequestClaimed(
-                requestId: c.request.idText,
+                requestId: c.request.id.description,
                 assignmentId: c.owner.uuidString.lowercased(),
                 unit: c.unit,
                 staff: c.staff,

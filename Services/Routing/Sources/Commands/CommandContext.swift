@@ -46,7 +46,7 @@ struct CommandContext<Store: RoutingStore>: Sendable {
         let event = MessageEnvelope(
             messageId: messageId,
             type: type,
-            requestId: request.idText,
+            requestId: request.id.description,
             correlationId: correlationId,
             requestVersion: version,
             payload: payload
@@ -77,6 +77,6 @@ struct CommandContext<Store: RoutingStore>: Sendable {
 
     /// The answer: done, the request now in `lifecycle`'s state.
     func done(_ lifecycle: RequestLifecycle, _ message: String) -> CommandReply {
-        CommandReply(ok: true, requestId: request.idText, state: lifecycle.state, message: message)
+        CommandReply(ok: true, requestId: request.id.description, state: lifecycle.state, message: message)
     }
 }

@@ -20,7 +20,7 @@ enum Feedback {
                 MessageType.requestClosed,
                 version: next.version,
                 RequestClosed(
-                    requestId: c.request.idText,
+                    requestId: c.request.id.description,
                     satisfaction: satisfaction,
                     staff: c.staff,
                     note: c.note,

@@ -9,13 +9,13 @@ enum RejectOrMerge {
         let merging = c.command.action == .merge
         var into: String?
         if merging {
-            guard let other = c.command.into.flatMap(UUID.init(uuidString:)), other != c.request.id else {
+            guard let other = c.command.into.flatMap(RequestID.init), other != c.request.id else {
                 throw CommandRefused(.validationFailed, "name the request this one duplicates (--into REQUEST)")
             }
             guard let state = try await c.store.state(of: other), !state.isTerminal else {
                 throw CommandRefused(.validationFailed, "\(c.command.into ?? "") is not an open request")
             }
-            into = other.uuidString.lowercased()
+            into = other.description
         }
         let next = try c.lifecycle.applying(merging ? .merge : .reject)
         try await c.store.save(c.request.id, next, previousVersion: c.lifecycle.version)
@@ -23,7 +23,7 @@ enum RejectOrMerge {
         try await c.emit(
             merging ? MessageType.requestMerged : MessageType.requestRejected,
             version: next.version,
-            RequestEnded(requestId: c.request.idText, staff: c.staff, reason: reason, into: into)
+            RequestEnded(requestId: c.request.id.description, staff: c.staff, reason: reason, into: into)
         )
         return c.done(next, merging ? "merged into \(c.command.into ?? "?")" : "rejected")
     }

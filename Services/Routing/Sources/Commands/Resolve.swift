@@ -24,7 +24,13 @@ enum Resolve {
         try await c.emit(
             MessageType.requestResolved,
             version: next.version,
-            RequestResolved(requestId: c.request.idText, assignmentId: assignment.uuidString.lowercased(), unit: unit, staff: c.staff, note: c.note)
+            RequestResolved(
+                requestId: c.request.id.description,
+                assignmentId: assignment.uuidString.lowercased(),
+                unit: unit,
+                staff: c.staff,
+                note: c.note
+            )
         )
         return next
     }

@@ -16,7 +16,7 @@ package enum StaffCommands {
         if let field = command.fieldWithControlCharacters {
             throw CommandRefused(.validationFailed, "\(field): must not contain control characters")
         }
-        guard let requestId = UUID(uuidString: command.requestId) else {
+        guard let requestId = RequestID(command.requestId) else {
             throw CommandRefused(.notFound, "'\(command.requestId)' is not a request id")
         }
         guard let request = try await store.lockRequest(requestId) else { throw CommandRefused(.notFound, "no request \(command.requestId)") }

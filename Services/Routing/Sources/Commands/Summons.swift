@@ -48,7 +48,7 @@ enum Summons {
         try await c.emit(
             MessageType.requestSummoned,
             version: c.lifecycle.version,
-            RequestSummoned(requestId: c.request.idText, by: c.unit, staff: c.staff, summoned: summoned, note: c.note),
+            RequestSummoned(requestId: c.request.id.description, by: c.unit, staff: c.staff, summoned: summoned, note: c.note),
             messageId: eventId
         )
         return c.done(c.lifecycle, "summoned \(summoned.keys.sorted().joined(separator: ", "))")
@@ -87,7 +87,7 @@ enum Summons {
     private static func progress(_ c: CommandContext<some RoutingStore>, _ type: String, assignment: UUID, unit: UnitRef, note: String?) async throws
     {
         let payload = SummonsProgress(
-            requestId: c.request.idText,
+            requestId: c.request.id.description,
             assignmentId: assignment.uuidString.lowercased(),
             unit: unit,
             staff: c.staff,
