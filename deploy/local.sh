@@ -19,6 +19,11 @@
 #                             publishes and consumes; fails when RSS grows 5 MB after warm-up
 #   deploy/local.sh bench-profile   perf samples of every service under HTTP load; the hottest
 #                             functions → docs/benchmarks/profile.md
+#   deploy/local.sh compose-test [default|cluster|all]   deploy/docker-compose.yml in docker: the
+#                             image from deploy/Dockerfile, up, scale, kills, restart with volumes
+#                             (default); the 3-node broker cluster, leader stop, quorum loss
+#                             (cluster); both (all; `test` runs it, COMPOSE_TEST=0 skips)
+#                             → docs/benchmarks/compose.md (deploy/compose-test.sh)
 #   deploy/local.sh faults    the fault-injection harness, long version: FAULT_REQUESTS (10,000)
 #                             requests through real processes, one fault at a time, reconciled;
 #                             figures → docs/benchmarks/faults.md (the test suite runs a short one)
@@ -40,6 +45,7 @@ set -euo pipefail
 #                replicas, health, the demo's mail catcher and requests
 #   test.sh      `test` and `faults`: the checks, the suite, the raw-phone scan, the API fuzzing
 #   bench.sh     `bench`, `bench-sla`, `bench-profile`, `bench-inbox`, `bench-reporting`, `soak`
+#   compose.sh   `compose-test`: deploy/compose-test.sh with this machine's executables
 # The services' environment is written once, in deploy/services.env, in terms of the base
 # variables below (ports, HOME_DIR, SERVICES_DB) and the secrets.
 
@@ -77,6 +83,8 @@ die() { printf '[gridloop] error: %s\n' "$*" >&2; exit 1; }
 . "$ROOT/deploy/lib/test.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/bench.sh
 . "$ROOT/deploy/lib/bench.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/compose.sh
+. "$ROOT/deploy/lib/compose.sh"
 
 # What every command that runs GridLoop needs: the packages, the secrets, RabbitMQ and
 # PostgreSQL running, and the local system's vhost, database and logins in them.
@@ -139,6 +147,7 @@ case "${1:-}" in
   bench-inbox) cmd_bench_inbox ;;
   down) cmd_down ;;
   test) shift; cmd_test "$@" ;;
+  compose-test) shift; cmd_compose_test "$@" ;;
   status)
     secrets
     for service in "${SERVICES[@]}"; do

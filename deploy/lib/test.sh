@@ -2,7 +2,8 @@
 # The test run (`deploy/local.sh test [swift test arguments]`): the infrastructure, a fresh vhost
 # and database gridloop_test, the Python clients, the checks before the suite (compose file,
 # OpenAPI and AsyncAPI documents against the code, the fault proxy's own tests), the Swift suite,
-# then on whole runs the raw-phone scan (pii_scan) and the API fuzzing (api_fuzz). Also
+# then on whole runs the source format check, the raw-phone scan (pii_scan), the API fuzzing
+# (api_fuzz) and the compose test (deploy/compose-test.sh all; COMPOSE_TEST=0 skips it). Also
 # `faults`, the fault-injection harness's long version (cmd_faults).
 # Sourced by deploy/local.sh; expects ROOT, HOME_DIR, RABBITMQ_TLS_PORT, the secrets, log, die,
 # infrastructure, and the functions of packages.sh, broker.sh, database.sh and services.sh.
@@ -50,6 +51,13 @@ cmd_test() {
   # API on live services; PII_SCAN=1 and FUZZ=1 force either.
   if [ $# -eq 0 ] || [ -n "${PII_SCAN:-}" ]; then log "scanning logs, outboxes, dead letters, read models and notifications for raw phone numbers"; pii_scan || status=1; fi
   if [ $# -eq 0 ] || [ -n "${FUZZ:-}" ]; then log "fuzzing the HTTP API (schemathesis)"; api_fuzz || status=1; fi
+  # …and runs the compose test, both modes, on an image packaging this run's executables
+  # (deploy/compose-test.sh all, ≈ 5 minutes; prebuilt, never the slow source build unless
+  # COMPOSE_TEST_BUILD says so; COMPOSE_TEST=0 skips it, COMPOSE_TEST=1 forces it).
+  if { [ $# -eq 0 ] && [ "${COMPOSE_TEST:-}" != 0 ]; } || [ "${COMPOSE_TEST:-}" = 1 ]; then
+    log "the compose test, default stack and cluster (deploy/compose-test.sh all; COMPOSE_TEST=0 skips it)"
+    COMPOSE_TEST_BUILD="${COMPOSE_TEST_BUILD:-prebuilt}" "$ROOT/deploy/compose-test.sh" all || status=1
+  fi
   return "$status"
 }
 

@@ -45,7 +45,7 @@ package enum ChainHeads {
         }
     }
 
-    /// Writes the heads to `directory` as `chain-heads-<time>-<pid>.jsonl` (written aside, then
+    /// Writes the heads to `directory` as `chain-heads-<time>-<host>-<pid>.jsonl` (written aside, then
     /// renamed, so a reader never sees half a file); returns the file's path.
     @discardableResult
     static func export(_ heads: [Head], to directory: String, now: Date = Date()) throws -> String {
@@ -54,7 +54,9 @@ package enum ChainHeads {
         let digest = SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
         lines.append(String(decoding: try WireJSON.encode(Seal(heads: heads.count, digest: digest, exportedAt: now)), as: UTF8.self))
         let stamp = Timestamp.format(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-        let name = "chain-heads-\(stamp)-\(ProcessInfo.processInfo.processIdentifier).jsonl"
+        // The host too: every container's process is pid 1, and replicas share the volume.
+        let host = String(ProcessInfo.processInfo.hostName.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
+        let name = "chain-heads-\(stamp)-\(host)-\(ProcessInfo.processInfo.processIdentifier).jsonl"
         let path = (directory as NSString).appendingPathComponent(name)
         let partial = path + ".partial"
         try (lines.joined(separator: "\n") + "\n").write(toFile: partial, atomically: false, encoding: .utf8)
