@@ -281,9 +281,9 @@ struct Texts {
         if language == "en" {
             return
                 "Composite = \(r) × response + \(s) × resolution + \(m) × satisfaction, from the follow-up answers: response = contacted / answered"
-                + " (an answer means the resident was reached), resolution = solved / answered, satisfaction = (satisfied + \(basic) × basically satisfied) / answered"
+                + " (every answer unless the resident said nobody contacted them), resolution = solved / answered, satisfaction = (satisfied + \(basic) × basically satisfied) / answered"
         }
-        return "综合率 = 响应率×\(r) + 解决率×\(s) + 满意率×\(m)，均按回访计：响应率 = 已联系/回访数（有回访即视为已联系），解决率 = 已解决/回访数，"
+        return "综合率 = 响应率×\(r) + 解决率×\(s) + 满意率×\(m)，均按回访计：响应率 = 已联系/回访数（居民答“未联系”的除外），解决率 = 已解决/回访数，"
             + "满意率 = (满意 + \(basic)×基本满意)/回访数"
     }
 

@@ -70,7 +70,9 @@ extension Workflow {
         let why =
             "同一网格\(count.map { "\($0)户" } ?? "多户")反映同类问题（\(category)），合并为一件办理（事件 \(incident.uuidString.lowercased().prefix(8))），由 \(leadText.prefix(8)) 统一办理"
         for request in requests {
-            guard let record = try await store.lockRequest(request), let merged = try? record.lifecycle.applying(.merge) else { continue }
+            let locked: RequestRecord?
+            do { locked = try await store.lockRequest(request) } catch is CommandRefused { continue }  // a state this code does not know
+            guard let record = locked, let merged = try? record.lifecycle.applying(.merge) else { continue }
             try await store.save(request, merged, previousVersion: record.lifecycle.version)
             try await store.setIncident(incident, of: request)
             for assignment in try await store.assignments(of: request) { try await store.cancelTimers(assignment: assignment) }

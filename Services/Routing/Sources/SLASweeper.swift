@@ -97,7 +97,10 @@ extension Workflow {
         logger[metadataKey: "request.id"] = "\(requestId)"
         logger[metadataKey: "sla.timer"] = "\(kind)"
         let store = store(on: connection, logger: logger)
-        let request = try await store.lockRequest(requestId)
+        let request: RequestRecord?
+        do { request = try await store.lockRequest(requestId) } catch is CommandRefused {
+            return try await settle(timer, "cancelled_at", on: connection, logger: logger)  // a state this code does not know: moot
+        }
         let current = try await store.ownerAssignment(of: requestId)
         guard let request else { return try await settle(timer, "cancelled_at", on: connection, logger: logger) }
         let (lifecycle, correlationId) = (request.lifecycle, request.correlationId)
