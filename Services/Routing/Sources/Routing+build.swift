@@ -72,28 +72,3 @@ package enum RoutingApp: GridLoopServiceApp {
     /// routing's schema migrations (for `gridloop migrate`).
     package static let migrator = Migrator(schema: RoutingSchema.name, migrations: RoutingSchema.migrations)
 }
-
-/// Declares every unit's queue at start, so staff can consume before the first assignment and
-/// queues lost with a broker's data come back.
-struct UnitQueueDeclarer: Service {
-    let org: OrgStore
-    let workflow: Workflow
-    let logger: Logger
-
-    func run() async throws {
-        var attempt = 0
-        while !Task.isShuttingDownGracefully {
-            do {
-                let units = try await org.units(logger: logger)
-                for unit in units { try await workflow.ensureQueue(for: unit, logger: logger) }
-                logger.info("unit queues declared", metadata: ["units": "\(units.count)"])
-                break
-            } catch {
-                attempt += 1
-                logger.warning("cannot declare unit queues yet", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(min(attempt, 5)))
-            }
-        }
-        try? await gracefulShutdown()
-    }
-}

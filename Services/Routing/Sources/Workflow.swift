@@ -53,29 +53,6 @@ final class Workflow: Sendable {
         PostgresRoutingStore(connection: connection, logger: logger, workflow: self)
     }
 
-    /// Declares `unit`'s queue once per process (so the assignment is routable).
-    ///
-    /// A queue the broker refuses to declare because it exists with other arguments (an
-    /// operator re-created it, say as a classic queue) is used as it is: the assignment is
-    /// routed to it all the same, and a publish it cannot take comes back as unroutable and
-    /// stays in the outbox. Only an error line says so; the assignment never waits for it.
-    func ensureQueue(for unit: UnitRef, logger: Logger) async throws {
-        guard !declaredUnits.withLock({ $0.contains(unit) }) else { return }
-        do {
-            try await publisher.declare(GridLoopTopology.unit(unit))
-        } catch {
-            // (One catch with a test inside: a `catch where` on this typed throw crashes Swift 6.3's SILGen.)
-            guard error.kind == .serverRefused, error.code == 406 else { throw error }
-            logger.error(
-                "the unit's queue exists with other arguments than GridLoop declares (re-created by hand?); assignments are published to it as it is",
-                metadata: [
-                    "unit": "\(unit)", "amqp.queue": "\(unit.queueName)", "amqp.error": "\(error)",
-                ]
-            )
-        }
-        declaredUnits.withLock { _ = $0.insert(unit) }
-    }
-
     /// `staff.command` from the broker: applied as ``execute(_:messageId:correlationId:replyTo:logger:residentAt:)``.
     func command(_ delivery: Delivery) async throws {
         let envelope = try delivery.decode(StaffCommand.self)
