@@ -607,7 +607,8 @@ print_table() {
 # Replaces this mode's section of docs/benchmarks/compose.md.
 write_report() { # mode-seconds
   local section row other="" build_note
-  build_note="gridloop=$GRIDLOOP_IMAGE built from deploy/Dockerfile ($BUILD$([ "$BUILD" = prebuilt ] && echo ": this machine's debug executables, staged"))"
+  build_note="gridloop=$GRIDLOOP_IMAGE built from deploy/Dockerfile ($BUILD)"
+  [ "$BUILD" != prebuilt ] || build_note="${build_note%)}: this machine's debug executables, staged)"
   section="## $MODE"$'\n\n'"$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; images: $build_note, rabbitmq=$GRIDLOOP_RABBITMQ_IMAGE, postgres=$GRIDLOOP_POSTGRES_IMAGE; load at $RATE/s, stopped $AFTER accepted requests after each fault; $FAILURES failure(s); $1 s from up to down."$'\n\n'"| phase | figure | value |"$'\n'"|---|---|---|"
   for row in "${FIGURES[@]}"; do section+=$'\n'"| ${row//|/ | } |"; done
   section+=$'\n\n'"| phase | seconds |"$'\n'"|---|---|"
