@@ -82,6 +82,15 @@ public enum TrailChain {
         ].joined(separator: "\n")
     }
 
+    /// `date` on a whole millisecond, as a trail entry's time is stored and hashed: a stored
+    /// timestamp (microseconds, truncated by the driver) of a whole millisecond reads back within
+    /// a microsecond of it, so ``canonical(_:)`` gives the same text before and after storage.
+    /// An unrounded time whose fraction sits at half a millisecond could read back on the other
+    /// side of the rounding and fail verification.
+    public static func storedTime(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
+    }
+
     /// The hash of `entry` chained to `previous`.
     public static func hash(_ entry: TrailEntry, previous: String) -> String {
         let digest = SHA256.hash(data: Data((previous + "\n" + canonical(entry)).utf8))

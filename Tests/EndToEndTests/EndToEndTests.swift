@@ -521,7 +521,8 @@ struct EndToEndTests {
             #expect(settled, "\(trail)")
             let status = try await http(.GET, system.url("intake", "/v1/requests/\(id)"))
             #expect(status.json["state"] as? String == "closed" && status.json["trailVerified"] as? Bool == true)
-            #expect(try await command("audit", "verify", "--request", id).status == 0)
+            let audit = try await command("audit", "verify", "--request", id)
+            #expect(audit.status == 0, "audit verify: \(audit.stdout) \(audit.stderr)")
         }
     }
 
@@ -614,8 +615,10 @@ struct EndToEndTests {
                 escalations += types.filter { $0 == "request.escalated" }.count
             }
             #expect(escalations == 0, "escalated once, as the incident")
-            #expect(try await command("audit", "verify", "--request", lead).status == 0)
-            #expect(try await command("audit", "verify", "--request", linked[0]).status == 0)
+            let audit = try await command("audit", "verify", "--request", lead)
+            #expect(audit.status == 0, "audit verify: \(audit.stdout) \(audit.stderr)")
+            let auditLinked = try await command("audit", "verify", "--request", linked[0])
+            #expect(auditLinked.status == 0, "audit verify: \(auditLinked.stdout) \(auditLinked.stderr)")
             // The integration webhook saw the lead's steps: first assignment, escalation, summons.
             #expect(await eventually { receiver.all.filter { $0.body.contains(lead) }.count == 3 }, "assigned, escalated, summoned")
             // Residents, the grid worker, the street and the department were told, each in their language, once per id.

@@ -64,4 +64,29 @@ struct TrailChainTests {
         stored.occurredAt = Date(timeIntervalSince1970: (entry.occurredAt.timeIntervalSince1970 * 1_000_000).rounded(.down) / 1_000_000)
         #expect(TrailChain.hash(stored, previous: "") == TrailChain.hash(entry, previous: ""))
     }
+
+    /// What postgres-nio does with a `Date`: microseconds since 2000 truncated, read back as a Double.
+    func roundTrip(_ date: Date) -> Date {
+        let start = Date(timeIntervalSince1970: 946_684_800)
+        let micros = Int64(date.timeIntervalSince(start) * 1_000_000)
+        return Date(timeInterval: Double(micros) / 1_000_000, since: start)
+    }
+
+    @Test func aTimeAtHalfAMillisecondVerifiesAfterStorageOnceStoredOnAWholeMillisecond() {
+        let entry = chain(1)[0].entry
+        // Times whose fraction sits at half a millisecond: rounded before storage, they can round
+        // the other way after it (the flake seen once in CI), unless stored on a whole millisecond.
+        var brokenUnrounded = 0
+        for step in 0..<2_000 {
+            var written = entry
+            written.occurredAt = Date(timeIntervalSince1970: 1_764_000_000 + Double(step) * 0.001 + 0.000_499_9 + Double(step % 7) * 0.000_000_03)
+            var read = written
+            read.occurredAt = roundTrip(written.occurredAt)
+            if TrailChain.hash(read, previous: "") != TrailChain.hash(written, previous: "") { brokenUnrounded += 1 }
+            written.occurredAt = TrailChain.storedTime(written.occurredAt)
+            read.occurredAt = roundTrip(written.occurredAt)
+            #expect(TrailChain.hash(read, previous: "") == TrailChain.hash(written, previous: ""), "\(written.occurredAt.timeIntervalSince1970)")
+        }
+        #expect(brokenUnrounded > 0, "the case this guards against exists without storedTime")
+    }
 }

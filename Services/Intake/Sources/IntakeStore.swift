@@ -198,6 +198,7 @@ extension IntakeStore {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws {
+        let occurredAt = TrailChain.storedTime(occurredAt)
         var last: (Int, String)?
         if !first {
             let duplicate = try await connection.query("SELECT 1 FROM intake.trail WHERE event_id = \(eventId)", logger: logger).collect()
