@@ -12,6 +12,7 @@ struct Staff: AsyncParsableCommand {
         abstract: "Work a unit's queue: list its inbox, take, escalate, resolve.",
         subcommands: [
             InboxList.self, Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self,
+            Link.self, Unlink.self,
         ]
     )
 
@@ -57,6 +58,42 @@ struct Staff: AsyncParsableCommand {
 
         func run() async throws {
             try await sendStaffCommand(StaffCommand(action: .merge, requestId: request, staff: staff, note: reason, into: into))
+        }
+    }
+
+    /// `gridloop staff link REQUEST --into LEAD --staff ID --reason …`: 分析研判 by hand.
+    struct Link: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link a report into the incident led by another request of your street (street officers).",
+            discussion: """
+                One problem reported from several grids is handled once, at the street: the report is merged into the lead \
+                (an incident is opened if the lead has none) and its resident told; when the incident spans grids, a lead still \
+                at a grid moves up to the street.
+                """
+        )
+
+        @Argument(help: "The report to link.") var request: String
+        @Option(help: "The incident's lead request.") var into: String
+        @Option(help: "Your staff id (a street officer).") var staff: String
+        @Option(help: "Why it is the same problem (required).") var reason: String
+
+        func run() async throws {
+            try await sendStaffCommand(StaffCommand(action: .link, requestId: request, staff: staff, note: reason, into: into))
+        }
+    }
+
+    /// `gridloop staff unlink REQUEST --staff ID --reason …`.
+    struct Unlink: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take a report out of the incident it was linked into: worked on its own again at its grid (street officers)."
+        )
+
+        @Argument(help: "The linked report.") var request: String
+        @Option(help: "Your staff id (a street officer).") var staff: String
+        @Option(help: "Why it is a different problem (required).") var reason: String
+
+        func run() async throws {
+            try await sendStaffCommand(StaffCommand(action: .unlink, requestId: request, staff: staff, note: reason))
         }
     }
 

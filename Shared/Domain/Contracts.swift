@@ -341,6 +341,11 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         case reject
         /// A duplicate of request `into`: closed into it with `note` as reason.
         case merge
+        /// A street officer links this report into the incident led by request `into` (one
+        /// problem reported from several grids, handled once at the street); `note` is the reason.
+        case link
+        /// A street officer takes this report out of its incident: worked on its own again at its grid.
+        case unlink
     }
 
     public var action: Action
@@ -357,7 +362,7 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var departments: [String]?
     /// For `reassign`: the unit to move it to.
     public var target: UnitRef?
-    /// For `merge`: the request it duplicates.
+    /// For `merge`: the request it duplicates; for `link`: the incident's lead.
     public var into: String?
     /// For `feedback`: whether the resident says the problem is solved (default: solved unless unsatisfied).
     public var solved: Bool?

@@ -31,6 +31,9 @@ public enum MessageType {
     public static let requestRejected = "request.rejected"
     /// A duplicate: closed into another request (``RequestEnded``).
     public static let requestMerged = "request.merged"
+    /// A street officer took a report out of the incident it was linked into (``RequestMoved``):
+    /// it is worked on its own again, at `to` (its grid) under a new assignment.
+    public static let requestUnlinked = "request.unlinked"
     /// "Not ours": sent to the street centre for arbitration (``RequestMoved``).
     public static let requestReturned = "request.returned"
     /// Negative feedback: back to the unit that resolved it, or one tier up on the second

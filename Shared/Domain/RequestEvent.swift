@@ -42,6 +42,8 @@ public struct RequestEvent: Sendable, Equatable {
         case rejected(RequestEnded)
         /// `request.merged`: a duplicate, closed into another request.
         case merged(RequestEnded)
+        /// `request.unlinked`: taken out of an incident, worked on its own again.
+        case unlinked(RequestMoved)
         /// `visit.logged`: a grid worker's household visit.
         case visitLogged(VisitLogged)
 
@@ -65,6 +67,7 @@ public struct RequestEvent: Sendable, Equatable {
             case .closed: MessageType.requestClosed
             case .rejected: MessageType.requestRejected
             case .merged: MessageType.requestMerged
+            case .unlinked: MessageType.requestUnlinked
             case .visitLogged: MessageType.visitLogged
             }
         }
@@ -76,7 +79,7 @@ public struct RequestEvent: Sendable, Equatable {
         MessageType.requestReturned, MessageType.requestReassigned, MessageType.requestReopened, MessageType.requestSummoned,
         MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.streetInformed, MessageType.deadlineWarning,
         MessageType.requestOverdue, MessageType.requestResolved, MessageType.requestClosed, MessageType.requestRejected,
-        MessageType.requestMerged, MessageType.visitLogged,
+        MessageType.requestMerged, MessageType.requestUnlinked, MessageType.visitLogged,
     ]
 
     /// The envelope's message id (consumers are idempotent on it).
@@ -146,6 +149,7 @@ public struct RequestEvent: Sendable, Equatable {
         case MessageType.requestClosed: self = try decode(RequestClosed.self, Kind.closed)
         case MessageType.requestRejected: self = try decode(RequestEnded.self, Kind.rejected)
         case MessageType.requestMerged: self = try decode(RequestEnded.self, Kind.merged)
+        case MessageType.requestUnlinked: self = try decode(RequestMoved.self, Kind.unlinked)
         case MessageType.visitLogged: self = try decode(VisitLogged.self, Kind.visitLogged)
         default: throw .unknownType(type)  // the open set of strings; consumers switch over `Kind`
         }

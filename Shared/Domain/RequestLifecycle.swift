@@ -18,6 +18,8 @@ public enum RequestTransition: Sendable, Equatable {
     case reject
     /// Duplicate of another request.
     case merge
+    /// Taken out of an incident it was linked into by mistake: back to work at a unit.
+    case unmerge(UnitRef)
 
     /// The verb, for error messages and the trail.
     public var verb: String {
@@ -31,6 +33,7 @@ public enum RequestTransition: Sendable, Equatable {
         case .returnForArbitration: "return"
         case .reject: "reject"
         case .merge: "merge"
+        case .unmerge: "unlink"
         }
     }
 }
@@ -95,6 +98,10 @@ public struct RequestLifecycle: Sendable, Equatable {
             self.state = .rejected
         case (.received, .merge), (.assigned, .merge), (.claimed, .merge):
             self.state = .merged
+        case (.merged, .unmerge(let unit)):
+            self.unit = unit
+            self.claimedBy = nil
+            self.state = .assigned
         default:
             throw refused
         }

@@ -98,6 +98,7 @@ struct RequestEventTests {
         let closed = RequestClosed(requestId: "r1", satisfaction: .basicallySatisfied, staff: "w1", note: "checked on site", solved: false)
         let rejected = RequestEnded(requestId: "r1", staff: "s1", reason: "not a request")
         let merged = RequestEnded(requestId: "r1", staff: "s1", reason: "same transformer", into: "r0")
+        let unlinked = RequestMoved(requestId: "r1", assignmentId: "a9", from: street, to: grid, staff: "s1", reason: "a different fault")
         let visit = VisitLogged(visitId: "v1", staff: "w1", householdId: "guanghua-3-07", visitedAt: at, note: "all well")
         return [
             try sample(MessageType.requestReceived, received, .received(received)),
@@ -117,6 +118,7 @@ struct RequestEventTests {
             try sample(MessageType.requestClosed, closed, .closed(closed)),
             try sample(MessageType.requestRejected, rejected, .rejected(rejected)),
             try sample(MessageType.requestMerged, merged, .merged(merged)),
+            try sample(MessageType.requestUnlinked, unlinked, .unlinked(unlinked)),
             try sample(MessageType.visitLogged, visit, .visitLogged(visit), requestId: nil),
         ]
     }

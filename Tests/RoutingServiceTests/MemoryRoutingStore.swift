@@ -55,6 +55,16 @@ final class MemoryRoutingStore: RoutingStore {
         var summonses: [Summons] = []
         var outbox: [Emitted] = []
         var queues: Set<UnitRef> = []
+        /// Incident id → (lead, street scope?).
+        var incidents: [UUID: (lead: RequestID, street: String?, acrossGrids: Bool)] = [:]
+        var incidentOf: [RequestID: UUID] = [:]
+
+        static func == (a: State, b: State) -> Bool {
+            a.requests == b.requests && a.satisfaction == b.satisfaction && a.assignments == b.assignments && a.timers == b.timers
+                && a.summonses == b.summonses && a.outbox == b.outbox && a.queues == b.queues && a.incidentOf == b.incidentOf
+                && a.incidents.mapValues { "\($0.lead) \($0.street ?? "-") \($0.acrossGrids)" }
+                    == b.incidents.mapValues { "\($0.lead) \($0.street ?? "-") \($0.acrossGrids)" }
+        }
     }
 
     let state = Mutex(State())
@@ -189,6 +199,32 @@ final class MemoryRoutingStore: RoutingStore {
     }
 
     func knownDepartments(_ ids: [String]) async throws -> [String] { ids.filter(Set(departments.values).contains) }
+
+    // MARK: Incidents
+
+    func assignments(of request: RequestID) async throws -> [UUID] {
+        state.withLock { $0.assignments.filter { $0.request == request }.map(\.id) }
+    }
+
+    func incident(of request: RequestID) async throws -> (id: UUID, lead: RequestID)? {
+        state.withLock { state in state.incidentOf[request].flatMap { id in state.incidents[id].map { (id, $0.lead) } } }
+    }
+
+    func insertIncident(_ incident: UUID, grid: String?, street: String?, category: String, lead: RequestID) async throws {
+        state.withLock { $0.incidents[incident] = (lead, street, false) }
+    }
+
+    func setIncident(_ incident: UUID?, of request: RequestID) async throws { state.withLock { $0.incidentOf[request] = incident } }
+
+    func incidentGrids(_ incident: UUID) async throws -> [String] {
+        state.withLock { state in
+            Set(state.incidentOf.filter { $0.value == incident }.compactMap { state.requests[$0.key]?.gridId }).sorted()
+        }
+    }
+
+    func widenIncident(_ incident: UUID, street: String) async throws {
+        state.withLock { $0.incidents[incident]?.acrossGrids = true }
+    }
 
     // MARK: Messages
 

@@ -41,6 +41,7 @@ struct StaffCommandTests {
                 lifecycle: lifecycle,
                 category: category,
                 description: "电磁炉炒不了菜",
+                gridId: unit.tier == .grid ? unit.id : nil,
                 streetId: "xiping",
                 correlationId: "c-\(id)"
             )
@@ -158,6 +159,56 @@ struct StaffCommandTests {
         #expect(refusal(try await run(store, .escalate, id, as: "power-officer-1", note: "?")) == .conflict, "the district escalates no further")
         let noDepartment = try await assigned(store, to: street, category: "noise")
         #expect(refusal(try await run(store, .escalate, noDepartment, as: "xu-chunfeng", note: "?")) == .noRoute)
+    }
+
+    @Test(
+        "link and unlink (分析研判): a street officer links a report of another grid into an incident, the lead moves up to the street; a wrongly linked report goes back to its grid"
+    )
+    func linkAndUnlink() async throws {
+        let store = makeStore()
+        let lead = try await assigned(store, to: grid)
+        let other = try await assigned(store, to: otherGrid)
+        let otherOwner = try #require(try await store.ownerAssignment(of: other))
+        let why = "与光华三组共用原水泥厂变压器"
+        #expect(refusal(try await run(store, .link, other, as: "zhao-hongmei", note: why, into: lead)) == .forbidden, "grid staff do not link")
+        #expect(refusal(try await run(store, .link, other, as: "wang-xu", note: why, into: lead)) == .forbidden, "supervisors oversee")
+        #expect(refusal(try await run(store, .link, other, as: "xu-chunfeng", into: lead)) == .validationFailed, "a reason is required")
+        #expect(refusal(try await run(store, .link, other, as: "xu-chunfeng", note: why)) == .validationFailed, "a lead is required")
+        #expect(refusal(try await run(store, .link, other, as: "xu-chunfeng", note: why, into: other)) == .validationFailed, "not into itself")
+        #expect(refusal(try await run(store, .link, other, as: "xu-chunfeng", note: why, into: RequestID())) == .validationFailed, "an unknown lead")
+
+        let reply = try await run(store, .link, other, as: "xu-chunfeng", note: why, into: lead).get()
+        #expect(reply.state == .merged && reply.message?.contains("the lead moved up to street:xiping") == true, "\(reply.message ?? "")")
+        #expect(lifecycle(store, other)?.state == .merged)
+        #expect(lifecycle(store, lead)?.unit == street && lifecycle(store, lead)?.state == .assigned, "reports from two grids: handled at the street")
+        #expect(store.liveTimers(otherOwner).isEmpty, "the linked report's deadlines stop")
+        let incident = try #require(try await store.incident(of: other))
+        let leadsIncident = try await store.incident(of: lead)
+        #expect(incident.lead == lead && leadsIncident?.id == incident.id)
+        #expect(try await store.incidentGrids(incident.id) == ["guanghua-3", "hongxing-3"])
+        #expect(types(store).suffix(2) == [MessageType.requestMerged, MessageType.requestEscalated])
+        let merged = try #require(store.snapshot.outbox.last { $0.type == MessageType.requestMerged }).decode(RequestEnded.self)
+        #expect(merged.into == lead.description && merged.staff == "xu-chunfeng" && merged.reason == why)
+        let up = try #require(store.snapshot.outbox.last { $0.type == MessageType.requestEscalated }).decode(RequestMoved.self)
+        #expect(up.from == grid && up.to == street && up.staff == "xu-chunfeng" && up.reason.contains("guanghua-3、hongxing-3"))
+        #expect(refusal(try await run(store, .link, other, as: "xu-chunfeng", note: why, into: lead)) == .conflict, "linked already")
+
+        let before = store.snapshot
+        #expect(refusal(try await run(store, .unlink, other, as: "zhao-hongmei", note: "x")) == .forbidden, "grid staff do not unlink")
+        #expect(refusal(try await run(store, .unlink, other, as: "xu-chunfeng")) == .validationFailed, "a reason is required")
+        #expect(refusal(try await run(store, .unlink, lead, as: "xu-chunfeng", note: "x")) == .conflict, "the lead is not linked into anything")
+        #expect(store.snapshot == before, "refused commands change nothing")
+        let out = try await run(store, .unlink, other, as: "xu-chunfeng", note: "是红星三组自己的线路老化").get()
+        #expect(out.state == .assigned && out.message == "taken out of the incident; assigned to grid:hongxing-3")
+        #expect(lifecycle(store, other)?.unit == otherGrid)
+        let stillLinked = try await store.incident(of: other)
+        #expect(stillLinked == nil)
+        let unlinked = try #require(store.snapshot.outbox.last { $0.type == MessageType.requestUnlinked }).decode(RequestMoved.self)
+        #expect(unlinked.to == otherGrid && unlinked.reason == "是红星三组自己的线路老化")
+        let message = try #require(store.snapshot.outbox.last)
+        #expect(message.exchange == GridLoopExchange.assignments && message.routingKey == otherGrid.routingKey)
+        let newOwner = try #require(try await store.ownerAssignment(of: other))
+        #expect(newOwner != otherOwner && store.liveTimers(newOwner) == ["claim", "claim-warning"], "worked on its own again, with its deadlines")
     }
 
     @Test("return: to the street for arbitration with a reason; the street itself cannot return")

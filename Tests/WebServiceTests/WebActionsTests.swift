@@ -49,12 +49,20 @@ struct WebActionsTests {
         // A street does not return to itself for arbitration.
         #expect(
             WebActions.available(to: officer, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")) == [
-                .claim, .reject, .merge, .reassign,
+                .claim, .reject, .merge, .reassign, .link,
             ]
         )
         #expect(
             WebActions.available(to: officer, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3"))
-                == [.resolve, .escalate, .summon, .reject, .merge, .reassign]
+                == [.resolve, .escalate, .summon, .reject, .merge, .reassign, .link]
+        )
+        // 分析研判: a linked report can be taken out of its incident by the street; grid staff cannot.
+        #expect(WebActions.available(to: officer, on: .init(state: .merged, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")) == [.unlink])
+        #expect(
+            WebActions.available(
+                to: viewer("cui-chunhua", "grid-worker", grid),
+                on: .init(state: .merged, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")
+            ).isEmpty
         )
         // A resolved request with no home grid: the street officer who holds it records the verdict.
         #expect(WebActions.available(to: officer, on: .init(state: .resolved, unit: street, claimedBy: "xu-chunfeng", homeGrid: nil)) == [.feedback])

@@ -109,6 +109,8 @@ struct IntakeConsumers: Sendable {
             try await moved(move, "reopened")
         case .reassigned(let move):
             try await moved(move, "reassigned")
+        case .unlinked(let move):
+            try await moved(move, "taken out of its incident")
         case .summoned(let summoned):
             let detail = "summoned \(summoned.summoned.keys.sorted().joined(separator: ", "))" + (summoned.note.isEmpty ? "" : ": \(summoned.note)")
             try await store.follow(header, state: .claimed, unit: summoned.by, actor: summoned.staff, detail: detail, logger: logger)

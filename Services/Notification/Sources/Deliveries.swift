@@ -24,7 +24,7 @@ struct Deliveries: Sendable {
     static let integrationEvents: Set<String> = [
         MessageType.requestAssigned, MessageType.requestEscalated, MessageType.requestReturned, MessageType.requestReopened,
         MessageType.requestSummoned, MessageType.requestReassigned, MessageType.streetInformed, MessageType.requestOverdue,
-        MessageType.deadlineWarning,
+        MessageType.deadlineWarning, MessageType.requestUnlinked,
     ]
 
     func event(_ delivery: Delivery) async throws {

@@ -56,7 +56,7 @@ package struct EventFacts: Sendable, Equatable {
             self.init(type: event.type, eventId: event.messageId, requestId: claimed.requestId)
             units = [claimed.unit]
             staff = claimed.staff
-        case .escalated(let moved), .returned(let moved), .reassigned(let moved), .reopened(let moved):
+        case .escalated(let moved), .returned(let moved), .reassigned(let moved), .reopened(let moved), .unlinked(let moved):
             self.init(type: event.type, eventId: event.messageId, requestId: moved.requestId)
             units = [moved.to]
             staff = moved.staff

@@ -99,7 +99,7 @@ struct Projector: Sendable {
         case .returned(let moved):
             try await move(moved)
             rollups.bump("returned_from", unit: moved.from.description, at: event.occurredAt)
-        case .reassigned(let moved):
+        case .reassigned(let moved), .unlinked(let moved):
             try await move(moved)
         case .reopened(let moved):
             try await move(moved)

@@ -40,7 +40,14 @@ extension Workflow {
                 window: Double(duplicateWindow.components.seconds)
             ).map(\.description)
             if unit.tier == .grid,
-                try await linkToIncident(requestId, grid: unit.id, category: submission.category, correlationId: envelope.correlationId, store: store)
+                try await linkToIncident(
+                    requestId,
+                    grid: unit.id,
+                    category: submission.category,
+                    location: submission.location,
+                    correlationId: envelope.correlationId,
+                    store: store
+                )
             {
                 return nil  // one of many reports of one problem: handled with the incident's lead
             }

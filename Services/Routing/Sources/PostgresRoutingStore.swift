@@ -22,13 +22,13 @@ struct PostgresRoutingStore: RoutingStore {
     func lockRequest(_ id: RequestID) async throws -> RequestRecord? {
         let rows = try await run(
             """
-            SELECT state, unit, claimed_by, version, category, description, street_id, reopen_count, correlation_id
+            SELECT state, unit, claimed_by, version, category, description, street_id, reopen_count, correlation_id, grid_id
             FROM routing.requests WHERE id = \(id) FOR UPDATE
             """
         )
         guard let row = rows.first else { return nil }
-        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount, correlationId) = try row.decode(
-            (String, String?, String?, Int, String, String, String?, Int, String).self
+        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount, correlationId, gridId) = try row.decode(
+            (String, String?, String?, Int, String, String, String?, Int, String, String?).self
         )
         guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(.conflict, "request is in unknown state \(stateText)") }
         let lifecycle = RequestLifecycle(state: state, unit: unitText.flatMap { try? UnitRef(parsing: $0) }, claimedBy: claimedBy, version: version)
@@ -37,6 +37,7 @@ struct PostgresRoutingStore: RoutingStore {
             lifecycle: lifecycle,
             category: category,
             description: description,
+            gridId: gridId,
             streetId: streetId,
             reopenCount: reopenCount,
             correlationId: correlationId

@@ -29,7 +29,9 @@ package enum RoutingApp: GridLoopServiceApp {
             duplicateWindow: .seconds(Int64(reader.int(forKey: "routing.duplicate.window.hours", default: 72)) * 3600),
             incidents: IncidentRules(
                 threshold: reader.int(forKey: "routing.incident.threshold", default: 5),
-                window: .seconds(Int64(reader.int(forKey: "routing.incident.window.minutes", default: 120)) * 60)
+                window: .seconds(Int64(reader.int(forKey: "routing.incident.window.minutes", default: 120)) * 60),
+                acrossGrids: reader.bool(forKey: "routing.incident.across.grids", default: true),
+                distanceMeters: Double(reader.int(forKey: "routing.incident.distance.meters", default: 800))
             )
         )
         return runtime.makeApplication(

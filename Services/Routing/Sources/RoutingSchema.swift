@@ -282,6 +282,17 @@ enum RoutingSchema {
         // almost nothing, so it sorted every open item instead of reading the work-order index:
         // 16 ms a read at 10,000 items, now 3 ms. (17 creates the current version directly.)
         Migration(version: 18, name: "inbox: page function planned for the unfiltered inbox", statements: [inboxPageFunction]),
+        Migration(
+            version: 19,
+            name: "incidents across the grids of a street",
+            statements: [
+                "ALTER TABLE routing.incidents ADD COLUMN street_id text, ADD COLUMN scope text NOT NULL DEFAULT 'grid' CHECK (scope IN ('grid', 'street'))",
+                "UPDATE routing.incidents i SET street_id = g.street_id FROM routing.grids g WHERE g.id = i.grid_id",
+                "CREATE INDEX incidents_by_street ON routing.incidents (street_id, category, created_at)",
+                "ALTER TABLE routing.requests ADD COLUMN latitude double precision, ADD COLUMN longitude double precision",
+                "CREATE INDEX requests_by_incident ON routing.requests (incident_id) WHERE incident_id IS NOT NULL",
+            ]
+        ),
     ]
 
     /// `routing.inbox_page(...)`: one read of a unit's inbox (counts and the page), planned once

@@ -8,6 +8,8 @@ package struct RequestRecord: Sendable, Equatable {
     package var lifecycle: RequestLifecycle
     package var category: String
     package var description: String
+    /// The grid the request was placed in, if any.
+    package var gridId: String?
     /// The street of the request's grid, if it has one.
     package var streetId: String?
     /// How often the resident has been unsatisfied.
@@ -19,6 +21,7 @@ package struct RequestRecord: Sendable, Equatable {
         lifecycle: RequestLifecycle,
         category: String,
         description: String,
+        gridId: String? = nil,
         streetId: String? = nil,
         reopenCount: Int = 0,
         correlationId: String = ""
@@ -27,6 +30,7 @@ package struct RequestRecord: Sendable, Equatable {
         self.lifecycle = lifecycle
         self.category = category
         self.description = description
+        self.gridId = gridId
         self.streetId = streetId
         self.reopenCount = reopenCount
         self.correlationId = correlationId
@@ -107,6 +111,21 @@ package protocol RoutingStore: Sendable {
     func unitExists(_ unit: UnitRef) async throws -> Bool
     /// Those of `departments` the org has.
     func knownDepartments(_ departments: [String]) async throws -> [String]
+
+    // MARK: Incidents
+
+    /// Every assignment of the request (owner and summonses).
+    func assignments(of request: RequestID) async throws -> [UUID]
+    /// The incident the request is in and that incident's lead.
+    func incident(of request: RequestID) async throws -> (id: UUID, lead: RequestID)?
+    /// Records a new incident led by `lead`, at `grid` (the lead's) in `street`.
+    func insertIncident(_ incident: UUID, grid: String?, street: String?, category: String, lead: RequestID) async throws
+    /// Puts the request in `incident`, or takes it out (`nil`).
+    func setIncident(_ incident: UUID?, of request: RequestID) async throws
+    /// The grids the incident's reports come from, sorted.
+    func incidentGrids(_ incident: UUID) async throws -> [String]
+    /// Marks the incident as spanning grids: handled at its street.
+    func widenIncident(_ incident: UUID, street: String) async throws
 
     // MARK: Messages
 

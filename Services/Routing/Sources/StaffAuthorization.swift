@@ -30,6 +30,7 @@ package enum StaffAuthorization {
         actingFor: UnitRef?,
         requestUnit: UnitRef,
         homeGrid: String?,
+        requestStreet: String? = nil,
         summoned: Set<UnitRef>
     ) -> CommandRefused? {
         guard let actor else { return CommandRefused(.forbidden, "unknown staff '\(staffId)': not in the org file") }
@@ -61,6 +62,14 @@ package enum StaffAuthorization {
         case .summon:
             guard actor.role == "street-officer" else { return CommandRefused(.forbidden, "only street officers summon departments (吹哨报到)") }
             return ownsIt ? nil : elsewhere
+        case .link, .unlink:
+            guard actor.role == "street-officer" else {
+                return CommandRefused(.forbidden, "only street officers link reports into an incident or take them out (分析研判)")
+            }
+            let ofTheStreet = requestStreet.flatMap { try? UnitRef(tier: .street, id: $0) }
+            return actor.unit == ofTheStreet || ownsIt
+                ? nil
+                : CommandRefused(.forbidden, "\(actor.id) works for \(actor.unit); the report is from \(ofTheStreet?.description ?? "no street")")
         case .reassign:
             guard ["grid-leader", "street-officer", "department-officer"].contains(actor.role) else {
                 return CommandRefused(.forbidden, "only a leader reassigns: grid leaders, street officers, department officers, supervisors")
@@ -71,7 +80,7 @@ package enum StaffAuthorization {
 }
 
 extension StaffAuthorization {
-    /// Refuses `command` unless its actor may take it on `request` now (see ``refusal(_:actor:staffId:actingFor:requestUnit:homeGrid:summoned:)``).
+    /// Refuses `command` unless its actor may take it on `request` now (see ``refusal(_:actor:staffId:actingFor:requestUnit:homeGrid:requestStreet:summoned:)``).
     static func check(_ command: StaffCommand, on request: RequestRecord, at unit: UnitRef, store: some RoutingStore) async throws {
         let actor = try await store.staffMember(command.staff)
         let home = try await store.homeUnit(of: request.id)
@@ -83,6 +92,7 @@ extension StaffAuthorization {
             actingFor: command.unit,
             requestUnit: unit,
             homeGrid: home?.tier == .grid ? home?.id : nil,
+            requestStreet: request.streetId,
             summoned: Set(summoned)
         ) {
             throw refusal

@@ -198,6 +198,7 @@ package enum Pages {
             {{#needsDepartments}}<label>{{t.departments}}<select name="departments" multiple required>{{#departments}}<option value="{{id}}">{{name}}</option>{{/departments}}</select></label>{{/needsDepartments}}
             {{#needsTarget}}<label>{{t.target}}<input name="target" required placeholder="grid:hongxing-3" maxlength="80"></label>{{/needsTarget}}
             {{#needsInto}}<label>{{t.into}}<input name="into" required value="{{suggestedInto}}" maxlength="40"></label>{{/needsInto}}
+            {{#needsReport}}<label>{{t.report}}<input name="report" required maxlength="40"></label>{{/needsReport}}
             {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
               <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
             </select></label>{{/needsSatisfaction}}
@@ -244,7 +245,7 @@ package enum Pages {
         "inboxTitle": "待办", "all": "全部", "summons": "吹哨报到", "new": "新", "overdue": "已超时", "late": "已超时", "left": "剩余",
         "possibleDuplicate": "可能与另一件重复", "nothingOpen": "没有待办事项。", "more": "更多", "dashboard": "督办看板",
         "backToInbox": "返回待办", "unit": "当前处理单位", "place": "地点", "reporter": "反映人", "due": "时限", "actions": "可以做的",
-        "departments": "吹哨的部门", "target": "改派到", "into": "并入的诉求编号", "satisfaction": "居民评价",
+        "departments": "吹哨的部门", "target": "改派到", "into": "并入的诉求编号", "report": "要并入本事件的诉求编号", "satisfaction": "居民评价",
         "satisfied": "满意", "basicallySatisfied": "基本满意", "unsatisfied": "不满意", "trail": "处理记录", "verified": "记录链已核验",
         "notVerified": "记录链核验未通过", "done": "已完成：",
         "newRequest": "新建诉求", "submitTitle": "新建诉求", "grid": "网格", "chooseGrid": "选择网格", "category": "类别", "description": "问题描述",
@@ -270,7 +271,8 @@ package enum Pages {
         "dashboard": "Supervisors' dashboard",
         "backToInbox": "Back to the inbox", "unit": "Held by", "place": "Place", "reporter": "Reported by", "due": "Deadline",
         "actions": "What you can do",
-        "departments": "Departments to summon", "target": "Move to", "into": "Merge into request", "satisfaction": "The resident's verdict",
+        "departments": "Departments to summon", "target": "Move to", "into": "Merge into request", "report": "Request to link into this incident",
+        "satisfaction": "The resident's verdict",
         "satisfied": "Satisfied", "basicallySatisfied": "Basically satisfied", "unsatisfied": "Unsatisfied", "trail": "Trail",
         "verified": "trail verified",
         "notVerified": "trail failed verification", "done": "Done: ",
@@ -309,6 +311,8 @@ package enum Pages {
         case .reassign: return (en ? "Reassign" : "改派", en ? "Why" : "原因", false)
         case .reject: return (en ? "Reject" : "不予受理", en ? "Why" : "原因", true)
         case .merge: return (en ? "Merge into another" : "合并", en ? "Why" : "原因", true)
+        case .link: return (en ? "Link into an incident" : "并入事件", en ? "Why it is the same problem" : "并入原因", true)
+        case .unlink: return (en ? "Take out of the incident" : "移出事件", en ? "Why it is a different problem" : "移出原因", true)
         case .feedback: return (en ? "Record the on-site check" : "回访登记", en ? "What you saw on site" : "现场核实情况", false)
         }
     }

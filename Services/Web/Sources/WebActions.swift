@@ -74,6 +74,12 @@ package enum WebActions {
             }
         }
         if viewer.role == "supervisor", [.assigned, .claimed].contains(situation.state) { actions.append(.reassign) }
+        // 分析研判: the street links other reports of its grids into an incident it holds, and
+        // takes a wrongly linked report out (routing checks the street).
+        if viewer.role == "street-officer" {
+            if holds, [.assigned, .claimed].contains(situation.state) { actions.append(.link) }
+            if situation.state == .merged { actions.append(.unlink) }
+        }
         // The on-site check and the resident's verdict: the home grid's staff, or a supervisor.
         if situation.state == .resolved {
             // As routing decides (StaffAuthorization.refusal): the home grid's staff, a supervisor, or

@@ -479,6 +479,7 @@ package struct WebController: Sendable {
             case .merge:
                 form["needsInto"] = true
                 form["suggestedInto"] = item?.possibleDuplicateOf ?? ""
+            case .link: form["needsReport"] = true
             case .feedback: form["needsSatisfaction"] = true
             // A department's or a worker's evidence of the result (not for a summons' report).
             case .resolve: form["needsPhoto"] = true
@@ -619,6 +620,21 @@ package struct WebController: Sendable {
         if action == .summon { command["departments"] = form["departments"] ?? [] }
         if action == .reassign, let target = form["target"]?.first { command["target"] = target.trimmingCharacters(in: .whitespaces) }
         if action == .merge, let into = form["into"]?.first { command["into"] = into.trimmingCharacters(in: .whitespaces) }
+        // Linking is done to the other report, into the incident this page's request leads.
+        var commandTarget = id
+        if action == .link {
+            let report = (form["report"]?.first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            guard UUID(uuidString: report) != nil else {
+                return try await requestPage(
+                    request,
+                    context: context,
+                    error: en ? "Please give the request id of the report to link." : "请填写要并入的诉求编号。",
+                    status: .badRequest
+                )
+            }
+            command["into"] = id
+            commandTarget = report
+        }
         if action == .feedback, let satisfaction = form["satisfaction"]?.first { command["satisfaction"] = satisfaction }
         if action == .claim || action == .resolve, session.unit?.tier == .district { command["unit"] = session.unit?.description }
         let key = form["key"]?.first.flatMap { UUID(uuidString: $0) }?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
@@ -627,7 +643,7 @@ package struct WebController: Sendable {
             answer = try await backend.call(
                 .POST,
                 "routing",
-                "/v1/requests/\(id)/commands",
+                "/v1/requests/\(commandTarget)/commands",
                 token: session.token,
                 json: command,
                 headers: ["Idempotency-Key": "web:\(key)"]
@@ -676,7 +692,8 @@ package struct WebController: Sendable {
             "request.received": ("受理", "received"), "request.assigned": ("分派", "assigned"), "request.claimed": ("认领", "claimed"),
             "request.resolved": ("办结", "resolved"), "request.escalated": ("上报", "escalated"), "request.returned": ("退回协调", "returned"),
             "request.reassigned": ("改派", "reassigned"), "request.closed": ("结案", "closed"), "request.reopened": ("重办", "reopened"),
-            "request.rejected": ("不予受理", "rejected"), "request.merged": ("合并", "merged"), "request.summoned": ("吹哨", "summoned"),
+            "request.rejected": ("不予受理", "rejected"), "request.merged": ("合并", "merged"), "request.unlinked": ("移出事件", "taken out of the incident"),
+            "request.summoned": ("吹哨", "summoned"),
             "request.summons.acknowledged": ("部门报到", "summons acknowledged"), "request.summons.done": ("部门办结", "summons done"),
             "contact.viewed": ("查看电话", "phone viewed"), "request.deadline.warning": ("时限预警", "deadline warning"),
             "request.overdue": ("超时", "overdue"),

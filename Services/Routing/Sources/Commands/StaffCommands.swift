@@ -20,6 +20,11 @@ package enum StaffCommands {
             throw CommandRefused(.notFound, "'\(command.requestId)' is not a request id")
         }
         guard let request = try await store.lockRequest(requestId) else { throw CommandRefused(.notFound, "no request \(command.requestId)") }
+        if command.action == .unlink, residentAt == nil {
+            // A report linked on arrival was never assigned: no owner, no unit yet.
+            try await StaffAuthorization.check(command, on: request, at: request.lifecycle.unit ?? RoutingRules.triage, store: store)
+            return try await Link.unlink(command, request: request, correlationId: correlationId, store: store)
+        }
         let owner = try await store.ownerAssignment(of: requestId)
         guard let owner, let unit = request.lifecycle.unit else { throw CommandRefused(.conflict, "the request is not assigned to any unit") }
         if let residentAt {
@@ -43,6 +48,8 @@ package enum StaffCommands {
         case .reassign: return try await Reassign.run(context)
         case .reject, .merge: return try await RejectOrMerge.run(context)
         case .feedback: return try await Feedback.run(context)
+        case .link: return try await Link.run(context)
+        case .unlink: throw CommandRefused(.conflict, "only a report linked into an incident can be taken out of it")
         }
     }
 }
