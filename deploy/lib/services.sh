@@ -119,13 +119,20 @@ wait_healthy() { # port what
 }
 
 # Demo requests (idempotent: fixed keys): the seed's transformer story — the 20 households of
-# 光华三组 report one power problem, which becomes one incident — and a few others.
+# 光华三组 and three of 红星三组 report one power problem, which becomes one street incident —
+# and a few others.
 demo_requests() {
   local url="http://127.0.0.1:$INTAKE_HTTP_PORT/v1/requests" i
   post() { curl -fsS -o /dev/null -XPOST "$url" -H 'content-type: application/json' -H "Idempotency-Key: $1" -d "$2" || log "demo request $1 not accepted"; }
   for i in $(seq -w 1 20); do
     post "demo-transformer-$i" "{\"category\":\"power\",\"description\":\"电磁炉炒不了菜，电饭煲煮不了饭\",\"location\":{\"householdId\":\"guanghua-3-$i\"},
       \"reporter\":{\"name\":\"光华三组居民$i\",\"phone\":\"1380000$((1000 + 10#$i))\"},\"channel\":\"grid-worker\",\"submittedBy\":\"cui-chunhua\"}"
+  done
+  # 红星三组 shares the old cement-works transformer (原水泥厂变压器): its reports join the
+  # incident, which then spans two grids and is handled once at 西平街道.
+  for i in 01 02 03; do
+    post "demo-transformer-hongxing-$i" "{\"category\":\"power\",\"description\":\"灯一闪一闪，电器带不动\",\"location\":{\"householdId\":\"hongxing-3-$i\"},
+      \"reporter\":{\"name\":\"红星三组居民$i\",\"phone\":\"1380000$((2000 + 10#$i))\"},\"channel\":\"grid-worker\",\"submittedBy\":\"zhao-hongmei\"}"
   done
   post demo-water "{\"category\":\"water\",\"description\":\"停水三天\",\"location\":{\"address\":\"西平街道红星社区三组2号\"},\"reporter\":{\"name\":\"李四\",\"phone\":\"13900002222\"},\"channel\":\"hotline\"}"
   post demo-housing "{\"category\":\"housing\",\"description\":\"院墙开裂\",\"location\":{\"latitude\":25.605,\"longitude\":103.805},\"reporter\":{\"name\":\"王五\",\"phone\":\"13900003333\",\"language\":\"en\"},\"channel\":\"web\"}"

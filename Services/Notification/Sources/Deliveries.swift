@@ -87,9 +87,15 @@ struct Deliveries: Sendable {
             try await remember(submission, requestId: facts.requestId, on: connection, logger: logger)
         } else if facts.type == MessageType.requestMerged, let into = facts.into {
             try await connection.query(
-                "INSERT INTO notification.links (request_id, into_request_id) VALUES (\(facts.requestId), \(into)) ON CONFLICT (request_id) DO NOTHING",
+                """
+                INSERT INTO notification.links (request_id, into_request_id) VALUES (\(facts.requestId), \(into))
+                ON CONFLICT (request_id) DO UPDATE SET into_request_id = excluded.into_request_id
+                """,
                 logger: logger
             )
+        } else if facts.type == MessageType.requestUnlinked {
+            // Taken out of its incident: told about its own resolution from now on, not the lead's.
+            try await connection.query("DELETE FROM notification.links WHERE request_id = \(facts.requestId)", logger: logger)
         } else if facts.type == MessageType.requestAssigned, let unit = facts.units.first, unit.tier == .grid {
             // The first grid assignment names the reporter's grid (for requests given by address).
             try await connection.query(

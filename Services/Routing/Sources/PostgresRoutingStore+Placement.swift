@@ -74,7 +74,8 @@ extension PostgresRoutingStore {
 
     /// The incident of `category` a new report at `grid` joins: the newest whose lead is still
     /// open, in the same grid, or (`street` given) in the street with a report made within
-    /// `window` seconds and, where both have coordinates, within `near`'s distance.
+    /// `window` seconds — and, when the new report has coordinates and some of the incident's
+    /// reports do, one of those within `near`'s distance.
     func incidentToJoin(
         grid: String,
         street: String?,
@@ -88,10 +89,13 @@ extension PostgresRoutingStore {
             """
             SELECT i.id, i.lead_request_id FROM routing.incidents i JOIN routing.requests r ON r.id = i.lead_request_id
             WHERE i.category = \(category) AND r.state NOT IN ('closed', 'rejected', 'merged')
-              AND (i.grid_id = \(grid) OR (\(street)::text IS NOT NULL AND i.street_id = \(street) AND EXISTS (
-                    SELECT 1 FROM routing.requests m WHERE m.incident_id = i.id AND m.created_at > now() - make_interval(secs => \(seconds))
-                      AND (\(near.latitude)::float8 IS NULL OR \(near.longitude)::float8 IS NULL OR m.latitude IS NULL OR m.longitude IS NULL
-                           OR 12742000 * asin(sqrt(power(sin(radians(m.latitude - \(near.latitude)) / 2), 2)
+              AND (i.grid_id = \(grid) OR (\(street)::text IS NOT NULL AND i.street_id = \(street)
+                AND EXISTS (SELECT 1 FROM routing.requests m WHERE m.incident_id = i.id AND m.created_at > now() - make_interval(secs => \(seconds)))
+                AND (\(near.latitude)::float8 IS NULL OR \(near.longitude)::float8 IS NULL
+                     OR NOT EXISTS (SELECT 1 FROM routing.requests m WHERE m.incident_id = i.id AND m.latitude IS NOT NULL AND m.longitude IS NOT NULL)
+                     OR EXISTS (
+                        SELECT 1 FROM routing.requests m WHERE m.incident_id = i.id AND m.latitude IS NOT NULL AND m.longitude IS NOT NULL
+                          AND 12742000 * asin(sqrt(power(sin(radians(m.latitude - \(near.latitude)) / 2), 2)
                                 + cos(radians(\(near.latitude))) * cos(radians(m.latitude)) * power(sin(radians(m.longitude - \(near.longitude)) / 2), 2)))
                               <= \(near.meters)))))
             ORDER BY (i.grid_id = \(grid)) DESC, i.created_at DESC LIMIT 1
