@@ -33,37 +33,13 @@ extension Staff {
             if let staff, let subject = AccessClaims.unverifiedSubject(of: token), subject != staff {
                 throw CLIFailure("GRIDLOOP_TOKEN is \(subject)'s, not \(staff)'s")
             }
-            let base = ProcessInfo.processInfo.environment["GRIDLOOP_ROUTING_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8083"
-            guard var components = URLComponents(string: base + "/v1/inbox"), components.host != nil else {
-                throw CLIFailure("GRIDLOOP_ROUTING_URL must look like http://host:8083, not '\(base)'")
-            }
             var items: [URLQueryItem] = [URLQueryItem(name: "limit", value: String(limit))]
             if let unit { items.append(URLQueryItem(name: "unit", value: unit)) }
             if let state { items.append(URLQueryItem(name: "state", value: state)) }
             if let category { items.append(URLQueryItem(name: "category", value: category)) }
             if overdue { items.append(URLQueryItem(name: "overdue", value: "true")) }
             if mine { items.append(URLQueryItem(name: "mine", value: "true")) }
-            components.queryItems = items
-            guard let url = components.string else { throw CLIFailure("cannot build the inbox URL from '\(base)'") }
-            var request = HTTPClientRequest(url: url)
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            let response: HTTPClientResponse
-            let body: ByteBuffer
-            do {
-                response = try await HTTPClient.shared.execute(
-                    request,
-                    timeout: .seconds(Int64(CLIConnections.connectTimeout.components.seconds) + 10)
-                )
-                body = try await response.body.collect(upTo: 16 << 20)
-            } catch {
-                throw CLIFailure("cannot reach routing at \(base) (GRIDLOOP_ROUTING_URL): \(error)")
-            }
-            let bytes = Array(buffer: body)
-            guard response.status.code == 200 else {
-                let problem = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-                let detail = (problem?["detail"] as? String) ?? (problem?["title"] as? String) ?? String(decoding: bytes, as: UTF8.self)
-                throw CLIFailure("routing refused the inbox (\(response.status.code)): \(detail)")
-            }
+            let bytes = try await ServiceHTTP.routing.call(.GET, "/v1/inbox", query: items, what: "the inbox")
             if json {
                 print(String(decoding: bytes, as: UTF8.self))
                 return

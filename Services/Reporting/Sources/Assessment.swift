@@ -3,7 +3,7 @@ import Foundation
 /// How grid workers are scored (configurable: `REPORTING_WEIGHT_VOLUME`, `…_QUALITY`,
 /// `…_TIMELINESS`, `REPORTING_VISITS_PER_HOUSEHOLD_MONTH`, `REPORTING_COLLECT_PER_HOUSEHOLD_MONTH`,
 /// `REPORTING_AWARDS_GOLD`, `REPORTING_AWARDS_EXCELLENT`, `REPORTING_AWARDS_SCORE_FLOOR`,
-/// `REPORTING_SUBSIDY_YUAN`), and how the 12345 rates are weighed for units and for the
+/// `REPORTING_SUBSIDY_YUAN`, `REPORTING_REPEAT_DAYS`), and how the 12345 rates are weighed for units and for the
 /// quality part (`REPORTING_RATES_BASIC_SATISFIED_WEIGHT`, `REPORTING_RATES_WEIGHTS`).
 package struct AssessmentRules: Sendable, Codable, Equatable {
     package var volumeWeight = 0.3
@@ -22,6 +22,9 @@ package struct AssessmentRules: Sendable, Codable, Equatable {
     package var subsidyYuanPerResidentYear = 15.0
     /// The 12345 rates' weights: every figure's ``Figures/rates12345`` and the quality part.
     package var rates12345 = Rates12345Rules()
+    /// A report is a repeat when the same household or address reported the same category
+    /// this many days before (`REPORTING_REPEAT_DAYS`; hotspots and recurring problems).
+    package var repeatDays = 90
 
     package init() {}
 }

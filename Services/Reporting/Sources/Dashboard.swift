@@ -28,6 +28,7 @@ struct Dashboard: Sendable {
     func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("dashboard") { request, context in try await overview(request, context: context) }
         router.get("dashboard/workers/:staff") { request, context in try await worker(request, context: context) }
+        router.get("dashboard/hotspots") { request, context in try await hotspotsPage(request, context: context) }
         router.get("dashboard/requests/:id") { request, context in try await requestPage(request, context: context) }
         router.get("dashboard/signin") { request, _ in try await signIn(request) }
         router.get("dashboard/static/dashboard.css") { _, _ in Self.stylesheet() }
@@ -117,6 +118,7 @@ struct Dashboard: Sendable {
             "trendChart": Charts.lines(trend, names: [text["response"], text["resolution"], text["satisfaction"]]).text,
             "overdueCount": "\(overdue.count)", "overdue": overdueRows, "hasOverdue": !overdueRows.isEmpty,
             "figureSections": figureSections, "workers": workerRows, "hasWorkers": !workerRows.isEmpty,
+            "analysis": try await analysis(request, context: context, period: period, street: nil, text: text, compact: true),
         ]
         return page("overview", model, title: text["title"], text: text)
     }
@@ -214,7 +216,7 @@ struct Dashboard: Sendable {
     }
 
     /// Template `template` with `model` in the layout, as a page with the dashboard's security headers.
-    private func page(_ template: String, _ model: [String: Any], title: String, text: Texts) -> Response {
+    func page(_ template: String, _ model: [String: Any], title: String, text: Texts) -> Response {
         var model = model
         model["t"] = text.words
         model["lang"] = text.language
@@ -317,6 +319,13 @@ struct Texts {
         "claimDue": "认领时限", "resolveDue": "办结时限", "trail": "全程留痕", "event": "事件", "actor": "经办人",
         "verified": "留痕链校验通过", "broken": "留痕链校验失败：记录可能被改动", "unverified": "无法向受理服务核验留痕，以下为报表服务收到的事件",
         "act": "办理",
+        "hotspots": "热点与重复问题", "district": "全区", "heatTitle": "热点：网格 × 类别", "total": "合计",
+        "heatHint": "本期各网格各类别的诉求件数，颜色越深越多；小字为其中重复或重办的件数。",
+        "recurringTitle": "重复问题", "recurringHint": "同一户或同一地址在期限内再次反映同类问题，或居民不满意被重办的诉求。",
+        "reports": "件", "repeats": "重复", "reopened": "重办", "recurringRate": "重复率", "recurringShort": "件重复",
+        "focusTitle": "每月一题", "focusNone": "本月尚未确定“每月一题”。", "shortlist": "候选（按件数与重复件数）：", "focusName": "题目",
+        "owner": "责任人", "due": "完成时限", "markFocus": "定为本月一题", "note": "进展", "progress": "完成度", "addNote": "记录进展",
+        "focusDone": "已完成", "marked": "已定为本月一题。", "noted": "进展已记录。", "fullAnalysis": "查看全部热点与重复问题 →",
     ]
     static let english = [
         "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate",
@@ -336,5 +345,15 @@ struct Texts {
         "event": "Event",
         "actor": "By", "verified": "trail verified", "broken": "trail verification FAILED: a record may have been altered",
         "unverified": "intake cannot be asked to verify the trail; the events reporting received follow", "act": "Act on it",
+        "hotspots": "Hotspots and recurring problems", "district": "whole district", "heatTitle": "Hotspots: grids × categories", "total": "Total",
+        "heatHint": "Requests received in the period per grid and category, darker for more; the small figure counts repeats and reopened ones.",
+        "recurringTitle": "Recurring problems",
+        "recurringHint":
+            "The same household or address reporting the same category again within the window, or a request reopened by an unsatisfied resident.",
+        "reports": "reports", "repeats": "Repeats", "reopened": "Reopened", "recurringRate": "Recurring rate", "recurringShort": "recurring",
+        "focusTitle": "Problem of the month (每月一题)", "focusNone": "No problem of the month chosen yet.",
+        "shortlist": "Candidates (by reports and recurring reports):", "focusName": "Title", "owner": "Owner", "due": "Due",
+        "markFocus": "Make it this month's problem", "note": "Progress", "progress": "Done", "addNote": "Record progress", "focusDone": "done",
+        "marked": "Marked as this month's problem.", "noted": "Progress recorded.", "fullAnalysis": "All hotspots and recurring problems →",
     ]
 }

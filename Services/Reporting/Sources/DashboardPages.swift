@@ -42,10 +42,44 @@ package enum DashboardPages {
         {{#rows}}<tr>{{#ranked}}<td>{{rank}}</td>{{/ranked}}<td>{{name}}</td><td>{{composite}}</td><td>{{assigned}}</td><td>{{response}}</td><td>{{resolution}}</td><td>{{satisfaction}}</td><td>{{onTime}}</td><td>{{reopen}}</td><td>{{escalation}}</td><td>{{medianClaim}}</td></tr>{{/rows}}
         </tbody></table></div>{{/hasRows}}{{^rows}}<p class="empty">{{t.none}}</p>{{/rows}}
         """,
+        // 分析研判: heat table, recurring problems, the problem of the month (an `analysis` model in scope).
+        "analysis": """
+        {{#flash}}<p class="ok">{{flash}}</p>{{/flash}}{{#flashError}}<p class="flag">{{flashError}}</p>{{/flashError}}
+        <section id="focus"><h2>{{t.focusTitle}}</h2>
+        {{#focus}}<div class="focus"><p><strong>{{title}}</strong>{{#done}} <span class="ok">✓ {{t.focusDone}}</span>{{/done}}</p>
+        <p>{{gridName}} · {{category}} · {{t.owner}} {{owner}} · {{t.due}} {{dueOn}}</p>
+        <p><progress max="100" value="{{progress}}">{{progress}}%</progress> {{progress}}%</p>
+        {{#notes}}<p class="note"><small>{{at}} · {{staff}} · {{progress}}%</small><br>{{note}}</p>{{/notes}}
+        {{#noteForm}}<form method="post" action="/dashboard/focus/{{id}}/notes"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label>{{t.note}}<textarea name="note" required maxlength="2000" rows="2"></textarea></label>
+        <label>{{t.progress}} <input name="progress" type="number" min="0" max="100" required value="{{progress}}"> %</label>
+        <label><input type="checkbox" name="done" value="1"> {{t.focusDone}}</label> <button type="submit">{{t.addNote}}</button></form>{{/noteForm}}
+        </div>{{/focus}}
+        {{^focus}}<p class="empty">{{t.focusNone}}</p>{{#hasShortlist}}<p>{{t.shortlist}}</p><ol class="shortlist">{{#shortlist}}<li><strong>{{gridName}} · {{category}}</strong> — {{reports}} {{t.reports}}, {{recurring}} {{t.recurringShort}}
+        {{#markForm}}<form method="post" action="/dashboard/focus"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="month" value="{{month}}"><input type="hidden" name="grid" value="{{grid}}"><input type="hidden" name="category" value="{{category}}">
+        <label>{{t.focusName}}<input name="title" required maxlength="200" value="{{title}}"></label>
+        <label>{{t.owner}}<select name="owner" required>{{#owners}}<option value="{{id}}">{{name}}</option>{{/owners}}</select></label>
+        <label>{{t.due}}<input name="dueOn" type="date" required value="{{dueOn}}"></label> <button type="submit">{{t.markFocus}}</button></form>{{/markForm}}</li>{{/shortlist}}</ol>{{/hasShortlist}}{{/focus}}
+        </section>
+        <section><h2>{{t.heatTitle}}</h2><p class="hint">{{t.heatHint}} <a href="{{csvHref}}">CSV</a></p>
+        {{#heat}}{{#hasRows}}<div class="scroll"><table class="heat"><thead><tr><th>{{t.grid}}</th>{{#columns}}<th>{{.}}</th>{{/columns}}<th>{{t.total}}</th></tr></thead><tbody>
+        {{#rows}}<tr><th>{{name}}</th>{{#cells}}<td class="h{{level}}">{{count}}{{#repeatMark}} <small>{{repeatMark}}</small>{{/repeatMark}}</td>{{/cells}}<td>{{total}}</td></tr>{{/rows}}
+        </tbody></table></div>{{/hasRows}}{{^hasRows}}<p class="empty">{{t.none}}</p>{{/hasRows}}{{/heat}}</section>
+        <section><h2>{{t.recurringTitle}}</h2><p class="hint">{{t.recurringHint}}</p>
+        {{#hasRecurring}}<div class="scroll"><table><thead><tr><th>{{t.grid}}</th><th>{{t.category}}</th><th>{{t.reports}}</th><th>{{t.repeats}}</th><th>{{t.reopened}}</th><th>{{t.recurringRate}}</th></tr></thead><tbody>
+        {{#recurring}}<tr><td>{{gridName}}</td><td>{{category}}</td><td>{{reports}}</td><td>{{repeats}}</td><td>{{reopened}}</td><td>{{rate}}</td></tr>{{/recurring}}
+        </tbody></table></div>{{/hasRecurring}}{{^hasRecurring}}<p class="empty">{{t.none}}</p>{{/hasRecurring}}</section>
+        """,
+        "hotspots": """
+        <h1>{{t.hotspots}} <small>{{place}} · {{period}}</small></h1>
+        <nav><a href="/dashboard?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="?lang={{otherLang}}&period={{period}}{{streetQuery}}">{{t.switch}}</a></nav>
+        {{>analysis}}
+        """,
         "overview": """
         <h1>{{t.title}} <small>{{period}}</small></h1>
         <nav><a href="?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="/v1/reports/figures.csv?by=street&period={{period}}">CSV</a> · <a href="?lang={{otherLang}}&period={{period}}">{{t.switch}}</a></nav>
         <section class="rates">{{#rates}}<div class="rate{{#wide}} wide{{/wide}}"><div class="label">{{label}}</div><div class="value">{{value}}</div><div class="detail">{{detail}}</div>{{{gauge}}}{{#formula}}<div class="formula">{{formula}}</div>{{/formula}}</div>{{/rates}}</section>
+        {{#analysis}}{{>analysis}}<p><a href="/dashboard/hotspots?lang={{lang}}&period={{period}}">{{t.fullAnalysis}}</a></p>{{/analysis}}
         <section><h2>{{t.backlog}}</h2>{{{backlogChart}}}</section>
         <section><h2>{{t.trend}}</h2>{{{trendChart}}}</section>
         <section><h2>{{t.overdue}} ({{overdueCount}})</h2>
@@ -99,6 +133,11 @@ package enum DashboardPages {
         .rate .label,.rate .detail{color:#556}.rate.wide{grid-column:span 2}.rate .formula{color:#556;font-size:.8em;margin-top:6px}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9em}
         th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap}.flag{color:#b3261e}.ok{color:#2e7d32}.empty{color:#889}
         svg{max-width:100%;height:auto}
+        .heat td{text-align:center}.heat td small{color:inherit;opacity:.85}.h0{color:#bbb}.h1{background:#fde7d9}.h2{background:#f9b98f}
+        .h3{background:#f08a4b;color:#fff}.h4{background:#c4431b;color:#fff}.hint{color:#556;font-size:.85em}
+        form label{display:block;margin:6px 0}input,select,textarea,button{font:inherit;max-width:100%}textarea{width:100%;box-sizing:border-box}
+        button{background:#0b5cad;color:#fff;border:0;border-radius:6px;padding:6px 12px}progress{width:60%}.note{border-left:3px solid #e3e6ea;padding-left:8px}
+        .shortlist li{margin:8px 0}
 
         """
 }

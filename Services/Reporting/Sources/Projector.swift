@@ -65,7 +65,8 @@ struct Projector: Sendable {
             try await upsertRequest(event, state: .received, category: submission.category, on: connection, logger: logger)
             try await connection.query(
                 """
-                UPDATE reporting.requests SET grid = coalesce(grid, \(submission.location.gridId)), household = \(submission.location.householdId), submitted_by = \(submission.submittedBy),
+                UPDATE reporting.requests SET grid = coalesce(grid, \(submission.location.gridId)), household = \(submission.location.householdId),
+                    address = \(submission.location.address.map { $0.replacingOccurrences(of: " ", with: "") }), submitted_by = \(submission.submittedBy),
                     channel = \(submission.channel.rawValue), reporter_name = \(submission.reporter.name), reporter_phone = \(Masking.phone(submission.reporter.phone)),
                     description = \(submission.description), received_at = \(event.occurredAt)
                 WHERE id = \(received.requestId)

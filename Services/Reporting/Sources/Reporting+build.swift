@@ -63,6 +63,7 @@ package enum ReportingApp: GridLoopServiceApp {
         rules.excellentAwards = reader.int(forKey: "reporting.awards.excellent", default: rules.excellentAwards)
         rules.awardScoreFloor = reader.double(forKey: "reporting.awards.score.floor", default: rules.awardScoreFloor)
         rules.subsidyYuanPerResidentYear = reader.double(forKey: "reporting.subsidy.yuan", default: rules.subsidyYuanPerResidentYear)
+        rules.repeatDays = max(1, reader.int(forKey: "reporting.repeat.days", default: rules.repeatDays))
         rules.rates12345 = try Rates12345Rules(
             basicallySatisfiedWeight: reader.string(forKey: "reporting.rates.basic.satisfied.weight"),
             weights: reader.string(forKey: "reporting.rates.weights")

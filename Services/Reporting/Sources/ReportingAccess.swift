@@ -21,6 +21,21 @@ struct ReportingAccess: Sendable {
         return principal
     }
 
+    /// The street whose hotspots the principal may read, from the `street` asked for: any (or
+    /// the whole district, `nil`) for supervisors and services; their own for a street officer
+    /// (asked or not); refused for others.
+    func hotspotStreet(_ request: Request, asked: String?) async throws -> String? {
+        let principal = try await authenticator.principal(of: request)
+        if principal.readsDistrict { return asked }
+        guard principal.role == "street-officer", let unit = principal.unit, unit.tier == .street else {
+            throw Problem(AuthFailure.forbidden("hotspots are for street officers (their street) and supervisors; not \(principal)"))
+        }
+        guard asked == nil || asked == unit.id else {
+            throw Problem(AuthFailure.forbidden("\(principal.id) reads the hotspots of street \(unit.id), not \(asked ?? "")"))
+        }
+        return unit.id
+    }
+
     /// Refuses unless the principal may read staff member `staff`'s figures.
     func staff(_ request: Request, staff: String, logger: Logger) async throws {
         let principal = try await authenticator.principal(of: request)

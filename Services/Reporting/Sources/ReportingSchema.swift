@@ -110,5 +110,46 @@ enum ReportingSchema {
         .serviceRole(schema: name, version: 6, appendOnly: ["events"]),
         // A row the broker keeps refusing backs off and is parked instead of holding the outbox up.
         .outboxParking(schema: name, version: 7),
+        // 分析研判: hotspots and recurring problems read the request rows by place and category;
+        // the problem of the month (每月一题) is a tracked item with its progress notes.
+        Migration(
+            version: 8,
+            name: "hotspots, recurring problems, problem of the month",
+            statements: [
+                "ALTER TABLE reporting.requests ADD COLUMN address text",
+                "CREATE INDEX requests_by_household ON reporting.requests (category, household, received_at) WHERE household IS NOT NULL",
+                "CREATE INDEX requests_by_address ON reporting.requests (category, address, received_at) WHERE address IS NOT NULL",
+                "CREATE INDEX requests_received ON reporting.requests (received_at)",
+                """
+                CREATE TABLE reporting.focus_items (
+                    id uuid PRIMARY KEY,
+                    month text NOT NULL UNIQUE,
+                    grid text,
+                    category text NOT NULL,
+                    title text NOT NULL,
+                    owner text NOT NULL,
+                    due_on date NOT NULL,
+                    progress integer NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+                    status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+                    marked_by text NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                """
+                CREATE TABLE reporting.focus_notes (
+                    id uuid PRIMARY KEY,
+                    item_id uuid NOT NULL REFERENCES reporting.focus_items (id),
+                    staff text NOT NULL,
+                    note text NOT NULL,
+                    progress integer NOT NULL CHECK (progress BETWEEN 0 AND 100),
+                    at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                "CREATE INDEX focus_notes_by_item ON reporting.focus_notes (item_id, at)",
+            ]
+        ),
+        // Progress notes are a record: appended, never rewritten.
+        .serviceRole(schema: name, version: 9, appendOnly: ["events", "focus_notes"]),
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GridLoopAuth
 import GridLoopDomain
 import GridLoopServiceSupport
 import Hummingbird
@@ -31,6 +32,37 @@ struct ReportsController: Sendable {
                 try await overdue(request, context: context, csv: csv)
             }
             district("v1/reports/trend\(format)", "the trend", router) { request, context in try await trend(request, context: context, csv: csv) }
+        }
+        router.get("v1/reports/hotspots") { request, context in try await hotspots(request, context: context, csv: false) }
+        router.get("v1/reports/hotspots.csv") { request, context in try await hotspots(request, context: context, csv: true) }
+        router.get("v1/reports/focus") { request, context in
+            _ = try await access.authenticator.principal(of: request)
+            let month = request.uri.queryParameters["month"].map(String.init)
+            return try JSONResponse.make(try await reports.store.focusItems(month: month, logger: context.logger))
+        }
+        router.post("v1/reports/focus") { request, context in
+            let principal = try await access.authenticator.principal(of: request)
+            guard principal.role == "supervisor" else {
+                throw Problem(AuthFailure.forbidden("the district marks the problem of the month: supervisors only; not \(principal)"))
+            }
+            let mark = try await Self.body(FocusMark.self, request, title: "Malformed problem of the month")
+            let item = try await reports.store.markFocus(mark, by: principal.id, logger: context.logger)
+            return try JSONResponse.make(item, status: .created)
+        }
+        router.post("v1/reports/focus/:id/notes") { request, context in
+            let principal = try await access.authenticator.principal(of: request)
+            guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
+                let item = try await reports.store.focusItems(id: id, logger: context.logger).first
+            else {
+                throw Problem(status: .notFound, code: "not_found", title: "No such problem of the month", detail: "no tracked item with that id")
+            }
+            guard principal.role == "supervisor" || principal.id == item.owner else {
+                throw Problem(
+                    AuthFailure.forbidden("progress on \(item.title) is recorded by its owner (\(item.owner)) or a supervisor; not \(principal)")
+                )
+            }
+            let progress = try await Self.body(FocusProgress.self, request, title: "Malformed progress note")
+            return try JSONResponse.make(try await reports.store.addFocusNote(progress, to: id, by: principal.id, logger: context.logger))
         }
         router.get("v1/reports/workers/:staff") { request, context in
             let staff = context.parameters.get("staff") ?? ""
@@ -210,6 +242,44 @@ struct ReportsController: Sendable {
         return try JSONResponse.make(rows)
     }
 
+    /// A JSON body of at most 64 KiB as `T`, else a `400` naming what is wrong.
+    static func body<T: Decodable>(_: T.Type, _ request: Request, title: String) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 * 1024)
+        do { return try WireJSON.decode(T.self, from: buffer.readableBytesView) } catch { throw Problem.invalidJSON(error, title: title) }
+    }
+
+    /// Hotspots and recurring problems (`street=`, `by=month`), JSON or CSV.
+    private func hotspots(_ request: Request, context: GridLoopRequestContext, csv: Bool) async throws -> Response {
+        let query = request.uri.queryParameters
+        let street = try await access.hotspotStreet(request, asked: query["street"].map(String.init))
+        let by = query["by"].map(String.init) ?? "period"
+        guard ["period", "month"].contains(by) else {
+            throw Problem(status: .badRequest, code: "invalid_by", title: "Invalid by", detail: "by must be period (the default) or month")
+        }
+        let period = try await Self.period(request, reports: reports, context: context)
+        let rows = try await reports.store.hotspots(
+            period,
+            street: street,
+            byMonth: by == "month",
+            repeatDays: reports.rules.repeatDays,
+            logger: context.logger
+        )
+        let hotspots = Hotspots(rows: rows)
+        if csv {
+            return Self.csv(CSV.render(header: HotspotRow.csvHeader, rows: hotspots.hottest.map(\.csvValues)), name: "hotspots-\(period.label)")
+        }
+        return try JSONResponse.make(
+            HotspotsReport(
+                period: period,
+                street: street,
+                repeatDays: reports.rules.repeatDays,
+                hotspots: hotspots.hottest,
+                recurring: hotspots.recurring
+            )
+        )
+    }
+
     /// `limit` (or `name`): 1…`maximum`, else 400.
     static func limit(_ request: Request, name: String = "limit", default value: Int = 100, maximum: Int = 100) throws -> Int {
         guard let text = request.uri.queryParameters[Substring(name)] else { return value }
@@ -218,6 +288,16 @@ struct ReportsController: Sendable {
         }
         return number
     }
+}
+
+struct HotspotsReport: Codable, Sendable {
+    var period: Period
+    var street: String?
+    var repeatDays: Int
+    /// Most reports first.
+    var hotspots: [HotspotRow]
+    /// Rows with recurring reports, most first.
+    var recurring: [HotspotRow]
 }
 
 struct FiguresReport: Codable, Sendable {

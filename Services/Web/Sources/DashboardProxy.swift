@@ -21,7 +21,9 @@ extension WebController {
         query.append("lang=\(visit.language)")
         path += "?" + query.joined(separator: "&")
         let answer: Backend.Answer
-        do { answer = try await backend.call(.GET, "reporting", path, token: session.token, headers: ["X-GridLoop-Web": "1"]) } catch {
+        // The visitor's CSRF token: reporting puts it in the dashboard's forms, which post back here.
+        let proxied = ["X-GridLoop-Web": "1", "X-GridLoop-CSRF": visit.csrf]
+        do { answer = try await backend.call(.GET, "reporting", path, token: session.token, headers: proxied) } catch {
             return page(
                 visit,
                 "message",
@@ -47,5 +49,59 @@ extension WebController {
         if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
         for cookie in visit.setCookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+
+    /// `POST /dashboard/focus` (mark the problem of the month) and `POST /dashboard/focus/{id}/notes`
+    /// (a progress note), from the dashboard's forms: the CSRF token checked here, then
+    /// reporting's `POST /v1/reports/focus…` with the signed-in person's token; back to the
+    /// page with what happened, in words.
+    func dashboardFocus(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
+        var visit = visit(request)
+        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        let body = try await FormBody.read(request)
+        let form = body.fields
+        let en = visit.language == "en"
+        let month = (form["month"]?.first ?? "").trimmingCharacters(in: .whitespaces)
+        let back = "/dashboard/hotspots?lang=\(visit.language)" + (month.count == 7 ? "&period=\(month)" : "")
+        func backWith(_ query: String) -> Response {
+            Self.redirect(back + "&" + query + "#focus", cookies: visit.setCookies)
+        }
+        guard checkCSRF(form, visit) else {
+            return backWith("error=" + Self.queryEscaped(en ? "The form expired; nothing was sent. Try again." : "页面已过期，未提交，请重试。"))
+        }
+        let path: String
+        var json: [String: Any] = [:]
+        if let id = context.parameters.get("id") {
+            guard UUID(uuidString: id) != nil else { return backWith("error=?") }
+            path = "/v1/reports/focus/\(id.lowercased())/notes"
+            json["note"] = form["note"]?.first ?? ""
+            guard let progress = Int((form["progress"]?.first ?? "").trimmingCharacters(in: .whitespaces)) else {
+                return backWith("error=" + Self.queryEscaped(en ? "Please give the progress as a percentage, 0–100." : "请填写完成度（0–100）。"))
+            }
+            json["progress"] = progress
+            if form["done"]?.first == "1" { json["done"] = true }
+        } else {
+            path = "/v1/reports/focus"
+            for field in ["month", "grid", "category", "title", "owner", "dueOn"] {
+                if let value = form[field]?.first?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { json[field] = value }
+            }
+            for field in ["category", "title", "owner", "dueOn"] where json[field] == nil { json[field] = "" }
+        }
+        let answer: Backend.Answer
+        do { answer = try await backend.call(.POST, "reporting", path, token: session.token, json: json) } catch {
+            return backWith("error=" + Self.queryEscaped(en ? "Not sent: the service is not reachable. Try again." : "未发送：服务暂时无法连接，请重试。"))
+        }
+        if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }
+        guard answer.ok else {
+            return backWith("error=" + Self.queryEscaped((en ? "Not done: " : "未完成：") + (answer.problem ?? "\(answer.status)")))
+        }
+        return backWith("done=" + (context.parameters.get("id") == nil ? "marked" : "noted"))
+    }
+
+    /// `text` for a query string's value.
+    static func queryEscaped(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 }

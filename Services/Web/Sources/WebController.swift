@@ -54,6 +54,9 @@ package struct WebController: Sendable {
         router.get("dashboard") { request, context in try await dashboard(request, context: context) }
         router.get("dashboard/workers/:staff") { request, context in try await dashboard(request, context: context) }
         router.get("dashboard/requests/:id") { request, context in try await dashboard(request, context: context) }
+        router.get("dashboard/hotspots") { request, context in try await dashboard(request, context: context) }
+        router.post("dashboard/focus") { request, context in try await dashboardFocus(request, context: context) }
+        router.post("dashboard/focus/:id/notes") { request, context in try await dashboardFocus(request, context: context) }
         router.get("dashboard/static/dashboard.css") { request, context in try await dashboard(request, context: context) }
         router.get("v1/reports/figures.csv") { request, context in try await dashboard(request, context: context) }
         router.get("plates/:grid") { request, context in try await doorPlates(request, context: context) }

@@ -4,6 +4,7 @@
     web_story.py staff    WEB_URL SCREENSHOT_DIR STAFF:SECRET [STAFF:SECRET ...]
     web_story.py resident WEB_URL SCREENSHOT_DIR REQUEST_ID FOLLOW_UP_URL STAFF:SECRET [...]
     web_story.py offline  WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
+    web_story.py analysis WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
 
 The seed's transformer story through the pages only, on a 390x844 phone viewport.
 
@@ -24,6 +25,12 @@ it.
 opens the app (the service worker installs), the signal goes: the inbox opens from the phone's
 copy, a new request submitted is kept on the phone and shown as waiting; the signal comes back:
 it is sent, once. Prints `OFFLINE <description>` for the caller to count.
+
+`analysis` (分析研判): the supervisor's dashboard shows the heat table of grids × categories and
+the recurring problems; on the hotspots page he makes the first candidate of the shortlist the
+problem of the month (每月一题) with the street officer as its owner (a forged post without the
+CSRF token marks nothing); the street officer opens her street's hotspots and records 40%
+progress with a note. Prints `FOCUS <title>`.
 
 Screenshots of each page at phone and desktop width go to SCREENSHOT_DIR. Prints one line per
 step; exits 1 with the reason at the first step that fails.
@@ -506,11 +513,64 @@ def offline_story(driver):
         proxy.terminate()
 
 
+def analysis_story(driver):
+    sign_in(driver, "wang-xu")
+    driver.get(WEB + "/dashboard")
+    body = driver.find_element(By.TAG_NAME, "body").text
+    heat = driver.find_elements(By.CSS_SELECTOR, "table.heat tbody tr")
+    if not heat or "光华社区第三居民小组" not in heat[0].text:
+        fail(f"the dashboard's heat table does not lead with 光华三组: {[row.text for row in heat][:3]!r}")
+    if "重复问题" not in body or "每月一题" not in body:
+        fail(f"the dashboard shows no recurring problems or problem of the month: {body[:400]!r}")
+    hot = driver.find_elements(By.CSS_SELECTOR, "table.heat td.h4")
+    if not hot:
+        fail("no cell of the heat table is shaded as the hottest")
+    print("ok the dashboard shows hotspots and recurring problems", flush=True)
+    shot(driver, "dashboard-analysis")
+
+    driver.get(WEB + "/dashboard/hotspots")
+    candidates = driver.find_elements(By.CSS_SELECTOR, ".shortlist li")
+    if not candidates or "供水" not in candidates[0].text:
+        fail(f"the shortlist does not start with the recurring water problem: {[c.text for c in candidates]!r}")
+    if forged_post(driver, "/dashboard/focus", {"title": "forged", "owner": "xu-chunfeng", "category": "water", "dueOn": "2030-01-01"}) >= 500:
+        fail("a forged post broke the page")
+    driver.get(WEB + "/dashboard/hotspots")
+    if "forged" in driver.find_element(By.TAG_NAME, "body").text:
+        fail("a post without the CSRF token marked the problem of the month")
+    form = driver.find_element(By.CSS_SELECTOR, ".shortlist li form")
+    title = form.find_element(By.NAME, "title")
+    title.clear()
+    title.send_keys("光华三组反复停水：查清管网，一次解决")
+    Select(form.find_element(By.NAME, "owner")).select_by_value("xu-chunfeng")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: "已定为本月一题" in d.find_element(By.TAG_NAME, "body").text)
+    focus = driver.find_element(By.CSS_SELECTOR, "#focus").text
+    if "光华三组反复停水" not in focus or "徐春凤" not in focus:
+        fail(f"the problem of the month is not shown with its owner: {focus!r}")
+    print("FOCUS 光华三组反复停水：查清管网，一次解决", flush=True)
+    shot(driver, "hotspots")
+
+    sign_in(driver, "xu-chunfeng")
+    driver.get(WEB + "/dashboard/hotspots")
+    form = driver.find_element(By.CSS_SELECTOR, "#focus form")
+    form.find_element(By.NAME, "note").send_keys("已约水务局查看三组供水管网，周五开挖")
+    progress = form.find_element(By.NAME, "progress")
+    progress.clear()
+    progress.send_keys("40")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: "进展已记录" in d.find_element(By.TAG_NAME, "body").text)
+    focus = driver.find_element(By.CSS_SELECTOR, "#focus").text
+    if "周五开挖" not in focus or "40%" not in focus:
+        fail(f"the progress note is not shown: {focus!r}")
+    print("ok the owner recorded progress", flush=True)
+    shot(driver, "hotspots-street")
+
+
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     try:
-        {"staff": staff_story, "resident": resident_story, "offline": offline_story}[PHASE](driver)
+        {"staff": staff_story, "resident": resident_story, "offline": offline_story, "analysis": analysis_story}[PHASE](driver)
     finally:
         driver.quit()
     print("PASS", flush=True)
