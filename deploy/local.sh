@@ -107,6 +107,8 @@ cmd_up() {
   set -a; eval "$(service_env)"; set +a
   "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml"
   demo_requests
+  # A first category classifier (no request is closed yet): GridLoop's generated labelled set.
+  "$bin/gridloop" reports train --generated 600 --floor 0.8 >/dev/null || log "the demo's category classifier was not trained"
   # Sign-in secrets for the story's staff (new ones on every `up`; stored hashed).
   local staff secrets_line=""
   for staff in cui-chunhua xu-chunfeng power-officer-1 wang-xu; do

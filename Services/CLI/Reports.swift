@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import GridLoopDomain
 import GridLoopServiceSupport
+import IntakeService
 import Logging
 import ReportingService
 
@@ -8,8 +10,72 @@ import ReportingService
 struct Reports: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reporting's read models, hotspots and the problem of the month.",
-        subcommands: [Rebuild.self, Hotspots.self, Focus.self]
+        subcommands: [Rebuild.self, Hotspots.self, Focus.self, Train.self]
     )
+
+    /// `gridloop reports train`: fit the category classifier on the closed requests.
+    struct Train: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the category classifier on the district's closed requests and print its accuracy on held-out ones.",
+            discussion: """
+                Character n-gram naive Bayes over each closed request's description and final category (after corrections); every \
+                fifth request is held out to measure it, then the model is fitted on all and stored — reporting suggests categories \
+                with the newest (GET /v1/reports/requests/{id}/suggestion). --labelled adds examples from a CSV (text,category), \
+                e.g. a new district's starting set; --generated N adds GridLoop's generated labelled set (a demo or a test). \
+                With --floor the model is stored only if its accuracy reaches it (else exit 1).
+                """
+        )
+
+        @Option(help: "A CSV of labelled examples: text,category (header optional).") var labelled: String?
+        @Option(help: "Add N generated labelled examples (seeded, the same each run).") var generated: Int?
+        @Option(help: "The least held-out accuracy to store the model (0–1).") var floor: Double?
+
+        func run() async throws {
+            var extra: [LabelledText] = []
+            if let labelled {
+                guard let text = try? String(contentsOfFile: labelled, encoding: .utf8) else { throw CLIFailure("cannot read \(labelled)") }
+                for row in CSVReader.rows(text) where row.fields.count >= 2 {
+                    let (example, category) = (row.fields[0], row.fields[1].trimmingCharacters(in: .whitespaces))
+                    if row.line == 1, example == "text", category == "category" { continue }
+                    guard !example.isEmpty, !category.isEmpty else { throw CLIFailure("\(labelled):\(row.line): a text and a category, please") }
+                    extra.append(LabelledText(text: example, category: category))
+                }
+            }
+            if let generated {
+                guard (1...100_000).contains(generated) else { throw CLIFailure("--generated takes 1…100000") }
+                extra += LabelledSamples.generate(count: generated, seed: 7)
+            }
+            if let floor, !(0...1).contains(floor) { throw CLIFailure("--floor is an accuracy between 0 and 1") }
+            let configuration = try CLIEnvironment.configuration()
+            let logger = Logger(label: "gridloop-cli")
+            try await CLIConnections.migrate(ReportingApp.migrator, configuration: configuration, logger: logger)
+            let examples = extra
+            let training = try await withAdminDatabase(schemas: ["reporting"]) { client in
+                try await ReportingApp.train(labelled: examples, floor: floor, on: client, logger: logger)
+            }
+            let evaluation = training.evaluation
+            guard evaluation.heldOut > 0 else {
+                throw CLIFailure("too few examples to measure: \(training.closedRequests) closed requests and \(training.labelled) labelled")
+            }
+            print("examples: \(training.closedRequests) closed requests + \(training.labelled) labelled, \(training.categories.count) categories")
+            print(
+                "held out \(evaluation.heldOut) (every fifth): accuracy \(String(format: "%.1f%%", evaluation.accuracy * 100)) (\(evaluation.correct) of \(evaluation.heldOut))"
+            )
+            for (category, count) in training.categories.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+                let actual = evaluation.confusion[category] ?? [:]
+                let right = actual[category] ?? 0
+                print("  \(category): \(count) examples, \(right)/\(actual.values.reduce(0, +)) held out right")
+            }
+            let corrections = training.corrections
+            print(
+                "corrections so far: \(corrections.recategorized) (a suggestion shown for \(corrections.suggestionShown), followed \(corrections.suggestionFollowed))"
+            )
+            guard let id = training.modelId else {
+                throw CLIFailure("not stored: accuracy \(String(format: "%.3f", evaluation.accuracy)) is below the floor \(floor ?? 0)")
+            }
+            print("stored as model \(id); reporting suggests with it from now on")
+        }
+    }
 
     /// `gridloop reports hotspots`: where problems gather and come back (分析研判).
     struct Hotspots: AsyncParsableCommand {

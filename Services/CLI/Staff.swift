@@ -12,7 +12,7 @@ struct Staff: AsyncParsableCommand {
         abstract: "Work a unit's queue: list its inbox, take, escalate, resolve.",
         subcommands: [
             InboxList.self, Take.self, Escalate.self, Return.self, Summon.self, Reassign.self, Resolve.self, Feedback.self, Reject.self, Merge.self,
-            Link.self, Unlink.self,
+            Link.self, Unlink.self, Recategorize.self,
         ]
     )
 
@@ -79,6 +79,35 @@ struct Staff: AsyncParsableCommand {
 
         func run() async throws {
             try await sendStaffCommand(StaffCommand(action: .link, requestId: request, staff: staff, note: reason, into: into))
+        }
+    }
+
+    /// `gridloop staff recategorize REQUEST --staff ID --category C [--reason …] [--suggested C]`.
+    struct Recategorize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a request's category (the unit holding it); say whether you follow the classifier's suggestion.",
+            discussion: "The correction goes on the trail and is counted, with whether it followed the suggestion shown by `staff take`."
+        )
+
+        @Argument(help: "The request id.") var request: String
+        @Option(help: "Your staff id.") var staff: String
+        @Option(help: "The corrected category.") var category: String
+        @Option(help: "Why.") var reason: String?
+        @Option(help: "The category the classifier suggested to you, if one was shown.") var suggested: String?
+        @Option(help: "Its confidence (0–1), if shown.") var confidence: Double?
+
+        func run() async throws {
+            try await sendStaffCommand(
+                StaffCommand(
+                    action: .recategorize,
+                    requestId: request,
+                    staff: staff,
+                    note: reason,
+                    category: category,
+                    suggested: suggested,
+                    suggestedConfidence: confidence
+                )
+            )
         }
     }
 
@@ -257,6 +286,23 @@ struct Staff: AsyncParsableCommand {
                     claimed by  \(staff)
                     """
                 )
+                // The classifier's suggestion, when it differs (never applied without the staff member).
+                if let bytes = try? await ServiceHTTP.reporting.call(
+                    .GET,
+                    "/v1/reports/requests/\(assignment.requestId)/suggestion",
+                    what: "a suggestion"
+                ),
+                    let suggestion = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+                    suggestion["differs"] as? Bool == true, let category = suggestion["category"] as? String
+                {
+                    let confidence = (suggestion["confidence"] as? Double).map { String(format: "%.0f%%", $0 * 100) } ?? "?"
+                    print(
+                        """
+                        suggested   \(category) (\(confidence)) from the description; if the category is wrong:
+                                    gridloop staff recategorize \(assignment.requestId) --staff \(staff) --category \(category) --suggested \(category)
+                        """
+                    )
+                }
                 if let other = assignment.possibleDuplicateOf {
                     print(
                         """

@@ -160,7 +160,7 @@ public struct CategoryClassifier: Codable, Sendable, Equatable {
 
 extension CategoryClassifier {
     /// One category and its posterior probability.
-    public struct Ranked: Sendable, Equatable {
+    public struct Ranked: Codable, Sendable, Equatable {
         /// The category id.
         public var category: String
         /// The posterior probability, 0...1.

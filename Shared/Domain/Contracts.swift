@@ -256,6 +256,44 @@ public struct RequestEnded: Codable, Sendable, Equatable {
     }
 }
 
+/// Payload of `request.recategorized`: the unit holding the request corrected its category.
+public struct RequestRecategorized: Codable, Sendable, Equatable {
+    public var requestId: String
+    public var from: String
+    public var to: String
+    public var staff: String
+    /// The unit that corrected it.
+    public var unit: UnitRef
+    /// The request's state (unchanged by the correction).
+    public var state: RequestState
+    public var reason: String?
+    /// What the classifier had suggested to the staff member, if anything, and how sure it was.
+    public var suggested: String?
+    public var confidence: Double?
+
+    public init(
+        requestId: String,
+        from: String,
+        to: String,
+        staff: String,
+        unit: UnitRef,
+        state: RequestState,
+        reason: String? = nil,
+        suggested: String? = nil,
+        confidence: Double? = nil
+    ) {
+        self.requestId = requestId
+        self.from = from
+        self.to = to
+        self.staff = staff
+        self.unit = unit
+        self.state = state
+        self.reason = reason
+        self.suggested = suggested
+        self.confidence = confidence
+    }
+}
+
 /// Payload of `request.street.informed`.
 public struct StreetInformed: Codable, Sendable, Equatable {
     public var requestId: String
@@ -346,6 +384,9 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         case link
         /// A street officer takes this report out of its incident: worked on its own again at its grid.
         case unlink
+        /// The unit holding it corrects the request's category to `category` (`note`: why;
+        /// `suggested`: the classifier's suggestion shown, if any).
+        case recategorize
     }
 
     public var action: Action
@@ -368,6 +409,11 @@ public struct StaffCommand: Codable, Sendable, Equatable {
     public var solved: Bool?
     /// For `feedback`: whether the resident says staff contacted them (the 12345 响应率; absent = contacted).
     public var contacted: Bool?
+    /// For `recategorize`: the corrected category.
+    public var category: String?
+    /// For `recategorize`: the category the classifier suggested to the staff member, and its confidence.
+    public var suggested: String?
+    public var suggestedConfidence: Double?
     /// The actor's access token (JWT): routing acts only for the staff member it proves, so
     /// editing `staff` in a message does not let anyone act for another unit.
     public var token: String?
@@ -384,9 +430,15 @@ public struct StaffCommand: Codable, Sendable, Equatable {
         into: String? = nil,
         solved: Bool? = nil,
         contacted: Bool? = nil,
+        category: String? = nil,
+        suggested: String? = nil,
+        suggestedConfidence: Double? = nil,
         token: String? = nil
     ) {
         self.token = token
+        self.category = category
+        self.suggested = suggested
+        self.suggestedConfidence = suggestedConfidence
         self.solved = solved
         self.contacted = contacted
         self.target = target

@@ -34,6 +34,9 @@ public enum MessageType {
     /// A street officer took a report out of the incident it was linked into (``RequestMoved``):
     /// it is worked on its own again, at `to` (its grid) under a new assignment.
     public static let requestUnlinked = "request.unlinked"
+    /// The unit holding a request corrected its category (``RequestRecategorized``), perhaps
+    /// following the classifier's suggestion.
+    public static let requestRecategorized = "request.recategorized"
     /// "Not ours": sent to the street centre for arbitration (``RequestMoved``).
     public static let requestReturned = "request.returned"
     /// Negative feedback: back to the unit that resolved it, or one tier up on the second

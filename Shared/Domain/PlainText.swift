@@ -12,7 +12,7 @@ extension StaffCommand {
     public var fieldWithControlCharacters: String? {
         let fields: [(String, String?)] = [
             ("staff", staff), ("note", note), ("into", into), ("requestId", requestId),
-            ("departments", departments?.joined(separator: " ")),
+            ("departments", departments?.joined(separator: " ")), ("category", category), ("suggested", suggested),
         ]
         return fields.first { _, value in value.map { !PlainText.isClean($0) } ?? false }?.0
     }

@@ -44,6 +44,8 @@ public struct RequestEvent: Sendable, Equatable {
         case merged(RequestEnded)
         /// `request.unlinked`: taken out of an incident, worked on its own again.
         case unlinked(RequestMoved)
+        /// `request.recategorized`: its category corrected by the unit holding it.
+        case recategorized(RequestRecategorized)
         /// `visit.logged`: a grid worker's household visit.
         case visitLogged(VisitLogged)
 
@@ -68,6 +70,7 @@ public struct RequestEvent: Sendable, Equatable {
             case .rejected: MessageType.requestRejected
             case .merged: MessageType.requestMerged
             case .unlinked: MessageType.requestUnlinked
+            case .recategorized: MessageType.requestRecategorized
             case .visitLogged: MessageType.visitLogged
             }
         }
@@ -79,7 +82,8 @@ public struct RequestEvent: Sendable, Equatable {
         MessageType.requestReturned, MessageType.requestReassigned, MessageType.requestReopened, MessageType.requestSummoned,
         MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.streetInformed, MessageType.deadlineWarning,
         MessageType.requestOverdue, MessageType.requestResolved, MessageType.requestClosed, MessageType.requestRejected,
-        MessageType.requestMerged, MessageType.requestUnlinked, MessageType.visitLogged,
+        MessageType.requestMerged, MessageType.requestUnlinked, MessageType.requestRecategorized,
+        MessageType.visitLogged,
     ]
 
     /// The envelope's message id (consumers are idempotent on it).
@@ -150,6 +154,7 @@ public struct RequestEvent: Sendable, Equatable {
         case MessageType.requestRejected: self = try decode(RequestEnded.self, Kind.rejected)
         case MessageType.requestMerged: self = try decode(RequestEnded.self, Kind.merged)
         case MessageType.requestUnlinked: self = try decode(RequestMoved.self, Kind.unlinked)
+        case MessageType.requestRecategorized: self = try decode(RequestRecategorized.self, Kind.recategorized)
         case MessageType.visitLogged: self = try decode(VisitLogged.self, Kind.visitLogged)
         default: throw .unknownType(type)  // the open set of strings; consumers switch over `Kind`
         }

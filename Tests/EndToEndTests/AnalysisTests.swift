@@ -160,4 +160,109 @@ extension EndToEndTests {
             }
         }
     }
+
+    @Test(
+        "suggested category: `reports train` fits the classifier on closed requests and a generated labelled set and prints its held-out accuracy (≥ 80%, the floor); a hotline report filed under the wrong category gets the suggestion on `staff take` and over the API, the grid worker corrects it following the suggestion — on the trail and counted"
+    )
+    func suggestedCategory() async throws {
+        try await GridLoopSystem.with { system, _ in
+            func command(_ arguments: String...) async throws -> CommandResult { try await system.cli(arguments) }
+            // A few requests worked to the end: the district's own closed requests.
+            let closed: [(String, String, String)] = [
+                ("guanghua-3-01", "power", "晚上停电，跳闸了"), ("guanghua-3-02", "water", "停水两天了"), ("guanghua-3-03", "housing", "院墙开裂"),
+                ("guanghua-3-04", "power", "电压低，电饭煲煮不了饭"), ("guanghua-3-05", "water", "水管爆裂"),
+            ]
+            for (household, category, text) in closed {
+                let id = try await submit(
+                    system,
+                    json: submissionJSON(location: "\"householdId\":\"\(household)\"", category: category, description: text)
+                )
+                _ = try await takeUntil(system, unit: "grid:guanghua-3", staff: "cui-chunhua", requestId: id)
+                #expect(try await command("staff", "resolve", id, "--staff", "cui-chunhua", "--note", "处理好了").status == 0)
+                #expect(try await command("staff", "feedback", id, "--staff", "cui-chunhua", "--satisfaction", "satisfied").status == 0)
+                let projected = await eventually {
+                    let count = try? await withDatabase { client in
+                        try await client.query("SELECT count(*)::int FROM reporting.requests WHERE id = \(id) AND state = 'closed'").collect().first?
+                            .decode(Int.self)
+                    }
+                    return count == 1
+                }
+                #expect(projected, "\(id) closed in reporting")
+            }
+            // A starting set for the district: GridLoop's generated labelled descriptions, as CSV.
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("labelled-\(UUID().uuidString).csv")
+            let rows = LabelledSamples.generate(count: 400, seed: 11).map {
+                "\"\($0.text.replacingOccurrences(of: "\"", with: "\"\""))\",\($0.category)"
+            }
+            try (["text,category"] + rows).joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let tooHigh = try await command("reports", "train", "--labelled", file.path, "--floor", "0.999")
+            #expect(tooHigh.status != 0 && tooHigh.stderr.contains("below the floor"), "\(tooHigh.stdout) \(tooHigh.stderr)")
+            let trained = try await command("reports", "train", "--labelled", file.path, "--floor", "0.8")
+            print(trained.stdout)
+            #expect(
+                trained.status == 0 && trained.stdout.contains("examples: 5 closed requests + 400 labelled"),
+                "\(trained.stdout) \(trained.stderr)"
+            )
+            let accuracyLine = trained.stdout.split(separator: "\n").first { $0.hasPrefix("held out 81 (every fifth): accuracy ") }
+            let accuracy = accuracyLine.flatMap { Double($0.split(separator: " ")[6].dropLast()) }
+            #expect((accuracy ?? 0) >= 80, "held-out accuracy above the 80% floor: \(trained.stdout)")
+            #expect(trained.stdout.contains("stored as model"))
+
+            // The hotline filed a power cut under housing: the classifier suggests power, shown, not applied.
+            let wrong = try await submit(
+                system,
+                json: submissionJSON(location: "\"householdId\":\"guanghua-3-09\"", category: "housing", description: "停电了，电磁炉炒不了菜，又跳闸")
+            )
+            let take = try await command("staff", "take", "--unit", "grid:guanghua-3", "--staff", "cui-chunhua", "--wait", "20")
+            #expect(take.status == 0 && take.stdout.contains(wrong) && take.stdout.contains("suggested   power ("), "\(take.stdout) \(take.stderr)")
+            let suggestion = try await http(
+                .GET,
+                system.url("reporting", "/v1/reports/requests/\(wrong)/suggestion"),
+                headers: try await system.bearer("cui-chunhua")
+            )
+            #expect(
+                suggestion.status == 200 && suggestion.json["category"] as? String == "power" && suggestion.json["current"] as? String == "housing"
+            )
+            let confidence = try #require(suggestion.json["confidence"] as? Double)
+            #expect(confidence > 0.5 && suggestion.json["differs"] as? Bool == true, "\(suggestion.body)")
+            let status = try await http(.GET, system.url("intake", "/v1/requests/\(wrong)"))
+            #expect(status.json["category"] as? String == "housing", "never applied silently")
+
+            let byStreet = try await command("staff", "recategorize", wrong, "--staff", "xu-chunfeng", "--category", "power")
+            #expect(byStreet.status != 0, "the street does not hold it")
+            let corrected = try await command(
+                "staff",
+                "recategorize",
+                wrong,
+                "--staff",
+                "cui-chunhua",
+                "--category",
+                "power",
+                "--reason",
+                "是停电不是房屋问题",
+                "--suggested",
+                "power",
+                "--confidence",
+                String(confidence)
+            )
+            #expect(corrected.status == 0 && corrected.stdout.contains("housing → power"), "\(corrected.stdout) \(corrected.stderr)")
+            let onTrail = await eventually {
+                let status = try? await http(.GET, system.url("intake", "/v1/requests/\(wrong)"))
+                let trail = status?.json["trail"] as? [[String: Any]] ?? []
+                return status?.json["category"] as? String == "power"
+                    && trail.contains {
+                        $0["type"] as? String == "request.recategorized" && ($0["detail"] as? String)?.contains("suggested power") == true
+                    }
+                    && status?.json["trailVerified"] as? Bool == true
+            }
+            #expect(onTrail, "the correction on the verified trail")
+            let counted = await eventually {
+                let figures = try? await http(.GET, system.url("reporting", "/v1/reports/classifier"), headers: try await system.bearer("wang-xu"))
+                let corrections = figures?.json["corrections"] as? [String: Any]
+                return corrections?["recategorized"] as? Int == 1 && corrections?["suggestionFollowed"] as? Int == 1
+            }
+            #expect(counted, "the correction counted, following the suggestion")
+        }
+    }
 }

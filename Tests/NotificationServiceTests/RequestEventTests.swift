@@ -99,6 +99,17 @@ struct RequestEventTests {
         let rejected = RequestEnded(requestId: "r1", staff: "s1", reason: "not a request")
         let merged = RequestEnded(requestId: "r1", staff: "s1", reason: "same transformer", into: "r0")
         let unlinked = RequestMoved(requestId: "r1", assignmentId: "a9", from: street, to: grid, staff: "s1", reason: "a different fault")
+        let recategorized = RequestRecategorized(
+            requestId: "r1",
+            from: "housing",
+            to: "power",
+            staff: "w1",
+            unit: grid,
+            state: .claimed,
+            reason: "it is the wiring",
+            suggested: "power",
+            confidence: 0.93
+        )
         let visit = VisitLogged(visitId: "v1", staff: "w1", householdId: "guanghua-3-07", visitedAt: at, note: "all well")
         return [
             try sample(MessageType.requestReceived, received, .received(received)),
@@ -119,6 +130,7 @@ struct RequestEventTests {
             try sample(MessageType.requestRejected, rejected, .rejected(rejected)),
             try sample(MessageType.requestMerged, merged, .merged(merged)),
             try sample(MessageType.requestUnlinked, unlinked, .unlinked(unlinked)),
+            try sample(MessageType.requestRecategorized, recategorized, .recategorized(recategorized)),
             try sample(MessageType.visitLogged, visit, .visitLogged(visit), requestId: nil),
         ]
     }
@@ -213,7 +225,9 @@ struct RequestEventTests {
     }
 
     @Test func notificationTakesTheFactsOfTheKindsItFollowsOnly() throws {
-        let ignored: Set<String> = [MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.visitLogged]
+        let ignored: Set<String> = [
+            MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.visitLogged, MessageType.requestRecategorized,
+        ]
         for sample in try Self.samples() {
             let facts = EventFacts(try RequestEvent(type: sample.type, body: sample.body))
             if ignored.contains(sample.type) {

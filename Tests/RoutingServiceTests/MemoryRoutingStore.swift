@@ -98,6 +98,7 @@ final class MemoryRoutingStore: RoutingStore {
     func state(of id: RequestID) async throws -> RequestState? { state.withLock { $0.requests[id]?.lifecycle.state } }
     func recordSatisfaction(_ satisfaction: Satisfaction, of id: RequestID) async throws { state.withLock { $0.satisfaction[id] = satisfaction } }
     func setReopenCount(_ count: Int, of id: RequestID) async throws { state.withLock { $0.requests[id]?.reopenCount = count } }
+    func setCategory(_ category: String, of id: RequestID) async throws { state.withLock { $0.requests[id]?.category = category } }
 
     // MARK: Assignments
 

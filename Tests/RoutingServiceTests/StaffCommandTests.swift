@@ -211,6 +211,42 @@ struct StaffCommandTests {
         #expect(newOwner != otherOwner && store.liveTimers(newOwner) == ["claim", "claim-warning"], "worked on its own again, with its deadlines")
     }
 
+    @Test("recategorize: the unit holding it corrects the category to one of the org's; on the trail with the suggestion shown; the request stays")
+    func recategorize() async throws {
+        let store = makeStore()
+        let id = try await assigned(store, to: grid, category: "water")
+        func correct(as staff: String, to category: String?, suggested: String? = nil) async throws -> Result<CommandReply, CommandRefused> {
+            let saved = store.snapshot
+            let command = StaffCommand(
+                action: .recategorize,
+                requestId: id.description,
+                staff: staff,
+                note: "是线路问题",
+                category: category,
+                suggested: suggested,
+                suggestedConfidence: suggested == nil ? nil : 0.9
+            )
+            do { return .success(try await StaffCommands.apply(command, correlationId: "c", store: store)) } catch let refused as CommandRefused {
+                store.restore(saved)
+                return .failure(refused)
+            }
+        }
+        #expect(refusal(try await correct(as: "xu-chunfeng", to: "power")) == .forbidden, "the street does not hold it")
+        #expect(refusal(try await correct(as: "cui-chunhua", to: nil)) == .validationFailed)
+        #expect(refusal(try await correct(as: "cui-chunhua", to: "noise")) == .validationFailed, "no department handles it")
+        #expect(refusal(try await correct(as: "cui-chunhua", to: "water")) == .conflict, "unchanged")
+        let before = try #require(lifecycle(store, id))
+        let reply = try await correct(as: "cui-chunhua", to: "power", suggested: "power").get()
+        #expect(reply.message == "category corrected: water → power")
+        #expect(store.snapshot.requests[id]?.category == "power")
+        let after = try #require(lifecycle(store, id))
+        #expect(after.state == before.state && after.unit == before.unit && after.version == before.version + 1, "it stays; its version moves")
+        let event = try #require(store.snapshot.outbox.last { $0.type == MessageType.requestRecategorized })
+        let change = try event.decode(RequestRecategorized.self)
+        #expect(change.from == "water" && change.to == "power" && change.suggested == "power" && change.confidence == 0.9 && change.unit == grid)
+        #expect(event.requestVersion == after.version)
+    }
+
     @Test("return: to the street for arbitration with a reason; the street itself cannot return")
     func returnForArbitration() async throws {
         let store = makeStore()

@@ -56,6 +56,11 @@ struct WebActionsTests {
             WebActions.available(to: officer, on: .init(state: .claimed, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3"))
                 == [.resolve, .escalate, .summon, .reject, .merge, .reassign, .link]
         )
+        // The category is corrected by whoever holds the request (once claimed, the claimer); not by a summoned department.
+        #expect(WebActions.mayRecategorize(officer, on: .init(state: .assigned, unit: street, claimedBy: nil, homeGrid: "guanghua-3")))
+        #expect(!WebActions.mayRecategorize(officer, on: .init(state: .claimed, unit: street, claimedBy: "someone", homeGrid: "guanghua-3")))
+        #expect(!WebActions.mayRecategorize(officer, on: .init(state: .assigned, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")))
+        #expect(!WebActions.mayRecategorize(officer, on: .init(state: .resolved, unit: street, claimedBy: "xu-chunfeng", homeGrid: "guanghua-3")))
         // 分析研判: a linked report can be taken out of its incident by the street; grid staff cannot.
         #expect(WebActions.available(to: officer, on: .init(state: .merged, unit: grid, claimedBy: nil, homeGrid: "guanghua-3")) == [.unlink])
         #expect(

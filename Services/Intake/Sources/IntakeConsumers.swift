@@ -111,6 +111,21 @@ struct IntakeConsumers: Sendable {
             try await moved(move, "reassigned")
         case .unlinked(let move):
             try await moved(move, "taken out of its incident")
+        case .recategorized(let change):
+            var detail = "category \(change.from) → \(change.to)"
+            if let reason = change.reason { detail += ": \(reason)" }
+            if let suggested = change.suggested {
+                detail += "; suggested \(suggested)" + (change.confidence.map { String(format: " (%.0f%%)", $0 * 100) } ?? "")
+            }
+            try await store.follow(
+                header,
+                state: change.state,
+                unit: change.unit,
+                actor: change.staff,
+                detail: detail,
+                category: change.to,
+                logger: logger
+            )
         case .summoned(let summoned):
             let detail = "summoned \(summoned.summoned.keys.sorted().joined(separator: ", "))" + (summoned.note.isEmpty ? "" : ": \(summoned.note)")
             try await store.follow(header, state: .claimed, unit: summoned.by, actor: summoned.staff, detail: detail, logger: logger)

@@ -147,7 +147,15 @@ struct IntakeStore: Sendable {
 
     /// Records a workflow event on the request's trail and, if it is newer than what is
     /// stored, as the request's current status. Idempotent on the event's message id.
-    func follow(_ header: EnvelopeHeader, state: RequestState, unit: UnitRef?, actor: String?, detail: String?, logger: Logger) async throws {
+    func follow(
+        _ header: EnvelopeHeader,
+        state: RequestState,
+        unit: UnitRef?,
+        actor: String?,
+        detail: String?,
+        category: String? = nil,
+        logger: Logger
+    ) async throws {
         guard let requestId = header.requestId.flatMap(UUID.init(uuidString:)), let version = header.requestVersion else {
             throw PoisonMessage("\(header.type) without a request id or version")
         }
@@ -176,6 +184,9 @@ struct IntakeStore: Sendable {
                 """,
                 logger: logger
             )
+            if let category {
+                try await connection.query("UPDATE intake.requests SET category = \(category) WHERE id = \(requestId)", logger: logger)
+            }
         }
     }
 }

@@ -92,7 +92,7 @@ package struct EventFacts: Sendable, Equatable {
             staff = ended.staff
             reason = ended.reason
             into = ended.into
-        case .summonsAcknowledged, .summonsDone, .visitLogged:
+        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized:
             return nil
         }
         requestVersion = event.requestVersion

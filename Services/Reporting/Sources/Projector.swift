@@ -179,6 +179,14 @@ struct Projector: Sendable {
             try await end(ended, state: .rejected, metric: "rejected")
         case .merged(let ended):
             try await end(ended, state: .merged, metric: "merged")
+        case .recategorized(let change):
+            try await upsertRequest(event, state: change.state, unit: change.unit, on: connection, logger: logger)
+            try await connection.query("UPDATE reporting.requests SET category = \(change.to) WHERE id = \(change.requestId)", logger: logger)
+            rollups.bump("recategorized", unit: change.unit.description, at: event.occurredAt)
+            if change.suggested != nil { rollups.bump("suggestion_shown", unit: change.unit.description, at: event.occurredAt) }
+            if let suggested = change.suggested, suggested == change.to {
+                rollups.bump("suggestion_followed", unit: change.unit.description, at: event.occurredAt)
+            }
         case .visitLogged(let visit):
             let inserted = try await connection.query(
                 """

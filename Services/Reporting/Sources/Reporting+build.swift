@@ -33,7 +33,8 @@ package enum ReportingApp: GridLoopServiceApp {
         return runtime.makeApplication(
             consumers: [runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, handler: model.event)]
         ) { router in
-            ReportsController(reports: reports, model: model, access: access).addRoutes(to: router)
+            ReportsController(reports: reports, model: model, access: access, suggestions: CategorySuggestions(postgres: runtime.postgres))
+                .addRoutes(to: router)
             Dashboard(
                 reports: reports,
                 trail: IntakeTrail(baseURL: reader.string(forKey: "reporting.intake.url", default: "http://127.0.0.1:8080")),
@@ -77,5 +78,17 @@ package enum ReportingApp: GridLoopServiceApp {
     }
 
     /// reporting's schema migrations (for `gridloop migrate`).
+    /// Trains the category classifier (for `gridloop reports train`).
+    package static func train(
+        labelled: [LabelledText],
+        floor: Double?,
+        on client: PostgresClient,
+        logger: Logger
+    ) async throws
+        -> CategorySuggestions.Training
+    {
+        try await CategorySuggestions.train(labelled: labelled, floor: floor, on: client, logger: logger)
+    }
+
     package static let migrator = Migrator(schema: ReportingSchema.name, migrations: ReportingSchema.migrations)
 }

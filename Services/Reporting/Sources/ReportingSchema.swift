@@ -151,5 +151,22 @@ enum ReportingSchema {
         ),
         // Progress notes are a record: appended, never rewritten.
         .serviceRole(schema: name, version: 9, appendOnly: ["events", "focus_notes"]),
+        // The category classifier `gridloop reports train` fits on the district's closed requests.
+        Migration(
+            version: 10,
+            name: "category classifier models",
+            statements: [
+                """
+                CREATE TABLE reporting.classifier_models (
+                    id bigserial PRIMARY KEY,
+                    trained_at timestamptz NOT NULL DEFAULT now(),
+                    examples integer NOT NULL,
+                    held_out integer NOT NULL,
+                    accuracy double precision NOT NULL,
+                    model text NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 }

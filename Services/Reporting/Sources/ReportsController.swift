@@ -12,6 +12,7 @@ struct ReportsController: Sendable {
     let reports: Reports
     let model: ReadModel
     let access: ReportingAccess
+    let suggestions: CategorySuggestions
 
     func addRoutes(to router: Router<GridLoopRequestContext>) {
         router.get("v1/reports/summary") { request, context in
@@ -32,6 +33,36 @@ struct ReportsController: Sendable {
                 try await overdue(request, context: context, csv: csv)
             }
             district("v1/reports/trend\(format)", "the trend", router) { request, context in try await trend(request, context: context, csv: csv) }
+        }
+        router.get("v1/reports/requests/:id/suggestion") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            try await access.request(request, id: id, logger: context.logger)
+            guard let suggestion = try await suggestions.suggestion(for: id, logger: context.logger) else {
+                throw Problem(
+                    status: .notFound,
+                    code: "no_suggestion",
+                    title: "No suggestion",
+                    detail: "no request \(id) with a description, or no classifier trained yet (gridloop reports train)"
+                )
+            }
+            return try JSONResponse.make(suggestion)
+        }
+        router.get("v1/reports/classifier") { request, context in
+            try await access.district(request, what: "the classifier's figures")
+            let loaded = try await suggestions.model(logger: context.logger)
+            let stats = try await reports.store.postgres.query(
+                "SELECT examples, held_out, accuracy FROM reporting.classifier_models WHERE id = \(loaded?.id ?? -1)",
+                logger: context.logger
+            ).collect().first.map { try $0.decode((Int, Int, Double).self) }
+            let report = ClassifierReport(
+                trainedAt: loaded?.trainedAt,
+                examples: stats?.0,
+                heldOut: stats?.1,
+                accuracy: stats?.2,
+                categories: loaded?.model.categories ?? [],
+                corrections: try await CategorySuggestions.corrections(on: reports.store.postgres, logger: context.logger)
+            )
+            return try JSONResponse.make(report)
         }
         router.get("v1/reports/hotspots") { request, context in try await hotspots(request, context: context, csv: false) }
         router.get("v1/reports/hotspots.csv") { request, context in try await hotspots(request, context: context, csv: true) }
@@ -288,6 +319,15 @@ struct ReportsController: Sendable {
         }
         return number
     }
+}
+
+struct ClassifierReport: Codable, Sendable {
+    var trainedAt: Date?
+    var examples: Int?
+    var heldOut: Int?
+    var accuracy: Double?
+    var categories: [String]
+    var corrections: CategorySuggestions.Corrections
 }
 
 struct HotspotsReport: Codable, Sendable {

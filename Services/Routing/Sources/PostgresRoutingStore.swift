@@ -68,6 +68,10 @@ struct PostgresRoutingStore: RoutingStore {
         try await run("UPDATE routing.requests SET reopen_count = \(count) WHERE id = \(id)")
     }
 
+    func setCategory(_ category: String, of id: RequestID) async throws {
+        try await run("UPDATE routing.requests SET category = \(category), updated_at = now() WHERE id = \(id)")
+    }
+
     // MARK: Assignments
 
     func ownerAssignment(of request: RequestID) async throws -> UUID? {

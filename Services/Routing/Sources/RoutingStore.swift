@@ -71,6 +71,8 @@ package protocol RoutingStore: Sendable {
     func recordSatisfaction(_ satisfaction: Satisfaction, of id: RequestID) async throws
     /// Records how often the resident has been unsatisfied.
     func setReopenCount(_ count: Int, of id: RequestID) async throws
+    /// Corrects the request's category.
+    func setCategory(_ category: String, of id: RequestID) async throws
 
     // MARK: Assignments
 

@@ -57,7 +57,7 @@ package enum StaffAuthorization {
             return CommandRefused(.forbidden, "supervisors oversee, reassign and record feedback; they do not work queues")
         case .claim, .resolve:
             return ownsIt || summonedHere ? nil : elsewhere
-        case .escalate, .return, .reject, .merge:
+        case .escalate, .return, .reject, .merge, .recategorize:
             return ownsIt ? nil : elsewhere
         case .summon:
             guard actor.role == "street-officer" else { return CommandRefused(.forbidden, "only street officers summon departments (吹哨报到)") }

@@ -199,6 +199,8 @@ package enum Pages {
             {{#needsTarget}}<label>{{t.target}}<input name="target" required placeholder="grid:hongxing-3" maxlength="80"></label>{{/needsTarget}}
             {{#needsInto}}<label>{{t.into}}<input name="into" required value="{{suggestedInto}}" maxlength="40"></label>{{/needsInto}}
             {{#needsReport}}<label>{{t.report}}<input name="report" required maxlength="40"></label>{{/needsReport}}
+            {{#suggestion}}<p class="hint suggestion">{{suggestion}}</p><input type="hidden" name="suggested" value="{{suggested}}"><input type="hidden" name="confidence" value="{{confidence}}">{{/suggestion}}
+            {{#needsCategory}}<label>{{t.category}}<select name="category" required>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>{{/needsCategory}}
             {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
               <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
             </select></label>{{/needsSatisfaction}}
@@ -313,6 +315,7 @@ package enum Pages {
         case .merge: return (en ? "Merge into another" : "合并", en ? "Why" : "原因", true)
         case .link: return (en ? "Link into an incident" : "并入事件", en ? "Why it is the same problem" : "并入原因", true)
         case .unlink: return (en ? "Take out of the incident" : "移出事件", en ? "Why it is a different problem" : "移出原因", true)
+        case .recategorize: return (en ? "Correct the category" : "更正类别", en ? "Why (optional)" : "更正原因（可选）", false)
         case .feedback: return (en ? "Record the on-site check" : "回访登记", en ? "What you saw on site" : "现场核实情况", false)
         }
     }

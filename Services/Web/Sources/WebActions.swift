@@ -39,6 +39,15 @@ package enum WebActions {
         }
     }
 
+    /// Whether `viewer` may correct the request's category (`recategorize`): the staff of the
+    /// unit holding it, while it is open (once claimed, the claimer).
+    package static func mayRecategorize(_ viewer: Viewer, on situation: Situation) -> Bool {
+        guard situation.summons == nil, viewer.unit != nil, viewer.unit == situation.unit,
+            ["grid-worker", "grid-leader", "street-officer", "department-officer"].contains(viewer.role)
+        else { return false }
+        return situation.state == .assigned || (situation.state == .claimed && situation.claimedBy == viewer.id)
+    }
+
     /// The actions `viewer` may take on a request in `situation`, in the order the page shows them.
     package static func available(to viewer: Viewer, on situation: Situation) -> [StaffCommand.Action] {
         // A summoned department answers its summons; the rest of the request is not its own.

@@ -462,7 +462,19 @@ package struct WebController: Sendable {
             summons: item?.kind == .summons ? item?.state : nil
         )
         let viewer = WebActions.Viewer(id: session.staff, role: session.role, unit: session.unit)
-        let actions: [[String: Any]] = WebActions.available(to: viewer, on: situation).map { action in
+        var available = WebActions.available(to: viewer, on: situation)
+        // The classifier's suggested category, shown to whoever holds the request (never applied by itself).
+        var suggestion: (category: String, confidence: Double)?
+        if WebActions.mayRecategorize(viewer, on: situation) {
+            available.append(.recategorize)
+            if let answer = try? await backend.call(.GET, "reporting", "/v1/reports/requests/\(id)/suggestion", token: session.token), answer.ok,
+                let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any], json["differs"] as? Bool == true,
+                let category = json["category"] as? String
+            {
+                suggestion = (category, json["confidence"] as? Double ?? 0)
+            }
+        }
+        let actions: [[String: Any]] = available.map { action in
             let words = Pages.action(action, language: language)
             var form: [String: Any] = [
                 "action": action.rawValue, "label": words.label, "key": UUID().uuidString.lowercased(), "requestId": id, "csrf": visit.csrf,
@@ -483,6 +495,20 @@ package struct WebController: Sendable {
                 form["needsInto"] = true
                 form["suggestedInto"] = item?.possibleDuplicateOf ?? ""
             case .link: form["needsReport"] = true
+            case .recategorize:
+                let chosen = suggestion?.category ?? statusBody.category
+                form["needsCategory"] = true
+                form["categories"] = (CategoryNames.known.contains(chosen) ? CategoryNames.known : CategoryNames.known + [chosen]).map { category in
+                    ["id": category, "name": CategoryNames.label(category, language: language), "selected": category == chosen]
+                }
+                if let suggestion {
+                    let percent = String(format: "%.0f%%", suggestion.confidence * 100)
+                    let name = CategoryNames.label(suggestion.category, language: language)
+                    form["suggestion"] = language == "en" ? "Suggested from the description: \(name) (\(percent))" : "根据描述建议类别：\(name)（\(percent)）"
+                    form["suggested"] = suggestion.category
+                    form["confidence"] = String(format: "%.3f", suggestion.confidence)
+                    form["collapsed"] = false
+                }
             case .feedback: form["needsSatisfaction"] = true
             // A department's or a worker's evidence of the result (not for a summons' report).
             case .resolve: form["needsPhoto"] = true
@@ -639,6 +665,11 @@ package struct WebController: Sendable {
             commandTarget = report
         }
         if action == .feedback, let satisfaction = form["satisfaction"]?.first { command["satisfaction"] = satisfaction }
+        if action == .recategorize {
+            command["category"] = (form["category"]?.first ?? "").trimmingCharacters(in: .whitespaces)
+            if let suggested = form["suggested"]?.first, !suggested.isEmpty { command["suggested"] = suggested }
+            if let confidence = form["confidence"]?.first.flatMap(Double.init) { command["suggestedConfidence"] = confidence }
+        }
         if action == .claim || action == .resolve, session.unit?.tier == .district { command["unit"] = session.unit?.description }
         let key = form["key"]?.first.flatMap { UUID(uuidString: $0) }?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
         let answer: Backend.Answer

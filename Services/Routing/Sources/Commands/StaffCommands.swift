@@ -49,6 +49,7 @@ package enum StaffCommands {
         case .reject, .merge: return try await RejectOrMerge.run(context)
         case .feedback: return try await Feedback.run(context)
         case .link: return try await Link.run(context)
+        case .recategorize: return try await Recategorize.run(context)
         case .unlink: throw CommandRefused(.conflict, "only a report linked into an incident can be taken out of it")
         }
     }
