@@ -223,7 +223,7 @@ let package = Package(
         /// routing's command rules against an in-memory store (as Hummingbird's todos example tests its router), placement, escalation, authorization.
         .testTarget(
             name: "RoutingServiceTests",
-            dependencies: ["RoutingService", "GridLoopDomain", "GridLoopServiceSupport"],
+            dependencies: ["RoutingService", "GridLoopAuth", "GridLoopDomain", "GridLoopServiceSupport"],
             path: "Tests/RoutingServiceTests",
             swiftSettings: swiftSettings
         ),

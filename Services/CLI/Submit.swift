@@ -20,6 +20,7 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Language of the reporter's notifications: zh (default) or en.") var language: String?
     @Option(help: "Channel: grid-worker, hotline, web, cli, open311.") var channel = "cli"
     @Option(help: "Staff id of whoever collected it.") var by: String?
+    @Option(help: "The proactive task (未诉先办) whose household check found this hazard (gridloop tasks list).") var task: String?
     @Option(help: "Idempotency key: the same key never makes a second request (default: random).") var idempotencyKey: String?
     @Flag(help: "Print the submission id after the broker's confirm instead of waiting for intake's reply.") var noWait = false
     @Option(help: "Seconds to wait for intake's reply.") var timeout = 15
@@ -34,7 +35,8 @@ struct Submit: AsyncParsableCommand {
             location: location,
             reporter: .init(name: name, phone: phone, email: email, language: language),
             channel: channel,
-            submittedBy: by
+            submittedBy: by,
+            taskId: task
         )
         let key = idempotencyKey ?? MessageID.make()
         let payload = SubmissionPayload(idempotencyKey: key, submission: draft)

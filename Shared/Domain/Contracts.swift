@@ -65,8 +65,19 @@ public struct Submission: Codable, Sendable, Equatable {
     public var channel: Channel
     /// The staff member who collected it (e.g. the grid worker), if any.
     public var submittedBy: String?
+    /// The proactive task (未诉先办) whose household check found it, if any.
+    public var taskId: String?
 
-    public init(category: String, description: String, location: Location, reporter: Reporter, channel: Channel, submittedBy: String? = nil) {
+    public init(
+        category: String,
+        description: String,
+        location: Location,
+        reporter: Reporter,
+        channel: Channel,
+        submittedBy: String? = nil,
+        taskId: String? = nil
+    ) {
+        self.taskId = taskId
         self.category = category
         self.description = description
         self.location = location

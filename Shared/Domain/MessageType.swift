@@ -53,6 +53,10 @@ public enum MessageType {
     public static let requestResolved = "request.resolved"
     /// A grid worker logged a household visit (``VisitLogged``), published by `gridloop visit log`.
     public static let visitLogged = "visit.logged"
+    /// A street or the district opened a proactive task (未诉先办) for grids (``TaskOpened``).
+    public static let taskOpened = "task.opened"
+    /// A grid's staff checked a household for a task (``TaskChecked``); a hazard found is a request linked to it.
+    public static let taskChecked = "task.checked"
     /// Command to routing from staff (``StaffCommand``).
     public static let staffCommand = "staff.command"
     /// The answer to a command that carried reply-to (``CommandReply``).

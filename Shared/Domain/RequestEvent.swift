@@ -48,6 +48,10 @@ public struct RequestEvent: Sendable, Equatable {
         case recategorized(RequestRecategorized)
         /// `visit.logged`: a grid worker's household visit.
         case visitLogged(VisitLogged)
+        /// `task.opened`: a proactive task (未诉先办) reached grids.
+        case taskOpened(TaskOpened)
+        /// `task.checked`: a household checked for a task.
+        case taskChecked(TaskChecked)
 
         /// The envelope's `type` of this kind (a ``MessageType`` constant).
         public var type: String {
@@ -72,6 +76,8 @@ public struct RequestEvent: Sendable, Equatable {
             case .unlinked: MessageType.requestUnlinked
             case .recategorized: MessageType.requestRecategorized
             case .visitLogged: MessageType.visitLogged
+            case .taskOpened: MessageType.taskOpened
+            case .taskChecked: MessageType.taskChecked
             }
         }
     }
@@ -83,7 +89,7 @@ public struct RequestEvent: Sendable, Equatable {
         MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.streetInformed, MessageType.deadlineWarning,
         MessageType.requestOverdue, MessageType.requestResolved, MessageType.requestClosed, MessageType.requestRejected,
         MessageType.requestMerged, MessageType.requestUnlinked, MessageType.requestRecategorized,
-        MessageType.visitLogged,
+        MessageType.visitLogged, MessageType.taskOpened, MessageType.taskChecked,
     ]
 
     /// The envelope's message id (consumers are idempotent on it).
@@ -156,6 +162,8 @@ public struct RequestEvent: Sendable, Equatable {
         case MessageType.requestUnlinked: self = try decode(RequestMoved.self, Kind.unlinked)
         case MessageType.requestRecategorized: self = try decode(RequestRecategorized.self, Kind.recategorized)
         case MessageType.visitLogged: self = try decode(VisitLogged.self, Kind.visitLogged)
+        case MessageType.taskOpened: self = try decode(TaskOpened.self, Kind.taskOpened)
+        case MessageType.taskChecked: self = try decode(TaskChecked.self, Kind.taskChecked)
         default: throw .unknownType(type)  // the open set of strings; consumers switch over `Kind`
         }
     }

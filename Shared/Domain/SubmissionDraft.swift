@@ -41,6 +41,8 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
     public var reporter: DraftReporter?
     public var channel: String?
     public var submittedBy: String?
+    /// The proactive task (未诉先办) whose household check found this problem, if any.
+    public var taskId: String?
 
     public init(
         category: String? = nil,
@@ -48,8 +50,10 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
         location: Location? = nil,
         reporter: DraftReporter? = nil,
         channel: String? = nil,
-        submittedBy: String? = nil
+        submittedBy: String? = nil,
+        taskId: String? = nil
     ) {
+        self.taskId = taskId
         self.category = category
         self.description = description
         self.location = location
@@ -158,6 +162,10 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
             }
         }
         let submittedBy = text(submittedBy, "submittedBy", max: Limits.id, required: false)
+        let taskId = text(taskId, "taskId", max: 36, required: false)?.lowercased()
+        if let taskId, UUID(uuidString: taskId) == nil {
+            errors.append(FieldError(field: "taskId", code: "invalid", message: "is not a task id"))
+        }
 
         guard errors.isEmpty, let category, let description, let location, let name, let phone, let channel else {
             return .failure(SubmissionInvalid(errors: errors))
@@ -169,7 +177,8 @@ public struct SubmissionDraft: Codable, Sendable, Equatable {
                 location: location,
                 reporter: Reporter(name: name, phone: phone, email: email, language: language),
                 channel: channel,
-                submittedBy: submittedBy
+                submittedBy: submittedBy,
+                taskId: taskId
             )
         )
     }

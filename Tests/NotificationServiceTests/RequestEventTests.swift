@@ -99,6 +99,16 @@ struct RequestEventTests {
         let rejected = RequestEnded(requestId: "r1", staff: "s1", reason: "not a request")
         let merged = RequestEnded(requestId: "r1", staff: "s1", reason: "same transformer", into: "r0")
         let unlinked = RequestMoved(requestId: "r1", assignmentId: "a9", from: street, to: grid, staff: "s1", reason: "a different fault")
+        let opened = TaskOpened(
+            taskId: "t1",
+            title: "雨季前入户检查电线",
+            category: "power",
+            grids: ["guanghua-3"],
+            dueOn: "2026-12-31",
+            openedBy: "xu-chunfeng",
+            unit: street
+        )
+        let checked = TaskChecked(taskId: "t1", householdId: "guanghua-3-01", grid: "guanghua-3", staff: "w1", outcome: .hazard, requestId: "r9")
         let recategorized = RequestRecategorized(
             requestId: "r1",
             from: "housing",
@@ -132,6 +142,8 @@ struct RequestEventTests {
             try sample(MessageType.requestUnlinked, unlinked, .unlinked(unlinked)),
             try sample(MessageType.requestRecategorized, recategorized, .recategorized(recategorized)),
             try sample(MessageType.visitLogged, visit, .visitLogged(visit), requestId: nil),
+            try sample(MessageType.taskOpened, opened, .taskOpened(opened), requestId: nil),
+            try sample(MessageType.taskChecked, checked, .taskChecked(checked), requestId: nil),
         ]
     }
 
@@ -227,6 +239,7 @@ struct RequestEventTests {
     @Test func notificationTakesTheFactsOfTheKindsItFollowsOnly() throws {
         let ignored: Set<String> = [
             MessageType.summonsAcknowledged, MessageType.summonsDone, MessageType.visitLogged, MessageType.requestRecategorized,
+            MessageType.taskOpened, MessageType.taskChecked,
         ]
         for sample in try Self.samples() {
             let facts = EventFacts(try RequestEvent(type: sample.type, body: sample.body))

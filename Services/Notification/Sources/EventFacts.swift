@@ -92,7 +92,7 @@ package struct EventFacts: Sendable, Equatable {
             staff = ended.staff
             reason = ended.reason
             into = ended.into
-        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized:
+        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized, .taskOpened, .taskChecked:
             return nil
         }
         requestVersion = event.requestVersion

@@ -196,7 +196,11 @@ struct Projector: Sendable {
                 logger: logger
             ).collect().count
             if inserted == 1 { rollups.bump("visits", unit: "staff:\(visit.staff)", at: visit.visitedAt) }
-        case .deadlineWarning, .streetInformed:
+        case .taskChecked(let check):
+            // 未诉先办: households checked (the worker's proactive work) and hazards found (the grid's).
+            rollups.bump("task_checks", unit: "staff:\(check.staff)", at: event.occurredAt)
+            if check.outcome == .hazard { rollups.bump("task_hazards", unit: "grid:\(check.grid)", at: event.occurredAt) }
+        case .deadlineWarning, .streetInformed, .taskOpened:
             return false  // no figure counts them
         }
         try await rollups.write(on: connection, logger: logger)

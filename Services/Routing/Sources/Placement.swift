@@ -33,6 +33,16 @@ extension Workflow {
             if let grid = facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid ?? facts.coordinateGrid {
                 try await store.place(requestId, inGrid: grid)
             }
+            // 未诉先办: a hazard found on a task's household check is linked to the task.
+            if let task = submission.taskId.flatMap(UUID.init(uuidString:)), let household = submission.location.householdId {
+                try await store.linkToTask(
+                    task,
+                    request: requestId,
+                    household: household,
+                    staff: submission.submittedBy,
+                    correlationId: envelope.correlationId
+                )
+            }
             let duplicate = try await store.possibleDuplicate(
                 of: requestId,
                 category: submission.category,

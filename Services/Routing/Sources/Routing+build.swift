@@ -61,6 +61,9 @@ package enum RoutingApp: GridLoopServiceApp {
                 OrgController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(
                     to: router
                 )
+                TasksController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(
+                    to: router
+                )
                 AuthController(
                     credentials: StaffCredentials(postgres: runtime.postgres),
                     authenticator: authenticator,

@@ -293,6 +293,41 @@ enum RoutingSchema {
                 "CREATE INDEX requests_by_incident ON routing.requests (incident_id) WHERE incident_id IS NOT NULL",
             ]
         ),
+        Migration(
+            version: 20,
+            name: "proactive tasks (未诉先办)",
+            statements: [
+                """
+                CREATE TABLE routing.tasks (
+                    id uuid PRIMARY KEY,
+                    title text NOT NULL,
+                    description text NOT NULL,
+                    category text NOT NULL,
+                    due_on date NOT NULL,
+                    due_by timestamptz NOT NULL,
+                    opened_by text NOT NULL,
+                    opened_by_unit text NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                "CREATE TABLE routing.task_grids (task_id uuid NOT NULL REFERENCES routing.tasks (id), grid_id text NOT NULL, PRIMARY KEY (task_id, grid_id))",
+                "CREATE INDEX task_grids_by_grid ON routing.task_grids (grid_id)",
+                """
+                CREATE TABLE routing.task_checks (
+                    task_id uuid NOT NULL REFERENCES routing.tasks (id),
+                    household_id text NOT NULL,
+                    grid_id text NOT NULL,
+                    checked_by text NOT NULL,
+                    checked_at timestamptz NOT NULL DEFAULT now(),
+                    outcome text NOT NULL CHECK (outcome IN ('ok', 'hazard')),
+                    note text,
+                    request_id uuid,
+                    PRIMARY KEY (task_id, household_id)
+                )
+                """,
+                "ALTER TABLE routing.requests ADD COLUMN task_id uuid",
+            ]
+        ),
     ]
 
     /// `routing.inbox_page(...)`: one read of a unit's inbox (counts and the page), planned once

@@ -65,12 +65,48 @@ package enum Pages {
           {{#filters}}<a href="/inbox?state={{value}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
         </nav>
         <p class="summary">{{summary}}</p>
-        <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}}</p>
+        <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}} <a href="/tasks">{{t.tasksTitle}}</a></p>
         <ul class="items">
         {{{rows}}}
         </ul>
         {{^hasItems}}<p class="empty">{{t.nothingOpen}}</p>{{/hasItems}}
         {{#next}}<p><a href="/inbox?cursor={{next}}{{#state}}&state={{state}}{{/state}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}">{{t.more}}</a></p>{{/next}}
+        """,
+        "tasks": """
+        <p><a href="/inbox">← {{t.backToInbox}}</a></p>
+        <h1>{{t.tasksTitle}}</h1>
+        {{#flash}}<p class="notice">{{flash}}</p>{{/flash}}
+        <p class="hint">{{t.tasksHint}}</p>
+        {{#hasTasks}}<ul class="items">{{#tasks}}<li class="item{{#complete}} done{{/complete}}"><a href="/tasks/{{id}}"><strong>{{title}}</strong></a>
+          <br><small>{{category}} · {{t.dueBy}} {{dueOn}} · {{t.checkedCount}} {{checked}}</small> <progress max="100" value="{{percent}}">{{percent}}%</progress></li>{{/tasks}}</ul>{{/hasTasks}}
+        {{^hasTasks}}<p class="empty">{{t.noTasks}}</p>{{/hasTasks}}
+        {{#openForm}}<section class="card"><details class="more"><summary>{{t.openTask}}</summary>
+        <form method="post" action="/tasks" class="stack">
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}">
+          <label>{{t.taskTitle}}<input name="title" required maxlength="200"></label>
+          <label>{{t.taskDescription}}<textarea name="description" maxlength="2000" rows="3"></textarea></label>
+          <label>{{t.hazardCategory}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}">{{name}}</option>{{/categories}}</select></label>
+          <label>{{t.dueBy}}<input name="dueOn" type="date" required></label>
+          <fieldset><legend>{{t.chooseGrids}}</legend>{{#grids}}<label class="check"><input type="checkbox" name="grids" value="{{id}}" checked> {{name}}</label>{{/grids}}</fieldset>
+          <button type="submit" class="primary">{{t.openTask}}</button>
+        </form></details></section>{{/openForm}}
+        """,
+        "task": """
+        <p><a href="/tasks">← {{t.tasksTitle}}</a></p>
+        <h1>{{title}}</h1>
+        {{#flash}}<p class="notice">{{flash}}</p>{{/flash}}
+        <section class="card"><p>{{description}}</p><p><small>{{category}} · {{t.dueBy}} {{dueOn}} · {{t.checkedCount}} {{all}}</small></p></section>
+        {{#hasHouseholds}}<section class="card"><h2>{{t.ourHouseholds}}</h2><ul class="items households">
+        {{#households}}<li class="item">{{address}} <small>{{id}}</small>
+          {{#ok}}<span class="ok">✓ {{t.checkedOk}}</span>{{/ok}}
+          {{#hazard}}<span class="flag">⚠ {{t.hazardReported}}</span>{{#requestId}} <a href="/requests/{{requestId}}">{{t.seeRequest}}</a>{{/requestId}}{{/hazard}}
+          {{#open}}<form method="post" action="/tasks/{{taskId}}/checks" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="household" value="{{id}}"><button type="submit">{{t.markChecked}}</button></form>
+          <a class="button danger" href="{{hazardHref}}">{{t.reportHazard}}</a>{{/open}}</li>{{/households}}
+        </ul></section>{{/hasHouseholds}}
+        <section class="card"><h2>{{t.coverage}}</h2><div class="scroll"><table><thead><tr><th>{{t.grid}}</th><th>{{t.checkedCount}}</th><th>{{t.onTime}}</th><th>{{t.hazards}}</th><th>%</th></tr></thead><tbody>
+        {{#grids}}<tr><td>{{name}}</td><td>{{checked}}/{{households}}</td><td>{{onTime}}</td><td>{{hazards}}</td><td>{{percent}}%{{#complete}} ✓{{/complete}}</td></tr>{{/grids}}
+        {{#streets}}<tr class="total"><td>{{name}}</td><td>{{checked}}/{{households}}</td><td>{{onTime}}</td><td>{{hazards}}</td><td>{{percent}}%{{#complete}} ✓{{/complete}}</td></tr>{{/streets}}
+        </tbody></table></div></section>
         """,
         "message": """
         <p><a href="/inbox">← {{t.backToInbox}}</a></p>
@@ -154,6 +190,7 @@ package enum Pages {
         {{/hasGrids}}
         <form method="post" action="/submit" class="stack submit-form" enctype="multipart/form-data" novalidate>
           <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="grid" value="{{grid}}">
+          {{#task}}<input type="hidden" name="task" value="{{task}}"><p class="hint">{{t.taskHazard}}</p>{{/task}}
           <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
           <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
           {{#hasHouseholds}}<label>{{t.household}} <small>{{gridName}}</small><select name="household"><option value="">—</option>{{#households}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{address}}</option>{{/households}}</select></label>{{/hasHouseholds}}
@@ -246,6 +283,13 @@ package enum Pages {
         "signInHint": "登录密码由管理员用 gridloop auth credential 发放。",
         "inboxTitle": "待办", "all": "全部", "summons": "吹哨报到", "new": "新", "overdue": "已超时", "late": "已超时", "left": "剩余",
         "possibleDuplicate": "可能与另一件重复", "nothingOpen": "没有待办事项。", "more": "更多", "dashboard": "督办看板",
+        "tasksTitle": "未诉先办", "tasksHint": "不等居民反映，先入户排查：每户查过点“已查”，发现隐患就上报，自动关联本任务。",
+        "noTasks": "暂无任务。", "openTask": "发起排查任务", "taskTitle": "任务", "taskDescription": "要求", "hazardCategory": "隐患上报类别",
+        "dueBy": "完成时限", "chooseGrids": "下达到的网格", "checkedCount": "已查", "ourHouseholds": "本网格住户", "checkedOk": "已查，无隐患",
+        "hazardReported": "发现隐患，已上报", "seeRequest": "查看诉求", "markChecked": "已查，无隐患", "reportHazard": "发现隐患", "coverage": "覆盖情况",
+        "onTime": "按时", "hazards": "隐患", "taskOpened": "任务已下达到各网格。", "householdChecked": "已登记。",
+        "taskHazard": "未诉先办：本户发现的隐患，提交后关联到排查任务。", "unreachable": "服务暂时无法连接，请重试。",
+        "expired": "页面已过期，未提交，请重试。", "notDone": "未完成：",
         "backToInbox": "返回待办", "unit": "当前处理单位", "place": "地点", "reporter": "反映人", "due": "时限", "actions": "可以做的",
         "departments": "吹哨的部门", "target": "改派到", "into": "并入的诉求编号", "report": "要并入本事件的诉求编号", "satisfaction": "居民评价",
         "satisfied": "满意", "basicallySatisfied": "基本满意", "unsatisfied": "不满意", "trail": "处理记录", "verified": "记录链已核验",
@@ -271,6 +315,16 @@ package enum Pages {
         "inboxTitle": "Inbox", "all": "All", "summons": "Summons", "new": "New", "overdue": "Overdue", "late": "late by", "left": "left",
         "possibleDuplicate": "Possibly a duplicate of another request", "nothingOpen": "Nothing open.", "more": "More",
         "dashboard": "Supervisors' dashboard",
+        "tasksTitle": "Proactive checks",
+        "tasksHint": "Check every household before anyone complains: mark each one checked, report a hazard found (it is linked to the task).",
+        "noTasks": "No tasks.", "openTask": "Open a check for grids", "taskTitle": "Task", "taskDescription": "What to check",
+        "hazardCategory": "Category of hazards found", "dueBy": "Due", "chooseGrids": "Grids it goes to", "checkedCount": "Checked",
+        "ourHouseholds": "Our households", "checkedOk": "checked, nothing wrong", "hazardReported": "hazard found and reported",
+        "seeRequest": "See the request", "markChecked": "Checked, nothing wrong", "reportHazard": "Hazard found", "coverage": "Coverage",
+        "onTime": "On time", "hazards": "Hazards", "taskOpened": "The task has gone to its grids.", "householdChecked": "Recorded.",
+        "taskHazard": "Proactive check: a hazard found at this household, linked to the task when sent.",
+        "unreachable": "The service is not reachable right now. Try again.", "expired": "The form expired; nothing was sent. Try again.",
+        "notDone": "Not done: ",
         "backToInbox": "Back to the inbox", "unit": "Held by", "place": "Place", "reporter": "Reported by", "due": "Deadline",
         "actions": "What you can do",
         "departments": "Departments to summon", "target": "Move to", "into": "Merge into request", "report": "Request to link into this incident",

@@ -19,6 +19,8 @@ extension WebController {
         var phone = ""
         /// The resident's own email for updates (the public form only).
         var email = ""
+        /// The proactive task (未诉先办) whose household check found this hazard.
+        var task = ""
         var key = UUID().uuidString.lowercased()
 
         init() {}
@@ -35,6 +37,7 @@ extension WebController {
             name = field("name")
             phone = field("phone")
             email = field("email")
+            task = UUID(uuidString: field("task"))?.uuidString.lowercased() ?? ""
             key = UUID(uuidString: field("key"))?.uuidString.lowercased() ?? key
         }
 
@@ -78,6 +81,7 @@ extension WebController {
                 "category": category, "description": description, "location": location, "reporter": reporter, "channel": channel.rawValue,
             ]
             if let submittedBy { body["submittedBy"] = submittedBy }
+            if !task.isEmpty { body["taskId"] = task }
             return body
         }
 
@@ -85,7 +89,7 @@ extension WebController {
             [
                 "household": household, "category": category, "description": description, "address": address, "latitude": latitude,
                 "longitude": longitude,
-                "name": name, "phone": phone, "email": email, "key": key, "grid": grid,
+                "name": name, "phone": phone, "email": email, "key": key, "grid": grid, "task": task,
             ]
         }
     }
@@ -116,6 +120,9 @@ extension WebController {
         var form = SubmitForm()
         form.household = request.uri.queryParameters["household"].map(String.init) ?? ""
         form.grid = request.uri.queryParameters["grid"].map(String.init) ?? ""
+        // From a proactive task's household: a hazard found, reported under the task's category.
+        form.task = request.uri.queryParameters["task"].flatMap { UUID(uuidString: String($0)) }?.uuidString.lowercased() ?? ""
+        form.category = request.uri.queryParameters["category"].map(String.init) ?? ""
         return await drawSubmit(visit, session: session, form: form)
     }
 

@@ -67,6 +67,10 @@ package struct WebController: Sendable {
         router.post("followup/:id") { request, context in try await followUp(request, context: context) }
         router.get("photos/:id") { _, context in try await photo(context: context, thumbnail: false) }
         router.get("photos/:id/thumbnail") { _, context in try await photo(context: context, thumbnail: true) }
+        router.get("tasks") { request, context in try await tasksPage(request, context: context) }
+        router.post("tasks") { request, context in try await taskPost(request, context: context) }
+        router.get("tasks/:id") { request, context in try await taskPage(request, context: context) }
+        router.post("tasks/:id/checks") { request, context in try await taskPost(request, context: context) }
         router.get("submit") { request, context in try await submitPage(request, context: context) }
         router.post("submit") { request, context in try await submit(request, context: context) }
     }

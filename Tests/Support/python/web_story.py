@@ -5,6 +5,7 @@
     web_story.py resident WEB_URL SCREENSHOT_DIR REQUEST_ID FOLLOW_UP_URL STAFF:SECRET [...]
     web_story.py offline  WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
     web_story.py analysis WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
+    web_story.py tasks    WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
 
 The seed's transformer story through the pages only, on a 390x844 phone viewport.
 
@@ -31,6 +32,11 @@ the recurring problems; on the hotspots page he makes the first candidate of the
 problem of the month (每月一题) with the street officer as its owner (a forged post without the
 CSRF token marks nothing); the street officer opens her street's hotspots and records 40%
 progress with a note. Prints `FOCUS <title>`.
+
+`tasks` (未诉先办): the grid worker of 红星三组 opens her task from the inbox, sees the household
+already checked and the hazard already reported, marks the last household checked: the task
+shows 3/3, 100%; the street officer opens a second task for her street's grids through the
+form and finds it in the list.
 
 Screenshots of each page at phone and desktop width go to SCREENSHOT_DIR. Prints one line per
 step; exits 1 with the reason at the first step that fails.
@@ -543,7 +549,7 @@ def analysis_story(driver):
     title.send_keys("光华三组反复停水：查清管网，一次解决")
     Select(form.find_element(By.NAME, "owner")).select_by_value("xu-chunfeng")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 15).until(lambda d: "已定为本月一题" in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: "已定为本月一题" in d.find_element(By.TAG_NAME, "body").text)
     focus = driver.find_element(By.CSS_SELECTOR, "#focus").text
     if "光华三组反复停水" not in focus or "徐春凤" not in focus:
         fail(f"the problem of the month is not shown with its owner: {focus!r}")
@@ -558,7 +564,7 @@ def analysis_story(driver):
     progress.clear()
     progress.send_keys("40")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 15).until(lambda d: "进展已记录" in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: "进展已记录" in d.find_element(By.TAG_NAME, "body").text)
     focus = driver.find_element(By.CSS_SELECTOR, "#focus").text
     if "周五开挖" not in focus or "40%" not in focus:
         fail(f"the progress note is not shown: {focus!r}")
@@ -566,11 +572,56 @@ def analysis_story(driver):
     shot(driver, "hotspots-street")
 
 
+def tasks_story(driver):
+    sign_in(driver, "zhao-hongmei")
+    driver.find_element(By.LINK_TEXT, "未诉先办").click()
+    WebDriverWait(driver, 15).until(EC.url_contains("/tasks"))
+    items = driver.find_elements(By.CSS_SELECTOR, ".items li a")
+    if not items or "雨季前入户检查电线" not in items[0].text:
+        fail(f"the grid worker's task list does not show the task: {[i.text for i in items]!r}")
+    shot(driver, "tasks")
+    items[0].click()
+    WebDriverWait(driver, 15).until(EC.url_contains("/tasks/"))
+    body = driver.find_element(By.TAG_NAME, "body").text
+    if "✓ 已查，无隐患" not in body or "发现隐患，已上报" not in body:
+        fail(f"the task page does not show the household checked and the hazard reported: {body[:500]!r}")
+    buttons = driver.find_elements(By.CSS_SELECTOR, ".households form button[type=submit]")
+    if len(buttons) != 1:
+        fail(f"{len(buttons)} households left to check, expected 1")
+    if not driver.find_elements(By.CSS_SELECTOR, ".households a.button.danger"):
+        fail("no 'hazard found' link for the household left")
+    buttons[0].click()
+    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: "已登记" in d.find_element(By.TAG_NAME, "body").text)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    if "3/3" not in body or "100%" not in body:
+        fail(f"the task is not fully covered after the last check: {body[:600]!r}")
+    print("ok the grid worker covered every household", flush=True)
+    shot(driver, "task")
+
+    sign_in(driver, "xu-chunfeng")
+    driver.get(WEB + "/tasks")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/tasks']")
+    driver.execute_script("arguments[0].open = true", form.find_element(By.XPATH, "./ancestor::details"))
+    form.find_element(By.NAME, "title").send_keys("汛期前排查危房")
+    Select(form.find_element(By.NAME, "category")).select_by_value("housing")
+    due = form.find_element(By.NAME, "dueOn")
+    driver.execute_script("arguments[0].value = '2030-06-30'", due)
+    grids = form.find_elements(By.NAME, "grids")
+    if not grids or any(g.get_attribute("value") not in ("guanghua-3", "hongxing-3", "xiping-merchants-1") for g in grids):
+        fail(f"the street officer is offered other streets' grids: {[g.get_attribute('value') for g in grids]!r}")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: "任务已下达到各网格" in d.find_element(By.TAG_NAME, "body").text)
+    if "汛期前排查危房" not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail("the new task's page is not shown")
+    print("TASK 汛期前排查危房", flush=True)
+    shot(driver, "task-street")
+
+
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     try:
-        {"staff": staff_story, "resident": resident_story, "offline": offline_story, "analysis": analysis_story}[PHASE](driver)
+        {"staff": staff_story, "resident": resident_story, "offline": offline_story, "analysis": analysis_story, "tasks": tasks_story}[PHASE](driver)
     finally:
         driver.quit()
     print("PASS", flush=True)
