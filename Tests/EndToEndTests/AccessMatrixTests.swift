@@ -25,10 +25,10 @@ extension EndToEndTests {
 
     /// What the policy lets each role do at all (README, "Security"); scope is the matrix's other axis.
     static let allowedActions: [String: Set<StaffCommand.Action>] = [
-        "grid-worker": [.claim, .resolve, .escalate, .return, .reject, .merge, .feedback],
-        "grid-leader": [.claim, .resolve, .escalate, .return, .reject, .merge, .feedback, .reassign],
-        "street-officer": [.claim, .resolve, .escalate, .return, .reject, .merge, .summon, .reassign],
-        "department-officer": [.claim, .resolve, .escalate, .return, .reject, .merge, .reassign],
+        "grid-worker": [.claim, .resolve, .escalate, .return, .reject, .merge, .feedback, .recategorize],
+        "grid-leader": [.claim, .resolve, .escalate, .return, .reject, .merge, .feedback, .reassign, .recategorize],
+        "street-officer": [.claim, .resolve, .escalate, .return, .reject, .merge, .summon, .reassign, .recategorize, .link, .unlink],
+        "department-officer": [.claim, .resolve, .escalate, .return, .reject, .merge, .reassign, .recategorize],
         "supervisor": [.reassign, .feedback],
         "service": [],
         "anonymous": [],
@@ -40,6 +40,7 @@ extension EndToEndTests {
     static var probes: [(StaffCommand.Action, [String: Any])] {
         [
             (.reject, ["note": " "]), (.merge, ["note": "重复"]), (.reassign, [:]), (.summon, ["departments": [String]()]),
+            (.recategorize, ["category": "noise"]), (.link, ["note": " "]), (.unlink, ["note": " "]),
             (.escalate, ["note": " "]), (.return, ["note": " "]), (.feedback, [:]), (.resolve, ["note": "已处理"]), (.claim, [:]),
         ]
     }

@@ -24,6 +24,10 @@ struct CommandsController: Sendable {
         var target: UnitRef?
         var into: String?
         var solved: Bool?
+        var contacted: Bool?
+        var category: String?
+        var suggested: String?
+        var suggestedConfidence: Double?
     }
 
     func addRoutes(to router: Router<GridLoopRequestContext>) {
@@ -52,6 +56,10 @@ struct CommandsController: Sendable {
             target: body.target,
             into: body.into,
             solved: body.solved,
+            contacted: body.contacted,
+            category: body.category,
+            suggested: body.suggested,
+            suggestedConfidence: body.suggestedConfidence,
             token: token
         )
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "http:\($0)" } ?? MessageID.make()
