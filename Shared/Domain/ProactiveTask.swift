@@ -45,8 +45,20 @@ public struct TaskChecked: Codable, Sendable, Equatable {
     public var outcome: TaskCheckOutcome
     /// For a hazard: the request it was reported as.
     public var requestId: String?
+    /// The household had been checked before (a hazard found after it was marked checked): not
+    /// counted as a check again.
+    public var recheck: Bool?
 
-    public init(taskId: String, householdId: String, grid: String, staff: String, outcome: TaskCheckOutcome, requestId: String? = nil) {
+    public init(
+        taskId: String,
+        householdId: String,
+        grid: String,
+        staff: String,
+        outcome: TaskCheckOutcome,
+        requestId: String? = nil,
+        recheck: Bool? = nil
+    ) {
+        self.recheck = recheck
         self.taskId = taskId
         self.householdId = householdId
         self.grid = grid

@@ -31,9 +31,15 @@ extension EndToEndTests {
             let fields = Set((bad.json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
             #expect(bad.status == 400 && fields == ["title", "category", "dueOn"], "\(bad.body)")
 
-            let opened = try await http(.POST, tasksURL, body: open, headers: officer)
+            let impossibleDay = open.replacingOccurrences(of: "2030-06-30", with: "2030-02-30")
+            #expect(try await http(.POST, tasksURL, body: impossibleDay, headers: officer).status == 400, "no 30 February")
+            var once = officer
+            once["Idempotency-Key"] = "wiring-\(UUID().uuidString)"
+            let opened = try await http(.POST, tasksURL, body: open, headers: once)
             #expect(opened.status == 201, "\(opened.body)")
             let task = try #require(opened.json["id"] as? String)
+            let again = try await http(.POST, tasksURL, body: open, headers: once)
+            #expect(again.status == 200 && again.json["id"] as? String == task, "the same form twice opens one task: \(again.status)")
             func coverage() async throws -> [String: Any] {
                 ((try await http(.GET, tasksURL + "/\(task)", headers: worker)).json["coverage"] as? [String: Any])?["all"] as? [String: Any] ?? [:]
             }
@@ -59,7 +65,12 @@ extension EndToEndTests {
             // A hazard found: reported as a request of the household with the task's id.
             let hazard = submissionJSON(location: #""householdId":"hongxing-3-02""#, description: "电线老化，插座发烫")
                 .replacingOccurrences(of: #""submittedBy":"cui-chunhua"}"#, with: #""submittedBy":"zhao-hongmei","taskId":"\#(task)"}"#)
-            let request = try await submit(system, json: hazard)
+            // Only a signed-in staff member reports a task's hazard (a public post naming the task is refused).
+            let anonymous = try await http(.POST, system.url("intake", "/v1/requests"), body: hazard)
+            #expect(anonymous.status == 400 && anonymous.body.contains("taskId"), "\(anonymous.status) \(anonymous.body)")
+            let posted = try await http(.POST, system.url("intake", "/v1/requests"), body: hazard, headers: worker)
+            #expect(posted.status == 201, "\(posted.body)")
+            let request = try #require(posted.json["id"] as? String)
             let linked = await eventually {
                 let view = try? await http(.GET, tasksURL + "/\(task)", headers: worker)
                 let households = view?.json["households"] as? [[String: Any]] ?? []
@@ -75,10 +86,8 @@ extension EndToEndTests {
                 )
             }
             #expect(taskOfRequest?.uuidString.lowercased() == task)
-            let assigned = await eventually {
-                (try? await http(.GET, system.url("intake", "/v1/requests/\(request)")))?.json["state"] as? String == "assigned"
-            }
-            #expect(assigned, "the hazard is worked as any request")
+            let hazardWork = try await takeUntil(system, unit: "grid:hongxing-3", staff: "zhao-hongmei", requestId: request)
+            #expect(hazardWork.category == "power", "the hazard is worked as any request")
 
             // The last household on the page, in a real browser; the street opens another task there.
             let web = try await system.launchReplica("web", port: 18085)

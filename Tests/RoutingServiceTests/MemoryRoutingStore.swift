@@ -203,6 +203,8 @@ final class MemoryRoutingStore: RoutingStore {
 
     // MARK: Incidents
 
+    func lockIncidents(place: String, category: String) async throws {}  // one command at a time here
+
     func assignments(of request: RequestID) async throws -> [UUID] {
         state.withLock { $0.assignments.filter { $0.request == request }.map(\.id) }
     }

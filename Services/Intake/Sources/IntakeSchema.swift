@@ -125,5 +125,11 @@ enum IntakeSchema {
                 "CREATE UNIQUE INDEX photos_by_idempotency_key ON intake.photos (request_id, idempotency_key)",
             ]
         ),
+        // Corrections of the category apply in version order, whatever the order they arrive in.
+        Migration(
+            version: 9,
+            name: "category corrections",
+            statements: ["ALTER TABLE intake.requests ADD COLUMN category_version integer NOT NULL DEFAULT 0"]
+        ),
     ]
 }

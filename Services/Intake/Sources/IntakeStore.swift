@@ -185,7 +185,10 @@ struct IntakeStore: Sendable {
                 logger: logger
             )
             if let category {
-                try await connection.query("UPDATE intake.requests SET category = \(category) WHERE id = \(requestId)", logger: logger)
+                try await connection.query(
+                    "UPDATE intake.requests SET category = \(category), category_version = \(version) WHERE id = \(requestId) AND category_version < \(version)",
+                    logger: logger
+                )
             }
         }
     }

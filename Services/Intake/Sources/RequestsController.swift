@@ -86,7 +86,7 @@ struct RequestsController: Sendable {
         } catch {
             throw Problem.invalidJSON(error)
         }
-        let submission: Submission
+        var submission: Submission
         switch draft.validate() {
         case .success(let valid): submission = valid
         case .failure(let invalid):
@@ -97,6 +97,22 @@ struct RequestsController: Sendable {
                 detail: invalid.description,
                 errors: invalid.errors
             )
+        }
+        // A proactive task's hazard is reported by the staff member who checked the household:
+        // only with their token, and recorded as theirs (routing checks they are its grid's staff).
+        if submission.taskId != nil {
+            guard client.hasPrefix("staff:") else {
+                throw Problem(
+                    status: .badRequest,
+                    code: "validation_failed",
+                    title: "The submission is not valid",
+                    detail: "taskId: only a signed-in grid worker reports a proactive task's hazard",
+                    errors: [
+                        FieldError(field: "taskId", code: "forbidden", message: "only a signed-in grid worker reports a proactive task's hazard")
+                    ]
+                )
+            }
+            submission.submittedBy = String(client.dropFirst("staff:".count))
         }
         if let wait = perPhone.take(submission.reporter.phone.filter(\.isNumber)) {
             throw Problem.rateLimited("reporter.phone: at most \(perPhone.limit) requests an hour from one reporter", retryAfter: wait)

@@ -56,6 +56,17 @@ struct Deliveries: Sendable {
             if let facts {
                 recorded += try await recordMessages(for: facts, redelivered: delivery.message.redelivered, on: connection, logger: logger)
             }
+            if case .recategorized(let change)? = event?.kind, let version = header.requestVersion {
+                // Later messages name the corrected category (and treat it as urgent if it is).
+                try await connection.query(
+                    """
+                    INSERT INTO notification.requests (request_id, category, category_version) VALUES (\(change.requestId), \(change.to), \(version))
+                    ON CONFLICT (request_id) DO UPDATE SET category = excluded.category, category_version = excluded.category_version
+                    WHERE notification.requests.category_version < excluded.category_version
+                    """,
+                    logger: logger
+                )
+            }
             return recorded
         }
         if recorded > 0 { wakeup.wake() }
@@ -146,7 +157,8 @@ struct Deliveries: Sendable {
                 \(submission.category), \(submission.description))
             ON CONFLICT (request_id) DO UPDATE SET reporter_name = excluded.reporter_name, reporter_phone = excluded.reporter_phone,
                 reporter_email = excluded.reporter_email, language = excluded.language, grid = coalesce(excluded.grid, notification.requests.grid),
-                category = excluded.category, description = excluded.description
+                category = CASE WHEN notification.requests.category_version > 0 THEN notification.requests.category ELSE excluded.category END,
+                description = excluded.description
             """,
             logger: logger
         )

@@ -124,5 +124,11 @@ enum NotificationSchema {
         .serviceRole(schema: name, version: 7, appendOnly: []),
         // A row the broker keeps refusing backs off and is parked instead of holding the outbox up.
         .outboxParking(schema: name, version: 8),
+        // A corrected category (request.recategorized) wins over the submission's, whatever the order they arrive in.
+        Migration(
+            version: 9,
+            name: "category corrections",
+            statements: ["ALTER TABLE notification.requests ADD COLUMN category_version integer NOT NULL DEFAULT 0"]
+        ),
     ]
 }

@@ -181,7 +181,14 @@ struct Projector: Sendable {
             try await end(ended, state: .merged, metric: "merged")
         case .recategorized(let change):
             try await upsertRequest(event, state: change.state, unit: change.unit, on: connection, logger: logger)
-            try await connection.query("UPDATE reporting.requests SET category = \(change.to) WHERE id = \(change.requestId)", logger: logger)
+            let version = event.requestVersion ?? 0
+            try await connection.query(
+                """
+                UPDATE reporting.requests SET category = \(change.to), category_version = \(version)
+                WHERE id = \(change.requestId) AND category_version < \(version)
+                """,
+                logger: logger
+            )
             rollups.bump("recategorized", unit: change.unit.description, at: event.occurredAt)
             if change.suggested != nil { rollups.bump("suggestion_shown", unit: change.unit.description, at: event.occurredAt) }
             if let suggested = change.suggested, suggested == change.to {
@@ -198,7 +205,7 @@ struct Projector: Sendable {
             if inserted == 1 { rollups.bump("visits", unit: "staff:\(visit.staff)", at: visit.visitedAt) }
         case .taskChecked(let check):
             // 未诉先办: households checked (the worker's proactive work) and hazards found (the grid's).
-            rollups.bump("task_checks", unit: "staff:\(check.staff)", at: event.occurredAt)
+            if check.recheck != true { rollups.bump("task_checks", unit: "staff:\(check.staff)", at: event.occurredAt) }
             if check.outcome == .hazard { rollups.bump("task_hazards", unit: "grid:\(check.grid)", at: event.occurredAt) }
         case .deadlineWarning, .streetInformed, .taskOpened:
             return false  // no figure counts them

@@ -168,5 +168,11 @@ enum ReportingSchema {
                 """
             ]
         ),
+        // Corrections of the category apply in version order, whatever the order they arrive in.
+        Migration(
+            version: 11,
+            name: "category corrections",
+            statements: ["ALTER TABLE reporting.requests ADD COLUMN category_version integer NOT NULL DEFAULT 0"]
+        ),
     ]
 }

@@ -328,6 +328,15 @@ enum RoutingSchema {
                 "ALTER TABLE routing.requests ADD COLUMN task_id uuid",
             ]
         ),
+        // A form sent twice (a double tap, a resend) opens one task.
+        Migration(
+            version: 21,
+            name: "task idempotency keys",
+            statements: [
+                "ALTER TABLE routing.tasks ADD COLUMN idempotency_key text",
+                "CREATE UNIQUE INDEX tasks_by_idempotency_key ON routing.tasks (idempotency_key)",
+            ]
+        ),
     ]
 
     /// `routing.inbox_page(...)`: one read of a unit's inbox (counts and the page), planned once

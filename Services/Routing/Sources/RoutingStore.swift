@@ -116,6 +116,8 @@ package protocol RoutingStore: Sendable {
 
     // MARK: Incidents
 
+    /// Serializes incident decisions for one place (`street:…` or `grid:…`) and category until the transaction ends.
+    func lockIncidents(place: String, category: String) async throws
     /// Every assignment of the request (owner and summonses).
     func assignments(of request: RequestID) async throws -> [UUID]
     /// The incident the request is in and that incident's lead.

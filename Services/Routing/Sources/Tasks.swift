@@ -3,6 +3,7 @@ import GridLoopAuth
 import GridLoopDomain
 import GridLoopPersistence
 import GridLoopServiceSupport
+import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -124,7 +125,14 @@ struct TasksController: Sendable {
             )
         }
         let dueParts = body.dueOn.split(separator: "-").compactMap { Int($0) }
-        if body.dueOn.count != 10 || dueParts.count != 3 || !(1...12).contains(dueParts[1]) || !(1...31).contains(dueParts[2]) {
+        var gregorian = Calendar(identifier: .gregorian)
+        gregorian.timeZone = .gmt
+        let dueDay =
+            dueParts.count == 3 ? gregorian.date(from: DateComponents(year: dueParts[0], month: dueParts[1], day: dueParts[2])) : nil
+        let realDay = dueDay.map { gregorian.dateComponents([.year, .month, .day], from: $0) }.map {
+            [$0.year, $0.month, $0.day] == dueParts.map(Optional.some)
+        }
+        if body.dueOn.count != 10 || realDay != true {
             errors.append(FieldError(field: "dueOn", code: "invalid", message: "a day, yyyy-MM-dd"))
         }
         if let kind = body.kind, !["residents", "compound", "merchants", "enterprises", "institutions"].contains(kind) {
@@ -160,6 +168,14 @@ struct TasksController: Sendable {
         }
         guard !grids.isEmpty else { throw invalid([FieldError(field: "grids", code: "empty", message: "no grid matches")], title: "Invalid task") }
         if let refusal = TaskRules.refusal(toOpen: principal, grids: grids) { throw Problem(AuthFailure.forbidden(refusal)) }
+        // The same form sent again (Idempotency-Key) opens nothing new: the task it opened.
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "\(principal.id):\($0.prefix(200))" }
+        if let key, let existing = try await task(forKey: key, logger: logger) {
+            return try JSONResponse.make(
+                try await view(existing, for: principal, logger: logger),
+                headers: [HTTPField.Name("Idempotent-Replayed")!: "true"]
+            )
+        }
         let id = UUID()
         let dueBy = try await dueInstant(body.dueOn, logger: logger)
         let unit = principal.unit ?? RoutingRules.triage
@@ -177,23 +193,38 @@ struct TasksController: Sendable {
                 unit: unit
             )
         )
-        try await postgres.transaction(logger: logger) { connection in
-            try await connection.query(
+        let opened = try await postgres.transaction(logger: logger) { connection -> Bool in
+            let inserted = try await connection.query(
                 """
-                INSERT INTO routing.tasks (id, title, description, category, due_on, due_by, opened_by, opened_by_unit)
-                VALUES (\(id), \(title), \(description), \(body.category), \(body.dueOn)::date, \(dueBy), \(principal.id), \(unit.description))
+                INSERT INTO routing.tasks (id, title, description, category, due_on, due_by, opened_by, opened_by_unit, idempotency_key)
+                VALUES (\(id), \(title), \(description), \(body.category), \(body.dueOn)::date, \(dueBy), \(principal.id), \(unit.description), \(key))
+                ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
                 """,
                 logger: logger
-            )
+            ).collect()
+            guard !inserted.isEmpty else { return false }  // the same key, at the same moment
             try await connection.query(
                 "INSERT INTO routing.task_grids (task_id, grid_id) SELECT \(id), unnest(\(grids.map(\.grid))::text[])",
                 logger: logger
             )
             try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
+            return true
+        }
+        guard opened else {
+            let existing = try await task(forKey: key ?? "", logger: logger) ?? id
+            return try JSONResponse.make(
+                try await view(existing, for: principal, logger: logger),
+                headers: [HTTPField.Name("Idempotent-Replayed")!: "true"]
+            )
         }
         relay.wake()
         logger.info("task opened", metadata: ["task.id": "\(id)", "grids": "\(grids.count)", "by": "\(principal.id)"])
         return try JSONResponse.make(try await view(id, for: principal, logger: logger), status: .created)
+    }
+
+    /// The task a form with `key` opened already.
+    private func task(forKey key: String, logger: Logger) async throws -> UUID? {
+        try await postgres.query("SELECT id FROM routing.tasks WHERE idempotency_key = \(key)", logger: logger).collect().first?.decode(UUID.self)
     }
 
     /// The end of local day `day` (the org's UTC offset; Beijing time by default).
@@ -383,8 +414,9 @@ struct TasksController: Sendable {
 
 extension PostgresRoutingStore {
     /// A request reported for a hazard found on a task's household check: linked to the task,
-    /// the household counted checked (a hazard), `task.checked` published. A task that does not
-    /// exist or does not reach the household's grid links nothing (the request goes on as any).
+    /// the household counted checked (a hazard), `task.checked` published. Only a report by the
+    /// staff of the household's grid is linked; a task that does not exist or does not reach the
+    /// household's grid links nothing either (the request goes on as any).
     func linkToTask(_ taskId: UUID, request: GridLoopDomain.RequestID, household: String, staff: String?, correlationId: String) async throws {
         let reached = try await connection.query(
             """
@@ -400,16 +432,27 @@ extension PostgresRoutingStore {
             )
             return
         }
+        let actor: Actor? = if let staff { try await staffMember(staff) } else { nil }
+        guard let checker = actor, ["grid-worker", "grid-leader"].contains(checker.role), checker.unit == (try? UnitRef(tier: .grid, id: grid)) else {
+            logger.warning(
+                "hazard report for a task not made by the household's grid staff: not linked",
+                metadata: ["task.id": "\(taskId)", "household": "\(household)", "submitted.by": "\(staff ?? "-")"]
+            )
+            return
+        }
         try await connection.query("UPDATE routing.requests SET task_id = \(taskId) WHERE id = \(request)", logger: logger)
-        let checker = staff ?? "resident"
-        try await connection.query(
+        // The household's first hazard report counts; one checked before is not counted again.
+        let changed = try await connection.query(
             """
             INSERT INTO routing.task_checks (task_id, household_id, grid_id, checked_by, outcome, request_id)
-            VALUES (\(taskId), \(household), \(grid), \(checker), 'hazard', \(request))
-            ON CONFLICT (task_id, household_id) DO UPDATE SET outcome = 'hazard', request_id = coalesce(routing.task_checks.request_id, excluded.request_id)
+            VALUES (\(taskId), \(household), \(grid), \(checker.id), 'hazard', \(request))
+            ON CONFLICT (task_id, household_id) DO UPDATE SET outcome = 'hazard', request_id = excluded.request_id
+            WHERE routing.task_checks.request_id IS NULL
+            RETURNING (xmax = 0)
             """,
             logger: logger
-        )
+        ).collect().first?.decode(Bool.self)
+        guard let inserted = changed else { return }  // this household's hazard is reported already
         var event = MessageEnvelope(
             type: MessageType.taskChecked,
             requestId: nil,
@@ -418,9 +461,10 @@ extension PostgresRoutingStore {
                 taskId: taskId.uuidString.lowercased(),
                 householdId: household,
                 grid: grid,
-                staff: checker,
+                staff: checker.id,
                 outcome: .hazard,
-                requestId: request.description
+                requestId: request.description,
+                recheck: !inserted
             )
         )
         event.messageId = "task-check:\(taskId.uuidString.lowercased()):\(household):hazard:\(request.description)"

@@ -190,7 +190,7 @@ package enum Pages {
         {{/hasGrids}}
         <form method="post" action="/submit" class="stack submit-form" enctype="multipart/form-data" novalidate>
           <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="grid" value="{{grid}}">
-          {{#task}}<input type="hidden" name="task" value="{{task}}"><p class="hint">{{t.taskHazard}}</p>{{/task}}
+          {{#hasTask}}<input type="hidden" name="task" value="{{task}}"><p class="hint">{{t.taskHazard}}</p>{{/hasTask}}
           <label>{{t.category}}<select name="category" required><option value="">—</option>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>
           <label>{{t.description}}<textarea name="description" required minlength="4" maxlength="2000" rows="4">{{description}}</textarea></label>
           {{#hasHouseholds}}<label>{{t.household}} <small>{{gridName}}</small><select name="household"><option value="">—</option>{{#households}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{address}}</option>{{/households}}</select></label>{{/hasHouseholds}}

@@ -89,7 +89,7 @@ extension WebController {
             [
                 "household": household, "category": category, "description": description, "address": address, "latitude": latitude,
                 "longitude": longitude,
-                "name": name, "phone": phone, "email": email, "key": key, "grid": grid, "task": task,
+                "name": name, "phone": phone, "email": email, "key": key, "grid": grid, "task": task, "hasTask": !task.isEmpty,
             ]
         }
     }

@@ -149,7 +149,9 @@ extension WebController {
             if !grids.isEmpty { json["grids"] = grids }
         }
         let answer: Backend.Answer
-        do { answer = try await backend.call(.POST, "routing", path, token: session.token, json: json) } catch {
+        let key = UUID(uuidString: field("key"))?.uuidString.lowercased()
+        let headers = id == nil ? key.map { ["Idempotency-Key": "web-task:\($0)"] } ?? [:] : [:]
+        do { answer = try await backend.call(.POST, "routing", path, token: session.token, json: json, headers: headers) } catch {
             return try await again(words["unreachable"]!, .serviceUnavailable)
         }
         if answer.status == 401 { return Self.redirect("/signin", cookies: visit.setCookies) }

@@ -33,6 +33,9 @@ enum Link {
                 "both reports must come from grids of one street (this one: \(c.request.streetId ?? "none"), \(leadId): \(lead.streetId ?? "none"))"
             )
         }
+        // As placement decides incidents: one decision at a time for the street (and the lead's grid).
+        try await c.store.lockIncidents(place: "street:\(street)", category: lead.category)
+        if let grid = lead.gridId { try await c.store.lockIncidents(place: "grid:\(grid)", category: lead.category) }
         let incident: UUID
         if let existing = try await c.store.incident(of: leadId) {
             guard existing.lead == leadId else {
