@@ -39,6 +39,19 @@ package struct Problem: Error, Codable, Sendable {
     }
 }
 
+extension Problem {
+    /// `400 validation_failed` naming each field that is wrong, in `detail` and in `errors`.
+    package static func validationFailed(_ errors: [FieldError], title: String) -> Problem {
+        Problem(
+            status: .badRequest,
+            code: "validation_failed",
+            title: title,
+            detail: errors.map(\.description).joined(separator: "; "),
+            errors: errors
+        )
+    }
+}
+
 extension Problem: HTTPResponseError {
     package var status: HTTPResponse.Status { .init(code: statusCode) }
 

@@ -133,13 +133,7 @@ extension ReportStore {
             errors.append(FieldError(field: "dueOn", code: "invalid", message: "a day, yyyy-MM-dd"))
         }
         guard errors.isEmpty else {
-            throw Problem(
-                status: .badRequest,
-                code: "validation_failed",
-                title: "The problem of the month is not valid",
-                detail: errors.map(\.description).joined(separator: "; "),
-                errors: errors
-            )
+            throw Problem.validationFailed(errors, title: "The problem of the month is not valid")
         }
         let id = UUID()
         let inserted = try await postgres.query(
@@ -172,13 +166,7 @@ extension ReportStore {
         }
         if !(0...100).contains(progress.progress) { errors.append(FieldError(field: "progress", code: "invalid", message: "a percentage, 0–100")) }
         guard errors.isEmpty else {
-            throw Problem(
-                status: .badRequest,
-                code: "validation_failed",
-                title: "The progress note is not valid",
-                detail: errors.map(\.description).joined(separator: "; "),
-                errors: errors
-            )
+            throw Problem.validationFailed(errors, title: "The progress note is not valid")
         }
         let done = progress.done ?? false
         let level = done ? 100 : progress.progress

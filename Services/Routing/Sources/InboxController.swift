@@ -143,13 +143,7 @@ struct InboxController: Sendable {
         do { try ReadScope.requireInbox(principal, unit: unit) } catch { throw Problem(error) }
         let filter: StaffInbox.Filter
         do { filter = try StaffInbox.Filter(query: query) } catch {
-            throw Problem(
-                status: .badRequest,
-                code: "validation_failed",
-                title: "Invalid inbox query",
-                detail: error.errors.map(\.description).joined(separator: "; "),
-                errors: error.errors
-            )
+            throw Problem.validationFailed(error.errors, title: "Invalid inbox query")
         }
         return try JSONResponse.make(try await store.page(of: unit, filter: filter, reader: principal.id, logger: context.logger))
     }

@@ -149,13 +149,7 @@ struct OrgController: Sendable {
             errors.append(FieldError(field: "visitedAt", code: "in_future", message: "is in the future"))
         }
         guard errors.isEmpty else {
-            throw Problem(
-                status: .badRequest,
-                code: "validation_failed",
-                title: "Invalid visit",
-                detail: errors.map(\.description).joined(separator: "; "),
-                errors: errors
-            )
+            throw Problem.validationFailed(errors, title: "Invalid visit")
         }
         guard ["grid-worker", "grid-leader"].contains(principal.role), let unit = principal.unit, unit.tier == .grid else {
             throw Problem(

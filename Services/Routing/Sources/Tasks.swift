@@ -90,16 +90,6 @@ struct TasksController: Sendable {
         var requestId: String?
     }
 
-    private func invalid(_ errors: [FieldError], title: String) -> Problem {
-        Problem(
-            status: .badRequest,
-            code: "validation_failed",
-            title: title,
-            detail: errors.map(\.description).joined(separator: "; "),
-            errors: errors
-        )
-    }
-
     private func open(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let principal = try await authenticator.principal(of: request)
         var request = request
@@ -138,7 +128,7 @@ struct TasksController: Sendable {
         if let kind = body.kind, !["residents", "compound", "merchants", "enterprises", "institutions"].contains(kind) {
             errors.append(FieldError(field: "kind", code: "invalid", message: "residents, compound, merchants, enterprises or institutions"))
         }
-        guard errors.isEmpty else { throw invalid(errors, title: "Invalid task") }
+        guard errors.isEmpty else { throw Problem.validationFailed(errors, title: "Invalid task") }
         // The grids: as listed, else the street's (the officer's own by default), else the district's; of a kind if asked.
         let street = body.street ?? (body.grids == nil && principal.role == "street-officer" ? principal.unit?.id : nil)
         let rows = try await postgres.query(
@@ -154,7 +144,7 @@ struct TasksController: Sendable {
         if let asked = body.grids {
             let unknown = Set(asked).subtracting(grids.map(\.grid))
             if !unknown.isEmpty {
-                throw invalid(
+                throw Problem.validationFailed(
                     [
                         FieldError(
                             field: "grids",
@@ -166,7 +156,9 @@ struct TasksController: Sendable {
                 )
             }
         }
-        guard !grids.isEmpty else { throw invalid([FieldError(field: "grids", code: "empty", message: "no grid matches")], title: "Invalid task") }
+        guard !grids.isEmpty else {
+            throw Problem.validationFailed([FieldError(field: "grids", code: "empty", message: "no grid matches")], title: "Invalid task")
+        }
         if let refusal = TaskRules.refusal(toOpen: principal, grids: grids) { throw Problem(AuthFailure.forbidden(refusal)) }
         // The same form sent again (Idempotency-Key) opens nothing new: the task it opened.
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "\(principal.id):\($0.prefix(200))" }
@@ -295,7 +287,7 @@ struct TasksController: Sendable {
         }
         let note = body.note.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         if let note, note.count > 2000 || !PlainText.isClean(note) {
-            throw invalid([FieldError(field: "note", code: "invalid", message: "at most 2000 characters")], title: "Invalid check")
+            throw Problem.validationFailed([FieldError(field: "note", code: "invalid", message: "at most 2000 characters")], title: "Invalid check")
         }
         let found = try await postgres.query(
             """
@@ -305,13 +297,13 @@ struct TasksController: Sendable {
             logger: logger
         ).collect().first.map { try $0.decode((String, Bool).self) }
         guard let (grid, reached) = found else {
-            throw invalid(
+            throw Problem.validationFailed(
                 [FieldError(field: "householdId", code: "unknown", message: "no household '\(body.householdId)' in the org")],
                 title: "Invalid check"
             )
         }
         guard reached else {
-            throw invalid(
+            throw Problem.validationFailed(
                 [FieldError(field: "householdId", code: "invalid", message: "the task does not reach grid:\(grid)")],
                 title: "Invalid check"
             )
