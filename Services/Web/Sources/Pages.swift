@@ -230,13 +230,13 @@ package enum Pages {
             <input type="hidden" name="csrf" value="{{csrf}}">
             <input type="hidden" name="action" value="{{action}}">
             <input type="hidden" name="key" value="{{key}}">
+            {{#suggestion}}<p class="hint suggestion">{{suggestion}}</p><input type="hidden" name="suggested" value="{{suggested}}"><input type="hidden" name="confidence" value="{{confidence}}">{{/suggestion}}
             {{#needsNote}}<label>{{noteLabel}}<textarea name="note" required maxlength="2000" rows="2"></textarea></label>{{/needsNote}}
             {{#optionalNote}}<label>{{noteLabel}}<textarea name="note" maxlength="2000" rows="2"></textarea></label>{{/optionalNote}}
             {{#needsDepartments}}<label>{{t.departments}}<select name="departments" multiple required>{{#departments}}<option value="{{id}}">{{name}}</option>{{/departments}}</select></label>{{/needsDepartments}}
             {{#needsTarget}}<label>{{t.target}}<input name="target" required placeholder="grid:hongxing-3" maxlength="80"></label>{{/needsTarget}}
             {{#needsInto}}<label>{{t.into}}<input name="into" required value="{{suggestedInto}}" maxlength="40"></label>{{/needsInto}}
             {{#needsReport}}<label>{{t.report}}<input name="report" required maxlength="40"></label>{{/needsReport}}
-            {{#suggestion}}<p class="hint suggestion">{{suggestion}}</p><input type="hidden" name="suggested" value="{{suggested}}"><input type="hidden" name="confidence" value="{{confidence}}">{{/suggestion}}
             {{#needsCategory}}<label>{{t.category}}<select name="category" required>{{#categories}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/categories}}</select></label>{{/needsCategory}}
             {{#needsSatisfaction}}<label>{{t.satisfaction}}<select name="satisfaction" required>
               <option value="satisfied">{{t.satisfied}}</option><option value="basically-satisfied">{{t.basicallySatisfied}}</option><option value="unsatisfied">{{t.unsatisfied}}</option>
