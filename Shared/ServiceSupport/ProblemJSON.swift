@@ -52,6 +52,17 @@ extension Problem {
     }
 }
 
+/// A request's JSON body.
+package enum JSONBody {
+    /// The body (at most `limit` bytes) as `T`; a body that is not one is `400 invalid_json`
+    /// titled `title`, naming the field when it can.
+    package static func decode<T: Decodable>(_: T.Type, from request: Request, upTo limit: Int, title: String) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        do { return try WireJSON.decode(T.self, from: buffer.readableBytesView) } catch { throw Problem.invalidJSON(error, title: title) }
+    }
+}
+
 extension Problem: HTTPResponseError {
     package var status: HTTPResponse.Status { .init(code: statusCode) }
 

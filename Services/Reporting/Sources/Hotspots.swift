@@ -24,7 +24,7 @@ package struct HotspotRow: Codable, Sendable, Equatable {
     package var recurring: Int
 
     /// recurring / reports.
-    package var recurringRate: Double { reports == 0 ? 0 : Double(recurring) / Double(reports) }
+    package var recurringRate: Double
 
     package static let csvHeader = [
         "month", "street", "street_name", "grid", "grid_name", "category", "reports", "repeats", "reopened", "recurring", "recurring_rate",
@@ -35,10 +35,6 @@ package struct HotspotRow: Codable, Sendable, Equatable {
             month ?? "", street ?? "", streetName, grid ?? "", gridName, category, "\(reports)", "\(repeats)", "\(reopened)", "\(recurring)",
             String(format: "%.4f", recurringRate),
         ]
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case month, grid, gridName, street, streetName, category, reports, repeats, reopened, recurring, recurringRate
     }
 
     package init(
@@ -63,37 +59,7 @@ package struct HotspotRow: Codable, Sendable, Equatable {
         self.repeats = repeats
         self.reopened = reopened
         self.recurring = recurring
-    }
-
-    package init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            month: try c.decodeIfPresent(String.self, forKey: .month),
-            grid: try c.decodeIfPresent(String.self, forKey: .grid),
-            gridName: try c.decode(String.self, forKey: .gridName),
-            street: try c.decodeIfPresent(String.self, forKey: .street),
-            streetName: try c.decode(String.self, forKey: .streetName),
-            category: try c.decode(String.self, forKey: .category),
-            reports: try c.decode(Int.self, forKey: .reports),
-            repeats: try c.decode(Int.self, forKey: .repeats),
-            reopened: try c.decode(Int.self, forKey: .reopened),
-            recurring: try c.decode(Int.self, forKey: .recurring)
-        )
-    }
-
-    package func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(month, forKey: .month)
-        try c.encodeIfPresent(grid, forKey: .grid)
-        try c.encode(gridName, forKey: .gridName)
-        try c.encodeIfPresent(street, forKey: .street)
-        try c.encode(streetName, forKey: .streetName)
-        try c.encode(category, forKey: .category)
-        try c.encode(reports, forKey: .reports)
-        try c.encode(repeats, forKey: .repeats)
-        try c.encode(reopened, forKey: .reopened)
-        try c.encode(recurring, forKey: .recurring)
-        try c.encode(recurringRate, forKey: .recurringRate)
+        self.recurringRate = reports == 0 ? 0 : Double(recurring) / Double(reports)
     }
 }
 

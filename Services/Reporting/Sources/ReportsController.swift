@@ -76,7 +76,7 @@ struct ReportsController: Sendable {
             guard principal.role == "supervisor" else {
                 throw Problem(AuthFailure.forbidden("the district marks the problem of the month: supervisors only; not \(principal)"))
             }
-            let mark = try await Self.body(FocusMark.self, request, title: "Malformed problem of the month")
+            let mark = try await JSONBody.decode(FocusMark.self, from: request, upTo: 64 * 1024, title: "Malformed problem of the month")
             let item = try await reports.store.markFocus(mark, by: principal.id, logger: context.logger)
             return try JSONResponse.make(item, status: .created)
         }
@@ -92,7 +92,7 @@ struct ReportsController: Sendable {
                     AuthFailure.forbidden("progress on \(item.title) is recorded by its owner (\(item.owner)) or a supervisor; not \(principal)")
                 )
             }
-            let progress = try await Self.body(FocusProgress.self, request, title: "Malformed progress note")
+            let progress = try await JSONBody.decode(FocusProgress.self, from: request, upTo: 64 * 1024, title: "Malformed progress note")
             return try JSONResponse.make(try await reports.store.addFocusNote(progress, to: id, by: principal.id, logger: context.logger))
         }
         router.get("v1/reports/workers/:staff") { request, context in
@@ -271,13 +271,6 @@ struct ReportsController: Sendable {
         }
         if csv { return Self.csv(CSV.render(header: Figures.columns, rows: rows.map(\.csvValues)), name: "trend") }
         return try JSONResponse.make(rows)
-    }
-
-    /// A JSON body of at most 64 KiB as `T`, else a `400` naming what is wrong.
-    static func body<T: Decodable>(_: T.Type, _ request: Request, title: String) async throws -> T {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        do { return try WireJSON.decode(T.self, from: buffer.readableBytesView) } catch { throw Problem.invalidJSON(error, title: title) }
     }
 
     /// Hotspots and recurring problems (`street=`, `by=month`), JSON or CSV.

@@ -36,14 +36,7 @@ struct CommandsController: Sendable {
 
     private func handle(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        let body: Body
-        do {
-            body = try WireJSON.decode(Body.self, from: buffer.readableBytesView)
-        } catch {
-            throw Problem.invalidJSON(error, title: "Malformed command")
-        }
+        let body = try await JSONBody.decode(Body.self, from: request, upTo: 64 * 1024, title: "Malformed command")
         let token = try Authenticator.token(of: request)
         let command = StaffCommand(
             action: body.action,

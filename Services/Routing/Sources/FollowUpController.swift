@@ -34,12 +34,7 @@ struct FollowUpController: Sendable {
         guard GridLoopDomain.RequestID(id) != nil else {
             throw Problem(status: .notFound, code: "not_found", title: "No such request", detail: "'\(id)' is not a request id")
         }
-        var request = request
-        let buffer = try await request.collectBody(upTo: 16 * 1024)
-        let body: Body
-        do { body = try WireJSON.decode(Body.self, from: buffer.readableBytesView) } catch {
-            throw Problem.invalidJSON(error, title: "Malformed follow-up answer")
-        }
+        let body = try await JSONBody.decode(Body.self, from: request, upTo: 16 * 1024, title: "Malformed follow-up answer")
         if let note = body.note, note.count > 2000 {
             throw Problem(
                 status: .badRequest,

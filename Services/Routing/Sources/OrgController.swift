@@ -133,12 +133,7 @@ struct OrgController: Sendable {
 
     private func logVisit(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let principal = try await authenticator.principal(of: request)
-        var request = request
-        let buffer = try await request.collectBody(upTo: 16 * 1024)
-        let body: VisitBody
-        do { body = try WireJSON.decode(VisitBody.self, from: buffer.readableBytesView) } catch {
-            throw Problem.invalidJSON(error, title: "Malformed visit")
-        }
+        let body = try await JSONBody.decode(VisitBody.self, from: request, upTo: 16 * 1024, title: "Malformed visit")
         var errors: [FieldError] = []
         if !UnitRef.isValidID(body.householdId) { errors.append(FieldError(field: "householdId", code: "invalid", message: "is not a household id")) }
         if let id = body.id, !UnitRef.isValidID(id) {

@@ -92,12 +92,7 @@ struct TasksController: Sendable {
 
     private func open(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let principal = try await authenticator.principal(of: request)
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        let body: OpenBody
-        do { body = try WireJSON.decode(OpenBody.self, from: buffer.readableBytesView) } catch {
-            throw Problem.invalidJSON(error, title: "Malformed task")
-        }
+        let body = try await JSONBody.decode(OpenBody.self, from: request, upTo: 64 * 1024, title: "Malformed task")
         let logger = context.logger
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let description = (body.description ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -279,12 +274,7 @@ struct TasksController: Sendable {
         guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)), try await exists(id, logger: logger) else {
             throw Problem(status: .notFound, code: "not_found", title: "No such task", detail: "no proactive task with that id")
         }
-        var request = request
-        let buffer = try await request.collectBody(upTo: 16 * 1024)
-        let body: CheckBody
-        do { body = try WireJSON.decode(CheckBody.self, from: buffer.readableBytesView) } catch {
-            throw Problem.invalidJSON(error, title: "Malformed check")
-        }
+        let body = try await JSONBody.decode(CheckBody.self, from: request, upTo: 16 * 1024, title: "Malformed check")
         let note = body.note.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         if let note, note.count > 2000 || !PlainText.isClean(note) {
             throw Problem.validationFailed([FieldError(field: "note", code: "invalid", message: "at most 2000 characters")], title: "Invalid check")
