@@ -57,6 +57,28 @@ public enum MessageType {
     public static let taskOpened = "task.opened"
     /// A grid's staff checked a household for a task (``TaskChecked``); a hazard found is a request linked to it.
     public static let taskChecked = "task.checked"
+    /// A street or the district published a policy notice to grids (``NoticePublished``).
+    public static let noticePublished = "notice.published"
+    /// A household was informed of a notice (``NoticeInformed``).
+    public static let noticeInformed = "notice.informed"
+    /// Send a household a notice by SMS with a confirm link (``NoticeSMS``).
+    public static let noticeSMS = "notice.sms"
+    /// A grid's notice coverage lags near or after the due day (``NoticeLagging``).
+    public static let noticeLagging = "notice.lagging"
+    /// A consultation was opened (``ConsultationOpened``).
+    public static let consultationOpened = "consultation.opened"
+    /// A household's position was recorded (``ConsultationPosition``).
+    public static let consultationPosition = "consultation.position"
+    /// A consultation was closed with its result (``ConsultationClosed``).
+    public static let consultationClosed = "consultation.closed"
+    /// A micro-wish was collected, adopted, fulfilled or confirmed (``WishChanged``).
+    public static let wishChanged = "wish.changed"
+    /// A household's month was scored and points earned (``PointsScored``).
+    public static let pointsScored = "points.scored"
+    /// A household redeemed points for goods (``PointsRedeemed``).
+    public static let pointsRedeemed = "points.redeemed"
+    /// Goods were donated to a street's love supermarket (``GoodsDonated``).
+    public static let goodsDonated = "goods.donated"
     /// Command to routing from staff (``StaffCommand``).
     public static let staffCommand = "staff.command"
     /// The answer to a command that carried reply-to (``CommandReply``).

@@ -52,6 +52,28 @@ public struct RequestEvent: Sendable, Equatable {
         case taskOpened(TaskOpened)
         /// `task.checked`: a household checked for a task.
         case taskChecked(TaskChecked)
+        /// `notice.published`
+        case noticePublished(NoticePublished)
+        /// `notice.informed`
+        case noticeInformed(NoticeInformed)
+        /// `notice.sms`
+        case noticeSMS(NoticeSMS)
+        /// `notice.lagging`
+        case noticeLagging(NoticeLagging)
+        /// `consultation.opened`
+        case consultationOpened(ConsultationOpened)
+        /// `consultation.position`
+        case consultationPosition(ConsultationPosition)
+        /// `consultation.closed`
+        case consultationClosed(ConsultationClosed)
+        /// `wish.changed`
+        case wishChanged(WishChanged)
+        /// `points.scored`
+        case pointsScored(PointsScored)
+        /// `points.redeemed`
+        case pointsRedeemed(PointsRedeemed)
+        /// `goods.donated`
+        case goodsDonated(GoodsDonated)
 
         /// The envelope's `type` of this kind (a ``MessageType`` constant).
         public var type: String {
@@ -78,6 +100,17 @@ public struct RequestEvent: Sendable, Equatable {
             case .visitLogged: MessageType.visitLogged
             case .taskOpened: MessageType.taskOpened
             case .taskChecked: MessageType.taskChecked
+            case .noticePublished: MessageType.noticePublished
+            case .noticeInformed: MessageType.noticeInformed
+            case .noticeSMS: MessageType.noticeSMS
+            case .noticeLagging: MessageType.noticeLagging
+            case .consultationOpened: MessageType.consultationOpened
+            case .consultationPosition: MessageType.consultationPosition
+            case .consultationClosed: MessageType.consultationClosed
+            case .wishChanged: MessageType.wishChanged
+            case .pointsScored: MessageType.pointsScored
+            case .pointsRedeemed: MessageType.pointsRedeemed
+            case .goodsDonated: MessageType.goodsDonated
             }
         }
     }
@@ -90,6 +123,9 @@ public struct RequestEvent: Sendable, Equatable {
         MessageType.requestOverdue, MessageType.requestResolved, MessageType.requestClosed, MessageType.requestRejected,
         MessageType.requestMerged, MessageType.requestUnlinked, MessageType.requestRecategorized,
         MessageType.visitLogged, MessageType.taskOpened, MessageType.taskChecked,
+        MessageType.noticePublished, MessageType.noticeInformed, MessageType.noticeSMS, MessageType.noticeLagging,
+        MessageType.consultationOpened, MessageType.consultationPosition, MessageType.consultationClosed, MessageType.wishChanged,
+        MessageType.pointsScored, MessageType.pointsRedeemed, MessageType.goodsDonated,
     ]
 
     /// The envelope's message id (consumers are idempotent on it).
@@ -164,6 +200,17 @@ public struct RequestEvent: Sendable, Equatable {
         case MessageType.visitLogged: self = try decode(VisitLogged.self, Kind.visitLogged)
         case MessageType.taskOpened: self = try decode(TaskOpened.self, Kind.taskOpened)
         case MessageType.taskChecked: self = try decode(TaskChecked.self, Kind.taskChecked)
+        case MessageType.noticePublished: self = try decode(NoticePublished.self, Kind.noticePublished)
+        case MessageType.noticeInformed: self = try decode(NoticeInformed.self, Kind.noticeInformed)
+        case MessageType.noticeSMS: self = try decode(NoticeSMS.self, Kind.noticeSMS)
+        case MessageType.noticeLagging: self = try decode(NoticeLagging.self, Kind.noticeLagging)
+        case MessageType.consultationOpened: self = try decode(ConsultationOpened.self, Kind.consultationOpened)
+        case MessageType.consultationPosition: self = try decode(ConsultationPosition.self, Kind.consultationPosition)
+        case MessageType.consultationClosed: self = try decode(ConsultationClosed.self, Kind.consultationClosed)
+        case MessageType.wishChanged: self = try decode(WishChanged.self, Kind.wishChanged)
+        case MessageType.pointsScored: self = try decode(PointsScored.self, Kind.pointsScored)
+        case MessageType.pointsRedeemed: self = try decode(PointsRedeemed.self, Kind.pointsRedeemed)
+        case MessageType.goodsDonated: self = try decode(GoodsDonated.self, Kind.goodsDonated)
         default: throw .unknownType(type)  // the open set of strings; consumers switch over `Kind`
         }
     }

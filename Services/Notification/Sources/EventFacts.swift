@@ -92,7 +92,7 @@ package struct EventFacts: Sendable, Equatable {
             staff = ended.staff
             reason = ended.reason
             into = ended.into
-        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized, .taskOpened, .taskChecked:
+        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized, .taskOpened, .taskChecked, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
             return nil
         }
         requestVersion = event.requestVersion

@@ -207,7 +207,7 @@ struct Projector: Sendable {
             // 未诉先办: households checked (the worker's proactive work) and hazards found (the grid's).
             if check.recheck != true { rollups.bump("task_checks", unit: "staff:\(check.staff)", at: event.occurredAt) }
             if check.outcome == .hazard { rollups.bump("task_hazards", unit: "grid:\(check.grid)", at: event.occurredAt) }
-        case .deadlineWarning, .streetInformed, .taskOpened:
+        case .deadlineWarning, .streetInformed, .taskOpened, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
             return false  // no figure counts them
         }
         try await rollups.write(on: connection, logger: logger)

@@ -34,6 +34,8 @@ package enum RoutingApp: GridLoopServiceApp {
                 distanceMeters: Double(reader.int(forKey: "routing.incident.distance.meters", default: 800))
             )
         )
+        let communityServices = try CommunityRoutes.services(runtime: runtime, reader: reader)
+        let community = try CommunityRoutes(runtime: runtime, authenticator: authenticator, reader: reader)
         return runtime.makeApplication(
             services: [
                 UnitQueueDeclarer(org: org, workflow: workflow, logger: runtime.logger),
@@ -44,7 +46,7 @@ package enum RoutingApp: GridLoopServiceApp {
                     batch: reader.int(forKey: "routing.sla.sweep.batch", default: 32),
                     logger: runtime.logger
                 ),
-            ],
+            ] + communityServices,
             consumers: [
                 runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
                 runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),
@@ -64,6 +66,7 @@ package enum RoutingApp: GridLoopServiceApp {
                 TasksController(postgres: runtime.postgres, outbox: runtime.outbox, relay: runtime.relay, authenticator: authenticator).addRoutes(
                     to: router
                 )
+                community.addRoutes(to: router)
                 AuthController(
                     credentials: StaffCredentials(postgres: runtime.postgres),
                     authenticator: authenticator,

@@ -337,7 +337,7 @@ enum RoutingSchema {
                 "CREATE UNIQUE INDEX tasks_by_idempotency_key ON routing.tasks (idempotency_key)",
             ]
         ),
-    ]
+    ] + communityMigrations
 
     /// `routing.inbox_page(...)`: one read of a unit's inbox (counts and the page), planned once
     /// per connection (`force_generic_plan`). Every optional filter is written behind
