@@ -15,7 +15,8 @@ struct GridLoopCLI: AsyncParsableCommand {
         discussion: "Broker and database come from AMQP_URL and DATABASE_URL (see README).",
         subcommands: [
             Submit.self, Import.self, Staff.self, Auth.self, DataCommand.self, Visit.self, Org.self, Audit.self, Notifications.self, Reports.self,
-            APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, OutboxCommand.self, Migrate.self, Tasks.self,
+            APIKeyCommand.self, SpoolCommand.self, DeadLetters.self, OutboxCommand.self, Migrate.self, Tasks.self, Notices.self,
+            Consultations.self, Wishes.self, Points.self,
         ]
     )
 
