@@ -121,10 +121,10 @@ struct RequestEventTests {
             confidence: 0.93
         )
         let visit = VisitLogged(visitId: "v1", staff: "w1", householdId: "guanghua-3-07", visitedAt: at, note: "all well")
-        let street = try UnitRef(tier: .street, id: "xiping")
+        let xiping = try UnitRef(tier: .street, id: "xiping")
         let published = NoticePublished(
             noticeId: "n1", title: "疫情防控告知书", titleEn: "Epidemic notice", grids: ["xiping-merchants-1"],
-            households: ["xiping-merchants-1": 6], dueOn: "2026-12-10", publishedBy: "wang-xu", unit: street
+            households: ["xiping-merchants-1": 6], dueOn: "2026-12-10", publishedBy: "wang-xu", unit: xiping
         )
         let noticeInformed = NoticeInformed(
             noticeId: "n1", householdId: "xiping-merchants-1-01", grid: "xiping-merchants-1", street: "xiping", staff: "li-shangxin",
@@ -140,7 +140,7 @@ struct RequestEventTests {
         )
         let consultation = ConsultationOpened(
             consultationId: "c1", question: "韩家圩20亩集体土地出租建农贸市场？", options: ["yes", "no"], endsOn: "2026-12-20", rule: "2/3",
-            grids: ["hanjiaxu-1"], households: ["hanjiaxu-1": 5], openedBy: "tao-tao", unit: street
+            grids: ["hanjiaxu-1"], households: ["hanjiaxu-1": 5], openedBy: "tao-tao", unit: xiping
         )
         let position = ConsultationPosition(
             consultationId: "c1", householdId: "hanjiaxu-1-01", grid: "hanjiaxu-1", street: "longhua", option: "yes", previous: "no",

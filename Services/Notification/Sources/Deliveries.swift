@@ -7,7 +7,8 @@ import PostgresNIO
 
 /// Turns events into delivery records, in the same transaction as the event's inbox claim (a
 /// redelivered event never records, and so never sends, twice): the integration webhook gets
-/// the event itself; people get the messages the ``NotificationPlanner`` plans for them.
+/// the event itself; people get the messages the ``NotificationPlanner`` plans for them (for a
+/// request's events from its ``EventFacts``, for the community events from their ``CommunityFacts``).
 struct Deliveries: Sendable {
     let postgres: PostgresClient
     /// The integration webhook (`NOTIFICATION_WEBHOOK_URL`): every assignment-like event and alert, as JSON.
@@ -40,6 +41,7 @@ struct Deliveries: Sendable {
             throw PoisonMessage(error.description)
         }
         let facts = event.flatMap(EventFacts.init)
+        let community = event.flatMap(CommunityFacts.init)
         let recorded = try await postgres.transaction(logger: logger) { [self] connection -> Int in
             guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
             var recorded = 0
@@ -55,6 +57,9 @@ struct Deliveries: Sendable {
             }
             if let facts {
                 recorded += try await recordMessages(for: facts, redelivered: delivery.message.redelivered, on: connection, logger: logger)
+            }
+            if let community {
+                recorded += try await recordMessages(for: community, redelivered: delivery.message.redelivered, on: connection, logger: logger)
             }
             if case .recategorized(let change)? = event?.kind, let version = header.requestVersion {
                 // Later messages name the corrected category (and treat it as urgent if it is).
@@ -137,7 +142,82 @@ struct Deliveries: Sendable {
         }
         let planned = planner.plan(facts, request: request, directory: directory, now: Date())
         for message in planned {
-            try await record(message, facts: facts, on: connection, logger: logger)
+            try await record(message, eventId: facts.eventId, requestId: facts.requestId, eventType: facts.type, on: connection, logger: logger)
+        }
+        return planned.count
+    }
+
+    /// Records the messages of a community event, filed under no request. Remembers an opened
+    /// consultation's question, grids and rule, so that its grid staff hear the result when it
+    /// closes (a close seen before its opening is retried, as a request's event is; redelivered,
+    /// it goes on without them). A notice SMS's number is opened here only to be sealed again
+    /// in its delivery row; a notice SMS that cannot go is logged, without the number.
+    private func recordMessages(
+        for facts: CommunityFacts,
+        redelivered: Bool,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Int {
+        var facts = facts
+        if facts.type == MessageType.consultationOpened {
+            try await connection.query(
+                """
+                INSERT INTO notification.consultations (id, question, grids, rule)
+                VALUES (\(facts.subjectId), \(facts.question ?? ""), \(facts.grids), \(facts.votingRule))
+                ON CONFLICT (id) DO NOTHING
+                """,
+                logger: logger
+            )
+        } else if facts.type == MessageType.consultationClosed {
+            let rows = try await connection.query(
+                "SELECT question, grids, rule FROM notification.consultations WHERE id = \(facts.subjectId)",
+                logger: logger
+            ).collect()
+            if let row = rows.first {
+                (facts.question, facts.grids, facts.votingRule) = try row.decode((String?, [String], String?).self)
+            } else if !redelivered {
+                throw ConsultationNotYetKnown(consultationId: facts.subjectId)
+            } else {
+                logger.warning(
+                    "a consultation closed that notification never saw opened: its grid staff are not told",
+                    metadata: ["consultation.id": "\(facts.subjectId)"]
+                )
+            }
+        }
+        let rules = planner.communityRules.rules(for: facts.ruleKey)
+        guard !rules.isEmpty else { return 0 }
+        let audiences = Set(rules.map(\.to))
+        // The names of the grids, the street and the publishing unit, for the messages.
+        var named = facts.grids.compactMap { try? UnitRef(tier: .grid, id: $0) }
+        if let unit = facts.unit { named.append(unit) }
+        if let street = facts.street, let ref = try? UnitRef(tier: .street, id: street) { named.append(ref) }
+        let directory = try await directory.view(
+            units: [],
+            extraUnits: named,
+            grid: nil,
+            staffOfGrids: audiences.contains(.gridStaff) ? facts.grids : [],
+            officersOfStreets: audiences.contains(.streetOfficers) ? [facts.street].compactMap { $0 } : [],
+            on: connection,
+            logger: logger
+        )
+        let resident = audiences.contains(.resident) ? facts.resident(opening: protector) : nil
+        let planned = planner.plan(facts, resident: resident, directory: directory, now: Date())
+        if audiences.contains(.resident), facts.phoneSealed != nil, !planned.contains(where: { $0.recipient.key.hasPrefix("resident:") }) {
+            let reason: String
+            if resident == nil {
+                reason = "the number does not open with the data key (GRIDLOOP_DATA_KEY)"
+            } else if planner.residentLinks == nil {
+                reason = "no NOTIFICATION_WEB_URL for the confirm link"
+            } else {
+                reason = "no SMS gateway (NOTIFICATION_SMS_URL)"
+            }
+            logger.warning(
+                "notice SMS not sent: the household stays uninformed until told another way",
+                metadata: ["notice.id": "\(facts.subjectId)", "household.id": "\(facts.householdId ?? "-")", "reason": "\(reason)"]
+            )
+        }
+        for message in planned {
+            try await record(message, eventId: facts.eventId, requestId: nil, eventType: facts.type, on: connection, logger: logger)
         }
         return planned.count
     }
@@ -205,29 +285,36 @@ struct Deliveries: Sendable {
         sealed.flatMap { try? protector.open($0) }
     }
 
-    private func record(_ message: PlannedMessage, facts: EventFacts, on connection: PostgresConnection, logger: Logger) async throws {
+    /// Records one planned message (filed under `requestId`, if about a request): a digest item,
+    /// or a delivery with an SMS number sealed.
+    private func record(
+        _ message: PlannedMessage,
+        eventId: String,
+        requestId: String?,
+        eventType: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         switch message.dispatch {
         case .digest:
             try await connection.query(
                 """
                 INSERT INTO notification.digest_items (item_id, recipient, recipient_name, channel, target, language, request_id, line)
                 VALUES (\(message.id), \(message.recipient.key), \(message.recipient.name), \(message.channel.rawValue), \(message.target),
-                    \(message.language), \(facts.requestId), \(message.message.subject))
+                    \(message.language), \(requestId), \(message.message.subject))
                 ON CONFLICT (item_id) DO NOTHING
                 """,
                 logger: logger
             )
         case .at(let when):
             // An SMS's number is sealed in the row and its payload; the sender opens it for the gateway.
-            var message = message
-            if message.channel == .sms { message.target = protector.seal(message.target) }
-            let payload = try DeliveryPayload.encode(message, requestId: facts.requestId, event: facts.type)
-            let refusal = message.channel == .webhook && !allowPrivateTargets ? WebhookTarget.refusal(message.target) : nil
+            let (target, payload) = try DeliveryPayload.stored(message, requestId: requestId, event: eventType, protector: protector)
+            let refusal = message.channel == .webhook && !allowPrivateTargets ? WebhookTarget.refusal(target) : nil
             try await connection.query(
                 """
                 INSERT INTO notification.deliveries
                     (id, event_id, request_id, channel, target, payload, status, last_error, next_attempt_at, recipient, template, language, subject)
-                VALUES (\(message.id), \(facts.eventId), \(facts.requestId), \(message.channel.rawValue), \(message.target), \(payload),
+                VALUES (\(message.id), \(eventId), \(requestId), \(message.channel.rawValue), \(target), \(payload),
                     \(refusal == nil ? "pending" : "failed"), \(refusal), \(when), \(message.recipient.key), \(message.template), \(message.language), \(message.message.subject))
                 ON CONFLICT (id) DO NOTHING
                 """,

@@ -10,20 +10,23 @@ import GridLoopDomain
 ///   "event", "template", "language", "subject", "body"}`.
 /// - `email`: `{"to", "subject", "body", "language", "requestId"}`, turned into a MIME message
 ///   (`Message-ID: <id@gridloop>`) when sent.
+///
+/// `requestId` is absent for a community event's message (a notice, a consultation, a wish).
 package struct DeliveryPayload: Codable, Sendable, Equatable {
     package var id: String?
     package var to: String?
     package var text: String?
     package var recipient: String?
     package var name: String?
-    package var requestId: String
+    /// The request the message is about (none for a community event or a digest).
+    package var requestId: String?
     package var event: String?
     package var template: String?
     package var language: String
     package var subject: String?
     package var body: String?
 
-    static func encode(_ message: PlannedMessage, requestId: String, event: String) throws -> String {
+    static func encode(_ message: PlannedMessage, requestId: String?, event: String) throws -> String {
         let payload: DeliveryPayload
         switch message.channel {
         case .sms:
@@ -57,6 +60,19 @@ package struct DeliveryPayload: Codable, Sendable, Equatable {
             )
         }
         return String(decoding: try WireJSON.encode(payload), as: UTF8.self)
+    }
+
+    /// A message as its delivery row stores it: the target and the payload, an SMS number sealed
+    /// in both (the sender opens it for the gateway), so no row holds a resident's number.
+    package static func stored(
+        _ message: PlannedMessage,
+        requestId: String?,
+        event: String,
+        protector: DataProtector
+    ) throws -> (target: String, payload: String) {
+        var message = message
+        if message.channel == .sms { message.target = protector.seal(message.target) }
+        return (message.target, try encode(message, requestId: requestId, event: event))
     }
 
     package static func decode(_ text: String) throws -> DeliveryPayload {

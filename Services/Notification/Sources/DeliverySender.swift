@@ -180,7 +180,9 @@ struct DeliverySender: Service {
                 body: payload.body ?? "",
                 messageId: MailMessage.messageId(for: delivery.id),
                 date: Date(),
-                headers: [("X-GridLoop-Delivery", delivery.id), ("X-GridLoop-Request", payload.requestId), ("Content-Language", payload.language)]
+                headers: [("X-GridLoop-Delivery", delivery.id)]
+                    + (payload.requestId.flatMap { $0.isEmpty ? nil : [("X-GridLoop-Request", $0)] } ?? [])
+                    + [("Content-Language", payload.language)]
             )
             try await SMTPClient.send(message, to: delivery.target, configuration: smtp)
             return Outcome(statusCode: 250)

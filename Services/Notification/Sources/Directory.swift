@@ -97,16 +97,30 @@ package struct Directory: Sendable {
     }
 
     /// The directory entries one event needs: staff of `units`, grid workers of `grid`,
-    /// supervisors, unit and staff names, settings.
-    func view(units: [UnitRef], extraUnits: [UnitRef], grid: String?, on connection: PostgresConnection, logger: Logger) async throws -> DirectoryView
-    {
+    /// supervisors, unit and staff names, settings; for a community event also the grid staff
+    /// (grid workers and leaders) of `staffOfGrids` and the street officers of `officersOfStreets`.
+    func view(
+        units: [UnitRef],
+        extraUnits: [UnitRef],
+        grid: String?,
+        staffOfGrids: [String] = [],
+        officersOfStreets: [String] = [],
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> DirectoryView {
         var view = DirectoryView()
         let unitRefs = units.map(\.description)
         let gridUnit = grid.map { "grid:\($0)" } ?? ""
+        let staffGridUnits = staffOfGrids.map { "grid:\($0)" }
+        let officerStreetUnits = officersOfStreets.map { "street:\($0)" }
+        let gridStaffUnits = Set(staffGridUnits)
+        let streetOfficerUnits = Set(officerStreetUnits)
         let rows = try await connection.query(
             """
             SELECT id, name, role, unit, language, email, phone, webhook, quiet_hours, digest_seconds FROM notification.recipients
             WHERE unit = ANY(\(unitRefs)) OR role = 'supervisor' OR (unit = \(gridUnit) AND role = 'grid-worker')
+                OR (unit = ANY(\(staffGridUnits)) AND role IN ('grid-worker', 'grid-leader'))
+                OR (unit = ANY(\(officerStreetUnits)) AND role = 'street-officer')
             ORDER BY id
             """,
             logger: logger
@@ -128,6 +142,12 @@ package struct Directory: Sendable {
             if unitRefs.contains(unit) { view.staffByUnit[unit, default: []].append(recipient) }
             if role == "supervisor" { view.supervisors.append(recipient) }
             if unit == gridUnit, role == "grid-worker", let grid { view.gridWorkers[grid, default: []].append(recipient) }
+            if role == "grid-worker" || role == "grid-leader", gridStaffUnits.contains(unit) {
+                view.gridStaff[String(unit.dropFirst("grid:".count)), default: []].append(recipient)
+            }
+            if role == "street-officer", streetOfficerUnits.contains(unit) {
+                view.streetOfficers[String(unit.dropFirst("street:".count)), default: []].append(recipient)
+            }
         }
         let named = unitRefs + extraUnits.map(\.description)
         for try await (ref, name) in try await connection.query("SELECT ref, name FROM notification.units WHERE ref = ANY(\(named))", logger: logger)

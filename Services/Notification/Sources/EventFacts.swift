@@ -37,7 +37,7 @@ package struct EventFacts: Sendable, Equatable {
     }
 
     /// The facts of `event`, with the envelope's message id and request version; `nil` for
-    /// the kinds notification ignores.
+    /// the kinds notification ignores and for the community events (``CommunityFacts``).
     package init?(_ event: RequestEvent) {
         switch event.kind {
         case .received(let received):
@@ -92,8 +92,11 @@ package struct EventFacts: Sendable, Equatable {
             staff = ended.staff
             reason = ended.reason
             into = ended.into
-        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized, .taskOpened, .taskChecked, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
+        case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized, .taskOpened, .taskChecked:
             return nil
+        case .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed,
+            .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
+            return nil  // about no request: planned apart, from their ``CommunityFacts``
         }
         requestVersion = event.requestVersion
     }

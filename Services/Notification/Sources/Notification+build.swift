@@ -23,6 +23,8 @@ package enum NotificationApp: GridLoopServiceApp {
     /// The composition root. Channels are enabled by configuration: `NOTIFICATION_SMTP_URL` +
     /// `NOTIFICATION_SMTP_FROM` (email), `NOTIFICATION_SMS_URL` (SMS gateway), staff webhooks
     /// always; `NOTIFICATION_WEBHOOK_URL` receives every assignment-like event and alert as JSON.
+    /// Who is told what: `NOTIFICATION_RULES_FILE` (a request's events) and
+    /// `NOTIFICATION_COMMUNITY_RULES_FILE` (notices, consultations, wishes), built in by default.
     package static func build(configuration: ServiceConfiguration, reader: ConfigReader) async throws -> some ApplicationProtocol {
         let webhookURL = reader.nonEmptyString(forKey: "notification.webhook.url")
         let secrets = [
@@ -33,8 +35,16 @@ package enum NotificationApp: GridLoopServiceApp {
             try reader.nonEmptyString(forKey: "notification.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) }
                 ?? NotificationTemplates.builtInRules()
         )
+        try rules.check(audiences: Audience.requestAudiences, file: "the notification rules")
+        // Who is told of the community events (#20): notices, consultations, micro-wishes.
+        let communityRules = try NotificationRules.parse(
+            try reader.nonEmptyString(forKey: "notification.community.rules.file").map { try String(contentsOfFile: $0, encoding: .utf8) }
+                ?? NotificationTemplates.builtInCommunityRules()
+        )
+        try communityRules.check(audiences: Audience.communityAudiences, file: "the community notification rules")
         let templates = try NotificationTemplates.load(overrideDirectory: reader.nonEmptyString(forKey: "notification.templates.dir"))
         try templates.check(rules)
+        try templates.check(communityRules)
         let timeout = Duration.milliseconds(reader.int(forKey: "notification.timeout.ms", default: 10_000))
         let smtp = try reader.nonEmptyString(forKey: "notification.smtp.url", isSecret: true).map { url in
             try SMTPConfiguration(
@@ -53,7 +63,10 @@ package enum NotificationApp: GridLoopServiceApp {
         let runtime = try await ServiceRuntime.make(configuration: configuration, migrator: migrator)
         runtime.logger.info(
             "notification channels",
-            metadata: ["channels": "\(channels.map(\.rawValue).sorted())", "rules": "\(rules.byEvent.count) event types"]
+            metadata: [
+                "channels": "\(channels.map(\.rawValue).sorted())", "rules": "\(rules.byEvent.count) event types",
+                "community.rules": "\(communityRules.byEvent.count) event types and stages",
+            ]
         )
         // Residents' status and follow-up links point at the web app (none without it).
         let residentLinks = reader.nonEmptyString(forKey: "notification.web.url").map { url in
@@ -73,7 +86,13 @@ package enum NotificationApp: GridLoopServiceApp {
             postgres: runtime.postgres,
             webhookURL: webhookURL,
             allowPrivateTargets: allowPrivate,
-            planner: NotificationPlanner(rules: rules, templates: templates, enabledChannels: channels, residentLinks: residentLinks),
+            planner: NotificationPlanner(
+                rules: rules,
+                templates: templates,
+                enabledChannels: channels,
+                residentLinks: residentLinks,
+                communityRules: communityRules
+            ),
             protector: protector
         )
         let sender = DeliverySender(

@@ -72,6 +72,10 @@ package struct DirectoryView: Sendable {
     /// Grid id → its grid workers.
     package var gridWorkers: [String: [Recipient]] = [:]
     package var supervisors: [Recipient] = []
+    /// Grid id → its grid workers and grid leaders (community events).
+    package var gridStaff: [String: [Recipient]] = [:]
+    /// Street id → its street officers (community events).
+    package var streetOfficers: [String: [Recipient]] = [:]
     /// Unit (`tier:id`) → display name.
     package var unitNames: [String: String] = [:]
     /// Staff id → display name.
@@ -122,6 +126,8 @@ package struct PlannedMessage: Sendable, Equatable {
 /// decide when it goes. Pure: every input is given.
 package struct NotificationPlanner: Sendable {
     package var rules: NotificationRules
+    /// Who is told of the community events (`community-rules.yaml`; see ``CommunityFacts``).
+    package var communityRules: NotificationRules
     package var templates: NotificationTemplates
     package var enabledChannels: Set<DeliveryChannel>
 
@@ -132,9 +138,11 @@ package struct NotificationPlanner: Sendable {
         rules: NotificationRules,
         templates: NotificationTemplates,
         enabledChannels: Set<DeliveryChannel>,
-        residentLinks: ResidentLinks? = nil
+        residentLinks: ResidentLinks? = nil,
+        communityRules: NotificationRules = NotificationRules(byEvent: [:])
     ) {
         self.rules = rules
+        self.communityRules = communityRules
         self.templates = templates
         self.enabledChannels = enabledChannels
         self.residentLinks = residentLinks
@@ -163,10 +171,21 @@ package struct NotificationPlanner: Sendable {
                 audience = directory.supervisors.map { ($0, facts.units.first) }
             case .linked:
                 audience = (request?.linked ?? []).map { ($0, facts.units.first) }
+            case .gridStaff, .streetOfficers, .resident:
+                audience = []  // community audiences (refused in the request rules at start)
             }
             let urgent = rule.urgent == true || urgentCategory
-            for (recipient, unit) in audience where told.insert(recipient.key).inserted {
-                let context = self.context(
+            append(
+                to: &planned,
+                told: &told,
+                eventId: facts.eventId,
+                rule: rule,
+                audience: audience,
+                urgent: urgent,
+                now: now,
+                directory: directory
+            ) { recipient, unit in
+                self.context(
                     facts,
                     request: request,
                     category: category,
@@ -176,26 +195,44 @@ package struct NotificationPlanner: Sendable {
                     directory: directory,
                     now: now
                 )
-                guard let message = templates.render(rule.template, language: recipient.language, context: context) else { continue }
-                let dispatch = Self.dispatch(for: recipient, urgent: urgent, now: now, utcOffset: directory.utcOffset)
-                for (channel, target) in recipient.channels(enabled: enabledChannels) where rule.channels.map({ $0.contains(channel) }) ?? true {
-                    planned.append(
-                        PlannedMessage(
-                            id: "\(facts.eventId):\(recipient.key):\(channel.rawValue)",
-                            recipient: recipient,
-                            channel: channel,
-                            target: target,
-                            template: rule.template,
-                            language: recipient.language,
-                            message: message,
-                            urgent: urgent,
-                            dispatch: dispatch
-                        )
-                    )
-                }
             }
         }
         return planned
+    }
+
+    /// Adds `rule`'s messages to `audience` to `planned`: each recipient at most once per event
+    /// (`told`), on each channel they can be reached on that the rule allows, written by
+    /// `context` in their language, when their quiet hours and digests say.
+    func append<Place>(
+        to planned: inout [PlannedMessage],
+        told: inout Set<String>,
+        eventId: String,
+        rule: NotificationRule,
+        audience: [(Recipient, Place)],
+        urgent: Bool,
+        now: Date,
+        directory: DirectoryView,
+        context: (Recipient, Place) -> [String: Any]
+    ) {
+        for (recipient, place) in audience where told.insert(recipient.key).inserted {
+            guard let message = templates.render(rule.template, language: recipient.language, context: context(recipient, place)) else { continue }
+            let dispatch = Self.dispatch(for: recipient, urgent: urgent, now: now, utcOffset: directory.utcOffset)
+            for (channel, target) in recipient.channels(enabled: enabledChannels) where rule.channels.map({ $0.contains(channel) }) ?? true {
+                planned.append(
+                    PlannedMessage(
+                        id: "\(eventId):\(recipient.key):\(channel.rawValue)",
+                        recipient: recipient,
+                        channel: channel,
+                        target: target,
+                        template: rule.template,
+                        language: recipient.language,
+                        message: message,
+                        urgent: urgent,
+                        dispatch: dispatch
+                    )
+                )
+            }
+        }
     }
 
     /// Urgent: now. A digest reader: the digest. In quiet hours: when they end. Otherwise now.

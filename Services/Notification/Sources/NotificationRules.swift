@@ -14,6 +14,17 @@ package enum Audience: String, Codable, Sendable, CaseIterable {
     case supervisors
     /// The reporters of requests merged into this one (duplicates, an incident's other reports).
     case linked
+    /// Community events: the grid workers and grid leaders of the grids the event concerns.
+    case gridStaff = "grid-staff"
+    /// Community events: the street officers of the street the event concerns.
+    case streetOfficers = "street-officers"
+    /// Community events: the resident the event addresses (a notice SMS: the number sealed in it).
+    case resident
+
+    /// The audiences of a request's events (`rules.yaml`).
+    package static let requestAudiences: Set<Audience> = [.reporter, .unit, .gridWorker, .supervisors, .linked]
+    /// The audiences of the community events (`community-rules.yaml`).
+    package static let communityAudiences: Set<Audience> = [.gridStaff, .streetOfficers, .resident, .supervisors]
 }
 
 /// The ways notification reaches a person.
@@ -56,6 +67,17 @@ package struct NotificationRules: Sendable, Equatable {
 
     /// Every template the rules name.
     package var templates: Set<String> { Set(byEvent.values.flatMap { $0.map(\.template) }) }
+
+    /// Refuses a rule whose audience means nothing for the events of this file (a request has no
+    /// grid staff to tell; a notice has no reporter), naming the event and rule.
+    package func check(audiences allowed: Set<Audience>, file: String) throws {
+        for (event, rules) in byEvent.sorted(by: { $0.key < $1.key }) {
+            for (index, rule) in rules.enumerated() where !allowed.contains(rule.to) {
+                let names = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+                throw RulesInvalid(reason: "\(file): \(event).\(index): to: \(rule.to.rawValue) is not an audience here (one of \(names))")
+            }
+        }
+    }
 
     /// Parses the YAML rules file; errors name the event and rule.
     package static func parse(_ text: String) throws -> NotificationRules {

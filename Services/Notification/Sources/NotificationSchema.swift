@@ -130,5 +130,21 @@ enum NotificationSchema {
             name: "category corrections",
             statements: ["ALTER TABLE notification.requests ADD COLUMN category_version integer NOT NULL DEFAULT 0"]
         ),
+        // A consultation's question, grids and rule from its opening: its grid staff hear the result when it closes (#20).
+        Migration(
+            version: 10,
+            name: "consultations",
+            statements: [
+                """
+                CREATE TABLE notification.consultations (
+                    id text PRIMARY KEY,
+                    question text NOT NULL,
+                    grids text[] NOT NULL,
+                    rule text,
+                    opened_at timestamptz NOT NULL DEFAULT now()
+                )
+                """
+            ]
+        ),
     ]
 }

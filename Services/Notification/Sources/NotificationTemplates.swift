@@ -46,6 +46,12 @@ package struct NotificationTemplates: Sendable {
         return try String(contentsOfFile: directory + "/rules.yaml", encoding: .utf8)
     }
 
+    /// The built-in rules of the community events (`Templates/community-rules.yaml`).
+    package static func builtInCommunityRules() throws -> String {
+        guard let directory = builtInDirectory else { throw TemplatesInvalid(reason: "the built-in templates are missing from the installation") }
+        return try String(contentsOfFile: directory + "/community-rules.yaml", encoding: .utf8)
+    }
+
     static var builtInDirectory: String? {
         Bundle.module.resourceURL.map { $0.appendingPathComponent("Templates").path }
     }
