@@ -96,11 +96,15 @@ struct Org: AsyncParsableCommand {
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check the trail (全程留痕).", subcommands: [Verify.self])
 
-    /// `gridloop audit verify [--request ID]`: recompute the hash chains; name the first broken link.
+    /// `gridloop audit verify [--request ID] [--consultation ID]`: recompute the hash chains (the
+    /// requests' trail and the consultations' records); name the first broken link.
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recompute every request's trail hash chain (or one request's).")
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute every request's trail hash chain and every consultation's record (or one request's, or one consultation's)."
+        )
 
         @Option(help: "Only this request.") var request: String?
+        @Option(help: "Only this consultation's record (议事).") var consultation: String?
         @Option(help: "Also check the chain heads intake exported to this directory (INTAKE_CHAIN_HEAD_DIR).") var heads: String?
 
         func run() async throws {
@@ -111,20 +115,35 @@ struct Audit: AsyncParsableCommand {
             } else {
                 requestId = nil
             }
+            let consultationId: UUID?
+            if let consultation {
+                guard let id = UUID(uuidString: consultation) else { throw CLIFailure("'\(consultation)' is not a consultation id") }
+                consultationId = id
+            } else {
+                consultationId = nil
+            }
+            // The trail unless only a consultation is asked for; the records unless only a request is.
+            let trail = consultation == nil || request != nil || self.heads != nil
+            let records = request == nil
             let heads = self.heads
-            let (report, exported) = try await withAdminDatabase { client in
+            let (report, exported, recorded) = try await withAdminDatabase { client in
                 let logger = Logger(label: "gridloop-cli")
-                let report = try await TrailAudit.verify(requestId: requestId, on: client, logger: logger)
+                let report: TrailAudit.Report? =
+                    if trail { try await TrailAudit.verify(requestId: requestId, on: client, logger: logger) } else { nil }
                 var exported: ChainHeads.Check?
                 if let heads { exported = try await ChainHeads.check(directory: heads, requestId: requestId, on: client, logger: logger) }
-                return (report, exported)
+                let recorded: ConsultationAudit.Report? =
+                    if records { try await ConsultationAudit.verify(consultationId: consultationId, on: client, logger: logger) } else { nil }
+                return (report, exported, recorded)
             }
-            if let request, report.requests == 0 { throw CLIFailure("no trail for request \(request)") }
-            guard report.breaks.isEmpty else {
-                let lines = report.breaks.map { "  \($0)" }.joined(separator: "\n")
-                throw CLIFailure("trail verification FAILED for \(report.breaks.count) of \(report.requests) requests:\n\(lines)")
+            if let report {
+                if let request, report.requests == 0 { throw CLIFailure("no trail for request \(request)") }
+                guard report.breaks.isEmpty else {
+                    let lines = report.breaks.map { "  \($0)" }.joined(separator: "\n")
+                    throw CLIFailure("trail verification FAILED for \(report.breaks.count) of \(report.requests) requests:\n\(lines)")
+                }
+                print("trail verified: \(report.requests) requests, \(report.events) events, every chain intact")
             }
-            print("trail verified: \(report.requests) requests, \(report.events) events, every chain intact")
             if let exported {
                 guard exported.files > 0 else { throw CLIFailure("no chain-head exports in \(heads ?? "")") }
                 guard exported.problems.isEmpty else {
@@ -134,6 +153,16 @@ struct Audit: AsyncParsableCommand {
                     )
                 }
                 print("chain heads verified: \(exported.heads) heads in \(exported.files) exports, each still in the trail")
+            }
+            if let recorded {
+                if let consultation, recorded.consultations == 0 { throw CLIFailure("no record for consultation \(consultation)") }
+                guard recorded.breaks.isEmpty else {
+                    let lines = recorded.breaks.map { "  consultation \($0)" }.joined(separator: "\n")
+                    throw CLIFailure(
+                        "consultation record verification FAILED for \(recorded.breaks.count) of \(recorded.consultations) consultations:\n\(lines)"
+                    )
+                }
+                print("consultation records verified: \(recorded.consultations) consultations, \(recorded.entries) entries, every chain intact")
             }
         }
     }
