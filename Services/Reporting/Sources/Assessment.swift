@@ -3,8 +3,8 @@ import Foundation
 /// How grid workers are scored (configurable: `REPORTING_WEIGHT_VOLUME`, `…_QUALITY`,
 /// `…_TIMELINESS`, `REPORTING_VISITS_PER_HOUSEHOLD_MONTH`, `REPORTING_COLLECT_PER_HOUSEHOLD_MONTH`,
 /// `REPORTING_AWARDS_GOLD`, `REPORTING_AWARDS_EXCELLENT`, `REPORTING_AWARDS_SCORE_FLOOR`,
-/// `REPORTING_SUBSIDY_YUAN`, `REPORTING_REPEAT_DAYS`), and how the 12345 rates are weighed for units and for the
-/// quality part (`REPORTING_RATES_BASIC_SATISFIED_WEIGHT`, `REPORTING_RATES_WEIGHTS`).
+/// `REPORTING_SUBSIDY_YUAN`, `REPORTING_REPEAT_DAYS`, `REPORTING_NOTICE_WEIGHT`, `REPORTING_WISH_CLUSTER_MIN`), and how the
+/// 12345 rates are weighed for units and for the quality part (`REPORTING_RATES_BASIC_SATISFIED_WEIGHT`, `REPORTING_RATES_WEIGHTS`).
 package struct AssessmentRules: Sendable, Codable, Equatable {
     package var volumeWeight = 0.3
     package var qualityWeight = 0.4
@@ -25,6 +25,11 @@ package struct AssessmentRules: Sendable, Codable, Equatable {
     /// A report is a repeat when the same household or address reported the same category
     /// this many days before (`REPORTING_REPEAT_DAYS`; hotspots and recurring problems).
     package var repeatDays = 90
+    /// The share of the score the notice coverage (上情下达) takes when notices were due at the
+    /// worker's grid in the period (`REPORTING_NOTICE_WEIGHT`, 0…1; see ``NoticeCoverage``).
+    package var noticeWeight = 0.1
+    /// Wishes of one kind in one street that make a cluster (`REPORTING_WISH_CLUSTER_MIN`).
+    package var wishClusterMin = 3
 
     package init() {}
 }
@@ -53,6 +58,11 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
     package var volume: ScorePart
     package var quality: ScorePart
     package var timeliness: ScorePart
+    /// Notice coverage (上情下达): households informed on time of the notices due at the grid in
+    /// the period; weight 0 and score 0 when none was due (not counted, see ``NoticeCoverage``).
+    package var notice: ScorePart
+    /// The counts behind ``notice`` (nil: no notice was due at the grid in the period).
+    package var noticeCoverage: NoticeCoverage?
     package var score: Double
     package var rank: Int?
     /// `gold`, `excellent` or nil.
@@ -70,7 +80,8 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
         months: Int,
         gridMetrics: [String: Int64],
         staffMetrics: [String: Int64],
-        rules: AssessmentRules
+        rules: AssessmentRules,
+        notices: NoticeCoverage? = nil
     ) {
         self.staff = staff
         self.name = name
@@ -117,7 +128,19 @@ package struct WorkerAssessment: Sendable, Codable, Equatable {
                 ? "nothing assigned to the grid in the period"
                 : "claimed on time \(figures.claimedOnTime) of \(figures.assigned) assigned to the grid"
         )
-        score = Self.round(volume.score * volume.weight + quality.score * quality.weight + timeliness.score * timeliness.weight)
+        // Notice coverage takes `noticeWeight` of the score when counted; the other parts share the rest.
+        let noticeCounted = notices?.counted == true
+        notice = NoticeCoverage.part(notices, weight: rules.noticeWeight)
+        noticeCoverage = noticeCounted ? notices : nil
+        if noticeCounted {
+            let rest = 1 - rules.noticeWeight
+            volume.weight *= rest
+            quality.weight *= rest
+            timeliness.weight *= rest
+        }
+        score = Self.round(
+            volume.score * volume.weight + quality.score * quality.weight + timeliness.score * timeliness.weight + notice.score * notice.weight
+        )
         notEligible = []
         if belowVisitDuty { notEligible.append(.belowVisitDuty) }
         if !(score > rules.awardScoreFloor) { notEligible.append(.scoreNotAboveFloor) }

@@ -73,9 +73,10 @@ enum Charts {
         return svg + "</svg>"
     }
 
-    /// Vertical bars of 0–100 scores.
+    /// Vertical bars of 0–100 scores (360 wide for three, wider for more).
     static func bars(_ values: [(String, Double)]) -> HTML {
-        var svg: HTML = "<svg class=\"chart parts\" viewBox=\"0 0 360 160\" width=\"360\" height=\"160\" role=\"img\">"
+        let width = max(360, 20 + values.count * 110)
+        var svg: HTML = "<svg class=\"chart parts\" viewBox=\"0 0 \(width) 160\" width=\"\(width)\" height=\"160\" role=\"img\">"
         for (index, (label, score)) in values.enumerated() {
             let height = score * 1.2
             let x = 20 + index * 110

@@ -29,6 +29,7 @@ struct Dashboard: Sendable {
         router.get("dashboard") { request, context in try await overview(request, context: context) }
         router.get("dashboard/workers/:staff") { request, context in try await worker(request, context: context) }
         router.get("dashboard/hotspots") { request, context in try await hotspotsPage(request, context: context) }
+        router.get("dashboard/community") { request, context in try await communityPage(request, context: context) }
         router.get("dashboard/requests/:id") { request, context in try await requestPage(request, context: context) }
         router.get("dashboard/signin") { request, _ in try await signIn(request) }
         router.get("dashboard/static/dashboard.css") { _, _ in Self.stylesheet() }
@@ -132,21 +133,26 @@ struct Dashboard: Sendable {
             throw Problem(status: .notFound, code: "not_found", title: "No such grid worker", detail: "no grid worker '\(staff)' in the org")
         }
         var parts: [[String: Any]] = []
-        for (name, part) in [(text["volume"], worker.volume), (text["quality"], worker.quality), (text["timeliness"], worker.timeliness)] {
+        for (name, part) in [
+            (text["volume"], worker.volume), (text["quality"], worker.quality), (text["timeliness"], worker.timeliness),
+            (text["notice"], worker.notice),
+        ] {
             parts.append([
-                "name": name, "score": String(format: "%.1f", part.score), "weight": String(format: "%.0f%%", part.weight * 100),
+                "name": name, "score": String(format: "%.1f", part.score), "weight": String(format: "%g%%", part.weight * 100),
                 "why": part.explanation,
             ])
         }
+        // Notice coverage not counted (no notice was due at the grid): no score, and no bar.
+        if worker.noticeCoverage == nil { parts[3]["score"] = "-" }
+        var bars = [(text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score)]
+        if worker.noticeCoverage != nil { bars.append((text["notice"], worker.notice.score)) }
         let award: String = worker.award.map { text[$0] } ?? ""
         let notEligible = text.notEligible(worker, rules: reports.rules)
         let model: [String: Any] = [
             "name": worker.name, "gridName": worker.gridName, "period": period.label,
             "score": String(format: "%.1f", worker.score), "rank": "\(worker.rank ?? 0)", "award": award,
             "parts": parts,
-            "partsChart": Charts.bars([
-                (text["volume"], worker.volume.score), (text["quality"], worker.quality.score), (text["timeliness"], worker.timeliness.score),
-            ]).text,
+            "partsChart": Charts.bars(bars).text,
             "notEligible": text["notEligible"] + notEligible.joined(separator: text.language == "en" ? "; " : "；"),
             "hasNotEligible": !notEligible.isEmpty,
             "figures": figuresTable([worker.figures]),
@@ -326,6 +332,17 @@ struct Texts {
         "focusTitle": "每月一题", "focusNone": "本月尚未确定“每月一题”。", "shortlist": "候选（按件数与重复件数）：", "focusName": "题目",
         "owner": "责任人", "due": "完成时限", "markFocus": "定为本月一题", "note": "进展", "progress": "完成度", "addNote": "记录进展",
         "focusDone": "已完成", "marked": "已定为本月一题。", "noted": "进展已记录。", "fullAnalysis": "查看全部热点与重复问题 →",
+        // 社区工作 (#20): /dashboard/community and the worker's notice part.
+        "community": "社区工作", "notice": "上情下达", "noticeTitle": "通知", "street": "街道", "noticesTitle": "上情下达：通知告知情况",
+        "noticesHint": "本期内发布或到期的通知；按期告知 = 在告知期限当天结束前告知的户数。方式：走访/电话/短信。",
+        "noticeDue": "期限", "households": "户数", "informed": "已告知", "informedOnTime": "按期告知", "coverage": "告知率",
+        "onTimeCoverage": "按期告知率", "via": "走访/电话/短信", "laggingGrids": "逾期网格", "noticeChart": "各网格按期告知率",
+        "consultationsTitle": "议事协商", "consultationOpen": "进行中", "consultationClosed": "已结束", "rule": "规则", "positions": "已表态户数",
+        "option": "各选项户数", "needed": "通过需", "reached": "达到规则的选项", "result": "结果", "concerns": "有顾虑", "changed": "改变立场",
+        "wishesTitle": "微心愿", "wishesHint": "本期收集的微心愿及其进展（认领、实现、与居民确认）。", "collected": "收集", "adopted": "已认领",
+        "fulfilled": "已实现", "confirmed": "已确认", "wishOpen": "未实现", "clusters": "同类心愿聚集", "wishKind": "类别",
+        "pointsTitle": "绿币积分与爱心超市", "householdsScored": "评分户数", "pointsEarned": "居民积分", "workerPoints": "网格员积分",
+        "redemptions": "兑换次数", "pointsRedeemed": "兑换积分", "goodsRedeemed": "兑出物品", "donations": "捐赠次数", "goodsDonated": "捐赠物品",
     ]
     static let english = [
         "title": "GridLoop dashboard", "overview": "Overview", "switch": "中文", "response": "Response rate", "resolution": "Resolution rate",
@@ -355,5 +372,20 @@ struct Texts {
         "shortlist": "Candidates (by reports and recurring reports):", "focusName": "Title", "owner": "Owner", "due": "Due",
         "markFocus": "Make it this month's problem", "note": "Progress", "progress": "Done", "addNote": "Record progress", "focusDone": "done",
         "marked": "Marked as this month's problem.", "noted": "Progress recorded.", "fullAnalysis": "All hotspots and recurring problems →",
+        // Community work (#20): /dashboard/community and the worker's notice part.
+        "community": "Community work", "notice": "Notice coverage", "noticeTitle": "Notice", "street": "Street",
+        "noticesTitle": "Policy notices: households informed",
+        "noticesHint":
+            "Notices published or due in the period; on time = informed before the end of the due day. How: visit/phone/SMS.",
+        "noticeDue": "Due", "households": "Households", "informed": "Informed", "informedOnTime": "On time", "coverage": "Coverage",
+        "onTimeCoverage": "On-time coverage", "via": "Visit/phone/SMS", "laggingGrids": "Grids overdue", "noticeChart": "On-time coverage per grid",
+        "consultationsTitle": "Consultations", "consultationOpen": "open", "consultationClosed": "closed", "rule": "Rule", "positions": "Positions",
+        "option": "Households per option", "needed": "needed", "reached": "carried", "result": "Result", "concerns": "concerns",
+        "changed": "changed position", "wishesTitle": "Micro-wishes",
+        "wishesHint": "Wishes collected in the period and how far they have got (adopted, fulfilled, confirmed with the resident).",
+        "collected": "Collected", "adopted": "Adopted", "fulfilled": "Fulfilled", "confirmed": "Confirmed", "wishOpen": "Open",
+        "clusters": "Clusters of similar wishes", "wishKind": "Kind", "pointsTitle": "Green points and the love supermarket",
+        "householdsScored": "Households scored", "pointsEarned": "Points earned", "workerPoints": "Workers' points", "redemptions": "Redemptions",
+        "pointsRedeemed": "Points redeemed", "goodsRedeemed": "Goods redeemed", "donations": "Donations", "goodsDonated": "Goods donated",
     ]
 }

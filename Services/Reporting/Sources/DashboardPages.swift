@@ -70,14 +70,15 @@ package enum DashboardPages {
         {{#recurring}}<tr><td>{{gridName}}</td><td>{{category}}</td><td>{{reports}}</td><td>{{repeats}}</td><td>{{reopened}}</td><td>{{rate}}</td></tr>{{/recurring}}
         </tbody></table></div>{{/hasRecurring}}{{^hasRecurring}}<p class="empty">{{t.none}}</p>{{/hasRecurring}}</section>
         """,
+        "community": communityTemplate,
         "hotspots": """
         <h1>{{t.hotspots}} <small>{{place}} · {{period}}</small></h1>
-        <nav><a href="/dashboard?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="?lang={{otherLang}}&period={{period}}{{streetQuery}}">{{t.switch}}</a></nav>
+        <nav><a href="/dashboard?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="/dashboard/community?lang={{lang}}&period={{period}}{{streetQuery}}">{{t.community}}</a> · <a href="?lang={{otherLang}}&period={{period}}{{streetQuery}}">{{t.switch}}</a></nav>
         {{>analysis}}
         """,
         "overview": """
         <h1>{{t.title}} <small>{{period}}</small></h1>
-        <nav><a href="?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="/v1/reports/figures.csv?by=street&period={{period}}">CSV</a> · <a href="?lang={{otherLang}}&period={{period}}">{{t.switch}}</a></nav>
+        <nav><a href="?lang={{lang}}&period={{period}}">{{t.overview}}</a> · <a href="/dashboard/community?lang={{lang}}&period={{period}}">{{t.community}}</a> · <a href="/v1/reports/figures.csv?by=street&period={{period}}">CSV</a> · <a href="?lang={{otherLang}}&period={{period}}">{{t.switch}}</a></nav>
         <section class="rates">{{#rates}}<div class="rate{{#wide}} wide{{/wide}}"><div class="label">{{label}}</div><div class="value">{{value}}</div><div class="detail">{{detail}}</div>{{{gauge}}}{{#formula}}<div class="formula">{{formula}}</div>{{/formula}}</div>{{/rates}}</section>
         {{#analysis}}{{>analysis}}<p><a href="/dashboard/hotspots?lang={{lang}}&period={{period}}">{{t.fullAnalysis}}</a></p>{{/analysis}}
         <section><h2>{{t.backlog}}</h2>{{{backlogChart}}}</section>

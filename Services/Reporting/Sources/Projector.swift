@@ -15,7 +15,8 @@ import PostgresNIO
 /// grid, for its grid worker; `escalated_from`, `returned_from`, `overdue`, `rejected`,
 /// `merged` at the unit concerned; `received` at the unit of the first placement; `collected`
 /// and `visits` at `staff:<id>`. Only the events decide (never the current org), so a rebuild
-/// after an org change gives the same figures.
+/// after an org change gives the same figures. The community events (#20: notices,
+/// consultations, micro-wishes, green points) go to their own read models (``CommunityProjection``).
 struct Projector: Sendable {
     /// Applies `body` (an envelope of type `type`); returns `false` for types reporting ignores.
     /// A malformed payload is a ``PoisonMessage`` (the live event is dead-lettered).
@@ -37,6 +38,7 @@ struct Projector: Sendable {
     func apply(_ event: RequestEvent, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let offset = try await utcOffset(on: connection, logger: logger)
         var rollups = Rollups(utcOffset: offset)
+        let community = CommunityProjection(utcOffset: offset)
         /// The request now waits at `moved.to`, under a new assignment.
         func move(_ moved: RequestMoved) async throws {
             try await upsertRequest(event, state: .assigned, unit: moved.to, on: connection, logger: logger)
@@ -207,7 +209,30 @@ struct Projector: Sendable {
             // 未诉先办: households checked (the worker's proactive work) and hazards found (the grid's).
             if check.recheck != true { rollups.bump("task_checks", unit: "staff:\(check.staff)", at: event.occurredAt) }
             if check.outcome == .hazard { rollups.bump("task_hazards", unit: "grid:\(check.grid)", at: event.occurredAt) }
-        case .deadlineWarning, .streetInformed, .taskOpened, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
+        // 上情下达, 议事, 微心愿, 绿币: the community read models (``CommunityProjection``).
+        case .noticePublished(let notice):
+            try await community.published(notice, at: event.occurredAt, on: connection, logger: logger)
+        case .noticeInformed(let inform):
+            try await community.informed(inform, at: event.occurredAt, on: connection, logger: logger)
+        case .noticeSMS(let sms):
+            try await community.smsSent(sms, on: connection, logger: logger)
+        case .noticeLagging(let lag):
+            try await community.lagging(lag, at: event.occurredAt, on: connection, logger: logger)
+        case .consultationOpened(let consultation):
+            try await community.opened(consultation, at: event.occurredAt, on: connection, logger: logger)
+        case .consultationPosition(let position):
+            try await community.position(position, at: event.occurredAt, on: connection, logger: logger)
+        case .consultationClosed(let closed):
+            try await community.closed(closed, at: event.occurredAt, on: connection, logger: logger)
+        case .wishChanged(let wish):
+            try await community.wish(wish, at: event.occurredAt, on: connection, logger: logger)
+        case .pointsScored(let score):
+            try await community.scored(score, at: event.occurredAt, on: connection, logger: logger)
+        case .pointsRedeemed(let redemption):
+            try await community.redeemed(redemption, at: event.occurredAt, on: connection, logger: logger)
+        case .goodsDonated(let donation):
+            try await community.donated(donation, at: event.occurredAt, on: connection, logger: logger)
+        case .deadlineWarning, .streetInformed, .taskOpened:
             return false  // no figure counts them
         }
         try await rollups.write(on: connection, logger: logger)

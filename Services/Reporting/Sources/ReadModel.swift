@@ -39,7 +39,7 @@ struct ReadModel: Sendable {
             // committed before it, and the replay (a later statement) reads it. (The event store
             // itself is not locked: the services' role may only read and append to it.)
             try await connection.query(
-                "TRUNCATE reporting.requests, reporting.assignments, reporting.daily, reporting.monthly, reporting.visits",
+                "TRUNCATE reporting.requests, reporting.assignments, reporting.daily, reporting.monthly, reporting.visits, \(unescaped: CommunityProjection.tables.joined(separator: ", "))",
                 logger: logger
             )
             let projector = Projector()

@@ -52,8 +52,9 @@ package enum ReportingApp: GridLoopServiceApp {
     }
 
     /// Assessment weights, duties, awards, the subsidy rate and the 12345 rates' weights from
-    /// `REPORTING_*` variables; refuses 12345 weights ``Rates12345Rules`` does not accept.
-    static func assessmentRules(_ reader: ConfigReader) throws(Rates12345Rules.Invalid) -> AssessmentRules {
+    /// `REPORTING_*` variables; refuses 12345 weights ``Rates12345Rules`` does not accept, a notice
+    /// weight outside 0…1 and a wish cluster minimum below 1.
+    static func assessmentRules(_ reader: ConfigReader) throws -> AssessmentRules {
         var rules = AssessmentRules()
         rules.volumeWeight = reader.double(forKey: "reporting.weight.volume", default: rules.volumeWeight)
         rules.qualityWeight = reader.double(forKey: "reporting.weight.quality", default: rules.qualityWeight)
@@ -69,6 +70,8 @@ package enum ReportingApp: GridLoopServiceApp {
             basicallySatisfiedWeight: reader.string(forKey: "reporting.rates.basic.satisfied.weight"),
             weights: reader.string(forKey: "reporting.rates.weights")
         )
+        rules.noticeWeight = try AssessmentRules.noticeWeight(reader.string(forKey: "reporting.notice.weight"))
+        rules.wishClusterMin = try AssessmentRules.wishClusterMin(reader.int(forKey: "reporting.wish.cluster.min", default: rules.wishClusterMin))
         return rules
     }
 

@@ -174,5 +174,157 @@ enum ReportingSchema {
             name: "category corrections",
             statements: ["ALTER TABLE reporting.requests ADD COLUMN category_version integer NOT NULL DEFAULT 0"]
         ),
+        // The community half of the job (#20), projected by `CommunityProjection`: notices' coverage,
+        // consultations' positions, micro-wishes, green points (rebuilt with the others).
+        Migration(
+            version: 12,
+            name: "community read models",
+            statements: [
+                """
+                CREATE TABLE reporting.notices (
+                    id text PRIMARY KEY,
+                    title text NOT NULL,
+                    title_en text,
+                    due_on date NOT NULL,
+                    published_on date NOT NULL,
+                    published_by text NOT NULL,
+                    unit text NOT NULL,
+                    published_at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX notices_by_due_on ON reporting.notices (due_on)",
+                """
+                CREATE TABLE reporting.notice_grids (
+                    notice_id text NOT NULL,
+                    grid text NOT NULL,
+                    street text,
+                    households integer,
+                    informed integer NOT NULL DEFAULT 0,
+                    on_time integer NOT NULL DEFAULT 0,
+                    via_visit integer NOT NULL DEFAULT 0,
+                    via_phone integer NOT NULL DEFAULT 0,
+                    via_sms integer NOT NULL DEFAULT 0,
+                    sms_sent integer NOT NULL DEFAULT 0,
+                    reminded_at timestamptz,
+                    overdue_at timestamptz,
+                    PRIMARY KEY (notice_id, grid)
+                )
+                """,
+                """
+                CREATE TABLE reporting.notice_informs (
+                    notice_id text NOT NULL,
+                    household text NOT NULL,
+                    grid text NOT NULL,
+                    street text NOT NULL,
+                    staff text NOT NULL,
+                    via text NOT NULL,
+                    on_time boolean NOT NULL,
+                    informed_at timestamptz NOT NULL,
+                    PRIMARY KEY (notice_id, household)
+                )
+                """,
+                """
+                CREATE TABLE reporting.consultations (
+                    id text PRIMARY KEY,
+                    question text NOT NULL,
+                    options text[] NOT NULL,
+                    ends_on date NOT NULL,
+                    rule text NOT NULL,
+                    opened_on date NOT NULL,
+                    opened_by text NOT NULL,
+                    unit text NOT NULL,
+                    opened_at timestamptz NOT NULL,
+                    closed_at timestamptz,
+                    closed_by text,
+                    result text,
+                    meeting_outcome text,
+                    closed_households integer,
+                    closed_tally jsonb
+                )
+                """,
+                """
+                CREATE TABLE reporting.consultation_grids (
+                    consultation_id text NOT NULL,
+                    grid text NOT NULL,
+                    households integer NOT NULL,
+                    PRIMARY KEY (consultation_id, grid)
+                )
+                """,
+                """
+                CREATE TABLE reporting.consultation_positions (
+                    consultation_id text NOT NULL,
+                    household text NOT NULL,
+                    grid text NOT NULL,
+                    street text NOT NULL,
+                    option text NOT NULL,
+                    concerns boolean NOT NULL,
+                    staff text NOT NULL,
+                    recorded_at timestamptz NOT NULL,
+                    changes integer NOT NULL DEFAULT 0,
+                    PRIMARY KEY (consultation_id, household)
+                )
+                """,
+                """
+                CREATE TABLE reporting.wishes (
+                    id text PRIMARY KEY,
+                    household text NOT NULL,
+                    grid text NOT NULL,
+                    street text NOT NULL,
+                    kind text NOT NULL,
+                    state text NOT NULL,
+                    step integer NOT NULL,
+                    collected_on date,
+                    adopted_on date,
+                    fulfilled_on date,
+                    confirmed_on date,
+                    adopter_kind text,
+                    adopter_name text,
+                    updated_at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX wishes_by_collected_on ON reporting.wishes (collected_on)",
+                """
+                CREATE TABLE reporting.point_scores (
+                    month text NOT NULL,
+                    household text NOT NULL,
+                    grid text NOT NULL,
+                    street text NOT NULL,
+                    points integer NOT NULL,
+                    worker_points integer NOT NULL,
+                    scored_at timestamptz NOT NULL,
+                    scores integer NOT NULL,
+                    PRIMARY KEY (month, household)
+                )
+                """,
+                """
+                CREATE TABLE reporting.point_redemptions (
+                    id text PRIMARY KEY,
+                    household text NOT NULL,
+                    grid text NOT NULL,
+                    street text NOT NULL,
+                    goods_id text NOT NULL,
+                    goods_name text NOT NULL,
+                    quantity integer NOT NULL,
+                    points integer NOT NULL,
+                    month text NOT NULL,
+                    at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX point_redemptions_by_month ON reporting.point_redemptions (month, street)",
+                """
+                CREATE TABLE reporting.goods_donations (
+                    id text PRIMARY KEY,
+                    street text NOT NULL,
+                    goods_id text NOT NULL,
+                    goods_name text NOT NULL,
+                    quantity integer NOT NULL,
+                    donor text NOT NULL,
+                    month text NOT NULL,
+                    at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX goods_donations_by_month ON reporting.goods_donations (month, street)",
+            ]
+        ),
     ]
 }

@@ -38,7 +38,8 @@ struct Reports: Sendable {
             period: period,
             directory: try await directory(logger: logger),
             metrics: try await store.metrics(period, logger: logger),
-            rates: rules.rates12345
+            rates: rules.rates12345,
+            notices: try await CommunityStore(postgres: store.postgres).noticeCoverage(period, logger: logger)
         )
     }
 
@@ -69,6 +70,8 @@ struct ReportData: Sendable {
     var metrics: [String: [String: Int64]]
     /// How every row's ``Figures/rates12345`` are weighed.
     var rates: Rates12345Rules
+    /// Notice coverage per grid (`grid:<id>`) of the notices due in the period, for the assessment.
+    var notices: [String: NoticeCoverage] = [:]
 
     /// One row per key of `dimension` (units' counters added up), sorted by key.
     func figures(_ dimension: Dimension) -> [Figures] {
@@ -112,7 +115,8 @@ struct ReportData: Sendable {
                 months: period.months,
                 gridMetrics: metrics[worker.unit] ?? [:],
                 staffMetrics: metrics["staff:\(worker.id)"] ?? [:],
-                rules: rules
+                rules: rules,
+                notices: notices[worker.unit]
             )
         }
         return WorkerAssessment.rank(assessed, rules: rules)

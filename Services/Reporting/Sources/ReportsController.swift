@@ -112,6 +112,7 @@ struct ReportsController: Sendable {
             }
             return try JSONResponse.make(page)
         }
+        addCommunityRoutes(to: router)
     }
 
     /// A district-wide route: supervisors and services only.
@@ -194,7 +195,8 @@ struct ReportsController: Sendable {
         let rows = try await reports.assessments(period: period, logger: context.logger)
         if csv {
             let header = [
-                "rank", "award", "staff", "name", "grid", "score", "volume", "quality", "timeliness", "collected", "visits", "visit_duty",
+                "rank", "award", "staff", "name", "grid", "score", "volume", "quality", "timeliness", "notice", "notice_households",
+                "notice_on_time", "notice_coverage", "collected", "visits", "visit_duty",
                 "below_visit_duty",
                 "response_rate", "resolution_rate", "satisfaction_rate", "reopen_rate", "not_eligible", "rates12345_composite",
             ]
@@ -203,7 +205,10 @@ struct ReportsController: Sendable {
                 return [
                     "\(row.rank ?? 0)", row.award ?? "", row.staff, row.name, row.gridName, "\(row.score)", "\(row.volume.score)",
                     "\(row.quality.score)",
-                    "\(row.timeliness.score)", "\(row.collected)", "\(row.visits)", "\(row.visitDuty)", row.belowVisitDuty ? "yes" : "no",
+                    "\(row.timeliness.score)", row.noticeCoverage == nil ? "" : "\(row.notice.score)",
+                    row.noticeCoverage.map { "\($0.households)" } ?? "",
+                    row.noticeCoverage.map { "\($0.informedOnTime)" } ?? "", rate(row.noticeCoverage?.rate), "\(row.collected)", "\(row.visits)",
+                    "\(row.visitDuty)", row.belowVisitDuty ? "yes" : "no",
                     rate(row.figures.responseRate), rate(row.figures.resolutionRate), rate(row.figures.satisfactionRate),
                     rate(row.figures.reopenRate),
                     row.notEligible.map(\.rawValue).joined(separator: " "), rate(row.figures.rates12345.composite),
