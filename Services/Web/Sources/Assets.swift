@@ -46,7 +46,7 @@ package enum Assets {
         .queue-refused{background:#fdecea;border-left:4px solid #b3261e;padding:8px 10px;border-radius:6px;color:#8c1d18}
         .queue{background:#fff4e0;border-left:4px solid #e8a200;padding:8px 10px;border-radius:6px}
         @media (min-width:720px){.actions{display:grid;grid-template-columns:1fr 1fr;gap:0 16px}.actions h2{grid-column:1/-1}}
-        """ + "\n" + WebController.plateCSS
+        """ + "\n" + WebController.plateCSS + "\n" + CommunityPages.css
 
     /// Live deadlines (every 30 s) and a quiet refresh of the inbox every 60 s while visible.
     package static let js = """

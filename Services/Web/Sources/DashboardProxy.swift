@@ -13,7 +13,10 @@ extension WebController {
         var visit = visit(request)
         guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
         var path = request.uri.path
-        guard path.hasPrefix("/dashboard") || path == "/v1/reports/figures.csv", !path.contains(".."), !path.contains("//") else {
+        guard
+            path.hasPrefix("/dashboard") || path == "/v1/reports/figures.csv" || (path.hasPrefix("/v1/reports/community/") && path.hasSuffix(".csv")),
+            !path.contains(".."), !path.contains("//")
+        else {
             return page(visit, "message", [:], title: "GridLoop", error: "?", status: .notFound)
         }
         // The page's language follows the app's choice.

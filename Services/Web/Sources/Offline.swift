@@ -1,11 +1,12 @@
 /// Working without signal: the app installs (manifest), and a service worker keeps the pages
 /// last seen (network first, the copy when there is no network) and holds the forms sent
-/// while offline — new requests, actions, visits, reports, follow-up answers — in IndexedDB,
+/// while offline — new requests, actions, visits, reports, follow-up answers, households
+/// informed of a notice, consultation positions, wishes collected — in IndexedDB,
 /// sending them, in order and each with its own idempotency key, once the network answers
 /// again. The pages show what is still waiting (the CLI's spool, in the browser).
 package enum Offline {
     /// Bumped when the worker's logic changes (old caches are dropped on activation).
-    static let version = "gridloop-v1"
+    static let version = "gridloop-v2"
 
     package static let manifest = """
         {
@@ -30,8 +31,8 @@ package enum Offline {
     package static let serviceWorker = """
         "use strict";
         var VERSION = "\(version)";
-        var QUEUED = /^\\/(submit|report|requests\\/[0-9a-f-]{36}\\/(act|visit)|followup\\/[0-9a-f-]{36})$/;
-        var CACHED = /^\\/(inbox|submit|report|requests\\/[0-9a-f-]{36}|status\\/[0-9a-f-]{36}|plates\\/[A-Za-z0-9-]+)$/;
+        var QUEUED = /^\\/(submit|report|requests\\/[0-9a-f-]{36}\\/(act|visit)|followup\\/[0-9a-f-]{36}|notices\\/[A-Za-z0-9_-]+\\/informs|consultations\\/[A-Za-z0-9_-]+\\/positions|wishes)$/;
+        var CACHED = /^\\/(inbox|submit|report|requests\\/[0-9a-f-]{36}|status\\/[0-9a-f-]{36}|plates\\/[A-Za-z0-9-]+|notices(\\/[A-Za-z0-9_-]+)?|consultations(\\/[A-Za-z0-9_-]+)?|wishes(\\/[A-Za-z0-9_-]+)?)$/;
 
         function db() {
           return new Promise(function (resolve, reject) {

@@ -65,7 +65,7 @@ package enum Pages {
           {{#filters}}<a href="/inbox?state={{value}}{{#unitQuery}}&unit={{unitQuery}}{{/unitQuery}}" class="chip{{#active}} active{{/active}}">{{label}} <b>{{count}}</b></a>{{/filters}}
         </nav>
         <p class="summary">{{summary}}</p>
-        <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}} <a href="/tasks">{{t.tasksTitle}}</a></p>
+        <p class="tools"><a class="button" href="/submit">＋ {{t.newRequest}}</a>{{#supervisor}} <a class="button" href="/dashboard">{{t.dashboard}}</a>{{/supervisor}}{{#assessment}} <a href="{{assessment}}">{{t.myAssessment}}</a>{{/assessment}}{{#plates}} <a href="/plates/{{plates}}">{{t.doorPlates}}</a>{{/plates}} <a href="/tasks">{{t.tasksTitle}}</a> <a href="/notices">{{t.noticesTitle}}</a> <a href="/consultations">{{t.consultationsTitle}}</a> <a href="/wishes">{{t.wishesTitle}}</a> <a href="/points">{{t.pointsTitle}}</a></p>
         <ul class="items">
         {{{rows}}}
         </ul>
@@ -307,6 +307,7 @@ package enum Pages {
         "expected": "预计办结", "whatWasDone": "办理经过", "keepLink": "收藏本页即可随时查看进度。", "followUpTitle": "回访评价",
         "alreadyAnswered": "这件诉求已评价过或有了新进展：", "seeStatus": "查看办理进度", "qContacted": "办理人员联系过您吗？", "qSolved": "问题解决了吗？",
         "qSatisfied": "您对办理结果满意吗？", "yes": "是", "no": "否", "anythingElse": "还想说的（可不填）", "sendAnswer": "提交评价",
+        "noticesTitle": "上情下达", "consultationsTitle": "议事", "wishesTitle": "微心愿", "pointsTitle": "绿币积分",
     ]
 
     static let english: [String: String] = [
@@ -353,6 +354,7 @@ package enum Pages {
         "seeStatus": "See the progress", "qContacted": "Did the staff contact you?", "qSolved": "Is the problem solved?",
         "qSatisfied": "Are you satisfied with the result?",
         "yes": "Yes", "no": "No", "anythingElse": "Anything else (optional)", "sendAnswer": "Send",
+        "noticesTitle": "Notices", "consultationsTitle": "Consultations", "wishesTitle": "Micro-wishes", "pointsTitle": "Green points",
     ]
 
     /// Each action's button, the note's label, and whether a note is required.

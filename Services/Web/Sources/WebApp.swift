@@ -14,6 +14,7 @@ import Logging
 /// | `web.public.url` | `WEB_PUBLIC_URL` | `http://127.0.0.1:8085` (residents' links and door-plate QR codes) |
 /// | `web.trusted.proxies` | `WEB_TRUSTED_PROXIES` | none (IPs/IPv4 CIDRs of a TLS proxy in front, whose X-Forwarded-For names the browser) |
 /// | `web.secure.cookies` | `WEB_SECURE_COOKIES` | `false` (`true` behind TLS) |
+/// | `web.points.item.max` | `WEB_POINTS_ITEM_MAX` | `10` (as routing's `ROUTING_POINTS_ITEM_MAX`: each green-points item 0…max) |
 package enum WebApp: GridLoopServiceApp {
     package static let name = "web"
     package static let defaultPort = 8085
@@ -33,6 +34,7 @@ package enum WebApp: GridLoopServiceApp {
             secureCookies: reader.bool(forKey: "web.secure.cookies", default: false)
         )
         controller.trustedProxies = TrustedProxies(reader.string(forKey: "web.trusted.proxies", default: ""))
+        controller.pointsItemMax = max(1, reader.int(forKey: "web.points.item.max", default: 10))
         controller.addRoutes(to: router)
         logger.info("web pages ready", metadata: ["routing": "\(backend.routing)", "intake": "\(backend.intake)"])
         return Application(

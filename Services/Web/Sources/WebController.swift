@@ -19,6 +19,9 @@ package struct WebController: Sendable {
     /// Peers whose `X-Forwarded-For` names the browser (`WEB_TRUSTED_PROXIES`: a TLS proxy in
     /// front of the app); the address passed on to intake's and routing's rate limits.
     package var trustedProxies = TrustedProxies("")
+    /// The most points each of a household's five monthly items may score (`WEB_POINTS_ITEM_MAX`,
+    /// as routing's `ROUTING_POINTS_ITEM_MAX`): the score form's inputs and its checks.
+    package var pointsItemMax = 10
 
     static let sessionCookie = "gridloop_session"
     static let csrfCookie = "gridloop_csrf"
@@ -59,6 +62,12 @@ package struct WebController: Sendable {
         router.post("dashboard/focus/:id/notes") { request, context in try await dashboardFocus(request, context: context) }
         router.get("dashboard/static/dashboard.css") { request, context in try await dashboard(request, context: context) }
         router.get("v1/reports/figures.csv") { request, context in try await dashboard(request, context: context) }
+        router.get("dashboard/community") { request, context in try await dashboard(request, context: context) }
+        router.get("v1/reports/community/notices.csv") { request, context in try await dashboard(request, context: context) }
+        router.get("v1/reports/community/consultations.csv") { request, context in try await dashboard(request, context: context) }
+        router.get("v1/reports/community/wishes.csv") { request, context in try await dashboard(request, context: context) }
+        router.get("v1/reports/community/wishes/clusters.csv") { request, context in try await dashboard(request, context: context) }
+        router.get("v1/reports/community/points.csv") { request, context in try await dashboard(request, context: context) }
         router.get("plates/:grid") { request, context in try await doorPlates(request, context: context) }
         router.get("report") { request, context in try await reportPage(request, context: context) }
         router.post("report") { request, context in try await report(request, context: context) }
@@ -73,6 +82,7 @@ package struct WebController: Sendable {
         router.post("tasks/:id/checks") { request, context in try await taskPost(request, context: context) }
         router.get("submit") { request, context in try await submitPage(request, context: context) }
         router.post("submit") { request, context in try await submit(request, context: context) }
+        addCommunityRoutes(to: router)
     }
 
     // MARK: The visit's state: language, CSRF token, session
