@@ -79,6 +79,8 @@ die() { printf '[gridloop] error: %s\n' "$*" >&2; exit 1; }
 . "$ROOT/deploy/lib/database.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/services.sh
 . "$ROOT/deploy/lib/services.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/demo.sh
+. "$ROOT/deploy/lib/demo.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/test.sh
 . "$ROOT/deploy/lib/test.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/bench.sh
@@ -107,14 +109,7 @@ cmd_up() {
   set -a; eval "$(service_env)"; set +a
   "$bin/gridloop" org import "$ROOT/deploy/demo-org.yaml"
   demo_requests
-  # A first category classifier (no request is closed yet): GridLoop's generated labelled set.
-  "$bin/gridloop" reports train --generated 600 --floor 0.8 >/dev/null || log "the demo's category classifier was not trained"
-  # 未诉先办: 西平街道's wiring check before the rainy season, for its grids (once).
-  local officer_token; officer_token="$("$bin/gridloop" auth token --staff xu-chunfeng 2>/dev/null || true)"
-  if [ -n "$officer_token" ] && ! GRIDLOOP_TOKEN="$officer_token" "$bin/gridloop" tasks list 2>/dev/null | grep -q "雨季前入户检查电线"; then
-    GRIDLOOP_TOKEN="$officer_token" "$bin/gridloop" tasks open --title "雨季前入户检查电线" --category power --due "$(date -d '+30 days' +%F)" \
-      --description "每户查看电线、插座和电表箱，发现老化发热立即上报" >/dev/null || log "the demo's proactive task was not opened"
-  fi
+  demo_work "$bin/gridloop"
   # Sign-in secrets for the story's staff (new ones on every `up`; stored hashed).
   local staff secrets_line=""
   for staff in cui-chunhua xu-chunfeng power-officer-1 wang-xu; do

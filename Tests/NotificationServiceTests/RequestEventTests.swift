@@ -123,46 +123,113 @@ struct RequestEventTests {
         let visit = VisitLogged(visitId: "v1", staff: "w1", householdId: "guanghua-3-07", visitedAt: at, note: "all well")
         let xiping = try UnitRef(tier: .street, id: "xiping")
         let published = NoticePublished(
-            noticeId: "n1", title: "疫情防控告知书", titleEn: "Epidemic notice", grids: ["xiping-merchants-1"],
-            households: ["xiping-merchants-1": 6], dueOn: "2026-12-10", publishedBy: "wang-xu", unit: xiping
+            noticeId: "n1",
+            title: "疫情防控告知书",
+            titleEn: "Epidemic notice",
+            grids: ["xiping-merchants-1"],
+            households: ["xiping-merchants-1": 6],
+            dueOn: "2026-12-10",
+            publishedBy: "wang-xu",
+            unit: xiping
         )
         let noticeInformed = NoticeInformed(
-            noticeId: "n1", householdId: "xiping-merchants-1-01", grid: "xiping-merchants-1", street: "xiping", staff: "li-shangxin",
-            via: .sms, onTime: true
+            noticeId: "n1",
+            householdId: "xiping-merchants-1-01",
+            grid: "xiping-merchants-1",
+            street: "xiping",
+            staff: "li-shangxin",
+            via: .sms,
+            onTime: true
         )
         let sms = NoticeSMS(
-            noticeId: "n1", householdId: "xiping-merchants-1-02", grid: "xiping-merchants-1", title: "疫情防控告知书", phoneSealed: "sealed",
-            token: "t1", staff: "li-shangxin"
+            noticeId: "n1",
+            householdId: "xiping-merchants-1-02",
+            grid: "xiping-merchants-1",
+            title: "疫情防控告知书",
+            phoneSealed: "sealed",
+            token: "t1",
+            staff: "li-shangxin"
         )
         let lagging = NoticeLagging(
-            noticeId: "n1", title: "疫情防控告知书", grid: "xiping-merchants-1", street: "xiping", informed: 4, households: 6,
-            dueOn: "2026-12-10", stage: .overdue
+            noticeId: "n1",
+            title: "疫情防控告知书",
+            grid: "xiping-merchants-1",
+            street: "xiping",
+            informed: 4,
+            households: 6,
+            dueOn: "2026-12-10",
+            stage: .overdue
         )
         let consultation = ConsultationOpened(
-            consultationId: "c1", question: "韩家圩20亩集体土地出租建农贸市场？", options: ["yes", "no"], endsOn: "2026-12-20", rule: "2/3",
-            grids: ["hanjiaxu-1"], households: ["hanjiaxu-1": 5], openedBy: "tao-tao", unit: xiping
+            consultationId: "c1",
+            question: "韩家圩20亩集体土地出租建农贸市场？",
+            options: ["yes", "no"],
+            endsOn: "2026-12-20",
+            rule: "2/3",
+            grids: ["hanjiaxu-1"],
+            households: ["hanjiaxu-1": 5],
+            openedBy: "tao-tao",
+            unit: xiping
         )
         let position = ConsultationPosition(
-            consultationId: "c1", householdId: "hanjiaxu-1-01", grid: "hanjiaxu-1", street: "longhua", option: "yes", previous: "no",
-            concerns: true, staff: "wu-xiaoli"
+            consultationId: "c1",
+            householdId: "hanjiaxu-1-01",
+            grid: "hanjiaxu-1",
+            street: "longhua",
+            option: "yes",
+            previous: "no",
+            concerns: true,
+            staff: "wu-xiaoli"
         )
         let consulted = ConsultationClosed(
-            consultationId: "c1", result: "yes", tally: ["yes": 4, "no": 1], households: 5, meetingOutcome: "通过", closedBy: "tao-tao"
+            consultationId: "c1",
+            result: "yes",
+            tally: ["yes": 4, "no": 1],
+            households: 5,
+            meetingOutcome: "通过",
+            closedBy: "tao-tao"
         )
         let wish = WishChanged(
-            wishId: "w1", householdId: "hanjiaxu-1-02", grid: "hanjiaxu-1", street: "longhua", kind: "meal", state: .adopted,
-            staff: "tao-tao", adopterKind: .enterprise, adopterName: "韩家圩农贸市场"
+            wishId: "w1",
+            householdId: "hanjiaxu-1-02",
+            grid: "hanjiaxu-1",
+            street: "longhua",
+            kind: "meal",
+            state: .adopted,
+            staff: "tao-tao",
+            adopterKind: .enterprise,
+            adopterName: "韩家圩农贸市场"
         )
         let scored = PointsScored(
-            month: "2026-11", householdId: "guanghua-3-01", grid: "guanghua-3", street: "xiping", items: [8, 9, 7, 10, 6], points: 40,
-            workerPoints: ["cui-chunhua": 4], enteredBy: "xu-chunfeng", replaced: 38
+            month: "2026-11",
+            householdId: "guanghua-3-01",
+            grid: "guanghua-3",
+            street: "xiping",
+            items: [8, 9, 7, 10, 6],
+            points: 40,
+            workerPoints: ["cui-chunhua": 4],
+            enteredBy: "xu-chunfeng",
+            replaced: 38
         )
         let redeemed = PointsRedeemed(
-            redemptionId: "p1", householdId: "guanghua-3-01", grid: "guanghua-3", street: "xiping", goodsId: "g1", goodsName: "大米 5kg",
-            quantity: 1, points: 30, staff: "xu-chunfeng"
+            redemptionId: "p1",
+            householdId: "guanghua-3-01",
+            grid: "guanghua-3",
+            street: "xiping",
+            goodsId: "g1",
+            goodsName: "大米 5kg",
+            quantity: 1,
+            points: 30,
+            staff: "xu-chunfeng"
         )
         let donated = GoodsDonated(
-            donationId: "d1", street: "xiping", goodsId: "g1", goodsName: "大米 5kg", quantity: 10, donor: "西平粮油店", staff: "xu-chunfeng"
+            donationId: "d1",
+            street: "xiping",
+            goodsId: "g1",
+            goodsName: "大米 5kg",
+            quantity: 10,
+            donor: "西平粮油店",
+            staff: "xu-chunfeng"
         )
         return [
             try sample(MessageType.requestReceived, received, .received(received)),

@@ -3,7 +3,7 @@
 # (service_env: deploy/services.env expanded; side_env: the same for the benchmarks and the fuzz
 # run), starting and stopping every service with its replicas (services_start, services_stop,
 # stop_pidfiles, wait_healthy; pid files in $HOME_DIR/pids, logs in $HOME_DIR/logs), the demo's
-# mail catcher (mail_start) and demo requests (demo_requests).
+# mail catcher (mail_start). The demo's data is deploy/lib/demo.sh.
 # Sourced by deploy/local.sh; expects ROOT, HOME_DIR, BUILD_CONFIGURATION, SERVICES, the ports
 # (RABBITMQ_PORT, POSTGRES_PORT, MAIL_PORT, the five *_HTTP_PORT), SERVICES_DB, log, die, and the
 # secrets (secrets.sh) read before service_env.
@@ -116,25 +116,4 @@ stop_pidfiles() {
 wait_healthy() { # port what
   for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return; sleep 0.5; done
   die "$2 is not healthy"
-}
-
-# Demo requests (idempotent: fixed keys): the seed's transformer story — the 20 households of
-# 光华三组 and three of 红星三组 report one power problem, which becomes one street incident —
-# and a few others.
-demo_requests() {
-  local url="http://127.0.0.1:$INTAKE_HTTP_PORT/v1/requests" i
-  post() { curl -fsS -o /dev/null -XPOST "$url" -H 'content-type: application/json' -H "Idempotency-Key: $1" -d "$2" || log "demo request $1 not accepted"; }
-  for i in $(seq -w 1 20); do
-    post "demo-transformer-$i" "{\"category\":\"power\",\"description\":\"电磁炉炒不了菜，电饭煲煮不了饭\",\"location\":{\"householdId\":\"guanghua-3-$i\"},
-      \"reporter\":{\"name\":\"光华三组居民$i\",\"phone\":\"1380000$((1000 + 10#$i))\"},\"channel\":\"grid-worker\",\"submittedBy\":\"cui-chunhua\"}"
-  done
-  # 红星三组 shares the old cement-works transformer (原水泥厂变压器): its reports join the
-  # incident, which then spans two grids and is handled once at 西平街道.
-  for i in 01 02 03; do
-    post "demo-transformer-hongxing-$i" "{\"category\":\"power\",\"description\":\"灯一闪一闪，电器带不动\",\"location\":{\"householdId\":\"hongxing-3-$i\"},
-      \"reporter\":{\"name\":\"红星三组居民$i\",\"phone\":\"1380000$((2000 + 10#$i))\"},\"channel\":\"grid-worker\",\"submittedBy\":\"zhao-hongmei\"}"
-  done
-  post demo-water "{\"category\":\"water\",\"description\":\"停水三天\",\"location\":{\"address\":\"西平街道红星社区三组2号\"},\"reporter\":{\"name\":\"李四\",\"phone\":\"13900002222\"},\"channel\":\"hotline\"}"
-  post demo-housing "{\"category\":\"housing\",\"description\":\"院墙开裂\",\"location\":{\"latitude\":25.605,\"longitude\":103.805},\"reporter\":{\"name\":\"王五\",\"phone\":\"13900003333\",\"language\":\"en\"},\"channel\":\"web\"}"
-  post demo-emergency "{\"category\":\"emergency\",\"description\":\"化粪池冒气，有人头晕\",\"location\":{\"gridId\":\"hanjiaxu-1\"},\"reporter\":{\"name\":\"赵六\",\"phone\":\"13900004444\"},\"channel\":\"hotline\"}"
 }

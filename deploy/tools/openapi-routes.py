@@ -10,10 +10,10 @@ import yaml
 
 root = pathlib.Path(__file__).resolve().parents[2]
 registered = set()
-for source in list(root.glob("Services/*/Sources/*.swift")) + list(root.glob("Shared/ServiceSupport/*.swift")):
+for source in list(root.glob("Services/*/Sources/**/*.swift")) + list(root.glob("Shared/ServiceSupport/*.swift")):
     text = source.read_text(encoding="utf-8")
-    # `router.get("…")`, and reporting's `district("…", …)`, which registers a GET for supervisors.
-    routes = re.findall(r'router\.(get|post|put|patch|delete)\("([^"]+)"', text) + [("get", path) for path in re.findall(r'\bdistrict\("([^"]+)"', text)]
+    # `router.get("…")` (or `router.get(RouterPath("…"))`), and reporting's `district("…", …)`, which registers a GET for supervisors.
+    routes = re.findall(r'router\.(get|post|put|patch|delete)\((?:RouterPath\()?"([^"]+)"', text) + [("get", path) for path in re.findall(r'\bdistrict\("([^"]+)"', text)]
     for method, path in routes:
         # `for format in ["", ".csv"]` registers each table twice.
         variants = [path.replace("\\(format)", ""), path.replace("\\(format)", ".csv")] if "\\(format)" in path else [path]

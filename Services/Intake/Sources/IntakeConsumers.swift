@@ -154,7 +154,8 @@ struct IntakeConsumers: Sendable {
             try await store.follow(header, state: warning.state, unit: nil, actor: "sla", detail: detail, logger: logger)
         case .resolved(let resolved):
             try await store.follow(header, state: .resolved, unit: resolved.unit, actor: resolved.staff, detail: resolved.note, logger: logger)
-        case .visitLogged, .taskOpened, .taskChecked, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
+        case .visitLogged, .taskOpened, .taskChecked, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened,
+            .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
             logger.debug("event not followed by intake")  // not a request's event (and not bound to intake.events)
         }
     }

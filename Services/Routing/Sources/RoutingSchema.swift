@@ -5,7 +5,10 @@ import PostgresNIO
 enum RoutingSchema {
     static let name = "routing"
 
-    static let migrations: [Migration] = [
+    /// Every migration: the requests' (below) and the community work's (`communityMigrations`, 22–25).
+    static let migrations: [Migration] = requestMigrations + communityMigrations
+
+    static let requestMigrations: [Migration] = [
         Migration(
             version: 1,
             name: "org structure",
@@ -337,7 +340,7 @@ enum RoutingSchema {
                 "CREATE UNIQUE INDEX tasks_by_idempotency_key ON routing.tasks (idempotency_key)",
             ]
         ),
-    ] + communityMigrations
+    ]
 
     /// `routing.inbox_page(...)`: one read of a unit's inbox (counts and the page), planned once
     /// per connection (`force_generic_plan`). Every optional filter is written behind
