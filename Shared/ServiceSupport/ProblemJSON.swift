@@ -3,6 +3,7 @@ import GridLoopDomain
 import Hummingbird
 import Logging
 import NIOCore
+import PostgresNIO
 
 /// An RFC 9457 problem: the error body of every GridLoop HTTP API, `application/problem+json`.
 package struct Problem: Error, Codable, Sendable {
@@ -123,6 +124,11 @@ package struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : (error.status == .contentTooLarge ? "too_large" : "http_\(error.status.code)")
             throw Problem(status: error.status, code: code, title: error.status.reasonPhrase, detail: error.body)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "22021" {
+            // PostgreSQL cannot store a NUL character (character_not_in_repertoire): text the
+            // request carried that no field check looked at reached a query. Bad input, not a
+            // failure of the service.
+            throw Problem(status: .badRequest, code: "invalid_text", title: "Invalid text", detail: "text may not contain NUL characters")
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             throw Problem(status: .internalServerError, code: "internal", title: "Internal Server Error", detail: "the error was logged")

@@ -102,7 +102,10 @@ extension EndToEndTests {
             // Scopes: another street's officer, a grid's worker for another grid's households.
             #expect(try await postCSV(scoresURL, sheet, headers: tao).status == 403, "龙华's officer")
             let cuiAll = try await postCSV(scoresURL, sheet, headers: cui)
-            #expect(cuiAll.status == 403 && cuiAll.body.contains("hongxing-3"), "光华三组's worker for 红星三组: \(cuiAll.body)")
+            #expect(
+                cuiAll.status == 403 && cuiAll.body.contains("street officers"),
+                "a grid worker does not score (she earns from the scores): \(cuiAll.body)"
+            )
             let nothing = try await withDatabase { client in
                 try await client.query("SELECT count(*)::int FROM routing.point_scores WHERE month = \(month)").collect().first?.decode(Int.self)
             }
@@ -134,9 +137,9 @@ extension EndToEndTests {
             #expect(again.status == 200 && again.json["unchanged"] as? Int == 23, "\(again.status) \(again.body.prefix(300))")
             #expect(try await balance("worker:cui-chunhua") - cuiBefore == cuiEarns)
 
-            // A correction: the grid worker re-scores one household of her grid (JSON); the earlier earns are reversed.
+            // A correction: the street officer re-scores one household (JSON); the earlier earns are reversed.
             let correction = #"{"month":"\#(month)","scores":[{"householdId":"guanghua-3-03","items":[9,9,9,9,8]}]}"#
-            let corrected = try await http(.POST, pointsURL + "/scores", body: correction, headers: cui)
+            let corrected = try await http(.POST, pointsURL + "/scores", body: correction, headers: officer)
             let row = (corrected.json["households"] as? [[String: Any]])?.first ?? [:]
             #expect(
                 corrected.status == 201 && corrected.json["corrected"] as? Int == 1 && row["points"] as? Int == 44 && row["replaced"] as? Int == 35
@@ -154,7 +157,7 @@ extension EndToEndTests {
             let workerRows = try await monthEntries("worker:cui-chunhua", household: "guanghua-3-03")
             #expect(workerRows.compactMap { $0["points"] as? Int } == [3, 4, -3], "\(workerRows)")
             #expect(try await balance("worker:cui-chunhua") - cuiBefore == cuiEarns + 1)
-            #expect(try await http(.POST, pointsURL + "/scores", body: correction, headers: cui).status == 200, "the same correction again")
+            #expect(try await http(.POST, pointsURL + "/scores", body: correction, headers: officer).status == 200, "the same correction again")
             #expect(try await monthEntries("household:guanghua-3-03", household: "guanghua-3-03").count == 3)
             // Each score reached the outbox with a deterministic id (the correction its own).
             let scoredEvents = try await withDatabase { client in

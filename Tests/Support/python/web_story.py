@@ -6,6 +6,9 @@
     web_story.py offline  WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
     web_story.py analysis WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
     web_story.py tasks    WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
+    web_story.py community WEB_URL SCREENSHOT_DIR STAFF:SECRET [...]
+        (with GRIDLOOP_STORY_NOTICE, GRIDLOOP_STORY_CONSULTATION, GRIDLOOP_STORY_TOKEN and
+        optionally GRIDLOOP_STORY_GOODS in the environment)
 
 The seed's transformer story through the pages only, on a 390x844 phone viewport.
 
@@ -37,6 +40,14 @@ progress with a note. Prints `FOCUS <title>`.
 already checked and the hazard already reported, marks the last household checked: the task
 shows 3/3, 100%; the street officer opens a second task for her street's grids through the
 form and finds it in the list.
+
+`community` (社区工作): the grid worker of 红星三组 opens the notice named GRIDLOOP_STORY_NOTICE
+and informs hongxing-3-01 on a visit; records hongxing-3-01's position (同意, with a concern) on
+the consultation GRIDLOOP_STORY_CONSULTATION; collects a meal wish for hongxing-3-01; opens the
+points and scores pages. The street officer records the wish adopted by an enterprise and tries
+to redeem far beyond hongxing-3-01's balance at the love supermarket: refused in words. Signed
+out, the SMS link /n/GRIDLOOP_STORY_TOKEN shows the notice and is confirmed with one button.
+The supervisor opens the community dashboard. Prints `WISH <id>`.
 
 Screenshots of each page at phone and desktop width go to SCREENSHOT_DIR. Prints one line per
 step; exits 1 with the reason at the first step that fails.
@@ -617,11 +628,207 @@ def tasks_story(driver):
     shot(driver, "task-street")
 
 
+def body_text(driver):
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def wait_text(driver, text, what, timeout=15):
+    """Waits until the page (after a form's redirect) says TEXT; fails with the page's text."""
+    try:
+        WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: text in body_text(d))
+    except Exception:
+        fail(f"{what}: the page never said {text!r}: {body_text(driver)[:600]!r}")
+
+
+def open_item(driver, path, text, what):
+    """Opens the entry of the list at PATH whose link shows TEXT."""
+    driver.get(WEB + path)
+    for link in driver.find_elements(By.CSS_SELECTOR, ".items li a"):
+        if text in link.text:
+            return link
+    fail(f"{what}: {text!r} is not listed at {path}: {body_text(driver)[:600]!r}")
+
+
+def household_item(driver, household, what):
+    for item in driver.find_elements(By.CSS_SELECTOR, "li.household"):
+        if household in item.text:
+            return item
+    fail(f"{what}: household {household} not on the page: {body_text(driver)[:600]!r}")
+
+
+def community_story(driver):
+    notice_title = os.environ.get("GRIDLOOP_STORY_NOTICE", "")
+    question = os.environ.get("GRIDLOOP_STORY_CONSULTATION", "")
+    token = os.environ.get("GRIDLOOP_STORY_TOKEN", "")
+    goods_name = os.environ.get("GRIDLOOP_STORY_GOODS", "")
+    if not notice_title or not question or not token:
+        fail("GRIDLOOP_STORY_NOTICE, GRIDLOOP_STORY_CONSULTATION and GRIDLOOP_STORY_TOKEN must be set")
+    household = "hongxing-3-01"
+
+    # a. 上情下达: the grid worker informs a household on her visit.
+    sign_in(driver, "zhao-hongmei")
+    driver.get(WEB + "/notices")
+    if "上情下达" not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail(f"the notices page: {body_text(driver)[:400]!r}")
+    shot(driver, "notices")
+    link = open_item(driver, "/notices", notice_title, "notices")
+    link.click()
+    WebDriverWait(driver, 15).until(lambda d: re.search(r"/notices/[0-9a-f-]{36}", d.current_url))
+    notice = re.search(r"/notices/([0-9a-f-]{36})", driver.current_url).group(1)
+    if notice_title not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail(f"the notice page does not show its title: {body_text(driver)[:400]!r}")
+    visit_form = None
+    for form in driver.find_elements(By.CSS_SELECTOR, f"form[action='/notices/{notice}/informs']"):
+        if form.find_element(By.NAME, "household").get_attribute("value") == household and form.find_element(By.NAME, "via").get_attribute("value") == "visit":
+            visit_form = form
+            break
+    if visit_form is None:
+        fail(f"no 'informed on a visit' form for {household}: {body_text(driver)[:600]!r}")
+    visit_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    left(driver, visit_form)
+    wait_text(driver, "已登记告知", "inform")
+    informed = household_item(driver, household, "inform").text
+    if "✓ 已告知" not in informed or "走访" not in informed:
+        fail(f"{household} is not shown informed on a visit: {informed!r}")
+    if "1/3" not in body_text(driver):
+        fail(f"the coverage does not show 1/3: {body_text(driver)[:800]!r}")
+    print(f"ok {household} informed on a visit: coverage 1/3", flush=True)
+    shot(driver, "notice")
+
+    # b. 议事: her household's position on the consultation.
+    driver.get(WEB + "/consultations")
+    shot(driver, "consultations")
+    link = open_item(driver, "/consultations", question, "consultations")
+    link.click()
+    WebDriverWait(driver, 15).until(EC.url_contains("/consultations/"))
+    if question not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail(f"the consultation page does not show its question: {body_text(driver)[:400]!r}")
+    item = household_item(driver, household, "position")
+    item.find_element(By.CSS_SELECTOR, "details summary").click()
+    form = item.find_element(By.CSS_SELECTOR, "form")
+    form.find_element(By.CSS_SELECTOR, "input[name=option][value=yes]").click()
+    form.find_element(By.NAME, "concerns").send_keys("担心施工期间的噪音")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    left(driver, form)
+    wait_text(driver, "意见已登记", "position")
+    said = household_item(driver, household, "position").text
+    if "意见 同意" not in said:
+        fail(f"{household}'s position is not shown: {said!r}")
+    if "已表态 1/3" not in body_text(driver):
+        fail(f"the tally does not show 1 of 3: {body_text(driver)[:800]!r}")
+    print(f"ok {household}'s position recorded: tally 1/3", flush=True)
+    shot(driver, "consultation")
+
+    # c. 微心愿: a wish collected on the visit.
+    driver.get(WEB + "/wishes")
+    if not driver.find_elements(By.CSS_SELECTOR, 'a[href="/wishes/new"]'):
+        fail(f"the grid worker is not offered to collect a wish: {body_text(driver)[:400]!r}")
+    shot(driver, "wishes")
+    driver.get(WEB + "/wishes/new")
+    form = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form[action='/wishes']")))
+    wish_text = f"希望每周有人送两次午饭 {int(time.time())}-{os.getpid()}"
+    fill(form, {"household": household, "kind": "meal", "text": wish_text})
+    shot(driver, "wish-new")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/wishes']")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    left(driver, form)
+    wait_text(driver, "微心愿已登记", "collect a wish")
+    match = re.search(r"/wishes/([0-9a-f-]{36})", driver.current_url)
+    if not match:
+        fail(f"after collecting a wish, at {driver.current_url}")
+    wish = match.group(1)
+    state = driver.find_element(By.CSS_SELECTOR, "h1 .state").text
+    if wish_text not in body_text(driver) or "助餐" not in driver.find_element(By.TAG_NAME, "h1").text or "已登记" not in state:
+        fail(f"the wish page does not show the wish collected: {body_text(driver)[:600]!r}")
+    print(f"WISH {wish}", flush=True)
+    shot(driver, "wish")
+
+    # d. 绿币积分: the grid's balances and the month's scores.
+    driver.get(WEB + "/points")
+    if "绿币积分" not in driver.find_element(By.TAG_NAME, "h1").text or household not in body_text(driver):
+        fail(f"the points page: {body_text(driver)[:600]!r}")
+    shot(driver, "points")
+    driver.get(WEB + "/points/scores")
+    if "月度评分" not in driver.find_element(By.TAG_NAME, "h1").text or not driver.find_elements(By.CSS_SELECTOR, f"input[name='score.{household}.0']"):
+        fail(f"the scores page: {body_text(driver)[:600]!r}")
+    print("ok the points and scores pages", flush=True)
+    shot(driver, "points-scores")
+
+    # e. The street officer: the wish adopted; a redemption beyond the balance refused in words.
+    sign_in(driver, "xu-chunfeng")
+    driver.get(WEB + f"/wishes/{wish}")
+    form = driver.find_elements(By.CSS_SELECTOR, f"form[action='/wishes/{wish}/adopt']")
+    if not form:
+        fail(f"the street officer is not offered to record the adoption: {body_text(driver)[:600]!r}")
+    form = form[0]
+    fill(form, {"adopterKind": "enterprise", "adopterName": "西平爱心餐饮公司"})
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    left(driver, form)
+    wait_text(driver, "已登记认领", "adopt")
+    state = driver.find_element(By.CSS_SELECTOR, "h1 .state").text
+    if "已认领" not in state or "企业 · 西平爱心餐饮公司" not in body_text(driver):
+        fail(f"the wish is not shown adopted: {body_text(driver)[:600]!r}")
+    print("ok the wish adopted by an enterprise", flush=True)
+
+    driver.get(WEB + "/points/shop")
+    if "爱心超市" not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail(f"the shop page: {body_text(driver)[:400]!r}")
+    form = driver.find_elements(By.CSS_SELECTOR, "form[action='/points/redemptions']")
+    if not form:
+        fail(f"no goods to redeem at the street's shop: {body_text(driver)[:600]!r}")
+    form = form[0]
+    options = [o for o in Select(form.find_element(By.NAME, "goods")).options if o.get_attribute("value")]
+    chosen = [o for o in options if goods_name and o.text.startswith(goods_name)] or options
+    if not chosen:
+        fail("the shop offers no goods")
+    goods = chosen[0].get_attribute("value")
+    fill(form, {"household": household, "goods": goods, "quantity": "99"})
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    left(driver, form)
+    try:
+        refusal = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.error"))).text
+    except Exception:
+        fail(f"a redemption beyond the balance was not refused: {body_text(driver)[:600]!r}")
+    if "积分不足" not in refusal and "库存不足" not in refusal:
+        fail(f"the refusal says: {refusal!r}")
+    if driver.find_elements(By.CSS_SELECTOR, ".receipt") or "爱心超市" not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail(f"a refused redemption drew a receipt or no shop: {body_text(driver)[:600]!r}")
+    print(f"ok a redemption beyond the balance is refused in words: {refusal}", flush=True)
+    shot(driver, "points-shop")
+
+    # f. The resident's SMS link, signed out: the notice, one button.
+    driver.delete_all_cookies()
+    driver.get(WEB + f"/n/{token}")
+    if notice_title not in driver.find_element(By.TAG_NAME, "h1").text:
+        fail(f"the confirm link does not show the notice: {body_text(driver)[:400]!r}")
+    button = driver.find_elements(By.CSS_SELECTOR, "button.confirm-button")
+    if not button:
+        fail(f"no 我已知晓 button: {body_text(driver)[:400]!r}")
+    button[0].click()
+    left(driver, button[0])
+    wait_text(driver, "您已确认知晓", "confirm")
+    if driver.find_elements(By.CSS_SELECTOR, "button.confirm-button"):
+        fail("the confirm button is still offered after confirming")
+    print("ok the resident confirmed the notice through the SMS link", flush=True)
+    shot(driver, "notice-confirm")
+
+    # g. The supervisor's community dashboard.
+    sign_in(driver, "wang-xu")
+    driver.get(WEB + "/dashboard/community")
+    try:
+        WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: "社区工作" in d.find_element(By.TAG_NAME, "h1").text)
+    except Exception:
+        fail(f"the community dashboard: {body_text(driver)[:600]!r}")
+    print("ok the community dashboard", flush=True)
+    shot(driver, "dashboard-community")
+
+
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     try:
-        {"staff": staff_story, "resident": resident_story, "offline": offline_story, "analysis": analysis_story, "tasks": tasks_story}[PHASE](driver)
+        {"staff": staff_story, "resident": resident_story, "offline": offline_story, "analysis": analysis_story, "tasks": tasks_story, "community": community_story}[PHASE](driver)
     finally:
         driver.quit()
     print("PASS", flush=True)

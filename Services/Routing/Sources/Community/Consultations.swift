@@ -417,15 +417,7 @@ struct ConsultationsController: Sendable {
     }
 
     /// Whether `text` is a real day, `yyyy-MM-dd`.
-    static func isDay(_ text: String) -> Bool {
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard text.count == 10, parts.count == 3 else { return false }
-        var gregorian = Calendar(identifier: .gregorian)
-        gregorian.timeZone = .gmt
-        guard let day = gregorian.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) else { return false }
-        let back = gregorian.dateComponents([.year, .month, .day], from: day)
-        return [back.year, back.month, back.day] == parts.map(Optional.some)
-    }
+    static func isDay(_ text: String) -> Bool { LocalDay.parse(text) != nil }
 
     /// The org's calendar (its UTC offset; Beijing time by default).
     private func localCalendar(logger: Logger) async throws -> Calendar {

@@ -15,20 +15,17 @@ package enum PointsRules {
     static let gridStaff: Set<String> = ["grid-worker", "grid-leader"]
 
     /// Why `principal` may not enter scores for households of `grids` (each with its street), or
-    /// `nil`: a grid's staff for their own grid, a street officer for her street's grids, a supervisor for any.
+    /// `nil`: the community scores its households — a street officer for her street's grids, a
+    /// supervisor for any. Not a grid's staff: a grid worker earns a share of her households'
+    /// points, so she does not score them.
     package static func refusal(toScore principal: Principal, grids: [(grid: String, street: String)]) -> String? {
         if principal.role == "supervisor" { return nil }
-        let unit = principal.unit
-        if principal.role == "street-officer", let unit, unit.tier == .street {
+        if principal.role == "street-officer", let unit = principal.unit, unit.tier == .street {
             let others = Set(grids.filter { $0.street != unit.id }.map(\.grid)).sorted()
             return others.isEmpty
                 ? nil : "\(principal.id) enters scores for the grids of street \(unit.id) only; not \(others.joined(separator: ", "))"
         }
-        if gridStaff.contains(principal.role), let unit, unit.tier == .grid {
-            let others = Set(grids.map(\.grid)).subtracting([unit.id]).sorted()
-            return others.isEmpty ? nil : "\(principal.id) enters scores for grid \(unit.id)'s households only; not \(others.joined(separator: ", "))"
-        }
-        return "scores are entered by a grid's staff (their grid), street officers (their street's grids) and supervisors; not \(principal)"
+        return "scores are entered by street officers (their street's grids) and supervisors — a grid's staff earn from them; not \(principal)"
     }
 
     /// Why `principal` may not record a donation to `street`'s love supermarket, or `nil`: the
