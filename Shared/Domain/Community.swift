@@ -224,6 +224,22 @@ public struct ConsultationPosition: Codable, Sendable, Equatable {
     }
 }
 
+/// Payload of `consultation.meeting`: the residents' representatives' meeting outcome recorded.
+public struct ConsultationMeeting: Codable, Sendable, Equatable {
+    public var consultationId: String
+    public var outcome: String
+    /// The local day it was held, `yyyy-MM-dd`.
+    public var heldOn: String
+    public var recordedBy: String
+
+    public init(consultationId: String, outcome: String, heldOn: String, recordedBy: String) {
+        self.consultationId = consultationId
+        self.outcome = outcome
+        self.heldOn = heldOn
+        self.recordedBy = recordedBy
+    }
+}
+
 /// Payload of `consultation.closed`: the result, after the residents' representatives' meeting.
 public struct ConsultationClosed: Codable, Sendable, Equatable {
     public var consultationId: String

@@ -69,6 +69,8 @@ public enum MessageType {
     public static let consultationOpened = "consultation.opened"
     /// A household's position was recorded (``ConsultationPosition``).
     public static let consultationPosition = "consultation.position"
+    /// The residents' representatives' meeting outcome of a consultation was recorded (``ConsultationMeeting``).
+    public static let consultationMeeting = "consultation.meeting"
     /// A consultation was closed with its result (``ConsultationClosed``).
     public static let consultationClosed = "consultation.closed"
     /// A micro-wish was collected, adopted, fulfilled or confirmed (``WishChanged``).

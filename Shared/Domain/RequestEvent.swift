@@ -64,6 +64,8 @@ public struct RequestEvent: Sendable, Equatable {
         case consultationOpened(ConsultationOpened)
         /// `consultation.position`
         case consultationPosition(ConsultationPosition)
+        /// `consultation.meeting`
+        case consultationMeeting(ConsultationMeeting)
         /// `consultation.closed`
         case consultationClosed(ConsultationClosed)
         /// `wish.changed`
@@ -106,6 +108,7 @@ public struct RequestEvent: Sendable, Equatable {
             case .noticeLagging: MessageType.noticeLagging
             case .consultationOpened: MessageType.consultationOpened
             case .consultationPosition: MessageType.consultationPosition
+            case .consultationMeeting: MessageType.consultationMeeting
             case .consultationClosed: MessageType.consultationClosed
             case .wishChanged: MessageType.wishChanged
             case .pointsScored: MessageType.pointsScored
@@ -124,7 +127,8 @@ public struct RequestEvent: Sendable, Equatable {
         MessageType.requestMerged, MessageType.requestUnlinked, MessageType.requestRecategorized,
         MessageType.visitLogged, MessageType.taskOpened, MessageType.taskChecked,
         MessageType.noticePublished, MessageType.noticeInformed, MessageType.noticeSMS, MessageType.noticeLagging,
-        MessageType.consultationOpened, MessageType.consultationPosition, MessageType.consultationClosed, MessageType.wishChanged,
+        MessageType.consultationOpened, MessageType.consultationPosition, MessageType.consultationMeeting, MessageType.consultationClosed,
+        MessageType.wishChanged,
         MessageType.pointsScored, MessageType.pointsRedeemed, MessageType.goodsDonated,
     ]
 
@@ -206,6 +210,7 @@ public struct RequestEvent: Sendable, Equatable {
         case MessageType.noticeLagging: self = try decode(NoticeLagging.self, Kind.noticeLagging)
         case MessageType.consultationOpened: self = try decode(ConsultationOpened.self, Kind.consultationOpened)
         case MessageType.consultationPosition: self = try decode(ConsultationPosition.self, Kind.consultationPosition)
+        case MessageType.consultationMeeting: self = try decode(ConsultationMeeting.self, Kind.consultationMeeting)
         case MessageType.consultationClosed: self = try decode(ConsultationClosed.self, Kind.consultationClosed)
         case MessageType.wishChanged: self = try decode(WishChanged.self, Kind.wishChanged)
         case MessageType.pointsScored: self = try decode(PointsScored.self, Kind.pointsScored)

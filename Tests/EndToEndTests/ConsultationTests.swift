@@ -158,20 +158,20 @@ extension EndToEndTests {
             let late = try await http(.POST, positions, body: #"{"householdId":"hanjiaxu-1-04","option":"yes"}"#, headers: wu)
             #expect(late.status == 409, "no positions after the close: \(late.body)")
 
-            // Every step went out through the outbox: opened, 10 positions (one a change), closed.
+            // Every step went out through the outbox: opened, 10 positions (one a change), the meeting, closed.
             let published = await eventually {
                 let counts = try? await withDatabase { client in
                     try await client.query(
                         """
                         SELECT count(*)::int, count(published_at)::int FROM routing.outbox
                         WHERE message_id IN (\("consultation-opened:\(id)"), \("consultation-closed:\(id)"))
-                           OR message_id LIKE \("consultation-position:\(id):%")
+                           OR message_id LIKE \("consultation-position:\(id):%") OR message_id LIKE \("consultation-meeting:\(id):%")
                         """
                     ).collect().first?.decode((Int, Int).self)
                 }
-                return counts.map { $0.0 == 12 && $0.1 == 12 } ?? false
+                return counts.map { $0.0 == 13 && $0.1 == 13 } ?? false
             }
-            #expect(published, "12 events published")
+            #expect(published, "13 events published")
 
             // The record: opened, 10 positions, meeting, closed; it verifies here, over the CLI and in the audit.
             let record = try await http(.GET, consultationURL + "/record", headers: officer)

@@ -181,6 +181,7 @@ struct RequestEventTests {
             concerns: true,
             staff: "wu-xiaoli"
         )
+        let meeting = ConsultationMeeting(consultationId: "c1", outcome: "居民代表会议表决通过", heldOn: "2026-12-21", recordedBy: "tao-tao")
         let consulted = ConsultationClosed(
             consultationId: "c1",
             result: "yes",
@@ -260,6 +261,7 @@ struct RequestEventTests {
             try sample(MessageType.noticeLagging, lagging, .noticeLagging(lagging), requestId: nil),
             try sample(MessageType.consultationOpened, consultation, .consultationOpened(consultation), requestId: nil),
             try sample(MessageType.consultationPosition, position, .consultationPosition(position), requestId: nil),
+            try sample(MessageType.consultationMeeting, meeting, .consultationMeeting(meeting), requestId: nil),
             try sample(MessageType.consultationClosed, consulted, .consultationClosed(consulted), requestId: nil),
             try sample(MessageType.wishChanged, wish, .wishChanged(wish), requestId: nil),
             try sample(MessageType.pointsScored, scored, .pointsScored(scored), requestId: nil),
@@ -360,7 +362,8 @@ struct RequestEventTests {
     /// The community events (#20): notification plans them apart from a request's facts.
     static let community: Set<String> = [
         MessageType.noticePublished, MessageType.noticeInformed, MessageType.noticeSMS, MessageType.noticeLagging,
-        MessageType.consultationOpened, MessageType.consultationPosition, MessageType.consultationClosed, MessageType.wishChanged,
+        MessageType.consultationOpened, MessageType.consultationPosition, MessageType.consultationMeeting, MessageType.consultationClosed,
+        MessageType.wishChanged,
         MessageType.pointsScored, MessageType.pointsRedeemed, MessageType.goodsDonated,
     ]
 

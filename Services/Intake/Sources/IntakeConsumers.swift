@@ -155,7 +155,7 @@ struct IntakeConsumers: Sendable {
         case .resolved(let resolved):
             try await store.follow(header, state: .resolved, unit: resolved.unit, actor: resolved.staff, detail: resolved.note, logger: logger)
         case .visitLogged, .taskOpened, .taskChecked, .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened,
-            .consultationPosition, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
+            .consultationPosition, .consultationMeeting, .consultationClosed, .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
             logger.debug("event not followed by intake")  // not a request's event (and not bound to intake.events)
         }
     }

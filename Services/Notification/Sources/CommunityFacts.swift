@@ -125,6 +125,8 @@ package struct CommunityFacts: Sendable, Equatable {
             actor = wish.staff
         case .noticeInformed, .consultationPosition:
             return nil  // no one is told: the grid staff recorded it themselves; reporting counts it
+        case .consultationMeeting:
+            return nil  // the grid staff are told the result with the meeting's outcome when it closes
         case .pointsScored, .pointsRedeemed, .goodsDonated:
             return nil  // no one is told: green points and the love supermarket are figures (reporting)
         case .received, .assigned, .claimed, .escalated, .returned, .reassigned, .reopened, .summoned, .summonsAcknowledged, .summonsDone,

@@ -94,7 +94,8 @@ package struct EventFacts: Sendable, Equatable {
             into = ended.into
         case .summonsAcknowledged, .summonsDone, .visitLogged, .recategorized, .taskOpened, .taskChecked:
             return nil
-        case .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationClosed,
+        case .noticePublished, .noticeInformed, .noticeSMS, .noticeLagging, .consultationOpened, .consultationPosition, .consultationMeeting,
+            .consultationClosed,
             .wishChanged, .pointsScored, .pointsRedeemed, .goodsDonated:
             return nil  // about no request: planned apart, from their ``CommunityFacts``
         }

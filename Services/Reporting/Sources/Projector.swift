@@ -224,6 +224,8 @@ struct Projector: Sendable {
             try await community.position(position, at: event.occurredAt, on: connection, logger: logger)
         case .consultationClosed(let closed):
             try await community.closed(closed, at: event.occurredAt, on: connection, logger: logger)
+        case .consultationMeeting:
+            return false  // no figure counts it: the outcome comes with consultation.closed
         case .wishChanged(let wish):
             try await community.wish(wish, at: event.occurredAt, on: connection, logger: logger)
         case .pointsScored(let score):

@@ -683,10 +683,20 @@ struct ConsultationsController: Sendable {
                 logger: logger
             )
             let entry = MeetingRecord(consultationId: consultationId, outcome: outcome, heldOn: heldOn, recordedBy: principal.id)
-            try await Self.append(.meeting, body: entry, to: id, at: at, on: connection, logger: logger)
+            let seq = try await Self.append(.meeting, body: entry, to: id, at: at, on: connection, logger: logger)
+            let event = MessageEnvelope(
+                messageId: "consultation-meeting:\(consultationId):\(seq)",
+                type: MessageType.consultationMeeting,
+                occurredAt: at,
+                requestId: nil,
+                correlationId: consultationId,
+                payload: ConsultationMeeting(consultationId: consultationId, outcome: outcome, heldOn: heldOn, recordedBy: principal.id)
+            )
+            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
             return true
         }
         if recorded {
+            relay.wake()
             logger.info("consultation meeting outcome recorded", metadata: ["consultation.id": "\(consultationId)", "by": "\(principal.id)"])
         }
         return try JSONResponse.make(try await view(id, for: principal, logger: logger), status: recorded ? .created : .ok)
