@@ -124,36 +124,16 @@ struct TasksController: Sendable {
             errors.append(FieldError(field: "kind", code: "invalid", message: "residents, compound, merchants, enterprises or institutions"))
         }
         guard errors.isEmpty else { throw Problem.validationFailed(errors, title: "Invalid task") }
-        // The grids: as listed, else the street's (the officer's own by default), else the district's; of a kind if asked.
-        let street = body.street ?? (body.grids == nil && principal.role == "street-officer" ? principal.unit?.id : nil)
-        let rows = try await postgres.query(
-            """
-            SELECT id, street_id FROM routing.grids
-            WHERE (\(body.grids)::text[] IS NULL OR id = ANY(\(body.grids ?? [])::text[]))
-              AND (\(street)::text IS NULL OR street_id = \(street)) AND (\(body.kind)::text IS NULL OR kind = \(body.kind))
-            ORDER BY id
-            """,
+        let grids = try await GridSelection.grids(
+            listed: body.grids,
+            street: body.street,
+            kind: body.kind,
+            for: principal,
+            on: postgres,
             logger: logger
-        ).collect().map { try $0.decode((String, String).self) }
-        let grids = rows.map { (grid: $0.0, street: $0.1) }
-        if let asked = body.grids {
-            let unknown = Set(asked).subtracting(grids.map(\.grid))
-            if !unknown.isEmpty {
-                throw Problem.validationFailed(
-                    [
-                        FieldError(
-                            field: "grids",
-                            code: "invalid",
-                            message: "not grids of the org (or not of that street or kind): \(unknown.sorted().joined(separator: ", "))"
-                        )
-                    ],
-                    title: "Invalid task"
-                )
-            }
-        }
-        guard !grids.isEmpty else {
-            throw Problem.validationFailed([FieldError(field: "grids", code: "empty", message: "no grid matches")], title: "Invalid task")
-        }
+        )
+        let problems = GridSelection.problems(listed: body.grids, street: body.street, found: grids)
+        guard problems.isEmpty else { throw Problem.validationFailed(problems, title: "Invalid task") }
         if let refusal = TaskRules.refusal(toOpen: principal, grids: grids) { throw Problem(AuthFailure.forbidden(refusal)) }
         // The same form sent again (Idempotency-Key) opens nothing new: the task it opened.
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "\(principal.id):\($0.prefix(200))" }
@@ -344,14 +324,8 @@ struct TasksController: Sendable {
             """,
             logger: logger
         ).collect().map { try $0.decode((String, String, String?, String?).self) }
-        var households: [String: [String]] = [:]
-        var streetOf: [String: String] = [:]
-        var addresses: [String: String] = [:]
-        for (grid, street, household, address) in homes {
-            streetOf[grid] = street
-            households[grid, default: []] += household.map { [$0] } ?? []
-            if let household { addresses[household] = address ?? "" }
-        }
+        let sheet = GridSelection.Homes(homes)
+        let (households, streetOf, addresses) = (sheet.households, sheet.streetOf, sheet.addresses)
         let checks = try await postgres.query(
             "SELECT household_id, checked_at, outcome, checked_by, request_id FROM routing.task_checks WHERE task_id = \(id)",
             logger: logger

@@ -290,43 +290,18 @@ struct ConsultationsController: Sendable {
         guard errors.isEmpty, let rule, let endsBy, let endsOn = body.endsOn else {
             throw Problem.validationFailed(errors, title: "Invalid consultation")
         }
-        // The grids: as listed, else the street's (the officer's own by default), else the district's; of a kind if asked.
-        let street = body.street ?? (body.grids == nil && principal.role == "street-officer" ? principal.unit?.id : nil)
-        let rows = try await postgres.query(
-            """
-            SELECT id, street_id FROM routing.grids
-            WHERE (\(body.grids)::text[] IS NULL OR id = ANY(\(body.grids ?? [])::text[]))
-              AND (\(street)::text IS NULL OR street_id = \(street)) AND (\(body.kind)::text IS NULL OR kind = \(body.kind))
-            ORDER BY id
-            """,
+        let grids = try await GridSelection.grids(
+            listed: body.grids,
+            street: body.street,
+            kind: body.kind,
+            for: principal,
+            on: postgres,
             logger: logger
-        ).collect().map { try $0.decode((String, String).self) }
-        let grids = rows.map { (grid: $0.0, street: $0.1) }
-        if let asked = body.grids {
-            let unknown = Set(asked).subtracting(grids.map(\.grid))
-            if !unknown.isEmpty {
-                throw Problem.validationFailed(
-                    [
-                        FieldError(
-                            field: "grids",
-                            code: "invalid",
-                            message: "not grids of the org (or not of that street or kind): \(unknown.sorted().joined(separator: ", "))"
-                        )
-                    ],
-                    title: "Invalid consultation"
-                )
-            }
-        }
-        guard !grids.isEmpty else {
-            throw Problem.validationFailed([FieldError(field: "grids", code: "empty", message: "no grid matches")], title: "Invalid consultation")
-        }
+        )
+        let problems = GridSelection.problems(listed: body.grids, street: body.street, found: grids)
+        guard problems.isEmpty else { throw Problem.validationFailed(problems, title: "Invalid consultation") }
         if let refusal = ConsultationRules.refusal(toOpen: principal, grids: grids) { throw Problem(AuthFailure.forbidden(refusal)) }
-        let counted = try await postgres.query(
-            "SELECT grid_id, count(*)::int FROM routing.households WHERE grid_id = ANY(\(grids.map(\.grid))::text[]) GROUP BY grid_id",
-            logger: logger
-        ).collect().map { try $0.decode((String, Int).self) }
-        var households = Dictionary(uniqueKeysWithValues: grids.map { ($0.grid, 0) })
-        for (grid, count) in counted { households[grid] = count }
+        let households = try await GridSelection.households(of: grids, on: postgres, logger: logger)
         guard households.values.reduce(0, +) > 0 else {
             throw Problem.validationFailed(
                 [FieldError(field: "grids", code: "empty", message: "the grids have no households of the org to consult")],
@@ -856,18 +831,8 @@ struct ConsultationsController: Sendable {
             """,
             logger: logger
         ).collect().map { try $0.decode((String, String, String?, String?).self) }
-        var households: [String: [String]] = [:]
-        var streetOf: [String: String] = [:]
-        var gridOf: [String: String] = [:]
-        var addresses: [String: String] = [:]
-        for (grid, street, household, address) in homes {
-            streetOf[grid] = street
-            households[grid, default: []] += household.map { [$0] } ?? []
-            if let household {
-                gridOf[household] = grid
-                addresses[household] = address ?? ""
-            }
-        }
+        let sheet = GridSelection.Homes(homes)
+        let (households, streetOf, gridOf, addresses) = (sheet.households, sheet.streetOf, sheet.gridOf, sheet.addresses)
         let positions = try await connection.query(
             """
             SELECT DISTINCT ON (household_id) household_id, grid_id, option, concerns, recorded_by, recorded_at, seq

@@ -418,28 +418,16 @@ struct NoticesController: Sendable {
         let checked = NoticeRules.check(draft, today: LocalDay.day(of: Date(), utcOffset: offset))
         let body = checked.draft
         var errors = checked.errors
-        // The grids: as listed, else the street's (the officer's own by default), else the district's; of a kind if asked.
-        let street = body.street ?? (body.grids == nil && principal.role == "street-officer" ? principal.unit?.id : nil)
-        let rows = try await postgres.query(
-            """
-            SELECT id, street_id FROM routing.grids
-            WHERE (\(body.grids)::text[] IS NULL OR id = ANY(\(body.grids ?? [])::text[]))
-              AND (\(street)::text IS NULL OR street_id = \(street)) AND (\(body.kind)::text IS NULL OR kind = \(body.kind))
-            ORDER BY id
-            """,
+        let grids = try await GridSelection.grids(
+            listed: body.grids,
+            street: body.street,
+            kind: body.kind,
+            for: principal,
+            on: postgres,
             logger: logger
-        ).collect().map { try $0.decode((String, String).self) }
-        let grids = rows.map { (grid: $0.0, street: $0.1) }
+        )
         if !errors.contains(where: { $0.field == "kind" || $0.field == "grids" }) {
-            let unknown = Set(body.grids ?? []).subtracting(grids.map(\.grid))
-            if !unknown.isEmpty {
-                let message = "not grids of the org (or not of that street or kind): \(unknown.sorted().joined(separator: ", "))"
-                errors.append(FieldError(field: "grids", code: "invalid", message: message))
-            } else if grids.isEmpty {
-                errors.append(
-                    FieldError(field: body.grids == nil && body.street != nil ? "street" : "grids", code: "empty", message: "no grid matches")
-                )
-            }
+            errors += GridSelection.problems(listed: body.grids, street: body.street, found: grids)
         }
         guard errors.isEmpty, let dueBy = LocalDay.end(of: body.dueOn, utcOffset: offset) else {
             throw Problem.validationFailed(errors, title: "Invalid notice")
@@ -450,12 +438,7 @@ struct NoticesController: Sendable {
         if let key, let existing = try await notice(forKey: key, logger: logger) {
             return try JSONResponse.make(try await view(existing, for: principal, logger: logger), headers: [Self.replayed: "true"])
         }
-        let counts = try await postgres.query(
-            "SELECT grid_id, count(*)::int FROM routing.households WHERE grid_id = ANY(\(grids.map(\.grid))::text[]) GROUP BY grid_id",
-            logger: logger
-        ).collect().map { try $0.decode((String, Int).self) }
-        var households = Dictionary(uniqueKeysWithValues: grids.map { ($0.grid, 0) })
-        for (grid, count) in counts { households[grid] = count }
+        let households = try await GridSelection.households(of: grids, on: postgres, logger: logger)
         let id = UUID()
         let noticeId = id.uuidString.lowercased()
         let unit = principal.unit ?? RoutingRules.triage
@@ -829,14 +812,8 @@ struct NoticesController: Sendable {
             """,
             logger: logger
         ).collect().map { try $0.decode((String, String, String?, String?).self) }
-        var households: [String: [String]] = [:]
-        var streetOf: [String: String] = [:]
-        var addresses: [String: String] = [:]
-        for (grid, street, household, address) in homes {
-            streetOf[grid] = street
-            households[grid, default: []] += household.map { [$0] } ?? []
-            if let household { addresses[household] = address ?? "" }
-        }
+        let sheet = GridSelection.Homes(homes)
+        let (households, streetOf, addresses) = (sheet.households, sheet.streetOf, sheet.addresses)
         let informs = try await postgres.query(
             "SELECT household_id, informed_at, via, informed_by FROM routing.notice_informs WHERE notice_id = \(id)",
             logger: logger
