@@ -78,6 +78,38 @@ extension WebController {
         communityPage(visit, "community-message", [:], title: title, error: error, status: status)
     }
 
+    /// How an item's page (a notice, a consultation, a wish) starts: the person signed in, the
+    /// path's id one routing could have issued, routing's JSON of it from `/v1/<area>/<id>`.
+    enum ItemVisit {
+        case open(Visit, Session, id: String, item: [String: Any])
+        /// Not signed in, a bad id, or routing's refusal: this page instead.
+        case answered(Response)
+    }
+
+    /// Opens the item `/<area>/<id>` names for its page; `titleKey` is the area's title word.
+    func openItem(_ request: Request, context: GridLoopRequestContext, area: String, titleKey: String) async -> ItemVisit {
+        var visit = visit(request)
+        guard let session = await session(&visit) else { return .answered(Self.redirect("/signin", cookies: visit.setCookies)) }
+        let words = CommunityPages.words(visit.language)
+        let id = context.parameters.get("id") ?? ""
+        visit.path = "/\(area)/\(id)"
+        guard CommunityForms.isSafeID(id) else {
+            return .answered(communityMessage(visit, title: words[titleKey]!, error: words["cNotFound"], status: .notFound))
+        }
+        switch await fetch("/v1/\(area)/\(id)", token: session.token, language: visit.language) {
+        case .signIn: return .answered(Self.redirect("/signin", cookies: visit.setCookies))
+        case .failed(let message, let status): return .answered(communityMessage(visit, title: words[titleKey]!, error: message, status: status))
+        case .json(let json): return .open(visit, session, id: id, item: json as? [String: Any] ?? [:])
+        }
+    }
+
+    /// After a creating form: to the new item's page (`?done=<done>`), or the area's list when
+    /// routing's answer names no id.
+    func toCreated(_ answer: Backend.Answer, area: String, done: String, visit: Visit) -> Response {
+        let id = (try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?.text("id") ?? ""
+        return Self.redirect(CommunityForms.isSafeID(id) ? "/\(area)/\(id)?done=\(done)" : "/\(area)", cookies: visit.setCookies)
+    }
+
     // MARK: Calling routing
 
     /// What routing answered a page's GET.

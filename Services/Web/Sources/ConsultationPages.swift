@@ -139,8 +139,7 @@ extension WebController {
         case .signIn: return Self.redirect("/signin", cookies: visit.setCookies)
         case .refused(let message, _): return await again(error: message)
         case .done(let answer):
-            let id = (try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?.text("id") ?? ""
-            return Self.redirect(CommunityForms.isSafeID(id) ? "/consultations/\(id)?done=opened" : "/consultations", cookies: visit.setCookies)
+            return toCreated(answer, area: "consultations", done: "opened", visit: visit)
         }
     }
 
@@ -150,21 +149,16 @@ extension WebController {
         error: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        var visit = visit(request)
-        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        var visit: Visit
+        let session: Session
+        let id: String
+        let item: [String: Any]
+        switch await openItem(request, context: context, area: "consultations", titleKey: "consultationsTitle") {
+        case .answered(let response): return response
+        case .open(let opened, let signedIn, let itemId, let loaded): (visit, session, id, item) = (opened, signedIn, itemId, loaded)
+        }
         let language = visit.language
         let words = CommunityPages.words(language)
-        let id = context.parameters.get("id") ?? ""
-        visit.path = "/consultations/\(id)"
-        guard CommunityForms.isSafeID(id) else {
-            return communityMessage(visit, title: words["consultationsTitle"]!, error: words["cNotFound"], status: .notFound)
-        }
-        let item: [String: Any]
-        switch await fetch("/v1/consultations/\(id)", token: session.token, language: language) {
-        case .signIn: return Self.redirect("/signin", cookies: visit.setCookies)
-        case .failed(let message, let status): return communityMessage(visit, title: words["consultationsTitle"]!, error: message, status: status)
-        case .json(let json): item = json as? [String: Any] ?? [:]
-        }
         let names = await orgNames()
         let labels = Self.optionLabels(item, language: language)
         let optionIds = item.objects("options").compactMap { $0.text("id") }

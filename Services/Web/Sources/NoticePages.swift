@@ -96,8 +96,7 @@ extension WebController {
         case .signIn: return Self.redirect("/signin", cookies: visit.setCookies)
         case .refused(let message, _): return await drawNoticeForm(visit, session: session, values: values, error: message)
         case .done(let answer):
-            let id = (try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?.text("id") ?? ""
-            return Self.redirect(CommunityForms.isSafeID(id) ? "/notices/\(id)?done=published" : "/notices", cookies: visit.setCookies)
+            return toCreated(answer, area: "notices", done: "published", visit: visit)
         }
     }
 
@@ -107,21 +106,15 @@ extension WebController {
         error: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        var visit = visit(request)
-        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        var visit: Visit
+        let id: String
+        let notice: [String: Any]
+        switch await openItem(request, context: context, area: "notices", titleKey: "noticesTitle") {
+        case .answered(let response): return response
+        case .open(let opened, _, let itemId, let loaded): (visit, id, notice) = (opened, itemId, loaded)
+        }
         let language = visit.language
         let words = CommunityPages.words(language)
-        let id = context.parameters.get("id") ?? ""
-        visit.path = "/notices/\(id)"
-        guard CommunityForms.isSafeID(id) else {
-            return communityMessage(visit, title: words["noticesTitle"]!, error: words["cNotFound"], status: .notFound)
-        }
-        let notice: [String: Any]
-        switch await fetch("/v1/notices/\(id)", token: session.token, language: language) {
-        case .signIn: return Self.redirect("/signin", cookies: visit.setCookies)
-        case .failed(let message, let status): return communityMessage(visit, title: words["noticesTitle"]!, error: message, status: status)
-        case .json(let json): notice = json as? [String: Any] ?? [:]
-        }
         let names = await orgNames()
         let en = language == "en"
         let title = CommunityPages.pick(notice.text("title"), notice.text("titleEn"), language: language)

@@ -116,8 +116,7 @@ extension WebController {
         case .signIn: return Self.redirect("/signin", cookies: visit.setCookies)
         case .refused(let message, _): return await drawWishForm(visit, session: session, values: values, error: message)
         case .done(let answer):
-            let id = (try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?.text("id") ?? ""
-            return Self.redirect(CommunityForms.isSafeID(id) ? "/wishes/\(id)?done=collected" : "/wishes", cookies: visit.setCookies)
+            return toCreated(answer, area: "wishes", done: "collected", visit: visit)
         }
     }
 
@@ -127,21 +126,16 @@ extension WebController {
         error: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        var visit = visit(request)
-        guard let session = await session(&visit) else { return Self.redirect("/signin", cookies: visit.setCookies) }
+        var visit: Visit
+        let session: Session
+        let id: String
+        let wish: [String: Any]
+        switch await openItem(request, context: context, area: "wishes", titleKey: "wishesTitle") {
+        case .answered(let response): return response
+        case .open(let opened, let signedIn, let itemId, let loaded): (visit, session, id, wish) = (opened, signedIn, itemId, loaded)
+        }
         let language = visit.language
         let words = CommunityPages.words(language)
-        let id = context.parameters.get("id") ?? ""
-        visit.path = "/wishes/\(id)"
-        guard CommunityForms.isSafeID(id) else {
-            return communityMessage(visit, title: words["wishesTitle"]!, error: words["cNotFound"], status: .notFound)
-        }
-        let wish: [String: Any]
-        switch await fetch("/v1/wishes/\(id)", token: session.token, language: language) {
-        case .signIn: return Self.redirect("/signin", cookies: visit.setCookies)
-        case .failed(let message, let status): return communityMessage(visit, title: words["wishesTitle"]!, error: message, status: status)
-        case .json(let json): wish = json as? [String: Any] ?? [:]
-        }
         let names = await orgNames()
         let state = wish.text("state") ?? ""
         let kind = wish.text("kind") ?? "other"
