@@ -57,6 +57,15 @@ enum GridSelection {
         return households
     }
 
+    /// Who may read a task, notice or consultation that `author` made for `grids` (of `streets`):
+    /// supervisors and services, the district's oversight, its author, and the staff of those
+    /// grids and streets.
+    static func mayRead(_ principal: Principal, author: String, grids: some Sequence<String>, streets: some Sequence<String>) -> Bool {
+        let unit = principal.unit
+        return principal.readsDistrict || unit?.tier == .oversight || principal.id == author
+            || (unit?.tier == .grid && grids.contains(unit?.id ?? "")) || (unit?.tier == .street && streets.contains(unit?.id ?? ""))
+    }
+
     /// A selection's households as a coverage needs them, from rows of (grid, street, household,
     /// address) — a grid without households has one row with no household.
     struct Homes {

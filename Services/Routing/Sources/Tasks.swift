@@ -109,15 +109,7 @@ struct TasksController: Sendable {
                 FieldError(field: "category", code: "invalid", message: "a category of the org (\(categories.sorted().joined(separator: ", ")))")
             )
         }
-        let dueParts = body.dueOn.split(separator: "-").compactMap { Int($0) }
-        var gregorian = Calendar(identifier: .gregorian)
-        gregorian.timeZone = .gmt
-        let dueDay =
-            dueParts.count == 3 ? gregorian.date(from: DateComponents(year: dueParts[0], month: dueParts[1], day: dueParts[2])) : nil
-        let realDay = dueDay.map { gregorian.dateComponents([.year, .month, .day], from: $0) }.map {
-            [$0.year, $0.month, $0.day] == dueParts.map(Optional.some)
-        }
-        if body.dueOn.count != 10 || realDay != true {
+        if LocalDay.parse(body.dueOn) == nil {
             errors.append(FieldError(field: "dueOn", code: "invalid", message: "a day, yyyy-MM-dd"))
         }
         if let kind = body.kind, !["residents", "compound", "merchants", "enterprises", "institutions"].contains(kind) {
@@ -144,7 +136,7 @@ struct TasksController: Sendable {
             )
         }
         let id = UUID()
-        let dueBy = try await dueInstant(body.dueOn, logger: logger)
+        let dueBy = LocalDay.end(of: body.dueOn, utcOffset: try await LocalDay.utcOffset(on: postgres, logger: logger)) ?? Date()
         let unit = principal.unit ?? RoutingRules.triage
         let event = MessageEnvelope(
             type: MessageType.taskOpened,
@@ -194,19 +186,6 @@ struct TasksController: Sendable {
         try await postgres.query("SELECT id FROM routing.tasks WHERE idempotency_key = \(key)", logger: logger).collect().first?.decode(UUID.self)
     }
 
-    /// The end of local day `day` (the org's UTC offset; Beijing time by default).
-    private func dueInstant(_ day: String, logger: Logger) async throws -> Date {
-        let text = try await postgres.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(
-            String.self
-        )
-        let offset = text.flatMap(SLASettings.decoded)?.calendar?.utcOffset ?? 8 * 3600
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: offset) ?? .gmt
-        let parts = day.split(separator: "-").compactMap { Int($0) }
-        let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) ?? Date()
-        return start.addingTimeInterval(86_400)
-    }
-
     private func list(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
         let principal = try await authenticator.principal(of: request)
         let unit = principal.unit
@@ -232,15 +211,13 @@ struct TasksController: Sendable {
             throw Problem(status: .notFound, code: "not_found", title: "No such task", detail: "no proactive task with that id")
         }
         let task = try await view(id, for: principal, logger: context.logger)
-        let unit = principal.unit
         let streets = try await postgres.query(
             "SELECT DISTINCT g.street_id FROM routing.task_grids tg JOIN routing.grids g ON g.id = tg.grid_id WHERE tg.task_id = \(id)",
             logger: context.logger
         ).collect().map { try $0.decode(String.self) }
-        let mayRead =
-            principal.readsDistrict || unit?.tier == .oversight || principal.id == task.openedBy
-            || (unit?.tier == .grid && task.grids.contains(unit?.id ?? "")) || (unit?.tier == .street && streets.contains(unit?.id ?? ""))
-        guard mayRead else { throw Problem(AuthFailure.forbidden("the task reaches other grids than \(principal.id)'s")) }
+        guard GridSelection.mayRead(principal, author: task.openedBy, grids: task.grids, streets: streets) else {
+            throw Problem(AuthFailure.forbidden("the task reaches other grids than \(principal.id)'s"))
+        }
         return try JSONResponse.make(task)
     }
 

@@ -275,7 +275,7 @@ struct ConsultationsController: Sendable {
         }
         var endsBy: Date?
         if let endsOn = body.endsOn, Self.isDay(endsOn) {
-            let end = try await endOfLocalDay(endsOn, logger: logger)
+            let end = LocalDay.end(of: endsOn, utcOffset: try await LocalDay.utcOffset(on: postgres, logger: logger)) ?? Date()
             if end <= Date() {
                 errors.append(FieldError(field: "endsOn", code: "invalid", message: "a day not over yet"))
             } else {
@@ -394,31 +394,6 @@ struct ConsultationsController: Sendable {
     /// Whether `text` is a real day, `yyyy-MM-dd`.
     static func isDay(_ text: String) -> Bool { LocalDay.parse(text) != nil }
 
-    /// The org's calendar (its UTC offset; Beijing time by default).
-    private func localCalendar(logger: Logger) async throws -> Calendar {
-        let text = try await postgres.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(
-            String.self
-        )
-        let offset = text.flatMap(SLASettings.decoded)?.calendar?.utcOffset ?? 8 * 3600
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: offset) ?? .gmt
-        return calendar
-    }
-
-    /// The end of local day `day` (as `TasksController` computes a task's due time).
-    private func endOfLocalDay(_ day: String, logger: Logger) async throws -> Date {
-        let calendar = try await localCalendar(logger: logger)
-        let parts = day.split(separator: "-").compactMap { Int($0) }
-        let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) ?? Date()
-        return start.addingTimeInterval(86_400)
-    }
-
-    /// Today in the org's calendar, `yyyy-MM-dd`.
-    private func localToday(logger: Logger) async throws -> String {
-        let parts = try await localCalendar(logger: logger).dateComponents([.year, .month, .day], from: Date())
-        return String(format: "%04d-%02d-%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
-    }
-
     // MARK: Read
 
     private func list(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
@@ -501,9 +476,7 @@ struct ConsultationsController: Sendable {
     /// Supervisors and services, the district's oversight, the one who opened it, and the staff
     /// of the grids and streets it reaches.
     static func mayRead(_ loaded: Loaded, _ principal: Principal) -> Bool {
-        guard let unit = principal.unit else { return principal.readsDistrict }
-        return principal.readsDistrict || unit.tier == .oversight || principal.id == loaded.openedBy
-            || (unit.tier == .grid && loaded.grids.contains(unit.id)) || (unit.tier == .street && loaded.streetOf.values.contains(unit.id))
+        GridSelection.mayRead(principal, author: loaded.openedBy, grids: loaded.grids, streets: loaded.streetOf.values)
     }
 
     // MARK: Positions
@@ -638,7 +611,11 @@ struct ConsultationsController: Sendable {
             throw Problem(AuthFailure.forbidden(refusal))
         }
         let heldOn: String
-        if let day = body.heldOn { heldOn = day } else { heldOn = try await localToday(logger: logger) }
+        if let day = body.heldOn {
+            heldOn = day
+        } else {
+            heldOn = LocalDay.day(of: Date(), utcOffset: try await LocalDay.utcOffset(on: postgres, logger: logger))
+        }
         let id = loaded.id
         let consultationId = loaded.consultationId
         let recorded = try await postgres.transaction(logger: logger) { connection -> Bool in

@@ -861,7 +861,7 @@ struct PointsController: Sendable {
         let account = PointsAccount.household(body.householdId).description
         let id = UUID()
         let at = Date()
-        let month = try await localMonth(of: at, logger: logger)
+        let month = LocalDay.month(of: at, utcOffset: try await LocalDay.utcOffset(on: postgres, logger: logger))
         let outbox = self.outbox
         do {
             let receipt = try await postgres.transaction(logger: logger) { connection -> ReceiptView in
@@ -1005,19 +1005,6 @@ struct PointsController: Sendable {
             at: at,
             by: by
         )
-    }
-
-    /// The org's local month of `instant`, `yyyy-MM` (the sla calendar's UTC offset; Beijing time by default).
-    private func localMonth(of instant: Date, logger: Logger) async throws -> String {
-        let text = try await postgres.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(
-            String.self
-        )
-        let offset = text.flatMap(SLASettings.decoded)?.calendar?.utcOffset ?? 8 * 3600
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: offset) ?? .gmt
-        let parts = calendar.dateComponents([.year, .month], from: instant)
-        let month = parts.month ?? 1
-        return "\(parts.year ?? 2000)-\(month < 10 ? "0" : "")\(month)"
     }
 }
 

@@ -12,48 +12,6 @@ import ServiceLifecycle
 
 // MARK: - Pure rules
 
-/// A local day of the org, `yyyy-MM-dd`: parsed strictly (no 30 February), its end as an
-/// instant at the org's UTC offset, and the day an instant falls on. Pure.
-///
-/// The same arithmetic as ``TasksController``'s due day (inline there); a shared helper both
-/// could use.
-package enum LocalDay {
-    /// `text` as (year, month, day) when it is a real day written `yyyy-MM-dd`, else `nil`.
-    package static func parse(_ text: String) -> (year: Int, month: Int, day: Int)? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.count == 10, parts.count == 3, parts.map(\.count) == [4, 2, 2],
-            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } })
-        else {
-            return nil
-        }
-        let numbers = parts.compactMap { Int($0) }
-        guard numbers.count == 3 else { return nil }
-        var gregorian = Calendar(identifier: .gregorian)
-        gregorian.timeZone = .gmt
-        guard let date = gregorian.date(from: DateComponents(year: numbers[0], month: numbers[1], day: numbers[2])) else { return nil }
-        let back = gregorian.dateComponents([.year, .month, .day], from: date)
-        guard back.year == numbers[0], back.month == numbers[1], back.day == numbers[2] else { return nil }
-        return (numbers[0], numbers[1], numbers[2])
-    }
-
-    /// The end of local day `day` (the first instant of the next day) at `utcOffset` seconds
-    /// east of UTC; `nil` for a day that does not parse.
-    package static func end(of day: String, utcOffset: Int) -> Date? {
-        guard let (year, month, date) = parse(day) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: utcOffset) ?? .gmt
-        return calendar.date(from: DateComponents(year: year, month: month, day: date))?.addingTimeInterval(86_400)
-    }
-
-    /// The local day `instant` falls on at `utcOffset`, `yyyy-MM-dd`.
-    package static func day(of instant: Date, utcOffset: Int) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: utcOffset) ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-    }
-}
-
 /// A file or page attached to a notice: a name and an http(s) link.
 package struct NoticeAttachment: Codable, Sendable, Equatable {
     package var name: String
@@ -414,7 +372,7 @@ struct NoticesController: Sendable {
         let principal = try await authenticator.principal(of: request)
         let logger = context.logger
         let draft = try await JSONBody.decode(NoticeDraft.self, from: request, upTo: 128 * 1024, title: "Malformed notice")
-        let offset = try await utcOffset(logger: logger)
+        let offset = try await LocalDay.utcOffset(on: postgres, logger: logger)
         let checked = NoticeRules.check(draft, today: LocalDay.day(of: Date(), utcOffset: offset))
         let body = checked.draft
         var errors = checked.errors
@@ -492,14 +450,6 @@ struct NoticesController: Sendable {
         try await postgres.query("SELECT id FROM routing.notices WHERE idempotency_key = \(key)", logger: logger).collect().first?.decode(UUID.self)
     }
 
-    /// The org's UTC offset in seconds (its SLA calendar's; Beijing time by default).
-    private func utcOffset(logger: Logger) async throws -> Int {
-        let text = try await postgres.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(
-            String.self
-        )
-        return text.flatMap(SLASettings.decoded)?.calendar?.utcOffset ?? 8 * 3600
-    }
-
     // MARK: Read
 
     private func list(_ request: Request, context: GridLoopRequestContext) async throws -> Response {
@@ -528,12 +478,10 @@ struct NoticesController: Sendable {
             throw Self.notFound()
         }
         let notice = try await view(id, for: principal, logger: context.logger)
-        let unit = principal.unit
         let streets = notice.coverage.streets.map(\.key)
-        let mayRead =
-            principal.readsDistrict || unit?.tier == .oversight || principal.id == notice.publishedBy
-            || (unit?.tier == .grid && notice.grids.contains(unit?.id ?? "")) || (unit?.tier == .street && streets.contains(unit?.id ?? ""))
-        guard mayRead else { throw Problem(AuthFailure.forbidden("the notice reaches other grids than \(principal.id)'s")) }
+        guard GridSelection.mayRead(principal, author: notice.publishedBy, grids: notice.grids, streets: streets) else {
+            throw Problem(AuthFailure.forbidden("the notice reaches other grids than \(principal.id)'s"))
+        }
         return try JSONResponse.make(notice)
     }
 
