@@ -20,13 +20,15 @@ struct HTTPLoad: AsyncParsableCommand {
     @Option(help: "Concurrent clients (each one request at a time).") var clients = 8
     @Option(help: "Requests per second in all (0: as fast as the clients go).") var rate = 0.0
     @Option(help: "Grid the requests are for (its queue is consumed).") var grid = "hanjiaxu-1"
+    @Flag(inversion: .prefixedNo, help: "Wait for each request's assignment (off: HTTP intake alone, routing stopped).")
+    var assignments = true
 
     func run() async throws {
         var logger = Logger(label: "gridloop-bench")
         logger.logLevel = .warning
         let intake = try BenchEnvironment.value("INTAKE_URL")
         let options = AMQPOptions(url: try AMQPURL(string: BenchEnvironment.value("AMQP_URL")), connectionName: "gridloop-bench")
-        let watch = AssignmentWatch.start(options: options, unit: try UnitRef(tier: .grid, id: grid), logger: logger)
+        let watch = assignments ? AssignmentWatch.start(options: options, unit: try UnitRef(tier: .grid, id: grid), logger: logger) : nil
         try await Task.sleep(for: .milliseconds(300))
         let run = String(UUID().uuidString.prefix(8)).lowercased()
         let load = LoadState()
@@ -76,9 +78,12 @@ struct HTTPLoad: AsyncParsableCommand {
         try await client.shutdown()
         let all = load.results.withLock { $0 }
         let accepted = all.filter(\.ok)
-        await watch.waitFor(accepted.count, timeout: .seconds(120))
-        let endToEnd = accepted.compactMap { result in watch.arrival(of: result.key).map { $0 - result.sent } }
-        await watch.stop()
+        var endToEnd: [Duration] = []
+        if let watch {
+            await watch.waitFor(accepted.count, timeout: .seconds(120))
+            endToEnd = accepted.compactMap { result in watch.arrival(of: result.key).map { $0 - result.sent } }
+            await watch.stop()
+        }
 
         var figures = Figures()
         figures.add("clients", clients)
@@ -87,13 +92,15 @@ struct HTTPLoad: AsyncParsableCommand {
         figures.add("errors", all.count - accepted.count)
         figures.add("accepted_per_s", Double(accepted.count) / elapsed.seconds)
         figures.addLatencies("http", all.map(\.latency))
-        figures.add("assigned", endToEnd.count)
-        figures.addLatencies("e2e", endToEnd)
-        figures.add("double_assigned", watch.doubleAssigned)
+        if let watch {
+            figures.add("assigned", endToEnd.count)
+            figures.addLatencies("e2e", endToEnd)
+            figures.add("double_assigned", watch.doubleAssigned)
+        }
         figures.print()
         let failures = load.errors.withLock { $0 }
         if !failures.isEmpty { FileHandle.standardError.write(Data("  errors: \(failures)\n".utf8)) }
-        if accepted.count != requests || endToEnd.count != accepted.count { throw ExitCode.failure }
+        if accepted.count != requests || (watch != nil && endToEnd.count != accepted.count) { throw ExitCode.failure }
     }
 }
 

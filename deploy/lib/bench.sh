@@ -12,8 +12,11 @@
 
 # ---------------------------------------------------------------- performance benchmark
 # deploy/bench.sh: the machine's limits for our work, then GridLoop against them, in one run
-# (release build, its own vhost and database, services on ports 1838x). Writes
-# docs/benchmarks/performance.md. BENCH_SECONDS (pgbench), BENCH_REQUESTS (per HTTP run).
+# (release build, its own vhost and database, services on ports 1838x). With BENCH_BEFORE_BIN
+# (a directory holding an earlier build's gridloop-* binaries) GridLoop's part runs twice, that
+# build first, and the table gives each figure before and after. Writes
+# docs/benchmarks/performance.md. BENCH_SECONDS (pgbench), BENCH_REQUESTS (per HTTP run),
+# BENCH_SLA_TIMERS (100,000).
 bench_pid_stat() { # pid → "rss_kb hwm_kb cpu_ticks"
   local pid=$1
   local rss hwm ticks
@@ -23,14 +26,29 @@ bench_pid_stat() { # pid → "rss_kb hwm_kb cpu_ticks"
   echo "${rss:-0} ${hwm:-0} ${ticks:-0}"
 }
 
+# CPU ticks so far of PostgreSQL (the postmaster, the backends it reaped and those alive) and of
+# RabbitMQ (its node's Erlang VM and the VM's children): "pg rmq".
+bench_infra_ticks() {
+  local master pg=0 rmq=0 pid
+  master=$(head -1 "$(pg_dir)/data/postmaster.pid" 2>/dev/null)
+  for pid in $master $(pgrep -P "$master" 2>/dev/null); do
+    pg=$((pg + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  for pid in $(pgrep -f 'beam.smp.*gridloop@localhost'); do
+    rmq=$((rmq + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$pg $rmq"
+}
+
 bench_field() { # "k=v k=v" key → v
   tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'
 }
 
-bench_services_start() { # routing replicas [the other services too: all | none]
-  local replicas=$1 others=${2:-all} bin service port i
-  bin="$(cd "$ROOT" && bin_dir)"
-  for service in $([ "$others" = all ] && echo intake notification reporting); do
+# The benchmark services from $bin (set by the caller; bench_prepare sets the current build's).
+bench_services_start() { # routing replicas [the other services too: all | none | intake]
+  local replicas=$1 others=${2:-all} service port i services=()
+  case $others in all) services=(intake notification reporting) ;; intake) services=(intake) ;; esac
+  for service in "${services[@]}"; do
     case $service in intake) port=18380 ;; reporting) port=18381 ;; notification) port=18382 ;; esac
     env "${BENCH_ENV[@]}" "$(upper "$service")_HTTP_PORT=$port" nohup "$bin/gridloop-$service" >>"$HOME_DIR/logs/bench-$service.log" 2>&1 &
     echo $! >"$HOME_DIR/pids/bench-$service.pid"
@@ -40,14 +58,122 @@ bench_services_start() { # routing replicas [the other services too: all | none]
     env "${BENCH_ENV[@]}" "ROUTING_HTTP_PORT=$port" nohup "$bin/gridloop-routing" >>"$HOME_DIR/logs/bench-routing-$i.log" 2>&1 &
     echo $! >"$HOME_DIR/pids/bench-routing-$i.pid"
   done
-  for port in $([ "$others" = all ] && echo 18380 18381 18382) $(for i in $(seq 1 "$replicas"); do echo $((18383 + 10 * (i - 1))); done); do
-    wait_healthy "$port" "benchmark service on $port (logs: $HOME_DIR/logs/bench-*.log)"
+  for service in "${services[@]}"; do
+    case $service in intake) port=18380 ;; reporting) port=18381 ;; notification) port=18382 ;; esac
+    wait_healthy "$port" "benchmark $service on $port (log: $HOME_DIR/logs/bench-$service.log)"
+  done
+  for i in $(seq 1 "$replicas"); do
+    wait_healthy $((18383 + 10 * (i - 1))) "benchmark routing-$i (log: $HOME_DIR/logs/bench-routing-$i.log)"
   done
 }
 
 bench_services_stop() { stop_pidfiles 'bench-*'; }
 
 bench_psql() { PGPASSWORD="$GRIDLOOP_DB_PASSWORD" psql -qtAX -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -d gridloop_perf "$@"; }
+
+# Waits (up to 10 minutes) until the services' queues hold nothing and every outbox row is
+# published, so that a run starts on a drained system and CPU counted after one includes all of
+# its work downstream (notification, reporting).
+bench_drain() {
+  local waited=0 queued unpublished sum
+  sum=$(bench_psql -c "SELECT string_agg(format('(SELECT count(*) FROM %I.outbox WHERE published_at IS NULL AND parked_at IS NULL)', table_schema), ' + ')
+    FROM information_schema.tables WHERE table_name = 'outbox'")
+  while :; do
+    queued=$(rmqctl list_queues -p gridloop_perf name messages 2>/dev/null \
+      | awk '$1 ~ /^(intake|routing|notification|reporting)\.(submissions|events|requests|commands)$/ {s += $2} END {print s + 0}')
+    unpublished=$(bench_psql -c "SELECT ${sum:-0}")
+    [ "$queued" = 0 ] && [ "${unpublished:-0}" = 0 ] && return 0
+    [ "$waited" -lt 1200 ] || { log "not drained after 10 minutes: $queued queued, $unpublished unpublished"; return 1; }
+    sleep 0.5; waited=$((waited + 1))
+  done
+}
+
+# Purges the services' queues (after intake ran alone, routing and the others stopped).
+bench_purge() {
+  local queue
+  for queue in intake.submissions intake.events routing.requests routing.commands notification.events reporting.events; do
+    rmqctl purge_queue -p gridloop_perf "$queue" >/dev/null 2>&1 || true
+  done
+}
+
+# A fresh vhost and database for one build's run: its own migrations and the demo org.
+bench_fresh() {
+  bench_services_stop
+  rmqctl delete_vhost gridloop_perf >/dev/null 2>&1 || true
+  broker_user gridloop_perf gridloop "$GRIDLOOP_AMQP_PASSWORD"
+  database_user gridloop_perf gridloop "$GRIDLOOP_DB_PASSWORD" recreate >/dev/null
+  database_service_login gridloop_perf "$GRIDLOOP_DB_APP_PASSWORD"
+  bench_import_org
+}
+
+# GridLoop's part of the benchmark with the services of one build ($bin); figures into
+# FIG[label:measure]. The bench client ($tool) is the current build's in both runs.
+bench_gridloop() { # label
+  local label=$1 requests="${BENCH_REQUESTS:-2000}" result service pid stat i
+  local -A idle start
+  log "[$label] GridLoop from $bin: fresh vhost and database, demo org, services with 1 routing replica"
+  bench_fresh
+  bench_services_start 1
+  sleep 5
+  for service in intake routing-1 notification reporting; do
+    read -r -a stat <<<"$(bench_pid_stat "$(cat "$HOME_DIR/pids/bench-$service.pid")")"
+    idle[$service]=$((stat[0] / 1024))
+  done
+
+  log "[$label] one client on a drained system: submit → assignment"
+  AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$tool" http --clients 1 --requests 50 --grid hanjiaxu-1 >/dev/null || true   # warm-up
+  bench_drain
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$tool" http --clients 1 --requests 500 --grid hanjiaxu-1) || log "[$label] errors in the 1-client run"
+  FIG[$label:e2e1]="$(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms)"
+  FIG[$label:e2e1-p50]=$(bench_field "$result" e2e_p50_ms)
+
+  log "[$label] the pipeline: 5000 AMQP submissions to assignment, 1 routing replica; then $requests over HTTP at 32 clients; CPU counted until drained"
+  bench_drain
+  for service in intake routing-1 notification reporting; do
+    read -r -a stat <<<"$(bench_pid_stat "$(cat "$HOME_DIR/pids/bench-$service.pid")")"
+    start[$service]=${stat[2]}
+  done
+  read -r -a stat <<<"$(bench_infra_ticks)"; start[pg]=${stat[0]}; start[rmq]=${stat[1]}
+  result=$(AMQP_URL="$amqp" "$tool" amqp --requests 5000 --grid hanjiaxu-2) || log "[$label] errors in the pipeline run"
+  FIG[$label:pipeline]=$(bench_field "$result" pipeline_per_s)
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$tool" http --clients 32 --requests "$requests" --grid hanjiaxu-1) || log "[$label] errors in the 32-client run"
+  FIG[$label:http32]="$(bench_field "$result" accepted_per_s) req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms); $(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms); $(bench_field "$result" errors)"
+  bench_drain
+  local hz; hz=$(getconf CLK_TCK)
+  for service in intake routing-1 notification reporting; do
+    read -r -a stat <<<"$(bench_pid_stat "$(cat "$HOME_DIR/pids/bench-$service.pid")")"
+    FIG[$label:cpu-$service]=$(awk -v t="$((stat[2] - start[$service]))" -v n="$((5000 + requests))" -v hz="$hz" 'BEGIN {printf "%.2f", 1000 * t / hz / n}')
+    FIG[$label:rss-$service]="${idle[$service]} / $((stat[1] / 1024))"
+  done
+  read -r -a stat <<<"$(bench_infra_ticks)"
+  FIG[$label:cpu-pg]=$(awk -v t="$((stat[0] - start[pg]))" -v n="$((5000 + requests))" -v hz="$hz" 'BEGIN {printf "%.2f", 1000 * t / hz / n}')
+  FIG[$label:cpu-rmq]=$(awk -v t="$((stat[1] - start[rmq]))" -v n="$((5000 + requests))" -v hz="$hz" 'BEGIN {printf "%.2f", 1000 * t / hz / n}')
+
+  local half; half=$(awk -v p="${FIG[$label:pipeline]:-0}" 'BEGIN {printf "%d", p / 2}')
+  log "[$label] submit → assignment at half the pipeline's rate ($half req/s), drained first"
+  bench_drain
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$tool" http --clients 32 --rate "$half" --requests "$requests" --grid hanjiaxu-1) || log "[$label] errors in the half-rate run"
+  FIG[$label:half]="$half req/s: $(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms)"
+
+  log "[$label] HTTP intake alone (routing, notification, reporting stopped), 32 clients, $((2 * requests)) requests"
+  bench_drain
+  stop_pidfiles 'bench-routing-*'; stop_pidfiles bench-notification; stop_pidfiles bench-reporting
+  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$tool" http --clients 32 --requests "$((2 * requests))" --no-assignments --grid hanjiaxu-1) || log "[$label] errors in the intake-alone run"
+  FIG[$label:alone]=$(bench_field "$result" accepted_per_s)
+  FIG[$label:alone-detail]="$(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms); $(bench_field "$result" errors)"
+
+  log "[$label] the pipeline with 2 routing replicas"
+  bench_services_stop
+  bench_purge
+  bench_services_start 2
+  result=$(AMQP_URL="$amqp" "$tool" amqp --requests 5000 --grid hanjiaxu-2) || log "[$label] errors in the 2-replica run"
+  FIG[$label:pipeline2]="$(bench_field "$result" pipeline_per_s) req/s; $(bench_field "$result" double_assigned)"
+  bench_services_stop
+
+  log "[$label] SLA sweeper: ${BENCH_SLA_TIMERS:-100000} overdue timers, 2 routing replicas"
+  bench_sla "${BENCH_SLA_TIMERS:-100000}" 2
+  FIG[$label:sla]="${SLA_FIRED_S} s (${SLA_RATE}/s); ${SLA_PUBLISHED_S} s; ${SLA_TWICE}"
+}
 
 # The SLA sweeper's rows of the table: BENCH_SLA_TIMERS (100,000) with 1 and 2 routing replicas.
 bench_sla_rows() {
@@ -127,100 +253,74 @@ bench_import_org() {
 }
 
 cmd_bench() {
-  local seconds="${BENCH_SECONDS:-15}" requests="${BENCH_REQUESTS:-2000}" bin amqp db
+  local seconds="${BENCH_SECONDS:-15}" bin amqp db tool
   bench_prepare
+  tool="$bin/gridloop-bench"
   command -v pgbench >/dev/null || die "pgbench not found (it ships with PostgreSQL)"
-  local out="$ROOT/docs/benchmarks/performance.md" rows=()
+  local out="$ROOT/docs/benchmarks/performance.md" rows=() after_bin=$bin
+  local -A FIG
 
-  log "limit 1: PostgreSQL, intake's transaction shape (request + trail event + outbox row), pgbench ${seconds}s"
+  # pgbench on the services' TLS setting: they connect in plain text on this machine (their
+  # DATABASE_URL has no sslmode), so pgbench does too (libpq would prefer TLS).
+  log "limit 1: PostgreSQL, intake's transaction shape (request + trail event + outbox row), pgbench ${seconds}s, no TLS"
   PGPASSWORD="$GRIDLOOP_DB_PASSWORD" psql -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -d gridloop_perf -f "$ROOT/deploy/bench/intake-shape.sql" >/dev/null
   local tps8 tps32
-  tps8=$(PGPASSWORD="$GRIDLOOP_DB_PASSWORD" pgbench -n -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -M prepared -c 8 -j 2 -T "$seconds" \
+  tps8=$(PGSSLMODE=disable PGPASSWORD="$GRIDLOOP_DB_PASSWORD" pgbench -n -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -M prepared -c 8 -j 2 -T "$seconds" \
     -f "$ROOT/deploy/bench/intake-transaction.pgbench" gridloop_perf 2>/dev/null | awk '/^tps/ {print int($3); exit}')
-  tps32=$(PGPASSWORD="$GRIDLOOP_DB_PASSWORD" pgbench -n -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -M prepared -c 32 -j 2 -T "$seconds" \
+  tps32=$(PGSSLMODE=disable PGPASSWORD="$GRIDLOOP_DB_PASSWORD" pgbench -n -h 127.0.0.1 -p "$POSTGRES_PORT" -U gridloop -M prepared -c 32 -j 2 -T "$seconds" \
     -f "$ROOT/deploy/bench/intake-transaction.pgbench" gridloop_perf 2>/dev/null | awk '/^tps/ {print int($3); exit}')
-  rows+=("| pgbench, intake transaction, 8 clients | ${tps8} TPS | limit |")
-  rows+=("| pgbench, intake transaction, 32 clients | ${tps32} TPS | limit |")
 
   log "limit 2: RabbitMQ, confirmed persistent publishes to a quorum queue through librabbitmq"
   local publish
-  publish=$(AMQP_URL="$amqp" "$bin/gridloop-bench" publish-rate --messages 30000 --window 256)
+  publish=$(AMQP_URL="$amqp" "$tool" publish-rate --messages 30000 --window 256)
+
+  local labels=(after)
+  if [ -n "${BENCH_BEFORE_BIN:-}" ]; then
+    [ -x "$BENCH_BEFORE_BIN/gridloop-routing" ] || die "BENCH_BEFORE_BIN=$BENCH_BEFORE_BIN holds no gridloop-routing"
+    labels=(before after)
+    bin=$BENCH_BEFORE_BIN
+    bench_gridloop before
+  fi
+  bin=$after_bin
+  bench_gridloop after
+
+  # One row a measure: the figure before (if measured) and after, then its ratio or target.
+  row() { # measure key ratio-or-target
+    local figures="" label
+    for label in "${labels[@]}"; do figures+="${figures:+ → }${FIG[$label:$2]:-–}"; done
+    rows+=("| $1 | $figures | $3 |")
+  }
+  share() { awk -v a="${1:-0}" -v b="$tps32" 'BEGIN {printf "%.0f%%", 100 * a / b}'; }
+  rows+=("| pgbench, intake transaction, 8 clients | ${tps8} TPS | limit |")
+  rows+=("| pgbench, intake transaction, 32 clients | ${tps32} TPS | limit |")
   rows+=("| confirmed publishes, quorum queue, window 256 (600 B) | $(bench_field "$publish" publish_per_s) msg/s | limit |")
   rows+=("| consumed with manual acks | $(bench_field "$publish" consume_per_s) msg/s | limit |")
-
-  log "GridLoop: services (release), demo org"
-  bench_import_org
-  bench_services_start 1
-  sleep 5
-  local service pid stat
-  declare -A idle_rss start_ticks
+  local label shares=""
+  for label in "${labels[@]}"; do shares+="${shares:+ → }$(share "${FIG[$label:alone]}")"; done
+  row "HTTP intake alone (the other services stopped), 32 clients: accepted/s" alone "$shares of pgbench 32 (target ≥ 60%)"
+  row "… its HTTP p50 / p99 ms; errors" alone-detail ""
+  shares=""
+  for label in "${labels[@]}"; do shares+="${shares:+ → }$(share "${FIG[$label:pipeline]}")"; done
+  row "pipeline to assignment (5000 AMQP submissions), 1 routing replica: req/s" pipeline "$shares of pgbench 32 (target ≥ 600 req/s)"
+  row "pipeline to assignment, 2 routing replicas: req/s; requests assigned twice" pipeline2 "target 0 twice"
+  row "HTTP intake with the pipeline running, 32 clients: accepted/s; HTTP p50 / p99 ms; submit → assignment p50 / p99 ms; errors" http32 ""
+  row "submit → assignment, 1 client, drained: p50 / p99 ms" e2e1 "target ≤ 15 / ≤ 50"
+  row "submit → assignment at half the pipeline's rate: p50 / p99 ms" half "target p50 ≤ 30"
+  local service
   for service in intake routing-1 notification reporting; do
-    pid=$(cat "$HOME_DIR/pids/bench-$service.pid"); read -r -a stat <<<"$(bench_pid_stat "$pid")"
-    idle_rss[$service]=${stat[0]}; start_ticks[$service]=${stat[2]}
+    row "$service: CPU ms per request (pipeline and HTTP runs, until drained)" "cpu-$service" "target ≤ 1"
+    row "$service: RSS idle / peak MB" "rss-$service" "idle target ≤ 40"
   done
-
-  local clients result best=0 total=0 http8=""
-  for clients in 1 8 32 128; do
-    log "HTTP intake, $clients clients, $requests requests"
-    result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients "$clients" --requests "$requests" --grid hanjiaxu-1) \
-      || log "errors in the $clients-client run (see above)"
-    total=$((total + requests))
-    [ "$clients" = 8 ] && http8=$result
-    local rate; rate=$(bench_field "$result" accepted_per_s)
-    [ "${rate%.*}" -gt "$best" ] && best=${rate%.*}
-    rows+=("| HTTP intake, $clients clients: accepted/s; HTTP p50 / p99 / max ms; submit → assignment p50 / p99 ms; errors | $rate req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms) / $(bench_field "$result" http_max_ms); $(bench_field "$result" e2e_p50_ms) / $(bench_field "$result" e2e_p99_ms); $(bench_field "$result" errors) | |")
-  done
-  log "CLI/AMQP submissions through intake and routing, 1 routing replica"
-  result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
-  total=$((total + 5000))
-  local pipeline1; pipeline1=$(bench_field "$result" pipeline_per_s)
-  rows+=("| AMQP submissions published (confirmed) | $(bench_field "$result" publish_per_s) msg/s | |")
-  rows+=("| pipeline to assignment, 1 routing replica | $pipeline1 req/s | $(awk -v a="$pipeline1" -v b="$tps32" 'BEGIN {printf "%.0f%% of pgbench 32 (target ≥ 35%%)", 100 * a / b}') |")
-  rows+=("| HTTP intake, best | $best req/s | $(awk -v a="$best" -v b="$tps32" 'BEGIN {printf "%.0f%% of pgbench 32 (target ≥ 60%%)", 100 * a / b}') |")
-
-  # Half the maximum rate the whole way to assignment (the slower of intake and the pipeline).
-  local half; half=$(awk -v a="$best" -v b="$pipeline1" 'BEGIN {m = a < b ? a : b; printf "%d", m / 2}')
-  log "submit → assignment at half the maximum rate ($half req/s)"
-  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients 32 --rate "$half" --requests "$requests" --grid hanjiaxu-1) || true
-  total=$((total + requests))
-  local e2e50 e2e99; e2e50=$(bench_field "$result" e2e_p50_ms); e2e99=$(bench_field "$result" e2e_p99_ms)
-  rows+=("| submit → assignment at $half req/s (half the maximum to assignment): p50 / p99 ms | $e2e50 / $e2e99 | target ≤ 15 / ≤ 60 |")
-
-  for service in intake routing-1 notification reporting; do
-    pid=$(cat "$HOME_DIR/pids/bench-$service.pid"); read -r -a stat <<<"$(bench_pid_stat "$pid")"
-    local cpu_ms; cpu_ms=$(awk -v t="$((stat[2] - start_ticks[$service]))" -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", 1000 * t / hz / n}')
-    rows+=("| $service: RSS idle / peak MB; CPU ms per request | $((idle_rss[$service] / 1024)) / $((stat[1] / 1024)); $cpu_ms | idle target ≤ 40 MB |")
-  done
-
-  local replicas
-  for replicas in 2 3; do
-    bench_services_stop
-    bench_services_start "$replicas"
-    log "CLI/AMQP submissions, $replicas routing replicas"
-    result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
-    rows+=("| pipeline to assignment, $replicas routing replicas; requests assigned twice | $(bench_field "$result" pipeline_per_s) req/s; $(bench_field "$result" double_assigned) | vs $pipeline1 with 1 |")
-  done
-  bench_services_stop
-
-  # The same measures with Swift concurrency on Dispatch's pool, as before the services moved
-  # it onto the NIO event loops (ConcurrencyExecutor): the change's effect, in this run.
-  BENCH_ENV+=("GRIDLOOP_EXECUTOR=dispatch")
-  bench_services_start 1
-  log "HTTP intake, 8 clients, and the pipeline, with GRIDLOOP_EXECUTOR=dispatch"
-  result=$(AMQP_URL="$amqp" INTAKE_URL=http://127.0.0.1:18380 "$bin/gridloop-bench" http --clients 8 --requests "$requests" --grid hanjiaxu-1) || true
-  rows+=("| HTTP intake, 8 clients, GRIDLOOP_EXECUTOR=dispatch: accepted/s; HTTP p50 / p99 ms | $(bench_field "$result" accepted_per_s) req/s; $(bench_field "$result" http_p50_ms) / $(bench_field "$result" http_p99_ms) | vs $(bench_field "$http8" accepted_per_s) on the event loops |")
-  result=$(AMQP_URL="$amqp" "$bin/gridloop-bench" amqp --requests 5000 --grid hanjiaxu-2) || true
-  rows+=("| pipeline to assignment, 1 routing replica, GRIDLOOP_EXECUTOR=dispatch | $(bench_field "$result" pipeline_per_s) req/s | vs $pipeline1 on the event loops |")
-  bench_services_stop
-  unset 'BENCH_ENV[${#BENCH_ENV[@]}-1]'
-
-  bench_sla_rows
+  row "PostgreSQL: CPU ms per request" cpu-pg ""
+  row "RabbitMQ: CPU ms per request" cpu-rmq ""
+  row "SLA sweeper, 2 routing replicas: ${BENCH_SLA_TIMERS:-100000} overdue timers escalated in; events published in; escalated twice" sla "target ≤ 60 s, 0 twice"
 
   {
     echo "# Performance benchmark"
     echo
     echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), build $BUILD_CONFIGURATION,"
     echo "RabbitMQ $(rmqctl version 2>/dev/null | head -1), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), all on this machine (\`deploy/bench.sh\`)."
+    [ "${#labels[@]}" = 2 ] && echo "Figures before → after: GridLoop's part run twice in this run, first with the services of \`${BENCH_BEFORE_REV:-$BENCH_BEFORE_BIN}\`, then with this build's; same machine, limits measured once."
     echo
     echo "| measure | figure | ratio / target |"
     echo "|---|---|---|"
