@@ -24,19 +24,81 @@ struct IntakeStore: Sendable {
 
     /// Stores a validated submission. With an idempotency key already used, returns the
     /// earlier request and writes nothing. `inTransaction` runs extra work in the same
-    /// transaction (the AMQP path records its inbox claim and its reply there).
+    /// transaction (the AMQP path records its inbox claim and its reply there); without it the
+    /// submission is one statement, atomic on its own: the request, its first trail link and its
+    /// `request.received` outbox row are inserted together (``submission(_:id:idempotencyKey:correlationId:reportedAt:)``).
     func submit(
         _ submission: Submission,
         idempotencyKey: String?,
         correlationId: String,
         reportedAt: Date? = nil,
         logger: Logger,
-        inTransaction: @escaping @Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void = { _, _ in }
+        inTransaction: (@Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void)? = nil
     ) async throws -> SubmissionOutcome {
-        try await postgres.transaction(logger: logger) { [self] connection in
-            let id = RequestID()
-            let rows = try await connection.query(
-                """
+        let id = RequestID()
+        let insert = try self.submission(submission, id: id, idempotencyKey: idempotencyKey, correlationId: correlationId, reportedAt: reportedAt)
+        // An idempotency key used before: the earlier request, nothing written.
+        @Sendable func earlier(on connection: PostgresConnection) async throws -> SubmissionOutcome {
+            let existing = try await connection.query("SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger)
+                .collect()
+            guard let earlier = try existing.first?.decode(RequestID.self) else { throw IntakeError.idempotencyRace }
+            return SubmissionOutcome(requestId: earlier.description, created: false)
+        }
+        guard let inTransaction else {
+            return try await postgres.withConnection { connection in
+                try await connection.whileOpen("a submission") {
+                    let inserted = try await !connection.query(insert, logger: logger).collect().isEmpty
+                    return inserted ? SubmissionOutcome(requestId: id.description, created: true) : try await earlier(on: connection)
+                }
+            }
+        }
+        return try await postgres.transaction(logger: logger) { connection in
+            let inserted = try await !connection.query(insert, logger: logger).collect().isEmpty
+            let outcome = inserted ? SubmissionOutcome(requestId: id.description, created: true) : try await earlier(on: connection)
+            try await inTransaction(connection, outcome)
+            return outcome
+        }
+    }
+
+    /// One statement storing a new submission as `id`: the request row (nothing if its
+    /// idempotency key was used before; then the statement returns no row), its first trail
+    /// link (no chain head to read: the trail of a new request is empty) and the
+    /// `request.received` event in the outbox.
+    private func submission(
+        _ submission: Submission,
+        id: RequestID,
+        idempotencyKey: String?,
+        correlationId: String,
+        reportedAt: Date?
+    ) throws -> PostgresQuery {
+        let requestId = id.description
+        // The event carries the phone masked, and sealed for notification's SMS to the resident.
+        var published = submission
+        published.reporter = submission.reporter.protected(by: protector)
+        let event = MessageEnvelope(
+            type: MessageType.requestReceived,
+            requestId: requestId,
+            correlationId: correlationId,
+            requestVersion: 1,
+            payload: RequestReceived(requestId: requestId, submission: published)
+        )
+        let link = TrailEntry(
+            requestId: id.uuid.uuidString.lowercased(),
+            seq: 1,
+            eventId: event.messageId,
+            eventType: event.type,
+            version: 1,
+            state: RequestState.received.rawValue,
+            unit: nil,
+            actor: submission.submittedBy ?? submission.channel.rawValue,
+            detail: "received via \(submission.channel.rawValue)"
+                + (reportedAt.map { "; taken down \(Timestamp.format($0)), sent later from an offline spool" } ?? ""),
+            occurredAt: TrailChain.storedTime(event.occurredAt)
+        )
+        let message = try OutgoingMessage(envelope: event, exchange: GridLoopExchange.events, routingKey: event.type)
+        let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
+        return """
+            WITH request AS (
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
                     reporter_name, reporter_phone, reporter_phone_hash, channel, submitted_by, state, version, latitude, longitude, reported_at)
                 VALUES (\(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
@@ -45,50 +107,19 @@ struct IntakeStore: Sendable {
                     \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
                     \(submission.location.latitude), \(submission.location.longitude), \(reportedAt))
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
-                """,
-                logger: logger
-            ).collect()
-            guard !rows.isEmpty else {
-                let existing = try await connection.query(
-                    "SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)",
-                    logger: logger
-                ).collect()
-                guard let earlier = try existing.first?.decode(RequestID.self) else { throw IntakeError.idempotencyRace }
-                let outcome = SubmissionOutcome(requestId: earlier.description, created: false)
-                try await inTransaction(connection, outcome)
-                return outcome
-            }
-            let requestId = id.description
-            // The event carries the phone masked, and sealed for notification's SMS to the resident.
-            var published = submission
-            published.reporter = submission.reporter.protected(by: protector)
-            let event = MessageEnvelope(
-                type: MessageType.requestReceived,
-                requestId: requestId,
-                correlationId: correlationId,
-                requestVersion: 1,
-                payload: RequestReceived(requestId: requestId, submission: published)
+            ), trail AS (
+                INSERT INTO intake.trail (event_id, request_id, seq, version, event_type, state, unit, actor, detail, occurred_at, prev_hash, hash)
+                SELECT \(link.eventId), id, 1, 1, \(link.eventType), \(link.state), NULL, \(link.actor), \(link.detail), \(link.occurredAt),
+                    \(TrailChain.genesis), \(TrailChain.hash(link, previous: TrailChain.genesis))
+                FROM request
+            ), outbox AS (
+                INSERT INTO intake.outbox (message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers, body)
+                SELECT \(message.messageId), \(message.exchange), \(message.routingKey), \(message.type ?? ""), \(message.correlationId),
+                    NULL, \(headers)::jsonb, \(String(decoding: message.body, as: UTF8.self))
+                FROM request
             )
-            try await appendTrail(
-                requestId: id.uuid,
-                eventId: event.messageId,
-                type: event.type,
-                version: 1,
-                state: .received,
-                unit: nil,
-                actor: submission.submittedBy ?? submission.channel.rawValue,
-                detail: "received via \(submission.channel.rawValue)"
-                    + (reportedAt.map { "; taken down \(Timestamp.format($0)), sent later from an offline spool" } ?? ""),
-                occurredAt: event.occurredAt,
-                first: true,
-                on: connection,
-                logger: logger
-            )
-            try await outbox.add(event: event, exchange: GridLoopExchange.events, on: connection, logger: logger)
-            let outcome = SubmissionOutcome(requestId: requestId, created: true)
-            try await inTransaction(connection, outcome)
-            return outcome
-        }
+            SELECT id FROM request
+            """
     }
 
     /// Records when the request is expected to be resolved (the resolve deadline of its claim).
