@@ -274,6 +274,21 @@ final class AMQPConnection {
                 kind: .serverRefused
             )
         }
+        for binding in topology.unbindings {
+            amqp_queue_unbind(
+                state,
+                channel,
+                arena.bytes(binding.queue),
+                arena.bytes(binding.exchange),
+                arena.bytes(binding.routingKey),
+                amqp_empty_table
+            )
+            try check(
+                amqp_get_rpc_reply(state),
+                "unbind '\(binding.queue)' from '\(binding.exchange)' with '\(binding.routingKey)'",
+                kind: .serverRefused
+            )
+        }
     }
 
     /// Checks, without creating anything, that every exchange of `topology` exists; throws

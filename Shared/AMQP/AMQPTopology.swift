@@ -44,11 +44,15 @@ package struct AMQPTopology: Sendable, Equatable {
     package var exchanges: [Exchange]
     package var queues: [Queue]
     package var bindings: [Binding]
+    /// Bindings an earlier version declared and this one removes (after declaring its own).
+    /// Removing one that is not there is no error (RabbitMQ answers `unbind-ok`).
+    package var unbindings: [Binding]
 
-    package init(exchanges: [Exchange] = [], queues: [Queue] = [], bindings: [Binding] = []) {
+    package init(exchanges: [Exchange] = [], queues: [Queue] = [], bindings: [Binding] = [], unbindings: [Binding] = []) {
         self.exchanges = exchanges
         self.queues = queues
         self.bindings = bindings
+        self.unbindings = unbindings
     }
 
     /// Both topologies together, each exchange, queue and binding once, in first-seen order
@@ -63,10 +67,11 @@ package struct AMQPTopology: Sendable, Equatable {
         return AMQPTopology(
             exchanges: union(exchanges, other.exchanges),
             queues: union(queues, other.queues),
-            bindings: union(bindings, other.bindings)
+            bindings: union(bindings, other.bindings),
+            unbindings: union(unbindings, other.unbindings)
         )
     }
 
     /// Nothing to declare.
-    package var isEmpty: Bool { exchanges.isEmpty && queues.isEmpty && bindings.isEmpty }
+    package var isEmpty: Bool { exchanges.isEmpty && queues.isEmpty && bindings.isEmpty && unbindings.isEmpty }
 }

@@ -56,9 +56,39 @@ package enum GridLoopTopology {
         )
     }
 
-    /// intake: submissions in, request events in (status and trail).
+    /// intake: submissions in, request events in (status and trail): every `request.*` event
+    /// but `request.received`, which intake writes itself with the request (bound type by type;
+    /// the `request.#` of earlier versions is removed).
     package static let intakeSubmissions = exchanges.merging(queue(GridLoopQueue.intakeSubmissions, bindings: [(GridLoopExchange.submissions, "#")]))
-    package static let intakeEvents = exchanges.merging(queue(GridLoopQueue.intakeEvents, bindings: [(GridLoopExchange.events, "request.#")]))
+    package static let intakeEvents: AMQPTopology = {
+        var topology = exchanges.merging(
+            queue(
+                GridLoopQueue.intakeEvents,
+                bindings: [
+                    (GridLoopExchange.events, MessageType.requestAssigned),
+                    (GridLoopExchange.events, MessageType.requestClaimed),
+                    (GridLoopExchange.events, MessageType.requestEscalated),
+                    (GridLoopExchange.events, MessageType.requestReturned),
+                    (GridLoopExchange.events, MessageType.requestReassigned),
+                    (GridLoopExchange.events, MessageType.requestReopened),
+                    (GridLoopExchange.events, MessageType.requestSummoned),
+                    (GridLoopExchange.events, MessageType.summonsAcknowledged),
+                    (GridLoopExchange.events, MessageType.summonsDone),
+                    (GridLoopExchange.events, MessageType.streetInformed),
+                    (GridLoopExchange.events, MessageType.deadlineWarning),
+                    (GridLoopExchange.events, MessageType.requestOverdue),
+                    (GridLoopExchange.events, MessageType.requestResolved),
+                    (GridLoopExchange.events, MessageType.requestClosed),
+                    (GridLoopExchange.events, MessageType.requestRejected),
+                    (GridLoopExchange.events, MessageType.requestMerged),
+                    (GridLoopExchange.events, MessageType.requestUnlinked),
+                    (GridLoopExchange.events, MessageType.requestRecategorized),
+                ]
+            )
+        )
+        topology.unbindings = [.init(queue: GridLoopQueue.intakeEvents, exchange: GridLoopExchange.events, routingKey: "request.#")]
+        return topology
+    }()
     /// routing: new requests and staff commands.
     package static let routingRequests = exchanges.merging(
         queue(GridLoopQueue.routingRequests, bindings: [(GridLoopExchange.events, MessageType.requestReceived)])

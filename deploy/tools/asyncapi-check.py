@@ -269,7 +269,7 @@ quorum = re.search(r"\.init\(name:\s*name,\s*quorum:\s*true", topology_text) is 
 
 # Each service queue's bindings: `queue(GridLoopQueue.x, bindings: [(GridLoopExchange.y, "key" | MessageType.z), …])`.
 code_bindings = {}
-for queue, inside in re.findall(r"queue\(\s*GridLoopQueue\.(\w+)\s*,\s*bindings:\s*\[(.*?)\]\s*\)", topology_text):
+for queue, inside in re.findall(r"queue\(\s*GridLoopQueue\.(\w+)\s*,\s*bindings:\s*\[(.*?)\]\s*\)", topology_text, re.S):
     pairs = set()
     for exchange, key, key_constant in re.findall(r"\(\s*GridLoopExchange\.(\w+)\s*,\s*(?:\"([^\"]*)\"|MessageType\.(\w+))\s*\)", inside):
         pairs.add((exchange_constants.get(exchange, f"GridLoopExchange.{exchange}?"), key if not key_constant else type_constants.get(key_constant, f"MessageType.{key_constant}?")))
