@@ -16,12 +16,24 @@ package struct Outbox: Sendable {
 
     /// Adds `message` to the outbox inside the caller's transaction.
     package func add(_ message: OutgoingMessage, on connection: PostgresConnection, logger: Logger) async throws {
-        let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
-        let body = String(decoding: message.body, as: UTF8.self)
+        try await add([message], on: connection, logger: logger)
+    }
+
+    /// Adds `messages` to the outbox inside the caller's transaction, in one statement (in
+    /// this order: ids grow with it). An empty correlation id or reply-to is stored as none.
+    package func add(_ messages: [OutgoingMessage], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !messages.isEmpty else { return }
+        let encoder = JSONEncoder()
+        let headers = try messages.map { String(decoding: try encoder.encode($0.headers), as: UTF8.self) }
         try await connection.query(
             """
             INSERT INTO \(unescaped: schema).outbox (message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers, body)
-            VALUES (\(message.messageId), \(message.exchange), \(message.routingKey), \(message.type ?? ""), \(message.correlationId), \(message.replyTo), \(headers)::jsonb, \(body))
+            SELECT m.id, m.exchange, m.key, m.type, NULLIF(m.correlation, ''), NULLIF(m.reply, ''), m.headers::jsonb, m.body
+            FROM unnest(\(messages.map(\.messageId)), \(messages.map(\.exchange)), \(messages.map(\.routingKey)), \(messages.map { $0.type ?? "" }),
+                \(messages.map { $0.correlationId ?? "" }), \(messages.map { $0.replyTo ?? "" }), \(headers),
+                \(messages.map { String(decoding: $0.body, as: UTF8.self) })) WITH ORDINALITY
+                AS m(id, exchange, key, type, correlation, reply, headers, body, n)
+            ORDER BY m.n
             ON CONFLICT (message_id) DO NOTHING
             """,
             logger: logger

@@ -379,6 +379,43 @@ struct EndToEndTests {
         }
     }
 
+    @Test("Routing keeps the org's SLA in memory per org version: a new import's deadlines apply to the next request at once")
+    func slaFollowsOrgImport() async throws {
+        try await GridLoopSystem.with { system, _ in
+            // The claim deadline of a power request (urgent: on the wall clock) as the grid receives it.
+            func claimWindow(_ description: String) async throws -> TimeInterval? {
+                let id = try await submit(
+                    system,
+                    json: submissionJSON(location: #""gridId":"xiping-merchants-1""#, category: "power", description: description)
+                )
+                for _ in 0..<20 {
+                    let take = try await system.cli(
+                        "staff",
+                        "take",
+                        "--unit",
+                        "grid:xiping-merchants-1",
+                        "--staff",
+                        "li-shangxin",
+                        "--json",
+                        "--wait",
+                        "5"
+                    )
+                    guard take.status == 0 else { return nil }
+                    let assigned = try WireJSON.decode(RequestAssigned.self, from: Array(take.stdout.utf8))
+                    if assigned.requestId == id { return assigned.claimDueAt.map { $0.timeIntervalSinceNow } }
+                }
+                return nil
+            }
+            let before = try await claimWindow("停电（导入前）")
+            #expect(before.map { abs($0 - 2 * 3600) < 120 } == true, "the demo org's power claim deadline, 2 h: \(String(describing: before))")
+            try await system.importOrg(
+                try GridLoopSystem.demoOrg.replacingOccurrences(of: "power: { claim: 2h, resolve: 24h }", with: "power: { claim: 5h, resolve: 24h }")
+            )
+            let after = try await claimWindow("停电（导入后）")
+            #expect(after.map { abs($0 - 5 * 3600) < 120 } == true, "the imported deadline, 5 h, at once: \(String(describing: after))")
+        }
+    }
+
     @Test(
         "SLA with short timers and two routing replicas: unclaimed work climbs tier by tier once, the district alerts and stays open, a request resolved in time is left alone"
     )

@@ -96,27 +96,31 @@ package struct OrgStore: Sendable {
         return units
     }
 
-    /// What the org data says about a location.
-    func facts(for location: Location, category: String, on connection: PostgresConnection, logger: Logger) async throws -> PlacementFacts {
+    /// What the org data says about a location, and the org's version, in one statement (the
+    /// grids' areas are read, in a second, only for coordinates).
+    func facts(
+        for location: Location,
+        category: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> (facts: PlacementFacts, orgVersion: Int) {
         var facts = PlacementFacts()
-        if let grid = location.gridId {
-            facts.knownGrid = try await connection.query("SELECT id FROM routing.grids WHERE id = \(grid)", logger: logger).collect().first?.decode(
-                String.self
-            )
-        }
-        if let household = location.householdId {
-            facts.householdGrid = try await connection.query("SELECT grid_id FROM routing.households WHERE id = \(household)", logger: logger)
-                .collect().first?.decode(String.self)
-        }
-        facts.directDepartment = try await connection.query(
-            "SELECT department_id FROM routing.categories WHERE id = \(category) AND direct",
+        var version = 0
+        let row = try await connection.query(
+            """
+            SELECT (SELECT id FROM routing.grids WHERE id = \(location.gridId)),
+                (SELECT grid_id FROM routing.households WHERE id = \(location.householdId)),
+                (SELECT department_id FROM routing.categories WHERE id = \(category) AND direct),
+                (SELECT grid_id FROM routing.households WHERE \(location.address)::text IS NOT NULL
+                    AND replace(address, ' ', '') = replace(\(location.address), ' ', '') ORDER BY id LIMIT 1),
+                (SELECT coalesce(max(version), 0) FROM routing.org_versions)
+            """,
             logger: logger
-        ).collect().first?.decode(String.self)
-        if let address = location.address {
-            facts.addressGrid = try await connection.query(
-                "SELECT grid_id FROM routing.households WHERE replace(address, ' ', '') = replace(\(address), ' ', '') ORDER BY id LIMIT 1",
-                logger: logger
-            ).collect().first?.decode(String.self)
+        ).collect().first
+        if let row {
+            (facts.knownGrid, facts.householdGrid, facts.directDepartment, facts.addressGrid, version) = try row.decode(
+                (String?, String?, String?, String?, Int).self
+            )
         }
         if let latitude = location.latitude, let longitude = location.longitude {
             let rows = try await connection.query("SELECT id, area FROM routing.grids WHERE area IS NOT NULL ORDER BY id", logger: logger)
@@ -127,6 +131,6 @@ package struct OrgStore: Sendable {
                 }
             }
         }
-        return facts
+        return (facts, version)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GridLoopAMQP
 import GridLoopDomain
 import GridLoopServiceSupport
 import Logging
@@ -7,6 +8,11 @@ import Logging
 /// coordinates → grid; a `direct` category → its department; else the triage desk), flagged
 /// when it may duplicate an open request, folded into an incident when many report one problem
 /// (``IncidentRules``), and assigned — all in one transaction with its events.
+///
+/// The request is written once, as it ends up: placed, with its duplicate hint, and assigned
+/// (unless an incident may still take it: then it is written `received` and assigned after).
+/// Its events go to the outbox in one statement, and the org's facts (with the org's version,
+/// which keeps the SLA read from memory) in one.
 extension Workflow {
     /// `request.received`: place the request in a unit and assign it there.
     func received(_ delivery: Delivery) async throws {
@@ -18,21 +24,33 @@ extension Workflow {
         let submission = envelope.payload.submission
         let assigned = try await postgres.transaction(logger: logger) { [self] connection -> UnitRef? in
             guard try await inbox.claim(envelope.messageId, type: envelope.type, on: connection, logger: logger) else { return nil }
-            let store = store(on: connection, logger: logger)
-            guard
-                try await store.insertRequest(
-                    requestId,
-                    category: submission.category,
-                    description: submission.description,
-                    correlationId: envelope.correlationId
-                )
-            else { return nil }
-            let facts = try await org.facts(for: submission.location, category: submission.category, on: connection, logger: logger)
+            var store = store(on: connection, logger: logger)
+            let (facts, orgVersion) = try await org.facts(for: submission.location, category: submission.category, on: connection, logger: logger)
+            store.orgVersion = orgVersion
             let (unit, reason) = RoutingRules.firstUnit(for: submission.location, facts: facts)
             try await ensureQueue(for: unit, logger: logger)
-            if let grid = facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid ?? facts.coordinateGrid {
-                try await store.place(requestId, inGrid: grid)
-            }
+            let duplicate = try await store.possibleDuplicate(
+                of: requestId,
+                category: submission.category,
+                location: submission.location,
+                window: Double(duplicateWindow.components.seconds)
+            )
+            // An incident decides on the request as `received`; otherwise it is written assigned.
+            let mayJoinIncident = unit.tier == .grid && incidents.threshold > 1
+            var lifecycle = RequestLifecycle()
+            if !mayJoinIncident { lifecycle = try lifecycle.applying(.assign(unit)) }
+            guard
+                let placed = try await store.insertRequest(
+                    requestId,
+                    lifecycle,
+                    category: submission.category,
+                    description: submission.description,
+                    correlationId: envelope.correlationId,
+                    grid: facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid ?? facts.coordinateGrid,
+                    location: submission.location,
+                    possibleDuplicateOf: duplicate
+                )
+            else { return nil }
             // 未诉先办: a hazard found on a task's household check is linked to the task.
             if let task = submission.taskId.flatMap(UUID.init(uuidString:)), let household = submission.location.householdId {
                 try await store.linkToTask(
@@ -43,33 +61,20 @@ extension Workflow {
                     correlationId: envelope.correlationId
                 )
             }
-            let duplicate = try await store.possibleDuplicate(
-                of: requestId,
-                category: submission.category,
-                location: submission.location,
-                window: Double(duplicateWindow.components.seconds)
-            ).map(\.description)
-            if unit.tier == .grid,
-                try await linkToIncident(
+            if mayJoinIncident {
+                if try await linkToIncident(
                     requestId,
                     grid: unit.id,
                     category: submission.category,
                     location: submission.location,
                     correlationId: envelope.correlationId,
                     store: store
-                )
-            {
-                return nil  // one of many reports of one problem: handled with the incident's lead
+                ) {
+                    return nil  // one of many reports of one problem: handled with the incident's lead
+                }
+                lifecycle = try lifecycle.applying(.assign(unit))
+                try await store.save(requestId, lifecycle, previousVersion: lifecycle.version - 1)
             }
-            let request = RequestRecord(
-                id: requestId,
-                lifecycle: RequestLifecycle(),
-                category: submission.category,
-                description: submission.description,
-                correlationId: envelope.correlationId
-            )
-            let lifecycle = try request.lifecycle.applying(.assign(unit))
-            try await store.save(requestId, lifecycle, previousVersion: lifecycle.version - 1)
             var assignment = try await store.recordAssignment(
                 request: requestId,
                 unit: unit,
@@ -77,7 +82,7 @@ extension Workflow {
                 category: submission.category,
                 description: submission.description
             )
-            assignment.possibleDuplicateOf = duplicate
+            assignment.possibleDuplicateOf = duplicate?.description
             let event = MessageEnvelope(
                 type: MessageType.requestAssigned,
                 requestId: assignment.requestId,
@@ -85,11 +90,22 @@ extension Workflow {
                 requestVersion: lifecycle.version,
                 payload: assignment
             )
-            try await store.emit(event: event)
-            try await store.sendAssignment(assignment, causedBy: event.messageId, correlationId: envelope.correlationId, version: lifecycle.version)
+            var messages = [
+                try OutgoingMessage(envelope: event, exchange: GridLoopExchange.events, routingKey: event.type),
+                try OutgoingMessage(
+                    envelope: PostgresRoutingStore.assignmentMessage(
+                        assignment,
+                        causedBy: event.messageId,
+                        correlationId: envelope.correlationId,
+                        version: lifecycle.version
+                    ),
+                    exchange: GridLoopExchange.assignments,
+                    routingKey: unit.routingKey
+                ),
+            ]
             if unit.tier == .district {
                 // Skipped the street: tell its centre (the grid's street, else the triage desk).
-                let street = try await store.street(of: requestId).flatMap { try? UnitRef(tier: .street, id: $0) } ?? RoutingRules.triage
+                let street = placed.street.flatMap { try? UnitRef(tier: .street, id: $0) } ?? RoutingRules.triage
                 let informed = MessageEnvelope(
                     type: MessageType.streetInformed,
                     requestId: envelope.payload.requestId,
@@ -97,8 +113,9 @@ extension Workflow {
                     requestVersion: lifecycle.version,
                     payload: StreetInformed(requestId: envelope.payload.requestId, street: street, department: unit, category: submission.category)
                 )
-                try await store.emit(event: informed)
+                messages.append(try OutgoingMessage(envelope: informed, exchange: GridLoopExchange.events, routingKey: informed.type))
             }
+            try await outbox.add(messages, on: connection, logger: logger)
             return unit
         }
         relay.wake()  // the assignment, or the merge into an incident's lead

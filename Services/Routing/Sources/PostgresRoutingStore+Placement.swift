@@ -6,49 +6,42 @@ import PostgresNIO
 /// The SQL of placing a new request: its row, its place, the duplicate it may be, and the
 /// incident many reports of one problem become.
 extension PostgresRoutingStore {
-    /// Inserts a new request as `received`; `false` if it exists already.
-    func insertRequest(_ id: RequestID, category: String, description: String, correlationId: String) async throws -> Bool {
-        try await !connection.query(
+    /// Inserts a new request as placed: `lifecycle` (assigned to its first unit, or `received`
+    /// while an incident may still take it), its grid and that grid's street, where it is, and
+    /// the request it may duplicate. `nil` if it exists already; else the street it is in.
+    func insertRequest(
+        _ id: RequestID,
+        _ lifecycle: RequestLifecycle,
+        category: String,
+        description: String,
+        correlationId: String,
+        grid: String?,
+        location: Location,
+        possibleDuplicateOf duplicate: RequestID?
+    ) async throws -> PlacedRequest? {
+        let rows = try await connection.query(
             """
-            INSERT INTO routing.requests (id, state, version, category, description, correlation_id)
-            VALUES (\(id), 'received', 1, \(category), \(description), \(correlationId))
-            ON CONFLICT (id) DO NOTHING RETURNING id
+            INSERT INTO routing.requests (id, state, unit, version, category, description, correlation_id, grid_id, street_id,
+                household_id, address, latitude, longitude, possible_duplicate_of)
+            SELECT \(id), \(lifecycle.state.rawValue), \(lifecycle.unit?.description), \(lifecycle.version), \(category), \(description),
+                \(correlationId), \(grid), (SELECT street_id FROM routing.grids WHERE id = \(grid)),
+                \(location.householdId), \(location.address), \(location.latitude), \(location.longitude), \(duplicate)
+            ON CONFLICT (id) DO NOTHING RETURNING street_id
             """,
             logger: logger
-        ).collect().isEmpty
+        ).collect()
+        guard let row = rows.first else { return nil }
+        return PlacedRequest(street: try row.decode(String?.self))
     }
 
-    /// Records the request's grid and that grid's street.
-    func place(_ id: RequestID, inGrid grid: String) async throws {
-        try await connection.query(
-            "UPDATE routing.requests SET grid_id = \(grid), street_id = (SELECT street_id FROM routing.grids WHERE id = \(grid)) WHERE id = \(id)",
-            logger: logger
-        )
-    }
-
-    /// The street the request was placed in, if any.
-    func street(of id: RequestID) async throws -> String? {
-        try await connection.query("SELECT street_id FROM routing.requests WHERE id = \(id)", logger: logger).collect().first?.decode(String?.self)
-            ?? nil
-    }
-
-    /// Records where the request is (for duplicate hints) and returns the oldest open request of
-    /// `category` at the same household or address made within `window` seconds, also kept as
-    /// the request's duplicate hint. Two reports of one problem placed at the same moment: the
-    /// second waits for the first's commit and sees it.
+    /// The oldest open request of `category` at the same household or address made within
+    /// `window` seconds (the new request's duplicate hint). Two reports of one problem placed
+    /// at the same moment: the second waits for the first's commit and sees it.
     func possibleDuplicate(of id: RequestID, category: String, location: Location, window seconds: Double) async throws -> RequestID? {
-        try await connection.query(
-            """
-            UPDATE routing.requests SET household_id = \(location.householdId), address = \(location.address),
-                latitude = \(location.latitude), longitude = \(location.longitude)
-            WHERE id = \(id)
-            """,
-            logger: logger
-        )
         guard location.householdId != nil || location.address != nil else { return nil }
         let place = location.householdId ?? (location.address ?? "").replacingOccurrences(of: " ", with: "")
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("duplicate:\(category):\(place)")))", logger: logger)
-        let found = try await connection.query(
+        return try await connection.query(
             """
             SELECT id FROM routing.requests
             WHERE id <> \(id) AND category = \(category) AND state NOT IN ('closed', 'rejected', 'merged')
@@ -59,10 +52,6 @@ extension PostgresRoutingStore {
             """,
             logger: logger
         ).collect().first?.decode(RequestID.self)
-        guard let found else { return nil }
-        // Kept for the inbox's hint (the merge suggestion).
-        try await connection.query("UPDATE routing.requests SET possible_duplicate_of = \(found) WHERE id = \(id)", logger: logger)
-        return found
     }
 
     // MARK: Incidents
@@ -180,4 +169,9 @@ extension PostgresRoutingStore {
             try $0.decode(UUID.self)
         }
     }
+}
+
+/// A new request as written: the street it is in (its grid's), if any.
+struct PlacedRequest: Sendable {
+    var street: String?
 }

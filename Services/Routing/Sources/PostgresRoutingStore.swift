@@ -11,6 +11,8 @@ struct PostgresRoutingStore: RoutingStore {
     let connection: PostgresConnection
     let logger: Logger
     let workflow: Workflow
+    /// The org's version if this transaction has read it (the timers' SLA is then not read again).
+    var orgVersion: Int?
 
     @discardableResult
     private func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
@@ -112,6 +114,7 @@ struct PostgresRoutingStore: RoutingStore {
             assignment: assignment,
             category: category,
             tier: tier,
+            orgVersion: orgVersion,
             on: connection,
             logger: logger
         )

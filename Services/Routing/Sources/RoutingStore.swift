@@ -176,6 +176,17 @@ extension RoutingStore {
 
     /// Sends `assignment` to its unit's queue (message id: the causing event's, `:assignment`).
     package func sendAssignment(_ assignment: RequestAssigned, causedBy eventId: String, correlationId: String, version: Int) async throws {
+        let message = Self.assignmentMessage(assignment, causedBy: eventId, correlationId: correlationId, version: version)
+        try await emit(message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey)
+    }
+
+    /// The message that tells `assignment`'s unit (message id: the causing event's, `:assignment`).
+    static func assignmentMessage(
+        _ assignment: RequestAssigned,
+        causedBy eventId: String,
+        correlationId: String,
+        version: Int
+    ) -> MessageEnvelope<RequestAssigned> {
         var message = MessageEnvelope(
             type: MessageType.requestAssigned,
             requestId: assignment.requestId,
@@ -184,6 +195,6 @@ extension RoutingStore {
             payload: assignment
         )
         message.messageId = "\(eventId):assignment"
-        try await emit(message, exchange: GridLoopExchange.assignments, routingKey: assignment.unit.routingKey)
+        return message
     }
 }

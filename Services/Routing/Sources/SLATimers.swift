@@ -2,15 +2,37 @@ import Foundation
 import GridLoopDomain
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// SLA timers in PostgreSQL (not broker TTLs: those cannot be cancelled or queried). A timer is
 /// written in the same transaction as the assignment or claim it guards, and cancelled in the
 /// same transaction as the change that makes it moot. Each deadline comes with a warning timer
 /// at 80% of it. Ordinary categories count working time (the org's calendar), urgent ones
 /// wall-clock time.
-struct SLATimers: Sendable {
-    /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's deadline.
-    /// Returns the deadline.
+///
+/// The org's SLA settings and policies are kept in memory per org version: read again (in one
+/// statement, one snapshot) only when `gridloop org import` has made a newer version.
+final class SLATimers: Sendable {
+    /// The SLA part of one org version.
+    struct OrgSLA: Sendable {
+        var version: Int
+        var settings: SLASettings
+        /// Imported policies by key (`*`, `category`, `tier/category`).
+        var policies: [String: SLADurations]
+
+        /// The imported policy for `category` at `tier` (most specific key first, see
+        /// ``SLAPolicy/lookupKeys(category:tier:)``), else practice defaults.
+        func durations(for category: String, at tier: Tier) -> SLADurations {
+            SLAPolicy.lookupKeys(category: category, tier: tier).lazy.compactMap { policies[$0] }.first
+                ?? SLAPolicy().durations(for: category, at: tier)
+        }
+    }
+
+    private let cached = Mutex<OrgSLA?>(nil)
+
+    /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's
+    /// deadline, in one statement. `orgVersion`: the org's version if the caller has read it
+    /// in this transaction (else it is read here). Returns the deadline.
     @discardableResult
     func start(
         _ kind: DeadlineKind,
@@ -18,24 +40,23 @@ struct SLATimers: Sendable {
         assignment: UUID,
         category: String,
         tier: Tier,
+        orgVersion: Int? = nil,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Date {
-        let durations = try await durations(for: category, at: tier, on: connection, logger: logger)
+        let org = try await sla(version: orgVersion, on: connection, logger: logger)
+        let durations = org.durations(for: category, at: tier)
         let duration = kind == .claim ? durations.claim : durations.resolve
-        let settingsText = try await connection.query("SELECT value FROM routing.settings WHERE key = 'sla'", logger: logger).collect().first?.decode(
-            String.self
-        )
-        let settings = settingsText.flatMap(SLASettings.decoded) ?? SLASettings(calendar: nil, urgent: Set(SLASettings.defaultUrgent))
         let now = Date()
-        let due = settings.deadline(after: now, duration, category: category)
-        let warn = settings.deadline(after: now, duration * 0.8, category: category)
-        for (timerKind, at) in [(kind.rawValue, due), (kind.warning, warn)] {
-            try await connection.query(
-                "INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at) VALUES (\(UUID()), \(requestId), \(assignment), \(timerKind), \(at))",
-                logger: logger
-            )
-        }
+        let due = org.settings.deadline(after: now, duration, category: category)
+        let warn = org.settings.deadline(after: now, duration * 0.8, category: category)
+        try await connection.query(
+            """
+            INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
+            VALUES (\(UUID()), \(requestId), \(assignment), \(kind.rawValue), \(due)), (\(UUID()), \(requestId), \(assignment), \(kind.warning), \(warn))
+            """,
+            logger: logger
+        )
         return due
     }
 
@@ -47,20 +68,40 @@ struct SLATimers: Sendable {
         )
     }
 
-    /// The imported policy for `category` at `tier` (most specific key first, see
-    /// ``SLAPolicy/lookupKeys(category:tier:)``), else practice defaults.
-    func durations(for category: String, at tier: Tier, on connection: PostgresConnection, logger: Logger) async throws -> SLADurations {
-        let keys = SLAPolicy.lookupKeys(category: category, tier: tier)
-        let rows = try await connection.query(
+    /// The SLA part of the org as of `version` (read if `nil`): from memory while the version is
+    /// the one kept, else read (version, settings and policies in one statement) and kept.
+    func sla(version: Int?, on connection: PostgresConnection, logger: Logger) async throws -> OrgSLA {
+        if let version, let kept = cached.withLock({ $0 }), kept.version == version { return kept }
+        if version == nil {
+            let current =
+                try await connection.query("SELECT coalesce(max(version), 0) FROM routing.org_versions", logger: logger).collect()
+                .first?.decode(Int.self) ?? 0
+            if let kept = cached.withLock({ $0 }), kept.version == current { return kept }
+        }
+        let row = try await connection.query(
             """
-            SELECT claim_seconds, resolve_seconds FROM routing.sla_policies
-            WHERE category = ANY(\(keys)) ORDER BY array_position(\(keys), category) LIMIT 1
+            SELECT (SELECT coalesce(max(version), 0) FROM routing.org_versions),
+                (SELECT value FROM routing.settings WHERE key = 'sla'),
+                coalesce((SELECT json_agg(json_build_array(category, claim_seconds, resolve_seconds))::text FROM routing.sla_policies), '[]')
             """,
             logger: logger
-        ).collect()
-        if let (claim, resolve) = try rows.first?.decode((Int64, Int64).self) {
-            return SLADurations(claim: .seconds(claim), resolve: .seconds(resolve))
+        ).collect().first
+        let (read, settingsText, policiesText) = try row?.decode((Int, String?, String).self) ?? (0, nil, "[]")
+        var policies: [String: SLADurations] = [:]
+        for entry in (try? JSONSerialization.jsonObject(with: Data(policiesText.utf8))) as? [[Any]] ?? [] {
+            guard entry.count == 3, let key = entry[0] as? String, let claim = entry[1] as? NSNumber, let resolve = entry[2] as? NSNumber else {
+                continue
+            }
+            policies[key] = SLADurations(claim: .seconds(claim.int64Value), resolve: .seconds(resolve.int64Value))
         }
-        return SLAPolicy().durations(for: category, at: tier)
+        let org = OrgSLA(
+            version: read,
+            settings: settingsText.flatMap(SLASettings.decoded) ?? SLASettings(calendar: nil, urgent: Set(SLASettings.defaultUrgent)),
+            policies: policies
+        )
+        cached.withLock { kept in
+            if (kept?.version ?? -1) <= read { kept = org }
+        }
+        return org
     }
 }
