@@ -10,6 +10,9 @@ import Synchronization
 /// after the handler returns (so an ack always follows the handler's commit).
 ///
 /// At most `concurrency` handlers run at once and at most `prefetch` deliveries are unacked.
+/// With a batch handler (``init(options:queue:topology:prefetch:concurrency:maxBatch:logger:batchHandler:)``)
+/// each call gets what has arrived meanwhile, up to `maxBatch` deliveries in arrival order, and
+/// says how to settle each: work shared across deliveries (one transaction, one commit).
 /// After a broker restart it reconnects with backoff and redeclares the topology, qos and the
 /// consumer; settles of deliveries from the lost connection are dropped (the broker redelivers
 /// those messages, and idempotent handlers absorb the repeat). On graceful shutdown it stops
@@ -17,6 +20,14 @@ import Synchronization
 package final class AMQPConsumer: Service, Sendable {
     /// Handles one delivery and says how to settle it.
     package typealias Handler = @Sendable (IncomingMessage) async -> Disposition
+    /// Handles deliveries taken together and says how to settle each (same order, same count).
+    package typealias BatchHandler = @Sendable ([IncomingMessage]) async -> [Disposition]
+
+    /// One call per delivery, or per batch of up to `maxBatch`.
+    private enum Handling: Sendable {
+        case each(Handler)
+        case batch(maxBatch: Int, BatchHandler)
+    }
 
     private struct Settle {
         var tag: UInt64
@@ -41,7 +52,7 @@ package final class AMQPConsumer: Service, Sendable {
     private let topology: AMQPTopology
     private let prefetch: Int
     private let concurrency: Int
-    private let handler: Handler
+    private let handling: Handling
     private let logger: Logger
     private let delivered: Counter
     private let endOfPass: (@Sendable () -> Void)?
@@ -53,7 +64,7 @@ package final class AMQPConsumer: Service, Sendable {
     ///   - endOfPass: a test seam, run on the connection thread at the end of every pass of its
     ///     loop, before the next pass reads whether to stop: a test holds the thread there while
     ///     a handler finishes and the consumer drains, the moment a last settle used to be lost.
-    package init(
+    package convenience init(
         options: AMQPOptions,
         queue: String,
         topology: AMQPTopology,
@@ -63,13 +74,58 @@ package final class AMQPConsumer: Service, Sendable {
         endOfPass: (@Sendable () -> Void)? = nil,
         handler: @escaping Handler
     ) {
+        self.init(
+            options: options,
+            queue: queue,
+            topology: topology,
+            prefetch: prefetch,
+            concurrency: concurrency,
+            handling: .each(handler),
+            logger: logger,
+            endOfPass: endOfPass
+        )
+    }
+
+    /// A consumer whose handler takes the deliveries that have arrived, up to `maxBatch` at a time.
+    package convenience init(
+        options: AMQPOptions,
+        queue: String,
+        topology: AMQPTopology,
+        prefetch: Int = 32,
+        concurrency: Int = 1,
+        maxBatch: Int,
+        logger: Logger,
+        batchHandler: @escaping BatchHandler
+    ) {
+        self.init(
+            options: options,
+            queue: queue,
+            topology: topology,
+            prefetch: prefetch,
+            concurrency: concurrency,
+            handling: .batch(maxBatch: max(maxBatch, 1), batchHandler),
+            logger: logger,
+            endOfPass: nil
+        )
+    }
+
+    private init(
+        options: AMQPOptions,
+        queue: String,
+        topology: AMQPTopology,
+        prefetch: Int,
+        concurrency: Int,
+        handling: Handling,
+        logger: Logger,
+        endOfPass: (@Sendable () -> Void)?
+    ) {
         self.endOfPass = endOfPass
         self.options = options
         self.queue = queue
         self.topology = topology
         self.prefetch = max(prefetch, 1)
         self.concurrency = max(min(concurrency, prefetch), 1)
-        self.handler = handler
+        self.handling = handling
         var logger = logger
         logger[metadataKey: "amqp.queue"] = "\(queue)"
         self.logger = logger
@@ -83,15 +139,15 @@ package final class AMQPConsumer: Service, Sendable {
     package var failure: DependencyFailure? { state.withLock { $0.connected ? nil : $0.failure } }
 
     package func run() async throws {
-        let (deliveries, sink) = AsyncStream.makeStream(of: IncomingMessage.self)
+        let pending = PendingDeliveries()
         let threadDone = AsyncStream.makeStream(of: Void.self)
         AMQPThread.start(name: "amqp-consume-\(queue)") { [self] in
-            loop(sink)
+            loop(pending)
             threadDone.continuation.finish()
         }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await process(deliveries)
+                await process(pending)
             } onCancel: {
                 self.requestStop()
             }
@@ -108,26 +164,35 @@ package final class AMQPConsumer: Service, Sendable {
         wakeup.signal()
     }
 
-    private func process(_ deliveries: AsyncStream<IncomingMessage>) async {
+    private func process(_ pending: PendingDeliveries) async {
+        let (limit, handle): (Int, BatchHandler) =
+            switch handling {
+            case .each(let handler): (1, { messages in [await handler(messages[0])] })
+            case .batch(let maxBatch, let handler): (maxBatch, handler)
+            }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
-            for await message in deliveries {
+            while true {
                 if running >= concurrency {
                     await group.next()
                     running -= 1
                 }
+                let messages = await pending.take(upTo: limit)
+                guard !messages.isEmpty else { break }
                 running += 1
                 group.addTask { [self] in
-                    let disposition = await handler(message)
-                    state.withLock {
-                        $0.settles.append(
-                            Settle(
-                                tag: message.deliveryTag,
-                                generation: message.generation,
-                                redelivered: message.redelivered,
-                                disposition: disposition
+                    let dispositions = await handle(messages)
+                    state.withLock { state in
+                        for (message, disposition) in zip(messages, dispositions) {
+                            state.settles.append(
+                                Settle(
+                                    tag: message.deliveryTag,
+                                    generation: message.generation,
+                                    redelivered: message.redelivered,
+                                    disposition: disposition
+                                )
                             )
-                        )
+                        }
                     }
                     wakeup.signal()
                 }
@@ -138,7 +203,7 @@ package final class AMQPConsumer: Service, Sendable {
 
     // MARK: The connection thread
 
-    private func loop(_ sink: AsyncStream<IncomingMessage>.Continuation) {
+    private func loop(_ sink: PendingDeliveries) {
         var connection: AMQPConnection?
         var generation = 0
         var attempt = 0
@@ -196,7 +261,7 @@ package final class AMQPConsumer: Service, Sendable {
                     // After stop, deliveries are left unacked: the broker requeues them on close.
                     if !finishedSink {
                         delivered.increment()
-                        sink.yield(message)
+                        sink.append(message)
                     }
                 case .frame(.blocked(let reason)):
                     logger.warning("broker blocked the connection", metadata: ["amqp.reason": "\(reason)"])
@@ -231,6 +296,59 @@ package final class AMQPConsumer: Service, Sendable {
         }
         if closeBeforeAck {
             throw AMQPError(.connectionClosed, reason: "fault injection: connection dropped before an ack (AMQP_FAULT_CLOSE_BEFORE_ACK)")
+        }
+    }
+}
+
+/// Deliveries passed from the connection thread to the handlers, in arrival order: the
+/// processing loop takes what has arrived (waiting for the first), up to a limit.
+final class PendingDeliveries: Sendable {
+    private struct State {
+        var messages: [IncomingMessage] = []
+        var finished = false
+        var waiter: CheckedContinuation<Void, Never>?
+
+        mutating func takeWaiter() -> CheckedContinuation<Void, Never>? {
+            defer { waiter = nil }
+            return waiter
+        }
+    }
+
+    private let state = Mutex(State())
+
+    func append(_ message: IncomingMessage) {
+        state.withLock { state in
+            state.messages.append(message)
+            return state.takeWaiter()
+        }?.resume()
+    }
+
+    /// No more deliveries: the processing loop ends once it has taken those left.
+    func finish() {
+        state.withLock { state in
+            state.finished = true
+            return state.takeWaiter()
+        }?.resume()
+    }
+
+    /// Up to `limit` deliveries, waiting until there is one; none once finished and taken.
+    func take(upTo limit: Int) async -> [IncomingMessage] {
+        while true {
+            let (taken, finished) = state.withLock { state in
+                let count = min(limit, state.messages.count)
+                let taken = Array(state.messages.prefix(count))
+                state.messages.removeFirst(count)
+                return (taken, state.finished)
+            }
+            if !taken.isEmpty || finished { return taken }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if !state.messages.isEmpty || state.finished { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ import GridLoopAMQP
 import GridLoopDomain
 import GridLoopPersistence
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 
 /// A message that can never be handled (malformed, invalid, unknown type): it goes to the
@@ -37,11 +38,42 @@ package struct Delivery: Sendable {
     }
 }
 
+/// A consumer's work that can share a transaction with other deliveries': `work` does one
+/// delivery's part inside the transaction it is given (its inbox claim first, so a repeat
+/// changes nothing), `afterCommit` runs once after each commit (wakes the outbox relay, a sender).
+package struct TransactionalHandler: Sendable {
+    package var postgres: PostgresClient
+    package var work: @Sendable (Delivery, PostgresConnection) async throws -> Void
+    package var afterCommit: @Sendable () -> Void
+
+    package init(
+        postgres: PostgresClient,
+        work: @escaping @Sendable (Delivery, PostgresConnection) async throws -> Void,
+        afterCommit: @escaping @Sendable () -> Void = {}
+    ) {
+        self.postgres = postgres
+        self.work = work
+        self.afterCommit = afterCommit
+    }
+
+    /// One delivery alone: its own transaction, then `afterCommit`.
+    @Sendable func single(_ delivery: Delivery) async throws {
+        try await postgres.transaction(logger: delivery.logger) { connection in try await work(delivery, connection) }
+        afterCommit()
+    }
+}
+
 /// Consumes a queue of GridLoop envelopes: one handler call per message with its own logger;
 /// acks only after the handler returns (after its commit); retries failures with capped
 /// backoff; dead-letters ``PoisonMessage``s with their reason (published with a confirm to
 /// `gridloop.dead`, routing key = queue, header `x-gridloop-reason`), so that one bad message
 /// never stops the loop and is never lost.
+///
+/// With a ``TransactionalHandler`` the deliveries that have arrived (up to the prefetch) are
+/// handled together: their work in one transaction, in arrival order, one commit, then every
+/// ack. If that transaction fails for any reason (a poison message among them, a deadlock, the
+/// database), nothing of it is kept and the same deliveries are handled one at a time as above,
+/// so a poison message is still dead-lettered alone with its reason and the others go through.
 package final class EnvelopeConsumer: Service, Sendable {
     package typealias Handler = @Sendable (Delivery) async throws -> Void
 
@@ -73,6 +105,38 @@ package final class EnvelopeConsumer: Service, Sendable {
         )
     }
 
+    /// A consumer whose deliveries share transactions: all that has arrived, up to
+    /// `configuration.prefetch`, in one (see the type's documentation).
+    package init(
+        configuration: ServiceConfiguration,
+        queue: String,
+        topology: AMQPTopology,
+        publisher: AMQPPublisher,
+        retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maximumDelay: .seconds(5), maxAttempts: 12),
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
+        logger: Logger,
+        transactional: TransactionalHandler
+    ) {
+        let handling = EnvelopeHandling(
+            publisher: publisher,
+            queue: queue,
+            retry: retry,
+            redact: redact,
+            logger: logger,
+            handler: transactional.single
+        )
+        self.consumer = AMQPConsumer(
+            options: configuration.amqp,
+            queue: queue,
+            topology: topology,
+            prefetch: configuration.prefetch,
+            concurrency: 1,
+            maxBatch: configuration.prefetch,
+            logger: logger,
+            batchHandler: { await handling.handle($0, together: transactional) }
+        )
+    }
+
     /// Whether the consuming connection is up.
     package var isConnected: Bool { consumer.isConnected }
 
@@ -98,6 +162,48 @@ private struct EnvelopeHandling: Sendable {
     /// Pauses between attempts to publish a dead letter, and how long one handler keeps trying.
     let deadLetterRetry = RetryPolicy(initialDelay: .milliseconds(200), maximumDelay: .seconds(5))
     let deadLetterPatience = Duration.seconds(120)
+
+    /// `messages` with their work in one transaction; one at a time if it fails (or for one).
+    func handle(_ messages: [IncomingMessage], together transactional: TransactionalHandler) async -> [Disposition] {
+        guard messages.count > 1 else { return [await handle(messages[0])] }
+        var dispositions = [Disposition?](repeating: nil, count: messages.count)
+        var deliveries: [(index: Int, delivery: Delivery)] = []
+        for (index, message) in messages.enumerated() {
+            guard let delivery = delivery(of: message) else {
+                dispositions[index] = await handle(message)  // not an envelope: dead-lettered with its reason
+                continue
+            }
+            deliveries.append((index, delivery))
+        }
+        let together = deliveries
+        do {
+            try await withDeadline(handlerDeadline, "handling \(together.count) deliveries together") {
+                try await transactional.postgres.transaction(logger: logger, "\(together.count) deliveries of \(queue)") { connection in
+                    for (_, delivery) in together { try await transactional.work(delivery, connection) }
+                }
+            }
+            transactional.afterCommit()
+            for (index, _) in deliveries { dispositions[index] = .ack }
+        } catch {
+            logger.notice(
+                "deliveries taken together failed; each again alone",
+                metadata: ["error": "\(String(reflecting: error))", "deliveries": "\(deliveries.count)"]
+            )
+            for (index, _) in deliveries { dispositions[index] = await handle(messages[index]) }
+        }
+        return dispositions.map { $0 ?? .reject(requeue: true) }
+    }
+
+    /// The delivery with its envelope's header and a logger naming it; `nil` if it is no envelope.
+    private func delivery(of message: IncomingMessage) -> Delivery? {
+        var logger = self.logger
+        logger[metadataKey: "amqp.message_id"] = "\(message.messageId ?? "-")"
+        guard let header = try? WireJSON.decode(EnvelopeHeader.self, from: message.body) else { return nil }
+        logger[metadataKey: "message.type"] = "\(header.type)"
+        logger[metadataKey: "correlation.id"] = "\(header.correlationId)"
+        if let requestId = header.requestId { logger[metadataKey: "request.id"] = "\(requestId)" }
+        return Delivery(message: message, header: header, logger: logger)
+    }
 
     func handle(_ message: IncomingMessage) async -> Disposition {
         var logger = self.logger

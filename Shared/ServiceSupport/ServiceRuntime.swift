@@ -100,6 +100,25 @@ package struct ServiceRuntime: Sendable {
         )
     }
 
+    /// A consumer of `queue` whose deliveries share transactions (``TransactionalHandler``).
+    package func consumer(
+        queue: String,
+        topology: AMQPTopology,
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
+        transactional work: @escaping @Sendable (Delivery, PostgresConnection) async throws -> Void,
+        afterCommit: @escaping @Sendable () -> Void = {}
+    ) -> EnvelopeConsumer {
+        EnvelopeConsumer(
+            configuration: configuration,
+            queue: queue,
+            topology: topology,
+            publisher: publisher,
+            redact: redact,
+            logger: logger,
+            transactional: TransactionalHandler(postgres: postgres, work: work, afterCommit: afterCommit)
+        )
+    }
+
     /// The application: the service's `routes`, `/health` and `/metrics`, problem JSON for
     /// errors, and the services started in dependency order (database, publisher, relay,
     /// `services`, consumers, then HTTP) and stopped in reverse on SIGTERM/SIGINT.

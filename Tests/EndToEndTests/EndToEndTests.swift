@@ -202,6 +202,102 @@ struct EndToEndTests {
         }
     }
 
+    @Test(
+        "deliveries taken together: 40 AMQP submissions waiting for intake, 3 of them invalid — one transaction fails, each is then handled alone: 37 requests made once and assigned, the 3 dead-lettered with their reasons"
+    )
+    func batchWithPoison() async throws {
+        try await GridLoopSystem.with { system, _ in
+            // Intake stopped: the submissions wait in its queue and reach it together when it is back.
+            let intake = try #require(system.process("intake"))
+            #expect(await intake.stop() == 0)
+            let run = String(UUID().uuidString.prefix(8)).lowercased()
+            let invalid: Set<Int> = [5, 17, 33]
+            var messages: [(key: String, message: OutgoingMessage)] = []
+            for index in 0..<40 {
+                let key = "batch-\(run)-\(index)"
+                let draft =
+                    invalid.contains(index)
+                    ? SubmissionDraft(category: "power")
+                    : SubmissionDraft(
+                        category: "power",
+                        description: key,
+                        location: Location(gridId: "damaidi"),
+                        reporter: .init(name: "批量居民", phone: "1370000\(String(format: "%04d", index))"),
+                        channel: "cli"
+                    )
+                let envelope = MessageEnvelope(
+                    messageId: key,
+                    type: MessageType.submissionCreate,
+                    requestId: nil,
+                    correlationId: key,
+                    payload: SubmissionPayload(idempotencyKey: key, submission: draft)
+                )
+                messages.append(
+                    (key, try OutgoingMessage(envelope: envelope, exchange: GridLoopExchange.submissions, routingKey: MessageType.submissionCreate))
+                )
+            }
+            let outgoing = messages.map(\.message)
+            let outcomes = try await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { session in
+                try outgoing.map { try session.publish($0) }
+            }
+            #expect(outcomes.allSatisfy { $0 == .confirmed })
+            try system.launch("intake")
+            try await system.waitUntilHealthy("intake")
+
+            // The valid ones: each a request once, each assigned to 大麦地's queue once.
+            let valid = messages.enumerated().filter { !invalid.contains($0.offset) }.map(\.element.key)
+            let counted = await eventually(timeout: .seconds(60)) {
+                let rows = try? await withDatabase { client in
+                    try await client.query("SELECT count(*) FROM intake.requests WHERE idempotency_key LIKE \("batch-\(run)-%")")
+                        .collect().first?.decode(Int.self)
+                }
+                return rows == valid.count
+            }
+            #expect(counted, "every valid submission made one request")
+            var assigned: (Int, Int)?
+            let allAssigned = await eventually(timeout: .seconds(60)) {
+                assigned = try? await withDatabase { client in
+                    try await client.query(
+                        """
+                        SELECT count(*), count(DISTINCT r.id) FROM routing.requests r JOIN routing.assignments a ON a.request_id = r.id
+                        WHERE r.description LIKE \("batch-\(run)-%")
+                        """
+                    ).collect().first?.decode((Int, Int).self)
+                }
+                return assigned.map { $0.1 == valid.count } ?? false
+            }
+            #expect(allAssigned, "every request assigned: \(String(describing: assigned))")
+            #expect(assigned.map { $0 == (valid.count, valid.count) } == true, "each assigned once: \(String(describing: assigned))")
+
+            // The invalid ones: dead-lettered, each with its reason; the log says the batch went one at a time.
+            let deadQueue = GridLoopQueue.dead(GridLoopQueue.intakeSubmissions)
+            let wanted = Set(invalid.map { "batch-\(run)-\($0)" })
+            var reasons: [String: String] = [:]
+            _ = await eventually(timeout: .seconds(30)) {
+                let found = try? await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { session -> [String: String] in
+                    var found: [String: String] = [:]
+                    var others: [IncomingMessage] = []
+                    while let dead = try session.take(queue: deadQueue, wait: .milliseconds(300)) {
+                        if let id = dead.messageId, wanted.contains(id) {
+                            found[id] = dead.headers["x-gridloop-reason"] ?? ""
+                            try session.settle(dead, .ack)
+                        } else {
+                            others.append(dead)
+                        }
+                    }
+                    for other in others { try session.settle(other, .reject(requeue: true)) }
+                    return found
+                }
+                reasons.merge(found ?? [:]) { first, _ in first }
+                return reasons.count == wanted.count
+            }
+            #expect(Set(reasons.keys) == wanted, "the three invalid submissions dead-lettered: \(reasons)")
+            #expect(reasons.values.allSatisfy { $0.contains("description: is required") }, "\(reasons)")
+            let log = (try? String(contentsOf: try #require(system.process("intake")).logFile, encoding: .utf8)) ?? ""
+            #expect(log.contains("deliveries taken together failed"), "the batch was rolled back and its deliveries handled one at a time")
+        }
+    }
+
     @Test("escalation grid → street → district reaches each unit's queue; the trail verifies and an edit is caught")
     func escalationAndAudit() async throws {
         try await GridLoopSystem.with { system, receiver in

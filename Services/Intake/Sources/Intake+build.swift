@@ -47,9 +47,10 @@ package enum IntakeApp: GridLoopServiceApp {
                     queue: GridLoopQueue.intakeSubmissions,
                     topology: GridLoopTopology.intakeSubmissions,
                     redact: { PhoneRedaction.seal(in: $0, with: protector) },
-                    handler: handlers.submission
+                    transactional: handlers.submission,
+                    afterCommit: handlers.relay.wake
                 ),
-                runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, handler: handlers.event),
+                runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, transactional: handlers.event),
             ],
             routes: { router in
                 RequestsController(

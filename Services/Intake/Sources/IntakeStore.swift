@@ -35,29 +35,53 @@ struct IntakeStore: Sendable {
         logger: Logger,
         inTransaction: (@Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void)? = nil
     ) async throws -> SubmissionOutcome {
-        let id = RequestID()
-        let insert = try self.submission(submission, id: id, idempotencyKey: idempotencyKey, correlationId: correlationId, reportedAt: reportedAt)
-        // An idempotency key used before: the earlier request, nothing written.
-        @Sendable func earlier(on connection: PostgresConnection) async throws -> SubmissionOutcome {
-            let existing = try await connection.query("SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger)
-                .collect()
-            guard let earlier = try existing.first?.decode(RequestID.self) else { throw IntakeError.idempotencyRace }
-            return SubmissionOutcome(requestId: earlier.description, created: false)
-        }
         guard let inTransaction else {
             return try await postgres.withConnection { connection in
                 try await connection.whileOpen("a submission") {
-                    let inserted = try await !connection.query(insert, logger: logger).collect().isEmpty
-                    return inserted ? SubmissionOutcome(requestId: id.description, created: true) : try await earlier(on: connection)
+                    try await submit(
+                        submission,
+                        idempotencyKey: idempotencyKey,
+                        correlationId: correlationId,
+                        reportedAt: reportedAt,
+                        on: connection,
+                        logger: logger
+                    )
                 }
             }
         }
-        return try await postgres.transaction(logger: logger) { connection in
-            let inserted = try await !connection.query(insert, logger: logger).collect().isEmpty
-            let outcome = inserted ? SubmissionOutcome(requestId: id.description, created: true) : try await earlier(on: connection)
+        return try await postgres.transaction(logger: logger) { [self] connection in
+            let outcome = try await submit(
+                submission,
+                idempotencyKey: idempotencyKey,
+                correlationId: correlationId,
+                reportedAt: reportedAt,
+                on: connection,
+                logger: logger
+            )
             try await inTransaction(connection, outcome)
             return outcome
         }
+    }
+
+    /// Stores a validated submission on `connection` (in the caller's transaction, or alone:
+    /// one statement); with an idempotency key used before, the earlier request, nothing written.
+    func submit(
+        _ submission: Submission,
+        idempotencyKey: String?,
+        correlationId: String,
+        reportedAt: Date?,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> SubmissionOutcome {
+        let id = RequestID()
+        let insert = try self.submission(submission, id: id, idempotencyKey: idempotencyKey, correlationId: correlationId, reportedAt: reportedAt)
+        if try await !connection.query(insert, logger: logger).collect().isEmpty {
+            return SubmissionOutcome(requestId: id.description, created: true)
+        }
+        let existing = try await connection.query("SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger)
+            .collect()
+        guard let earlier = try existing.first?.decode(RequestID.self) else { throw IntakeError.idempotencyRace }
+        return SubmissionOutcome(requestId: earlier.description, created: false)
     }
 
     /// One statement storing a new submission as `id`: the request row (nothing if its
@@ -123,8 +147,8 @@ struct IntakeStore: Sendable {
     }
 
     /// Records when the request is expected to be resolved (the resolve deadline of its claim).
-    func expect(_ requestId: UUID, resolvedBy due: Date, logger: Logger) async throws {
-        try await postgres.query("UPDATE intake.requests SET expected_at = \(due) WHERE id = \(requestId)", logger: logger)
+    func expect(_ requestId: UUID, resolvedBy due: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE intake.requests SET expected_at = \(due) WHERE id = \(requestId)", logger: logger)
     }
 
     /// A request's status and trail, or `nil` if there is none with that id.
@@ -177,7 +201,8 @@ struct IntakeStore: Sendable {
     }
 
     /// Records a workflow event on the request's trail and, if it is newer than what is
-    /// stored, as the request's current status. Idempotent on the event's message id.
+    /// stored, as the request's current status, in the caller's transaction. Idempotent on the
+    /// event's message id.
     func follow(
         _ header: EnvelopeHeader,
         state: RequestState,
@@ -185,42 +210,41 @@ struct IntakeStore: Sendable {
         actor: String?,
         detail: String?,
         category: String? = nil,
+        on connection: PostgresConnection,
         logger: Logger
     ) async throws {
         guard let requestId = header.requestId.flatMap(UUID.init(uuidString:)), let version = header.requestVersion else {
             throw PoisonMessage("\(header.type) without a request id or version")
         }
-        try await postgres.transaction(logger: logger) { [self] connection in
-            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
-            // The row lock orders this request's trail appends, so its chain has one next link.
-            let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId) FOR UPDATE", logger: logger).collect()
-            guard !known.isEmpty else { throw PoisonMessage("\(header.type) for unknown request \(requestId)") }
-            try await appendTrail(
-                requestId: requestId,
-                eventId: header.messageId,
-                type: header.type,
-                version: version,
-                state: state,
-                unit: unit,
-                actor: actor,
-                detail: detail,
-                occurredAt: header.occurredAt,
-                on: connection,
-                logger: logger
-            )
+        guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
+        // The row lock orders this request's trail appends, so its chain has one next link.
+        let known = try await connection.query("SELECT 1 FROM intake.requests WHERE id = \(requestId) FOR UPDATE", logger: logger).collect()
+        guard !known.isEmpty else { throw PoisonMessage("\(header.type) for unknown request \(requestId)") }
+        try await appendTrail(
+            requestId: requestId,
+            eventId: header.messageId,
+            type: header.type,
+            version: version,
+            state: state,
+            unit: unit,
+            actor: actor,
+            detail: detail,
+            occurredAt: header.occurredAt,
+            on: connection,
+            logger: logger
+        )
+        try await connection.query(
+            """
+            UPDATE intake.requests SET state = \(state.rawValue), unit = COALESCE(\(unit?.description), unit), version = \(version), updated_at = now()
+            WHERE id = \(requestId) AND version < \(version)
+            """,
+            logger: logger
+        )
+        if let category {
             try await connection.query(
-                """
-                UPDATE intake.requests SET state = \(state.rawValue), unit = COALESCE(\(unit?.description), unit), version = \(version), updated_at = now()
-                WHERE id = \(requestId) AND version < \(version)
-                """,
+                "UPDATE intake.requests SET category = \(category), category_version = \(version) WHERE id = \(requestId) AND category_version < \(version)",
                 logger: logger
             )
-            if let category {
-                try await connection.query(
-                    "UPDATE intake.requests SET category = \(category), category_version = \(version) WHERE id = \(requestId) AND category_version < \(version)",
-                    logger: logger
-                )
-            }
         }
     }
 }

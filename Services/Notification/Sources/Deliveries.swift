@@ -28,7 +28,9 @@ struct Deliveries: Sendable {
         MessageType.deadlineWarning, MessageType.requestUnlinked,
     ]
 
-    func event(_ delivery: Delivery) async throws {
+    /// One event, in the consumer's transaction (shared by the deliveries taken together): the
+    /// messages it causes are recorded; ``eventsCommitted()`` then wakes the sender.
+    func event(_ delivery: Delivery, on connection: PostgresConnection) async throws {
         let header = delivery.header
         let logger = delivery.logger
         logger.info("event", metadata: ["request.version": "\(header.requestVersion ?? 0)"])
@@ -42,39 +44,38 @@ struct Deliveries: Sendable {
         }
         let facts = event.flatMap(EventFacts.init)
         let community = event.flatMap(CommunityFacts.init)
-        let recorded = try await postgres.transaction(logger: logger) { [self] connection -> Int in
-            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return 0 }
-            var recorded = 0
-            if Self.integrationEvents.contains(header.type), let webhookURL {
-                try await recordIntegrationWebhook(
-                    header,
-                    body: String(decoding: delivery.message.body, as: UTF8.self),
-                    url: webhookURL,
-                    on: connection,
-                    logger: logger
-                )
-                recorded += 1
-            }
-            if let facts {
-                recorded += try await recordMessages(for: facts, redelivered: delivery.message.redelivered, on: connection, logger: logger)
-            }
-            if let community {
-                recorded += try await recordMessages(for: community, redelivered: delivery.message.redelivered, on: connection, logger: logger)
-            }
-            if case .recategorized(let change)? = event?.kind, let version = header.requestVersion {
-                // Later messages name the corrected category (and treat it as urgent if it is).
-                try await connection.query(
-                    """
-                    INSERT INTO notification.requests (request_id, category, category_version) VALUES (\(change.requestId), \(change.to), \(version))
-                    ON CONFLICT (request_id) DO UPDATE SET category = excluded.category, category_version = excluded.category_version
-                    WHERE notification.requests.category_version < excluded.category_version
-                    """,
-                    logger: logger
-                )
-            }
-            return recorded
+        guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
+        if Self.integrationEvents.contains(header.type), let webhookURL {
+            try await recordIntegrationWebhook(
+                header,
+                body: String(decoding: delivery.message.body, as: UTF8.self),
+                url: webhookURL,
+                on: connection,
+                logger: logger
+            )
         }
-        if recorded > 0 { wakeup.wake() }
+        if let facts {
+            _ = try await recordMessages(for: facts, redelivered: delivery.message.redelivered, on: connection, logger: logger)
+        }
+        if let community {
+            _ = try await recordMessages(for: community, redelivered: delivery.message.redelivered, on: connection, logger: logger)
+        }
+        if case .recategorized(let change)? = event?.kind, let version = header.requestVersion {
+            // Later messages name the corrected category (and treat it as urgent if it is).
+            try await connection.query(
+                """
+                INSERT INTO notification.requests (request_id, category, category_version) VALUES (\(change.requestId), \(change.to), \(version))
+                ON CONFLICT (request_id) DO UPDATE SET category = excluded.category, category_version = excluded.category_version
+                WHERE notification.requests.category_version < excluded.category_version
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// After the commit of one or more events: the sender looks for what they recorded.
+    func eventsCommitted() {
+        wakeup.wake()
     }
 
     private func recordIntegrationWebhook(

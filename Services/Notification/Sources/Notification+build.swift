@@ -112,7 +112,12 @@ package enum NotificationApp: GridLoopServiceApp {
         return runtime.makeApplication(
             services: [sender],
             consumers: [
-                runtime.consumer(queue: GridLoopQueue.notificationEvents, topology: GridLoopTopology.notificationEvents, handler: deliveries.event)
+                runtime.consumer(
+                    queue: GridLoopQueue.notificationEvents,
+                    topology: GridLoopTopology.notificationEvents,
+                    transactional: deliveries.event,
+                    afterCommit: deliveries.eventsCommitted
+                )
             ]
         )
     }

@@ -12,22 +12,20 @@ struct ReadModel: Sendable {
     let inbox = Inbox(schema: ReportingSchema.name)
     let projector = Projector()
 
-    func event(_ delivery: Delivery) async throws {
+    func event(_ delivery: Delivery, on connection: PostgresConnection) async throws {
         let header = delivery.header
         let logger = delivery.logger
-        try await postgres.transaction(logger: logger) { [self] connection in
-            guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
-            // Waits while a rebuild holds the event store.
-            try await connection.query(
-                """
-                INSERT INTO reporting.events (message_id, type, request_id, occurred_at, body)
-                VALUES (\(header.messageId), \(header.type), \(header.requestId), \(header.occurredAt), \(String(decoding: delivery.message.body, as: UTF8.self)))
-                ON CONFLICT (message_id) DO NOTHING
-                """,
-                logger: logger
-            )
-            try await projector.apply(type: header.type, body: delivery.message.body, on: connection, logger: logger)
-        }
+        guard try await inbox.claim(header.messageId, type: header.type, on: connection, logger: logger) else { return }
+        // Waits while a rebuild holds the event store.
+        try await connection.query(
+            """
+            INSERT INTO reporting.events (message_id, type, request_id, occurred_at, body)
+            VALUES (\(header.messageId), \(header.type), \(header.requestId), \(header.occurredAt), \(String(decoding: delivery.message.body, as: UTF8.self)))
+            ON CONFLICT (message_id) DO NOTHING
+            """,
+            logger: logger
+        )
+        try await projector.apply(type: header.type, body: delivery.message.body, on: connection, logger: logger)
     }
 
     /// Throws the read models away and projects every stored event again, in arrival order,

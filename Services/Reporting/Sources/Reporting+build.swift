@@ -31,7 +31,9 @@ package enum ReportingApp: GridLoopServiceApp {
         let access = ReportingAccess(authenticator: try await Authenticator.fromConfiguration(reader), postgres: runtime.postgres)
         let webURL = reader.string(forKey: "reporting.web.url").flatMap(Self.webBase)
         return runtime.makeApplication(
-            consumers: [runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, handler: model.event)]
+            consumers: [
+                runtime.consumer(queue: GridLoopQueue.reportingEvents, topology: GridLoopTopology.reportingEvents, transactional: model.event)
+            ]
         ) { router in
             ReportsController(reports: reports, model: model, access: access, suggestions: CategorySuggestions(postgres: runtime.postgres))
                 .addRoutes(to: router)

@@ -48,7 +48,12 @@ package enum RoutingApp: GridLoopServiceApp {
                 ),
             ] + communityServices,
             consumers: [
-                runtime.consumer(queue: GridLoopQueue.routingRequests, topology: GridLoopTopology.routingRequests, handler: workflow.received),
+                runtime.consumer(
+                    queue: GridLoopQueue.routingRequests,
+                    topology: GridLoopTopology.routingRequests,
+                    transactional: workflow.received,
+                    afterCommit: workflow.relay.wake
+                ),
                 runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),
             ],
             routes: { router in

@@ -74,9 +74,21 @@ extension Workflow {
                 """,
                 logger: logger
             ).collect()
+            guard !due.isEmpty else { return 0 }
+            // Read once for the batch: the escalations' new deadlines take the SLA from memory.
+            let orgVersion = try await timers.sla(version: nil, on: connection, logger: logger).version
             for row in due {
                 let (timer, requestId, assignment, kind, dueAt) = try row.decode((UUID, RequestID, UUID, String, Date).self)
-                try await fire(timer: timer, requestId: requestId, assignment: assignment, kind: kind, dueAt: dueAt, on: connection, logger: logger)
+                try await fire(
+                    timer: timer,
+                    requestId: requestId,
+                    assignment: assignment,
+                    kind: kind,
+                    dueAt: dueAt,
+                    orgVersion: orgVersion,
+                    on: connection,
+                    logger: logger
+                )
             }
             return due.count
         }
@@ -90,13 +102,15 @@ extension Workflow {
         assignment: UUID,
         kind: String,
         dueAt: Date,
+        orgVersion: Int,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws {
         var logger = logger
         logger[metadataKey: "request.id"] = "\(requestId)"
         logger[metadataKey: "sla.timer"] = "\(kind)"
-        let store = store(on: connection, logger: logger)
+        var store = store(on: connection, logger: logger)
+        store.orgVersion = orgVersion
         let request: RequestRecord?
         do { request = try await store.lockRequest(requestId) } catch is CommandRefused {
             return try await settle(timer, "cancelled_at", on: connection, logger: logger)  // a state this code does not know: moot
