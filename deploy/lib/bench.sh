@@ -34,7 +34,7 @@ bench_infra_ticks() {
   for pid in $master $(pgrep -P "$master" 2>/dev/null); do
     pg=$((pg + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
-  for pid in $(pgrep -f 'beam.smp.*gridloop@localhost'); do
+  for pid in $(pgrep -f "beam.smp.*-home $HOME_DIR/rabbitmq"); do
     rmq=$((rmq + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
   done
   echo "$pg $rmq"
