@@ -267,6 +267,19 @@ struct EndToEndTests {
                 return assigned.map { $0.1 == valid.count } ?? false
             }
             #expect(allAssigned, "every request assigned: \(String(describing: assigned))")
+            // Written once as placed and assigned: the owner columns the inbox reads match the assignment and its timers.
+            let mismatched = try await withDatabase { client in
+                try await client.query(
+                    """
+                    SELECT count(*) FROM routing.requests r JOIN routing.assignments a ON a.request_id = r.id
+                    WHERE r.description LIKE \("batch-\(run)-%") AND (r.owner_assignment_id IS DISTINCT FROM a.id
+                        OR r.owner_assigned_at IS DISTINCT FROM a.assigned_at
+                        OR r.claim_due IS DISTINCT FROM (SELECT due_at FROM routing.timers t WHERE t.assignment_id = a.id AND t.kind = 'claim')
+                        OR r.claim_warning IS DISTINCT FROM (SELECT due_at FROM routing.timers t WHERE t.assignment_id = a.id AND t.kind = 'claim-warning'))
+                    """
+                ).collect().first?.decode(Int.self)
+            }
+            #expect(mismatched == 0, "owner columns as the triggers keep them")
             #expect(assigned.map { $0 == (valid.count, valid.count) } == true, "each assigned once: \(String(describing: assigned))")
 
             // The invalid ones: dead-lettered, each with its reason; the log says the batch went one at a time.

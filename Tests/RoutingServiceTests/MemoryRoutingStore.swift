@@ -110,8 +110,16 @@ final class MemoryRoutingStore: RoutingStore {
         state.withLock { $0.assignments.first { $0.request == request && $0.kind == .owner }?.unit }
     }
 
-    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
+    func insertAssignment(
+        _ id: UUID,
+        request: RequestID,
+        unit: UnitRef,
+        reason: String,
+        kind: AssignmentKind,
+        claimCategory: String
+    ) async throws -> Date {
         state.withLock { $0.assignments.append(Assignment(id: id, request: request, unit: unit, reason: reason, kind: kind)) }
+        return try await startTimer(.claim, request: request, assignment: id, category: claimCategory, tier: unit.tier)
     }
 
     func markClaimed(assignment: UUID, by staff: String) async throws { update(assignment) { $0.claimedBy = staff } }

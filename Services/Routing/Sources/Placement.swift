@@ -40,6 +40,15 @@ extension Workflow {
         let mayJoinIncident = unit.tier == .grid && incidents.threshold > 1
         var lifecycle = RequestLifecycle()
         if !mayJoinIncident { lifecycle = try lifecycle.applying(.assign(unit)) }
+        let assignmentId = UUID()
+        let claim = try await timers.deadlines(
+            .claim,
+            category: submission.category,
+            tier: unit.tier,
+            orgVersion: orgVersion,
+            on: connection,
+            logger: logger
+        )
         guard
             let placed = try await store.insertRequest(
                 requestId,
@@ -49,7 +58,8 @@ extension Workflow {
                 correlationId: envelope.correlationId,
                 grid: facts.householdGrid ?? facts.knownGrid ?? facts.addressGrid ?? facts.coordinateGrid,
                 location: submission.location,
-                possibleDuplicateOf: duplicate
+                possibleDuplicateOf: duplicate,
+                owner: mayJoinIncident ? nil : (assignmentId, claim)
             )
         else { return }
         // 未诉先办: a hazard found on a task's household check is linked to the task.
@@ -76,12 +86,16 @@ extension Workflow {
             lifecycle = try lifecycle.applying(.assign(unit))
             try await store.save(requestId, lifecycle, previousVersion: lifecycle.version - 1)
         }
-        var assignment = try await store.recordAssignment(
-            request: requestId,
+        let why = reason + (duplicate.map { "; possible duplicate of \($0)" } ?? "")
+        try await store.insertAssignment(assignmentId, request: requestId, unit: unit, reason: why, kind: .owner, claim: claim)
+        var assignment = RequestAssigned(
+            requestId: requestId.description,
+            assignmentId: assignmentId.uuidString.lowercased(),
             unit: unit,
-            reason: reason + (duplicate.map { "; possible duplicate of \($0)" } ?? ""),
             category: submission.category,
-            description: submission.description
+            description: submission.description,
+            reason: why,
+            claimDueAt: claim.due
         )
         assignment.possibleDuplicateOf = duplicate?.description
         let event = MessageEnvelope(

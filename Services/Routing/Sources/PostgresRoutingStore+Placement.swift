@@ -7,8 +7,9 @@ import PostgresNIO
 /// incident many reports of one problem become.
 extension PostgresRoutingStore {
     /// Inserts a new request as placed: `lifecycle` (assigned to its first unit, or `received`
-    /// while an incident may still take it), its grid and that grid's street, where it is, and
-    /// the request it may duplicate. `nil` if it exists already; else the street it is in.
+    /// while an incident may still take it), its grid and that grid's street, where it is, the
+    /// request it may duplicate and, when assigned, its `owner` assignment's columns. `nil` if it
+    /// exists already; else the street it is in.
     func insertRequest(
         _ id: RequestID,
         _ lifecycle: RequestLifecycle,
@@ -17,15 +18,20 @@ extension PostgresRoutingStore {
         correlationId: String,
         grid: String?,
         location: Location,
-        possibleDuplicateOf duplicate: RequestID?
+        possibleDuplicateOf duplicate: RequestID?,
+        owner: (assignment: UUID, claim: SLATimers.Deadline)?
     ) async throws -> PlacedRequest? {
+        // With its owner assignment (written next, in this transaction) the owner columns are set
+        // here as the triggers would set them: assigned now, the claim deadline and its warning.
         let rows = try await connection.query(
             """
             INSERT INTO routing.requests (id, state, unit, version, category, description, correlation_id, grid_id, street_id,
-                household_id, address, latitude, longitude, possible_duplicate_of)
+                household_id, address, latitude, longitude, possible_duplicate_of,
+                owner_assignment_id, owner_assigned_at, claim_due, claim_warning)
             SELECT \(id), \(lifecycle.state.rawValue), \(lifecycle.unit?.description), \(lifecycle.version), \(category), \(description),
                 \(correlationId), \(grid), (SELECT street_id FROM routing.grids WHERE id = \(grid)),
-                \(location.householdId), \(location.address), \(location.latitude), \(location.longitude), \(duplicate)
+                \(location.householdId), \(location.address), \(location.latitude), \(location.longitude), \(duplicate),
+                \(owner?.assignment), CASE WHEN \(owner?.assignment)::uuid IS NOT NULL THEN now() END, \(owner?.claim.due), \(owner?.claim.warning)
             ON CONFLICT (id) DO NOTHING RETURNING street_id
             """,
             logger: logger

@@ -87,9 +87,40 @@ struct PostgresRoutingStore: RoutingStore {
         return text.flatMap { try? UnitRef(parsing: $0) }
     }
 
-    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws {
+    func insertAssignment(
+        _ id: UUID,
+        request: RequestID,
+        unit: UnitRef,
+        reason: String,
+        kind: AssignmentKind,
+        claimCategory: String
+    ) async throws -> Date {
+        let deadline = try await workflow.timers.deadlines(
+            .claim,
+            category: claimCategory,
+            tier: unit.tier,
+            orgVersion: orgVersion,
+            on: connection,
+            logger: logger
+        )
+        try await insertAssignment(id, request: request, unit: unit, reason: reason, kind: kind, claim: deadline)
+        return deadline.due
+    }
+
+    /// The assignment and its claim timers in one statement: the triggers that keep the request's
+    /// owner columns see both at once, so the request row is written once (not once a row).
+    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind, claim: SLATimers.Deadline) async throws
+    {
         try await run(
-            "INSERT INTO routing.assignments (id, request_id, unit, reason, kind) VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue))"
+            """
+            WITH assignment AS (
+                INSERT INTO routing.assignments (id, request_id, unit, reason, kind)
+                VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue)) RETURNING id
+            )
+            INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
+            SELECT t.id, \(request), assignment.id, t.kind, t.due_at FROM assignment,
+                (VALUES (\(UUID()), \(DeadlineKind.claim.rawValue), \(claim.due)), (\(UUID()), \(DeadlineKind.claim.warning), \(claim.warning))) AS t(id, kind, due_at)
+            """
         )
     }
 

@@ -5,8 +5,47 @@ import PostgresNIO
 enum RoutingSchema {
     static let name = "routing"
 
-    /// Every migration: the requests' (below) and the community work's (`communityMigrations`, 22–25).
-    static let migrations: [Migration] = requestMigrations + communityMigrations
+    /// Every migration: the requests' (below), the community work's (`communityMigrations`,
+    /// 22–25) and the owner columns' writes made once (26).
+    static let migrations: [Migration] = requestMigrations + communityMigrations + [ownerColumnsOnce]
+
+    /// The triggers that keep a request's owner columns (its owner assignment, when it was
+    /// assigned and claimed, the running deadlines) write the request's row only when a value
+    /// changes. A new request is inserted with them already set, and its assignment and claim
+    /// timers in one statement, so its row is written once instead of three times more (a new
+    /// row version and every index's entry each time).
+    static let ownerColumnsOnce = Migration(
+        version: 26,
+        name: "owner columns written only when they change",
+        statements: [
+            """
+            CREATE OR REPLACE FUNCTION routing.owner_assignment_written() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.kind = 'owner' THEN
+                    UPDATE routing.requests r SET owner_assignment_id = NEW.id, owner_assigned_at = NEW.assigned_at, owner_claimed_at = NEW.claimed_at,
+                        (claim_due, resolve_due, claim_warning, resolve_warning) = (d.claim_due, d.resolve_due, d.claim_warning, d.resolve_warning)
+                    FROM routing.owner_deadlines(NEW.id) d
+                    WHERE r.id = NEW.request_id
+                      AND (r.owner_assignment_id = NEW.id OR r.owner_assigned_at IS NULL OR r.owner_assigned_at <= NEW.assigned_at)
+                      AND (r.owner_assignment_id, r.owner_assigned_at, r.owner_claimed_at, r.claim_due, r.resolve_due, r.claim_warning, r.resolve_warning)
+                          IS DISTINCT FROM (NEW.id, NEW.assigned_at, NEW.claimed_at, d.claim_due, d.resolve_due, d.claim_warning, d.resolve_warning);
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION routing.timer_written() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE routing.requests r SET (claim_due, resolve_due, claim_warning, resolve_warning) = (d.claim_due, d.resolve_due, d.claim_warning, d.resolve_warning)
+                FROM routing.owner_deadlines(NEW.assignment_id) d
+                WHERE r.id = NEW.request_id AND r.owner_assignment_id = NEW.assignment_id
+                  AND (r.claim_due, r.resolve_due, r.claim_warning, r.resolve_warning)
+                      IS DISTINCT FROM (d.claim_due, d.resolve_due, d.claim_warning, d.resolve_warning);
+                RETURN NULL;
+            END $$
+            """,
+        ]
+    )
 
     static let requestMigrations: [Migration] = [
         Migration(

@@ -80,7 +80,16 @@ package protocol RoutingStore: Sendable {
     func ownerAssignment(of request: RequestID) async throws -> UUID?
     /// The unit of the request's first owner assignment (its home).
     func homeUnit(of request: RequestID) async throws -> UnitRef?
-    func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind) async throws
+    /// A new assignment with its claim deadline (and its warning) by `claimCategory`'s policy,
+    /// written together; returns the deadline.
+    func insertAssignment(
+        _ id: UUID,
+        request: RequestID,
+        unit: UnitRef,
+        reason: String,
+        kind: AssignmentKind,
+        claimCategory: String
+    ) async throws -> Date
     func markClaimed(assignment: UUID, by staff: String) async throws
     func markResolved(assignment: UUID, note: String) async throws
     func markEscalated(assignment: UUID, note: String) async throws
@@ -155,13 +164,13 @@ extension RoutingStore {
         kind: AssignmentKind = .owner
     ) async throws -> RequestAssigned {
         let assignment = UUID()
-        try await insertAssignment(assignment, request: request, unit: unit, reason: reason, kind: kind)
-        let claimDue = try await startTimer(
-            .claim,
+        let claimDue = try await insertAssignment(
+            assignment,
             request: request,
-            assignment: assignment,
-            category: kind == .summons ? "summons" : category,
-            tier: unit.tier
+            unit: unit,
+            reason: reason,
+            kind: kind,
+            claimCategory: kind == .summons ? "summons" : category
         )
         return RequestAssigned(
             requestId: request.description,

@@ -30,6 +30,31 @@ final class SLATimers: Sendable {
 
     private let cached = Mutex<OrgSLA?>(nil)
 
+    /// A deadline and its warning (at 80% of it).
+    struct Deadline: Sendable {
+        var due: Date
+        var warning: Date
+    }
+
+    /// When a `kind` deadline for `category` at `tier` starting now falls due, and its warning.
+    func deadlines(
+        _ kind: DeadlineKind,
+        category: String,
+        tier: Tier,
+        orgVersion: Int? = nil,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Deadline {
+        let org = try await sla(version: orgVersion, on: connection, logger: logger)
+        let durations = org.durations(for: category, at: tier)
+        let duration = kind == .claim ? durations.claim : durations.resolve
+        let now = Date()
+        return Deadline(
+            due: org.settings.deadline(after: now, duration, category: category),
+            warning: org.settings.deadline(after: now, duration * 0.8, category: category)
+        )
+    }
+
     /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's
     /// deadline, in one statement. `orgVersion`: the org's version if the caller has read it
     /// in this transaction (else it is read here). Returns the deadline.
@@ -44,12 +69,8 @@ final class SLATimers: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Date {
-        let org = try await sla(version: orgVersion, on: connection, logger: logger)
-        let durations = org.durations(for: category, at: tier)
-        let duration = kind == .claim ? durations.claim : durations.resolve
-        let now = Date()
-        let due = org.settings.deadline(after: now, duration, category: category)
-        let warn = org.settings.deadline(after: now, duration * 0.8, category: category)
+        let deadline = try await deadlines(kind, category: category, tier: tier, orgVersion: orgVersion, on: connection, logger: logger)
+        let (due, warn) = (deadline.due, deadline.warning)
         try await connection.query(
             """
             INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
