@@ -12,6 +12,7 @@ final class AssignmentWatch: Sendable {
         var arrivals: [String: ContinuousClock.Instant] = [:]
         var assignmentsByRequest: [String: Set<String>] = [:]
         var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var keyWaiters: [String: CheckedContinuation<Void, Never>] = [:]
     }
 
     private let state = Mutex(State())
@@ -58,8 +59,9 @@ final class AssignmentWatch: Sendable {
             if state.arrivals[assignment.description] == nil { state.arrivals[assignment.description] = now }
             state.assignmentsByRequest[assignment.requestId, default: []].insert(assignment.assignmentId)
             let count = state.arrivals.count
-            let ready = state.waiters.filter { $0.count <= count }.map(\.continuation)
+            var ready = state.waiters.filter { $0.count <= count }.map(\.continuation)
             state.waiters.removeAll { $0.count <= count }
+            if let waiter = state.keyWaiters.removeValue(forKey: assignment.description) { ready.append(waiter) }
             return ready
         }
         for continuation in ready { continuation.resume() }
@@ -68,6 +70,23 @@ final class AssignmentWatch: Sendable {
     /// When the assignment of the request described `key` arrived.
     func arrival(of key: String) -> ContinuousClock.Instant? {
         state.withLock { $0.arrivals[key] }
+    }
+
+    /// Waits until the assignment of the request described `key` arrived, or `timeout` passes.
+    func waitForArrival(of key: String, timeout: Duration) async {
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            state.withLock { $0.keyWaiters.removeValue(forKey: key) }?.resume()
+        }
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.arrivals[key] != nil { return true }
+                state.keyWaiters[key] = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        timer.cancel()
     }
 
     /// Requests that got more than one assignment.

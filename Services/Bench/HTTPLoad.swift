@@ -22,6 +22,8 @@ struct HTTPLoad: AsyncParsableCommand {
     @Option(help: "Grid the requests are for (its queue is consumed).") var grid = "hanjiaxu-1"
     @Flag(inversion: .prefixedNo, help: "Wait for each request's assignment (off: HTTP intake alone, routing stopped).")
     var assignments = true
+    @Flag(help: "Each client sends its next request only once the last one's assignment arrived (one request in the system a client).")
+    var awaitAssignment = false
 
     func run() async throws {
         var logger = Logger(label: "gridloop-bench")
@@ -34,7 +36,7 @@ struct HTTPLoad: AsyncParsableCommand {
         let load = LoadState()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(30))))
         let started = ContinuousClock.now
-        let (total, perSecond, gridId) = (requests, rate, grid)
+        let (total, perSecond, gridId, awaitEach) = (requests, rate, grid, awaitAssignment && assignments)
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<clients {
                 group.addTask {
@@ -70,6 +72,7 @@ struct HTTPLoad: AsyncParsableCommand {
                         }
                         let latency = ContinuousClock.now - sent
                         load.results.withLock { $0.append(LoadState.Result(key: key, sent: sent, latency: latency, ok: ok)) }
+                        if awaitEach, ok, let watch { await watch.waitForArrival(of: key, timeout: .seconds(30)) }
                     }
                 }
             }

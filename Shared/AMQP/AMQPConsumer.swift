@@ -181,7 +181,16 @@ package final class AMQPConsumer: Service, Sendable {
                 guard !messages.isEmpty else { break }
                 running += 1
                 group.addTask { [self] in
-                    let dispositions = await handle(messages)
+                    var dispositions = await handle(messages)
+                    if dispositions.count != messages.count {
+                        // A handler's mistake must not leave deliveries unsettled (the consumer would stall at its prefetch).
+                        logger.error(
+                            "batch handler answered for \(dispositions.count) of \(messages.count) deliveries; the rest go back to the queue"
+                        )
+                        dispositions =
+                            Array(dispositions.prefix(messages.count))
+                            + Array(repeating: .reject(requeue: true), count: max(messages.count - dispositions.count, 0))
+                    }
                     state.withLock { state in
                         for (message, disposition) in zip(messages, dispositions) {
                             state.settles.append(

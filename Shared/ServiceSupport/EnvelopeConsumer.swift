@@ -117,7 +117,7 @@ package final class EnvelopeConsumer: Service, Sendable {
         logger: Logger,
         transactional: TransactionalHandler
     ) {
-        let handling = EnvelopeHandling(
+        var handling = EnvelopeHandling(
             publisher: publisher,
             queue: queue,
             retry: retry,
@@ -125,6 +125,8 @@ package final class EnvelopeConsumer: Service, Sendable {
             logger: logger,
             handler: transactional.single
         )
+        handling.fallbackConcurrency = max(configuration.concurrency, 1)
+        let batches = handling
         self.consumer = AMQPConsumer(
             options: configuration.amqp,
             queue: queue,
@@ -133,7 +135,7 @@ package final class EnvelopeConsumer: Service, Sendable {
             concurrency: 1,
             maxBatch: configuration.prefetch,
             logger: logger,
-            batchHandler: { await handling.handle($0, together: transactional) }
+            batchHandler: { await batches.handle($0, together: transactional) }
         )
     }
 
@@ -157,6 +159,8 @@ private struct EnvelopeHandling: Sendable {
     let redact: (@Sendable ([UInt8]) -> [UInt8])?
     let logger: Logger
     let handler: EnvelopeConsumer.Handler
+    /// How many deliveries of a failed batch are handled alone at once.
+    var fallbackConcurrency = 1
     /// Longest a handler may take before it counts as failed (and is retried).
     let handlerDeadline = Duration.seconds(30)
     /// Pauses between attempts to publish a dead letter, and how long one handler keeps trying.
@@ -189,7 +193,20 @@ private struct EnvelopeHandling: Sendable {
                 "deliveries taken together failed; each again alone",
                 metadata: ["error": "\(String(reflecting: error))", "deliveries": "\(deliveries.count)"]
             )
-            for (index, _) in deliveries { dispositions[index] = await handle(messages[index]) }
+            // Alone, as many at once as a consumer runs handlers: one that keeps failing holds
+            // its own slot, not the others'.
+            await withTaskGroup(of: (Int, Disposition).self) { group in
+                var running = 0
+                for (index, _) in together {
+                    if running >= fallbackConcurrency, let (done, disposition) = await group.next() {
+                        dispositions[done] = disposition
+                        running -= 1
+                    }
+                    group.addTask { (index, await handle(messages[index])) }
+                    running += 1
+                }
+                for await (done, disposition) in group { dispositions[done] = disposition }
+            }
         }
         return dispositions.map { $0 ?? .reject(requeue: true) }
     }

@@ -35,22 +35,8 @@ struct IntakeStore: Sendable {
         logger: Logger,
         inTransaction: (@Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void)? = nil
     ) async throws -> SubmissionOutcome {
-        guard let inTransaction else {
-            return try await postgres.withConnection { connection in
-                try await connection.whileOpen("a submission") {
-                    try await submit(
-                        submission,
-                        idempotencyKey: idempotencyKey,
-                        correlationId: correlationId,
-                        reportedAt: reportedAt,
-                        on: connection,
-                        logger: logger
-                    )
-                }
-            }
-        }
-        return try await postgres.transaction(logger: logger) { [self] connection in
-            let outcome = try await submit(
+        let write: @Sendable (PostgresConnection) async throws -> SubmissionOutcome = { [self] connection in
+            try await submit(
                 submission,
                 idempotencyKey: idempotencyKey,
                 correlationId: correlationId,
@@ -58,6 +44,14 @@ struct IntakeStore: Sendable {
                 on: connection,
                 logger: logger
             )
+        }
+        guard let inTransaction else {
+            return try await postgres.withConnection { connection in
+                try await connection.whileOpen("a submission") { try await write(connection) }
+            }
+        }
+        return try await postgres.transaction(logger: logger) { connection in
+            let outcome = try await write(connection)
             try await inTransaction(connection, outcome)
             return outcome
         }
@@ -87,7 +81,8 @@ struct IntakeStore: Sendable {
     /// One statement storing a new submission as `id`: the request row (nothing if its
     /// idempotency key was used before; then the statement returns no row), its first trail
     /// link (no chain head to read: the trail of a new request is empty) and the
-    /// `request.received` event in the outbox.
+    /// `request.received` event in the outbox. Created at the clock's time: submissions stored
+    /// together in one transaction keep their order.
     private func submission(
         _ submission: Submission,
         id: RequestID,
@@ -122,14 +117,16 @@ struct IntakeStore: Sendable {
         let message = try OutgoingMessage(envelope: event, exchange: GridLoopExchange.events, routingKey: event.type)
         let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
         return """
-            WITH request AS (
+            WITH clock AS (SELECT clock_timestamp() AS at), request AS (
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
-                    reporter_name, reporter_phone, reporter_phone_hash, channel, submitted_by, state, version, latitude, longitude, reported_at)
-                VALUES (\(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
+                    reporter_name, reporter_phone, reporter_phone_hash, channel, submitted_by, state, version, latitude, longitude, reported_at,
+                    created_at, updated_at)
+                SELECT \(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
                     \(submission.location.householdId), \(submission.location.address), \(submission.reporter.name),
                     \(protector.seal(submission.reporter.phone)), \(protector.phoneHash(submission.reporter.phone)),
                     \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
-                    \(submission.location.latitude), \(submission.location.longitude), \(reportedAt))
+                    \(submission.location.latitude), \(submission.location.longitude), \(reportedAt), clock.at, clock.at
+                FROM clock
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
             ), trail AS (
                 INSERT INTO intake.trail (event_id, request_id, seq, version, event_type, state, unit, actor, detail, occurred_at, prev_hash, hash)

@@ -22,16 +22,20 @@ extension PostgresRoutingStore {
         owner: (assignment: UUID, claim: SLATimers.Deadline)?
     ) async throws -> PlacedRequest? {
         // With its owner assignment (written next, in this transaction) the owner columns are set
-        // here as the triggers would set them: assigned now, the claim deadline and its warning.
+        // here as the triggers would set them: assigned when created, the claim deadline and its
+        // warning. Created at the clock's time, not the transaction's start: requests placed
+        // together in one transaction keep their order (the oldest leads an incident, is the
+        // duplicate hint, comes first in the inbox).
         let rows = try await connection.query(
             """
             INSERT INTO routing.requests (id, state, unit, version, category, description, correlation_id, grid_id, street_id,
-                household_id, address, latitude, longitude, possible_duplicate_of,
+                household_id, address, latitude, longitude, possible_duplicate_of, created_at,
                 owner_assignment_id, owner_assigned_at, claim_due, claim_warning)
             SELECT \(id), \(lifecycle.state.rawValue), \(lifecycle.unit?.description), \(lifecycle.version), \(category), \(description),
                 \(correlationId), \(grid), (SELECT street_id FROM routing.grids WHERE id = \(grid)),
-                \(location.householdId), \(location.address), \(location.latitude), \(location.longitude), \(duplicate),
-                \(owner?.assignment), CASE WHEN \(owner?.assignment)::uuid IS NOT NULL THEN now() END, \(owner?.claim.due), \(owner?.claim.warning)
+                \(location.householdId), \(location.address), \(location.latitude), \(location.longitude), \(duplicate), clock.at,
+                \(owner?.assignment), CASE WHEN \(owner?.assignment)::uuid IS NOT NULL THEN clock.at END, \(owner?.claim.due), \(owner?.claim.warning)
+            FROM (SELECT clock_timestamp() AS at) AS clock
             ON CONFLICT (id) DO NOTHING RETURNING street_id
             """,
             logger: logger

@@ -109,13 +109,16 @@ struct PostgresRoutingStore: RoutingStore {
 
     /// The assignment and its claim timers in one statement: the triggers that keep the request's
     /// owner columns see both at once, so the request row is written once (not once a row).
+    /// Assigned at the time the request row already names for it (a new request's), else now.
     func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind, claim: SLATimers.Deadline) async throws
     {
         try await run(
             """
             WITH assignment AS (
-                INSERT INTO routing.assignments (id, request_id, unit, reason, kind)
-                VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue)) RETURNING id
+                INSERT INTO routing.assignments (id, request_id, unit, reason, kind, assigned_at)
+                VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue),
+                    coalesce((SELECT owner_assigned_at FROM routing.requests WHERE id = \(request) AND owner_assignment_id = \(id)), now()))
+                RETURNING id
             )
             INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
             SELECT t.id, \(request), assignment.id, t.kind, t.due_at FROM assignment,
