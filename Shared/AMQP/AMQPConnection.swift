@@ -268,11 +268,7 @@ final class AMQPConnection {
                 arena.bytes(binding.routingKey),
                 amqp_empty_table
             )
-            try check(
-                amqp_get_rpc_reply(state),
-                "bind '\(binding.queue)' to '\(binding.exchange)' with '\(binding.routingKey)'",
-                kind: .serverRefused
-            )
+            try check(amqp_get_rpc_reply(state), "bind \(binding)", kind: .serverRefused)
         }
         for binding in topology.unbindings {
             amqp_queue_unbind(
@@ -283,11 +279,7 @@ final class AMQPConnection {
                 arena.bytes(binding.routingKey),
                 amqp_empty_table
             )
-            try check(
-                amqp_get_rpc_reply(state),
-                "unbind '\(binding.queue)' from '\(binding.exchange)' with '\(binding.routingKey)'",
-                kind: .serverRefused
-            )
+            try check(amqp_get_rpc_reply(state), "remove the binding \(binding)", kind: .serverRefused)
         }
     }
 

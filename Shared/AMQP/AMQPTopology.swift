@@ -30,7 +30,7 @@ package struct AMQPTopology: Sendable, Equatable {
     }
 
     /// A binding of a queue to an exchange.
-    package struct Binding: Sendable, Equatable {
+    package struct Binding: Sendable, Equatable, CustomStringConvertible {
         package var queue: String
         package var exchange: String
         package var routingKey: String
@@ -39,6 +39,9 @@ package struct AMQPTopology: Sendable, Equatable {
             self.exchange = exchange
             self.routingKey = routingKey
         }
+
+        /// `'queue' to 'exchange' with 'key'`, as errors name it.
+        package var description: String { "'\(queue)' to '\(exchange)' with '\(routingKey)'" }
     }
 
     package var exchanges: [Exchange]

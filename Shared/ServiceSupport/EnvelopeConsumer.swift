@@ -173,7 +173,7 @@ private struct EnvelopeHandling: Sendable {
         var dispositions = [Disposition?](repeating: nil, count: messages.count)
         var deliveries: [(index: Int, delivery: Delivery)] = []
         for (index, message) in messages.enumerated() {
-            guard let delivery = delivery(of: message) else {
+            guard case .success(let delivery) = delivery(of: message) else {
                 dispositions[index] = await handle(message)  // not an envelope: dead-lettered with its reason
                 continue
             }
@@ -211,30 +211,36 @@ private struct EnvelopeHandling: Sendable {
         return dispositions.map { $0 ?? .reject(requeue: true) }
     }
 
-    /// The delivery with its envelope's header and a logger naming it; `nil` if it is no envelope.
-    private func delivery(of message: IncomingMessage) -> Delivery? {
-        var logger = self.logger
-        logger[metadataKey: "amqp.message_id"] = "\(message.messageId ?? "-")"
-        guard let header = try? WireJSON.decode(EnvelopeHeader.self, from: message.body) else { return nil }
-        logger[metadataKey: "message.type"] = "\(header.type)"
-        logger[metadataKey: "correlation.id"] = "\(header.correlationId)"
-        if let requestId = header.requestId { logger[metadataKey: "request.id"] = "\(requestId)" }
-        return Delivery(message: message, header: header, logger: logger)
-    }
-
-    func handle(_ message: IncomingMessage) async -> Disposition {
+    /// The delivery with its envelope's header and a logger naming it, or why it is no envelope
+    /// (with a logger naming the message).
+    private func delivery(of message: IncomingMessage) -> Result<Delivery, NotAnEnvelope> {
         var logger = self.logger
         logger[metadataKey: "amqp.message_id"] = "\(message.messageId ?? "-")"
         let header: EnvelopeHeader
         do {
             header = try WireJSON.decode(EnvelopeHeader.self, from: message.body)
         } catch {
-            return await deadLetter(message, reason: "not a GridLoop envelope: \(error)", reply: nil, logger: logger)
+            return .failure(NotAnEnvelope(reason: "not a GridLoop envelope: \(error)", logger: logger))
         }
         logger[metadataKey: "message.type"] = "\(header.type)"
         logger[metadataKey: "correlation.id"] = "\(header.correlationId)"
         if let requestId = header.requestId { logger[metadataKey: "request.id"] = "\(requestId)" }
-        let delivery = Delivery(message: message, header: header, logger: logger)
+        return .success(Delivery(message: message, header: header, logger: logger))
+    }
+
+    /// Why a message is no GridLoop envelope.
+    struct NotAnEnvelope: Error {
+        var reason: String
+        var logger: Logger
+    }
+
+    func handle(_ message: IncomingMessage) async -> Disposition {
+        let delivery: Delivery
+        switch self.delivery(of: message) {
+        case .success(let envelope): delivery = envelope
+        case .failure(let refused): return await deadLetter(message, reason: refused.reason, reply: nil, logger: refused.logger)
+        }
+        let (header, logger) = (delivery.header, delivery.logger)
         var attempt = 0
         while true {
             do {
