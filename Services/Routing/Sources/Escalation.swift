@@ -46,6 +46,11 @@ package enum EscalationRules {
             )
         }
     }
+
+    /// The new assignment's reason: who escalated it from where, and why.
+    package static func assignmentReason(from unit: UnitRef, staff: String, reason: String) -> String {
+        "escalated from \(unit) by \(staff): \(reason)"
+    }
 }
 
 extension RoutingStore {
@@ -74,7 +79,7 @@ extension RoutingStore {
             assignment: assignment,
             staff: staff,
             reason: reason,
-            assignmentReason: "escalated from \(unit) by \(staff): \(reason)",
+            assignmentReason: EscalationRules.assignmentReason(from: unit, staff: staff, reason: reason),
             correlationId: correlationId
         )
     }
@@ -107,24 +112,52 @@ extension RoutingStore {
             category: request.category,
             description: request.description
         )
-        let event = MessageEnvelope(
-            type: type,
-            requestId: request.id.description,
+        let event = Self.movedEvent(
+            type,
+            request: request.id,
+            version: lifecycle.version,
+            from: from,
+            to: next,
+            staff: staff,
+            reason: reason,
             correlationId: correlationId,
-            requestVersion: lifecycle.version,
+            contacted: contacted
+        )
+        try await emit(event: event)
+        try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version)
+        return lifecycle
+    }
+}
+
+extension RoutingStore {
+    /// The `type` event (`request.escalated`, `…returned`, `…reopened`) of a request now at
+    /// `version`, moved from `from` to the new assignment `next`.
+    static func movedEvent(
+        _ type: String,
+        request: RequestID,
+        version: Int,
+        from: UnitRef,
+        to next: RequestAssigned,
+        staff: String,
+        reason: String,
+        correlationId: String,
+        contacted: Bool? = nil
+    ) -> MessageEnvelope<RequestMoved> {
+        MessageEnvelope(
+            type: type,
+            requestId: request.description,
+            correlationId: correlationId,
+            requestVersion: version,
             payload: RequestMoved(
-                requestId: request.id.description,
+                requestId: request.description,
                 assignmentId: next.assignmentId,
                 from: from,
-                to: target,
+                to: next.unit,
                 staff: staff,
                 reason: reason,
                 contacted: contacted
             )
         )
-        try await emit(event: event)
-        try await sendAssignment(next, causedBy: event.messageId, correlationId: correlationId, version: lifecycle.version)
-        return lifecycle
     }
 }
 

@@ -22,27 +22,36 @@ struct PostgresRoutingStore: RoutingStore {
     // MARK: Requests
 
     func lockRequest(_ id: RequestID) async throws -> RequestRecord? {
-        let rows = try await run(
-            """
-            SELECT state, unit, claimed_by, version, category, description, street_id, reopen_count, correlation_id, grid_id
-            FROM routing.requests WHERE id = \(id) FOR UPDATE
-            """
-        )
-        guard let row = rows.first else { return nil }
-        let (stateText, unitText, claimedBy, version, category, description, streetId, reopenCount, correlationId, gridId) = try row.decode(
-            (String, String?, String?, Int, String, String, String?, Int, String, String?).self
-        )
+        let rows = try await run("SELECT \(unescaped: Self.requestColumns) FROM routing.requests r WHERE r.id = \(id) FOR UPDATE")
+        return try rows.first.map { try Self.requestRecord(id, from: $0.makeRandomAccess(), at: 0) }
+    }
+
+    /// The columns of `routing.requests r` a ``RequestRecord`` is made of, in the order
+    /// ``requestRecord(_:from:at:)`` reads them.
+    static let requestColumns =
+        "r.state, r.unit, r.claimed_by, r.version, r.category, r.description, r.street_id, r.reopen_count, r.correlation_id, r.grid_id"
+
+    /// The request `id` from a row holding ``requestColumns`` from column `first` on; refused
+    /// (`conflict`) when its state is one this code does not know.
+    static func requestRecord(_ id: RequestID, from row: PostgresRandomAccessRow, at first: Int) throws -> RequestRecord {
+        let stateText = try row[first].decode(String.self)
         guard let state = RequestState(rawValue: stateText) else { throw CommandRefused(.conflict, "request is in unknown state \(stateText)") }
-        let lifecycle = RequestLifecycle(state: state, unit: unitText.flatMap { try? UnitRef(parsing: $0) }, claimedBy: claimedBy, version: version)
+        let unit = try row[first + 1].decode(String?.self).flatMap { try? UnitRef(parsing: $0) }
+        let lifecycle = RequestLifecycle(
+            state: state,
+            unit: unit,
+            claimedBy: try row[first + 2].decode(String?.self),
+            version: try row[first + 3].decode(Int.self)
+        )
         return RequestRecord(
             id: id,
             lifecycle: lifecycle,
-            category: category,
-            description: description,
-            gridId: gridId,
-            streetId: streetId,
-            reopenCount: reopenCount,
-            correlationId: correlationId
+            category: try row[first + 4].decode(String.self),
+            description: try row[first + 5].decode(String.self),
+            gridId: try row[first + 9].decode(String?.self),
+            streetId: try row[first + 6].decode(String?.self),
+            reopenCount: try row[first + 7].decode(Int.self),
+            correlationId: try row[first + 8].decode(String.self)
         )
     }
 
@@ -112,17 +121,38 @@ struct PostgresRoutingStore: RoutingStore {
     /// Assigned at the time the request row already names for it (a new request's), else now.
     func insertAssignment(_ id: UUID, request: RequestID, unit: UnitRef, reason: String, kind: AssignmentKind, claim: SLATimers.Deadline) async throws
     {
+        try await insertAssignments([NewAssignment(id: id, request: request, unit: unit, reason: reason, kind: kind, claim: claim)])
+    }
+
+    /// An assignment to write with its claim deadline (``insertAssignments(_:)``).
+    struct NewAssignment {
+        var id: UUID
+        var request: RequestID
+        var unit: UnitRef
+        var reason: String
+        var kind: AssignmentKind
+        var claim: SLATimers.Deadline
+    }
+
+    /// ``insertAssignment(_:request:unit:reason:kind:claim:)`` for many at once, in one statement.
+    func insertAssignments(_ new: [NewAssignment]) async throws {
+        guard !new.isEmpty else { return }
         try await run(
             """
-            WITH assignment AS (
+            WITH u AS (
+                SELECT * FROM unnest(\(new.map(\.id)), \(new.map(\.request.uuid)), \(new.map(\.unit.description)), \(new.map(\.reason)),
+                    \(new.map(\.kind.rawValue)), \(new.map(\.claim.due)), \(new.map(\.claim.warning))) AS u(id, request_id, unit, reason, kind, due, warning)
+            ), assignment AS (
                 INSERT INTO routing.assignments (id, request_id, unit, reason, kind, assigned_at)
-                VALUES (\(id), \(request), \(unit.description), \(reason), \(kind.rawValue),
-                    coalesce((SELECT owner_assigned_at FROM routing.requests WHERE id = \(request) AND owner_assignment_id = \(id)), now()))
+                SELECT u.id, u.request_id, u.unit, u.reason, u.kind,
+                    coalesce((SELECT r.owner_assigned_at FROM routing.requests r WHERE r.id = u.request_id AND r.owner_assignment_id = u.id), now())
+                FROM u
                 RETURNING id
             )
             INSERT INTO routing.timers (id, request_id, assignment_id, kind, due_at)
-            SELECT t.id, \(request), assignment.id, t.kind, t.due_at FROM assignment,
-                (VALUES (\(UUID()), \(DeadlineKind.claim.rawValue), \(claim.due)), (\(UUID()), \(DeadlineKind.claim.warning), \(claim.warning))) AS t(id, kind, due_at)
+            SELECT gen_random_uuid(), u.request_id, u.id, k.kind, CASE WHEN k.warning THEN u.warning ELSE u.due END
+            FROM assignment JOIN u ON u.id = assignment.id
+                CROSS JOIN (VALUES (\(DeadlineKind.claim.rawValue), false), (\(DeadlineKind.claim.warning), true)) AS k(kind, warning)
             """
         )
     }
@@ -155,7 +185,7 @@ struct PostgresRoutingStore: RoutingStore {
     }
 
     func cancelTimers(assignment: UUID) async throws {
-        try await workflow.timers.cancel(assignment: assignment, on: connection, logger: logger)
+        try await workflow.timers.cancel(assignments: [assignment], on: connection, logger: logger)
     }
 
     // MARK: Summonses

@@ -43,7 +43,7 @@ package enum RoutingApp: GridLoopServiceApp {
                     workflow: workflow,
                     interval: .milliseconds(reader.int(forKey: "routing.sla.sweep.interval.ms", default: 1000)),
                     workers: reader.int(forKey: "routing.sla.sweep.workers", default: 4),
-                    batch: reader.int(forKey: "routing.sla.sweep.batch", default: 32),
+                    batch: reader.int(forKey: "routing.sla.sweep.batch", default: 256),
                     logger: runtime.logger
                 ),
             ] + communityServices,

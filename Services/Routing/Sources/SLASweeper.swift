@@ -24,7 +24,7 @@ struct SLASweeper: Service {
     let logger: Logger
     private let fired = Counter(label: "gridloop_sla_timers_fired_total")
 
-    init(workflow: Workflow, interval: Duration, workers: Int = 4, batch: Int = 32, logger: Logger) {
+    init(workflow: Workflow, interval: Duration, workers: Int = 4, batch: Int = 256, logger: Logger) {
         self.workflow = workflow
         self.interval = interval
         self.workers = max(1, workers)
@@ -65,27 +65,23 @@ extension Workflow {
     /// (0 when none is due).
     func fireDueTimers(limit: Int, logger: Logger) async throws -> Int {
         let count = try await postgres.transaction(logger: logger) { [self] connection -> Int in
-            let due = try await connection.query(
-                """
-                SELECT t.id, t.request_id, t.assignment_id, t.kind, t.due_at
-                FROM routing.timers t JOIN routing.requests r ON r.id = t.request_id
-                WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.due_at <= now()
-                ORDER BY t.due_at LIMIT \(limit) FOR UPDATE OF t, r SKIP LOCKED
-                """,
-                logger: logger
-            ).collect()
+            var store = store(on: connection, logger: logger)
+            let due = try await store.takeDueTimers(limit: limit)
             guard !due.isEmpty else { return 0 }
             // Read once for the batch: the escalations' new deadlines take the SLA from memory.
-            let orgVersion = try await timers.sla(version: nil, on: connection, logger: logger).version
-            for row in due {
-                let (timer, requestId, assignment, kind, dueAt) = try row.decode((UUID, RequestID, UUID, String, Date).self)
+            let org = try await timers.sla(version: nil, on: connection, logger: logger)
+            store.orgVersion = org.version
+            let (together, alone) = SLARules.plan(due)
+            try await store.escalate(together, org: org, staff: "sla")
+            if !together.isEmpty { logger.info("SLA escalations", metadata: ["count": "\(together.count)"]) }
+            for timer in alone {
                 try await fire(
-                    timer: timer,
-                    requestId: requestId,
-                    assignment: assignment,
-                    kind: kind,
-                    dueAt: dueAt,
-                    orgVersion: orgVersion,
+                    timer: timer.timer,
+                    requestId: timer.requestId,
+                    assignment: timer.assignment,
+                    kind: timer.kind,
+                    dueAt: timer.dueAt,
+                    orgVersion: org.version,
                     on: connection,
                     logger: logger
                 )
@@ -155,7 +151,7 @@ extension Workflow {
             )
             return
         }
-        let reason = kind == DeadlineKind.claim.rawValue ? "not claimed by \(unit) in time" : "not resolved by \(unit) in time"
+        let reason = SLARules.overdueReason(kind: kind, unit: unit)
         if unit.tier < .district {
             do {
                 _ = try await store.escalate(request, assignment: assignment, staff: "sla", reason: reason, correlationId: correlationId)

@@ -26,6 +26,16 @@ final class SLATimers: Sendable {
             SLAPolicy.lookupKeys(category: category, tier: tier).lazy.compactMap { policies[$0] }.first
                 ?? SLAPolicy().durations(for: category, at: tier)
         }
+
+        /// When a `kind` deadline for `category` at `tier` starting at `start` falls due, and its warning.
+        func deadlines(_ kind: DeadlineKind, category: String, tier: Tier, after start: Date) -> Deadline {
+            let durations = durations(for: category, at: tier)
+            let duration = kind == .claim ? durations.claim : durations.resolve
+            return Deadline(
+                due: settings.deadline(after: start, duration, category: category),
+                warning: settings.deadline(after: start, duration * 0.8, category: category)
+            )
+        }
     }
 
     private let cached = Mutex<OrgSLA?>(nil)
@@ -45,14 +55,7 @@ final class SLATimers: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Deadline {
-        let org = try await sla(version: orgVersion, on: connection, logger: logger)
-        let durations = org.durations(for: category, at: tier)
-        let duration = kind == .claim ? durations.claim : durations.resolve
-        let now = Date()
-        return Deadline(
-            due: org.settings.deadline(after: now, duration, category: category),
-            warning: org.settings.deadline(after: now, duration * 0.8, category: category)
-        )
+        try await sla(version: orgVersion, on: connection, logger: logger).deadlines(kind, category: category, tier: tier, after: Date())
     }
 
     /// Starts a `kind` timer for `assignment` (and its 80% warning), due after the category's
@@ -81,10 +84,10 @@ final class SLATimers: Sendable {
         return due
     }
 
-    /// Cancels the live timers of `assignment`.
-    func cancel(assignment: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+    /// Cancels the live timers of `assignments`.
+    func cancel(assignments: [UUID], on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
-            "UPDATE routing.timers SET cancelled_at = now() WHERE assignment_id = \(assignment) AND fired_at IS NULL AND cancelled_at IS NULL",
+            "UPDATE routing.timers SET cancelled_at = now() WHERE assignment_id = ANY(\(assignments)) AND fired_at IS NULL AND cancelled_at IS NULL",
             logger: logger
         )
     }
