@@ -47,8 +47,9 @@ let package = Package(
             providers: [.apt(["librabbitmq-dev"])]
         ),
         /// libqrencode (Debian `libqrencode-dev`), seen only by `WebService` (the door plates' QR codes).
-        /// libgd (Debian `libgd-dev`): evidence photos decoded and re-encoded, seen only by `GridLoopPhotos`.
-        .systemLibrary(name: "CGD", path: "Shared/CGD", pkgConfig: "gdlib", providers: [.apt(["libgd-dev"])]),
+        /// libgd (Debian `libgd-dev`): evidence photos decoded and re-encoded, seen only by `GridLoopPhotos`;
+        /// its header only: the library is loaded on the first photo (`Shared/Photos/LibGD.swift`).
+        .systemLibrary(name: "CGD", path: "Shared/CGD", providers: [.apt(["libgd-dev"])]),
         /// Evidence photos: checked by content, turned upright, scaled, re-encoded without metadata.
         .target(name: "GridLoopPhotos", dependencies: ["CGD"], path: "Shared/Photos", swiftSettings: swiftSettings),
         .systemLibrary(

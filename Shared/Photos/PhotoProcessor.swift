@@ -27,6 +27,8 @@ package enum PhotoProcessor {
 
     package struct Refused: Error, CustomStringConvertible, Equatable {
         package var description: String
+        /// The server cannot process photos (libgd missing): not the photo's fault.
+        package var unavailable = false
     }
 
     /// What the bytes are, by their content.
@@ -108,21 +110,22 @@ package enum PhotoProcessor {
             throw Refused(description: "the \(kind.rawValue) header is damaged")
         }
         guard size.width * size.height <= maxPixels else { throw Refused(description: "the photo has more than 50 megapixels") }
+        let gd = try LibGD.shared.get()
         var data = bytes
         let decoded: gdImagePtr? = data.withUnsafeMutableBytes { raw in
             kind == .jpeg
-                ? gdImageCreateFromJpegPtrEx(Int32(raw.count), raw.baseAddress, 1)
-                : gdImageCreateFromPngPtr(Int32(raw.count), raw.baseAddress)
+                ? gd.createFromJpegPtrEx(Int32(raw.count), raw.baseAddress, 1)
+                : gd.createFromPngPtr(Int32(raw.count), raw.baseAddress)
         }
         guard let decoded else { throw Refused(description: "the \(kind.rawValue) cannot be decoded") }
-        defer { gdImageDestroy(decoded) }
+        defer { gd.destroy(decoded) }
         // A flat, white-backed truecolor copy (PNG transparency over white).
         let width = Int(decoded.pointee.sx)
         let height = Int(decoded.pointee.sy)
-        guard let flat = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw Refused(description: "out of memory") }
-        defer { gdImageDestroy(flat) }
-        gdImageFilledRectangle(flat, 0, 0, Int32(width - 1), Int32(height - 1), 0xFFFFFF)
-        gdImageCopy(flat, decoded, 0, 0, 0, 0, Int32(width), Int32(height))
+        guard let flat = gd.createTrueColor(Int32(width), Int32(height)) else { throw Refused(description: "out of memory") }
+        defer { gd.destroy(flat) }
+        gd.filledRectangle(flat, 0, 0, Int32(width - 1), Int32(height - 1), 0xFFFFFF)
+        gd.copy(flat, decoded, 0, 0, 0, 0, Int32(width), Int32(height))
         var upright = flat
         var rotated: gdImagePtr?
         let angle: Float? =
@@ -132,18 +135,18 @@ package enum PhotoProcessor {
             case 8: 90
             default: nil
             }
-        if let angle, let turned = gdImageRotateInterpolated(flat, angle, 0xFFFFFF) {
+        if let angle, let turned = gd.rotateInterpolated(flat, angle, 0xFFFFFF) {
             rotated = turned
             upright = turned
         }
-        defer { if let rotated { gdImageDestroy(rotated) } }
-        let full = try encode(upright, edge: maxEdge, quality: 85)
-        let thumbnail = try encode(upright, edge: thumbnailEdge, quality: 75)
+        defer { if let rotated { gd.destroy(rotated) } }
+        let full = try encode(upright, edge: maxEdge, quality: 85, with: gd)
+        let thumbnail = try encode(upright, edge: thumbnailEdge, quality: 75, with: gd)
         return Processed(jpeg: full.bytes, thumbnail: thumbnail.bytes, width: full.width, height: full.height, source: kind)
     }
 
     /// `image` scaled down to fit `edge` (never up), as JPEG.
-    static func encode(_ image: gdImagePtr, edge: Int, quality: Int32) throws(Refused) -> (bytes: [UInt8], width: Int, height: Int) {
+    static func encode(_ image: gdImagePtr, edge: Int, quality: Int32, with gd: LibGD) throws(Refused) -> (bytes: [UInt8], width: Int, height: Int) {
         let width = Int(image.pointee.sx)
         let height = Int(image.pointee.sy)
         let scale = min(1.0, Double(edge) / Double(max(width, height)))
@@ -152,15 +155,15 @@ package enum PhotoProcessor {
         if scale < 1 {
             let w = max(1, Int((Double(width) * scale).rounded()))
             let h = max(1, Int((Double(height) * scale).rounded()))
-            gdImageSetInterpolationMethod(image, GD_BILINEAR_FIXED)
-            guard let smaller = gdImageScale(image, UInt32(w), UInt32(h)) else { throw Refused(description: "the photo cannot be scaled") }
+            gd.setInterpolationMethod(image, GD_BILINEAR_FIXED)
+            guard let smaller = gd.scale(image, UInt32(w), UInt32(h)) else { throw Refused(description: "the photo cannot be scaled") }
             scaled = smaller
             target = smaller
         }
-        defer { if let scaled { gdImageDestroy(scaled) } }
+        defer { if let scaled { gd.destroy(scaled) } }
         var size: Int32 = 0
-        guard let pointer = gdImageJpegPtr(target, &size, quality), size > 0 else { throw Refused(description: "the photo cannot be encoded") }
-        defer { gdFree(pointer) }
+        guard let pointer = gd.jpegPtr(target, &size, quality), size > 0 else { throw Refused(description: "the photo cannot be encoded") }
+        defer { gd.free(pointer) }
         let bytes = Array(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
         return (bytes, Int(target.pointee.sx), Int(target.pointee.sy))
     }

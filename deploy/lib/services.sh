@@ -8,12 +8,20 @@
 # (RABBITMQ_PORT, POSTGRES_PORT, MAIL_PORT, the five *_HTTP_PORT), SERVICES_DB, log, die, and the
 # secrets (secrets.sh) read before service_env.
 
-bin_dir() { swift build -c "$BUILD_CONFIGURATION" --show-bin-path 2>/dev/null; }
+# A release build links as deploy/Dockerfile does for the images: the Swift runtime and
+# Foundation linked in statically, by lld with packed relative relocations (RELR) and only the
+# symbols the dynamic linker needs exported. An idle service then maps about 10 MB less of
+# shared libraries, relocation tables and symbol tables (docs/design/throughput.md).
+# deploy/Dockerfile has the same (its RELEASE_BUILD_FLAGS argument).
+RELEASE_BUILD_FLAGS=(--static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic)
+build_flags() { [ "$BUILD_CONFIGURATION" = release ] && printf '%s\n' "${RELEASE_BUILD_FLAGS[@]}"; return 0; }
+
+bin_dir() { swift build -c "$BUILD_CONFIGURATION" $(build_flags) --show-bin-path 2>/dev/null; }
 
 build() {
   log "building ($BUILD_CONFIGURATION); the first build takes several minutes"
-  ( cd "$ROOT" && swift build -c "$BUILD_CONFIGURATION" 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -20 ) || true
-  ( cd "$ROOT" && swift build -c "$BUILD_CONFIGURATION" >/dev/null ) || die "build failed: run 'swift build' to see why"
+  ( cd "$ROOT" && swift build -c "$BUILD_CONFIGURATION" $(build_flags) 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -20 ) || true
+  ( cd "$ROOT" && swift build -c "$BUILD_CONFIGURATION" $(build_flags) >/dev/null ) || die "build failed: run 'swift build' to see why"
 }
 
 # The services' environment, KEY=VALUE a line: deploy/services.env with its values expanded

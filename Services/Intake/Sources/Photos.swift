@@ -65,6 +65,10 @@ struct PhotosController: Sendable {
         }
         let processed: PhotoProcessor.Processed
         do { processed = try PhotoProcessor.process(Array(body.readableBytesView)) } catch {
+            guard !error.unavailable else {
+                context.logger.error("photo not processed", metadata: ["error": "\(error.description)"])
+                throw Problem(status: .serviceUnavailable, code: "photos_unavailable", title: "Photos cannot be added now", detail: error.description)
+            }
             throw Problem(status: .unsupportedMediaType, code: "invalid_photo", title: "Not a usable photo", detail: error.description)
         }
         let added: PhotoRef
