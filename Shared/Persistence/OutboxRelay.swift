@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Publishes a schema's outbox with confirms and marks each row published only after its
 /// confirm. Rows are locked with `FOR UPDATE SKIP LOCKED`, so several replicas share the work
@@ -44,6 +45,8 @@ package final class OutboxRelay: Service, Sendable {
     private let maxAttempts: Int
     private let logger: Logger
     private let signal = AsyncWakeup()
+    /// Rows handed off and not yet taken, and whether a writer asked for a poll.
+    private let inbound = Mutex(Inbound())
     private let relayed: Counter
     private let parked: Counter
 
@@ -76,9 +79,31 @@ package final class OutboxRelay: Service, Sendable {
         self.parked = Counter(label: "gridloop_outbox_parked_total", dimensions: [("schema", schema)])
     }
 
-    /// Asks the relay to look at the outbox now (call after committing outbox rows).
+    private struct Inbound {
+        var rows: [HandedOffRow] = []
+        var pollWanted = false
+    }
+
+    /// Asks the relay to look at the outbox now (call after committing outbox rows written
+    /// outside ``OutboxHandoff/collecting(_:)``).
     package func wake() {
+        inbound.withLock { $0.pollWanted = true }
         signal.wake()
+    }
+
+    /// Publishes rows just committed (collected by ``OutboxHandoff/collecting(_:)``) without
+    /// looking for them in the outbox; the outbox still has them until their confirm.
+    package func handoff(_ rows: [HandedOffRow]) {
+        guard !rows.isEmpty else { return }
+        inbound.withLock { $0.rows.append(contentsOf: rows) }
+        signal.wake()
+    }
+
+    /// Runs `write` and hands the outbox rows its transactions committed to this relay.
+    package func handingOff<T>(_ write: () async throws -> T) async throws -> T {
+        let (value, rows) = try await OutboxHandoff.collecting(write)
+        handoff(rows)
+        return value
     }
 
     package func run() async throws {
@@ -86,8 +111,24 @@ package final class OutboxRelay: Service, Sendable {
         var lastLogged: ContinuousClock.Instant?
         let retry = RetryPolicy(initialDelay: .milliseconds(200), maximumDelay: .seconds(5))
         await withGracefulShutdownHandler {
+            var nextPoll = ContinuousClock.now
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                let (handed, pollWanted) = inbound.withLock { inbound in
+                    defer { inbound = Inbound() }
+                    return (inbound.rows, inbound.pollWanted)
+                }
                 do {
+                    // Handed-off rows first, as they come: published and marked without a
+                    // transaction to find them. A failure leaves them to the poll once due.
+                    for start in stride(from: 0, to: handed.count, by: batchSize) {
+                        let rows = Array(handed[start..<min(start + batchSize, handed.count)])
+                        try await withDeadline(.seconds(45), "outbox handoff") { try await self.publish(handedOff: rows) }
+                    }
+                    guard pollWanted || failures > 0 || ContinuousClock.now >= nextPoll else {
+                        await signal.wait(upTo: nextPoll - ContinuousClock.now)
+                        continue
+                    }
+                    nextPoll = ContinuousClock.now + pollInterval
                     let batch = try await withDeadline(.seconds(45), "outbox relay batch") { try await self.relayBatch() }
                     // The loop slows down only while the broker itself fails: nothing of the
                     // batch was confirmed and the connection, not the broker's answer, failed
@@ -156,100 +197,123 @@ package final class OutboxRelay: Service, Sendable {
                             correlationId: correlationId,
                             replyTo: replyTo,
                             headers: headerMap,
-                            // The default exchange carries only replies, whose client may have gone:
-                            // an absent client must not keep a reply in the outbox for ever.
-                            mandatory: exchange != ""
+                            mandatory: Self.mandatory(exchange: exchange)
                         )
                     )
                 )
             }
-            var batch = OutboxBatch()
-            batch.taken = taken.count
-            guard !taken.isEmpty else { return batch }
+            guard !taken.isEmpty else { return OutboxBatch() }
             // Rows never refused come first in `taken`, retries after them: published in id
             // order, a retry still goes before the newer rows of the same batch.
             taken.sort { $0.id < $1.id }
-            let outcomes = await publisher.publish(taken.map { $0.message })
-            var confirmed: [Int64] = []
-            var refusedIds: [Int64] = []
-            var refusedReasons: [String] = []
-            var refusedDelays: [Double] = []
-            var unsentIds: [Int64] = []
-            var unsentReasons: [String] = []
-            for (row, outcome) in zip(taken, outcomes) {
-                switch outcome {
-                case .confirmed:
-                    confirmed.append(row.id)
-                case .failed(let reason) where outcome.isRefusal:
-                    refusedIds.append(row.id)
-                    refusedReasons.append(reason)
-                    refusedDelays.append(Self.seconds(backoff.delay(afterAttempt: row.attempts + 1) ?? backoff.maximumDelay))
-                case .failed(let reason):
-                    unsentIds.append(row.id)
-                    unsentReasons.append(reason)
-                }
+            return try await publish(taken, on: connection)
+        }
+    }
+
+    /// Publishes rows handed off after their commit and records what became of them.
+    package func publish(handedOff rows: [HandedOffRow]) async throws {
+        let taken = rows.map { row in
+            var message = row.message
+            message.mandatory = Self.mandatory(exchange: message.exchange)
+            return Row(id: row.id, attempts: 0, message: message)
+        }
+        try await client.withConnection { connection in
+            _ = try await connection.whileOpen("an outbox handoff") { try await self.publish(taken, on: connection) }
+        }
+    }
+
+    /// Publishes `taken` in this order and records on `connection` what became of each row:
+    /// published, refused (its backoff, or parked), or unsent (due at once, for the next poll).
+    private func publish(_ taken: [Row], on connection: PostgresConnection) async throws -> OutboxBatch {
+        var batch = OutboxBatch()
+        batch.taken = taken.count
+        guard !taken.isEmpty else { return batch }
+        let outcomes = await publisher.publish(taken.map { $0.message })
+        var confirmed: [Int64] = []
+        var refusedIds: [Int64] = []
+        var refusedReasons: [String] = []
+        var refusedDelays: [Double] = []
+        var unsentIds: [Int64] = []
+        var unsentReasons: [String] = []
+        for (row, outcome) in zip(taken, outcomes) {
+            switch outcome {
+            case .confirmed:
+                confirmed.append(row.id)
+            case .failed(let reason) where outcome.isRefusal:
+                refusedIds.append(row.id)
+                refusedReasons.append(reason)
+                refusedDelays.append(Self.seconds(backoff.delay(afterAttempt: row.attempts + 1) ?? backoff.maximumDelay))
+            case .failed(let reason):
+                unsentIds.append(row.id)
+                unsentReasons.append(reason)
             }
-            if !confirmed.isEmpty {
-                try await connection.query(
-                    "UPDATE \(unescaped: schema).outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(\(confirmed))",
-                    logger: logger
-                )
-                relayed.increment(by: confirmed.count)
-            }
-            if !refusedIds.isEmpty {
-                // One more attempt, the row's own backoff, and parked once its attempts are used up.
-                let updated = try await connection.query(
-                    """
-                    UPDATE \(unescaped: schema).outbox AS o
-                    SET attempts = o.attempts + 1, last_error = f.reason, next_attempt_at = now() + make_interval(secs => f.delay),
-                        parked_at = CASE WHEN o.attempts + 1 >= \(maxAttempts) THEN now() END
-                    FROM unnest(\(refusedIds)::bigint[], \(refusedReasons)::text[], \(refusedDelays)::float8[]) AS f(id, reason, delay)
-                    WHERE o.id = f.id
-                    RETURNING o.id, o.message_id, o.message_type, o.exchange, o.routing_key, o.attempts, o.last_error, o.parked_at IS NOT NULL
-                    """,
-                    logger: logger
-                )
-                for try await (id, messageId, type, exchange, routingKey, attempts, lastError, isParked)
-                    in updated.decode((Int64, String, String, String, String, Int, String, Bool).self)
-                {
-                    guard isParked else { continue }
-                    batch.parked += 1
-                    logger.error(
-                        "outbox row parked: the broker refused it every time; list with `gridloop outbox parked`, replay with `gridloop outbox replay`",
-                        metadata: [
-                            "outbox.id": "\(id)", "outbox.message_id": "\(messageId)", "outbox.type": "\(type)", "outbox.exchange": "\(exchange)",
-                            "outbox.routing_key": "\(routingKey)", "outbox.attempts": "\(attempts)", "outbox.error": "\(lastError)",
-                        ]
-                    )
-                }
-                if batch.parked > 0 { parked.increment(by: batch.parked) }
-            }
-            if !unsentIds.isEmpty {
-                // Why it is still waiting, for operators; no attempt counted, no backoff.
-                try await connection.query(
-                    """
-                    UPDATE \(unescaped: schema).outbox AS o SET last_error = f.reason
-                    FROM unnest(\(unsentIds)::bigint[], \(unsentReasons)::text[]) AS f(id, reason)
-                    WHERE o.id = f.id
-                    """,
-                    logger: logger
-                )
-            }
-            batch.confirmed = confirmed.count
-            batch.refused = refusedIds.count
-            batch.unsent = unsentIds.count
-            if batch.refused > batch.parked || batch.unsent > 0 {
-                logger.warning(
-                    "outbox rows not confirmed; will retry",
+        }
+        if !confirmed.isEmpty {
+            try await connection.query(
+                "UPDATE \(unescaped: schema).outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(\(confirmed))",
+                logger: logger
+            )
+            relayed.increment(by: confirmed.count)
+        }
+        if !refusedIds.isEmpty {
+            // One more attempt, the row's own backoff, and parked once its attempts are used up.
+            let updated = try await connection.query(
+                """
+                UPDATE \(unescaped: schema).outbox AS o
+                SET attempts = o.attempts + 1, last_error = f.reason, next_attempt_at = now() + make_interval(secs => f.delay),
+                    parked_at = CASE WHEN o.attempts + 1 >= \(maxAttempts) THEN now() END
+                FROM unnest(\(refusedIds)::bigint[], \(refusedReasons)::text[], \(refusedDelays)::float8[]) AS f(id, reason, delay)
+                WHERE o.id = f.id
+                RETURNING o.id, o.message_id, o.message_type, o.exchange, o.routing_key, o.attempts, o.last_error, o.parked_at IS NOT NULL
+                """,
+                logger: logger
+            )
+            for try await (id, messageId, type, exchange, routingKey, attempts, lastError, isParked)
+                in updated.decode((Int64, String, String, String, String, Int, String, Bool).self)
+            {
+                guard isParked else { continue }
+                batch.parked += 1
+                logger.error(
+                    "outbox row parked: the broker refused it every time; list with `gridloop outbox parked`, replay with `gridloop outbox replay`",
                     metadata: [
-                        "outbox.refused": "\(batch.refused - batch.parked)", "outbox.unsent": "\(batch.unsent)",
-                        "outbox.error": "\(refusedReasons.first ?? unsentReasons.first ?? "")",
+                        "outbox.id": "\(id)", "outbox.message_id": "\(messageId)", "outbox.type": "\(type)", "outbox.exchange": "\(exchange)",
+                        "outbox.routing_key": "\(routingKey)", "outbox.attempts": "\(attempts)", "outbox.error": "\(lastError)",
                     ]
                 )
             }
-            return batch
+            if batch.parked > 0 { parked.increment(by: batch.parked) }
         }
+        if !unsentIds.isEmpty {
+            // Why it is still waiting, for operators; no attempt counted, no backoff.
+            try await connection.query(
+                """
+                UPDATE \(unescaped: schema).outbox AS o SET last_error = f.reason,
+                    next_attempt_at = CASE WHEN o.next_attempt_at > now() THEN NULL ELSE o.next_attempt_at END
+                FROM unnest(\(unsentIds)::bigint[], \(unsentReasons)::text[]) AS f(id, reason)
+                WHERE o.id = f.id
+                """,
+                logger: logger
+            )
+        }
+        batch.confirmed = confirmed.count
+        batch.refused = refusedIds.count
+        batch.unsent = unsentIds.count
+        if batch.refused > batch.parked || batch.unsent > 0 {
+            logger.warning(
+                "outbox rows not confirmed; will retry",
+                metadata: [
+                    "outbox.refused": "\(batch.refused - batch.parked)", "outbox.unsent": "\(batch.unsent)",
+                    "outbox.error": "\(refusedReasons.first ?? unsentReasons.first ?? "")",
+                ]
+            )
+        }
+        return batch
     }
+
+    /// Whether a message on `exchange` is published mandatory. The default exchange carries
+    /// only replies, whose client may have gone: an absent client must not keep a reply in the
+    /// outbox for ever.
+    private static func mandatory(exchange: String) -> Bool { exchange != "" }
 
     /// `duration` in seconds, for `make_interval(secs => …)`.
     private static func seconds(_ duration: Duration) -> Double {

@@ -42,16 +42,20 @@ extension PostgresConnection {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await whileOpen(what) {
-            try await self.query("BEGIN", logger: logger)
-            let value: T
-            do {
-                value = try await body(self)
-            } catch {
-                if !self.isClosed { _ = try? await self.query("ROLLBACK", logger: logger) }
-                throw error
+            // Inside OutboxHandoff.collecting, the outbox rows written here are handed off only
+            // once COMMIT returned.
+            try await OutboxHandoff.committing {
+                try await self.query("BEGIN", logger: logger)
+                let value: T
+                do {
+                    value = try await body(self)
+                } catch {
+                    if !self.isClosed { _ = try? await self.query("ROLLBACK", logger: logger) }
+                    throw error
+                }
+                try await self.query("COMMIT", logger: logger)
+                return value
             }
-            try await self.query("COMMIT", logger: logger)
-            return value
         }
     }
 

@@ -40,25 +40,35 @@ package struct Delivery: Sendable {
 
 /// A consumer's work that can share a transaction with other deliveries': `work` does one
 /// delivery's part inside the transaction it is given (its inbox claim first, so a repeat
-/// changes nothing), `afterCommit` runs once after each commit (wakes the outbox relay, a sender).
+/// changes nothing); after each commit the outbox rows it wrote are handed to `relay`
+/// (``OutboxHandoff``) and `afterCommit` runs once (wakes a sender).
 package struct TransactionalHandler: Sendable {
     package var postgres: PostgresClient
     package var work: @Sendable (Delivery, PostgresConnection) async throws -> Void
+    package var relay: OutboxRelay?
     package var afterCommit: @Sendable () -> Void
 
     package init(
         postgres: PostgresClient,
         work: @escaping @Sendable (Delivery, PostgresConnection) async throws -> Void,
+        relay: OutboxRelay? = nil,
         afterCommit: @escaping @Sendable () -> Void = {}
     ) {
         self.postgres = postgres
         self.work = work
+        self.relay = relay
         self.afterCommit = afterCommit
     }
 
-    /// One delivery alone: its own transaction, then `afterCommit`.
+    /// One delivery alone: its own transaction, then the handoff and `afterCommit`.
     @Sendable func single(_ delivery: Delivery) async throws {
-        try await postgres.transaction(logger: delivery.logger) { connection in try await work(delivery, connection) }
+        try await committing { try await postgres.transaction(logger: delivery.logger) { connection in try await work(delivery, connection) } }
+    }
+
+    /// Runs `write` (transactions that commit); hands the outbox rows they wrote to `relay`,
+    /// then runs `afterCommit`.
+    func committing(_ write: () async throws -> Void) async throws {
+        if let relay { try await relay.handingOff(write) } else { try await write() }
         afterCommit()
     }
 }
@@ -181,12 +191,13 @@ private struct EnvelopeHandling: Sendable {
         }
         let together = deliveries
         do {
-            try await withDeadline(handlerDeadline, "handling \(together.count) deliveries together") {
-                try await transactional.postgres.transaction(logger: logger, "\(together.count) deliveries of \(queue)") { connection in
-                    for (_, delivery) in together { try await transactional.work(delivery, connection) }
+            try await transactional.committing {
+                try await withDeadline(handlerDeadline, "handling \(together.count) deliveries together") {
+                    try await transactional.postgres.transaction(logger: logger, "\(together.count) deliveries of \(queue)") { connection in
+                        for (_, delivery) in together { try await transactional.work(delivery, connection) }
+                    }
                 }
             }
-            transactional.afterCommit()
             for (index, _) in deliveries { dispositions[index] = .ack }
         } catch {
             logger.notice(

@@ -100,7 +100,8 @@ package struct ServiceRuntime: Sendable {
         )
     }
 
-    /// A consumer of `queue` whose deliveries share transactions (``TransactionalHandler``).
+    /// A consumer of `queue` whose deliveries share transactions (``TransactionalHandler``);
+    /// the outbox rows they commit are handed to the service's relay.
     package func consumer(
         queue: String,
         topology: AMQPTopology,
@@ -115,7 +116,7 @@ package struct ServiceRuntime: Sendable {
             publisher: publisher,
             redact: redact,
             logger: logger,
-            transactional: TransactionalHandler(postgres: postgres, work: work, afterCommit: afterCommit)
+            transactional: TransactionalHandler(postgres: postgres, work: work, relay: relay, afterCommit: afterCommit)
         )
     }
 

@@ -173,6 +173,51 @@ struct OutboxInboxTests {
         await publisher.shutdown()
     }
 
+    @Test("rows handed off are published at once without a poll, the poll leaves them alone meanwhile, and a rolled-back transaction hands nothing off")
+    func handoffPublishesCommittedRows() async throws {
+        let suffix = TestEnvironment.unique()
+        let queue = "test.handoff.\(suffix)"
+        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(GridLoopExchange.events, "handoff.\(suffix)")]))
+        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-handoff"), topology: topology, logger: TestEnvironment.logger)
+        publisher.start()
+        try await withSchema { client, schema in
+            let outbox = Outbox(schema: schema)
+            let logger = TestEnvironment.logger
+            func message(_ id: String, key: String = "handoff.\(suffix)") -> OutgoingMessage {
+                OutgoingMessage(exchange: GridLoopExchange.events, routingKey: key, body: Array("{}".utf8), messageId: "\(id)-\(suffix)")
+            }
+            let committed = (0..<3).map { message("h\($0)") } + [message("nowhere", key: "nowhere.\(suffix)")]
+            let rolledBack = message("rolled-back")
+            struct Rollback: Error {}
+            let ((), handed) = try await OutboxHandoff.collecting {
+                try await client.transaction(logger: logger) { connection in try await outbox.add(committed, on: connection, logger: logger) }
+                await #expect(throws: Rollback.self) {
+                    try await client.transaction(logger: logger) { connection in
+                        try await outbox.add(rolledBack, on: connection, logger: logger)
+                        throw Rollback()
+                    }
+                }
+            }
+            #expect(handed.map(\.message.messageId) == committed.map(\.messageId), "the committed rows in order, nothing rolled back")
+            let graced = try await client.query(
+                "SELECT count(*) FROM \(unescaped: schema).outbox WHERE next_attempt_at > now() + interval '4 seconds'"
+            ).collect().first?.decode(Int.self)
+            #expect(graced == committed.count, "handed-off rows are due only after the grace")
+
+            let relay = OutboxRelay(client: client, schema: schema, publisher: publisher, logger: logger)
+            #expect(try await relay.relayBatch() == OutboxBatch(), "no poll takes a row its writer's relay is publishing")
+            try await relay.publish(handedOff: handed)
+            let rows = try await client.query(
+                "SELECT message_id, published_at IS NOT NULL, attempts, next_attempt_at > now(), last_error FROM \(unescaped: schema).outbox ORDER BY id"
+            ).collect().map { try $0.decode((String, Bool, Int, Bool, String?).self) }
+            #expect(rows.filter { $0.1 }.map(\.0) == committed.prefix(3).map(\.messageId))
+            let refused = try #require(rows.first { $0.0 == committed[3].messageId })
+            #expect(!refused.1 && refused.2 == 1 && refused.3 && refused.4?.contains("unroutable") == true, "a refused row backs off like any other")
+            #expect(try await Self.drain(queue) == committed.prefix(3).map(\.messageId), "in commit order, each once")
+        }
+        await publisher.shutdown()
+    }
+
     /// Takes (and acks) every message waiting in `queue`; their message ids in order.
     static func drain(_ queue: String) async throws -> [String] {
         try await AMQPSession.run(options: try TestEnvironment.amqpOptions()) { session -> [String] in

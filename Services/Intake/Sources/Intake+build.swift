@@ -47,8 +47,7 @@ package enum IntakeApp: GridLoopServiceApp {
                     queue: GridLoopQueue.intakeSubmissions,
                     topology: GridLoopTopology.intakeSubmissions,
                     redact: { PhoneRedaction.seal(in: $0, with: protector) },
-                    transactional: handlers.submission,
-                    afterCommit: handlers.relay.wake
+                    transactional: handlers.submission
                 ),
                 runtime.consumer(queue: GridLoopQueue.intakeEvents, topology: GridLoopTopology.intakeEvents, transactional: handlers.event),
             ],

@@ -47,7 +47,7 @@ struct IntakeStore: Sendable {
         }
         guard let inTransaction else {
             return try await postgres.withConnection { connection in
-                try await connection.whileOpen("a submission") { try await write(connection) }
+                try await connection.whileOpen("a submission") { try await OutboxHandoff.committing { try await write(connection) } }
             }
         }
         return try await postgres.transaction(logger: logger) { connection in
@@ -68,8 +68,17 @@ struct IntakeStore: Sendable {
         logger: Logger
     ) async throws -> SubmissionOutcome {
         let id = RequestID()
-        let insert = try self.submission(submission, id: id, idempotencyKey: idempotencyKey, correlationId: correlationId, reportedAt: reportedAt)
-        if try await !connection.query(insert, logger: logger).collect().isEmpty {
+        let handoff = OutboxHandoff.pending
+        let (insert, message) = try self.submission(
+            submission,
+            id: id,
+            idempotencyKey: idempotencyKey,
+            correlationId: correlationId,
+            reportedAt: reportedAt,
+            handoff: handoff
+        )
+        if let row = try await connection.query(insert, logger: logger).collect().first {
+            handoff?.append([HandedOffRow(id: try row.decode(Int64.self), message: message)])
             return SubmissionOutcome(requestId: id.description, created: true)
         }
         let existing = try await connection.query("SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger)
@@ -81,15 +90,17 @@ struct IntakeStore: Sendable {
     /// One statement storing a new submission as `id`: the request row (nothing if its
     /// idempotency key was used before; then the statement returns no row), its first trail
     /// link (no chain head to read: the trail of a new request is empty) and the
-    /// `request.received` event in the outbox. Created at the clock's time: submissions stored
+    /// `request.received` event in the outbox (due after the handoff's grace when it is handed
+    /// off); it returns the outbox row's id. Created at the clock's time: submissions stored
     /// together in one transaction keep their order.
     private func submission(
         _ submission: Submission,
         id: RequestID,
         idempotencyKey: String?,
         correlationId: String,
-        reportedAt: Date?
-    ) throws -> PostgresQuery {
+        reportedAt: Date?,
+        handoff: OutboxHandoff.Rows?
+    ) throws -> (PostgresQuery, OutgoingMessage) {
         let requestId = id.description
         // The event carries the phone masked, and sealed for notification's SMS to the resident.
         var published = submission
@@ -116,7 +127,7 @@ struct IntakeStore: Sendable {
         )
         let message = try OutgoingMessage(envelope: event, exchange: GridLoopExchange.events, routingKey: event.type)
         let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
-        return """
+        let query: PostgresQuery = """
             WITH clock AS (SELECT clock_timestamp() AS at), request AS (
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
                     reporter_name, reporter_phone, reporter_phone_hash, channel, submitted_by, state, version, latitude, longitude, reported_at,
@@ -134,13 +145,16 @@ struct IntakeStore: Sendable {
                     \(TrailChain.genesis), \(TrailChain.hash(link, previous: TrailChain.genesis))
                 FROM request
             ), outbox AS (
-                INSERT INTO intake.outbox (message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers, body)
+                INSERT INTO intake.outbox (message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers, body, next_attempt_at)
                 SELECT \(message.messageId), \(message.exchange), \(message.routingKey), \(message.type ?? ""), \(message.correlationId),
-                    NULL, \(headers)::jsonb, \(String(decoding: message.body, as: UTF8.self))
-                FROM request
+                    NULL, \(headers)::jsonb, \(String(decoding: message.body, as: UTF8.self)),
+                    clock.at + make_interval(secs => \(OutboxHandoff.delay(handoff))::float8)
+                FROM request, clock
+                RETURNING id
             )
-            SELECT id FROM request
+            SELECT id FROM outbox
             """
+        return (query, message)
     }
 
     /// Records when the request is expected to be resolved (the resolve deadline of its claim).

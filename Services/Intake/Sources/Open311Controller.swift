@@ -223,19 +223,20 @@ struct Open311Controller: Sendable {
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!].map { "open311:\(keyId):\($0)" }
         let extras = (keyId, fields["email"], fields["device_id"], fields["account_id"], fields["media_url"])
-        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger) {
-            connection,
-            outcome in
-            guard outcome.created, let id = UUID(uuidString: outcome.requestId) else { return }
-            try await connection.query(
-                """
-                INSERT INTO intake.open311 (request_id, api_key_id, email, device_id, account_id, media_url)
-                VALUES (\(id), \(extras.0), \(extras.1), \(extras.2), \(extras.3), \(extras.4))
-                """,
-                logger: context.logger
-            )
+        let outcome = try await relay.handingOff {
+            try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger) {
+                connection,
+                outcome in
+                guard outcome.created, let id = UUID(uuidString: outcome.requestId) else { return }
+                try await connection.query(
+                    """
+                    INSERT INTO intake.open311 (request_id, api_key_id, email, device_id, account_id, media_url)
+                    VALUES (\(id), \(extras.0), \(extras.1), \(extras.2), \(extras.3), \(extras.4))
+                    """,
+                    logger: context.logger
+                )
+            }
         }
-        if outcome.created { relay.wake() }
         return (
             "service_requests",
             .array(

@@ -117,8 +117,10 @@ struct RequestsController: Sendable {
         if let wait = perPhone.take(submission.reporter.phone.filter(\.isNumber)) {
             throw Problem.rateLimited("reporter.phone: at most \(perPhone.limit) requests an hour from one reporter", retryAfter: wait)
         }
-        let outcome = try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger)
-        if outcome.created { relay.wake() }
+        // Its outbox row goes to the relay once committed, published without a relay transaction.
+        let outcome = try await relay.handingOff {
+            try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger)
+        }
         let location = "/v1/requests/\(outcome.requestId)"
         var headers: HTTPFields = [.location: location]
         if !outcome.created { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }

@@ -51,8 +51,7 @@ package enum RoutingApp: GridLoopServiceApp {
                 runtime.consumer(
                     queue: GridLoopQueue.routingRequests,
                     topology: GridLoopTopology.routingRequests,
-                    transactional: workflow.received,
-                    afterCommit: workflow.relay.wake
+                    transactional: workflow.received
                 ),
                 runtime.consumer(queue: GridLoopQueue.routingCommands, topology: GridLoopTopology.routingCommands, handler: workflow.command),
             ],

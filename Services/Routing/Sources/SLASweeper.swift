@@ -64,32 +64,33 @@ extension Workflow {
     /// Fires up to `limit` due timers, earliest first, in one transaction; returns how many
     /// (0 when none is due).
     func fireDueTimers(limit: Int, logger: Logger) async throws -> Int {
-        let count = try await postgres.transaction(logger: logger) { [self] connection -> Int in
-            var store = store(on: connection, logger: logger)
-            let due = try await store.takeDueTimers(limit: limit)
-            guard !due.isEmpty else { return 0 }
-            // Read once for the batch: the escalations' new deadlines take the SLA from memory.
-            let org = try await timers.sla(version: nil, on: connection, logger: logger)
-            store.orgVersion = org.version
-            let (together, alone) = SLARules.plan(due)
-            try await store.escalate(together, org: org, staff: "sla")
-            if !together.isEmpty { logger.info("SLA escalations", metadata: ["count": "\(together.count)"]) }
-            for timer in alone {
-                try await fire(
-                    timer: timer.timer,
-                    requestId: timer.requestId,
-                    assignment: timer.assignment,
-                    kind: timer.kind,
-                    dueAt: timer.dueAt,
-                    orgVersion: org.version,
-                    on: connection,
-                    logger: logger
-                )
+        // The escalations' messages go to the relay once committed.
+        try await relay.handingOff {
+            try await postgres.transaction(logger: logger) { [self] connection -> Int in
+                var store = store(on: connection, logger: logger)
+                let due = try await store.takeDueTimers(limit: limit)
+                guard !due.isEmpty else { return 0 }
+                // Read once for the batch: the escalations' new deadlines take the SLA from memory.
+                let org = try await timers.sla(version: nil, on: connection, logger: logger)
+                store.orgVersion = org.version
+                let (together, alone) = SLARules.plan(due)
+                try await store.escalate(together, org: org, staff: "sla")
+                if !together.isEmpty { logger.info("SLA escalations", metadata: ["count": "\(together.count)"]) }
+                for timer in alone {
+                    try await fire(
+                        timer: timer.timer,
+                        requestId: timer.requestId,
+                        assignment: timer.assignment,
+                        kind: timer.kind,
+                        dueAt: timer.dueAt,
+                        orgVersion: org.version,
+                        on: connection,
+                        logger: logger
+                    )
+                }
+                return due.count
             }
-            return due.count
         }
-        if count > 0 { relay.wake() }
-        return count
     }
 
     private func fire(

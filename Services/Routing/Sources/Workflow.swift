@@ -86,41 +86,43 @@ final class Workflow: Sendable {
         if residentAt == nil {
             do { command = try await authenticate(command) } catch { unproven = error }
         }
-        let reply = try await postgres.transaction(logger: logger) { [self, command, unproven, residentAt] connection -> CommandReply? in
-            let outcome: CommandReply
-            if let unproven {
-                outcome = CommandReply(ok: false, requestId: command.requestId, code: unproven.code.description, message: unproven.message)
-            } else {
-                guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
-                try await connection.query("SAVEPOINT command", logger: logger)
-                do {
-                    outcome = try await StaffCommands.apply(
-                        command,
-                        correlationId: correlationId,
-                        residentAt: residentAt,
-                        store: store(on: connection, logger: logger)
-                    )
-                } catch let refused as CommandRefused {
-                    try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
-                    outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code.description, message: refused.message)
+        // Its events and reply go to the relay once committed.
+        let reply = try await relay.handingOff {
+            try await postgres.transaction(logger: logger) { [self, command, unproven, residentAt] connection -> CommandReply? in
+                let outcome: CommandReply
+                if let unproven {
+                    outcome = CommandReply(ok: false, requestId: command.requestId, code: unproven.code.description, message: unproven.message)
+                } else {
+                    guard try await inbox.claim(messageId, type: MessageType.staffCommand, on: connection, logger: logger) else { return nil }
+                    try await connection.query("SAVEPOINT command", logger: logger)
+                    do {
+                        outcome = try await StaffCommands.apply(
+                            command,
+                            correlationId: correlationId,
+                            residentAt: residentAt,
+                            store: store(on: connection, logger: logger)
+                        )
+                    } catch let refused as CommandRefused {
+                        try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
+                        outcome = CommandReply(ok: false, requestId: command.requestId, code: refused.code.description, message: refused.message)
+                    }
                 }
+                if let replyTo {
+                    var message = MessageEnvelope(
+                        type: MessageType.commandReply,
+                        requestId: command.requestId,
+                        correlationId: correlationId,
+                        payload: outcome
+                    )
+                    // An unproven command's answer has its own id: the same id sent again with a good token gets its own.
+                    message.messageId = "\(messageId):reply" + (unproven == nil ? "" : ":unproven")
+                    var outgoing = try OutgoingMessage(envelope: message, exchange: "", routingKey: replyTo)
+                    outgoing.correlationId = messageId
+                    try await outbox.add(outgoing, on: connection, logger: logger)
+                }
+                return outcome
             }
-            if let replyTo {
-                var message = MessageEnvelope(
-                    type: MessageType.commandReply,
-                    requestId: command.requestId,
-                    correlationId: correlationId,
-                    payload: outcome
-                )
-                // An unproven command's answer has its own id: the same id sent again with a good token gets its own.
-                message.messageId = "\(messageId):reply" + (unproven == nil ? "" : ":unproven")
-                var outgoing = try OutgoingMessage(envelope: message, exchange: "", routingKey: replyTo)
-                outgoing.correlationId = messageId
-                try await outbox.add(outgoing, on: connection, logger: logger)
-            }
-            return outcome
         }
-        relay.wake()
         if let reply {
             logger.info(
                 "staff command handled",
