@@ -926,6 +926,57 @@ struct EndToEndTests {
             #expect(assignments.map(\.requestId) == [id])
         }
     }
+
+    @Test(
+        "submissions arriving together are stored together (group commit): 50 at once, one key sent 10 times — 41 requests, each once, each announced once, one 201 for the repeated key"
+    )
+    func submissionsStoredTogether() async throws {
+        try await GridLoopSystem.with { system, _ in
+            let run = TestEnvironment.unique()
+            let body = submissionJSON(location: #""gridId":"zuoshuichong""#, category: "housing", description: "楼道灯不亮")
+            let keys = (0..<40).map { "together-\(run)-\($0)" } + Array(repeating: "together-\(run)-repeated", count: 10)
+            let answers = try await withThrowingTaskGroup(of: (String, Int, String?).self) { group in
+                for key in keys {
+                    group.addTask {
+                        let answer = try await http(.POST, system.url("intake", "/v1/requests"), body: body, headers: ["Idempotency-Key": key])
+                        return (key, answer.status, answer.json["id"] as? String)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { [200, 201].contains($0.1) && $0.2 != nil }, "every submission answered: \(answers.filter { $0.2 == nil })")
+            let repeated = answers.filter { $0.0.hasSuffix("-repeated") }
+            #expect(Set(repeated.map(\.2)).count == 1, "the repeated key names one request")
+            #expect(repeated.filter { $0.1 == 201 }.count == 1 && answers.filter { $0.1 == 201 }.count == 41)
+            let ids = Array(Set(answers.compactMap(\.2))).compactMap(UUID.init(uuidString:))
+            #expect(ids.count == 41)
+            let stored = try await withDatabase { client in
+                try await client.query(
+                    """
+                    SELECT count(*)::int, count(DISTINCT r.xmin::text)::int,
+                        (SELECT count(*)::int FROM intake.trail t WHERE t.request_id = ANY(\(ids)) AND t.seq = 1),
+                        (SELECT count(*)::int FROM intake.outbox o WHERE o.message_type = 'request.received'
+                            AND (o.body::jsonb ->> 'requestId')::uuid = ANY(\(ids)))
+                    FROM intake.requests r WHERE r.id = ANY(\(ids))
+                    """
+                ).collect().first?.decode((Int, Int, Int, Int).self)
+            }
+            let (requests, statements, links, events) = try #require(stored)
+            #expect(requests == 41 && links == 41 && events == 41, "each request, first trail link and event once: \(requests), \(links), \(events)")
+            #expect(statements < requests, "submissions arriving together share a statement: \(statements) statements for \(requests)")
+            #expect(
+                await eventually {
+                    let unpublished = try? await withDatabase { client in
+                        try await client.query(
+                            "SELECT count(*)::int FROM intake.outbox WHERE published_at IS NULL AND (body::jsonb ->> 'requestId')::uuid = ANY(\(ids))"
+                        ).collect().first?.decode(Int.self)
+                    }
+                    return unpublished == 0
+                },
+                "every event published"
+            )
+        }
+    }
 }
 
 /// `byState.resolved` of the summary report.

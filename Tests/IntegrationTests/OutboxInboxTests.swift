@@ -173,12 +173,18 @@ struct OutboxInboxTests {
         await publisher.shutdown()
     }
 
-    @Test("rows handed off are published at once without a poll, the poll leaves them alone meanwhile, and a rolled-back transaction hands nothing off")
+    @Test(
+        "rows handed off are published at once without a poll, the poll leaves them alone meanwhile, and a rolled-back transaction hands nothing off"
+    )
     func handoffPublishesCommittedRows() async throws {
         let suffix = TestEnvironment.unique()
         let queue = "test.handoff.\(suffix)"
         let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(GridLoopExchange.events, "handoff.\(suffix)")]))
-        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: "test-handoff"), topology: topology, logger: TestEnvironment.logger)
+        let publisher = AMQPPublisher(
+            options: try TestEnvironment.amqpOptions(name: "test-handoff"),
+            topology: topology,
+            logger: TestEnvironment.logger
+        )
         publisher.start()
         try await withSchema { client, schema in
             let outbox = Outbox(schema: schema)

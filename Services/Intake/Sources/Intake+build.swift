@@ -56,7 +56,12 @@ package enum IntakeApp: GridLoopServiceApp {
                     store: store,
                     photos: photos,
                     uploads: uploads,
-                    relay: runtime.relay,
+                    batcher: SubmissionBatcher(
+                        store: store,
+                        relay: runtime.relay,
+                        limit: reader.int(forKey: "intake.submit.batch", default: 128),
+                        logger: runtime.logger
+                    ),
                     authenticator: authenticator,
                     keys: APIKeys(postgres: runtime.postgres),
                     publicSubmissions: reader.bool(forKey: "intake.public.submissions", default: true),

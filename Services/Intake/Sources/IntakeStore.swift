@@ -24,9 +24,9 @@ struct IntakeStore: Sendable {
 
     /// Stores a validated submission. With an idempotency key already used, returns the
     /// earlier request and writes nothing. `inTransaction` runs extra work in the same
-    /// transaction (the AMQP path records its inbox claim and its reply there); without it the
-    /// submission is one statement, atomic on its own: the request, its first trail link and its
-    /// `request.received` outbox row are inserted together (``submission(_:id:idempotencyKey:correlationId:reportedAt:)``).
+    /// transaction (Open311's extra fields); without it the submission is one statement,
+    /// atomic on its own: the request, its first trail link and its `request.received` outbox
+    /// row are inserted together (``store(_:on:logger:)``).
     func submit(
         _ submission: Submission,
         idempotencyKey: String?,
@@ -35,23 +35,10 @@ struct IntakeStore: Sendable {
         logger: Logger,
         inTransaction: (@Sendable (PostgresConnection, SubmissionOutcome) async throws -> Void)? = nil
     ) async throws -> SubmissionOutcome {
-        let write: @Sendable (PostgresConnection) async throws -> SubmissionOutcome = { [self] connection in
-            try await submit(
-                submission,
-                idempotencyKey: idempotencyKey,
-                correlationId: correlationId,
-                reportedAt: reportedAt,
-                on: connection,
-                logger: logger
-            )
-        }
-        guard let inTransaction else {
-            return try await postgres.withConnection { connection in
-                try await connection.whileOpen("a submission") { try await OutboxHandoff.committing { try await write(connection) } }
-            }
-        }
-        return try await postgres.transaction(logger: logger) { connection in
-            let outcome = try await write(connection)
+        let prepared = try prepare(submission, idempotencyKey: idempotencyKey, correlationId: correlationId, reportedAt: reportedAt)
+        guard let inTransaction else { return try await store([prepared], logger: logger)[0] }
+        return try await postgres.transaction(logger: logger) { [self] connection in
+            let outcome = try await store([prepared], on: connection, logger: logger)[0]
             try await inTransaction(connection, outcome)
             return outcome
         }
@@ -67,40 +54,24 @@ struct IntakeStore: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> SubmissionOutcome {
-        let id = RequestID()
-        let handoff = OutboxHandoff.pending
-        let (insert, message) = try self.submission(
-            submission,
-            id: id,
-            idempotencyKey: idempotencyKey,
-            correlationId: correlationId,
-            reportedAt: reportedAt,
-            handoff: handoff
-        )
-        if let row = try await connection.query(insert, logger: logger).collect().first {
-            handoff?.append([HandedOffRow(id: try row.decode(Int64.self), message: message)])
-            return SubmissionOutcome(requestId: id.description, created: true)
-        }
-        let existing = try await connection.query("SELECT id FROM intake.requests WHERE idempotency_key = \(idempotencyKey)", logger: logger)
-            .collect()
-        guard let earlier = try existing.first?.decode(RequestID.self) else { throw IntakeError.idempotencyRace }
-        return SubmissionOutcome(requestId: earlier.description, created: false)
+        let prepared = try prepare(submission, idempotencyKey: idempotencyKey, correlationId: correlationId, reportedAt: reportedAt)
+        return try await store([prepared], on: connection, logger: logger)[0]
     }
 
-    /// One statement storing a new submission as `id`: the request row (nothing if its
-    /// idempotency key was used before; then the statement returns no row), its first trail
-    /// link (no chain head to read: the trail of a new request is empty) and the
-    /// `request.received` event in the outbox (due after the handoff's grace when it is handed
-    /// off); it returns the outbox row's id. Created at the clock's time: submissions stored
-    /// together in one transaction keep their order.
-    private func submission(
-        _ submission: Submission,
-        id: RequestID,
-        idempotencyKey: String?,
-        correlationId: String,
-        reportedAt: Date?,
-        handoff: OutboxHandoff.Rows?
-    ) throws -> (PostgresQuery, OutgoingMessage) {
+    /// Stores `prepared` submissions in one statement on a pooled connection (atomic on its own:
+    /// all of them or none); outcomes in the same order.
+    func store(_ prepared: [PreparedSubmission], logger: Logger) async throws -> [SubmissionOutcome] {
+        try await postgres.withConnection { connection in
+            try await connection.whileOpen("\(prepared.count) submissions") {
+                try await OutboxHandoff.committing { try await store(prepared, on: connection, logger: logger) }
+            }
+        }
+    }
+
+    /// A submission made ready to store (its id, trail link, event and outbox row), so that the
+    /// work of each is done by its own caller and a statement storing many only joins them.
+    func prepare(_ submission: Submission, idempotencyKey: String?, correlationId: String, reportedAt: Date?) throws -> PreparedSubmission {
+        let id = RequestID()
         let requestId = id.description
         // The event carries the phone masked, and sealed for notification's SMS to the resident.
         var published = submission
@@ -126,35 +97,105 @@ struct IntakeStore: Sendable {
             occurredAt: TrailChain.storedTime(event.occurredAt)
         )
         let message = try OutgoingMessage(envelope: event, exchange: GridLoopExchange.events, routingKey: event.type)
-        let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
-        let query: PostgresQuery = """
-            WITH clock AS (SELECT clock_timestamp() AS at), request AS (
+        let row = SubmissionRow(
+            id: id.uuid.uuidString.lowercased(),
+            idempotencyKey: idempotencyKey,
+            category: submission.category,
+            description: submission.description,
+            gridId: submission.location.gridId,
+            householdId: submission.location.householdId,
+            address: submission.location.address,
+            reporterName: submission.reporter.name,
+            reporterPhone: protector.seal(submission.reporter.phone),
+            reporterPhoneHash: protector.phoneHash(submission.reporter.phone),
+            channel: submission.channel.rawValue,
+            submittedBy: submission.submittedBy,
+            latitude: submission.location.latitude,
+            longitude: submission.location.longitude,
+            reportedAt: reportedAt?.timeIntervalSince1970,
+            eventId: link.eventId,
+            eventType: link.eventType,
+            actor: link.actor,
+            detail: link.detail,
+            occurredAt: link.occurredAt.timeIntervalSince1970,
+            hash: TrailChain.hash(link, previous: TrailChain.genesis),
+            messageId: message.messageId,
+            exchange: message.exchange,
+            routingKey: message.routingKey,
+            messageType: message.type ?? "",
+            correlationId: message.correlationId,
+            headers: String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self),
+            body: String(decoding: message.body, as: UTF8.self)
+        )
+        return PreparedSubmission(id: id, idempotencyKey: idempotencyKey, row: try JSONEncoder().encode(row), message: message)
+    }
+
+    /// One statement storing `prepared` submissions on `connection`: for each, the request row
+    /// (nothing if its idempotency key was used before, earlier in the same statement included),
+    /// its first trail link (no chain head to read: the trail of a new request is empty) and the
+    /// `request.received` event in the outbox (due after the handoff's grace when it is handed
+    /// off). Created at the clock's time, a microsecond apart in the order given: submissions
+    /// stored together keep their order. A key used before answers with the earlier request.
+    func store(_ prepared: [PreparedSubmission], on connection: PostgresConnection, logger: Logger) async throws -> [SubmissionOutcome] {
+        guard !prepared.isEmpty else { return [] }
+        let handoff = OutboxHandoff.pending
+        var rows = "["
+        for (index, submission) in prepared.enumerated() {
+            if index > 0 { rows += "," }
+            // The row's position, then its fields.
+            rows += "{\"n\":\(index + 1)," + String(decoding: submission.row.dropFirst(), as: UTF8.self)
+        }
+        rows += "]"
+        let inserted = try await connection.query(
+            """
+            WITH clock AS (SELECT clock_timestamp() AS at), input AS (
+                SELECT * FROM jsonb_to_recordset(\(rows)::jsonb) AS r(n int, id uuid, idempotency_key text, category text, description text,
+                    grid_id text, household_id text, address text, reporter_name text, reporter_phone text, reporter_phone_hash text,
+                    channel text, submitted_by text, latitude float8, longitude float8, reported_at float8, event_id text, event_type text,
+                    actor text, detail text, occurred_at float8, hash text, message_id text, exchange text, routing_key text,
+                    message_type text, correlation_id text, headers text, body text)
+            ), request AS (
                 INSERT INTO intake.requests (id, idempotency_key, category, description, grid_id, household_id, address,
                     reporter_name, reporter_phone, reporter_phone_hash, channel, submitted_by, state, version, latitude, longitude, reported_at,
                     created_at, updated_at)
-                SELECT \(id), \(idempotencyKey), \(submission.category), \(submission.description), \(submission.location.gridId),
-                    \(submission.location.householdId), \(submission.location.address), \(submission.reporter.name),
-                    \(protector.seal(submission.reporter.phone)), \(protector.phoneHash(submission.reporter.phone)),
-                    \(submission.channel.rawValue), \(submission.submittedBy), 'received', 1,
-                    \(submission.location.latitude), \(submission.location.longitude), \(reportedAt), clock.at, clock.at
-                FROM clock
+                SELECT r.id, r.idempotency_key, r.category, r.description, r.grid_id, r.household_id, r.address, r.reporter_name,
+                    r.reporter_phone, r.reporter_phone_hash, r.channel, r.submitted_by, 'received', 1, r.latitude, r.longitude,
+                    to_timestamp(r.reported_at), clock.at + r.n * interval '1 microsecond', clock.at + r.n * interval '1 microsecond'
+                FROM input r, clock ORDER BY r.n
                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
             ), trail AS (
                 INSERT INTO intake.trail (event_id, request_id, seq, version, event_type, state, unit, actor, detail, occurred_at, prev_hash, hash)
-                SELECT \(link.eventId), id, 1, 1, \(link.eventType), \(link.state), NULL, \(link.actor), \(link.detail), \(link.occurredAt),
-                    \(TrailChain.genesis), \(TrailChain.hash(link, previous: TrailChain.genesis))
-                FROM request
+                SELECT r.event_id, r.id, 1, 1, r.event_type, \(RequestState.received.rawValue), NULL, r.actor, r.detail, to_timestamp(r.occurred_at),
+                    \(TrailChain.genesis), r.hash
+                FROM input r JOIN request USING (id)
             ), outbox AS (
                 INSERT INTO intake.outbox (message_id, exchange, routing_key, message_type, correlation_id, reply_to, headers, body, next_attempt_at)
-                SELECT \(message.messageId), \(message.exchange), \(message.routingKey), \(message.type ?? ""), \(message.correlationId),
-                    NULL, \(headers)::jsonb, \(String(decoding: message.body, as: UTF8.self)),
+                SELECT r.message_id, r.exchange, r.routing_key, r.message_type, r.correlation_id, NULL, r.headers::jsonb, r.body,
                     clock.at + make_interval(secs => \(OutboxHandoff.delay(handoff))::float8)
-                FROM request, clock
-                RETURNING id
+                FROM input r JOIN request USING (id), clock ORDER BY r.n
+                RETURNING id, message_id
             )
-            SELECT id FROM outbox
-            """
-        return (query, message)
+            SELECT r.id, outbox.id FROM outbox JOIN input r USING (message_id)
+            """,
+            logger: logger
+        )
+        var outboxIds: [UUID: Int64] = [:]
+        for try await (id, outboxId) in inserted.decode((UUID, Int64).self) { outboxIds[id] = outboxId }
+        handoff?.append(prepared.compactMap { submission in outboxIds[submission.id.uuid].map { HandedOffRow(id: $0, message: submission.message) } })
+        let replayed = prepared.filter { outboxIds[$0.id.uuid] == nil }.compactMap(\.idempotencyKey)
+        var earlier: [String: RequestID] = [:]
+        if !replayed.isEmpty {
+            let rows = try await connection.query(
+                "SELECT idempotency_key, id FROM intake.requests WHERE idempotency_key = ANY(\(replayed))",
+                logger: logger
+            )
+            for try await (key, id) in rows.decode((String, RequestID).self) { earlier[key] = id }
+        }
+        return try prepared.map { submission in
+            if outboxIds[submission.id.uuid] != nil { return SubmissionOutcome(requestId: submission.id.description, created: true) }
+            guard let key = submission.idempotencyKey, let id = earlier[key] else { throw IntakeError.idempotencyRace }
+            return SubmissionOutcome(requestId: id.description, created: false)
+        }
     }
 
     /// Records when the request is expected to be resolved (the resolve deadline of its claim).
@@ -316,4 +357,66 @@ extension IntakeStore {
 enum IntakeError: Error {
     /// An idempotency key conflicted but its request could not be read back.
     case idempotencyRace
+}
+
+/// A submission made ready to store (``IntakeStore/prepare(_:idempotencyKey:correlationId:reportedAt:)``).
+struct PreparedSubmission: Sendable {
+    var id: RequestID
+    var idempotencyKey: String?
+    /// Its ``SubmissionRow`` as a JSON object.
+    var row: Data
+    /// Its `request.received` event, for the outbox and the handoff.
+    var message: OutgoingMessage
+}
+
+/// One submission's columns in ``IntakeStore/store(_:on:logger:)``'s statement (absent
+/// optionals are `NULL`; times in seconds since 1970).
+private struct SubmissionRow: Encodable {
+    var id: String
+    var idempotencyKey: String?
+    var category: String
+    var description: String
+    var gridId: String?
+    var householdId: String?
+    var address: String?
+    var reporterName: String
+    var reporterPhone: String
+    var reporterPhoneHash: String
+    var channel: String
+    var submittedBy: String?
+    var latitude: Double?
+    var longitude: Double?
+    var reportedAt: Double?
+    var eventId: String
+    var eventType: String
+    var actor: String?
+    var detail: String?
+    var occurredAt: Double
+    var hash: String
+    var messageId: String
+    var exchange: String
+    var routingKey: String
+    var messageType: String
+    var correlationId: String?
+    var headers: String
+    var body: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, category, description, address, channel, latitude, longitude, actor, detail, hash, exchange, headers, body
+        case idempotencyKey = "idempotency_key"
+        case gridId = "grid_id"
+        case householdId = "household_id"
+        case reporterName = "reporter_name"
+        case reporterPhone = "reporter_phone"
+        case reporterPhoneHash = "reporter_phone_hash"
+        case submittedBy = "submitted_by"
+        case reportedAt = "reported_at"
+        case eventId = "event_id"
+        case eventType = "event_type"
+        case occurredAt = "occurred_at"
+        case messageId = "message_id"
+        case routingKey = "routing_key"
+        case messageType = "message_type"
+        case correlationId = "correlation_id"
+    }
 }

@@ -13,7 +13,8 @@ struct RequestsController: Sendable {
     let photos: PhotoStore
     /// Signs the submitter's photo-upload token.
     let uploads: FollowUpLink
-    let relay: OutboxRelay
+    /// Stores submissions that arrive together in one statement (group commit).
+    let batcher: SubmissionBatcher
     /// Proves who asks for a reporter's contact, and staff who submit with a token.
     let authenticator: Authenticator
     /// Intake clients' keys (`X-API-Key`: hotline systems and other integrations).
@@ -117,10 +118,10 @@ struct RequestsController: Sendable {
         if let wait = perPhone.take(submission.reporter.phone.filter(\.isNumber)) {
             throw Problem.rateLimited("reporter.phone: at most \(perPhone.limit) requests an hour from one reporter", retryAfter: wait)
         }
-        // Its outbox row goes to the relay once committed, published without a relay transaction.
-        let outcome = try await relay.handingOff {
-            try await store.submit(submission, idempotencyKey: key, correlationId: MessageID.make(), logger: context.logger)
-        }
+        // Stored with the submissions that arrive meanwhile, answered once committed.
+        let outcome = try await batcher.submit(
+            try store.prepare(submission, idempotencyKey: key, correlationId: MessageID.make(), reportedAt: nil)
+        )
         let location = "/v1/requests/\(outcome.requestId)"
         var headers: HTTPFields = [.location: location]
         if !outcome.created { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
