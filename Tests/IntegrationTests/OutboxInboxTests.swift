@@ -30,6 +30,22 @@ struct OutboxInboxTests {
         }
     }
 
+    /// Runs `body` with a started publisher (connection name `name`) whose topology binds
+    /// `queue` to `exchange` by `key`, and a migrated throw-away schema.
+    func withPublisher(
+        _ name: String,
+        queue: String,
+        exchange: String,
+        key: String,
+        _ body: @escaping @Sendable (AMQPPublisher, PostgresClient, String) async throws -> Void
+    ) async throws {
+        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, key)]))
+        let publisher = AMQPPublisher(options: try TestEnvironment.amqpOptions(name: name), topology: topology, logger: TestEnvironment.logger)
+        publisher.start()
+        try await withSchema { client, schema in try await body(publisher, client, schema) }
+        await publisher.shutdown()
+    }
+
     @Test("migrations are recorded and not applied twice")
     func migrationsOnce() async throws {
         try await withSchema { client, schema in
@@ -102,14 +118,7 @@ struct OutboxInboxTests {
     func relayPublishesCommittedRows() async throws {
         let suffix = TestEnvironment.unique()
         let queue = "test.outbox.\(suffix)"
-        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(GridLoopExchange.events, "outbox.\(suffix)")]))
-        let publisher = AMQPPublisher(
-            options: try TestEnvironment.amqpOptions(name: "test-relay"),
-            topology: topology,
-            logger: TestEnvironment.logger
-        )
-        publisher.start()
-        try await withSchema { client, schema in
+        try await withPublisher("test-relay", queue: queue, exchange: GridLoopExchange.events, key: "outbox.\(suffix)") { publisher, client, schema in
             let outbox = Outbox(schema: schema)
             let logger = TestEnvironment.logger
             let committed = (0..<10).map {
@@ -170,7 +179,6 @@ struct OutboxInboxTests {
             }
             #expect(delivered == committed.map(\.messageId), "in commit order, each once, nothing rolled back")
         }
-        await publisher.shutdown()
     }
 
     @Test(
@@ -179,14 +187,10 @@ struct OutboxInboxTests {
     func handoffPublishesCommittedRows() async throws {
         let suffix = TestEnvironment.unique()
         let queue = "test.handoff.\(suffix)"
-        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(GridLoopExchange.events, "handoff.\(suffix)")]))
-        let publisher = AMQPPublisher(
-            options: try TestEnvironment.amqpOptions(name: "test-handoff"),
-            topology: topology,
-            logger: TestEnvironment.logger
-        )
-        publisher.start()
-        try await withSchema { client, schema in
+        try await withPublisher("test-handoff", queue: queue, exchange: GridLoopExchange.events, key: "handoff.\(suffix)") {
+            publisher,
+            client,
+            schema in
             let outbox = Outbox(schema: schema)
             let logger = TestEnvironment.logger
             func message(_ id: String, key: String = "handoff.\(suffix)") -> OutgoingMessage {
@@ -221,7 +225,6 @@ struct OutboxInboxTests {
             #expect(!refused.1 && refused.2 == 1 && refused.3 && refused.4?.contains("unroutable") == true, "a refused row backs off like any other")
             #expect(try await Self.drain(queue) == committed.prefix(3).map(\.messageId), "in commit order, each once")
         }
-        await publisher.shutdown()
     }
 
     /// Takes (and acks) every message waiting in `queue`; their message ids in order.
@@ -242,14 +245,7 @@ struct OutboxInboxTests {
         let queue = "test.outbox.pass.\(suffix)"
         let exchange = GridLoopExchange.assignments
         let healthyKey = "test.pass-\(suffix)"
-        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, healthyKey)]))
-        let publisher = AMQPPublisher(
-            options: try TestEnvironment.amqpOptions(name: "test-relay-pass"),
-            topology: topology,
-            logger: TestEnvironment.logger
-        )
-        publisher.start()
-        try await withSchema { client, schema in
+        try await withPublisher("test-relay-pass", queue: queue, exchange: exchange, key: healthyKey) { publisher, client, schema in
             let logger = TestEnvironment.logger
             var quiet = logger
             quiet.logLevel = .critical
@@ -280,7 +276,6 @@ struct OutboxInboxTests {
                 ).collect().first?.decode(Int64.self) ?? 0
             #expect(published == 20, "after six batches of 100, \(published) of the 20 healthy rows went out: the refused rows held them back")
         }
-        await publisher.shutdown()
     }
 
     @Test("a row the broker keeps refusing backs off on its own and is parked; 300 of them never hold up healthy rows; replay un-parks one or all")
@@ -293,14 +288,7 @@ struct OutboxInboxTests {
         let exchange = GridLoopExchange.assignments
         let healthyKey = "test.ok-\(suffix)"
         let badKey = "test.gone-\(suffix)"
-        let topology = GridLoopTopology.exchanges.merging(GridLoopTopology.queue(queue, bindings: [(exchange, healthyKey)]))
-        let publisher = AMQPPublisher(
-            options: try TestEnvironment.amqpOptions(name: "test-relay-parking"),
-            topology: topology,
-            logger: TestEnvironment.logger
-        )
-        publisher.start()
-        try await withSchema { client, schema in
+        try await withPublisher("test-relay-parking", queue: queue, exchange: exchange, key: healthyKey) { publisher, client, schema in
             let logger = TestEnvironment.logger
             var quiet = logger
             quiet.logLevel = .critical  // 300 parked rows are 300 error lines, expected here
@@ -420,6 +408,5 @@ struct OutboxInboxTests {
             #expect(confirmed == bad.count - 1)
             #expect(try await Self.drain(fixedQueue).count == bad.count - 1)
         }
-        await publisher.shutdown()
     }
 }
